@@ -1,0 +1,171 @@
+//! Execution backends: interchangeable ways to run the parts of a job.
+//!
+//! Every backend implements [`Backend`] and must return exactly the total the [`sequential`]
+//! backend returns, for every kernel, range, split and worker count. How parts reach workers:
+//!
+//! | backend | workers | static split | `chunks:SIZE` |
+//! |---|---|---|---|
+//! | `sequential` | the calling thread | parts in order | chunks in order |
+//! | `threads` | one OS thread per worker | thread k runs part k | threads pull chunks from a shared counter |
+//! | `pool` | a rayon pool of N threads | work-stealing over parts | work-stealing over chunks |
+//! | `processes` | N worker processes (re-executed binary) | process k gets part k | chunks handed to idle processes over pipes |
+
+pub mod combine;
+pub mod pool;
+pub mod processes;
+pub mod sequential;
+pub mod threads;
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
+use crate::job::{Job, Part};
+use crate::kernels::Total;
+use crate::observer::Observer;
+
+/// The most workers any backend accepts. More would only measure the scheduler, and a
+/// thousand worker processes is already far past any machine's useful parallelism.
+pub const MAX_WORKERS: usize = 1024;
+
+/// A way to run the parts of a job.
+pub trait Backend: Send + Sync {
+    /// Which backend this is.
+    fn kind(&self) -> BackendKind;
+
+    /// Runs `job` on `workers` workers and returns the total of all parts combined in order.
+    ///
+    /// `workers` must be in `1..=MAX_WORKERS` ([`check_workers`]).
+    fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total>;
+}
+
+/// The backends parlab has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// One thread, parts in order: the reference answer.
+    Sequential,
+    /// One OS thread per worker.
+    Threads,
+    /// rayon's work-stealing pool.
+    Pool,
+    /// Worker processes speaking a binary protocol over pipes.
+    Processes,
+}
+
+impl BackendKind {
+    /// Every backend, the reference first.
+    pub const ALL: [BackendKind; 4] = [
+        BackendKind::Sequential,
+        BackendKind::Threads,
+        BackendKind::Pool,
+        BackendKind::Processes,
+    ];
+
+    /// The backend's name on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BackendKind::Sequential => "sequential",
+            BackendKind::Threads => "threads",
+            BackendKind::Pool => "pool",
+            BackendKind::Processes => "processes",
+        }
+    }
+
+    /// A backend of this kind with default settings. Worker processes re-execute the current
+    /// program (see [`processes`]).
+    pub fn create(&self) -> Box<dyn Backend> {
+        match self {
+            BackendKind::Sequential => Box::new(sequential::Sequential),
+            BackendKind::Threads => Box::new(threads::Threads),
+            BackendKind::Pool => Box::new(pool::Pool),
+            BackendKind::Processes => Box::new(processes::Processes::default()),
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        BackendKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = BackendKind::ALL.iter().map(|k| k.name()).collect();
+                Error::invalid(
+                    "backend",
+                    s,
+                    format!("expected one of: {}", names.join(", ")),
+                )
+            })
+    }
+}
+
+/// Checks a worker count: `1..=MAX_WORKERS`.
+pub fn check_workers(workers: usize) -> Result<usize> {
+    if (1..=MAX_WORKERS).contains(&workers) {
+        Ok(workers)
+    } else {
+        Err(Error::invalid(
+            "workers",
+            workers.to_string(),
+            format!("must be between 1 and {MAX_WORKERS}"),
+        ))
+    }
+}
+
+/// Runs one part in the current thread, turning a panic into a worker error that names the
+/// part, so that no backend can lose a part silently.
+pub(crate) fn run_part(job: &Job, part: Part, worker: usize) -> Result<Total> {
+    match catch_unwind(AssertUnwindSafe(|| job.kernel.run(part.span()))) {
+        Ok(result) => result,
+        Err(payload) => Err(Error::Worker {
+            worker,
+            pid: PidNote(None),
+            part: PartNote(Some(part)),
+            cause: WorkerCause::Panicked(panic_message(payload.as_ref())),
+        }),
+    }
+}
+
+/// The message of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_names_round_trip_and_unknown_lists_valid() {
+        for k in BackendKind::ALL {
+            assert_eq!(k.name().parse::<BackendKind>().unwrap(), k);
+        }
+        let e = "gpu2".parse::<BackendKind>().unwrap_err().to_string();
+        assert!(e.contains("'gpu2'") && e.contains("processes"), "{e}");
+    }
+
+    #[test]
+    fn worker_bounds() {
+        assert!(check_workers(0).unwrap_err().is_usage());
+        assert!(check_workers(MAX_WORKERS + 1).is_err());
+        assert_eq!(check_workers(17).unwrap(), 17);
+    }
+}

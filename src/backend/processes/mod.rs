@@ -1,0 +1,453 @@
+//! `processes`: worker processes that re-execute the program, like Python's `spawn` start
+//! method, fed over pipes with a binary protocol.
+//!
+//! The design (frames, batching, failure handling) is described in `README.md` beside this
+//! file. In short: the parent starts every worker at once, sends each a `Setup` frame and its
+//! first parts without waiting for the workers to be up, then runs a single `poll(2)` loop over
+//! the workers' output pipes. That loop is the seed's one result queue: every total from every
+//! worker arrives through it and goes into an in-order combiner. With `chunks:SIZE` each worker
+//! keeps a small window of chunks in flight so tiny chunks cost one system call per batch, not
+//! per chunk. A worker that closes its pipe, dies, or sends a bad frame is reported with the
+//! part it held, its PID and its exit code or signal; all other workers are killed and reaped.
+
+pub mod protocol;
+pub mod worker;
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use self::protocol::{Frame, MAX_FRAME, VERSION, check_end};
+use self::worker::{PARENT_ENV, WORKER_ARG, WORKER_ENV};
+use crate::backend::combine::Combiner;
+use crate::backend::{Backend, BackendKind, check_workers};
+use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
+use crate::job::{Job, Part, Plan};
+use crate::kernels::Total;
+use crate::observer::Observer;
+
+/// Most chunks one worker holds at a time with `chunks:SIZE`.
+const MAX_WINDOW: u64 = 64;
+/// How long a worker that closed its pipe gets to finish exiting before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+
+/// Worker processes over pipes.
+#[derive(Debug, Clone, Default)]
+pub struct Processes {
+    program: Option<PathBuf>,
+    args: Vec<OsString>,
+}
+
+impl Processes {
+    /// Workers run `program args...` instead of re-executing the current program. The program
+    /// must serve the protocol: the parlab binary with `__worker`, or a program that calls
+    /// [`worker::init`].
+    pub fn with_worker(
+        program: impl Into<PathBuf>,
+        args: impl IntoIterator<Item = impl Into<OsString>>,
+    ) -> Self {
+        Processes {
+            program: Some(program.into()),
+            args: args.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    fn command(&self) -> Result<Command> {
+        let (program, args) = match &self.program {
+            Some(p) => (p.clone(), self.args.clone()),
+            None => (
+                std::env::current_exe()
+                    .map_err(|e| Error::io("finding the current program to start workers", e))?,
+                vec![OsString::from(WORKER_ARG)],
+            ),
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env(WORKER_ENV, "1")
+            .env(PARENT_ENV, std::process::id().to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        Ok(cmd)
+    }
+}
+
+impl Backend for Processes {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Processes
+    }
+
+    fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
+        let workers = check_workers(workers)?;
+        let plan = job.plan(workers);
+        if plan.is_empty() {
+            return Ok(job.kernel.zero());
+        }
+        let n = if plan.is_dynamic() {
+            workers.min(usize::try_from(plan.len()).unwrap_or(usize::MAX))
+        } else {
+            workers
+        };
+        let mut set = WorkerSet::start(self, n, observer)?;
+        let result = set.drive(job, &plan, observer);
+        // On error the set's drop kills and reaps every worker; on success they exit by
+        // themselves and are checked here.
+        let total = result?;
+        set.shut_down()?;
+        Ok(total)
+    }
+}
+
+/// One worker process and its pipes.
+struct Proc {
+    index: usize,
+    child: Child,
+    pid: u32,
+    stdin: Option<ChildStdin>,
+    stdout: ChildStdout,
+    rbuf: Vec<u8>,
+    filled: usize,
+    wbuf: Vec<u8>,
+    in_flight: VecDeque<Part>,
+    greeted: bool,
+    reaped: bool,
+}
+
+/// All workers of one run. Dropping it kills and reaps every worker still alive.
+struct WorkerSet {
+    procs: Vec<Proc>,
+}
+
+impl WorkerSet {
+    fn start(backend: &Processes, n: usize, observer: &dyn Observer) -> Result<Self> {
+        let mut set = WorkerSet {
+            procs: Vec::with_capacity(n),
+        };
+        for index in 0..n {
+            let mut cmd = backend.command()?;
+            let mut child = cmd.spawn().map_err(|e| Error::Worker {
+                worker: index,
+                pid: PidNote(None),
+                part: PartNote(None),
+                cause: WorkerCause::Spawn(format!("{}: {e}", cmd.get_program().to_string_lossy())),
+            })?;
+            let pid = child.id();
+            let stdin = child.stdin.take().expect("stdin is piped");
+            let stdout = child.stdout.take().expect("stdout is piped");
+            set.procs.push(Proc {
+                index,
+                child,
+                pid,
+                stdin: Some(stdin),
+                stdout,
+                rbuf: vec![0; 16 * MAX_FRAME],
+                filled: 0,
+                wbuf: Vec::with_capacity(4096),
+                in_flight: VecDeque::new(),
+                greeted: false,
+                reaped: false,
+            });
+            observer.worker_started(index, Some(pid));
+        }
+        Ok(set)
+    }
+
+    /// Hands out every part and collects every total.
+    fn drive(&mut self, job: &Job, plan: &Plan, observer: &dyn Observer) -> Result<Total> {
+        let n = self.procs.len();
+        let mut results = Combiner::new(&job.kernel, plan.len());
+        let mut next = 0u64;
+        for p in &mut self.procs {
+            Frame::Setup {
+                version: VERSION,
+                kernel: job.kernel,
+            }
+            .encode(&mut p.wbuf);
+        }
+        if !plan.is_dynamic() {
+            for part in plan.parts() {
+                self.procs[part.index as usize % n].send(part);
+            }
+        }
+        while !results.is_complete() {
+            if plan.is_dynamic() {
+                next = self.refill(plan, next);
+            }
+            for i in 0..n {
+                if let Err(e) = self.procs[i].flush() {
+                    return Err(self.procs[i].failure(Some(e)));
+                }
+            }
+            let ready = self.wait_readable()?;
+            for i in ready {
+                self.procs[i].receive(&mut results, plan, observer)?
+            }
+        }
+        Ok(results.finish())
+    }
+
+    /// Tops up every worker's window of chunks; returns the next unsent chunk.
+    fn refill(&mut self, plan: &Plan, mut next: u64) -> u64 {
+        let n = self.procs.len() as u64;
+        for p in &mut self.procs {
+            // Shrink the window towards the end so the last chunks go to whoever is idle.
+            let window = ((plan.len() - next) / (2 * n)).clamp(1, MAX_WINDOW) as usize;
+            while p.in_flight.len() < window && next < plan.len() {
+                p.send(plan.part(next));
+                next += 1;
+            }
+        }
+        next
+    }
+
+    /// Blocks until some worker's output is readable (or closed); returns their indices.
+    fn wait_readable(&self) -> Result<Vec<usize>> {
+        loop {
+            let mut fds: Vec<PollFd> = self
+                .procs
+                .iter()
+                .map(|p| PollFd::new(p.stdout.as_fd(), PollFlags::POLLIN))
+                .collect();
+            match poll(&mut fds, PollTimeout::from(1000u16)) {
+                Ok(0) => continue,
+                Ok(_) => {
+                    return Ok(fds
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, fd)| fd.any().unwrap_or(true))
+                        .map(|(i, _)| i)
+                        .collect());
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(Error::io("waiting for workers (poll)", e.into())),
+            }
+        }
+    }
+
+    /// Sends `Shutdown`, closes every input and checks that every worker exits with code 0.
+    fn shut_down(&mut self) -> Result<()> {
+        for p in &mut self.procs {
+            Frame::Shutdown.encode(&mut p.wbuf);
+            if let Err(e) = p.flush() {
+                return Err(p.failure(Some(e)));
+            }
+            p.stdin = None;
+        }
+        for p in &mut self.procs {
+            let status = p.wait_exit()?;
+            if !status.success() {
+                return Err(Error::Worker {
+                    worker: p.index,
+                    pid: PidNote(Some(p.pid)),
+                    part: PartNote(None),
+                    cause: cause_of(status),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for WorkerSet {
+    fn drop(&mut self) {
+        for p in &mut self.procs {
+            if !p.reaped {
+                let _ = p.child.kill();
+                let _ = p.child.wait();
+                p.reaped = true;
+            }
+        }
+    }
+}
+
+impl Proc {
+    fn send(&mut self, part: Part) {
+        Frame::Part {
+            index: part.index,
+            start: part.start,
+            end: part.end,
+        }
+        .encode(&mut self.wbuf);
+        self.in_flight.push_back(part);
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let stdin = self.stdin.as_mut().expect("input open while running");
+        stdin.write_all(&self.wbuf)?;
+        self.wbuf.clear();
+        Ok(())
+    }
+
+    /// Reads what the worker sent and handles every complete frame.
+    fn receive(
+        &mut self,
+        results: &mut Combiner,
+        plan: &Plan,
+        observer: &dyn Observer,
+    ) -> Result<()> {
+        let n = loop {
+            match self.stdout.read(&mut self.rbuf[self.filled..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.failure(Some(e))),
+                Ok(n) => break n,
+            }
+        };
+        if n == 0 {
+            return Err(self.failure(None));
+        }
+        self.filled += n;
+        let mut used = 0;
+        loop {
+            let frame = match Frame::decode(&self.rbuf[used..self.filled]) {
+                Ok(Some((frame, len))) => {
+                    used += len;
+                    frame
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(
+                        self.fail_with(WorkerCause::Protocol(format!("sent a bad frame: {e}")))
+                    );
+                }
+            };
+            match frame {
+                Frame::Hello { version, pid } if !self.greeted => {
+                    if version != VERSION {
+                        return Err(self.fail_with(WorkerCause::Protocol(format!(
+                            "speaks protocol version {version}, this build speaks {VERSION}"
+                        ))));
+                    }
+                    if pid != self.pid {
+                        return Err(self.fail_with(WorkerCause::Protocol(format!(
+                            "introduced itself as pid {pid}"
+                        ))));
+                    }
+                    self.greeted = true;
+                }
+                Frame::Done { index, total } if self.greeted && self.holds(index) => {
+                    let part = self.in_flight.pop_front().expect("held part");
+                    results.push(index, total);
+                    observer.part_done(part, self.index, results.done(), plan.len());
+                }
+                Frame::Failed {
+                    index,
+                    panic,
+                    message,
+                } if self.greeted && self.holds(index) => {
+                    let cause = if panic {
+                        WorkerCause::Panicked(message)
+                    } else {
+                        WorkerCause::Kernel(message)
+                    };
+                    return Err(self.fail_with(cause));
+                }
+                other => {
+                    let expected = match (self.greeted, self.in_flight.front()) {
+                        (false, _) => "expected Hello".to_string(),
+                        (true, Some(p)) => format!("expected the answer to part {}", p.index),
+                        (true, None) => "it holds no part".to_string(),
+                    };
+                    return Err(self.fail_with(WorkerCause::Protocol(format!(
+                        "sent an unexpected {} frame; {expected}",
+                        other.name()
+                    ))));
+                }
+            }
+        }
+        self.rbuf.copy_within(used..self.filled, 0);
+        self.filled -= used;
+        Ok(())
+    }
+
+    fn holds(&self, index: u64) -> bool {
+        self.in_flight.front().is_some_and(|p| p.index == index)
+    }
+
+    /// The error for a worker whose pipe closed or failed: waits briefly for its exit status
+    /// so the error can say how it ended.
+    fn failure(&mut self, io: Option<std::io::Error>) -> Error {
+        // Closing its input tells a worker that is still alive to finish.
+        self.stdin = None;
+        let ended = match self.wait_exit() {
+            Ok(status) => status,
+            Err(e) => return e,
+        };
+        let truncated = check_end(&self.rbuf[..self.filled]).err();
+        let cause = match (truncated, io, ended.code()) {
+            (Some(t), _, _) => {
+                WorkerCause::Protocol(format!("sent a {t}, then {}", cause_of(ended)))
+            }
+            (None, _, Some(0)) => WorkerCause::Protocol(
+                "closed its output before answering, then exited with code 0".into(),
+            ),
+            _ => cause_of(ended),
+        };
+        self.error(cause)
+    }
+
+    /// The error for a worker that misbehaved while alive: it is killed first.
+    fn fail_with(&mut self, cause: WorkerCause) -> Error {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.reaped = true;
+        self.error(cause)
+    }
+
+    fn error(&self, cause: WorkerCause) -> Error {
+        Error::Worker {
+            worker: self.index,
+            pid: PidNote(Some(self.pid)),
+            part: PartNote(self.in_flight.front().copied()),
+            cause,
+        }
+    }
+
+    /// Waits up to [`EXIT_GRACE`] for the worker to exit, then kills it.
+    fn wait_exit(&mut self) -> Result<ExitStatus> {
+        let deadline = Instant::now() + EXIT_GRACE;
+        let mut nap = Duration::from_micros(50);
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(nap);
+                    nap = (nap * 2).min(Duration::from_millis(10));
+                }
+                Ok(None) => {
+                    let _ = self.child.kill();
+                    break self
+                        .child
+                        .wait()
+                        .map_err(|e| Error::io(format!("reaping worker pid {}", self.pid), e))?;
+                }
+                Err(e) => return Err(Error::io(format!("reaping worker pid {}", self.pid), e)),
+            }
+        };
+        self.reaped = true;
+        Ok(status)
+    }
+}
+
+/// How a process ended, in the terms of [`WorkerCause`].
+fn cause_of(status: ExitStatus) -> WorkerCause {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => WorkerCause::Exited(code),
+        (None, Some(signal)) => WorkerCause::Signaled {
+            signal,
+            name: nix::sys::signal::Signal::try_from(signal)
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|_| format!("signal {signal}")),
+        },
+        (None, None) => WorkerCause::Protocol(format!("ended with status {status}")),
+    }
+}

@@ -1,0 +1,79 @@
+//! The command line as clap sees it: plain strings, no I/O, no library types.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Run one CPU-bound job split into parts on interchangeable backends, check every answer,
+/// and measure how each scales.
+#[derive(Debug, Parser)]
+#[command(name = "parlab", version, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one job on one backend (defaults: the seed experiment, count 0..1e8).
+    Run(RunArgs),
+    /// Run every backend at several worker counts and both splits against the sequential
+    /// answer; exit 1 on any mismatch.
+    Verify(VerifyArgs),
+    /// Serve parts as a worker process of the processes backend (internal).
+    #[command(name = "__worker", hide = true)]
+    Worker,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Kernel: count, sum, primes, pi, collatz, sleep[:DURATION].
+    #[arg(short, long, default_value = "count", allow_hyphen_values = true)]
+    pub kernel: String,
+    /// Half-open range START..END; numbers like 1e8, 100_000_000 or 100M.
+    #[arg(
+        short,
+        long,
+        default_value = "0..100000000",
+        allow_hyphen_values = true
+    )]
+    pub range: String,
+    /// Split: static (one equal part per worker) or chunks:SIZE (dynamic).
+    #[arg(short, long, default_value = "static", allow_hyphen_values = true)]
+    pub split: String,
+    /// Backend: sequential, threads, pool, processes.
+    #[arg(short, long, default_value = "threads", allow_hyphen_values = true)]
+    pub backend: String,
+    /// Number of workers (default: the available parallelism).
+    #[arg(short, long, allow_hyphen_values = true)]
+    pub workers: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Kernels, comma-separated (default: all).
+    #[arg(short, long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub kernel: Vec<String>,
+    /// Range for every kernel (default: a few milliseconds of work per kernel).
+    #[arg(short, long, allow_hyphen_values = true)]
+    pub range: Option<String>,
+    /// Backends, comma-separated (default: all).
+    #[arg(short, long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub backend: Vec<String>,
+    /// Worker counts, comma-separated.
+    #[arg(
+        short,
+        long,
+        value_delimiter = ',',
+        default_value = "1,2,3,8",
+        allow_hyphen_values = true
+    )]
+    pub workers: Vec<String>,
+    /// Splits, comma-separated (default: static and chunks of about 1/64 of the range).
+    #[arg(short, long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub split: Vec<String>,
+    /// Print one JSON object per case instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,75 @@
+//! Command-line front end.
+//!
+//! Arguments are handled in two phases, as ripgrep does: clap turns the command line into
+//! plain strings ([`args`]), then each is converted into library values (kernels, ranges,
+//! splits, backends) whose parse errors name the bad value and what is allowed. Every error is
+//! printed on one line; bad input exits with code 2, a failed run with code 1.
+
+mod args;
+mod run;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use args::{Cli, Command};
+
+/// Exit code for bad input.
+const EXIT_USAGE: u8 = 2;
+/// Exit code for a run that failed or a verification that found a mismatch.
+const EXIT_FAILURE: u8 = 1;
+
+/// Parses the command line, runs it and maps errors to exit codes.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    let outcome = match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Verify(a) => verify::verify(a),
+        Command::Worker => return ExitCode::from(parlab::worker::serve() as u8),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            let usage = e
+                .downcast_ref::<parlab::Error>()
+                .is_some_and(parlab::Error::is_usage);
+            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILURE })
+        }
+    }
+}
+
+/// Help and version go to stdout as clap prints them; every other clap error becomes one line.
+fn clap_error(e: clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(EXIT_USAGE)
+        }
+        _ => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("error: {first} (see 'parlab --help')");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Joins a multi-line message into one line.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

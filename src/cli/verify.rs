@@ -1,0 +1,135 @@
+//! `parlab verify`: every backend against the sequential answer.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use parlab::backend::{BackendKind, check_workers};
+use parlab::kernels::Kernel;
+use parlab::number::parse_u64_as;
+use parlab::verify::{self, Matrix, Row};
+
+use super::args::VerifyArgs;
+
+/// Parses a worker count; absent means the machine's available parallelism.
+pub fn parse_workers(text: Option<&str>) -> parlab::Result<usize> {
+    match text {
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        Some(t) => {
+            let n = parse_u64_as("workers", t)?;
+            check_workers(usize::try_from(n).unwrap_or(usize::MAX)).map_err(|_| {
+                parlab::Error::invalid(
+                    "workers",
+                    t,
+                    format!("must be between 1 and {}", parlab::backend::MAX_WORKERS),
+                )
+            })
+        }
+    }
+}
+
+pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
+    let backends = if a.backend.is_empty() {
+        BackendKind::ALL.to_vec()
+    } else {
+        a.backend
+            .iter()
+            .map(|b| b.parse())
+            .collect::<Result<_, _>>()?
+    };
+    let mut m = Matrix::default_for(backends);
+    if !a.kernel.is_empty() {
+        let kernels: Vec<Kernel> = a
+            .kernel
+            .iter()
+            .map(|k| k.parse())
+            .collect::<Result<_, _>>()?;
+        m.jobs = kernels
+            .iter()
+            .map(|k| (*k, verify::default_range(k)))
+            .collect();
+    }
+    if let Some(r) = &a.range {
+        let range = r.parse()?;
+        for (_, span) in &mut m.jobs {
+            *span = range;
+        }
+    }
+    m.workers = a
+        .workers
+        .iter()
+        .map(|w| parse_workers(Some(w)))
+        .collect::<Result<_, _>>()?;
+    if !a.split.is_empty() {
+        m.splits = a
+            .split
+            .iter()
+            .map(|s| s.parse().map(Some))
+            .collect::<Result<_, _>>()?;
+    }
+
+    let mut out = std::io::stdout().lock();
+    if !a.json {
+        writeln!(
+            out,
+            "{:<14} {:<22} {:<11} {:>7}  {:<16} {:>24}  {:>10}  status",
+            "kernel", "range", "backend", "workers", "split", "result", "time"
+        )?;
+    }
+    let rows = verify::run(&m, &|k| k.create(), &mut |row: &Row| {
+        let _ = if a.json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({
+                    "kernel": row.job.kernel,
+                    "range": row.job.range,
+                    "split": row.job.split,
+                    "backend": row.backend,
+                    "workers": row.workers,
+                    "expected": row.expected,
+                    "got": row.got.as_ref().ok(),
+                    "error": row.got.as_ref().err(),
+                    "passed": row.passed(),
+                    "elapsed_s": row.elapsed.as_secs_f64(),
+                })
+            )
+        } else {
+            let (result, status) = match &row.got {
+                Ok(t) if row.passed() => (t.headline().to_string(), "ok".to_string()),
+                Ok(t) => (
+                    t.headline().to_string(),
+                    format!("MISMATCH: expected {}", row.expected.headline()),
+                ),
+                Err(e) => ("-".to_string(), format!("ERROR: {e}")),
+            };
+            writeln!(
+                out,
+                "{:<14} {:<22} {:<11} {:>7}  {:<16} {:>24}  {:>8.2}ms  {status}",
+                row.job.kernel.to_string(),
+                row.job.range.to_string(),
+                row.backend.name(),
+                row.workers,
+                row.job.split.to_string(),
+                result,
+                row.elapsed.as_secs_f64() * 1e3,
+            )
+        };
+    })?;
+    let failed = rows.iter().filter(|r| !r.passed()).count();
+    if !a.json {
+        writeln!(
+            out,
+            "{} cases: {} passed, {} failed",
+            rows.len(),
+            rows.len() - failed,
+            failed
+        )?;
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(super::EXIT_FAILURE)
+    })
+}

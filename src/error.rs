@@ -1,0 +1,159 @@
+//! The library's one error type.
+//!
+//! Every failure carries the context a user needs to act on it: the bad value and what is
+//! allowed for input errors; the part, the worker and its PID and the exit code or signal for
+//! worker failures. [`Error::is_usage`] tells the command line which errors are bad input
+//! (exit code 2) and which are failures of a run.
+
+use std::fmt;
+
+use crate::job::Part;
+
+/// Result type used throughout parlab.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in parlab.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A value given by the user (a flag, a job spec field) is not allowed.
+    #[error("invalid {what} '{value}': {allowed}")]
+    Invalid {
+        /// What the value is for: "number", "range", "workers", "split", ...
+        what: &'static str,
+        /// The value as the user wrote it.
+        value: String,
+        /// What is allowed instead, in plain words.
+        allowed: String,
+    },
+
+    /// A kernel's arithmetic would leave its exact integer domain.
+    #[error("kernel {kernel} overflowed at index {index}: {detail}")]
+    Overflow {
+        /// The kernel's name.
+        kernel: &'static str,
+        /// The index being computed when it overflowed.
+        index: u64,
+        /// What overflowed.
+        detail: String,
+    },
+
+    /// A worker (thread or process) failed while it held a part.
+    #[error("worker {worker}{pid} failed{part}: {cause}")]
+    Worker {
+        /// Index of the worker, 0-based.
+        worker: usize,
+        /// Its process id, for worker processes.
+        pid: PidNote,
+        /// The part it held, if it held one.
+        part: PartNote,
+        /// What happened.
+        cause: WorkerCause,
+    },
+
+    /// A frame of the worker protocol could not be decoded.
+    #[error("worker protocol: {0}")]
+    Protocol(#[from] crate::backend::processes::protocol::ProtocolError),
+
+    /// An operating-system call failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What parlab was doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Builds an [`Error::Invalid`].
+    pub fn invalid(
+        what: &'static str,
+        value: impl Into<String>,
+        allowed: impl Into<String>,
+    ) -> Self {
+        Error::Invalid {
+            what,
+            value: value.into(),
+            allowed: allowed.into(),
+        }
+    }
+
+    /// Builds an [`Error::Io`] with the given context.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// True when the error is the user's input rather than a failure of the run.
+    ///
+    /// The command line exits with code 2 for these.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::Invalid { .. })
+    }
+}
+
+/// Why a worker failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerCause {
+    /// The worker process exited with a status code.
+    Exited(i32),
+    /// The worker process was killed by a signal.
+    Signaled {
+        /// Signal number.
+        signal: i32,
+        /// Signal name, e.g. "SIGKILL".
+        name: String,
+    },
+    /// The worker panicked or reported an error; the message it gave.
+    Panicked(String),
+    /// The worker closed its pipe or sent a frame that could not be decoded.
+    Protocol(String),
+    /// The worker reported an error from the kernel.
+    Kernel(String),
+    /// The worker could not be started.
+    Spawn(String),
+}
+
+impl fmt::Display for WorkerCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WorkerCause::Exited(code) => write!(f, "exited with code {code}"),
+            WorkerCause::Signaled { signal, name } => {
+                write!(f, "killed by signal {signal} ({name})")
+            }
+            WorkerCause::Panicked(msg) => write!(f, "panicked: {msg}"),
+            WorkerCause::Protocol(msg) => write!(f, "{msg}"),
+            WorkerCause::Kernel(msg) => write!(f, "{msg}"),
+            WorkerCause::Spawn(msg) => write!(f, "could not start: {msg}"),
+        }
+    }
+}
+
+/// The optional PID of a failed worker, displayed as " (pid N)" or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PidNote(pub Option<u32>);
+
+impl fmt::Display for PidNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(pid) => write!(f, " (pid {pid})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The optional part a failed worker held, displayed as " on part K (a..b)" or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartNote(pub Option<Part>);
+
+impl fmt::Display for PartNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(p) => write!(f, " on part {} ({}..{})", p.index, p.start, p.end),
+            None => write!(f, " holding no part"),
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! parlab runs one CPU-bound job, split into parts, on interchangeable execution backends,
+//! checks that every backend gets exactly the sequential answer, and measures how each scales.
+//!
+//! The modules follow the pipeline:
+//!
+//! - [`kernels`]: the work per index, each with an exact integer answer ([`kernels::Total`]);
+//! - [`job`] and [`split`]: a kernel over a range, cut into parts ([`job::Plan`]);
+//! - [`backend`]: sequential, threads, a rayon pool and worker processes, behind one trait;
+//! - [`verify`]: every backend against the sequential answer.
+//!
+//! The library never prints: progress goes to an [`observer::Observer`].
+//!
+//! # Example
+//!
+//! ```
+//! use parlab::backend::{Backend, BackendKind};
+//! use parlab::job::Job;
+//! use parlab::observer::Silent;
+//!
+//! let mut job = Job::seed();
+//! job.range = "0..1e6".parse()?;
+//! let total = BackendKind::Threads.create().run(&job, 4, &Silent)?;
+//! assert_eq!(total.headline(), 1_000_000);
+//! # Ok::<(), parlab::Error>(())
+//! ```
+//!
+//! A program that uses the `processes` backend with its own executable as the worker calls
+//! [`worker::init`] first thing in `main`.
+
+#![deny(missing_docs)]
+
+pub mod backend;
+pub mod error;
+pub mod job;
+pub mod kernels;
+pub mod number;
+pub mod observer;
+pub mod split;
+pub mod verify;
+
+pub use backend::processes::worker;
+pub use error::{Error, Result};

@@ -1,0 +1,181 @@
+//! Verification: every backend, worker count and split against the sequential answer.
+//!
+//! The reference for a kernel and range is the `sequential` backend with one part. Each case
+//! then runs on its backend and is compared with it; a mismatch or an error marks the case and
+//! the run goes on, so one report shows every disagreement at once.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::backend::{Backend, BackendKind};
+use crate::error::Result;
+use crate::job::{Job, Span};
+use crate::kernels::{Kernel, Total};
+use crate::observer::Silent;
+use crate::split::Split;
+
+/// What to verify: the cross product of its fields.
+#[derive(Debug, Clone)]
+pub struct Matrix {
+    /// Kernels, each with the range to run it over.
+    pub jobs: Vec<(Kernel, Span)>,
+    /// Backends to check.
+    pub backends: Vec<BackendKind>,
+    /// Worker counts.
+    pub workers: Vec<usize>,
+    /// Splits; `None` stands for chunks of about 1/64 of the range plus one, so that the
+    /// last chunk is short.
+    pub splits: Vec<Option<Split>>,
+}
+
+impl Matrix {
+    /// Every kernel over a range that runs in milliseconds, every backend, 1, 2, 3 and 8
+    /// workers, both splits.
+    pub fn default_for(backends: Vec<BackendKind>) -> Self {
+        Matrix {
+            jobs: Kernel::ALL.iter().map(|k| (*k, default_range(k))).collect(),
+            backends,
+            workers: vec![1, 2, 3, 8],
+            splits: vec![Some(Split::Static), None],
+        }
+    }
+
+    /// Number of cases.
+    pub fn len(&self) -> usize {
+        self.jobs.len() * self.backends.len() * self.workers.len() * self.splits.len()
+    }
+
+    /// True when the matrix has no case.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A range over which `kernel` runs in a few milliseconds in an optimised build.
+pub fn default_range(kernel: &Kernel) -> Span {
+    let end = match kernel {
+        Kernel::Count | Kernel::Sum => 10_000_000,
+        Kernel::Primes | Kernel::Pi => 2_000_000,
+        Kernel::Collatz => 300_000,
+        Kernel::Sleep { .. } => 40,
+    };
+    Span { start: 0, end }
+}
+
+/// The chunked split verify uses for `range` when none is given.
+pub fn default_chunks(range: Span) -> Split {
+    Split::Chunks(range.len() / 64 + 1)
+}
+
+/// One verified case.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// The job run.
+    pub job: Job,
+    /// The backend.
+    pub backend: BackendKind,
+    /// Worker count.
+    pub workers: usize,
+    /// The sequential answer.
+    pub expected: Total,
+    /// The backend's answer, or its error.
+    pub got: std::result::Result<Total, String>,
+    /// Wall time of the backend's run.
+    #[serde(serialize_with = "as_secs")]
+    pub elapsed: Duration,
+}
+
+fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl Row {
+    /// True when the backend gave the sequential answer.
+    pub fn passed(&self) -> bool {
+        self.got.as_ref().is_ok_and(|t| *t == self.expected)
+    }
+}
+
+/// Runs every case of `matrix`, calling `on_row` as each finishes.
+///
+/// `backend_for` builds the backend of a kind (tests point the `processes` backend at the
+/// parlab binary). Fails only if a reference answer cannot be computed.
+pub fn run(
+    matrix: &Matrix,
+    backend_for: &dyn Fn(BackendKind) -> Box<dyn Backend>,
+    on_row: &mut dyn FnMut(&Row),
+) -> Result<Vec<Row>> {
+    let mut rows = Vec::with_capacity(matrix.len());
+    for &(kernel, range) in &matrix.jobs {
+        let reference = Job {
+            kernel,
+            range,
+            split: Split::Static,
+        };
+        let expected = crate::backend::sequential::Sequential.run(&reference, 1, &Silent)?;
+        for &kind in &matrix.backends {
+            let backend = backend_for(kind);
+            for &split in &matrix.splits {
+                let split = split.unwrap_or_else(|| default_chunks(range));
+                for &workers in &matrix.workers {
+                    let job = Job {
+                        kernel,
+                        range,
+                        split,
+                    };
+                    let t0 = Instant::now();
+                    let got = backend
+                        .run(&job, workers, &Silent)
+                        .map_err(|e| e.to_string());
+                    let row = Row {
+                        job,
+                        backend: kind,
+                        workers,
+                        expected,
+                        got,
+                        elapsed: t0.elapsed(),
+                    };
+                    on_row(&row);
+                    rows.push(row);
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_process_backends_pass_a_small_matrix() {
+        let mut m = Matrix::default_for(vec![
+            BackendKind::Sequential,
+            BackendKind::Threads,
+            BackendKind::Pool,
+        ]);
+        for (_, r) in &mut m.jobs {
+            r.end = r.end.min(20_000);
+        }
+        let mut seen = 0;
+        let rows = run(&m, &|k| k.create(), &mut |_| seen += 1).unwrap();
+        assert_eq!(rows.len(), m.len());
+        assert_eq!(seen, m.len());
+        assert!(rows.iter().all(Row::passed));
+    }
+
+    #[test]
+    fn a_wrong_answer_is_a_failed_row() {
+        let row = Row {
+            job: Job::seed(),
+            backend: BackendKind::Threads,
+            workers: 2,
+            expected: Total::Count { count: 10 },
+            got: Ok(Total::Count { count: 9 }),
+            elapsed: Duration::ZERO,
+        };
+        assert!(!row.passed());
+    }
+}

@@ -1,0 +1,249 @@
+//! The command line: output, JSON, verify, and every bad input giving one line and exit 2.
+
+use assert_cmd::Command;
+
+fn parlab() -> Command {
+    Command::cargo_bin("parlab").unwrap()
+}
+
+#[test]
+fn run_defaults_to_the_seed_experiment() {
+    let out = parlab()
+        .arg("run")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("Result: 100000000"));
+    let info = lines.next().unwrap();
+    assert!(
+        info.starts_with("kernel count, range 0..100000000, split static"),
+        "{info}"
+    );
+    assert!(info.contains("backend threads"), "{info}");
+    assert!(lines.next().unwrap().starts_with("Elapsed: "));
+}
+
+#[test]
+fn run_json_is_one_parseable_line() {
+    let out = parlab()
+        .args([
+            "run",
+            "--json",
+            "-k",
+            "primes",
+            "-r",
+            "0..1e6",
+            "-b",
+            "processes",
+            "-w",
+            "3",
+            "-s",
+            "chunks:1e4",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["result"]["primes"], 78_498);
+    assert_eq!(v["headline"], "78498");
+    assert_eq!(v["backend"], "processes");
+    assert_eq!(v["workers"], 3);
+    assert_eq!(v["parts"], 100);
+    assert_eq!(v["split"], "chunks:10000");
+    assert!(v["elapsed_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn number_forms_are_accepted() {
+    for range in ["0..1e6", "0..1_000_000", "0..1M", "0..1000000"] {
+        let out = stdout_of(&["run", "-r", range, "-w", "2"]);
+        assert!(out.starts_with("Result: 1000000\n"), "{range}: {out}");
+    }
+}
+
+/// Runs parlab and returns its stdout, asserting success.
+fn stdout_of(args: &[&str]) -> String {
+    let out = parlab()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn an_empty_range_is_valid() {
+    let out = stdout_of(&["run", "-r", "5..5", "-b", "processes", "-w", "2"]);
+    assert!(out.starts_with("Result: 0\n"), "{out}");
+}
+
+#[test]
+fn collatz_and_pi_print_their_details() {
+    let out = parlab()
+        .args(["run", "-k", "collatz", "-r", "1..1e6"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("longest 524 steps, first at 837799"),
+        "{text}"
+    );
+    let out = parlab()
+        .args(["run", "-k", "pi", "-r", "0..1e6"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("hits of 1000000 points (pi ~ 3.14"), "{text}");
+}
+
+#[test]
+fn verify_is_green_on_a_small_matrix() {
+    let out = parlab()
+        .args([
+            "verify",
+            "-k",
+            "primes,collatz",
+            "-r",
+            "0..20000",
+            "-w",
+            "1,4",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    // 2 kernels x 4 backends x 2 worker counts x 2 splits.
+    assert!(
+        text.trim_end().ends_with("32 cases: 32 passed, 0 failed"),
+        "{text}"
+    );
+    for backend in ["sequential", "threads", "pool", "processes"] {
+        assert!(text.contains(backend), "{backend} missing:\n{text}");
+    }
+}
+
+#[test]
+fn verify_json_has_one_object_per_case() {
+    let out = parlab()
+        .args([
+            "verify",
+            "--json",
+            "-k",
+            "sum",
+            "-b",
+            "pool,processes",
+            "-w",
+            "2",
+            "-s",
+            "static,chunks:1000",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter()
+            .all(|r| r["passed"] == true && r["got"] == r["expected"])
+    );
+}
+
+/// Every bad input: exit 2, one line on stderr naming the value, nothing on stdout, no panic.
+#[test]
+fn bad_inputs_give_one_line_and_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["run", "-r", "10..5"], "'10..5'"),
+        (&["run", "-w", "0"], "'0'"),
+        (&["run", "-w", "100000"], "'100000'"),
+        (
+            &["run", "-w", "99999999999999999999999"],
+            "'99999999999999999999999'",
+        ),
+        (&["run", "-w", "two"], "'two'"),
+        (&["run", "-s", "chunks:0"], "'0'"),
+        (&["run", "-s", "chunks:abc"], "'abc'"),
+        (&["run", "-s", "guided"], "'guided'"),
+        (&["run", "-k", "fib"], "'fib'"),
+        (&["run", "-k", "sleep:forever"], "'forever'"),
+        (&["run", "-k", "count:3"], "'count:3'"),
+        (&["run", "-b", "gpu2"], "'gpu2'"),
+        (&["run", "-r", "0..abc"], "'abc'"),
+        (
+            &["run", "-r", "0..18446744073709551616"],
+            "'18446744073709551616'",
+        ),
+        (&["run", "-r", "0..1e20"], "'1e20'"),
+        (&["run", "-r", "1.5..3"], "'1.5'"),
+        (&["run", "-r", "100"], "'100'"),
+        (&["run", "-r", "-5..3"], "'-5'"),
+        (&["run", "-w", "-1"], "'-1'"),
+        (&["run", "--no-such-flag"], "--no-such-flag"),
+        (&["frobnicate"], "frobnicate"),
+        (&["verify", "-w", "1,0"], "'0'"),
+        (&["verify", "-b", "threads,nope"], "'nope'"),
+        (&["verify", "-k", "count,nope"], "'nope'"),
+        (&["verify", "-s", "chunks:0"], "'0'"),
+        (&["verify", "-r", "9..1"], "'9..1'"),
+    ];
+    for (args, needle) in cases {
+        let out = parlab().args(*args).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?} should name {needle}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+    }
+}
+
+#[test]
+fn unknown_names_list_the_valid_ones() {
+    let out = parlab().args(["run", "-b", "gpu2"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("sequential, threads, pool, processes"),
+        "{stderr}"
+    );
+    let out = parlab().args(["run", "-k", "fib"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("count, sum, primes, pi, collatz, sleep"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_lists_the_subcommands_but_not_the_worker() {
+    let out = parlab()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("run") && text.contains("verify"), "{text}");
+    assert!(!text.contains("__worker"), "{text}");
+}

@@ -1,0 +1,223 @@
+//! Failures of worker processes: each is reported with the part, PID and exit code or signal,
+//! quickly, with no hang and no process left behind.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use parlab::backend::Backend;
+use parlab::backend::processes::Processes;
+use parlab::job::{Job, Part};
+use parlab::observer::Observer;
+use parlab::observer::Silent;
+
+use crate::processes_backend;
+
+fn job(kernel: &str, range: &str, split: &str) -> Job {
+    Job {
+        kernel: kernel.parse().unwrap(),
+        range: range.parse().unwrap(),
+        split: split.parse().unwrap(),
+    }
+}
+
+/// True while `pid` exists (as a process of any state other than gone).
+fn alive(pid: u32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
+}
+
+/// Records worker PIDs and kills one of them once the job is under way.
+struct Killer {
+    pids: Mutex<Vec<u32>>,
+    victim: usize,
+}
+
+impl Observer for Killer {
+    fn worker_started(&self, worker: usize, pid: Option<u32>) {
+        let pid = pid.expect("worker processes have a pid");
+        self.pids.lock().unwrap().push(pid);
+        if worker == self.victim {
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            });
+        }
+    }
+}
+
+#[test]
+fn a_killed_worker_is_reported_quickly_and_nothing_survives() {
+    // Three workers each sleep 3 s on their part; worker 1 is killed after 0.3 s.
+    let j = job("sleep:1ms", "0..9000", "static");
+    let killer = Killer {
+        pids: Mutex::new(Vec::new()),
+        victim: 1,
+    };
+    let t0 = Instant::now();
+    let err = processes_backend().run(&j, 3, &killer).unwrap_err();
+    let elapsed = t0.elapsed();
+    let pids = killer.pids.into_inner().unwrap();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("worker 1 (pid {})", pids[1])),
+        "{msg}"
+    );
+    assert!(msg.contains("part 1 (3000..6000)"), "{msg}");
+    assert!(msg.contains("signal 9 (SIGKILL)"), "{msg}");
+    // Detection within about a second of the kill, far before the 3 s the parts take.
+    assert!(elapsed < Duration::from_millis(1800), "took {elapsed:?}");
+    for pid in pids {
+        assert!(!alive(pid), "worker pid {pid} outlived the run");
+    }
+}
+
+#[test]
+fn a_worker_exiting_non_zero_names_its_code_and_part() {
+    let backend = Processes::with_worker("sh", ["-c", "exit 3"]);
+    let err = backend
+        .run(&job("count", "0..10", "static"), 1, &Silent)
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("worker 0 (pid "), "{msg}");
+    assert!(msg.contains("on part 0 (0..10)"), "{msg}");
+    assert!(msg.contains("exited with code 3"), "{msg}");
+}
+
+#[test]
+fn a_truncated_frame_is_a_protocol_error() {
+    // The first 7 bytes of a 15-byte Hello frame, then a clean exit.
+    let backend = Processes::with_worker(
+        "sh",
+        [
+            "-c",
+            r"printf '\013\000\000\000\001PL'; exec cat >/dev/null",
+        ],
+    );
+    let err = backend
+        .run(&job("count", "0..10", "static"), 1, &Silent)
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("truncated frame: stream ended after 7 of 15 bytes"),
+        "{msg}"
+    );
+    assert!(msg.contains("exited with code 0"), "{msg}");
+}
+
+#[test]
+fn a_program_that_is_not_a_worker_is_refused() {
+    // `cat` echoes our Setup frame back instead of saying Hello.
+    let err = Processes::with_worker("cat", Vec::<String>::new())
+        .run(&job("count", "0..10", "static"), 1, &Silent)
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("unexpected Setup frame; expected Hello"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_missing_worker_program_is_a_spawn_error() {
+    let err = Processes::with_worker("/nonexistent/parlab-worker", Vec::<String>::new())
+        .run(&job("count", "0..10", "static"), 2, &Silent)
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("could not start: /nonexistent/parlab-worker"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_worker_refuses_a_reversed_part_with_a_failed_frame() {
+    // A part whose start is after its end can only come from a broken parent: the worker
+    // answers it with a Failed frame that names the bad range, and keeps serving.
+    use parlab::backend::processes::protocol::{Frame, VERSION};
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .arg("__worker")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = Vec::new();
+    Frame::Setup {
+        version: VERSION,
+        kernel: parlab::kernels::Kernel::Count,
+    }
+    .encode(&mut input);
+    Frame::Part {
+        index: 5,
+        start: 10,
+        end: 2,
+    }
+    .encode(&mut input);
+    Frame::Shutdown.encode(&mut input);
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    assert!(child.wait().unwrap().success());
+    let (hello, n) = Frame::decode(&out).unwrap().unwrap();
+    assert!(matches!(
+        hello,
+        Frame::Hello {
+            version: VERSION,
+            ..
+        }
+    ));
+    let (failed, _) = Frame::decode(&out[n..]).unwrap().unwrap();
+    match failed {
+        Frame::Failed {
+            index: 5,
+            panic: false,
+            message,
+        } => {
+            assert!(message.contains("'10..2'"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn many_tiny_chunks_all_arrive() {
+    #[derive(Default)]
+    struct Count(Mutex<Vec<Part>>);
+    impl Observer for Count {
+        fn part_done(&self, part: Part, _: usize, _: u64, _: u64) {
+            self.0.lock().unwrap().push(part);
+        }
+    }
+    let rec = Count::default();
+    let t = processes_backend()
+        .run(&job("sum", "0..20000", "chunks:1"), 3, &rec)
+        .unwrap();
+    assert_eq!(t.headline(), 19_999 * 20_000 / 2);
+    let mut parts = rec.0.into_inner().unwrap();
+    parts.sort_by_key(|p| p.index);
+    assert!(
+        parts
+            .iter()
+            .enumerate()
+            .all(|(i, p)| p.index == i as u64 && p.start == i as u64)
+    );
+    assert_eq!(parts.len(), 20_000);
+}
+
+#[test]
+fn the_example_program_serves_as_its_own_worker() {
+    // `cargo test` builds the examples next to the binaries.
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_parlab"));
+    let example = bin.parent().unwrap().join("examples").join("own_worker");
+    let out = std::process::Command::new(&example).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("664579 primes below 10^7"), "{stdout}");
+}
