@@ -5,5 +5,8 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A worker process of the processes backend serves parts and exits here, before any
+    // argument parsing: it is on the critical path of every worker's start.
+    parlab::worker::init();
     cli::main()
 }
