@@ -166,6 +166,47 @@ mod tests {
         assert!(rows.iter().all(Row::passed));
     }
 
+    /// A backend that silently skips the last part: verify must catch it.
+    struct DropsLastPart;
+
+    impl Backend for DropsLastPart {
+        fn kind(&self) -> BackendKind {
+            BackendKind::Threads
+        }
+        fn run(
+            &self,
+            job: &Job,
+            workers: usize,
+            _: &dyn crate::observer::Observer,
+        ) -> Result<Total> {
+            let plan = job.plan(workers);
+            let mut t = job.kernel.zero();
+            for part in plan.parts().take(plan.len().saturating_sub(1) as usize) {
+                t = t.then(job.kernel.run(part.span())?);
+            }
+            Ok(t)
+        }
+    }
+
+    #[test]
+    fn a_backend_that_loses_a_part_fails_verification() {
+        let m = Matrix {
+            jobs: vec![(
+                Kernel::Count,
+                Span {
+                    start: 0,
+                    end: 1000,
+                },
+            )],
+            backends: vec![BackendKind::Threads],
+            workers: vec![1, 3],
+            splits: vec![Some(Split::Static), Some(Split::Chunks(7))],
+        };
+        let rows = run(&m, &|_| Box::new(DropsLastPart), &mut |_| {}).unwrap();
+        assert_eq!(rows.len(), 4);
+        assert!(rows.iter().all(|r| !r.passed()), "{rows:?}");
+    }
+
     #[test]
     fn a_wrong_answer_is_a_failed_row() {
         let row = Row {

@@ -212,7 +212,9 @@ fn the_example_program_serves_as_its_own_worker() {
     // `cargo test` builds the examples next to the binaries.
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_parlab"));
     let example = bin.parent().unwrap().join("examples").join("own_worker");
-    let out = std::process::Command::new(&example).output().unwrap();
+    let out = std::process::Command::new(&example)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (it is built by `cargo test`)", example.display()));
     assert!(
         out.status.success(),
         "{}",
