@@ -50,10 +50,6 @@ pub enum Error {
         cause: WorkerCause,
     },
 
-    /// A frame of the worker protocol could not be decoded.
-    #[error("worker protocol: {0}")]
-    Protocol(#[from] crate::backend::processes::protocol::ProtocolError),
-
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {

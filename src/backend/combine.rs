@@ -60,11 +60,6 @@ impl Combiner {
         self.next == self.parts
     }
 
-    /// The total of the finished prefix of parts `0..k`, and `k`.
-    pub fn prefix(&self) -> (Total, u64) {
-        (self.acc, self.next)
-    }
-
     /// The combined total. Panics if a part is missing, which would be a backend bug.
     pub fn finish(self) -> Total {
         assert!(
