@@ -5,6 +5,7 @@
 //! times, the longest one and the first index that takes it. Trajectories are followed in
 //! `u128`; a trajectory that would leave it is reported as an overflow, never wrapped.
 
+use super::{NoTicks, Ticker};
 use crate::error::{Error, Result};
 
 /// The combined figures of a range.
@@ -47,8 +48,14 @@ pub fn stopping_time(n: u64) -> Result<u32> {
 
 /// The figures of `start..end`.
 pub fn collatz(start: u64, end: u64) -> Result<Collatz> {
+    collatz_with(start, end, &mut NoTicks)
+}
+
+/// [`collatz`] with a check point after every index (a trajectory is some 100-300 ns).
+pub fn collatz_with(start: u64, end: u64, ticker: &mut impl Ticker) -> Result<Collatz> {
     let mut out = Collatz::default();
     for n in start..end {
+        ticker.tick();
         let s = stopping_time(n)?;
         out.steps += s as u128;
         if out.argmax.is_none() || s > out.max_steps {

@@ -11,14 +11,40 @@
 //! loop (`inc; dec; jne`) that runs at half the speed on some x86 cores (measured on this
 //! project's Xeon machine: 0.25 s against 0.13 s for 10^9 increments).
 
+use super::{NoTicks, Ticker};
+
+/// Indices between two check points: about 0.5 µs of work. A shorter block costs more than
+/// the check itself: every exit from the inner loop is a mispredicted branch, and at 256 indices
+/// the loop ran 40% slower. 0.5 µs is still four orders of magnitude below the GIL's 5 ms
+/// switch interval.
+const TICK_EVERY: u64 = 4096;
+
 /// Counts the indices in `start..end` one increment at a time.
 pub fn count(start: u64, end: u64) -> u64 {
+    count_with(start, end, &mut NoTicks)
+}
+
+/// [`count`] with a check point every [`TICK_EVERY`] indices.
+pub fn count_with<T: Ticker>(start: u64, end: u64, ticker: &mut T) -> u64 {
     let mut total: u64 = 0;
     let mut i = start;
+    if !T::ACTIVE {
+        // The plain loop: exactly the C reference's shape.
+        while i < end {
+            total += 1;
+            opaque(&mut total, &mut i);
+            i += 1;
+        }
+        return total;
+    }
     while i < end {
-        total += 1;
-        opaque(&mut total, &mut i);
-        i += 1;
+        let stop = i.saturating_add(TICK_EVERY).min(end);
+        while i < stop {
+            total += 1;
+            opaque(&mut total, &mut i);
+            i += 1;
+        }
+        ticker.tick();
     }
     total
 }

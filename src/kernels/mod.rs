@@ -20,6 +20,32 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::job::Span;
 
+/// Hooks a kernel calls while it runs.
+///
+/// Kernels call [`Ticker::tick`] at their loop back-edges, every 0.1 to 0.5 µs of work, and run
+/// their blocking calls through [`Ticker::blocking`]. The GIL models use these hooks to
+/// hand the lock over; every other backend uses [`NoTicks`], which compiles to nothing.
+pub trait Ticker {
+    /// False for a ticker whose hooks do nothing, so kernels can run their plain loops.
+    const ACTIVE: bool = true;
+
+    /// A check point at a loop back-edge.
+    fn tick(&mut self) {}
+
+    /// Runs a blocking call (the `sleep` kernel's sleep).
+    fn blocking(&mut self, call: &mut dyn FnMut()) {
+        call()
+    }
+}
+
+/// A [`Ticker`] that does nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoTicks;
+
+impl Ticker for NoTicks {
+    const ACTIVE: bool = false;
+}
+
 /// The kernels parlab can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -79,24 +105,30 @@ impl Kernel {
 
     /// Computes the total of one part.
     pub fn run(&self, span: Span) -> Result<Total> {
+        self.run_with(span, &mut NoTicks)
+    }
+
+    /// Computes the total of one part, calling `ticker` at the kernel's check points and
+    /// around its blocking calls.
+    pub fn run_with(&self, span: Span, ticker: &mut impl Ticker) -> Result<Total> {
         let Span { start, end } = span;
         Ok(match *self {
             Kernel::Count => Total::Count {
-                count: count::count(start, end),
+                count: count::count_with(start, end, ticker),
             },
             Kernel::Sum => Total::Sum {
-                sum: sum::sum(start, end),
+                sum: sum::sum_with(start, end, ticker),
             },
             Kernel::Primes => Total::Primes {
-                primes: primes::primes(start, end),
+                primes: primes::primes_with(start, end, ticker),
             },
             Kernel::Pi => Total::Pi {
-                hits: pi::pi(start, end),
+                hits: pi::pi_with(start, end, ticker),
                 points: end - start,
             },
-            Kernel::Collatz => Total::Collatz(collatz::collatz(start, end)?),
+            Kernel::Collatz => Total::Collatz(collatz::collatz_with(start, end, ticker)?),
             Kernel::Sleep { per_item_ns } => Total::Sleep {
-                items: sleep::sleep(start, end, Duration::from_nanos(per_item_ns)),
+                items: sleep::sleep_with(start, end, Duration::from_nanos(per_item_ns), ticker),
             },
         })
     }

@@ -10,6 +10,8 @@
 //! Both give the same count; tests cross-check them. Cost per index grows with the index, so
 //! equal contiguous parts are unbalanced: the case dynamic scheduling (`chunks:SIZE`) is for.
 
+use super::{NoTicks, Ticker};
+
 /// Largest square root for which the sieve is used; beyond it the base sieve itself would need
 /// more than 32 MiB.
 const SIEVE_ROOT_CAP: u64 = 1 << 26;
@@ -18,14 +20,25 @@ const SEGMENT: usize = 1 << 16;
 
 /// Counts the primes in `start..end`.
 pub fn primes(start: u64, end: u64) -> u64 {
+    primes_with(start, end, &mut NoTicks)
+}
+
+/// [`primes`] with check points: one per base prime of each sieve segment, or one per number
+/// tested by Miller-Rabin.
+pub fn primes_with(start: u64, end: u64, ticker: &mut impl Ticker) -> u64 {
     if start >= end {
         return 0;
     }
     let root = (end - 1).isqrt();
     if root <= SIEVE_ROOT_CAP && root <= end - start {
-        sieve_count(start, end, root)
+        sieve_count(start, end, root, ticker)
     } else {
-        (start..end).filter(|&n| is_prime(n)).count() as u64
+        (start..end)
+            .filter(|&n| {
+                ticker.tick();
+                is_prime(n)
+            })
+            .count() as u64
     }
 }
 
@@ -49,7 +62,7 @@ fn small_primes(limit: u64) -> Vec<u64> {
 
 /// Segmented odd-only sieve of `start..end`; `root` = isqrt(end - 1) <= SIEVE_ROOT_CAP, so
 /// every value here is below 2^53 and no arithmetic can overflow.
-fn sieve_count(start: u64, end: u64, root: u64) -> u64 {
+fn sieve_count(start: u64, end: u64, root: u64, ticker: &mut impl Ticker) -> u64 {
     let base = small_primes(root);
     let mut count = u64::from(start <= 2 && 2 < end);
     // First odd number >= max(start, 3).
@@ -73,6 +86,7 @@ fn sieve_count(start: u64, end: u64, root: u64) -> u64 {
                 seg[j] = false;
                 j += p as usize;
             }
+            ticker.tick();
         }
         count += seg.iter().filter(|&&f| f).count() as u64;
         lo = hi;
@@ -151,7 +165,7 @@ mod tests {
     fn sieve_and_miller_rabin_agree() {
         for (a, b) in [(0, 3000), (999_000, 1_001_000), (1 << 40, (1 << 40) + 5000)] {
             let mr = (a..b).filter(|&n| is_prime(n)).count() as u64;
-            assert_eq!(sieve_count(a, b, (b - 1).isqrt()), mr, "{a}..{b}");
+            assert_eq!(sieve_count(a, b, (b - 1).isqrt(), &mut NoTicks), mr, "{a}..{b}");
             assert_eq!(primes(a, b), mr);
         }
     }

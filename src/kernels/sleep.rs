@@ -5,10 +5,19 @@
 
 use std::time::Duration;
 
+use super::{NoTicks, Ticker};
+
 /// Sleeps `per_item` once per index and returns the number of items.
 pub fn sleep(start: u64, end: u64, per_item: Duration) -> u64 {
+    sleep_with(start, end, per_item, &mut NoTicks)
+}
+
+/// [`sleep`] with every sleep run as a blocking call of the ticker (a GIL model releases the
+/// lock around it, as CPython does around `time.sleep`) and a check point per item.
+pub fn sleep_with(start: u64, end: u64, per_item: Duration, ticker: &mut impl Ticker) -> u64 {
     for _ in start..end {
-        std::thread::sleep(per_item);
+        ticker.blocking(&mut || std::thread::sleep(per_item));
+        ticker.tick();
     }
     end - start
 }

@@ -4,13 +4,34 @@
 //! is real (one addition per index), as in `count`: the point is the work, not the closed form,
 //! which tests use as the known answer.
 
+use super::{NoTicks, Ticker};
+
+/// Indices between two check points (see `count`).
+const TICK_EVERY: u64 = 4096;
+
 /// Sums the indices in `start..end`.
 pub fn sum(start: u64, end: u64) -> u128 {
+    sum_with(start, end, &mut NoTicks)
+}
+
+/// [`sum`] with a check point every [`TICK_EVERY`] indices.
+pub fn sum_with<T: Ticker>(start: u64, end: u64, ticker: &mut T) -> u128 {
     let mut total: u128 = 0;
     let mut i = start;
+    if !T::ACTIVE {
+        while i < end {
+            total += i as u128;
+            i += 1;
+        }
+        return total;
+    }
     while i < end {
-        total += i as u128;
-        i += 1;
+        let stop = i.saturating_add(TICK_EVERY).min(end);
+        while i < stop {
+            total += i as u128;
+            i += 1;
+        }
+        ticker.tick();
     }
     total
 }
