@@ -3,6 +3,7 @@
 //! Backends call the observer from their worker threads, so implementations must be `Sync`
 //! and cheap: a progress bar, a counter, a test probe that records worker PIDs.
 
+use crate::backend::gil::GilStats;
 use crate::job::Part;
 
 /// Receives events from a running job. Every method has an empty default.
@@ -12,6 +13,9 @@ pub trait Observer: Sync {
 
     /// A part finished on `worker`; `done` parts of `total` are finished so far.
     fn part_done(&self, _part: Part, _worker: usize, _done: u64, _total: u64) {}
+
+    /// A GIL backend finished; what its lock saw.
+    fn gil_stats(&self, _stats: &GilStats) {}
 }
 
 /// An observer that ignores everything.

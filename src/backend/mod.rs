@@ -9,8 +9,11 @@
 //! | `threads` | one OS thread per worker | thread k runs part k | threads pull chunks from a shared counter |
 //! | `pool` | a rayon pool of N threads | work-stealing over parts | work-stealing over chunks |
 //! | `processes` | N worker processes (re-executed binary) | process k gets part k | chunks handed to idle processes over pipes |
+//! | `gil` | N OS threads under a model of CPython 3's GIL | thread k runs part k | threads pull chunks |
+//! | `gil-legacy` | N OS threads under a model of Python 2's GIL | thread k runs part k | threads pull chunks |
 
 pub mod combine;
+pub mod gil;
 pub mod pool;
 pub mod processes;
 pub mod sequential;
@@ -19,6 +22,7 @@ pub mod threads;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +48,7 @@ pub trait Backend: Send + Sync {
 
 /// The backends parlab has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum BackendKind {
     /// One thread, parts in order: the reference answer.
     Sequential,
@@ -54,15 +58,39 @@ pub enum BackendKind {
     Pool,
     /// Worker processes speaking a binary protocol over pipes.
     Processes,
+    /// Threads under a model of CPython 3's GIL.
+    Gil,
+    /// Threads under a model of Python 2's GIL.
+    GilLegacy,
+}
+
+/// Settings of the backends that have any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendOptions {
+    /// `gil`: the switch interval (CPython's `sys.setswitchinterval`, default 5 ms).
+    pub switch_interval: Duration,
+    /// `gil-legacy`: ticks between releases (Python 2's `sys.setcheckinterval`, default 100).
+    pub check_interval: u32,
+}
+
+impl Default for BackendOptions {
+    fn default() -> Self {
+        BackendOptions {
+            switch_interval: gil::new::DEFAULT_SWITCH_INTERVAL,
+            check_interval: gil::legacy::DEFAULT_CHECK_INTERVAL,
+        }
+    }
 }
 
 impl BackendKind {
     /// Every backend, the reference first.
-    pub const ALL: [BackendKind; 4] = [
+    pub const ALL: [BackendKind; 6] = [
         BackendKind::Sequential,
         BackendKind::Threads,
         BackendKind::Pool,
         BackendKind::Processes,
+        BackendKind::Gil,
+        BackendKind::GilLegacy,
     ];
 
     /// The backend's name on the command line.
@@ -72,17 +100,30 @@ impl BackendKind {
             BackendKind::Threads => "threads",
             BackendKind::Pool => "pool",
             BackendKind::Processes => "processes",
+            BackendKind::Gil => "gil",
+            BackendKind::GilLegacy => "gil-legacy",
         }
     }
 
     /// A backend of this kind with default settings. Worker processes re-execute the current
     /// program (see [`processes`]).
     pub fn create(&self) -> Box<dyn Backend> {
+        self.create_with(&BackendOptions::default())
+    }
+
+    /// A backend of this kind with the given settings.
+    pub fn create_with(&self, options: &BackendOptions) -> Box<dyn Backend> {
         match self {
             BackendKind::Sequential => Box::new(sequential::Sequential),
             BackendKind::Threads => Box::new(threads::Threads),
             BackendKind::Pool => Box::new(pool::Pool),
             BackendKind::Processes => Box::new(processes::Processes::default()),
+            BackendKind::Gil => Box::new(gil::new::Gil {
+                switch_interval: options.switch_interval,
+            }),
+            BackendKind::GilLegacy => Box::new(gil::legacy::GilLegacy {
+                check_interval: options.check_interval,
+            }),
         }
     }
 }

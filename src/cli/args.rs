@@ -39,12 +39,18 @@ pub struct RunArgs {
     /// Split: static (one equal part per worker) or chunks:SIZE (dynamic).
     #[arg(short, long, default_value = "static", allow_hyphen_values = true)]
     pub split: String,
-    /// Backend: sequential, threads, pool, processes.
+    /// Backend: sequential, threads, pool, processes, gil, gil-legacy.
     #[arg(short, long, default_value = "threads", allow_hyphen_values = true)]
     pub backend: String,
     /// Number of workers (default: the available parallelism).
     #[arg(short, long, allow_hyphen_values = true)]
     pub workers: Option<String>,
+    /// gil: the switch interval, as CPython's sys.setswitchinterval (e.g. 5ms, 100us).
+    #[arg(long, default_value = "5ms", allow_hyphen_values = true)]
+    pub switch_interval: String,
+    /// gil-legacy: kernel check points between releases, as Python 2's sys.setcheckinterval.
+    #[arg(long, default_value = "100", allow_hyphen_values = true)]
+    pub check_interval: String,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

@@ -6,9 +6,56 @@ use std::time::Instant;
 use anyhow::Result;
 use serde_json::json;
 
-use parlab::backend::BackendKind;
+use std::sync::Mutex;
+
+use parlab::backend::gil::GilStats;
+use parlab::backend::{BackendKind, BackendOptions};
 use parlab::job::Job;
-use parlab::observer::Silent;
+use parlab::kernels::parse_duration;
+use parlab::number::parse_u64_as;
+use parlab::observer::Observer;
+
+/// Keeps what a GIL backend reports.
+#[derive(Default)]
+struct Capture(Mutex<Option<GilStats>>);
+
+impl Observer for Capture {
+    fn gil_stats(&self, stats: &GilStats) {
+        *self.0.lock().expect("capture lock") = Some(stats.clone());
+    }
+}
+
+/// Parses the GIL models' settings.
+pub fn backend_options(
+    switch_interval: &str,
+    check_interval: &str,
+) -> parlab::Result<BackendOptions> {
+    let switch_interval = parse_duration(switch_interval).and_then(|d| {
+        if d.is_zero() {
+            Err(parlab::Error::invalid(
+                "switch interval",
+                switch_interval,
+                "must be at least 1us",
+            ))
+        } else {
+            Ok(d)
+        }
+    })?;
+    let check_interval = match parse_u64_as("check interval", check_interval)? {
+        n @ 1..=1_000_000 => n as u32,
+        _ => {
+            return Err(parlab::Error::invalid(
+                "check interval",
+                check_interval,
+                "must be between 1 and 1000000",
+            ));
+        }
+    };
+    Ok(BackendOptions {
+        switch_interval,
+        check_interval,
+    })
+}
 
 use super::args::RunArgs;
 
@@ -19,12 +66,15 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         split: a.split.parse()?,
     };
     let backend: BackendKind = a.backend.parse()?;
+    let options = backend_options(&a.switch_interval, &a.check_interval)?;
     let workers = super::verify::parse_workers(a.workers.as_deref())?;
     let parts = job.plan(workers).len();
 
     let t0 = Instant::now();
-    let total = backend.create().run(&job, workers, &Silent)?;
+    let capture = Capture::default();
+    let total = backend.create_with(&options).run(&job, workers, &capture)?;
     let elapsed = t0.elapsed().as_secs_f64();
+    let gil = capture.0.into_inner().expect("capture lock");
 
     if a.json {
         let line = json!({
@@ -37,18 +87,34 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             "result": total,
             "headline": total.headline().to_string(),
             "elapsed_s": elapsed,
+            "gil": gil,
         });
         println!("{line}");
     } else {
         println!("Result: {total}");
         println!(
-            "kernel {}, range {}, split {} ({parts} parts), backend {backend}, {workers} worker{}",
+            "kernel {}, range {}, split {} ({parts} part{}), backend {backend}, {workers} worker{}",
             job.kernel,
             job.range,
             job.split,
+            if parts == 1 { "" } else { "s" },
             if workers == 1 { "" } else { "s" }
         );
         println!("Elapsed: {elapsed:.4} s");
+        if let Some(g) = gil {
+            println!(
+                "GIL ({}): {} hand-offs ({:.0}/s), hold per turn median {:.3} ms, p90 {:.3} ms; \
+                 {} forced and {} voluntary drops; threads waited {:.3} s in total",
+                g.model,
+                g.handoffs,
+                g.handoffs_per_s,
+                g.hold_median_s * 1e3,
+                g.hold_p90_s * 1e3,
+                g.forced_drops,
+                g.voluntary_drops,
+                g.wait_s,
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

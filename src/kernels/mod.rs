@@ -22,12 +22,17 @@ use crate::job::Span;
 
 /// Hooks a kernel calls while it runs.
 ///
-/// Kernels call [`Ticker::tick`] at their loop back-edges, every 0.1 to 0.5 µs of work, and run
-/// their blocking calls through [`Ticker::blocking`]. The GIL models use these hooks to
+/// Kernels call [`Ticker::tick`] at their loop back-edges, every 30 ns to 0.5 µs of work
+/// ([`Ticker::SCALE`]), and run their blocking calls through [`Ticker::blocking`]. The GIL models use these hooks to
 /// hand the lock over; every other backend uses [`NoTicks`], which compiles to nothing.
 pub trait Ticker {
     /// False for a ticker whose hooks do nothing, so kernels can run their plain loops.
     const ACTIVE: bool = true;
+
+    /// How coarse the check points of tight loops (`count`, `sum`, `pi`) are: 1 puts one about
+    /// every 30 ns of work, as often as an interpreter checks between bytecodes; larger values
+    /// space them out by that factor.
+    const SCALE: u64 = 1;
 
     /// A check point at a loop back-edge.
     fn tick(&mut self) {}

@@ -165,7 +165,11 @@ mod tests {
     fn sieve_and_miller_rabin_agree() {
         for (a, b) in [(0, 3000), (999_000, 1_001_000), (1 << 40, (1 << 40) + 5000)] {
             let mr = (a..b).filter(|&n| is_prime(n)).count() as u64;
-            assert_eq!(sieve_count(a, b, (b - 1).isqrt(), &mut NoTicks), mr, "{a}..{b}");
+            assert_eq!(
+                sieve_count(a, b, (b - 1).isqrt(), &mut NoTicks),
+                mr,
+                "{a}..{b}"
+            );
             assert_eq!(primes(a, b), mr);
         }
     }

@@ -6,15 +6,15 @@
 
 use super::{NoTicks, Ticker};
 
-/// Indices between two check points (see `count`).
-const TICK_EVERY: u64 = 4096;
+/// Indices per check point at `Ticker::SCALE` 1 (see `count`).
+const TICK_EVERY: u64 = 256;
 
 /// Sums the indices in `start..end`.
 pub fn sum(start: u64, end: u64) -> u128 {
     sum_with(start, end, &mut NoTicks)
 }
 
-/// [`sum`] with a check point every [`TICK_EVERY`] indices.
+/// [`sum`] with a check point every [`TICK_EVERY`] x `T::SCALE` indices.
 pub fn sum_with<T: Ticker>(start: u64, end: u64, ticker: &mut T) -> u128 {
     let mut total: u128 = 0;
     let mut i = start;
@@ -26,7 +26,7 @@ pub fn sum_with<T: Ticker>(start: u64, end: u64, ticker: &mut T) -> u128 {
         return total;
     }
     while i < end {
-        let stop = i.saturating_add(TICK_EVERY).min(end);
+        let stop = i.saturating_add(TICK_EVERY * T::SCALE).min(end);
         while i < stop {
             total += i as u128;
             i += 1;

@@ -4,6 +4,8 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use parlab::backend::gil::legacy::GilLegacy;
+use parlab::backend::gil::new::Gil;
 use parlab::backend::pool::Pool;
 use parlab::backend::sequential::Sequential;
 use parlab::backend::threads::Threads;
@@ -173,4 +175,6 @@ backend_tests! {
     threads => Threads, cases = 64;
     pool => Pool, cases = 64;
     processes => crate::processes_backend(), cases = 32;
+    gil => Gil::default(), cases = 64;
+    gil_legacy => GilLegacy::default(), cases = 64;
 }

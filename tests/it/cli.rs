@@ -124,12 +124,19 @@ fn verify_is_green_on_a_small_matrix() {
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
-    // 2 kernels x 4 backends x 2 worker counts x 2 splits.
+    // 2 kernels x 6 backends x 2 worker counts x 2 splits.
     assert!(
-        text.trim_end().ends_with("32 cases: 32 passed, 0 failed"),
+        text.trim_end().ends_with("48 cases: 48 passed, 0 failed"),
         "{text}"
     );
-    for backend in ["sequential", "threads", "pool", "processes"] {
+    for backend in [
+        "sequential",
+        "threads",
+        "pool",
+        "processes",
+        "gil",
+        "gil-legacy",
+    ] {
         assert!(text.contains(backend), "{backend} missing:\n{text}");
     }
 }

@@ -2,6 +2,7 @@
 
 mod backends;
 mod cli;
+mod gil;
 mod processes;
 
 use parlab::backend::processes::Processes;

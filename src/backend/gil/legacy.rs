@@ -1,0 +1,122 @@
+//! `gil-legacy`: Python 2's GIL (`Python/ceval.c` of Python 2.x).
+//!
+//! A plain lock (a mutex-protected flag and a condition variable). Every `check_interval` ticks
+//! (default 100) the running thread releases it, which wakes one waiting thread, and
+//! immediately asks for it again. Nothing hands the lock over: on a multicore machine the
+//! releasing thread is already running and usually wins it back before the woken thread is
+//! scheduled, so the others are woken again and again for nothing ("the GIL battle" that made
+//! two CPU-bound threads slower than one in Beazley's measurements).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use super::{GilStats, Lock, Record, Release, run_model};
+use crate::backend::{Backend, BackendKind};
+use crate::error::Result;
+use crate::job::Job;
+use crate::kernels::Total;
+use crate::observer::Observer;
+
+/// Python 2's default `sys.setcheckinterval`.
+pub const DEFAULT_CHECK_INTERVAL: u32 = 100;
+
+/// The `gil-legacy` backend.
+#[derive(Debug, Clone, Copy)]
+pub struct GilLegacy {
+    /// Ticks (kernel check points) between a release and re-acquire.
+    pub check_interval: u32,
+}
+
+impl Default for GilLegacy {
+    fn default() -> Self {
+        GilLegacy {
+            check_interval: DEFAULT_CHECK_INTERVAL,
+        }
+    }
+}
+
+impl GilLegacy {
+    /// Runs `job` and returns the total with the lock's statistics.
+    pub fn run_instrumented(
+        &self,
+        job: &Job,
+        workers: usize,
+        observer: &dyn Observer,
+    ) -> Result<(Total, GilStats)> {
+        run_model(&OldGil::new(self.check_interval), job, workers, observer)
+    }
+}
+
+impl Backend for GilLegacy {
+    fn kind(&self) -> BackendKind {
+        BackendKind::GilLegacy
+    }
+
+    fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
+        self.run_instrumented(job, workers, observer)
+            .map(|(t, _)| t)
+    }
+}
+
+/// The old GIL.
+#[derive(Debug)]
+pub struct OldGil {
+    check_interval: u32,
+    locked: Mutex<bool>,
+    cond: Condvar,
+    holders: AtomicUsize,
+}
+
+impl OldGil {
+    /// A free lock released every `check_interval` ticks (at least 1).
+    pub fn new(check_interval: u32) -> Self {
+        OldGil {
+            check_interval: check_interval.max(1),
+            locked: Mutex::new(false),
+            cond: Condvar::new(),
+            holders: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Lock for OldGil {
+    const NAME: &'static str = "gil-legacy";
+    /// One tick about every 30 ns, as long as a bytecode of Python 2: with the default
+    /// check interval the lock is released every 3 µs or so, as often as Python 2 released it.
+    const SCALE: u64 = 1;
+
+    fn acquire(&self, _t: usize, rec: &mut Record) {
+        let asked = Instant::now();
+        let mut locked = self.locked.lock().expect("gil mutex");
+        while *locked {
+            locked = self.cond.wait(locked).expect("gil mutex");
+        }
+        *locked = true;
+        self.holders.fetch_add(1, Ordering::AcqRel);
+        drop(locked);
+        rec.acquired(asked);
+    }
+
+    fn release(&self, _t: usize, rec: &mut Record, why: Release) {
+        rec.releasing(why);
+        self.holders.fetch_sub(1, Ordering::AcqRel);
+        *self.locked.lock().expect("gil mutex") = false;
+        self.cond.notify_one();
+    }
+
+    #[inline]
+    fn must_release(&self, ticks: &mut u32) -> bool {
+        *ticks += 1;
+        if *ticks >= self.check_interval {
+            *ticks = 0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn holders(&self) -> usize {
+        self.holders.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,267 @@
+//! The GIL backends: OS threads that run kernels only while they hold a modelled global
+//! interpreter lock, following CPython's own algorithms.
+//!
+//! - [`new::Gil`] (`gil`): CPython 3.2+'s "new GIL" with a switch interval, drop requests and
+//!   forced switching.
+//! - [`legacy::GilLegacy`] (`gil-legacy`): Python 2's lock, released and re-acquired every
+//!   `check_interval` ticks with no hand-off.
+//!
+//! Both run the same thread driver ([`run_model`]): each worker thread takes the lock before it
+//! runs any kernel code (as a Python thread must before it runs bytecode), runs its parts with a
+//! [`Ticker`] that polls the lock at every kernel check point and releases it around blocking
+//! calls, and drops it when its work is done. Every acquisition is logged with its start and end
+//! so the run reports hand-offs, hold times and waits ([`GilStats`]) and so tests can prove that
+//! no two threads ever held the lock at once. See `README.md` beside this file for the model.
+
+pub mod legacy;
+pub mod new;
+pub mod stats;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub use stats::GilStats;
+
+use crate::backend::combine::Combiner;
+use crate::backend::{check_workers, panic_message};
+use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
+use crate::job::Job;
+use crate::kernels::{Ticker, Total};
+use crate::observer::Observer;
+
+/// Why a thread let go of the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// At a kernel check point: a drop request (`gil`) or the check interval (`gil-legacy`).
+    CheckPoint,
+    /// Around a blocking call.
+    Blocking,
+    /// The thread's work is done.
+    Exit,
+}
+
+/// What one thread saw of the lock.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The thread's index.
+    pub thread: usize,
+    /// Every time the thread held the lock: acquired, released, and why it let go.
+    pub holds: Vec<(Instant, Instant, Release)>,
+    /// When the current hold began.
+    held_since: Option<Instant>,
+    /// Releases at check points.
+    pub forced: u64,
+    /// Releases around blocking calls and at exit.
+    pub voluntary: u64,
+    /// Drop requests this thread set while waiting (`gil` only).
+    pub requests: u64,
+    /// Total time spent waiting to acquire.
+    pub waited: Duration,
+    /// Check points at which this thread found the lock not held by itself alone.
+    pub violations: u64,
+}
+
+impl Record {
+    fn new(thread: usize) -> Self {
+        Record {
+            thread,
+            holds: Vec::new(),
+            held_since: None,
+            forced: 0,
+            voluntary: 0,
+            requests: 0,
+            waited: Duration::ZERO,
+            violations: 0,
+        }
+    }
+
+    /// Notes that the lock was acquired after waiting since `asked`.
+    pub(crate) fn acquired(&mut self, asked: Instant) {
+        let now = Instant::now();
+        self.waited += now - asked;
+        self.held_since = Some(now);
+    }
+
+    /// Notes that the lock is about to be released.
+    pub(crate) fn releasing(&mut self, why: Release) {
+        let since = self
+            .held_since
+            .take()
+            .expect("released a lock it did not hold");
+        self.holds.push((since, Instant::now(), why));
+        match why {
+            Release::CheckPoint => self.forced += 1,
+            Release::Blocking | Release::Exit => self.voluntary += 1,
+        }
+    }
+}
+
+/// A modelled interpreter lock.
+pub trait Lock: Sync {
+    /// Name of the backend using it.
+    const NAME: &'static str;
+
+    /// Spacing of the kernels' check points ([`Ticker::SCALE`]).
+    const SCALE: u64;
+
+    /// Blocks until thread `t` holds the lock.
+    fn acquire(&self, t: usize, rec: &mut Record);
+
+    /// Releases the lock held by thread `t`.
+    fn release(&self, t: usize, rec: &mut Record, why: Release);
+
+    /// Called at every kernel check point of the holder; true when it must release now.
+    /// `ticks` is the holder's own tick counter.
+    fn must_release(&self, ticks: &mut u32) -> bool;
+
+    /// How many threads currently believe they hold the lock (1 while a holder runs).
+    fn holders(&self) -> usize;
+}
+
+/// The ticker a GIL thread runs its kernel with: the interpreter's eval-breaker check.
+struct Held<'a, L: Lock> {
+    lock: &'a L,
+    thread: usize,
+    rec: &'a mut Record,
+    ticks: u32,
+}
+
+impl<L: Lock> Ticker for Held<'_, L> {
+    const SCALE: u64 = L::SCALE;
+
+    #[inline]
+    fn tick(&mut self) {
+        if self.lock.must_release(&mut self.ticks) {
+            self.lock
+                .release(self.thread, self.rec, Release::CheckPoint);
+            // Other threads may run now.
+            self.lock.acquire(self.thread, self.rec);
+        }
+        // The invariant, checked where it matters: the thread running kernel code is the one
+        // and only holder.
+        if self.lock.holders() != 1 {
+            self.rec.violations += 1;
+        }
+    }
+
+    fn blocking(&mut self, call: &mut dyn FnMut()) {
+        self.lock.release(self.thread, self.rec, Release::Blocking);
+        call();
+        self.lock.acquire(self.thread, self.rec);
+    }
+}
+
+/// Runs `job` on `workers` threads under `lock`; returns the total and the lock's statistics.
+pub fn run_model<L: Lock>(
+    lock: &L,
+    job: &Job,
+    workers: usize,
+    observer: &dyn Observer,
+) -> Result<(Total, GilStats)> {
+    let workers = check_workers(workers)?;
+    let plan = job.plan(workers);
+    let results = Mutex::new(Combiner::new(&job.kernel, plan.len()));
+    let records = Mutex::new(Vec::with_capacity(workers));
+    let next = AtomicU64::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let started = Instant::now();
+
+    thread::scope(|scope| {
+        for worker in 0..workers {
+            let (plan, results, records, next, failed, first_error) =
+                (&plan, &results, &records, &next, &failed, &first_error);
+            let spawned = thread::Builder::new()
+                .name(format!("parlab-{}-{worker}", L::NAME))
+                .spawn_scoped(scope, move || {
+                    observer.worker_started(worker, None);
+                    let mut rec = Record::new(worker);
+                    lock.acquire(worker, &mut rec);
+                    let mut own_part = Some(worker as u64);
+                    loop {
+                        if failed.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let k = if plan.is_dynamic() {
+                            next.fetch_add(1, Ordering::Relaxed)
+                        } else {
+                            match own_part.take() {
+                                Some(k) => k,
+                                None => break,
+                            }
+                        };
+                        if k >= plan.len() {
+                            break;
+                        }
+                        let part = plan.part(k);
+                        let mut ticker = Held {
+                            lock,
+                            thread: worker,
+                            rec: &mut rec,
+                            ticks: 0,
+                        };
+                        let outcome = catch_unwind(AssertUnwindSafe(|| {
+                            job.kernel.run_with(part.span(), &mut ticker)
+                        }));
+                        match outcome {
+                            Ok(Ok(total)) => {
+                                // Appended to the shared list while holding the lock, as a
+                                // Python thread appends to a list.
+                                let done = {
+                                    let mut r = results.lock().expect("results lock");
+                                    r.push(part.index, total);
+                                    r.done()
+                                };
+                                observer.part_done(part, worker, done, plan.len());
+                            }
+                            Ok(Err(e)) => {
+                                failed.store(true, Ordering::Relaxed);
+                                first_error.lock().expect("error lock").get_or_insert(e);
+                                break;
+                            }
+                            Err(payload) => {
+                                failed.store(true, Ordering::Relaxed);
+                                first_error.lock().expect("error lock").get_or_insert(
+                                    Error::Worker {
+                                        worker,
+                                        pid: PidNote(None),
+                                        part: PartNote(Some(part)),
+                                        cause: WorkerCause::Panicked(panic_message(
+                                            payload.as_ref(),
+                                        )),
+                                    },
+                                );
+                                break;
+                            }
+                        }
+                    }
+                    lock.release(worker, &mut rec, Release::Exit);
+                    records.lock().expect("records lock").push(rec);
+                });
+            if let Err(e) = spawned {
+                failed.store(true, Ordering::Relaxed);
+                first_error
+                    .lock()
+                    .expect("error lock")
+                    .get_or_insert(Error::io(format!("spawning thread {worker}"), e));
+                break;
+            }
+        }
+    });
+    let elapsed = started.elapsed();
+
+    if let Some(e) = first_error.into_inner().expect("error lock") {
+        return Err(e);
+    }
+    let stats = GilStats::from_records(
+        L::NAME,
+        workers,
+        elapsed,
+        &records.into_inner().expect("records lock"),
+    );
+    observer.gil_stats(&stats);
+    Ok((results.into_inner().expect("results lock").finish(), stats))
+}
