@@ -5,8 +5,10 @@
 //!
 //! - [`kernels`]: the work per index, each with an exact integer answer ([`kernels::Total`]);
 //! - [`job`] and [`split`]: a kernel over a range, cut into parts ([`job::Plan`]);
-//! - [`backend`]: sequential, threads, a rayon pool and worker processes, behind one trait;
-//! - [`verify`]: every backend against the sequential answer.
+//! - [`backend`]: sequential, threads, a rayon pool, worker processes and two models of
+//!   CPython's GIL, behind one trait;
+//! - [`verify`]: every backend against the sequential answer;
+//! - [`reproduce`]: the seed experiment beside real CPython ([`cpython`]).
 //!
 //! The library never prints: progress goes to an [`observer::Observer`].
 //!
@@ -30,11 +32,13 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod cpython;
 pub mod error;
 pub mod job;
 pub mod kernels;
 pub mod number;
 pub mod observer;
+pub mod reproduce;
 pub mod split;
 pub mod verify;
 

@@ -18,6 +18,9 @@ pub enum Command {
     /// Run every backend at several worker counts and both splits against the sequential
     /// answer; exit 1 on any mismatch.
     Verify(VerifyArgs),
+    /// Reproduce the seed experiment: published figures, real CPython, the GIL models and
+    /// parlab's backends side by side.
+    Reproduce(ReproduceArgs),
     /// Serve parts as a worker process of the processes backend (internal).
     #[command(name = "__worker", hide = true)]
     Worker,
@@ -80,6 +83,28 @@ pub struct VerifyArgs {
     #[arg(short, long, value_delimiter = ',', allow_hyphen_values = true)]
     pub split: Vec<String>,
     /// Print one JSON object per case instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// A smaller job (0..1e7) and shorter probes: seconds instead of tens of seconds.
+    #[arg(long)]
+    pub quick: bool,
+    /// Skip the CPython rows.
+    #[arg(long)]
+    pub no_python: bool,
+    /// The Python interpreter to compare with (default: python3 on the PATH).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
+    pub python: Option<String>,
+    /// gil: the switch interval, as CPython's sys.setswitchinterval.
+    #[arg(long, default_value = "5ms", allow_hyphen_values = true)]
+    pub switch_interval: String,
+    /// gil-legacy: kernel check points between releases.
+    #[arg(long, default_value = "100", allow_hyphen_values = true)]
+    pub check_interval: String,
+    /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
 }

@@ -4,6 +4,7 @@ mod backends;
 mod cli;
 mod gil;
 mod processes;
+mod reproduce;
 
 use parlab::backend::processes::Processes;
 use parlab::backend::processes::worker::WORKER_ARG;

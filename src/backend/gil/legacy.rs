@@ -7,8 +7,8 @@
 //! scheduled, so the others are woken again and again for nothing ("the GIL battle" that made
 //! two CPU-bound threads slower than one in Beazley's measurements).
 
+use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use super::{GilStats, Lock, Record, Release, run_model};
@@ -88,9 +88,9 @@ impl Lock for OldGil {
 
     fn acquire(&self, _t: usize, rec: &mut Record) {
         let asked = Instant::now();
-        let mut locked = self.locked.lock().expect("gil mutex");
+        let mut locked = self.locked.lock();
         while *locked {
-            locked = self.cond.wait(locked).expect("gil mutex");
+            self.cond.wait(&mut locked);
         }
         *locked = true;
         self.holders.fetch_add(1, Ordering::AcqRel);
@@ -101,7 +101,7 @@ impl Lock for OldGil {
     fn release(&self, _t: usize, rec: &mut Record, why: Release) {
         rec.releasing(why);
         self.holders.fetch_sub(1, Ordering::AcqRel);
-        *self.locked.lock().expect("gil mutex") = false;
+        *self.locked.lock() = false;
         self.cond.notify_one();
     }
 

@@ -13,6 +13,7 @@
 //! so the run reports hand-offs, hold times and waits ([`GilStats`]) and so tests can prove that
 //! no two threads ever held the lock at once. See `README.md` beside this file for the model.
 
+pub mod convoy;
 pub mod legacy;
 pub mod new;
 pub mod stats;

@@ -19,8 +19,8 @@
 //!   whole interval before it can even ask for the lock: the convoy effect, which appears here
 //!   by itself.
 
+use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{GilStats, Lock, Record, Release, run_model};
@@ -123,14 +123,10 @@ impl Lock for NewGil {
     fn acquire(&self, t: usize, rec: &mut Record) {
         let asked = Instant::now();
         let me = t + 1;
-        let mut st = self.mutex.lock().expect("gil mutex");
+        let mut st = self.mutex.lock();
         while st.locked {
             let saved = st.switch_number;
-            let (guard, wait) = self
-                .cond
-                .wait_timeout(st, self.interval)
-                .expect("gil mutex");
-            st = guard;
+            let wait = self.cond.wait_for(&mut st, self.interval);
             // Timed out, still locked, and no hand-off meanwhile: ask the holder to drop it.
             if wait.timed_out() && st.locked && st.switch_number == saved {
                 self.drop_request.store(true, Ordering::Relaxed);
@@ -138,7 +134,7 @@ impl Lock for NewGil {
             }
         }
         {
-            let _switch = self.switch_mutex.lock().expect("gil switch mutex");
+            let _switch = self.switch_mutex.lock();
             st.locked = true;
             if self.last_holder.load(Ordering::Relaxed) != me {
                 self.last_holder.store(me, Ordering::Relaxed);
@@ -158,20 +154,19 @@ impl Lock for NewGil {
         self.holders.fetch_sub(1, Ordering::AcqRel);
         self.last_holder.store(me, Ordering::Relaxed);
         {
-            let mut st = self.mutex.lock().expect("gil mutex");
+            let mut st = self.mutex.lock();
             st.locked = false;
             self.cond.notify_one();
         }
         // FORCE_SWITCHING: if another thread asked for the lock, do not race it for the lock
         // just released; wait until it has been taken.
         if self.drop_request.load(Ordering::Relaxed) {
-            let switch = self.switch_mutex.lock().expect("gil switch mutex");
+            let mut switch = self.switch_mutex.lock();
             if self.last_holder.load(Ordering::Relaxed) == me {
                 self.drop_request.store(false, Ordering::Relaxed);
-                let _switch = self
-                    .switch_cond
-                    .wait_while(switch, |_| self.last_holder.load(Ordering::Relaxed) == me)
-                    .expect("gil switch mutex");
+                self.switch_cond.wait_while(&mut switch, |_| {
+                    self.last_holder.load(Ordering::Relaxed) == me
+                });
             }
         }
     }

@@ -1,0 +1,114 @@
+//! The convoy effect: how a thread doing short blocking calls fares beside a CPU-bound thread.
+//!
+//! One thread does write+read pairs on a pipe, each call wrapped in a release and a
+//! re-take of the lock, as CPython wraps `os.write` and `os.read`. Alone it re-takes the lock
+//! at once. Beside a CPU-bound thread, the lock it releases may be taken by that thread, and then
+//! it waits for a drop request to be honoured: up to a whole switch interval per call.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::new::NewGil;
+use super::{Held, Lock, Record, Release};
+use crate::error::{Error, Result};
+use crate::kernels::Ticker;
+use crate::kernels::count::count_with;
+
+/// Pairs of blocking calls per second of one I/O thread under the `gil` model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Convoy {
+    /// With no other thread.
+    pub alone_per_s: f64,
+    /// Beside one CPU-bound thread.
+    pub beside_cpu_per_s: f64,
+}
+
+/// Measures [`Convoy`] for `duration` each, at switch interval `interval`.
+pub fn measure(interval: Duration, duration: Duration) -> Result<Convoy> {
+    Ok(Convoy {
+        alone_per_s: pairs_per_second(&NewGil::new(interval), duration, false)?,
+        beside_cpu_per_s: pairs_per_second(&NewGil::new(interval), duration, true)?,
+    })
+}
+
+fn pairs_per_second(gil: &NewGil, duration: Duration, with_cpu: bool) -> Result<f64> {
+    // A pipe, as CPython's measurement uses `os.pipe()`.
+    let (rx, tx) = nix::unistd::pipe().map_err(|e| Error::io("creating a pipe", e.into()))?;
+    let (mut rx, mut tx) = (File::from(rx), File::from(tx));
+    let stop = AtomicBool::new(false);
+    thread::scope(|scope| {
+        if with_cpu {
+            let (gil, stop) = (gil, &stop);
+            scope.spawn(move || {
+                let mut rec = Record::new(1);
+                gil.acquire(1, &mut rec);
+                let mut held = Held {
+                    lock: gil,
+                    thread: 1,
+                    rec: &mut rec,
+                    ticks: 0,
+                };
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    count_with(i, i + 100_000, &mut held);
+                    i += 100_000;
+                }
+                gil.release(1, &mut rec, Release::Exit);
+            });
+            // The CPU-bound thread is running, holding the lock, when the I/O thread starts.
+            thread::sleep(Duration::from_millis(20));
+        }
+        let mut rec = Record::new(0);
+        gil.acquire(0, &mut rec);
+        let mut held = Held {
+            lock: gil,
+            thread: 0,
+            rec: &mut rec,
+            ticks: 0,
+        };
+        let mut failure = None;
+        let mut byte = [0u8; 1];
+        let mut pairs = 0u64;
+        let started = Instant::now();
+        while started.elapsed() < duration && failure.is_none() {
+            for _ in 0..10 {
+                held.blocking(&mut || {
+                    if let Err(e) = tx.write_all(b"x") {
+                        failure.get_or_insert(e);
+                    }
+                });
+                held.blocking(&mut || {
+                    if let Err(e) = rx.read_exact(&mut byte) {
+                        failure.get_or_insert(e);
+                    }
+                });
+                held.tick();
+            }
+            pairs += 10;
+        }
+        let rate = pairs as f64 / started.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        gil.release(0, &mut rec, Release::Exit);
+        match failure {
+            Some(e) => Err(Error::io("writing and reading a pipe", e)),
+            None => Ok(rate),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cpu_bound_thread_slows_the_io_thread_down() {
+        let c = measure(Duration::from_millis(5), Duration::from_millis(200)).unwrap();
+        assert!(c.alone_per_s > 0.0 && c.beside_cpu_per_s > 0.0, "{c:?}");
+        assert!(c.beside_cpu_per_s < c.alone_per_s, "{c:?}");
+    }
+}
