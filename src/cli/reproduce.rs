@@ -110,11 +110,11 @@ fn print_section(out: &mut impl Write, n: usize, s: &Section) -> std::io::Result
             .flatten()
             .collect::<Vec<_>>()
             .join("; ");
-        writeln!(
-            out,
+        let line = format!(
             "{family:<24} {:<12} {result:>12} {wall:>10} {speedup:>9}  {note}",
             row.variant
-        )?;
+        );
+        writeln!(out, "{}", line.trim_end())?;
     }
     print_verdict(out, &s.verdict)
 }

@@ -209,6 +209,12 @@ fn bad_inputs_give_one_line_and_exit_2() {
         (&["verify", "-k", "count,nope"], "'nope'"),
         (&["verify", "-s", "chunks:0"], "'0'"),
         (&["verify", "-r", "9..1"], "'9..1'"),
+        (&["run", "-b", "gil", "--switch-interval", "0ms"], "'0ms'"),
+        (&["run", "-b", "gil", "--switch-interval", "soon"], "'soon'"),
+        (&["run", "-b", "gil-legacy", "--check-interval", "0"], "'0'"),
+        (&["reproduce", "--switch-interval", "-5ms"], "'-5ms'"),
+        (&["reproduce", "--check-interval", "1e9"], "'1e9'"),
+        (&["reproduce", "--no-python", "--python", "python3"], "--python"),
     ];
     for (args, needle) in cases {
         let out = parlab().args(*args).output().unwrap();
@@ -253,4 +259,41 @@ fn help_lists_the_subcommands_but_not_the_worker() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("run") && text.contains("verify"), "{text}");
     assert!(!text.contains("__worker"), "{text}");
+}
+
+#[test]
+fn run_on_a_gil_backend_reports_the_lock() {
+    let out = stdout_of(&["run", "-b", "gil", "-w", "2", "-k", "pi", "-r", "0..1e6", "--switch-interval", "1ms"]);
+    assert!(out.starts_with("Result: 785"), "{out}");
+    let gil = out.lines().find(|l| l.starts_with("GIL (gil): ")).expect(&out);
+    assert!(gil.contains("hand-offs") && gil.contains("forced"), "{gil}");
+    let json = stdout_of(&["run", "--json", "-b", "gil-legacy", "-w", "2", "-r", "0..1e6"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["gil"]["model"], "gil-legacy");
+    assert_eq!(v["gil"]["violations"], 0);
+}
+
+#[test]
+fn reproduce_quick_prints_three_sections_with_verdicts() {
+    let out = stdout_of(&["reproduce", "--quick", "--no-python"]);
+    assert!(out.starts_with("The seed experiment, reproduced ("), "{out}");
+    assert!(out.contains("CPython rows skipped (--no-python)"), "{out}");
+    for heading in ["1. CPU-bound", "2. I/O-bound", "3. Inside the GIL"] {
+        assert!(out.contains(heading), "{heading} missing:\n{out}");
+    }
+    assert!(out.contains("seed post (2017 laptop)  1 thread        100000000      7.474"), "{out}");
+    assert!(out.contains("parlab gil-legacy"), "{out}");
+    assert!(out.contains("threads do help for I/O"), "{out}");
+    assert!(!out.lines().any(|l| l.starts_with("CPython")), "{out}");
+}
+
+#[test]
+fn reproduce_json_is_one_object() {
+    let out = stdout_of(&["reproduce", "--quick", "--no-python", "--json"]);
+    assert_eq!(out.lines().count(), 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["cpu"]["rows"].as_array().unwrap().len(), 14);
+    assert_eq!(v["io"]["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(v["inside"].as_array().unwrap().len(), 4);
+    assert!(v["python"]["Err"].is_string(), "{v}");
 }
