@@ -214,7 +214,10 @@ fn bad_inputs_give_one_line_and_exit_2() {
         (&["run", "-b", "gil-legacy", "--check-interval", "0"], "'0'"),
         (&["reproduce", "--switch-interval", "-5ms"], "'-5ms'"),
         (&["reproduce", "--check-interval", "1e9"], "'1e9'"),
-        (&["reproduce", "--no-python", "--python", "python3"], "--python"),
+        (
+            &["reproduce", "--no-python", "--python", "python3"],
+            "--python",
+        ),
     ];
     for (args, needle) in cases {
         let out = parlab().args(*args).output().unwrap();
@@ -263,11 +266,35 @@ fn help_lists_the_subcommands_but_not_the_worker() {
 
 #[test]
 fn run_on_a_gil_backend_reports_the_lock() {
-    let out = stdout_of(&["run", "-b", "gil", "-w", "2", "-k", "pi", "-r", "0..1e6", "--switch-interval", "1ms"]);
+    let out = stdout_of(&[
+        "run",
+        "-b",
+        "gil",
+        "-w",
+        "2",
+        "-k",
+        "pi",
+        "-r",
+        "0..1e6",
+        "--switch-interval",
+        "1ms",
+    ]);
     assert!(out.starts_with("Result: 785"), "{out}");
-    let gil = out.lines().find(|l| l.starts_with("GIL (gil): ")).expect(&out);
+    let gil = out
+        .lines()
+        .find(|l| l.starts_with("GIL (gil): "))
+        .expect(&out);
     assert!(gil.contains("hand-offs") && gil.contains("forced"), "{gil}");
-    let json = stdout_of(&["run", "--json", "-b", "gil-legacy", "-w", "2", "-r", "0..1e6"]);
+    let json = stdout_of(&[
+        "run",
+        "--json",
+        "-b",
+        "gil-legacy",
+        "-w",
+        "2",
+        "-r",
+        "0..1e6",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["gil"]["model"], "gil-legacy");
     assert_eq!(v["gil"]["violations"], 0);
@@ -276,12 +303,18 @@ fn run_on_a_gil_backend_reports_the_lock() {
 #[test]
 fn reproduce_quick_prints_three_sections_with_verdicts() {
     let out = stdout_of(&["reproduce", "--quick", "--no-python"]);
-    assert!(out.starts_with("The seed experiment, reproduced ("), "{out}");
+    assert!(
+        out.starts_with("The seed experiment, reproduced ("),
+        "{out}"
+    );
     assert!(out.contains("CPython rows skipped (--no-python)"), "{out}");
     for heading in ["1. CPU-bound", "2. I/O-bound", "3. Inside the GIL"] {
         assert!(out.contains(heading), "{heading} missing:\n{out}");
     }
-    assert!(out.contains("seed post (2017 laptop)  1 thread        100000000      7.474"), "{out}");
+    assert!(
+        out.contains("seed post (2017 laptop)  1 thread        100000000      7.474"),
+        "{out}"
+    );
     assert!(out.contains("parlab gil-legacy"), "{out}");
     assert!(out.contains("threads do help for I/O"), "{out}");
     assert!(!out.lines().any(|l| l.starts_with("CPython")), "{out}");

@@ -11,7 +11,7 @@ use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::{GilStats, Lock, Record, Release, run_model};
+use super::{GilStats, Ledger, Lock, Record, Release, run_model};
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
 use crate::job::Job;
@@ -66,6 +66,7 @@ pub struct OldGil {
     locked: Mutex<bool>,
     cond: Condvar,
     holders: AtomicUsize,
+    ledger: Mutex<Ledger>,
 }
 
 impl OldGil {
@@ -76,6 +77,7 @@ impl OldGil {
             locked: Mutex::new(false),
             cond: Condvar::new(),
             holders: AtomicUsize::new(0),
+            ledger: Mutex::new(Ledger::default()),
         }
     }
 }
@@ -95,11 +97,11 @@ impl Lock for OldGil {
         *locked = true;
         self.holders.fetch_add(1, Ordering::AcqRel);
         drop(locked);
-        rec.acquired(asked);
+        rec.acquired(asked, &self.ledger);
     }
 
     fn release(&self, _t: usize, rec: &mut Record, why: Release) {
-        rec.releasing(why);
+        rec.releasing(why, &self.ledger);
         self.holders.fetch_sub(1, Ordering::AcqRel);
         *self.locked.lock() = false;
         self.cond.notify_one();
@@ -118,5 +120,9 @@ impl Lock for OldGil {
 
     fn holders(&self) -> usize {
         self.holders.load(Ordering::Relaxed)
+    }
+
+    fn ledger(&self) -> &Mutex<Ledger> {
+        &self.ledger
     }
 }

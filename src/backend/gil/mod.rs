@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use stats::GilStats;
+pub use stats::{GilStats, Ledger};
 
 use crate::backend::combine::Combiner;
 use crate::backend::{check_workers, panic_message};
@@ -49,10 +49,8 @@ pub enum Release {
 pub struct Record {
     /// The thread's index.
     pub thread: usize,
-    /// Every time the thread held the lock: acquired, released, and why it let go.
-    pub holds: Vec<(Instant, Instant, Release)>,
-    /// When the current hold began.
-    held_since: Option<Instant>,
+    /// True while the thread holds the lock.
+    holding: bool,
     /// Releases at check points.
     pub forced: u64,
     /// Releases around blocking calls and at exit.
@@ -69,8 +67,7 @@ impl Record {
     fn new(thread: usize) -> Self {
         Record {
             thread,
-            holds: Vec::new(),
-            held_since: None,
+            holding: false,
             forced: 0,
             voluntary: 0,
             requests: 0,
@@ -79,20 +76,20 @@ impl Record {
         }
     }
 
-    /// Notes that the lock was acquired after waiting since `asked`.
-    pub(crate) fn acquired(&mut self, asked: Instant) {
+    /// Notes that the lock was acquired after waiting since `asked`; only the holder calls
+    /// this, so the ledger sees acquisitions in their true order.
+    pub(crate) fn acquired(&mut self, asked: Instant, ledger: &parking_lot::Mutex<Ledger>) {
         let now = Instant::now();
         self.waited += now - asked;
-        self.held_since = Some(now);
+        self.holding = true;
+        ledger.lock().acquired(self.thread, now);
     }
 
     /// Notes that the lock is about to be released.
-    pub(crate) fn releasing(&mut self, why: Release) {
-        let since = self
-            .held_since
-            .take()
-            .expect("released a lock it did not hold");
-        self.holds.push((since, Instant::now(), why));
+    pub(crate) fn releasing(&mut self, why: Release, ledger: &parking_lot::Mutex<Ledger>) {
+        assert!(self.holding, "released a lock it did not hold");
+        self.holding = false;
+        ledger.lock().released(self.thread, Instant::now(), why);
         match why {
             Release::CheckPoint => self.forced += 1,
             Release::Blocking | Release::Exit => self.voluntary += 1,
@@ -120,6 +117,9 @@ pub trait Lock: Sync {
 
     /// How many threads currently believe they hold the lock (1 while a holder runs).
     fn holders(&self) -> usize;
+
+    /// The holder's log of the run.
+    fn ledger(&self) -> &parking_lot::Mutex<Ledger>;
 }
 
 /// The ticker a GIL thread runs its kernel with: the interpreter's eval-breaker check.
@@ -257,7 +257,7 @@ pub fn run_model<L: Lock>(
     if let Some(e) = first_error.into_inner().expect("error lock") {
         return Err(e);
     }
-    let stats = GilStats::from_records(
+    let stats = lock.ledger().lock().finish(
         L::NAME,
         workers,
         elapsed,

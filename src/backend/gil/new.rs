@@ -23,7 +23,7 @@ use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{GilStats, Lock, Record, Release, run_model};
+use super::{GilStats, Ledger, Lock, Record, Release, run_model};
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
 use crate::job::Job;
@@ -92,6 +92,7 @@ pub struct NewGil {
     drop_request: AtomicBool,
     /// Threads that believe they hold the lock: the invariant is that this is never above 1.
     holders: AtomicUsize,
+    ledger: Mutex<Ledger>,
 }
 
 impl NewGil {
@@ -109,6 +110,7 @@ impl NewGil {
             last_holder: AtomicUsize::new(0),
             drop_request: AtomicBool::new(false),
             holders: AtomicUsize::new(0),
+            ledger: Mutex::new(Ledger::default()),
         }
     }
 }
@@ -145,12 +147,12 @@ impl Lock for NewGil {
         self.drop_request.store(false, Ordering::Relaxed);
         self.holders.fetch_add(1, Ordering::AcqRel);
         drop(st);
-        rec.acquired(asked);
+        rec.acquired(asked, &self.ledger);
     }
 
     fn release(&self, t: usize, rec: &mut Record, why: Release) {
         let me = t + 1;
-        rec.releasing(why);
+        rec.releasing(why, &self.ledger);
         self.holders.fetch_sub(1, Ordering::AcqRel);
         self.last_holder.store(me, Ordering::Relaxed);
         {
@@ -178,5 +180,9 @@ impl Lock for NewGil {
 
     fn holders(&self) -> usize {
         self.holders.load(Ordering::Relaxed)
+    }
+
+    fn ledger(&self) -> &Mutex<Ledger> {
+        &self.ledger
     }
 }

@@ -1,16 +1,126 @@
 //! What a GIL model reports about a run.
 //!
-//! Every thread logs each interval during which it held the lock. Merged and sorted, the
-//! intervals give the turns, the hand-offs between threads, and a direct check of mutual
-//! exclusion: no interval may start before the previous one ended. A turn is one hold, except
+//! The lock's holder keeps a [`Ledger`]: at every acquisition and release it notes the time,
+//! the thread and why it let go. Since only the holder writes, the ledger sees holds in their
+//! true order, which gives the turns, the hand-offs between threads, and a direct check of
+//! mutual exclusion: no hold may start before the previous one ended. A turn is one hold, except
 //! that a thread which let go at a check point and won the lock straight back (Python 2's
-//! release and re-acquire) is still in the same turn.
+//! release and re-acquire) is still in the same turn. Memory stays bounded however many holds a
+//! run has: turn lengths are kept in a uniform sample of at most [`SAMPLE`] turns (exact below
+//! that), plus the exact count and maximum.
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::{Record, Release};
+use crate::kernels::pi::splitmix64;
+
+/// Most turn lengths kept for the percentiles.
+pub const SAMPLE: usize = 1 << 16;
+
+/// The lock holder's log of a run.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    acquisitions: u64,
+    handoffs: u64,
+    violations: u64,
+    /// The last release: when, by whom, why.
+    last: Option<(Instant, usize, Release)>,
+    /// Start of the current turn.
+    turn_start: Option<Instant>,
+    /// Turns seen, and a uniform sample of their lengths (reservoir sampling).
+    turns: u64,
+    sample: Vec<Duration>,
+    longest: Duration,
+}
+
+impl Ledger {
+    /// Thread `thread` acquired the lock at `now`.
+    pub fn acquired(&mut self, thread: usize, now: Instant) {
+        self.acquisitions += 1;
+        match self.last {
+            Some((end, prev, why)) => {
+                if now < end {
+                    self.violations += 1;
+                }
+                if prev == thread && why == Release::CheckPoint {
+                    return; // the same turn goes on
+                }
+                self.close_turn(end);
+                if prev != thread {
+                    self.handoffs += 1;
+                }
+                self.turn_start = Some(now);
+            }
+            None => self.turn_start = Some(now),
+        }
+    }
+
+    /// Thread `thread` releases the lock at `now` for `why`.
+    pub fn released(&mut self, thread: usize, now: Instant, why: Release) {
+        self.last = Some((now, thread, why));
+    }
+
+    fn close_turn(&mut self, end: Instant) {
+        let Some(start) = self.turn_start.take() else {
+            return;
+        };
+        let d = end.saturating_duration_since(start);
+        self.longest = self.longest.max(d);
+        self.turns += 1;
+        if self.sample.len() < SAMPLE {
+            self.sample.push(d);
+        } else {
+            let j = (splitmix64(self.turns) % self.turns) as usize;
+            if j < SAMPLE {
+                self.sample[j] = d;
+            }
+        }
+    }
+
+    /// The statistics of the run, with the threads' own counters.
+    pub fn finish(
+        &mut self,
+        model: &'static str,
+        threads: usize,
+        elapsed: Duration,
+        records: &[Record],
+    ) -> GilStats {
+        if let Some((end, _, _)) = self.last {
+            self.close_turn(end);
+        }
+        let mut turns = self.sample.clone();
+        turns.sort();
+        let pick = |q: f64| -> f64 {
+            if turns.is_empty() {
+                return 0.0;
+            }
+            turns[((turns.len() - 1) as f64 * q).round() as usize].as_secs_f64()
+        };
+        let secs = elapsed.as_secs_f64();
+        GilStats {
+            model,
+            threads,
+            elapsed_s: secs,
+            acquisitions: self.acquisitions,
+            handoffs: self.handoffs,
+            handoffs_per_s: if secs > 0.0 {
+                self.handoffs as f64 / secs
+            } else {
+                0.0
+            },
+            hold_median_s: pick(0.5),
+            hold_p90_s: pick(0.9),
+            hold_max_s: self.longest.as_secs_f64(),
+            forced_drops: records.iter().map(|r| r.forced).sum(),
+            voluntary_drops: records.iter().map(|r| r.voluntary).sum(),
+            drop_requests: records.iter().map(|r| r.requests).sum(),
+            wait_s: records.iter().map(|r| r.waited.as_secs_f64()).sum(),
+            violations: self.violations + records.iter().map(|r| r.violations).sum::<u64>(),
+        }
+    }
+}
 
 /// Statistics of one run under a GIL model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,104 +156,31 @@ pub struct GilStats {
     pub violations: u64,
 }
 
-impl GilStats {
-    /// Merges the threads' records.
-    pub fn from_records(
-        model: &'static str,
-        threads: usize,
-        elapsed: Duration,
-        records: &[Record],
-    ) -> Self {
-        let mut holds: Vec<(Instant, Instant, Release, usize)> = records
-            .iter()
-            .flat_map(|r| {
-                r.holds
-                    .iter()
-                    .map(move |&(a, b, why)| (a, b, why, r.thread))
-            })
-            .collect();
-        holds.sort_by_key(|h| h.0);
-
-        let mut violations: u64 = records.iter().map(|r| r.violations).sum();
-        let mut turns: Vec<Duration> = Vec::new();
-        let mut handoffs = 0u64;
-        // The current turn: its start, the end of its last hold, why that hold ended, whose.
-        let mut current: Option<(Instant, Instant, Release, usize)> = None;
-        for &(start, end, why, thread) in &holds {
-            if let Some((turn_start, prev_end, prev_why, prev_thread)) = current {
-                if start < prev_end {
-                    violations += 1;
-                }
-                if thread == prev_thread && prev_why == Release::CheckPoint {
-                    current = Some((turn_start, end, why, thread));
-                    continue;
-                }
-                turns.push(prev_end - turn_start);
-                if thread != prev_thread {
-                    handoffs += 1;
-                }
-            }
-            current = Some((start, end, why, thread));
-        }
-        if let Some((turn_start, end, _, _)) = current {
-            turns.push(end - turn_start);
-        }
-        turns.sort();
-        let pick = |q: f64| -> f64 {
-            if turns.is_empty() {
-                return 0.0;
-            }
-            let i = ((turns.len() - 1) as f64 * q).round() as usize;
-            turns[i].as_secs_f64()
-        };
-        let secs = elapsed.as_secs_f64();
-        GilStats {
-            model,
-            threads,
-            elapsed_s: secs,
-            acquisitions: holds.len() as u64,
-            handoffs,
-            handoffs_per_s: if secs > 0.0 {
-                handoffs as f64 / secs
-            } else {
-                0.0
-            },
-            hold_median_s: pick(0.5),
-            hold_p90_s: pick(0.9),
-            hold_max_s: turns.last().map_or(0.0, Duration::as_secs_f64),
-            forced_drops: records.iter().map(|r| r.forced).sum(),
-            voluntary_drops: records.iter().map(|r| r.voluntary).sum(),
-            drop_requests: records.iter().map(|r| r.requests).sum(),
-            wait_s: records.iter().map(|r| r.waited.as_secs_f64()).sum(),
-            violations,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn rec(thread: usize, holds: &[(u64, u64)], t0: Instant) -> Record {
-        let mut r = Record::new(thread);
-        r.holds = holds
-            .iter()
-            .map(|&(a, b)| {
-                let ms = |x| t0 + Duration::from_millis(x);
-                (ms(a), ms(b), Release::CheckPoint)
-            })
-            .collect();
-        r
+    /// Feeds holds (start ms, end ms, thread, why) to a ledger.
+    fn ledger(holds: &[(u64, u64, usize, Release)]) -> GilStats {
+        let t0 = Instant::now();
+        let ms = |x| t0 + Duration::from_millis(x);
+        let mut l = Ledger::default();
+        for &(a, b, t, why) in holds {
+            l.acquired(t, ms(a));
+            l.released(t, ms(b), why);
+        }
+        l.finish("gil", 2, Duration::from_millis(100), &[])
     }
 
     #[test]
-    fn turns_merge_consecutive_holds_and_count_handoffs() {
-        let t0 = Instant::now();
-        let records = [
-            rec(0, &[(0, 5), (5, 10), (20, 25)], t0),
-            rec(1, &[(10, 20)], t0),
-        ];
-        let s = GilStats::from_records("gil", 2, Duration::from_millis(25), &records);
+    fn turns_merge_check_point_regains_and_count_handoffs() {
+        use Release::*;
+        let s = ledger(&[
+            (0, 5, 0, CheckPoint),
+            (5, 10, 0, CheckPoint),
+            (10, 20, 1, CheckPoint),
+            (20, 25, 0, Exit),
+        ]);
         assert_eq!(s.acquisitions, 4);
         assert_eq!(s.handoffs, 2);
         assert_eq!(s.violations, 0);
@@ -154,19 +191,33 @@ mod tests {
 
     #[test]
     fn a_blocking_release_ends_the_turn() {
-        let t0 = Instant::now();
-        let mut r = rec(0, &[(0, 2), (10, 12)], t0);
-        r.holds[0].2 = Release::Blocking;
-        let s = GilStats::from_records("gil", 1, Duration::from_millis(12), &[r]);
+        let s = ledger(&[(0, 2, 0, Release::Blocking), (10, 12, 0, Release::Exit)]);
         assert_eq!(s.handoffs, 0);
         assert!((s.hold_max_s - 0.002).abs() < 1e-9, "{s:?}");
     }
 
     #[test]
     fn overlapping_holds_are_violations() {
-        let t0 = Instant::now();
-        let records = [rec(0, &[(0, 10)], t0), rec(1, &[(5, 12)], t0)];
-        let s = GilStats::from_records("gil", 2, Duration::from_millis(12), &records);
+        let s = ledger(&[(0, 10, 0, Release::Exit), (5, 12, 1, Release::Exit)]);
         assert_eq!(s.violations, 1);
+    }
+
+    #[test]
+    fn memory_stays_bounded_over_many_turns() {
+        let t0 = Instant::now();
+        let mut l = Ledger::default();
+        for k in 0..(3 * SAMPLE as u64) {
+            let at = t0 + Duration::from_micros(2 * k);
+            l.acquired((k % 2) as usize, at);
+            l.released(
+                (k % 2) as usize,
+                at + Duration::from_micros(1),
+                Release::Blocking,
+            );
+        }
+        let s = l.finish("gil", 2, Duration::from_secs(1), &[]);
+        assert_eq!(l.sample.len(), SAMPLE);
+        assert_eq!(s.handoffs, 3 * SAMPLE as u64 - 1);
+        assert!((s.hold_median_s - 1e-6).abs() < 1e-9, "{s:?}");
     }
 }
