@@ -525,10 +525,10 @@ fn cpu_verdict(rows: &[Row], python: Option<&str>, cpus: usize) -> Vec<String> {
         )
     {
         v.push(format!(
-            "CPython: 2 threads ran {} 1 thread and 4 threads {} it: the GIL lets only one \
-                 thread run Python code at a time, so CPU-bound threads take turns instead of \
-                 running in parallel. 2 processes ran {} 1 thread: each has its own interpreter \
-                 and its own GIL.",
+            "CPython: 2 threads ran {} 1 thread and 4 threads {} 1 thread: the GIL lets only \
+                 one thread run Python code at a time, so CPU-bound threads take turns instead \
+                 of running in parallel. 2 processes ran {} 1 thread: each has its own \
+                 interpreter and its own GIL.",
             pace(t2),
             pace(t4),
             pace(p2)
@@ -539,9 +539,9 @@ fn cpu_verdict(rows: &[Row], python: Option<&str>, cpus: usize) -> Vec<String> {
         speed(rows, "parlab gil", "4 threads"),
     ) {
         v.push(format!(
-            "parlab's model of CPython 3's GIL, running Rust code: 2 threads ran {} 1 thread, 4 \
-             threads {} it. The lock alone, with no interpreter around it, is enough to stop \
-             threads from scaling.",
+            "parlab's model of CPython 3's GIL, running Rust code: 2 threads ran {} 1 thread and \
+             4 threads {} 1 thread. The lock alone, with no interpreter around it, is enough to \
+             stop threads from scaling.",
             pace(g2),
             pace(g4)
         ));
@@ -552,8 +552,8 @@ fn cpu_verdict(rows: &[Row], python: Option<&str>, cpus: usize) -> Vec<String> {
     ) {
         v.push(format!(
             "Python 2's GIL (released and re-taken every 100 ticks, no hand-off): 2 threads ran {} \
-             1 thread, 4 threads {} it; the releasing thread nearly always wins the lock back, \
-             and the others are woken for nothing.",
+             1 thread and 4 threads {} 1 thread; the releasing thread nearly always wins the lock \
+             back, and the others are woken again and again for nothing.",
             pace(l2),
             pace(l4)
         ));
@@ -564,8 +564,9 @@ fn cpu_verdict(rows: &[Row], python: Option<&str>, cpus: usize) -> Vec<String> {
         speed(rows, "parlab", "2 processes"),
     ) {
         v.push(format!(
-            "Without a GIL, parlab's threads scale with the cores: 2 threads ran {}, 4 threads {} \
-             1 thread on this {cpus}-CPU machine, and 2 worker processes {} it.",
+            "Without a GIL, parlab's threads scale with the cores: on this {cpus}-CPU machine 2 \
+             threads ran {} 1 thread and 4 threads {} 1 thread; 2 worker processes ran {} 1 \
+             thread, their start-up included.",
             pace(t2),
             pace(t4),
             pace(p2)
@@ -575,24 +576,25 @@ fn cpu_verdict(rows: &[Row], python: Option<&str>, cpus: usize) -> Vec<String> {
 }
 
 fn io_verdict(rows: &[Row], python: Option<&str>) -> Vec<String> {
-    let mut v = Vec::new();
     let mut parts = Vec::new();
     if let Some(py) = python
         && let Some(s) = speed(rows, py, "4 threads")
     {
-        parts.push(format!("CPython's 4 threads ran {}", pace(s)));
+        parts.push(format!("CPython's 4 threads ran {} 1 thread", pace(s)));
     }
     if let Some(s) = speed(rows, "parlab gil", "4 threads") {
-        parts.push(format!("the gil model's 4 threads {}", pace(s)));
+        parts.push(format!("the gil model's 4 threads ran {} 1 thread", pace(s)));
     }
-    if !parts.is_empty() {
-        v.push(format!(
-            "{} one thread: a thread releases the GIL while it waits in a blocking call, so \
-             threads do help for I/O.",
-            parts.join(" and ")
-        ));
+    if parts.is_empty() {
+        return Vec::new();
     }
-    v
+    let mut text = format!(
+        "{}: a thread releases the GIL while it waits in a blocking call, so threads do help \
+         for I/O.",
+        parts.join(" and ")
+    );
+    text[..1].make_ascii_uppercase();
+    vec![text]
 }
 
 fn inside_verdict(inside: &[Comparison], interval: Duration) -> Vec<String> {
