@@ -583,7 +583,10 @@ fn io_verdict(rows: &[Row], python: Option<&str>) -> Vec<String> {
         parts.push(format!("CPython's 4 threads ran {} 1 thread", pace(s)));
     }
     if let Some(s) = speed(rows, "parlab gil", "4 threads") {
-        parts.push(format!("the gil model's 4 threads ran {} 1 thread", pace(s)));
+        parts.push(format!(
+            "the gil model's 4 threads ran {} 1 thread",
+            pace(s)
+        ));
     }
     if parts.is_empty() {
         return Vec::new();
