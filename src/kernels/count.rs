@@ -25,7 +25,7 @@ pub fn count(start: u64, end: u64) -> u64 {
     count_with(start, end, &mut NoTicks)
 }
 
-/// [`count`] with a check point every [`TICK_EVERY`] x `T::SCALE` indices.
+/// [`count`] with a check point every `TICK_EVERY` x `T::SCALE` indices.
 pub fn count_with<T: Ticker>(start: u64, end: u64, ticker: &mut T) -> u64 {
     let mut total: u64 = 0;
     let mut i = start;

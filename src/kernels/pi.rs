@@ -37,7 +37,7 @@ pub fn pi(start: u64, end: u64) -> u64 {
     pi_with(start, end, &mut NoTicks)
 }
 
-/// [`pi`] with a check point every [`TICK_EVERY`] x `T::SCALE` points.
+/// [`pi`] with a check point every `TICK_EVERY` x `T::SCALE` points.
 pub fn pi_with<T: Ticker>(start: u64, end: u64, ticker: &mut T) -> u64 {
     let mut hits = 0;
     let mut i = start;

@@ -14,7 +14,7 @@ pub fn sum(start: u64, end: u64) -> u128 {
     sum_with(start, end, &mut NoTicks)
 }
 
-/// [`sum`] with a check point every [`TICK_EVERY`] x `T::SCALE` indices.
+/// [`sum`] with a check point every `TICK_EVERY` x `T::SCALE` indices.
 pub fn sum_with<T: Ticker>(start: u64, end: u64, ticker: &mut T) -> u128 {
     let mut total: u128 = 0;
     let mut i = start;
