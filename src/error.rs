@@ -50,6 +50,28 @@ pub enum Error {
         cause: WorkerCause,
     },
 
+    /// The run was stopped by a signal (Ctrl-C, SIGTERM).
+    #[error("interrupted by signal {signal} ({name})")]
+    Interrupted {
+        /// Signal number.
+        signal: i32,
+        /// Signal name, e.g. "SIGINT".
+        name: String,
+    },
+
+    /// A run failed after some of its parts had finished: what finished is kept here.
+    #[error("{error}; {finished} of {parts} parts had finished{prefix}")]
+    Incomplete {
+        /// Why the run stopped.
+        error: Box<Error>,
+        /// Parts that finished.
+        finished: u64,
+        /// Parts in the plan.
+        parts: u64,
+        /// The combined total of the finished parts that form an unbroken prefix.
+        prefix: PrefixNote,
+    },
+
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
@@ -89,6 +111,15 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         matches!(self, Error::Invalid { .. })
     }
+
+    /// The signal that stopped the run, if a signal did.
+    pub fn interrupted_by(&self) -> Option<i32> {
+        match self {
+            Error::Interrupted { signal, .. } => Some(*signal),
+            Error::Incomplete { error, .. } => error.interrupted_by(),
+            _ => None,
+        }
+    }
 }
 
 /// Why a worker failed.
@@ -111,6 +142,8 @@ pub enum WorkerCause {
     Kernel(String),
     /// The worker could not be started.
     Spawn(String),
+    /// The worker did not finish its part within the timeout.
+    TimedOut(std::time::Duration),
 }
 
 impl fmt::Display for WorkerCause {
@@ -124,6 +157,7 @@ impl fmt::Display for WorkerCause {
             WorkerCause::Protocol(msg) => write!(f, "{msg}"),
             WorkerCause::Kernel(msg) => write!(f, "{msg}"),
             WorkerCause::Spawn(msg) => write!(f, "could not start: {msg}"),
+            WorkerCause::TimedOut(t) => write!(f, "did not finish within the timeout of {t:?}"),
         }
     }
 }
@@ -150,6 +184,21 @@ impl fmt::Display for PartNote {
         match self.0 {
             Some(p) => write!(f, " on part {} ({}..{})", p.index, p.start, p.end),
             None => write!(f, " holding no part"),
+        }
+    }
+}
+
+/// The finished prefix of an incomplete run, displayed as "; parts 0..K (range A..B) total T".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixNote(pub Option<(u64, crate::job::Span, crate::kernels::Total)>);
+
+impl fmt::Display for PrefixNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some((k, span, total)) => {
+                write!(f, "; parts 0..{k} (range {span}) give {}", total.headline())
+            }
+            None => Ok(()),
         }
     }
 }

@@ -34,6 +34,8 @@
 pub mod backend;
 pub mod cpython;
 pub mod error;
+pub mod fault;
+pub mod interrupt;
 pub mod job;
 pub mod kernels;
 pub mod number;

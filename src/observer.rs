@@ -4,6 +4,7 @@
 //! and cheap: a progress bar, a counter, a test probe that records worker PIDs.
 
 use crate::backend::gil::GilStats;
+use crate::error::Error;
 use crate::job::Part;
 
 /// Receives events from a running job. Every method has an empty default.
@@ -13,6 +14,9 @@ pub trait Observer: Sync {
 
     /// A part finished on `worker`; `done` parts of `total` are finished so far.
     fn part_done(&self, _part: Part, _worker: usize, _done: u64, _total: u64) {}
+
+    /// A part failed and runs again (`--retries`); `attempt` counts from 1 for the first retry.
+    fn part_retried(&self, _part: Part, _attempt: u32, _cause: &Error) {}
 
     /// A GIL backend finished; what its lock saw.
     fn gil_stats(&self, _stats: &GilStats) {}

@@ -158,9 +158,11 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     let per_item = Duration::from_millis(1);
     let gil = Gil {
         switch_interval: options.switch_interval,
+        ..Gil::default()
     };
     let legacy = GilLegacy {
         check_interval: options.check_interval,
+        ..GilLegacy::default()
     };
 
     let steps = 15 + if cpython.is_some() { 9 } else { 0 };
@@ -230,7 +232,12 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     for w in [1, 2, 4] {
         say(&format!("parlab threads, {w} thread(s)"));
         cpu.push(backend_row(
-            "parlab", "threads", &Threads, &count, w, budget,
+            "parlab",
+            "threads",
+            &Threads::default(),
+            &count,
+            w,
+            budget,
         )?);
     }
     say("parlab processes, 2 processes");

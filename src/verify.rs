@@ -113,7 +113,8 @@ pub fn run(
             range,
             split: Split::Static,
         };
-        let expected = crate::backend::sequential::Sequential.run(&reference, 1, &Silent)?;
+        let expected =
+            crate::backend::sequential::Sequential::default().run(&reference, 1, &Silent)?;
         for &kind in &matrix.backends {
             let backend = backend_for(kind);
             for &split in &matrix.splits {

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::error::{Error, PrefixNote};
+use crate::job::{Plan, Span};
 use crate::kernels::{Kernel, Total};
 
 /// Folds totals in part order.
@@ -58,6 +60,26 @@ impl Combiner {
     /// True once every part is recorded.
     pub fn is_complete(&self) -> bool {
         self.next == self.parts
+    }
+
+    /// Wraps the error that stopped a run with what had finished by then.
+    pub fn incomplete(&self, error: Error, plan: &Plan) -> Error {
+        if let Error::Incomplete { .. } = error {
+            return error;
+        }
+        let prefix = (self.next > 0).then(|| {
+            let span = Span {
+                start: plan.range().start,
+                end: plan.part(self.next - 1).end,
+            };
+            (self.next, span, self.acc)
+        });
+        Error::Incomplete {
+            error: Box::new(error),
+            finished: self.done(),
+            parts: self.parts,
+            prefix: PrefixNote(prefix),
+        }
     }
 
     /// The combined total. Panics if a part is missing, which would be a backend bug.

@@ -13,6 +13,7 @@
 //! | `gil-legacy` | N OS threads under a model of Python 2's GIL | thread k runs part k | threads pull chunks |
 
 pub mod combine;
+pub mod control;
 pub mod gil;
 pub mod pool;
 pub mod processes;
@@ -20,14 +21,13 @@ pub mod sequential;
 pub mod threads;
 
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
-use crate::job::{Job, Part};
+use crate::error::{Error, Result};
+use crate::job::Job;
 use crate::kernels::Total;
 use crate::observer::Observer;
 
@@ -64,6 +64,16 @@ pub enum BackendKind {
     GilLegacy,
 }
 
+/// How a backend treats failing parts, the same for every backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// A part that runs longer than this fails (`--timeout`); `None` waits for ever.
+    pub timeout: Option<Duration>,
+    /// How many times a failed or timed-out part runs again on a fresh worker (`--retries`);
+    /// 0, the default, fails the run at the first failure.
+    pub retries: u32,
+}
+
 /// Settings of the backends that have any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackendOptions {
@@ -71,6 +81,8 @@ pub struct BackendOptions {
     pub switch_interval: Duration,
     /// `gil-legacy`: ticks between releases (Python 2's `sys.setcheckinterval`, default 100).
     pub check_interval: u32,
+    /// Timeouts and retries, for every backend.
+    pub policy: Policy,
 }
 
 impl Default for BackendOptions {
@@ -78,6 +90,7 @@ impl Default for BackendOptions {
         BackendOptions {
             switch_interval: gil::new::DEFAULT_SWITCH_INTERVAL,
             check_interval: gil::legacy::DEFAULT_CHECK_INTERVAL,
+            policy: Policy::default(),
         }
     }
 }
@@ -114,15 +127,25 @@ impl BackendKind {
     /// A backend of this kind with the given settings.
     pub fn create_with(&self, options: &BackendOptions) -> Box<dyn Backend> {
         match self {
-            BackendKind::Sequential => Box::new(sequential::Sequential),
-            BackendKind::Threads => Box::new(threads::Threads),
-            BackendKind::Pool => Box::new(pool::Pool),
-            BackendKind::Processes => Box::new(processes::Processes::default()),
+            BackendKind::Sequential => Box::new(sequential::Sequential {
+                policy: options.policy,
+            }),
+            BackendKind::Threads => Box::new(threads::Threads {
+                policy: options.policy,
+            }),
+            BackendKind::Pool => Box::new(pool::Pool {
+                policy: options.policy,
+            }),
+            BackendKind::Processes => {
+                Box::new(processes::Processes::default().with_policy(options.policy))
+            }
             BackendKind::Gil => Box::new(gil::new::Gil {
                 switch_interval: options.switch_interval,
+                policy: options.policy,
             }),
             BackendKind::GilLegacy => Box::new(gil::legacy::GilLegacy {
                 check_interval: options.check_interval,
+                policy: options.policy,
             }),
         }
     }
@@ -162,20 +185,6 @@ pub fn check_workers(workers: usize) -> Result<usize> {
             workers.to_string(),
             format!("must be between 1 and {MAX_WORKERS}"),
         ))
-    }
-}
-
-/// Runs one part in the current thread, turning a panic into a worker error that names the
-/// part, so that no backend can lose a part silently.
-pub(crate) fn run_part(job: &Job, part: Part, worker: usize) -> Result<Total> {
-    match catch_unwind(AssertUnwindSafe(|| job.kernel.run(part.span()))) {
-        Ok(result) => result,
-        Err(payload) => Err(Error::Worker {
-            worker,
-            pid: PidNote(None),
-            part: PartNote(Some(part)),
-            cause: WorkerCause::Panicked(panic_message(payload.as_ref())),
-        }),
     }
 }
 

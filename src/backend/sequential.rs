@@ -1,6 +1,8 @@
 //! `sequential`: every part in order on the calling thread. The reference answer.
 
-use crate::backend::{Backend, BackendKind, check_workers, run_part};
+use crate::backend::combine::Combiner;
+use crate::backend::control::Control;
+use crate::backend::{Backend, BackendKind, Policy, check_workers};
 use crate::error::Result;
 use crate::job::Job;
 use crate::kernels::Total;
@@ -8,7 +10,10 @@ use crate::observer::Observer;
 
 /// Runs parts one after another on the calling thread.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Sequential;
+pub struct Sequential {
+    /// Timeouts and retries.
+    pub policy: Policy,
+}
 
 impl Backend for Sequential {
     fn kind(&self) -> BackendKind {
@@ -19,12 +24,24 @@ impl Backend for Sequential {
         // The same parts as the parallel backends, so a mis-cut part would show as a mismatch
         // only if the kernel itself disagreed with the split, never because of the plan.
         let plan = job.plan(check_workers(workers)?);
+        let ctl = Control::new(self.policy, 1, observer)?;
         observer.worker_started(0, None);
-        let mut total = job.kernel.zero();
-        for part in plan.parts() {
-            total = total.then(run_part(job, part, 0)?);
-            observer.part_done(part, 0, part.index + 1, plan.len());
-        }
-        Ok(total)
+        let mut results = Combiner::new(&job.kernel, plan.len());
+        let outcome = std::thread::scope(|scope| {
+            ctl.watch(scope);
+            let mut ticker = ctl.ticker(0);
+            let outcome = plan.parts().try_for_each(|part| {
+                let total = ctl.run_part(job, part, 0, &mut ticker, |job, part, t| {
+                    job.kernel.run_with(part.span(), t)
+                })?;
+                results.push(part.index, total);
+                observer.part_done(part, 0, part.index + 1, plan.len());
+                Ok(())
+            });
+            ctl.finish();
+            outcome
+        });
+        outcome.map_err(|e| results.incomplete(e, &plan))?;
+        Ok(results.finish())
     }
 }

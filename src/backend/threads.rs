@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
 use crate::backend::combine::Combiner;
-use crate::backend::{Backend, BackendKind, check_workers, run_part};
+use crate::backend::control::Control;
+use crate::backend::{Backend, BackendKind, Policy, check_workers};
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::Total;
@@ -19,7 +20,10 @@ use crate::observer::Observer;
 
 /// One OS thread per worker.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Threads;
+pub struct Threads {
+    /// Timeouts and retries.
+    pub policy: Policy,
+}
 
 impl Backend for Threads {
     fn kind(&self) -> BackendKind {
@@ -29,19 +33,27 @@ impl Backend for Threads {
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
         let workers = check_workers(workers)?;
         let plan = job.plan(workers);
+        let ctl = Control::new(self.policy, workers, observer)?;
         let results = Mutex::new(Combiner::new(&job.kernel, plan.len()));
         let next = AtomicU64::new(0);
         let failed = AtomicBool::new(false);
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
+        let fail = |e: Error| {
+            failed.store(true, Ordering::Relaxed);
+            first_error.lock().expect("error lock").get_or_insert(e);
+        };
 
         thread::scope(|scope| {
+            ctl.watch(scope);
+            let mut handles = Vec::with_capacity(workers);
             for worker in 0..workers {
-                let (plan, results, next, failed, first_error) =
-                    (&plan, &results, &next, &failed, &first_error);
+                let (plan, results, next, failed, ctl, fail) =
+                    (&plan, &results, &next, &failed, &ctl, &fail);
                 let spawned = thread::Builder::new()
                     .name(format!("parlab-worker-{worker}"))
                     .spawn_scoped(scope, move || {
                         observer.worker_started(worker, None);
+                        let mut ticker = ctl.ticker(worker);
                         let mut own_part = Some(worker as u64);
                         loop {
                             if failed.load(Ordering::Relaxed) {
@@ -60,7 +72,10 @@ impl Backend for Threads {
                                 return;
                             }
                             let part = plan.part(k);
-                            match run_part(job, part, worker) {
+                            let run = |job: &Job, part: crate::job::Part, t: &mut _| {
+                                job.kernel.run_with(part.span(), t)
+                            };
+                            match ctl.run_part(job, part, worker, &mut ticker, run) {
                                 Ok(total) => {
                                     let done = {
                                         let mut r = results.lock().expect("results lock");
@@ -69,28 +84,29 @@ impl Backend for Threads {
                                     };
                                     observer.part_done(part, worker, done, plan.len());
                                 }
-                                Err(e) => {
-                                    failed.store(true, Ordering::Relaxed);
-                                    first_error.lock().expect("error lock").get_or_insert(e);
-                                    return;
-                                }
+                                Err(e) => return fail(e),
                             }
                         }
                     });
-                if let Err(e) = spawned {
-                    failed.store(true, Ordering::Relaxed);
-                    first_error
-                        .lock()
-                        .expect("error lock")
-                        .get_or_insert(Error::io(format!("spawning worker thread {worker}"), e));
-                    break;
+                match spawned {
+                    Ok(h) => handles.push(h),
+                    Err(e) => {
+                        fail(Error::io(format!("spawning worker thread {worker}"), e));
+                        break;
+                    }
                 }
             }
+            for h in handles {
+                // Parts run under catch_unwind, so a worker thread cannot panic.
+                let _ = h.join();
+            }
+            ctl.finish();
         });
 
+        let results = results.into_inner().expect("results lock");
         if let Some(e) = first_error.into_inner().expect("error lock") {
-            return Err(e);
+            return Err(results.incomplete(e, &plan));
         }
-        Ok(results.into_inner().expect("results lock").finish())
+        Ok(results.finish())
     }
 }

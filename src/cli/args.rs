@@ -54,6 +54,12 @@ pub struct RunArgs {
     /// gil-legacy: kernel check points between releases, as Python 2's sys.setcheckinterval.
     #[arg(long, default_value = "100", allow_hyphen_values = true)]
     pub check_interval: String,
+    /// Fail a part that runs longer than this (e.g. 2s, 500ms); default: no limit.
+    #[arg(long, allow_hyphen_values = true)]
+    pub timeout: Option<String>,
+    /// Run a failed or timed-out part again on a fresh worker, up to this many times.
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    pub retries: String,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

@@ -28,6 +28,12 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
+    // Ctrl-C and SIGTERM ask running jobs to stop; they stop their workers, and the error
+    // says what had finished.
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ =
+            signal_hook::flag::register_usize(signal, parlab::interrupt::flag(), signal as usize);
+    }
     let outcome = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Verify(a) => verify::verify(a),
@@ -38,9 +44,11 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", one_line(&format!("{e:#}")));
-            let usage = e
-                .downcast_ref::<parlab::Error>()
-                .is_some_and(parlab::Error::is_usage);
+            let error = e.downcast_ref::<parlab::Error>();
+            if let Some(signal) = error.and_then(parlab::Error::interrupted_by) {
+                return ExitCode::from(128 + signal as u8);
+            }
+            let usage = error.is_some_and(parlab::Error::is_usage);
             ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILURE })
         }
     }

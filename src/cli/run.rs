@@ -7,22 +7,58 @@ use anyhow::Result;
 use serde_json::json;
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parlab::backend::gil::GilStats;
-use parlab::backend::{BackendKind, BackendOptions};
-use parlab::job::Job;
+use parlab::backend::{BackendKind, BackendOptions, Policy};
+use parlab::job::{Job, Part};
 use parlab::kernels::parse_duration;
 use parlab::number::parse_u64_as;
 use parlab::observer::Observer;
 
-/// Keeps what a GIL backend reports.
+/// Keeps what a GIL backend reports and tells of retries on standard error.
 #[derive(Default)]
-struct Capture(Mutex<Option<GilStats>>);
+struct Capture {
+    gil: Mutex<Option<GilStats>>,
+    retries: AtomicU64,
+}
 
 impl Observer for Capture {
     fn gil_stats(&self, stats: &GilStats) {
-        *self.0.lock().expect("capture lock") = Some(stats.clone());
+        *self.gil.lock().expect("capture lock") = Some(stats.clone());
     }
+
+    fn part_retried(&self, part: Part, attempt: u32, cause: &parlab::Error) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        eprintln!(
+            "retry {attempt} of part {} ({}..{}) after: {cause}",
+            part.index, part.start, part.end
+        );
+    }
+}
+
+/// Parses `--timeout` and `--retries`.
+pub fn policy(timeout: Option<&str>, retries: &str) -> parlab::Result<Policy> {
+    let timeout = match timeout {
+        None => None,
+        Some(t) => match parse_duration(t)? {
+            d if d.is_zero() => {
+                return Err(parlab::Error::invalid("timeout", t, "must be at least 1ms"));
+            }
+            d => Some(d),
+        },
+    };
+    let retries = match parse_u64_as("retries", retries)? {
+        n @ 0..=100 => n as u32,
+        _ => {
+            return Err(parlab::Error::invalid(
+                "retries",
+                retries,
+                "must be between 0 and 100",
+            ));
+        }
+    };
+    Ok(Policy { timeout, retries })
 }
 
 /// Parses the GIL models' settings.
@@ -54,6 +90,7 @@ pub fn backend_options(
     Ok(BackendOptions {
         switch_interval,
         check_interval,
+        policy: Policy::default(),
     })
 }
 
@@ -66,7 +103,8 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         split: a.split.parse()?,
     };
     let backend: BackendKind = a.backend.parse()?;
-    let options = backend_options(&a.switch_interval, &a.check_interval)?;
+    let mut options = backend_options(&a.switch_interval, &a.check_interval)?;
+    options.policy = policy(a.timeout.as_deref(), &a.retries)?;
     let workers = super::verify::parse_workers(a.workers.as_deref())?;
     let parts = job.plan(workers).len();
 
@@ -74,7 +112,8 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     let capture = Capture::default();
     let total = backend.create_with(&options).run(&job, workers, &capture)?;
     let elapsed = t0.elapsed().as_secs_f64();
-    let gil = capture.0.into_inner().expect("capture lock");
+    let retries = capture.retries.load(Ordering::Relaxed);
+    let gil = capture.gil.into_inner().expect("capture lock");
 
     if a.json {
         let line = json!({
@@ -87,6 +126,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             "result": total,
             "headline": total.headline().to_string(),
             "elapsed_s": elapsed,
+            "retries": retries,
             "gil": gil,
         });
         println!("{line}");
@@ -101,6 +141,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             if workers == 1 { "" } else { "s" }
         );
         println!("Elapsed: {elapsed:.4} s");
+        if retries > 0 {
+            println!("Retries: {retries} (the answer is checked like any other)");
+        }
         if let Some(g) = gil {
             println!(
                 "GIL ({}): {} hand-offs ({:.0}/s), hold per turn median {:.3} ms, p90 {:.3} ms; \

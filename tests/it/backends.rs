@@ -161,7 +161,7 @@ macro_rules! backend_tests {
                 ) {
                     let j = Job { kernel, range, split };
                     let reference = Job { kernel, range, split: Split::Static };
-                    let want = Sequential.run(&reference, 1, &Silent).unwrap();
+                    let want = Sequential::default().run(&reference, 1, &Silent).unwrap();
                     let got = backend().run(&j, workers, &Silent).unwrap();
                     prop_assert_eq!(got, want);
                 }
@@ -171,9 +171,9 @@ macro_rules! backend_tests {
 }
 
 backend_tests! {
-    sequential => Sequential, cases = 64;
-    threads => Threads, cases = 64;
-    pool => Pool, cases = 64;
+    sequential => Sequential::default(), cases = 64;
+    threads => Threads::default(), cases = 64;
+    pool => Pool::default(), cases = 64;
     processes => crate::processes_backend(), cases = 32;
     gil => Gil::default(), cases = 64;
     gil_legacy => GilLegacy::default(), cases = 64;

@@ -21,6 +21,7 @@ fn job(kernel: &str, range: &str) -> Job {
 fn never_two_holders_at_once() {
     let gil = Gil {
         switch_interval: Duration::from_micros(200),
+        ..Gil::default()
     };
     for threads in [2, 4] {
         let (total, stats) = gil
@@ -37,9 +38,12 @@ fn never_two_holders_at_once() {
         assert!(stats.handoffs > 0, "{stats:?}");
         assert!(stats.acquisitions >= threads as u64);
     }
-    let (_, stats) = GilLegacy { check_interval: 10 }
-        .run_instrumented(&job("pi", "0..2e6"), 4, &Silent)
-        .unwrap();
+    let (_, stats) = GilLegacy {
+        check_interval: 10,
+        ..GilLegacy::default()
+    }
+    .run_instrumented(&job("pi", "0..2e6"), 4, &Silent)
+    .unwrap();
     assert_eq!(stats.violations, 0, "{stats:?}");
     assert!(stats.forced_drops > 1000, "{stats:?}");
 }
@@ -49,6 +53,7 @@ fn a_cpu_bound_holder_is_forced_to_drop_after_the_interval() {
     let interval = Duration::from_millis(2);
     let gil = Gil {
         switch_interval: interval,
+        ..Gil::default()
     };
     // Two CPU-bound threads for some 0.3 s in a debug build.
     let (_, stats) = gil

@@ -52,6 +52,7 @@ fn pairs_per_second(gil: &NewGil, duration: Duration, with_cpu: bool) -> Result<
                     thread: 1,
                     rec: &mut rec,
                     ticks: 0,
+                    stop: None,
                 };
                 let mut i = 0u64;
                 while !stop.load(Ordering::Relaxed) {
@@ -70,6 +71,7 @@ fn pairs_per_second(gil: &NewGil, duration: Duration, with_cpu: bool) -> Result<
             thread: 0,
             rec: &mut rec,
             ticks: 0,
+            stop: None,
         };
         let mut failure = None;
         let mut byte = [0u8; 1];

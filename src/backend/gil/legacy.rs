@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::{GilStats, Ledger, Lock, Record, Release, run_model};
-use crate::backend::{Backend, BackendKind};
+use crate::backend::{Backend, BackendKind, Policy};
 use crate::error::Result;
 use crate::job::Job;
 use crate::kernels::Total;
@@ -26,12 +26,15 @@ pub const DEFAULT_CHECK_INTERVAL: u32 = 100;
 pub struct GilLegacy {
     /// Ticks (kernel check points) between a release and re-acquire.
     pub check_interval: u32,
+    /// Timeouts and retries.
+    pub policy: Policy,
 }
 
 impl Default for GilLegacy {
     fn default() -> Self {
         GilLegacy {
             check_interval: DEFAULT_CHECK_INTERVAL,
+            policy: Policy::default(),
         }
     }
 }
@@ -44,7 +47,13 @@ impl GilLegacy {
         workers: usize,
         observer: &dyn Observer,
     ) -> Result<(Total, GilStats)> {
-        run_model(&OldGil::new(self.check_interval), job, workers, observer)
+        run_model(
+            &OldGil::new(self.check_interval),
+            job,
+            workers,
+            observer,
+            self.policy,
+        )
     }
 }
 

@@ -18,7 +18,6 @@ pub mod legacy;
 pub mod new;
 pub mod stats;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
@@ -27,8 +26,9 @@ use std::time::{Duration, Instant};
 pub use stats::{GilStats, Ledger};
 
 use crate::backend::combine::Combiner;
-use crate::backend::{check_workers, panic_message};
-use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
+use crate::backend::control::{Control, Watched};
+use crate::backend::{Policy, check_workers};
+use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::{Ticker, Total};
 use crate::observer::Observer;
@@ -128,6 +128,8 @@ struct Held<'a, L: Lock> {
     thread: usize,
     rec: &'a mut Record,
     ticks: u32,
+    /// Asks this thread to stop its part (timeout), if a run watches it.
+    stop: Option<&'a AtomicBool>,
 }
 
 impl<L: Lock> Ticker for Held<'_, L> {
@@ -146,6 +148,9 @@ impl<L: Lock> Ticker for Held<'_, L> {
         if self.lock.holders() != 1 {
             self.rec.violations += 1;
         }
+        if let Some(stop) = self.stop {
+            Watched::check(stop);
+        }
     }
 
     fn blocking(&mut self, call: &mut dyn FnMut()) {
@@ -161,20 +166,28 @@ pub fn run_model<L: Lock>(
     job: &Job,
     workers: usize,
     observer: &dyn Observer,
+    policy: Policy,
 ) -> Result<(Total, GilStats)> {
     let workers = check_workers(workers)?;
     let plan = job.plan(workers);
+    let ctl = Control::new(policy, workers, observer)?;
     let results = Mutex::new(Combiner::new(&job.kernel, plan.len()));
     let records = Mutex::new(Vec::with_capacity(workers));
     let next = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let fail = |e: Error| {
+        failed.store(true, Ordering::Relaxed);
+        first_error.lock().expect("error lock").get_or_insert(e);
+    };
     let started = Instant::now();
 
     thread::scope(|scope| {
+        ctl.watch(scope);
+        let mut handles = Vec::with_capacity(workers);
         for worker in 0..workers {
-            let (plan, results, records, next, failed, first_error) =
-                (&plan, &results, &records, &next, &failed, &first_error);
+            let (plan, results, records, next, failed, ctl, fail) =
+                (&plan, &results, &records, &next, &failed, &ctl, &fail);
             let spawned = thread::Builder::new()
                 .name(format!("parlab-{}-{worker}", L::NAME))
                 .spawn_scoped(scope, move || {
@@ -203,12 +216,13 @@ pub fn run_model<L: Lock>(
                             thread: worker,
                             rec: &mut rec,
                             ticks: 0,
+                            stop: Some(ctl.stop_flag(worker)),
                         };
-                        let outcome = catch_unwind(AssertUnwindSafe(|| {
-                            job.kernel.run_with(part.span(), &mut ticker)
-                        }));
-                        match outcome {
-                            Ok(Ok(total)) => {
+                        let run = |job: &Job, part: crate::job::Part, t: &mut Held<'_, L>| {
+                            job.kernel.run_with(part.span(), t)
+                        };
+                        match ctl.run_part(job, part, worker, &mut ticker, run) {
+                            Ok(total) => {
                                 // Appended to the shared list while holding the lock, as a
                                 // Python thread appends to a list.
                                 let done = {
@@ -218,23 +232,8 @@ pub fn run_model<L: Lock>(
                                 };
                                 observer.part_done(part, worker, done, plan.len());
                             }
-                            Ok(Err(e)) => {
-                                failed.store(true, Ordering::Relaxed);
-                                first_error.lock().expect("error lock").get_or_insert(e);
-                                break;
-                            }
-                            Err(payload) => {
-                                failed.store(true, Ordering::Relaxed);
-                                first_error.lock().expect("error lock").get_or_insert(
-                                    Error::Worker {
-                                        worker,
-                                        pid: PidNote(None),
-                                        part: PartNote(Some(part)),
-                                        cause: WorkerCause::Panicked(panic_message(
-                                            payload.as_ref(),
-                                        )),
-                                    },
-                                );
+                            Err(e) => {
+                                fail(e);
                                 break;
                             }
                         }
@@ -242,20 +241,25 @@ pub fn run_model<L: Lock>(
                     lock.release(worker, &mut rec, Release::Exit);
                     records.lock().expect("records lock").push(rec);
                 });
-            if let Err(e) = spawned {
-                failed.store(true, Ordering::Relaxed);
-                first_error
-                    .lock()
-                    .expect("error lock")
-                    .get_or_insert(Error::io(format!("spawning thread {worker}"), e));
-                break;
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    fail(Error::io(format!("spawning thread {worker}"), e));
+                    break;
+                }
             }
         }
+        for h in handles {
+            // Parts run under catch_unwind, so a worker thread cannot panic.
+            let _ = h.join();
+        }
+        ctl.finish();
     });
     let elapsed = started.elapsed();
 
+    let results = results.into_inner().expect("results lock");
     if let Some(e) = first_error.into_inner().expect("error lock") {
-        return Err(e);
+        return Err(results.incomplete(e, &plan));
     }
     let stats = lock.ledger().lock().finish(
         L::NAME,
@@ -264,5 +268,5 @@ pub fn run_model<L: Lock>(
         &records.into_inner().expect("records lock"),
     );
     observer.gil_stats(&stats);
-    Ok((results.into_inner().expect("results lock").finish(), stats))
+    Ok((results.finish(), stats))
 }

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{GilStats, Ledger, Lock, Record, Release, run_model};
-use crate::backend::{Backend, BackendKind};
+use crate::backend::{Backend, BackendKind, Policy};
 use crate::error::Result;
 use crate::job::Job;
 use crate::kernels::Total;
@@ -38,12 +38,15 @@ pub const DEFAULT_SWITCH_INTERVAL: Duration = Duration::from_millis(5);
 pub struct Gil {
     /// The switch interval (`sys.setswitchinterval`).
     pub switch_interval: Duration,
+    /// Timeouts and retries.
+    pub policy: Policy,
 }
 
 impl Default for Gil {
     fn default() -> Self {
         Gil {
             switch_interval: DEFAULT_SWITCH_INTERVAL,
+            policy: Policy::default(),
         }
     }
 }
@@ -56,7 +59,13 @@ impl Gil {
         workers: usize,
         observer: &dyn Observer,
     ) -> Result<(Total, GilStats)> {
-        run_model(&NewGil::new(self.switch_interval), job, workers, observer)
+        run_model(
+            &NewGil::new(self.switch_interval),
+            job,
+            workers,
+            observer,
+            self.policy,
+        )
     }
 }
 

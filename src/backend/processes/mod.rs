@@ -13,7 +13,7 @@
 pub mod protocol;
 pub mod worker;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
@@ -27,10 +27,12 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use self::protocol::{Frame, MAX_FRAME, VERSION, check_end};
 use self::worker::{PARENT_ENV, WORKER_ARG, WORKER_ENV};
 use crate::backend::combine::Combiner;
-use crate::backend::{Backend, BackendKind, check_workers};
+use crate::backend::{Backend, BackendKind, Policy, check_workers};
 use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
+use crate::fault::{FAULT_ENV, Fault};
+use crate::interrupt;
 use crate::job::{Job, Part, Plan};
-use crate::kernels::Total;
+use crate::kernels::{Kernel, Total};
 use crate::observer::Observer;
 
 /// Most chunks one worker holds at a time with `chunks:SIZE`.
@@ -43,6 +45,7 @@ const EXIT_GRACE: Duration = Duration::from_secs(1);
 pub struct Processes {
     program: Option<PathBuf>,
     args: Vec<OsString>,
+    policy: Policy,
 }
 
 impl Processes {
@@ -56,10 +59,19 @@ impl Processes {
         Processes {
             program: Some(program.into()),
             args: args.into_iter().map(Into::into).collect(),
+            policy: Policy::default(),
         }
     }
 
-    fn command(&self) -> Result<Command> {
+    /// The same backend with timeouts and retries.
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The command that starts a worker. A replacement worker (a retry) runs without any
+    /// injected fault, so that a retried part can succeed.
+    fn command(&self, replacement: bool) -> Result<Command> {
         let (program, args) = match &self.program {
             Some(p) => (p.clone(), self.args.clone()),
             None => (
@@ -75,7 +87,44 @@ impl Processes {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        if replacement {
+            cmd.env_remove(FAULT_ENV);
+        }
         Ok(cmd)
+    }
+
+    /// Starts worker `index` and queues its `Setup` frame.
+    fn start(&self, index: usize, kernel: Kernel, replacement: bool) -> Result<Proc> {
+        let mut cmd = self.command(replacement)?;
+        let mut child = cmd.spawn().map_err(|e| Error::Worker {
+            worker: index,
+            pid: PidNote(None),
+            part: PartNote(None),
+            cause: WorkerCause::Spawn(format!("{}: {e}", cmd.get_program().to_string_lossy())),
+        })?;
+        let pid = child.id();
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut wbuf = Vec::with_capacity(4096);
+        Frame::Setup {
+            version: VERSION,
+            kernel,
+        }
+        .encode(&mut wbuf);
+        Ok(Proc {
+            index,
+            child,
+            pid,
+            stdin: Some(stdin),
+            stdout,
+            rbuf: vec![0; 16 * MAX_FRAME],
+            filled: 0,
+            wbuf,
+            in_flight: VecDeque::new(),
+            head_since: None,
+            greeted: false,
+            reaped: false,
+        })
     }
 }
 
@@ -86,6 +135,7 @@ impl Backend for Processes {
 
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
         let workers = check_workers(workers)?;
+        Fault::from_env()?;
         let plan = job.plan(workers);
         if plan.is_empty() {
             return Ok(job.kernel.zero());
@@ -95,13 +145,23 @@ impl Backend for Processes {
         } else {
             workers
         };
-        let mut set = WorkerSet::start(self, n, observer)?;
-        let result = set.drive(job, &plan, observer);
+        let mut set = WorkerSet {
+            backend: self,
+            kernel: job.kernel,
+            procs: Vec::with_capacity(n),
+        };
+        for index in 0..n {
+            let proc = self.start(index, job.kernel, false)?;
+            observer.worker_started(index, Some(proc.pid));
+            set.procs.push(proc);
+        }
+        let mut results = Combiner::new(&job.kernel, plan.len());
         // On error the set's drop kills and reaps every worker; on success they exit by
-        // themselves and are checked here.
-        let total = result?;
-        set.shut_down()?;
-        Ok(total)
+        // themselves and are checked by `shut_down`.
+        set.drive(&plan, &mut results, observer)
+            .and_then(|()| set.shut_down())
+            .map_err(|e| results.incomplete(e, &plan))?;
+        Ok(results.finish())
     }
 }
 
@@ -116,118 +176,166 @@ struct Proc {
     filled: usize,
     wbuf: Vec<u8>,
     in_flight: VecDeque<Part>,
+    /// Since when the worker has been on the head of `in_flight`.
+    head_since: Option<Instant>,
     greeted: bool,
     reaped: bool,
 }
 
 /// All workers of one run. Dropping it kills and reaps every worker still alive.
-struct WorkerSet {
+struct WorkerSet<'a> {
+    backend: &'a Processes,
+    kernel: Kernel,
     procs: Vec<Proc>,
 }
 
-impl WorkerSet {
-    fn start(backend: &Processes, n: usize, observer: &dyn Observer) -> Result<Self> {
-        let mut set = WorkerSet {
-            procs: Vec::with_capacity(n),
-        };
-        for index in 0..n {
-            let mut cmd = backend.command()?;
-            let mut child = cmd.spawn().map_err(|e| Error::Worker {
-                worker: index,
-                pid: PidNote(None),
-                part: PartNote(None),
-                cause: WorkerCause::Spawn(format!("{}: {e}", cmd.get_program().to_string_lossy())),
-            })?;
-            let pid = child.id();
-            let stdin = child.stdin.take().expect("stdin is piped");
-            let stdout = child.stdout.take().expect("stdout is piped");
-            set.procs.push(Proc {
-                index,
-                child,
-                pid,
-                stdin: Some(stdin),
-                stdout,
-                rbuf: vec![0; 16 * MAX_FRAME],
-                filled: 0,
-                wbuf: Vec::with_capacity(4096),
-                in_flight: VecDeque::new(),
-                greeted: false,
-                reaped: false,
-            });
-            observer.worker_started(index, Some(pid));
-        }
-        Ok(set)
-    }
+/// Parts waiting to be sent again after a failure, and how often each has failed.
+#[derive(Default)]
+struct Retries {
+    queue: VecDeque<Part>,
+    failures: HashMap<u64, u32>,
+}
 
-    /// Hands out every part and collects every total.
-    fn drive(&mut self, job: &Job, plan: &Plan, observer: &dyn Observer) -> Result<Total> {
+impl WorkerSet<'_> {
+    /// Hands out every part and collects every total into `results`.
+    fn drive(
+        &mut self,
+        plan: &Plan,
+        results: &mut Combiner,
+        observer: &dyn Observer,
+    ) -> Result<()> {
         let n = self.procs.len();
-        let mut results = Combiner::new(&job.kernel, plan.len());
+        let policy = self.backend.policy;
+        let mut retries = Retries::default();
         let mut next = 0u64;
-        for p in &mut self.procs {
-            Frame::Setup {
-                version: VERSION,
-                kernel: job.kernel,
-            }
-            .encode(&mut p.wbuf);
-        }
         if !plan.is_dynamic() {
             for part in plan.parts() {
                 self.procs[part.index as usize % n].send(part);
             }
         }
         while !results.is_complete() {
+            if let Some(signal) = interrupt::requested() {
+                return Err(interrupt::error(signal));
+            }
             if plan.is_dynamic() {
-                next = self.refill(plan, next);
+                next = self.refill(plan, next, &mut retries.queue);
             }
             for i in 0..n {
                 if let Err(e) = self.procs[i].flush() {
-                    return Err(self.procs[i].failure(Some(e)));
+                    let e = self.procs[i].failure(Some(e));
+                    self.recover(i, e, plan, &mut retries, observer)?;
                 }
             }
-            let ready = self.wait_readable()?;
+            let ready = self.wait_readable(policy.timeout)?;
             for i in ready {
-                self.procs[i].receive(&mut results, plan, observer)?
+                if let Err(e) = self.procs[i].receive(results, plan, observer) {
+                    self.recover(i, e, plan, &mut retries, observer)?;
+                }
+            }
+            if let Some(limit) = policy.timeout {
+                let now = Instant::now();
+                for i in 0..n {
+                    if self.procs[i].head_since.is_some_and(|t| now - t >= limit) {
+                        let e = self.procs[i].fail_with(WorkerCause::TimedOut(limit));
+                        self.recover(i, e, plan, &mut retries, observer)?;
+                    }
+                }
             }
         }
-        Ok(results.finish())
+        Ok(())
     }
 
-    /// Tops up every worker's window of chunks; returns the next unsent chunk.
-    fn refill(&mut self, plan: &Plan, mut next: u64) -> u64 {
+    /// After worker `i` failed with `error`: replaces it and queues its parts again if the part
+    /// it was on may be retried, or returns the error.
+    fn recover(
+        &mut self,
+        i: usize,
+        error: Error,
+        plan: &Plan,
+        retries: &mut Retries,
+        observer: &dyn Observer,
+    ) -> Result<()> {
+        let Some(failed) = self.procs[i].in_flight.front().copied() else {
+            return Err(error);
+        };
+        let count = retries.failures.entry(failed.index).or_insert(0);
+        if *count >= self.backend.policy.retries {
+            return Err(error);
+        }
+        *count += 1;
+        observer.part_retried(failed, *count, &error);
+        let old = &mut self.procs[i];
+        if !old.reaped {
+            let _ = old.child.kill();
+            let _ = old.child.wait();
+            old.reaped = true;
+        }
+        let parts: Vec<Part> = old.in_flight.drain(..).collect();
+        let fresh = self.backend.start(i, self.kernel, true)?;
+        observer.worker_started(i, Some(fresh.pid));
+        self.procs[i] = fresh;
+        if plan.is_dynamic() {
+            for part in parts.into_iter().rev() {
+                retries.queue.push_front(part);
+            }
+        } else {
+            for part in parts {
+                self.procs[i].send(part);
+            }
+        }
+        Ok(())
+    }
+
+    /// Tops up every worker's window of chunks, parts to retry first; returns the next chunk
+    /// never sent.
+    fn refill(&mut self, plan: &Plan, mut next: u64, again: &mut VecDeque<Part>) -> u64 {
         let n = self.procs.len() as u64;
         for p in &mut self.procs {
             // Shrink the window towards the end so the last chunks go to whoever is idle.
-            let window = ((plan.len() - next) / (2 * n)).clamp(1, MAX_WINDOW) as usize;
-            while p.in_flight.len() < window && next < plan.len() {
-                p.send(plan.part(next));
-                next += 1;
+            let left = plan.len() - next + again.len() as u64;
+            let window = (left / (2 * n)).clamp(1, MAX_WINDOW) as usize;
+            while p.in_flight.len() < window {
+                if let Some(part) = again.pop_front() {
+                    p.send(part);
+                } else if next < plan.len() {
+                    p.send(plan.part(next));
+                    next += 1;
+                } else {
+                    break;
+                }
             }
         }
         next
     }
 
-    /// Blocks until some worker's output is readable (or closed); returns their indices.
-    fn wait_readable(&self) -> Result<Vec<usize>> {
-        loop {
-            let mut fds: Vec<PollFd> = self
-                .procs
-                .iter()
-                .map(|p| PollFd::new(p.stdout.as_fd(), PollFlags::POLLIN))
-                .collect();
-            match poll(&mut fds, PollTimeout::from(1000u16)) {
-                Ok(0) => continue,
-                Ok(_) => {
-                    return Ok(fds
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, fd)| fd.any().unwrap_or(true))
-                        .map(|(i, _)| i)
-                        .collect());
+    /// Waits until some worker's output is readable (or closed), a part's timeout expires, or
+    /// 100 ms pass (to look at the interrupt flag); returns the readable workers.
+    fn wait_readable(&self, timeout: Option<Duration>) -> Result<Vec<usize>> {
+        let mut wait = Duration::from_millis(100);
+        if let Some(limit) = timeout {
+            let now = Instant::now();
+            for p in &self.procs {
+                if let Some(since) = p.head_since {
+                    wait = wait.min((since + limit).saturating_duration_since(now));
                 }
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(Error::io("waiting for workers (poll)", e.into())),
             }
+        }
+        let mut fds: Vec<PollFd> = self
+            .procs
+            .iter()
+            .map(|p| PollFd::new(p.stdout.as_fd(), PollFlags::POLLIN))
+            .collect();
+        // Round up so an expiring timeout is past when poll returns.
+        let ms = wait.as_micros().div_ceil(1000) as u16;
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => Ok(Vec::new()),
+            Ok(_) => Ok(fds
+                .iter()
+                .enumerate()
+                .filter(|(_, fd)| fd.any().unwrap_or(true))
+                .map(|(i, _)| i)
+                .collect()),
+            Err(e) => Err(Error::io("waiting for workers (poll)", e.into())),
         }
     }
 
@@ -255,7 +363,7 @@ impl WorkerSet {
     }
 }
 
-impl Drop for WorkerSet {
+impl Drop for WorkerSet<'_> {
     fn drop(&mut self) {
         for p in &mut self.procs {
             if !p.reaped {
@@ -269,6 +377,9 @@ impl Drop for WorkerSet {
 
 impl Proc {
     fn send(&mut self, part: Part) {
+        if self.in_flight.is_empty() {
+            self.head_since = Some(Instant::now());
+        }
         Frame::Part {
             index: part.index,
             start: part.start,
@@ -336,6 +447,7 @@ impl Proc {
                 }
                 Frame::Done { index, total } if self.greeted && self.holds(index) => {
                     let part = self.in_flight.pop_front().expect("held part");
+                    self.head_since = (!self.in_flight.is_empty()).then(Instant::now);
                     results.push(index, total);
                     observer.part_done(part, self.index, results.done(), plan.len());
                 }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::protocol::{Frame, MAX_FRAME, ProtocolError, VERSION, check_end};
 use crate::backend::panic_message;
+use crate::fault::{Fault, FaultKind};
 use crate::job::Span;
 use crate::kernels::Kernel;
 
@@ -63,7 +64,9 @@ pub fn serve() -> i32 {
     let Ok((input, output)) = pipes else {
         return EXIT_IO;
     };
-    match serve_on(input, output, std::process::id()) {
+    // The parent checked the variable before starting us; an unreadable one injects nothing.
+    let fault = Fault::from_env().ok().flatten();
+    match serve_on(input, output, std::process::id(), fault) {
         Ok(()) => 0,
         Err(WorkerError::Protocol(_)) => EXIT_PROTOCOL,
         Err(WorkerError::Io(_)) => EXIT_IO,
@@ -102,8 +105,13 @@ pub enum WorkerError {
 ///
 /// Results are batched: they are written when no complete frame is left to process, or at once
 /// after a part that took long, so a stream of tiny chunks costs few system calls while a slow
-/// part's result is never held back.
-pub fn serve_on(mut input: impl Read, mut output: impl Write, pid: u32) -> Result<(), WorkerError> {
+/// part's result is never held back. `fault` is injected into its part (see [`crate::fault`]).
+pub fn serve_on(
+    mut input: impl Read,
+    mut output: impl Write,
+    pid: u32,
+    fault: Option<Fault>,
+) -> Result<(), WorkerError> {
     let mut out = Vec::with_capacity(8192);
     Frame::Hello {
         version: VERSION,
@@ -131,6 +139,16 @@ pub fn serve_on(mut input: impl Read, mut output: impl Write, pid: u32) -> Resul
                 }
                 Frame::Part { index, start, end } => {
                     let k = kernel.ok_or_else(|| unexpected("Part", "Part before Setup"))?;
+                    if let Some(f) = fault.filter(|f| f.hits(index, 0)) {
+                        // What finished before the fault is sent, as a real crash could have.
+                        output.write_all(&out)?;
+                        output.flush()?;
+                        out.clear();
+                        if let Some(frame) = inject(f, &mut output)? {
+                            frame.encode(&mut out);
+                            continue;
+                        }
+                    }
                     let t0 = Instant::now();
                     answer(k, index, start, end).encode(&mut out);
                     if t0.elapsed() >= FLUSH_AFTER {
@@ -172,6 +190,35 @@ pub fn serve_on(mut input: impl Read, mut output: impl Write, pid: u32) -> Resul
             return Ok(());
         }
         filled += n;
+    }
+}
+
+/// Misbehaves as `fault` says. Returns only for faults after which the worker goes on, with
+/// the frame to answer the part with instead of computing it, if any.
+fn inject(fault: Fault, output: &mut impl Write) -> Result<Option<Frame>, WorkerError> {
+    match fault.kind {
+        // Reported as any kernel panic is: in a `Failed` frame.
+        FaultKind::Panic => Ok(Some(Frame::Failed {
+            index: fault.part,
+            panic: true,
+            message: format!("injected fault: panic in part {}", fault.part),
+        })),
+        FaultKind::Hang => loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        },
+        FaultKind::Exit(code) => std::process::exit(code),
+        FaultKind::Signal(signal) => {
+            if let Ok(sig) = nix::sys::signal::Signal::try_from(signal) {
+                let _ = nix::sys::signal::raise(sig);
+            }
+            // The signal was ignored or caught: die the way a shell reports it.
+            std::process::exit(128 + signal)
+        }
+        FaultKind::Corrupt => {
+            output.write_all(&[0xFF, 0xFF, 0xFF, 0xFF, 0x00])?;
+            output.flush()?;
+            Ok(None)
+        }
     }
 }
 
@@ -248,7 +295,7 @@ mod tests {
         .encode(&mut input);
         Frame::Shutdown.encode(&mut input);
         let mut output = Vec::new();
-        serve_on(&input[..], &mut output, 77).unwrap();
+        serve_on(&input[..], &mut output, 77, None).unwrap();
         assert_eq!(
             frames(&output),
             [
@@ -278,7 +325,7 @@ mod tests {
         }
         .encode(&mut input);
         assert!(matches!(
-            serve_on(&input[..], Vec::new(), 1),
+            serve_on(&input[..], Vec::new(), 1, None),
             Err(WorkerError::Protocol(ProtocolError::Unexpected { .. }))
         ));
         let mut input = Vec::new();
@@ -288,7 +335,7 @@ mod tests {
         }
         .encode(&mut input);
         assert!(matches!(
-            serve_on(&input[..], Vec::new(), 1),
+            serve_on(&input[..], Vec::new(), 1, None),
             Err(WorkerError::Protocol(ProtocolError::Version { .. }))
         ));
     }
@@ -308,7 +355,7 @@ mod tests {
         }
         .encode(&mut input);
         let mut output = Vec::new();
-        serve_on(&input[..], &mut output, 1).unwrap();
+        serve_on(&input[..], &mut output, 1, None).unwrap();
         assert!(matches!(
             &frames(&output)[1],
             Frame::Failed {
@@ -319,7 +366,7 @@ mod tests {
         ));
         input.truncate(input.len() - 3);
         assert!(matches!(
-            serve_on(&input[..], Vec::new(), 1),
+            serve_on(&input[..], Vec::new(), 1, None),
             Err(WorkerError::Protocol(ProtocolError::Truncated { .. }))
         ));
     }

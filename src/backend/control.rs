@@ -1,0 +1,193 @@
+//! Failure handling shared by the in-process backends (sequential, threads, pool, gil,
+//! gil-legacy): injected faults, per-part timeouts, retries, and stopping on a signal.
+//!
+//! A thread cannot be killed from outside, so stopping a part is cooperative: kernels run with a
+//! ticker that looks at the worker's stop flag at every check point (every 0.5 µs of work at
+//! most) and, when it is set, unwinds out of the kernel with [`std::panic::resume_unwind`],
+//! which skips the panic hook, so nothing is printed. A watchdog thread sets a worker's flag
+//! when its part has run past the timeout; a signal sets the process-wide interrupt flag, which
+//! every ticker also reads. The unwinding is caught around the part, which then fails with a
+//! timeout or interrupt error, or runs again if retries are allowed.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::thread::Scope;
+use std::time::{Duration, Instant};
+
+use crate::backend::{Policy, panic_message};
+use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
+use crate::fault::{Fault, FaultKind};
+use crate::interrupt;
+use crate::job::{Job, Part};
+use crate::kernels::{Ticker, Total};
+use crate::observer::Observer;
+
+/// The unwinding payload of a stopped part.
+struct Stop;
+
+/// One worker's state as the watchdog sees it.
+#[derive(Debug, Default)]
+struct Slot {
+    stop: AtomicBool,
+    since: Mutex<Option<Instant>>,
+}
+
+/// Per-run failure handling for in-process workers.
+pub struct Control<'a> {
+    policy: Policy,
+    fault: Option<Fault>,
+    slots: Vec<Slot>,
+    observer: &'a dyn Observer,
+    finished: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl<'a> Control<'a> {
+    /// Control for `workers` workers; reads the injected fault, if any.
+    pub fn new(policy: Policy, workers: usize, observer: &'a dyn Observer) -> Result<Self> {
+        Ok(Control {
+            policy,
+            fault: Fault::from_env()?.filter(Fault::in_process),
+            slots: (0..workers).map(|_| Slot::default()).collect(),
+            observer,
+            finished: Mutex::new(false),
+            wake: Condvar::new(),
+        })
+    }
+
+    /// Starts the watchdog in `scope` if there is a timeout; it stops by itself once
+    /// [`Control::finish`] is called.
+    pub fn watch<'scope>(&'scope self, scope: &'scope Scope<'scope, '_>) {
+        let Some(limit) = self.policy.timeout else {
+            return;
+        };
+        let every = (limit / 10).clamp(Duration::from_millis(1), Duration::from_millis(20));
+        scope.spawn(move || {
+            let mut finished = self.finished.lock().expect("control lock");
+            while !*finished {
+                let now = Instant::now();
+                for slot in &self.slots {
+                    let since = *slot.since.lock().expect("slot lock");
+                    if since.is_some_and(|t| now - t >= limit) {
+                        slot.stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                finished = self
+                    .wake
+                    .wait_timeout(finished, every)
+                    .expect("control lock")
+                    .0;
+            }
+        });
+    }
+
+    /// Tells the watchdog the run is over.
+    pub fn finish(&self) {
+        *self.finished.lock().expect("control lock") = true;
+        self.wake.notify_all();
+    }
+
+    /// The ticker for `worker`: its stop flag and the interrupt flag, at every check point.
+    pub fn ticker(&self, worker: usize) -> Watched<'_> {
+        Watched {
+            stop: self.stop_flag(worker),
+        }
+    }
+
+    /// The flag that asks `worker` to stop its part, for tickers of its own (the GIL models').
+    pub fn stop_flag(&self, worker: usize) -> &AtomicBool {
+        &self.slots[worker].stop
+    }
+
+    /// Runs `part` on `worker` with `run`, which gets the worker's ticker, under the policy:
+    /// an injected fault on the first attempt, the timeout, retries, the interrupt flag.
+    pub fn run_part<T: Ticker>(
+        &self,
+        job: &Job,
+        part: Part,
+        worker: usize,
+        ticker: &mut T,
+        mut run: impl FnMut(&Job, Part, &mut T) -> Result<Total>,
+    ) -> Result<Total> {
+        let slot = &self.slots[worker];
+        let mut attempt = 0;
+        loop {
+            if let Some(signal) = interrupt::requested() {
+                return Err(interrupt::error(signal));
+            }
+            slot.stop.store(false, Ordering::Relaxed);
+            *slot.since.lock().expect("slot lock") = Some(Instant::now());
+            let fault = self.fault.filter(|f| f.hits(part.index, attempt));
+            let outcome = catch_unwind(AssertUnwindSafe(|| match fault.map(|f| f.kind) {
+                Some(FaultKind::Panic) => resume_unwind(Box::new(format!(
+                    "injected fault: panic in part {}",
+                    part.index
+                ))),
+                Some(FaultKind::Hang) => loop {
+                    ticker.blocking(&mut || std::thread::sleep(Duration::from_millis(2)));
+                    ticker.tick();
+                },
+                _ => run(job, part, ticker),
+            }));
+            *slot.since.lock().expect("slot lock") = None;
+            let error = match outcome {
+                Ok(Ok(total)) => return Ok(total),
+                // Kernel errors (an overflow) come out the same every time: no retry.
+                Ok(Err(e)) => return Err(e),
+                Err(payload) if payload.is::<Stop>() => match interrupt::requested() {
+                    Some(signal) => return Err(interrupt::error(signal)),
+                    None => self.worker_error(
+                        worker,
+                        part,
+                        WorkerCause::TimedOut(self.policy.timeout.unwrap_or_default()),
+                    ),
+                },
+                Err(payload) => self.worker_error(
+                    worker,
+                    part,
+                    WorkerCause::Panicked(panic_message(payload.as_ref())),
+                ),
+            };
+            if attempt >= self.policy.retries {
+                return Err(error);
+            }
+            attempt += 1;
+            self.observer.part_retried(part, attempt, &error);
+        }
+    }
+
+    fn worker_error(&self, worker: usize, part: Part, cause: WorkerCause) -> Error {
+        Error::Worker {
+            worker,
+            pid: PidNote(None),
+            part: PartNote(Some(part)),
+            cause,
+        }
+    }
+}
+
+/// The ticker of an in-process worker: stops the kernel when asked.
+pub struct Watched<'a> {
+    stop: &'a AtomicBool,
+}
+
+impl Watched<'_> {
+    /// Unwinds out of the kernel if the worker was asked to stop.
+    #[inline]
+    pub fn check(stop: &AtomicBool) {
+        if stop.load(Ordering::Relaxed) || interrupt::requested().is_some() {
+            resume_unwind(Box::new(Stop));
+        }
+    }
+}
+
+impl Ticker for Watched<'_> {
+    /// Check points every 0.5 µs of `count` at most, as for the `gil` model.
+    const SCALE: u64 = 16;
+
+    #[inline]
+    fn tick(&mut self) {
+        Watched::check(self.stop);
+    }
+}
