@@ -173,7 +173,8 @@ fn verify_json_has_one_object_per_case() {
     );
 }
 
-/// Every bad input: exit 2, one line on stderr naming the value, nothing on stdout, no panic.
+/// The bad-input catalogue: every bad invocation gives exit 2, one line on stderr naming the
+/// value, nothing on stdout, no panic.
 #[test]
 fn bad_inputs_give_one_line_and_exit_2() {
     let cases: &[(&[&str], &str)] = &[
@@ -218,7 +219,30 @@ fn bad_inputs_give_one_line_and_exit_2() {
             &["reproduce", "--no-python", "--python", "python3"],
             "--python",
         ),
+        (&["run", "--timeout", "0s"], "'0s'"),
+        (&["run", "--timeout", "soon"], "'soon'"),
+        (&["run", "--timeout", "-1s"], "'-1s'"),
+        (&["run", "--retries", "101"], "'101'"),
+        (&["run", "--retries", "-1"], "'-1'"),
+        (&["run", "--retries", "x"], "'x'"),
+        (&["run", "-k", "sleep:2h"], "'2h'"),
+        (&["run", "-k", "sleep:-1ms"], "'-1ms'"),
+        (&["run", "-k", ""], "''"),
+        (&["run", "-r", ""], "''"),
+        (&["run", "-r", "0..1e8..2"], "'1e8..2'"),
+        (&["run", "-s", "chunks:1e20"], "'1e20'"),
+        (&["run", "-s", "static:4"], "'static:4'"),
+        (&["run", "-w", "1.5"], "'1.5'"),
+        (&["run", "--json", "--json"], "--json"),
+        (&["verify", "-w", "2000"], "'2000'"),
+        (&["verify", "-k", "sleep:forever"], "'forever'"),
+        (&["verify", "-r", "0..x"], "'x'"),
+        (&["verify", "-s", "static,guided"], "'guided'"),
+        (&["reproduce", "--switch-interval", "0ns"], "'0ns'"),
+        (&["reproduce", "--quick=yes"], "--quick"),
+        (&["run", "extra"], "extra"),
     ];
+    assert!(cases.len() >= 40, "the catalogue has {} cases", cases.len());
     for (args, needle) in cases {
         let out = parlab().args(*args).output().unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();

@@ -2,9 +2,12 @@
 
 mod backends;
 mod cli;
+mod faults;
 mod gil;
 mod processes;
 mod reproduce;
+mod signals;
+mod soak;
 
 use parlab::backend::processes::Processes;
 use parlab::backend::processes::worker::WORKER_ARG;

@@ -583,8 +583,12 @@ mod tests {
             frame.encode(&mut buf);
             let i = at % buf.len();
             buf[i] = byte;
-            if let Ok(Some((_, used))) = Frame::decode(&buf) {
+            if let Ok(Some((decoded, used))) = Frame::decode(&buf) {
                 prop_assert!(used <= buf.len());
+                // Whatever decodes encodes back to a frame that decodes the same.
+                let mut again = Vec::new();
+                decoded.encode(&mut again);
+                prop_assert_eq!(Frame::decode(&again).unwrap().unwrap().0, decoded);
             }
         }
     }

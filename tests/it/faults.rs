@@ -1,0 +1,118 @@
+//! Injected faults on every backend, through the command line: each is reported with the part,
+//! the worker and the cause, quickly; with `--retries` the answer is still exact.
+
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+const BACKENDS: [&str; 6] = [
+    "sequential",
+    "threads",
+    "pool",
+    "processes",
+    "gil",
+    "gil-legacy",
+];
+
+/// 30 chunks of 10 sleeps of 1 ms on 3 workers: part 1 starts at once.
+fn run(backend: &str, fault: &str, extra: &[&str]) -> (Option<i32>, String, String, Duration) {
+    let t0 = Instant::now();
+    let out = Command::cargo_bin("parlab")
+        .unwrap()
+        .env("PARLAB_FAULT", fault)
+        .args([
+            "run",
+            "-b",
+            backend,
+            "-w",
+            "3",
+            "-k",
+            "sleep:1ms",
+            "-r",
+            "0..300",
+            "-s",
+            "chunks:10",
+        ])
+        .args(["--timeout", "300ms"])
+        .args(extra)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        t0.elapsed(),
+    )
+}
+
+/// Faults each backend can suffer, with what the error must say.
+fn faults(backend: &str) -> Vec<(&'static str, &'static str)> {
+    let mut f = vec![
+        ("panic@1", "panicked: injected fault: panic in part 1"),
+        ("hang@1", "did not finish within the timeout of 300ms"),
+    ];
+    if backend == "processes" {
+        f.extend([
+            ("exit:7@1", "exited with code 7"),
+            ("signal:9@1", "killed by signal 9 (SIGKILL)"),
+            (
+                "corrupt@1",
+                "sent a bad frame: frame length 4294967295 out of bounds",
+            ),
+        ]);
+    }
+    f
+}
+
+#[test]
+fn every_fault_is_reported_with_part_worker_and_cause() {
+    for backend in BACKENDS {
+        for (fault, cause) in faults(backend) {
+            let (code, stdout, stderr, took) = run(backend, fault, &[]);
+            let what = format!("{backend} {fault}: {stderr}");
+            assert_eq!(code, Some(1), "{what}");
+            assert!(stdout.is_empty(), "{what}");
+            assert_eq!(stderr.lines().count(), 1, "{what}");
+            assert!(stderr.contains("failed on part 1 (10..20)"), "{what}");
+            assert!(stderr.contains(cause), "{what}");
+            assert!(stderr.contains("parts had finished"), "{what}");
+            if backend == "processes" {
+                assert!(stderr.contains("(pid "), "{what}");
+            }
+            // About a second at most, hangs included (they stop at the 0.3 s timeout).
+            assert!(took < Duration::from_millis(1500), "{what} took {took:?}");
+        }
+    }
+}
+
+#[test]
+fn retries_recover_the_exact_answer() {
+    for backend in BACKENDS {
+        for (fault, cause) in faults(backend) {
+            let (code, stdout, stderr, _) = run(backend, fault, &["--retries", "1"]);
+            let what = format!("{backend} {fault}: {stdout}{stderr}");
+            assert_eq!(code, Some(0), "{what}");
+            assert!(stdout.starts_with("Result: 300\n"), "{what}");
+            assert!(stdout.contains("Retries: 1"), "{what}");
+            assert!(
+                stderr.starts_with("retry 1 of part 1 (10..20) after: "),
+                "{what}"
+            );
+            assert!(stderr.contains(cause), "{what}");
+        }
+    }
+}
+
+#[test]
+fn a_bad_fault_spec_is_bad_input() {
+    let out = Command::cargo_bin("parlab")
+        .unwrap()
+        .env("PARLAB_FAULT", "explode@1")
+        .args(["run", "-r", "0..10"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("invalid fault 'explode@1'"), "{stderr}");
+}

@@ -1,0 +1,104 @@
+//! Ctrl-C and SIGTERM: parlab stops its workers, says what finished, exits 130 or 143, and
+//! leaves no process behind.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// The children of `pid`, from /proc.
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+                out.extend(
+                    list.split_whitespace()
+                        .filter_map(|p| p.parse::<u32>().ok()),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn alive(pid: u32) -> bool {
+    kill(Pid::from_raw(pid as i32), None).is_ok()
+}
+
+/// Starts a long job, waits until it runs `want_children` workers (or a moment for threads),
+/// sends `signal`, and checks the outcome.
+fn stop_with(signal: Signal, backend: &str, want_children: usize, code: i32) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args([
+            "run",
+            "-b",
+            backend,
+            "-w",
+            "3",
+            "-k",
+            "sleep:1ms",
+            "-r",
+            "0..30000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let t0 = Instant::now();
+    let mut workers = Vec::new();
+    while t0.elapsed() < Duration::from_secs(5) {
+        workers = children(pid);
+        if workers.len() >= want_children {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        workers.len() >= want_children,
+        "workers never started: {workers:?}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = Instant::now();
+    kill(Pid::from_raw(pid as i32), signal).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let took = sent.elapsed();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(took < Duration::from_secs(1), "took {took:?} to stop");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "interrupted by signal {} ({})",
+            signal as i32,
+            signal.as_str()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("of 3 parts had finished"), "{stderr}");
+    for w in workers {
+        assert!(!alive(w), "worker {w} outlived parlab");
+    }
+}
+
+#[test]
+fn sigterm_stops_worker_processes_and_leaves_none() {
+    stop_with(Signal::SIGTERM, "processes", 3, 143);
+}
+
+#[test]
+fn ctrl_c_stops_worker_processes_and_leaves_none() {
+    stop_with(Signal::SIGINT, "processes", 3, 130);
+}
+
+#[test]
+fn ctrl_c_stops_threads_mid_part() {
+    stop_with(Signal::SIGINT, "threads", 0, 130);
+}
+
+#[test]
+fn sigterm_stops_the_gil_model_mid_part() {
+    stop_with(Signal::SIGTERM, "gil", 0, 143);
+}
