@@ -30,7 +30,7 @@ fn alive(pid: u32) -> bool {
 /// Starts a long job, waits until it runs `want_children` workers (or a moment for threads),
 /// sends `signal`, and checks the outcome.
 fn stop_with(signal: Signal, backend: &str, want_children: usize, code: i32) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+    let child = Command::new(env!("CARGO_BIN_EXE_parlab"))
         .args([
             "run",
             "-b",
