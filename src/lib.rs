@@ -40,6 +40,8 @@ pub mod job;
 pub mod kernels;
 pub mod number;
 pub mod observer;
+pub mod probe;
+pub mod report;
 pub mod reproduce;
 pub mod split;
 pub mod verify;

@@ -21,6 +21,9 @@ pub enum Command {
     /// Reproduce the seed experiment: published figures, real CPython, the GIL models and
     /// parlab's backends side by side.
     Reproduce(ReproduceArgs),
+    /// Measure what threads and processes cost on this machine: spawn, switch, fork-rss,
+    /// message, memory (all by default), beside CPython when python3 is found.
+    Probe(ProbeArgs),
     /// Serve parts as a worker process of the processes backend (internal).
     #[command(name = "__worker", hide = true)]
     Worker,
@@ -111,6 +114,27 @@ pub struct ReproduceArgs {
     #[arg(long, default_value = "100", allow_hyphen_values = true)]
     pub check_interval: String,
     /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Probes to run (default: all): spawn, switch, fork-rss, message, memory.
+    pub probes: Vec<String>,
+    /// Fewer repetitions and smaller sizes: under 10 seconds.
+    #[arg(long)]
+    pub quick: bool,
+    /// Skip the CPython rows.
+    #[arg(long)]
+    pub no_python: bool,
+    /// The Python interpreter to compare with (default: python3 on the PATH).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
+    pub python: Option<String>,
+    /// Write fork-rss latency against parent memory as an SVG plot.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<String>,
+    /// Print one JSON array of reports instead of tables.
     #[arg(long)]
     pub json: bool,
 }

@@ -9,6 +9,9 @@ Usage: python3 seed.py MODE ARGS...   (prints one JSON object on stdout)
   holds SECONDS                two CPU-bound threads; how long each keeps the GIL per turn
   convoy SECONDS               pipe write+read pairs per second: alone, then beside a
                                CPU-bound thread
+  spawn REPS                   threading.Thread and multiprocessing.Process (fork, forkserver,
+                               spawn) start+join times
+  queue N                      N small ints through a multiprocessing.Queue from a child process
 
 Parts follow the seed's formula: part k is START + (END-START)*k//N .. START + (END-START)*(k+1)//N.
 """
@@ -144,6 +147,58 @@ def convoy(seconds):
     return {"alone_per_s": alone, "beside_cpu_per_s": beside}
 
 
+def _noop():
+    pass
+
+
+def _timings(xs):
+    xs = sorted(xs)
+    return {"median_s": statistics.median(xs), "min_s": xs[0], "max_s": xs[-1], "n": len(xs)}
+
+
+def spawn_costs(reps):
+    out = {}
+    xs = []
+    for _ in range(reps * 4):
+        t0 = time.perf_counter()
+        t = threading.Thread(target=_noop)
+        t.start()
+        t.join()
+        xs.append(time.perf_counter() - t0)
+    out["thread"] = _timings(xs)
+    for method in ["fork", "forkserver", "spawn"]:
+        ctx = multiprocessing.get_context(method)
+        warm = ctx.Process(target=_noop)  # starts the fork server, imports the context
+        warm.start()
+        warm.join()
+        xs = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            p = ctx.Process(target=_noop)
+            p.start()
+            p.join()
+            xs.append(time.perf_counter() - t0)
+        out["process_" + method] = _timings(xs)
+    return out
+
+
+def _produce(queue, n):
+    for i in range(n):
+        queue.put(i)
+
+
+def queue_rate(n):
+    queue = multiprocessing.Queue()
+    p = multiprocessing.Process(target=_produce, args=(queue, n))
+    t0 = time.perf_counter()
+    p.start()
+    for _ in range(n):
+        queue.get()
+    elapsed = time.perf_counter() - t0
+    p.join()
+    return {"messages": n, "elapsed_s": elapsed, "per_s": n / elapsed}
+
+
 def main(argv):
     mode, args = argv[1], argv[2:]
     out = {"python": sys.version.split()[0], "switch_interval_s": sys.getswitchinterval()}
@@ -160,6 +215,10 @@ def main(argv):
         out.update(holds(float(args[0])))
     elif mode == "convoy":
         out.update(convoy(float(args[0])))
+    elif mode == "spawn":
+        out.update(spawn_costs(int(args[0])))
+    elif mode == "queue":
+        out.update(queue_rate(int(args[0])))
     else:
         print(f"unknown mode {mode!r}", file=sys.stderr)
         return 2

@@ -241,6 +241,14 @@ fn bad_inputs_give_one_line_and_exit_2() {
         (&["reproduce", "--switch-interval", "0ns"], "'0ns'"),
         (&["reproduce", "--quick=yes"], "--quick"),
         (&["run", "extra"], "extra"),
+        (&["probe", "nap"], "'nap'"),
+        (&["probe", "spawn", "--plot", "x.svg"], "'x.svg'"),
+        (
+            &["probe", "fork-rss", "--plot", "/nonexistent/dir/x.svg"],
+            "'/nonexistent/dir/x.svg'",
+        ),
+        (&["probe", "fork-rss", "--plot", "/tmp"], "'/tmp'"),
+        (&["probe", "--no-python", "--python", "python3"], "--python"),
     ];
     assert!(cases.len() >= 40, "the catalogue has {} cases", cases.len());
     for (args, needle) in cases {

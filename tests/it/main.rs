@@ -4,6 +4,7 @@ mod backends;
 mod cli;
 mod faults;
 mod gil;
+mod probe;
 mod processes;
 mod reproduce;
 mod signals;

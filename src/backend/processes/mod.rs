@@ -93,6 +93,13 @@ impl Processes {
         Ok(cmd)
     }
 
+    /// Starts a worker process and leaves it idle, waiting for its `Setup` frame; it exits when
+    /// its input is closed. For measurements of an idle worker (`parlab probe memory`).
+    pub fn idle_worker(&self) -> std::io::Result<Child> {
+        let mut cmd = self.command(false).map_err(std::io::Error::other)?;
+        cmd.stdout(Stdio::null()).spawn()
+    }
+
     /// Starts worker `index` and queues its `Setup` frame.
     fn start(&self, index: usize, kernel: Kernel, replacement: bool) -> Result<Proc> {
         let mut cmd = self.command(replacement)?;

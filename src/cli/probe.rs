@@ -1,0 +1,123 @@
+//! `parlab probe`: what threads and processes cost on this machine.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use parlab::backend::processes::Processes;
+use parlab::cpython::Python;
+use parlab::probe::{self, Options, ProbeKind, Report};
+use parlab::report::{check_writable, plot, write_atomic};
+
+use super::args::ProbeArgs;
+
+pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
+    let probes: Vec<ProbeKind> = if a.probes.is_empty() {
+        ProbeKind::ALL.to_vec()
+    } else {
+        a.probes
+            .iter()
+            .map(|p| p.parse())
+            .collect::<Result<_, _>>()?
+    };
+    if let Some(path) = &a.plot {
+        if !probes.contains(&ProbeKind::ForkRss) {
+            return Err(parlab::Error::invalid(
+                "plot",
+                path.as_str(),
+                "--plot draws the fork-rss probe, which is not selected",
+            )
+            .into());
+        }
+        check_writable("plot path", Path::new(path))?;
+    }
+    let python = if a.no_python {
+        None
+    } else {
+        Python::find(a.python.as_deref().map(Path::new))?
+    };
+    let python_note = match (&python, a.no_python) {
+        (Some(p), _) => format!("CPython {}", p.version),
+        (None, true) => "CPython rows skipped (--no-python)".into(),
+        (None, false) => "python3 not found: CPython rows skipped".into(),
+    };
+    let options = Options {
+        quick: a.quick,
+        python,
+        processes: Processes::default(),
+    };
+    let live = std::io::stderr().is_terminal();
+    let reports = probe::run(&probes, &options, &mut |p| {
+        if live {
+            eprint!("\r\x1b[2Kprobing {p} ...");
+            let _ = std::io::stderr().flush();
+        }
+    })?;
+    if live {
+        eprint!("\r\x1b[2K");
+    }
+    if let Some(path) = &a.plot
+        && let Some(fork) = reports.iter().find(|r| r.probe == ProbeKind::ForkRss)
+    {
+        let svg = plot::line_chart(
+            "Process start-up against the parent's resident memory",
+            "parent RSS (MiB)",
+            "latency (ms)",
+            &fork.series,
+        )?;
+        write_atomic(Path::new(path), svg.as_bytes())?;
+    }
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        writeln!(out, "{}", serde_json::to_string(&reports)?)?;
+    } else {
+        writeln!(out, "What workers cost on this machine ({python_note})")?;
+        for r in &reports {
+            print_report(&mut out, r)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "{}", r.title)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<58} {:>11} {:>11} {:>11}  unit",
+        "what", "median", "min", "max"
+    )?;
+    for row in &r.rows {
+        match &row.value {
+            Ok(s) => writeln!(
+                out,
+                "{:<58} {:>11} {:>11} {:>11}  {}",
+                row.what,
+                figure(s.median),
+                figure(s.min),
+                figure(s.max),
+                row.unit
+            )?,
+            Err(why) => writeln!(out, "{:<58} {why}", row.what)?,
+        }
+    }
+    writeln!(out)?;
+    for line in &r.conclusion {
+        writeln!(out, "  - {line}")?;
+    }
+    Ok(())
+}
+
+/// A figure with about four significant digits.
+fn figure(v: f64) -> String {
+    if v >= 10_000.0 {
+        format!("{v:.0}")
+    } else if v >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}

@@ -1,0 +1,125 @@
+//! `message`: how many messages per second workers can exchange.
+//!
+//! - threads: a `std::sync::mpsc` channel of integers, one producer, one consumer;
+//! - processes: parlab's own frame protocol over pipes, as the `processes` backend uses it (one
+//!   worker process answering one-index parts: a `Part` frame out, a `Done` frame back, batched);
+//! - CPython's `multiprocessing.Queue`, when python3 is used.
+
+use std::sync::mpsc;
+use std::time::Instant;
+
+use super::{Options, ProbeKind, Report, Row, Stats, times};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::job::{Job, Span};
+use crate::kernels::Kernel;
+use crate::observer::Silent;
+use crate::split::Split;
+
+/// Runs the probe.
+pub fn probe(o: &Options) -> Result<Report> {
+    let n: u64 = if o.quick { 200_000 } else { 2_000_000 };
+    let reps = if o.quick { 3 } else { 5 };
+    let mut rows = Vec::new();
+
+    let mut xs = Vec::new();
+    for _ in 0..reps {
+        let (tx, rx) = mpsc::channel::<u64>();
+        let t0 = Instant::now();
+        let producer = std::thread::spawn(move || {
+            for i in 0..n {
+                if tx.send(i).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut got = 0u64;
+        while rx.recv().is_ok() {
+            got += 1;
+        }
+        let elapsed = t0.elapsed().as_secs_f64();
+        producer
+            .join()
+            .map_err(|_| Error::io("joining the producer", std::io::Error::other("panicked")))?;
+        if got != n {
+            return Err(Error::io(
+                "channel probe",
+                std::io::Error::other("messages lost"),
+            ));
+        }
+        xs.push(n as f64 / elapsed);
+    }
+    let threads = Stats::of(xs);
+    rows.push(Row::new("threads: std mpsc channel", "msgs/s", threads));
+
+    let parts = n / 4;
+    let job = Job {
+        kernel: Kernel::Count,
+        range: Span {
+            start: 0,
+            end: parts,
+        },
+        split: Split::Chunks(1),
+    };
+    let mut xs = Vec::new();
+    for _ in 0..reps {
+        let t0 = Instant::now();
+        let total = o.processes.run(&job, 1, &Silent)?;
+        let elapsed = t0.elapsed().as_secs_f64();
+        if total.headline() != parts as u128 {
+            return Err(Error::io(
+                "pipe probe",
+                std::io::Error::other("wrong total"),
+            ));
+        }
+        // Every part is two messages: Part out, Done back.
+        xs.push(2.0 * parts as f64 / elapsed);
+    }
+    let pipes = Stats::of(xs);
+    rows.push(Row::new(
+        "processes: parlab frames over pipes (Part + Done)",
+        "msgs/s",
+        pipes,
+    ));
+
+    let py = match &o.python {
+        Some(py) => Some(py.run(&["queue".into(), (n / 10).to_string()])?),
+        None => None,
+    };
+    let queue = py.as_ref().and_then(|v| v["per_s"].as_f64());
+    rows.push(match queue {
+        Some(q) => Row::new(
+            "CPython multiprocessing.Queue, 1 producer process",
+            "msgs/s",
+            Stats::single(q),
+        ),
+        None => Row::skipped(
+            "CPython multiprocessing.Queue, 1 producer process",
+            "msgs/s",
+            "python3 not used",
+        ),
+    });
+
+    let mut conclusion = vec![format!(
+        "Threads pass {:.1} M messages/s through a channel, processes {:.1} M/s through pipes \
+         with parlab's batched binary frames ({} the channel's rate): processes need a way to \
+         pass results back, and a good one costs little.",
+        threads.median / 1e6,
+        pipes.median / 1e6,
+        times(pipes.median, threads.median)
+    )];
+    if let Some(q) = queue {
+        conclusion.push(format!(
+            "CPython's multiprocessing.Queue carries {:.0} k messages/s, {} fewer than parlab's pipes.",
+            q / 1e3,
+            times(pipes.median, q)
+        ));
+    }
+    Ok(Report {
+        probe: ProbeKind::Message,
+        title: "message: messages per second between two workers".into(),
+        rows,
+        conclusion,
+        series: Vec::new(),
+    })
+}

@@ -1,0 +1,160 @@
+//! `parlab probe`: every probe runs in quick mode, orders what physics orders, and leaves no
+//! child behind.
+
+use std::process::Command;
+
+use parlab::probe::{Options, ProbeKind, Report, run};
+
+use crate::processes_backend;
+
+fn median(r: &Report, prefix: &str) -> Option<f64> {
+    r.rows
+        .iter()
+        .find(|row| row.what.starts_with(prefix))
+        .and_then(|row| row.median())
+}
+
+fn quick(probes: &[ProbeKind]) -> Vec<Report> {
+    let options = Options {
+        quick: true,
+        python: None,
+        processes: processes_backend(),
+    };
+    let mut seen = Vec::new();
+    let reports = run(probes, &options, &mut |p| seen.push(p)).unwrap();
+    assert_eq!(seen, probes);
+    reports
+}
+
+#[test]
+#[ignore = "run by probes_in_quick_mode_are_sane_and_reap_every_child in a process of its own"]
+fn probes_inner() {
+    let reports = quick(&ProbeKind::ALL);
+    assert_eq!(reports.len(), 5);
+    for r in &reports {
+        assert!(!r.conclusion.is_empty(), "{r:?}");
+        for row in &r.rows {
+            if let Ok(s) = &row.value {
+                assert!(
+                    s.min > 0.0 && s.min <= s.median && s.median <= s.max,
+                    "{row:?}"
+                );
+            }
+        }
+    }
+    let spawn = &reports[0];
+    let thread = median(spawn, "thread:").unwrap();
+    let fork_exec = median(spawn, "process: fork + exec").unwrap();
+    assert!(
+        thread < fork_exec,
+        "a thread must start faster than a fork+exec: {spawn:?}"
+    );
+    assert!(
+        spawn
+            .rows
+            .iter()
+            .filter(|r| r.what.starts_with("CPython"))
+            .all(|r| r.value.is_err())
+    );
+
+    let fork = &reports[2];
+    if let (Some(small), Some(big)) = (
+        median(fork, "fork + _exit + waitpid, parent +0 MiB"),
+        median(fork, "fork + _exit + waitpid, parent +256 MiB"),
+    ) {
+        assert!(
+            big > small,
+            "fork of a 256 MiB parent must be slower: {fork:?}"
+        );
+    }
+    assert_eq!(fork.series.len(), 3);
+
+    let memory = &reports[4];
+    let per_thread = median(memory, "idle thread").unwrap();
+    let per_process = median(memory, "idle parlab worker process: RSS").unwrap();
+    assert!(per_thread < per_process, "{memory:?}");
+
+    // Every child was reaped: none is left, not even a zombie.
+    let mut children = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        children.extend(list.split_whitespace().map(String::from));
+    }
+    assert!(children.is_empty(), "children left: {children:?}");
+}
+
+#[test]
+fn probes_in_quick_mode_are_sane_and_reap_every_child() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "probe::probes_inner",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("1 passed"),
+        "the inner test did not run: {text}"
+    );
+}
+
+#[test]
+fn cli_prints_tables_json_and_a_plot() {
+    let bin = env!("CARGO_BIN_EXE_parlab");
+    let out = Command::new(bin)
+        .args(["probe", "--quick", "--no-python", "spawn", "memory"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("What workers cost on this machine (CPython rows skipped (--no-python))"),
+        "{text}"
+    );
+    assert!(text.contains("spawn: create and reap one worker"), "{text}");
+    assert!(
+        text.contains("memory: resident memory per idle worker"),
+        "{text}"
+    );
+    assert!(!text.contains("fork-rss:"), "{text}");
+
+    let out = Command::new(bin)
+        .args(["probe", "--quick", "--no-python", "--json", "switch"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["probe"], "switch");
+    assert_eq!(v[0]["rows"].as_array().unwrap().len(), 4);
+
+    let dir = std::env::temp_dir().join(format!("parlab-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("fork.svg");
+    let out = Command::new(bin)
+        .args(["probe", "--quick", "--no-python", "fork-rss", "--plot"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        plot.starts_with("<svg") && plot.contains("posix_spawn"),
+        "{plot}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "a temporary file was left"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
