@@ -64,7 +64,7 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
         let svg = plot::line_chart(
             "Process start-up against the parent's resident memory",
             "parent RSS (MiB)",
-            "latency (ms)",
+            "latency (ms, log scale)",
             &fork.series,
         )?;
         write_atomic(Path::new(path), svg.as_bytes())?;
