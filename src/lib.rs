@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod bench;
 pub mod cpython;
 pub mod error;
 pub mod fault;

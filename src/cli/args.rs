@@ -21,6 +21,9 @@ pub enum Command {
     /// Reproduce the seed experiment: published figures, real CPython, the GIL models and
     /// parlab's backends side by side.
     Reproduce(ReproduceArgs),
+    /// Benchmark a job across backends, worker counts, kernels and sizes: statistics,
+    /// speedup with confidence intervals, exports and plots.
+    Bench(BenchArgs),
     /// Measure what threads and processes cost on this machine: spawn, switch, fork-rss,
     /// message, memory (all by default), beside CPython when python3 is found.
     Probe(ProbeArgs),
@@ -137,4 +140,77 @@ pub struct ProbeArgs {
     /// Print one JSON array of reports instead of tables.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Backends, comma-separated.
+    #[arg(
+        short,
+        long,
+        value_delimiter = ',',
+        default_value = "sequential,threads,pool,processes",
+        allow_hyphen_values = true
+    )]
+    pub backend: Vec<String>,
+    /// Worker counts, comma-separated (default: 1, 2, 4, ... up to twice the CPUs).
+    #[arg(short, long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub workers: Vec<String>,
+    /// Kernels, comma-separated.
+    #[arg(
+        short,
+        long,
+        value_delimiter = ',',
+        default_value = "count",
+        allow_hyphen_values = true
+    )]
+    pub kernel: Vec<String>,
+    /// Ranges (job sizes), comma-separated.
+    #[arg(
+        short,
+        long,
+        value_delimiter = ',',
+        default_value = "0..1e8",
+        allow_hyphen_values = true
+    )]
+    pub range: Vec<String>,
+    /// Split for every job.
+    #[arg(short, long, default_value = "static", allow_hyphen_values = true)]
+    pub split: String,
+    /// Unmeasured rounds first.
+    #[arg(long, default_value = "1", allow_hyphen_values = true)]
+    pub warmup: String,
+    /// Measured rounds; every cell runs once per round.
+    #[arg(long, default_value = "5", allow_hyphen_values = true)]
+    pub runs: String,
+    /// Keep measuring until every cell has run at least this long in total (e.g. 2s).
+    #[arg(long, allow_hyphen_values = true)]
+    pub min_time: Option<String>,
+    /// Fail a run that takes longer than this (it is reported and the benchmark goes on).
+    #[arg(long, allow_hyphen_values = true)]
+    pub timeout: Option<String>,
+    /// gil: the switch interval.
+    #[arg(long, default_value = "5ms", allow_hyphen_values = true)]
+    pub switch_interval: String,
+    /// gil-legacy: kernel check points between releases.
+    #[arg(long, default_value = "100", allow_hyphen_values = true)]
+    pub check_interval: String,
+    /// Write the report as JSON (schema: docs/bench-json.md), rewritten as the benchmark goes.
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<String>,
+    /// Write one CSV row per cell.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<String>,
+    /// Write a Markdown table.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<String>,
+    /// Write a self-contained HTML report (machine, plot, table).
+    #[arg(long, value_name = "FILE")]
+    pub export_html: Option<String>,
+    /// Write the speedup plot as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<String>,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
 }

@@ -6,6 +6,7 @@
 //! printed on one line; bad input exits with code 2, a failed run with code 1.
 
 mod args;
+mod bench;
 mod probe;
 mod reproduce;
 mod run;
@@ -40,6 +41,7 @@ pub fn main() -> ExitCode {
         Command::Verify(a) => verify::verify(a),
         Command::Reproduce(a) => reproduce::reproduce(a),
         Command::Probe(a) => probe::probe(a),
+        Command::Bench(a) => bench::bench(a),
         Command::Worker => return ExitCode::from(parlab::worker::serve() as u8),
     };
     match outcome {

@@ -1,6 +1,13 @@
-//! Reports: files written for people and programs (plots), always atomically.
+//! Reports: files written for people and programs, always atomically. Benchmark exports are
+//! one file per format behind the [`export::Exporter`] trait.
 
+pub mod csv;
+pub mod export;
+pub mod html;
+pub mod json;
+pub mod markdown;
 pub mod plot;
+pub mod speedup;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -73,5 +80,144 @@ mod tests {
                 .is_usage()
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod export_tests {
+    use super::csv::Csv;
+    use super::export::Exporter;
+    use super::html::Html;
+    use super::json::Json;
+    use super::markdown::Markdown;
+    use super::speedup::SpeedupPlot;
+    use crate::backend::BackendKind;
+    use crate::bench::{Cell, Estimate, Machine, Report, Run, Settings, Summary};
+    use crate::job::Span;
+
+    /// A fixed report: a baseline, two thread cells, one cell with a wrong answer.
+    fn fixture() -> Report {
+        let cell = |backend, workers, baseline, median: f64, speedup: Option<f64>| Cell {
+            kernel: "count".into(),
+            range: Span {
+                start: 0,
+                end: 100_000_000,
+            },
+            split: "static".into(),
+            backend,
+            workers,
+            baseline,
+            expected: "100000000".into(),
+            runs: vec![
+                Run {
+                    wall_s: median,
+                    user_s: median,
+                    sys_s: 0.001,
+                    peak_rss_kib: Some(4096)
+                };
+                3
+            ],
+            wall: Some(Summary {
+                median,
+                mean: median,
+                stddev: median / 100.0,
+                min: median * 0.99,
+                max: median * 1.01,
+            }),
+            user_s: Some(median * workers as f64),
+            sys_s: Some(0.001),
+            peak_rss_kib: Some(4096),
+            speedup: speedup.map(|v| Estimate {
+                value: v,
+                low: v * 0.95,
+                high: v * 1.03,
+            }),
+            efficiency: speedup.map(|v| v / workers as f64),
+            outliers: 0,
+            mismatches: 0,
+            errors: Vec::new(),
+        };
+        let mut wrong = cell(BackendKind::Pool, 2, false, 0.0065, Some(2.0));
+        wrong.mismatches = 1;
+        wrong.errors = vec!["wrong answer 99999999 (expected 100000000)".into()];
+        Report {
+            schema: 1,
+            parlab_version: "0.1.0".into(),
+            started_unix_s: 1_800_000_000.0,
+            rounds: 3,
+            complete: true,
+            interrupted: None,
+            machine: Machine {
+                cpu_model: "Test CPU".into(),
+                available_parallelism: 2,
+                os: "linux 6.1".into(),
+                load_before: [0.1, 0.2, 0.3],
+                load_after: [1.0, 0.5, 0.4],
+                busy_warning: None,
+            },
+            settings: Settings {
+                warmup: 1,
+                runs: 3,
+                min_time_s: None,
+                timeout_s: Some(10.0),
+            },
+            cells: vec![
+                cell(BackendKind::Sequential, 1, true, 0.013, Some(1.0)),
+                cell(BackendKind::Threads, 2, false, 0.0066, Some(1.97)),
+                wrong,
+            ],
+        }
+    }
+
+    fn text(e: &dyn Exporter) -> String {
+        String::from_utf8(e.render(&fixture()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn csv_snapshot() {
+        insta::assert_snapshot!(text(&Csv));
+    }
+
+    #[test]
+    fn markdown_snapshot() {
+        insta::assert_snapshot!(text(&Markdown));
+    }
+
+    #[test]
+    fn json_snapshot_and_round_trip() {
+        let json = text(&Json);
+        insta::assert_snapshot!(json);
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, fixture());
+    }
+
+    #[test]
+    fn svg_plot_draws_every_line_with_bars() {
+        let svg = text(&SpeedupPlot);
+        assert!(svg.starts_with("<svg"), "{svg}");
+        for label in [
+            "ideal (speedup = workers)",
+            "threads",
+            "pool",
+            "Speedup: count over 0..100000000",
+        ] {
+            assert!(svg.contains(label), "{label} missing");
+        }
+        // The baseline is not a line of its own.
+        assert!(!svg.contains(">sequential<"));
+        assert!(svg.matches("<polyline").count() >= 3, "{svg}");
+    }
+
+    #[test]
+    fn html_is_self_contained_and_marks_bad_cells() {
+        let html = text(&Html);
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("<svg") && html.contains("</table>"));
+        assert!(html.contains("<tr class=\"mismatch\">"));
+        assert!(html.contains("Test CPU, 2 threads available"));
+        // (The SVG's xmlns attribute names a namespace; it loads nothing.)
+        for external in ["<script", "<link", "src=", "href=\"http", "url(", "@import"] {
+            assert!(!html.contains(external), "external asset: {external}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! parlab's integration tests: one binary, one module per concern.
 
 mod backends;
+mod bench;
 mod cli;
 mod faults;
 mod gil;

@@ -1,0 +1,81 @@
+//! What machine a benchmark ran on, and how busy it was.
+
+use serde::{Deserialize, Serialize};
+
+/// The machine section of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// CPU model name, from `/proc/cpuinfo`.
+    pub cpu_model: String,
+    /// Threads the machine can run at once (`available_parallelism`).
+    pub available_parallelism: usize,
+    /// Operating system and kernel release.
+    pub os: String,
+    /// Load averages (1, 5, 15 minutes) when the benchmark started.
+    pub load_before: [f64; 3],
+    /// Load averages when it ended (or was last written).
+    pub load_after: [f64; 3],
+    /// Set when the machine was busy: the figures are then noisier than usual.
+    pub busy_warning: Option<String>,
+}
+
+impl Machine {
+    /// Reads the machine as it is now.
+    pub fn now() -> Machine {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("model name"))
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).trim().to_string())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        let load = load_average();
+        let mut m = Machine {
+            cpu_model,
+            available_parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            os: format!("{} {release}", std::env::consts::OS)
+                .trim()
+                .to_string(),
+            load_before: load,
+            load_after: load,
+            busy_warning: None,
+        };
+        m.check_busy();
+        m
+    }
+
+    /// Records the load now and refreshes the warning.
+    pub fn finish(&mut self) {
+        self.load_after = load_average();
+        self.check_busy();
+    }
+
+    /// Busy means a one-minute load above a quarter of the CPUs before the run started (the
+    /// benchmark's own load shows in `load_after`, so only the start is judged).
+    fn check_busy(&mut self) {
+        let cpus = self.available_parallelism as f64;
+        let load = self.load_before[0];
+        self.busy_warning = (load > 0.25 * cpus).then(|| {
+            format!(
+                "the machine was busy when the benchmark started (load {load:.2} on {} CPUs): \
+                 expect noisy figures, and compare cells measured in this run only",
+                self.available_parallelism
+            )
+        });
+    }
+}
+
+/// `/proc/loadavg`'s three averages (zeros where it cannot be read).
+pub fn load_average() -> [f64; 3] {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut it = text.split_whitespace().map(|v| v.parse().unwrap_or(0.0));
+    [
+        it.next().unwrap_or(0.0),
+        it.next().unwrap_or(0.0),
+        it.next().unwrap_or(0.0),
+    ]
+}

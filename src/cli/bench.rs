@@ -1,0 +1,198 @@
+//! `parlab bench`: the matrix, a progress bar, a table, and the exports.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use parlab::backend::BackendKind;
+use parlab::backend::processes::Processes;
+use parlab::bench::{self, Report, Spec};
+use parlab::kernels::{Kernel, parse_duration};
+use parlab::number::parse_u64_as;
+use parlab::report::check_writable;
+use parlab::report::csv::Csv;
+use parlab::report::export::{Exporter, seconds};
+use parlab::report::html::Html;
+use parlab::report::json::Json;
+use parlab::report::markdown::Markdown;
+use parlab::report::speedup::SpeedupPlot;
+
+use super::args::BenchArgs;
+use super::run::{backend_options, policy};
+use super::verify::parse_workers;
+
+fn count(what: &'static str, text: &str, lo: u64, hi: u64) -> parlab::Result<usize> {
+    match parse_u64_as(what, text)? {
+        n if (lo..=hi).contains(&n) => Ok(n as usize),
+        _ => Err(parlab::Error::invalid(
+            what,
+            text,
+            format!("must be between {lo} and {hi}"),
+        )),
+    }
+}
+
+pub fn bench(a: BenchArgs) -> Result<ExitCode> {
+    let backends: Vec<BackendKind> = a
+        .backend
+        .iter()
+        .map(|b| b.parse())
+        .collect::<Result<_, _>>()?;
+    let workers = if a.workers.is_empty() {
+        Spec::default_workers()
+    } else {
+        a.workers
+            .iter()
+            .map(|w| parse_workers(Some(w)))
+            .collect::<Result<_, _>>()?
+    };
+    let kernels: Vec<Kernel> = a
+        .kernel
+        .iter()
+        .map(|k| k.parse())
+        .collect::<Result<_, _>>()?;
+    let ranges = a
+        .range
+        .iter()
+        .map(|r| r.parse())
+        .collect::<Result<_, _>>()?;
+    let mut options = backend_options(&a.switch_interval, &a.check_interval)?;
+    options.policy = policy(a.timeout.as_deref(), "0")?;
+    let min_time = match &a.min_time {
+        None => None,
+        Some(t) => match parse_duration(t)? {
+            d if d.is_zero() => {
+                return Err(
+                    parlab::Error::invalid("min time", t.as_str(), "must be above zero").into(),
+                );
+            }
+            d => Some(d),
+        },
+    };
+    let spec = Spec {
+        backends,
+        workers,
+        kernels,
+        ranges,
+        split: a.split.parse()?,
+        warmup: count("warm-up rounds", &a.warmup, 0, 100)?,
+        runs: count("runs", &a.runs, 1, 10_000)?,
+        min_time,
+        options,
+        processes: Processes::default(),
+    };
+
+    let mut exports: Vec<(Box<dyn Exporter>, PathBuf)> = Vec::new();
+    for (path, exporter, what) in [
+        (
+            &a.export_json,
+            Box::new(Json) as Box<dyn Exporter>,
+            "JSON export path",
+        ),
+        (&a.export_csv, Box::new(Csv), "CSV export path"),
+        (
+            &a.export_markdown,
+            Box::new(Markdown),
+            "Markdown export path",
+        ),
+        (&a.export_html, Box::new(Html), "HTML export path"),
+        (&a.plot, Box::new(SpeedupPlot), "plot path"),
+    ] {
+        if let Some(p) = path {
+            check_writable(what, Path::new(p))?;
+            exports.push((exporter, PathBuf::from(p)));
+        }
+    }
+
+    let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(1);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} runs, eta {eta}  {msg}",
+            )
+            .expect("valid template"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let report = bench::run(
+        &spec,
+        &mut |p| {
+            if let Some(bar) = &bar {
+                bar.set_length(p.planned as u64);
+                bar.set_position(p.done as u64);
+                bar.set_message(format!("{}: {}", p.phase, p.cell));
+            }
+        },
+        &mut |r| {
+            for (exporter, path) in &exports {
+                exporter.write(r, path)?;
+            }
+            Ok(())
+        },
+    )?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    print_table(&mut std::io::stdout().lock(), &report)?;
+    if let Some(stopped) = &report.interrupted {
+        eprintln!(
+            "error: {stopped}; the exports hold the {} rounds measured",
+            report.rounds
+        );
+        let signal = parlab::interrupt::requested().unwrap_or(2);
+        return Ok(ExitCode::from(128 + signal as u8));
+    }
+    if !report.all_correct() {
+        let bad = report.cells.iter().filter(|c| c.status() != "ok").count();
+        eprintln!("error: {bad} cell(s) had wrong answers or failed runs (see the status column)");
+        return Ok(ExitCode::from(super::EXIT_FAILURE));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    for line in parlab::report::markdown::machine_lines(r) {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<14} {:<18} {:<11} {:>3}  {:>22} {:>22} {:>6}  status",
+        "kernel", "range", "backend", "w", "median wall (± sd)", "speedup (95% CI)", "eff"
+    )?;
+    for c in &r.cells {
+        let wall = c.wall.map_or("-".into(), |w| {
+            format!("{} (± {})", seconds(w.median), seconds(w.stddev))
+        });
+        let speedup = c.speedup.map_or("-".into(), |s| {
+            format!("{:.2}x ({:.2}-{:.2})", s.value, s.low, s.high)
+        });
+        let eff = c
+            .efficiency
+            .map_or("-".into(), |e| format!("{:.0}%", e * 100.0));
+        let mut status = c.status().to_string();
+        if c.outliers > 0 {
+            status.push_str(&format!(", {} outlier(s)", c.outliers));
+        }
+        if let Some(e) = c.errors.first() {
+            status.push_str(&format!(": {e}"));
+        }
+        writeln!(
+            out,
+            "{:<14} {:<18} {:<11} {:>3}  {:>22} {:>22} {:>6}  {status}",
+            c.kernel,
+            c.range.to_string(),
+            c.backend.name(),
+            c.workers,
+            wall,
+            speedup,
+            eff
+        )?;
+    }
+    Ok(())
+}

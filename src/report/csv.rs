@@ -1,0 +1,84 @@
+//! `--export-csv`: one row per cell, for spreadsheets and scripts.
+
+use serde::Serialize;
+
+use super::export::Exporter;
+use crate::bench::{Cell, Report};
+use crate::error::{Error, Result};
+
+/// CSV export.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Csv;
+
+#[derive(Serialize)]
+struct Row<'a> {
+    kernel: &'a str,
+    range_start: u64,
+    range_end: u64,
+    split: &'a str,
+    backend: &'a str,
+    workers: usize,
+    baseline: bool,
+    runs: usize,
+    wall_median_s: Option<f64>,
+    wall_mean_s: Option<f64>,
+    wall_stddev_s: Option<f64>,
+    wall_min_s: Option<f64>,
+    wall_max_s: Option<f64>,
+    user_s: Option<f64>,
+    sys_s: Option<f64>,
+    peak_rss_kib: Option<u64>,
+    speedup: Option<f64>,
+    speedup_ci_low: Option<f64>,
+    speedup_ci_high: Option<f64>,
+    efficiency: Option<f64>,
+    outliers: usize,
+    mismatches: usize,
+    status: &'a str,
+}
+
+impl<'a> From<&'a Cell> for Row<'a> {
+    fn from(c: &'a Cell) -> Self {
+        Row {
+            kernel: &c.kernel,
+            range_start: c.range.start,
+            range_end: c.range.end,
+            split: &c.split,
+            backend: c.backend.name(),
+            workers: c.workers,
+            baseline: c.baseline,
+            runs: c.runs.len(),
+            wall_median_s: c.wall.map(|w| w.median),
+            wall_mean_s: c.wall.map(|w| w.mean),
+            wall_stddev_s: c.wall.map(|w| w.stddev),
+            wall_min_s: c.wall.map(|w| w.min),
+            wall_max_s: c.wall.map(|w| w.max),
+            user_s: c.user_s,
+            sys_s: c.sys_s,
+            peak_rss_kib: c.peak_rss_kib,
+            speedup: c.speedup.map(|s| s.value),
+            speedup_ci_low: c.speedup.map(|s| s.low),
+            speedup_ci_high: c.speedup.map(|s| s.high),
+            efficiency: c.efficiency,
+            outliers: c.outliers,
+            mismatches: c.mismatches,
+            status: c.status(),
+        }
+    }
+}
+
+impl Exporter for Csv {
+    fn name(&self) -> &'static str {
+        "csv"
+    }
+
+    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+        let fail = |e: csv::Error| Error::io("rendering CSV", std::io::Error::other(e));
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for cell in &report.cells {
+            w.serialize(Row::from(cell)).map_err(fail)?;
+        }
+        w.into_inner()
+            .map_err(|e| Error::io("rendering CSV", std::io::Error::other(e.to_string())))
+    }
+}

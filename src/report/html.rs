@@ -1,0 +1,81 @@
+//! `--export-html`: one self-contained page (machine section, plot, table), no external assets.
+
+use std::fmt::Write;
+
+use super::export::Exporter;
+use super::markdown::{COLUMNS, cells_of, machine_lines};
+use super::speedup::SpeedupPlot;
+use crate::bench::Report;
+use crate::error::Result;
+
+/// HTML export.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Html;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;\
+max-width:1200px;color:#222;padding:0 1rem}h1{font-size:1.6rem;margin-bottom:.2rem}\
+ul.machine{color:#444;line-height:1.5}li.warn{color:#b00020;font-weight:600}\
+figure{margin:1.5rem 0}figure svg{max-width:100%;height:auto;border:1px solid #ddd}\
+table{border-collapse:collapse;width:100%;font-size:.86rem}th,td{padding:.3rem .45rem;\
+border-bottom:1px solid #e4e4e4;text-align:right;white-space:nowrap}\
+td:last-child,th:last-child{white-space:normal;text-align:left}th{background:#f4f6f8;\
+text-align:right}td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}\
+tr.mismatch td,tr.error td{background:#fde8e8}tr.baseline td{color:#555}\
+p.note{color:#555;font-size:.9rem}";
+
+impl Exporter for Html {
+    fn name(&self) -> &'static str {
+        "html"
+    }
+
+    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+             <title>parlab bench</title><style>{STYLE}</style></head><body>\n<h1>parlab bench</h1>\n<ul class=\"machine\">\n"
+        );
+        for line in machine_lines(report) {
+            let class = if line.starts_with("Warning") || line.starts_with("Stopped") {
+                " class=\"warn\""
+            } else {
+                ""
+            };
+            let _ = writeln!(s, "<li{class}>{}</li>", escape(&line));
+        }
+        s.push_str("</ul>\n<figure>\n");
+        s.push_str(&SpeedupPlot.svg(report)?);
+        s.push_str("\n</figure>\n<table>\n<thead><tr>");
+        for c in COLUMNS {
+            let _ = write!(s, "<th>{}</th>", escape(c));
+        }
+        s.push_str("</tr></thead>\n<tbody>\n");
+        for cell in &report.cells {
+            let class = if cell.baseline && cell.status() == "ok" {
+                "baseline"
+            } else {
+                cell.status()
+            };
+            let _ = write!(s, "<tr class=\"{class}\">");
+            for v in cells_of(cell) {
+                let _ = write!(s, "<td>{}</td>", escape(&v));
+            }
+            s.push_str("</tr>\n");
+        }
+        s.push_str(
+            "</tbody>\n</table>\n<p class=\"note\">Speedup is against the sequential backend \
+             with one worker on the same kernel and range; bars and intervals are 95% percentile \
+             bootstraps of the ratio of medians. Every run's answer was checked against the \
+             sequential answer.</p>\n</body></html>\n",
+        );
+        Ok(s.into_bytes())
+    }
+}

@@ -1,0 +1,124 @@
+//! `--export-markdown`: the machine section and the table, for READMEs and issues.
+
+use std::fmt::Write;
+
+use super::export::{Exporter, seconds};
+use crate::bench::{Cell, Report};
+use crate::error::Result;
+
+/// Markdown export.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Markdown;
+
+/// The cells' table columns, shared with the HTML export.
+pub(crate) const COLUMNS: [&str; 10] = [
+    "kernel",
+    "range",
+    "backend",
+    "workers",
+    "median wall (± sd)",
+    "speedup (95% CI)",
+    "efficiency",
+    "CPU user / sys",
+    "peak RSS",
+    "status",
+];
+
+/// A cell's table row, as plain strings.
+pub(crate) fn cells_of(c: &Cell) -> [String; 10] {
+    let wall = c.wall.map_or("-".into(), |w| {
+        format!("{} (± {})", seconds(w.median), seconds(w.stddev))
+    });
+    let speedup = c.speedup.map_or("-".into(), |s| {
+        format!("{:.2}x ({:.2}-{:.2})", s.value, s.low, s.high)
+    });
+    let cpu = match (c.user_s, c.sys_s) {
+        (Some(u), Some(s)) => format!("{} / {}", seconds(u), seconds(s)),
+        _ => "-".into(),
+    };
+    let rss = c
+        .peak_rss_kib
+        .map_or("-".into(), |p| format!("{:.1} MiB", p as f64 / 1024.0));
+    let mut status = c.status().to_string();
+    if c.outliers > 0 {
+        status.push_str(&format!(
+            ", {} outlier{}",
+            c.outliers,
+            if c.outliers == 1 { "" } else { "s" }
+        ));
+    }
+    if c.baseline {
+        status.push_str(", baseline");
+    }
+    [
+        c.kernel.clone(),
+        c.range.to_string(),
+        c.backend.name().to_string(),
+        c.workers.to_string(),
+        wall,
+        speedup,
+        c.efficiency
+            .map_or("-".into(), |e| format!("{:.0}%", e * 100.0)),
+        cpu,
+        rss,
+        status,
+    ]
+}
+
+/// The machine section as lines of text.
+pub fn machine_lines(r: &Report) -> Vec<String> {
+    let m = &r.machine;
+    let mut lines = vec![
+        format!(
+            "CPU: {}, {} threads available",
+            m.cpu_model, m.available_parallelism
+        ),
+        format!("OS: {}; parlab {}", m.os, r.parlab_version),
+        format!(
+            "Load average: {:.2} {:.2} {:.2} before, {:.2} {:.2} {:.2} after",
+            m.load_before[0],
+            m.load_before[1],
+            m.load_before[2],
+            m.load_after[0],
+            m.load_after[1],
+            m.load_after[2]
+        ),
+        format!(
+            "Runs: {} warm-up and {} measured rounds, interleaved across cells{}{}",
+            r.settings.warmup,
+            r.rounds,
+            r.settings
+                .timeout_s
+                .map_or(String::new(), |t| format!("; timeout {t} s per run")),
+            if r.complete { "" } else { " (incomplete)" }
+        ),
+    ];
+    if let Some(w) = &m.busy_warning {
+        lines.push(format!("Warning: {w}"));
+    }
+    if let Some(i) = &r.interrupted {
+        lines.push(format!("Stopped early: {i}"));
+    }
+    lines
+}
+
+impl Exporter for Markdown {
+    fn name(&self) -> &'static str {
+        "markdown"
+    }
+
+    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+        let mut s = String::from("# parlab bench\n\n");
+        for line in machine_lines(report) {
+            let _ = writeln!(s, "- {line}");
+        }
+        s.push('\n');
+        let _ = writeln!(s, "| {} |", COLUMNS.join(" | "));
+        let _ = writeln!(s, "|{}", "---|".repeat(COLUMNS.len()));
+        for c in &report.cells {
+            let _ = writeln!(s, "| {} |", cells_of(c).join(" | "));
+        }
+        s.push_str("\nSpeedup is against the sequential backend with one worker on the same kernel and range; the interval is a 95% percentile bootstrap of the ratio of medians.\n");
+        Ok(s.into_bytes())
+    }
+}

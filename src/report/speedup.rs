@@ -1,0 +1,152 @@
+//! `--plot FILE.svg`: speedup against workers, one line per backend (and per kernel and range
+//! when there are several), the ideal line, and 95% confidence bars.
+
+use plotters::prelude::*;
+
+use super::export::Exporter;
+use crate::bench::Report;
+use crate::error::{Error, Result};
+
+/// The speedup plot.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SpeedupPlot;
+
+const COLORS: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+/// A point of a line: workers, speedup, and the interval's low and high ends.
+type Point = (f64, f64, f64, f64);
+
+/// The plot's lines: label and points.
+fn lines(report: &Report) -> Vec<(String, Vec<Point>)> {
+    let jobs: std::collections::BTreeSet<(String, String)> = report
+        .cells
+        .iter()
+        .map(|c| (c.kernel.clone(), c.range.to_string()))
+        .collect();
+    let mut out: Vec<(String, Vec<Point>)> = Vec::new();
+    for c in report.cells.iter().filter(|c| !c.baseline) {
+        let Some(s) = c.speedup else { continue };
+        let label = if jobs.len() > 1 {
+            format!("{} ({} {})", c.backend, c.kernel, c.range)
+        } else {
+            c.backend.to_string()
+        };
+        let point = (c.workers as f64, s.value, s.low, s.high);
+        match out.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, pts)) => pts.push(point),
+            None => out.push((label, vec![point])),
+        }
+    }
+    for (_, pts) in &mut out {
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    out
+}
+
+impl SpeedupPlot {
+    /// The plot as an SVG document.
+    pub fn svg(&self, report: &Report) -> Result<String> {
+        let lines = lines(report);
+        let max_workers = report
+            .cells
+            .iter()
+            .map(|c| c.workers)
+            .max()
+            .unwrap_or(1)
+            .max(2) as f64;
+        let max_speedup = lines
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|q| q.3))
+            .fold(1.0f64, f64::max);
+        let y_max = (max_speedup.max(max_workers.min(max_speedup * 1.5)) * 1.15).max(2.0);
+        let title = match report.cells.first() {
+            Some(c) if lines.iter().all(|(l, _)| !l.contains('(')) => {
+                format!("Speedup: {} over {}", c.kernel, c.range)
+            }
+            _ => "Speedup against one sequential worker".to_string(),
+        };
+        let mut svg = String::new();
+        let drawn = (|| -> std::result::Result<(), Box<dyn std::error::Error>> {
+            let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, ("sans-serif", 22))
+                .margin(16)
+                .x_label_area_size(48)
+                .y_label_area_size(56)
+                .build_cartesian_2d(0.5f64..max_workers + 0.5, 0f64..y_max)?;
+            chart
+                .configure_mesh()
+                .x_desc("workers")
+                .y_desc("speedup (x)")
+                .x_labels(max_workers as usize + 1)
+                .x_label_formatter(&|x| format!("{}", x.round() as i64))
+                .label_style(("sans-serif", 14))
+                .draw()?;
+            let grey = RGBColor(120, 120, 120);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(1.0, 1.0), (max_workers, max_workers)],
+                    6,
+                    4,
+                    grey.stroke_width(1),
+                ))?
+                .label("ideal (speedup = workers)")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], grey));
+            for (i, (label, pts)) in lines.iter().enumerate() {
+                let color = COLORS[i % COLORS.len()];
+                chart
+                    .draw_series(LineSeries::new(
+                        pts.iter().map(|p| (p.0, p.1)),
+                        color.stroke_width(2),
+                    ))?
+                    .label(label.clone())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
+                    });
+                chart.draw_series(pts.iter().map(|p| {
+                    ErrorBar::new_vertical(p.0, p.2, p.1, p.3, color.stroke_width(1), 8)
+                }))?;
+                chart.draw_series(
+                    pts.iter()
+                        .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
+                )?;
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 14))
+                .draw()?;
+            root.present()?;
+            Ok(())
+        })();
+        drawn.map_err(|e| {
+            Error::io(
+                "drawing the speedup plot",
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
+        Ok(svg)
+    }
+}
+
+impl Exporter for SpeedupPlot {
+    fn name(&self) -> &'static str {
+        "svg"
+    }
+
+    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+        Ok(self.svg(report)?.into_bytes())
+    }
+}

@@ -1,0 +1,275 @@
+//! `parlab bench`: the matrix, the exports, failing cells, an interrupted run, and the HTML
+//! report as a browser shows it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("parlab-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn export_args(dir: &Path) -> Vec<String> {
+    [
+        ("--export-json", "r.json"),
+        ("--export-csv", "r.csv"),
+        ("--export-markdown", "r.md"),
+        ("--export-html", "r.html"),
+        ("--plot", "s.svg"),
+    ]
+    .iter()
+    .flat_map(|(flag, file)| [flag.to_string(), dir.join(file).display().to_string()])
+    .collect()
+}
+
+fn json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap()
+}
+
+/// Only the five exports: no temporary file left behind.
+fn only_exports(dir: &Path) {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["r.csv", "r.html", "r.json", "r.md", "s.svg"]);
+}
+
+#[test]
+fn a_small_matrix_writes_every_export() {
+    let dir = tempdir("small");
+    let out = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args([
+            "bench",
+            "-b",
+            "sequential,threads,pool,processes",
+            "-w",
+            "1,2",
+            "-k",
+            "count,primes",
+        ])
+        .args(["-r", "0..1e6", "--runs", "3", "--warmup", "1", "--quiet"])
+        .args(export_args(&dir))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("speedup (95% CI)"), "{stdout}");
+    only_exports(&dir);
+    let v = json(&dir);
+    assert_eq!(v["schema"], 1);
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["rounds"], 3);
+    let cells = v["cells"].as_array().unwrap();
+    // Per kernel: the baseline, then 4 backends x 2 worker counts less the baseline's twin.
+    assert_eq!(cells.len(), 2 * 8);
+    for c in cells {
+        assert_eq!(c["runs"].as_array().unwrap().len(), 3, "{c}");
+        assert_eq!(c["mismatches"], 0);
+        assert!(c["speedup"]["low"].as_f64().unwrap() <= c["speedup"]["value"].as_f64().unwrap());
+        assert!(c["wall"]["median"].as_f64().unwrap() > 0.0);
+    }
+    let primes = cells.iter().find(|c| c["kernel"] == "primes").unwrap();
+    assert_eq!(primes["expected"], "78498");
+    let csv = std::fs::read_to_string(dir.join("r.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 16);
+    let md = std::fs::read_to_string(dir.join("r.md")).unwrap();
+    assert!(md.starts_with("# parlab bench\n"), "{md}");
+    let svg = std::fs::read_to_string(dir.join("s.svg")).unwrap();
+    assert!(svg.contains("processes (count 0..1000000)"), "{svg}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_failing_cell_is_marked_and_the_benchmark_goes_on() {
+    let dir = tempdir("failing");
+    // Worker processes exit with code 3 on part 0; in-process backends ignore this fault.
+    let out = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .env("PARLAB_FAULT", "exit:3@0")
+        .args([
+            "bench",
+            "-b",
+            "threads,processes",
+            "-w",
+            "2",
+            "-r",
+            "0..1e6",
+            "--runs",
+            "2",
+            "--quiet",
+        ])
+        .args(export_args(&dir))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("1 cell(s) had wrong answers or failed runs"),
+        "{stderr}"
+    );
+    let v = json(&dir);
+    let cells = v["cells"].as_array().unwrap();
+    let procs = cells.iter().find(|c| c["backend"] == "processes").unwrap();
+    assert!(
+        procs["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("exited with code 3"),
+        "{procs}"
+    );
+    let threads = cells.iter().find(|c| c["backend"] == "threads").unwrap();
+    assert_eq!(threads["runs"].as_array().unwrap().len(), 2);
+    assert!(
+        std::fs::read_to_string(dir.join("r.html"))
+            .unwrap()
+            .contains("<tr class=\"error\">")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn ctrl_c_leaves_valid_exports_of_the_rounds_measured() {
+    let dir = tempdir("interrupt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args([
+            "bench",
+            "-b",
+            "threads,processes",
+            "-w",
+            "1,2",
+            "-k",
+            "sleep:1ms",
+            "-r",
+            "0..40",
+        ])
+        .args(["--runs", "1000", "--warmup", "0", "--quiet"])
+        .args(export_args(&dir))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first round's exports.
+    let t0 = Instant::now();
+    while !dir.join("r.json").exists() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    only_exports(&dir);
+    let v = json(&dir);
+    assert_eq!(v["complete"], false);
+    assert!(v["interrupted"].as_str().unwrap().contains("SIGINT"), "{v}");
+    let rounds = v["rounds"].as_u64().unwrap();
+    assert!(rounds >= 1, "{v}");
+    for c in v["cells"].as_array().unwrap() {
+        assert!(c["runs"].as_array().unwrap().len() as u64 >= rounds, "{c}");
+    }
+    let csv = std::fs::read_to_string(dir.join("r.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Renders the HTML report in headless Chromium and checks the screenshot: not blank, and the
+/// plot's lines are drawn. Skipped when Chromium is not installed, unless
+/// PARLAB_REQUIRE_BROWSER=1 (CI installs it and sets that).
+#[test]
+fn the_html_report_renders_in_a_browser() {
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    let Some(chromium) = chromium else {
+        assert!(
+            std::env::var("PARLAB_REQUIRE_BROWSER").is_err(),
+            "PARLAB_REQUIRE_BROWSER is set but no Chromium was found"
+        );
+        eprintln!("skipped: no Chromium (install Debian's chromium to run this test)");
+        return;
+    };
+    let dir = tempdir("browser");
+    let out = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args([
+            "bench",
+            "-b",
+            "threads,pool",
+            "-w",
+            "1,2",
+            "-r",
+            "0..1e7",
+            "--runs",
+            "3",
+            "--quiet",
+        ])
+        .args(export_args(&dir))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let shot = dir.join("shot.png");
+    let profile = dir.join("profile");
+    let status = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,1000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", dir.join("r.html").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let decoder = png::Decoder::new(std::fs::File::open(&shot).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let px = match info.color_type {
+        png::ColorType::Rgba => 4,
+        png::ColorType::Rgb => 3,
+        other => panic!("unexpected colour type {other:?}"),
+    };
+    let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(px).collect();
+    let non_white = pixels
+        .iter()
+        .filter(|p| p[0] < 240 || p[1] < 240 || p[2] < 240)
+        .count();
+    assert!(
+        non_white * 100 > pixels.len(),
+        "the page is blank: {non_white} of {} pixels",
+        pixels.len()
+    );
+    // The first two plot lines' colours (threads: blue, pool: red), with a little tolerance.
+    let near = |p: &&[u8], c: [u8; 3]| (0..3).all(|i| (p[i] as i32 - c[i] as i32).abs() < 40);
+    let blue = pixels.iter().filter(|p| near(p, [31, 119, 180])).count();
+    let red = pixels.iter().filter(|p| near(p, [214, 39, 40])).count();
+    assert!(
+        blue > 100 && red > 100,
+        "plot lines not drawn: {blue} blue, {red} red pixels"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
