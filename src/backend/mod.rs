@@ -15,6 +15,7 @@
 pub mod combine;
 pub mod control;
 pub mod gil;
+pub mod mpi;
 pub mod pool;
 pub mod processes;
 pub mod sequential;
@@ -62,6 +63,8 @@ pub enum BackendKind {
     Gil,
     /// Threads under a model of Python 2's GIL.
     GilLegacy,
+    /// Ranks of an MPI job (the `mpi` cargo feature).
+    Mpi,
 }
 
 /// How a backend treats failing parts, the same for every backend.
@@ -96,7 +99,10 @@ impl Default for BackendOptions {
 }
 
 impl BackendKind {
-    /// Every backend, the reference first.
+    /// Backends built only with a cargo feature, run by a launcher (`mpirun`).
+    pub const OPTIONAL: [BackendKind; 1] = [BackendKind::Mpi];
+
+    /// Every local backend, the reference first.
     pub const ALL: [BackendKind; 6] = [
         BackendKind::Sequential,
         BackendKind::Threads,
@@ -115,6 +121,7 @@ impl BackendKind {
             BackendKind::Processes => "processes",
             BackendKind::Gil => "gil",
             BackendKind::GilLegacy => "gil-legacy",
+            BackendKind::Mpi => "mpi",
         }
     }
 
@@ -147,6 +154,7 @@ impl BackendKind {
                 check_interval: options.check_interval,
                 policy: options.policy,
             }),
+            BackendKind::Mpi => Box::new(mpi::Mpi),
         }
     }
 }
@@ -161,17 +169,15 @@ impl FromStr for BackendKind {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        BackendKind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = BackendKind::ALL.iter().map(|k| k.name()).collect();
-                Error::invalid(
-                    "backend",
-                    s,
-                    format!("expected one of: {}", names.join(", ")),
-                )
-            })
+        let every = || BackendKind::ALL.into_iter().chain(BackendKind::OPTIONAL);
+        every().find(|k| k.name() == s).ok_or_else(|| {
+            let names: Vec<_> = every().map(|k| k.name()).collect();
+            Error::invalid(
+                "backend",
+                s,
+                format!("expected one of: {}", names.join(", ")),
+            )
+        })
     }
 }
 

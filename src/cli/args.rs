@@ -48,10 +48,10 @@ pub struct RunArgs {
     /// Split: static (one equal part per worker) or chunks:SIZE (dynamic).
     #[arg(short, long, default_value = "static", allow_hyphen_values = true)]
     pub split: String,
-    /// Backend: sequential, threads, pool, processes, gil, gil-legacy.
+    /// Backend: sequential, threads, pool, processes, gil, gil-legacy, mpi (under mpirun).
     #[arg(short, long, default_value = "threads", allow_hyphen_values = true)]
     pub backend: String,
-    /// Number of workers (default: the available parallelism).
+    /// Number of workers (default: the available parallelism; under mpi, the ranks).
     #[arg(short, long, allow_hyphen_values = true)]
     pub workers: Option<String>,
     /// gil: the switch interval, as CPython's sys.setswitchinterval (e.g. 5ms, 100us).

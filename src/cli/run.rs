@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parlab::backend::gil::GilStats;
+use parlab::backend::mpi::MpiRun;
 use parlab::backend::{BackendKind, BackendOptions, Policy};
 use parlab::job::{Job, Part};
 use parlab::kernels::parse_duration;
@@ -105,12 +106,34 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     let backend: BackendKind = a.backend.parse()?;
     let mut options = backend_options(&a.switch_interval, &a.check_interval)?;
     options.policy = policy(a.timeout.as_deref(), &a.retries)?;
-    let workers = super::verify::parse_workers(a.workers.as_deref())?;
+    let capture = Capture::default();
+    // Under MPI the ranks are the workers, and only rank 0 reports.
+    let mpi = match backend {
+        BackendKind::Mpi => Some(MpiRun::init()?),
+        _ => None,
+    };
+    let workers = match &mpi {
+        Some(m) => m.size(),
+        None => super::verify::parse_workers(a.workers.as_deref())?,
+    };
     let parts = job.plan(workers).len();
 
     let t0 = Instant::now();
-    let capture = Capture::default();
-    let total = backend.create_with(&options).run(&job, workers, &capture)?;
+    let total = match &mpi {
+        Some(m) => match m.run(&job, &capture) {
+            Ok(Some(total)) => total,
+            Ok(None) => return Ok(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("error: rank {} of {}: {e}", m.rank(), m.size());
+                if m.size() > 1 {
+                    // Stop every rank now rather than leave them waiting for this one.
+                    m.abort(1);
+                }
+                return Ok(ExitCode::from(1));
+            }
+        },
+        None => backend.create_with(&options).run(&job, workers, &capture)?,
+    };
     let elapsed = t0.elapsed().as_secs_f64();
     let retries = capture.retries.load(Ordering::Relaxed);
     let gil = capture.gil.into_inner().expect("capture lock");

@@ -375,3 +375,16 @@ fn reproduce_json_is_one_object() {
     assert_eq!(v["inside"].as_array().unwrap().len(), 4);
     assert!(v["python"]["Err"].is_string(), "{v}");
 }
+
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn the_mpi_backend_says_how_to_build_it() {
+    let out = parlab().args(["run", "-b", "mpi"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--features mpi") && stderr.contains("libopenmpi-dev"),
+        "{stderr}"
+    );
+}

@@ -5,6 +5,8 @@ mod bench;
 mod cli;
 mod faults;
 mod gil;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod probe;
 mod processes;
 mod reproduce;
