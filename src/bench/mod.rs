@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::mpi::launcher::Launcher;
 use crate::backend::processes::Processes;
 use crate::backend::sequential::Sequential;
 use crate::backend::{Backend, BackendKind, BackendOptions, check_workers};
@@ -68,6 +69,8 @@ pub struct Spec {
     pub options: BackendOptions,
     /// How the `processes` backend starts its workers.
     pub processes: Processes,
+    /// The MPI launcher and its flags, for the `mpi` backend (default `mpirun`).
+    pub mpirun: Vec<String>,
 }
 
 impl Spec {
@@ -260,6 +263,9 @@ pub fn run(
                 let backend: Box<dyn Backend> = match b {
                     BackendKind::Processes => {
                         Box::new(spec.processes.clone().with_policy(spec.options.policy))
+                    }
+                    BackendKind::Mpi => {
+                        Box::new(Launcher::new(spec.mpirun.clone(), spec.options.policy)?)
                     }
                     other => other.create_with(&spec.options),
                 };

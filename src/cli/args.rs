@@ -195,6 +195,9 @@ pub struct BenchArgs {
     /// gil-legacy: kernel check points between releases.
     #[arg(long, default_value = "100", allow_hyphen_values = true)]
     pub check_interval: String,
+    /// The MPI launcher and its flags, for --backend mpi: each run is `MPIRUN -n W parlab run`.
+    #[arg(long, default_value = "mpirun", allow_hyphen_values = true)]
+    pub mpirun: String,
     /// Write the report as JSON (schema: docs/bench-json.md), rewritten as the benchmark goes.
     #[arg(long, value_name = "FILE")]
     pub export_json: Option<String>,

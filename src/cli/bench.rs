@@ -84,6 +84,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         min_time,
         options,
         processes: Processes::default(),
+        mpirun: a.mpirun.split_whitespace().map(String::from).collect(),
     };
 
     let mut exports: Vec<(Box<dyn Exporter>, PathBuf)> = Vec::new();

@@ -316,6 +316,29 @@ impl Total {
         }
     }
 
+    /// Reads back a total from `parlab run --json` output (`headline` and `result` fields).
+    /// The headline is a string, so sums beyond 2^64 survive JSON.
+    pub fn from_json(kernel: &Kernel, v: &serde_json::Value) -> Option<Total> {
+        let headline: u128 = v["headline"].as_str()?.parse().ok()?;
+        let r = &v["result"];
+        let small = || u64::try_from(headline).ok();
+        Some(match kernel {
+            Kernel::Count => Total::Count { count: small()? },
+            Kernel::Sum => Total::Sum { sum: headline },
+            Kernel::Primes => Total::Primes { primes: small()? },
+            Kernel::Pi => Total::Pi {
+                hits: small()?,
+                points: r["points"].as_u64()?,
+            },
+            Kernel::Collatz => Total::Collatz(collatz::Collatz {
+                steps: headline,
+                max_steps: u32::try_from(r["max_steps"].as_u64()?).ok()?,
+                argmax: r["argmax"].as_u64(),
+            }),
+            Kernel::Sleep { .. } => Total::Sleep { items: small()? },
+        })
+    }
+
     /// The headline number: what `Result:` prints.
     pub fn headline(&self) -> u128 {
         match *self {
@@ -395,6 +418,26 @@ mod tests {
             .iter()
             .fold(k.zero(), |acc, s| acc.then(k.run(*s).unwrap()));
         assert_eq!(t, k.run(Span::new(0, 100).unwrap()).unwrap());
+    }
+
+    #[test]
+    fn totals_read_back_from_run_json() {
+        for (k, t) in [
+            (Kernel::Sum, Total::Sum { sum: u128::MAX / 3 }),
+            (Kernel::Pi, Total::Pi { hits: 3, points: 4 }),
+            (
+                Kernel::Collatz,
+                Total::Collatz(collatz::Collatz {
+                    steps: 9,
+                    max_steps: 7,
+                    argmax: Some(3),
+                }),
+            ),
+            (Kernel::Collatz, Total::Collatz(collatz::Collatz::default())),
+        ] {
+            let v = serde_json::json!({ "headline": t.headline().to_string(), "result": t });
+            assert_eq!(Total::from_json(&k, &v), Some(t));
+        }
     }
 
     #[test]

@@ -136,3 +136,32 @@ fn a_failing_rank_aborts_the_job_without_hanging() {
         }
     }
 }
+
+#[test]
+fn bench_launches_mpirun_for_every_cell() {
+    let out = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args([
+            "bench", "-b", "mpi", "-w", "1,2", "-k", "primes", "-r", "0..1e6", "--runs", "2",
+            "--warmup", "0",
+        ])
+        .args([
+            "--mpirun",
+            "mpirun --oversubscribe",
+            "--quiet",
+            "--export-json",
+        ])
+        .arg(std::env::temp_dir().join(format!("parlab-mpi-bench-{}.json", std::process::id())))
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mpi_rows: Vec<_> = stdout.lines().filter(|l| l.contains(" mpi ")).collect();
+    assert_eq!(mpi_rows.len(), 2, "{stdout}");
+    assert!(mpi_rows.iter().all(|l| l.ends_with("ok")), "{stdout}");
+}

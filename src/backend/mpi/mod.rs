@@ -14,6 +14,8 @@
 //! other ranks waiting. Started without `mpirun`, the program runs as a singleton (one rank).
 //! A process can initialise MPI only once: one job per process.
 
+pub mod launcher;
+
 #[cfg(feature = "mpi")]
 mod enabled;
 #[cfg(feature = "mpi")]

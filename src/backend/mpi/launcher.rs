@@ -1,0 +1,114 @@
+//! Running an MPI job from parlab itself: `mpirun -n W parlab run --backend mpi ...` as one
+//! run of a benchmark cell, so MPI appears in the same tables and plots as the local backends.
+//! The wall time includes the launcher and MPI's start-up, as a user of MPI pays them.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::backend::{Backend, BackendKind, Policy};
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::kernels::Total;
+use crate::observer::Observer;
+
+/// Launches each run with an MPI launcher.
+#[derive(Debug, Clone)]
+pub struct Launcher {
+    /// The launcher and its flags, e.g. `["mpirun", "--oversubscribe"]`.
+    pub command: Vec<String>,
+    /// The parlab binary the ranks run (built with the `mpi` feature).
+    pub program: PathBuf,
+    /// Timeout of a run.
+    pub policy: Policy,
+}
+
+impl Launcher {
+    /// `mpirun` running the current program.
+    pub fn new(command: Vec<String>, policy: Policy) -> Result<Self> {
+        if command.is_empty() {
+            return Err(Error::invalid(
+                "mpirun",
+                "",
+                "a launcher command, e.g. \"mpirun --oversubscribe\"",
+            ));
+        }
+        Ok(Launcher {
+            command,
+            program: std::env::current_exe()
+                .map_err(|e| Error::io("finding parlab to run under mpirun", e))?,
+            policy,
+        })
+    }
+}
+
+impl Backend for Launcher {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Mpi
+    }
+
+    fn run(&self, job: &Job, workers: usize, _observer: &dyn Observer) -> Result<Total> {
+        let what = format!("{} -n {workers}", self.command.join(" "));
+        let mut child = Command::new(&self.command[0])
+            .args(&self.command[1..])
+            .args(["-n", &workers.to_string()])
+            .arg(&self.program)
+            .args(["run", "--backend", "mpi", "--json"])
+            .args(["--kernel", &job.kernel.to_string()])
+            .args(["--range", &job.range.to_string()])
+            .args(["--split", &job.split.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io(format!("starting {what}"), e))?;
+        let started = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) => {
+                    if self.policy.timeout.is_some_and(|t| started.elapsed() >= t) {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(Error::io(
+                            what,
+                            std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                "did not finish within the timeout",
+                            ),
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => return Err(Error::io(format!("waiting for {what}"), e)),
+            }
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::io(format!("reading {what}"), e))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr
+                .lines()
+                .find(|l| l.starts_with("error:"))
+                .or(stderr.lines().last());
+            return Err(Error::io(
+                what,
+                std::io::Error::other(format!("{}: {}", out.status, last.unwrap_or("no message"))),
+            ));
+        }
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .ok_or_else(|| Error::io(&what, std::io::Error::other("rank 0 printed no result")))?;
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| Error::io(format!("reading {what}'s result"), std::io::Error::other(e)))?;
+        Total::from_json(&job.kernel, &v).ok_or_else(|| {
+            Error::io(
+                &what,
+                std::io::Error::other(format!("unreadable result {line}")),
+            )
+        })
+    }
+}
