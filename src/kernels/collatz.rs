@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 /// The combined figures of a range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Collatz {
-    /// Sum of the stopping times.
+    /// Sum of the stopping times; a string in JSON, since it may exceed 2^64.
+    #[serde(serialize_with = "super::as_string")]
     pub steps: u128,
     /// Longest stopping time (0 for an empty range).
     pub max_steps: u32,

@@ -271,7 +271,8 @@ pub enum Total {
     },
     /// `sum`: sum of the indices.
     Sum {
-        /// Sum of the indices.
+        /// Sum of the indices; a string in JSON, since it may exceed 2^64.
+        #[serde(serialize_with = "as_string")]
         sum: u128,
     },
     /// `primes`: number of primes.
@@ -293,6 +294,11 @@ pub enum Total {
         /// Items slept on.
         items: u64,
     },
+}
+
+/// Writes a `u128` as a decimal string: JSON numbers beyond 2^64 are lost by most readers.
+pub(crate) fn as_string<S: serde::Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 impl Total {
@@ -438,6 +444,10 @@ mod tests {
             let v = serde_json::json!({ "headline": t.headline().to_string(), "result": t });
             assert_eq!(Total::from_json(&k, &v), Some(t));
         }
+        // Sums beyond 2^64 are strings in JSON, so they survive any reader.
+        let big = serde_json::to_value(Total::Sum { sum: u128::MAX }).unwrap();
+        assert_eq!(big["sum"], u128::MAX.to_string());
+        {}
     }
 
     #[test]

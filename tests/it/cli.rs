@@ -388,3 +388,20 @@ fn the_mpi_backend_says_how_to_build_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn json_keeps_sums_beyond_two_to_the_64() {
+    let out = stdout_of(&[
+        "run",
+        "--json",
+        "-k",
+        "sum",
+        "-r",
+        "18446744073709551000..18446744073709551615",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // 615 numbers averaging 2^64 - 308.
+    let want: u128 = (18_446_744_073_709_551_000u128..18_446_744_073_709_551_615).sum();
+    assert_eq!(v["result"]["sum"], want.to_string());
+    assert_eq!(v["headline"], want.to_string());
+}
