@@ -15,6 +15,7 @@
 pub mod combine;
 pub mod control;
 pub mod gil;
+pub mod gpu;
 pub mod mpi;
 pub mod pool;
 pub mod processes;
@@ -65,6 +66,8 @@ pub enum BackendKind {
     GilLegacy,
     /// Ranks of an MPI job (the `mpi` cargo feature).
     Mpi,
+    /// Compute shaders on a GPU (the `gpu` cargo feature).
+    Gpu,
 }
 
 /// How a backend treats failing parts, the same for every backend.
@@ -99,8 +102,8 @@ impl Default for BackendOptions {
 }
 
 impl BackendKind {
-    /// Backends built only with a cargo feature, run by a launcher (`mpirun`).
-    pub const OPTIONAL: [BackendKind; 1] = [BackendKind::Mpi];
+    /// Backends built only with a cargo feature (`mpi`, `gpu`).
+    pub const OPTIONAL: [BackendKind; 2] = [BackendKind::Mpi, BackendKind::Gpu];
 
     /// Every local backend, the reference first.
     pub const ALL: [BackendKind; 6] = [
@@ -122,6 +125,7 @@ impl BackendKind {
             BackendKind::Gil => "gil",
             BackendKind::GilLegacy => "gil-legacy",
             BackendKind::Mpi => "mpi",
+            BackendKind::Gpu => "gpu",
         }
     }
 
@@ -155,6 +159,7 @@ impl BackendKind {
                 policy: options.policy,
             }),
             BackendKind::Mpi => Box::new(mpi::Mpi),
+            BackendKind::Gpu => Box::new(gpu::Gpu),
         }
     }
 }

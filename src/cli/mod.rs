@@ -47,6 +47,13 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
+            // Output piped into a program that stopped reading (`| head`): end quietly, as
+            // Unix tools do, with the status of a process killed by SIGPIPE.
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::from(141);
+            }
             eprintln!("error: {}", one_line(&format!("{e:#}")));
             let error = e.downcast_ref::<parlab::Error>();
             if let Some(signal) = error.and_then(parlab::Error::interrupted_by) {

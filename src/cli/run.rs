@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use serde_json::json;
 
+use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -135,9 +136,14 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         None => backend.create_with(&options).run(&job, workers, &capture)?,
     };
     let elapsed = t0.elapsed().as_secs_f64();
+    let adapter = match backend {
+        BackendKind::Gpu => Some(parlab::backend::gpu::adapter()?),
+        _ => None,
+    };
     let retries = capture.retries.load(Ordering::Relaxed);
     let gil = capture.gil.into_inner().expect("capture lock");
 
+    let mut out = std::io::stdout().lock();
     if a.json {
         let line = json!({
             "kernel": job.kernel,
@@ -150,25 +156,34 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             "headline": total.headline().to_string(),
             "elapsed_s": elapsed,
             "retries": retries,
+            "adapter": adapter,
             "gil": gil,
         });
-        println!("{line}");
+        writeln!(out, "{line}")?;
     } else {
-        println!("Result: {total}");
-        println!(
+        writeln!(out, "Result: {total}")?;
+        writeln!(
+            out,
             "kernel {}, range {}, split {} ({parts} part{}), backend {backend}, {workers} worker{}",
             job.kernel,
             job.range,
             job.split,
             if parts == 1 { "" } else { "s" },
             if workers == 1 { "" } else { "s" }
-        );
-        println!("Elapsed: {elapsed:.4} s");
+        )?;
+        writeln!(out, "Elapsed: {elapsed:.4} s")?;
+        if let Some(a) = &adapter {
+            writeln!(out, "Adapter: {a}")?;
+        }
         if retries > 0 {
-            println!("Retries: {retries} (the answer is checked like any other)");
+            writeln!(
+                out,
+                "Retries: {retries} (the answer is checked like any other)"
+            )?;
         }
         if let Some(g) = gil {
-            println!(
+            writeln!(
+                out,
                 "GIL ({}): {} hand-offs ({:.0}/s), hold per turn median {:.3} ms, p90 {:.3} ms; \
                  {} forced and {} voluntary drops; threads waited {:.3} s in total",
                 g.model,
@@ -179,7 +194,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
                 g.forced_drops,
                 g.voluntary_drops,
                 g.wait_s,
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -405,3 +405,22 @@ fn json_keeps_sums_beyond_two_to_the_64() {
     assert_eq!(v["result"]["sum"], want.to_string());
     assert_eq!(v["headline"], want.to_string());
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    // Read one byte of a long listing, then stop reading.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args(["verify", "-k", "count,sum", "-r", "0..1e3", "-w", "1,2,3,4,5,6,7,8"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(matches!(out.status.code(), Some(0) | Some(141)), "{:?} {stderr}", out.status);
+}
