@@ -186,6 +186,9 @@ pub struct Report {
     pub interrupted: Option<String>,
     /// The machine.
     pub machine: Machine,
+    /// The GPU adapter used by `gpu` cells: name, type and graphics API.
+    #[serde(default)]
+    pub gpu_adapter: Option<String>,
     /// Settings.
     pub settings: Settings,
     /// Cells, baselines first for each kernel and range.
@@ -301,6 +304,11 @@ pub fn run(
         complete: false,
         interrupted: None,
         machine: machine.clone(),
+        gpu_adapter: if spec.backends.contains(&BackendKind::Gpu) {
+            crate::backend::gpu::adapter().ok()
+        } else {
+            None
+        },
         settings: Settings {
             warmup: spec.warmup,
             runs: spec.runs,

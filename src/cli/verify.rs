@@ -70,6 +70,9 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     }
 
     let mut out = std::io::stdout().lock();
+    if !a.json && m.backends.contains(&BackendKind::Gpu) {
+        writeln!(out, "Adapter: {}", parlab::backend::gpu::adapter()?)?;
+    }
     if !a.json {
         writeln!(
             out,

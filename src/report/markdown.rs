@@ -93,6 +93,9 @@ pub fn machine_lines(r: &Report) -> Vec<String> {
             if r.complete { "" } else { " (incomplete)" }
         ),
     ];
+    if let Some(g) = &r.gpu_adapter {
+        lines.push(format!("GPU adapter: {g}"));
+    }
     if let Some(w) = &m.busy_warning {
         lines.push(format!("Warning: {w}"));
     }

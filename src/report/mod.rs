@@ -155,6 +155,7 @@ mod export_tests {
                 load_after: [1.0, 0.5, 0.4],
                 busy_warning: None,
             },
+            gpu_adapter: None,
             settings: Settings {
                 warmup: 1,
                 runs: 3,

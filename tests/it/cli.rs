@@ -412,7 +412,15 @@ fn output_into_a_closed_pipe_ends_quietly() {
     use std::process::{Command, Stdio};
     // Read one byte of a long listing, then stop reading.
     let mut child = Command::new(env!("CARGO_BIN_EXE_parlab"))
-        .args(["verify", "-k", "count,sum", "-r", "0..1e3", "-w", "1,2,3,4,5,6,7,8"])
+        .args([
+            "verify",
+            "-k",
+            "count,sum",
+            "-r",
+            "0..1e3",
+            "-w",
+            "1,2,3,4,5,6,7,8",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -422,5 +430,22 @@ fn output_into_a_closed_pipe_ends_quietly() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(matches!(out.status.code(), Some(0) | Some(141)), "{:?} {stderr}", out.status);
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(141)),
+        "{:?} {stderr}",
+        out.status
+    );
+}
+
+#[cfg(not(feature = "gpu"))]
+#[test]
+fn the_gpu_backend_says_how_to_build_it() {
+    let out = parlab().args(["run", "-b", "gpu"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--features gpu") && stderr.contains("mesa-vulkan-drivers"),
+        "{stderr}"
+    );
 }

@@ -5,6 +5,8 @@ mod bench;
 mod cli;
 mod faults;
 mod gil;
+#[cfg(feature = "gpu")]
+mod gpu;
 #[cfg(feature = "mpi")]
 mod mpi;
 mod probe;

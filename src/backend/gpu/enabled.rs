@@ -305,3 +305,27 @@ fn decode(kernel: Kernel, w: &[u32], base: u64, len: u64) -> Total {
         Kernel::Sleep { .. } => unreachable!("refused before dispatch"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_invocation_can_pass_the_iteration_cap() {
+        for kernel in [
+            Kernel::Count,
+            Kernel::Sum,
+            Kernel::Pi,
+            Kernel::Primes,
+            Kernel::Collatz,
+        ] {
+            for end in [2, 1_000, 1 << 20, 1 << 31, 1 << 32] {
+                let (items, worst) = items_per_invocation(kernel, end);
+                assert!(
+                    items >= 1 && worst <= ITERATION_CAP,
+                    "{kernel} to {end}: {items} x -> {worst}"
+                );
+            }
+        }
+    }
+}

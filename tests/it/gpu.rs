@@ -1,0 +1,111 @@
+//! The `gpu` backend on whatever adapter the machine has (CI: Mesa's lavapipe, on the CPU):
+//! every kernel against the sequential answer, including ranges that would run past lavapipe's
+//! loop cap if the host did not bound each invocation, and what the GPU refuses.
+
+use std::process::{Command, Output};
+
+fn parlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap()
+}
+
+fn result(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines().next().unwrap().to_string()
+}
+
+#[test]
+fn every_kernel_matches_the_sequential_answer() {
+    let cases = [
+        ("count", "0..1e6", "1"),
+        ("count", "18446744073708551615..18446744073709551615", "2"),
+        ("sum", "0..1e6", "3"),
+        ("sum", "18446744073709000000..18446744073709551615", "2"),
+        ("pi", "0..300000", "2"),
+        ("pi", "18446744073709400000..18446744073709551615", "1"),
+        ("primes", "0..200000", "2"),
+        // Near 2^32 each number may take 32,768 trial divisions: one number per invocation.
+        ("primes", "4294960000..4294967296", "2"),
+        ("collatz", "0..20000", "2"),
+        // Trajectories that leave 64 bits: flagged on the GPU, computed again on the CPU.
+        ("collatz", "18446744073709550000..18446744073709551615", "1"),
+    ];
+    for (kernel, range, workers) in cases {
+        let gpu = parlab(&["run", "-b", "gpu", "-k", kernel, "-r", range, "-w", workers]);
+        let seq = parlab(&["run", "-b", "sequential", "-k", kernel, "-r", range]);
+        assert_eq!(result(&gpu), result(&seq), "{kernel} {range}");
+        let text = String::from_utf8_lossy(&gpu.stdout);
+        assert!(text.contains("Adapter: "), "{text}");
+    }
+}
+
+#[test]
+fn static_and_chunked_splits_agree() {
+    for split in ["static", "chunks:77777"] {
+        let gpu = parlab(&[
+            "run",
+            "-b",
+            "gpu",
+            "-k",
+            "pi",
+            "-r",
+            "0..500000",
+            "-s",
+            split,
+            "-w",
+            "3",
+        ]);
+        let seq = parlab(&["run", "-b", "sequential", "-k", "pi", "-r", "0..500000"]);
+        assert_eq!(result(&gpu), result(&seq), "{split}");
+    }
+}
+
+#[test]
+fn verify_includes_the_gpu_and_names_its_adapter() {
+    let out = parlab(&[
+        "verify",
+        "-b",
+        "sequential,gpu",
+        "-k",
+        "count,sum,pi,primes,collatz",
+        "-r",
+        "0..50000",
+        "-w",
+        "1,2",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("Adapter: "), "{text}");
+    assert!(
+        text.trim_end().ends_with("40 cases: 40 passed, 0 failed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn what_the_gpu_cannot_do_is_refused_clearly() {
+    for (args, needle) in [
+        (
+            &["run", "-b", "gpu", "-k", "sleep", "-r", "0..10"][..],
+            "cannot run sleep",
+        ),
+        (
+            &["run", "-b", "gpu", "-k", "primes", "-r", "0..5e9"][..],
+            "below 2^32",
+        ),
+    ] {
+        let out = parlab(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+}
