@@ -117,6 +117,9 @@ pub fn run(
             crate::backend::sequential::Sequential::default().run(&reference, 1, &Silent)?;
         for &kind in &matrix.backends {
             let backend = backend_for(kind);
+            if !backend.supports(&kernel) {
+                continue;
+            }
             for &split in &matrix.splits {
                 let split = split.unwrap_or_else(|| default_chunks(range));
                 for &workers in &matrix.workers {

@@ -46,6 +46,12 @@ pub trait Backend: Send + Sync {
     ///
     /// `workers` must be in `1..=MAX_WORKERS` ([`check_workers`]).
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total>;
+
+    /// False for kernels this backend refuses by design (the GPU cannot `sleep`), so that
+    /// `verify` leaves those combinations out instead of reporting them as failures.
+    fn supports(&self, _kernel: &crate::kernels::Kernel) -> bool {
+        true
+    }
 }
 
 /// The backends parlab has.
@@ -104,6 +110,16 @@ impl Default for BackendOptions {
 impl BackendKind {
     /// Backends built only with a cargo feature (`mpi`, `gpu`).
     pub const OPTIONAL: [BackendKind; 2] = [BackendKind::Mpi, BackendKind::Gpu];
+
+    /// The backends `verify` checks by default: every local one, and the GPU in a build that
+    /// has it.
+    pub fn verified() -> Vec<BackendKind> {
+        let mut all = BackendKind::ALL.to_vec();
+        if cfg!(feature = "gpu") {
+            all.push(BackendKind::Gpu);
+        }
+        all
+    }
 
     /// Every local backend, the reference first.
     pub const ALL: [BackendKind; 6] = [

@@ -31,7 +31,7 @@ pub fn parse_workers(text: Option<&str>) -> parlab::Result<usize> {
 
 pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     let backends = if a.backend.is_empty() {
-        BackendKind::ALL.to_vec()
+        BackendKind::verified()
     } else {
         a.backend
             .iter()

@@ -91,6 +91,32 @@ fn verify_includes_the_gpu_and_names_its_adapter() {
 }
 
 #[test]
+fn plain_verify_includes_the_gpu_in_a_gpu_build() {
+    let out = parlab(&[
+        "verify",
+        "-k",
+        "count,pi,sleep",
+        "-r",
+        "0..20000",
+        "-w",
+        "2",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("Adapter: "), "{text}");
+    // 3 kernels x 7 backends x 2 splits, less the GPU's two sleep cases.
+    assert!(
+        text.trim_end().ends_with("40 cases: 40 passed, 0 failed"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("pi ") && l.contains(" gpu ")),
+        "{text}"
+    );
+}
+
+#[test]
 fn what_the_gpu_cannot_do_is_refused_clearly() {
     for (args, needle) in [
         (

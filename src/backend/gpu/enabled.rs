@@ -88,6 +88,10 @@ impl Backend for Gpu {
         BackendKind::Gpu
     }
 
+    fn supports(&self, kernel: &Kernel) -> bool {
+        !kernel.is_blocking()
+    }
+
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
         let workers = check_workers(workers)?;
         let entry = match job.kernel {
