@@ -97,7 +97,7 @@ fn plain_verify_includes_the_gpu_in_a_gpu_build() {
         "-k",
         "count,pi,sleep",
         "-r",
-        "0..20000",
+        "0..64",
         "-w",
         "2",
     ]);
