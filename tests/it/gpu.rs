@@ -92,15 +92,7 @@ fn verify_includes_the_gpu_and_names_its_adapter() {
 
 #[test]
 fn plain_verify_includes_the_gpu_in_a_gpu_build() {
-    let out = parlab(&[
-        "verify",
-        "-k",
-        "count,pi,sleep",
-        "-r",
-        "0..64",
-        "-w",
-        "2",
-    ]);
+    let out = parlab(&["verify", "-k", "count,pi,sleep", "-r", "0..64", "-w", "2"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.starts_with("Adapter: "), "{text}");
