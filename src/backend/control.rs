@@ -10,7 +10,7 @@
 //! timeout or interrupt error, or runs again if retries are allowed.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::thread::Scope;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use crate::backend::{Policy, panic_message};
 use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
 use crate::fault::{Fault, FaultKind};
 use crate::interrupt;
-use crate::job::{Job, Part};
+use crate::job::{Job, Part, Plan};
 use crate::kernels::{Ticker, Total};
 use crate::observer::Observer;
 
@@ -189,5 +189,45 @@ impl Ticker for Watched<'_> {
     #[inline]
     fn tick(&mut self) {
         Watched::check(self.stop);
+    }
+}
+
+/// Hands parts to in-process workers: with a static plan part k to worker k, with chunks the
+/// next chunk to whichever worker asks. After [`Parts::stop`] (a failure) it hands out nothing.
+pub struct Parts<'a> {
+    plan: &'a Plan,
+    next: AtomicU64,
+    stopped: AtomicBool,
+}
+
+impl<'a> Parts<'a> {
+    /// Parts of `plan`, none handed out yet.
+    pub fn new(plan: &'a Plan) -> Self {
+        Parts {
+            plan,
+            next: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    /// The parts `worker` runs, in the order it gets them.
+    pub fn of(&self, worker: usize) -> impl Iterator<Item = Part> + '_ {
+        let mut own = Some(worker as u64);
+        std::iter::from_fn(move || {
+            if self.stopped.load(Ordering::Relaxed) {
+                return None;
+            }
+            let k = if self.plan.is_dynamic() {
+                self.next.fetch_add(1, Ordering::Relaxed)
+            } else {
+                own.take()?
+            };
+            (k < self.plan.len()).then(|| self.plan.part(k))
+        })
+    }
+
+    /// Hands out no more parts.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
     }
 }

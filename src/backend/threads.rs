@@ -7,11 +7,10 @@
 //! After the first failure the others stop pulling chunks; the failure names the part.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
 use crate::backend::combine::Combiner;
-use crate::backend::control::Control;
+use crate::backend::control::{Control, Parts};
 use crate::backend::{Backend, BackendKind, Policy, check_workers};
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -35,11 +34,10 @@ impl Backend for Threads {
         let plan = job.plan(workers);
         let ctl = Control::new(self.policy, workers, observer)?;
         let results = Mutex::new(Combiner::new(&job.kernel, plan.len()));
-        let next = AtomicU64::new(0);
-        let failed = AtomicBool::new(false);
+        let parts = Parts::new(&plan);
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
         let fail = |e: Error| {
-            failed.store(true, Ordering::Relaxed);
+            parts.stop();
             first_error.lock().expect("error lock").get_or_insert(e);
         };
 
@@ -47,31 +45,14 @@ impl Backend for Threads {
             ctl.watch(scope);
             let mut handles = Vec::with_capacity(workers);
             for worker in 0..workers {
-                let (plan, results, next, failed, ctl, fail) =
-                    (&plan, &results, &next, &failed, &ctl, &fail);
+                let (plan, results, parts, ctl, fail) = (&plan, &results, &parts, &ctl, &fail);
                 let spawned = thread::Builder::new()
                     .name(format!("parlab-worker-{worker}"))
                     .spawn_scoped(scope, move || {
                         observer.worker_started(worker, None);
                         let mut ticker = ctl.ticker(worker);
-                        let mut own_part = Some(worker as u64);
-                        loop {
-                            if failed.load(Ordering::Relaxed) {
-                                return;
-                            }
-                            // Static: part k belongs to thread k; dynamic: pull the next chunk.
-                            let k = if plan.is_dynamic() {
-                                next.fetch_add(1, Ordering::Relaxed)
-                            } else {
-                                match own_part.take() {
-                                    Some(k) => k,
-                                    None => return,
-                                }
-                            };
-                            if k >= plan.len() {
-                                return;
-                            }
-                            let part = plan.part(k);
+                        // Static: part k belongs to thread k; dynamic: pull the next chunk.
+                        for part in parts.of(worker) {
                             let run = |job: &Job, part: crate::job::Part, t: &mut _| {
                                 job.kernel.run_with(part.span(), t)
                             };

@@ -19,14 +19,14 @@ pub mod new;
 pub mod stats;
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::thread;
 use std::time::{Duration, Instant};
 
 pub use stats::{GilStats, Ledger};
 
 use crate::backend::combine::Combiner;
-use crate::backend::control::{Control, Watched};
+use crate::backend::control::{Control, Parts, Watched};
 use crate::backend::{Policy, check_workers};
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -173,11 +173,10 @@ pub fn run_model<L: Lock>(
     let ctl = Control::new(policy, workers, observer)?;
     let results = Mutex::new(Combiner::new(&job.kernel, plan.len()));
     let records = Mutex::new(Vec::with_capacity(workers));
-    let next = AtomicU64::new(0);
-    let failed = AtomicBool::new(false);
+    let parts = Parts::new(&plan);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let fail = |e: Error| {
-        failed.store(true, Ordering::Relaxed);
+        parts.stop();
         first_error.lock().expect("error lock").get_or_insert(e);
     };
     let started = Instant::now();
@@ -186,31 +185,15 @@ pub fn run_model<L: Lock>(
         ctl.watch(scope);
         let mut handles = Vec::with_capacity(workers);
         for worker in 0..workers {
-            let (plan, results, records, next, failed, ctl, fail) =
-                (&plan, &results, &records, &next, &failed, &ctl, &fail);
+            let (plan, results, records, parts, ctl, fail) =
+                (&plan, &results, &records, &parts, &ctl, &fail);
             let spawned = thread::Builder::new()
                 .name(format!("parlab-{}-{worker}", L::NAME))
                 .spawn_scoped(scope, move || {
                     observer.worker_started(worker, None);
                     let mut rec = Record::new(worker);
                     lock.acquire(worker, &mut rec);
-                    let mut own_part = Some(worker as u64);
-                    loop {
-                        if failed.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        let k = if plan.is_dynamic() {
-                            next.fetch_add(1, Ordering::Relaxed)
-                        } else {
-                            match own_part.take() {
-                                Some(k) => k,
-                                None => break,
-                            }
-                        };
-                        if k >= plan.len() {
-                            break;
-                        }
-                        let part = plan.part(k);
+                    for part in parts.of(worker) {
                         let mut ticker = Held {
                             lock,
                             thread: worker,
