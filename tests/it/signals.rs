@@ -102,3 +102,45 @@ fn ctrl_c_stops_threads_mid_part() {
 fn sigterm_stops_the_gil_model_mid_part() {
     stop_with(Signal::SIGTERM, "gil", 0, 143);
 }
+
+#[test]
+fn ctrl_c_in_a_terminal_signals_the_whole_group_and_still_reads_as_an_interruption() {
+    use std::os::unix::process::CommandExt;
+    // A terminal sends SIGINT to every process of the foreground group, workers included.
+    let child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args([
+            "run",
+            "-b",
+            "processes",
+            "-w",
+            "3",
+            "-k",
+            "sleep:1ms",
+            "-r",
+            "0..30000",
+        ])
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let t0 = Instant::now();
+    let mut workers = Vec::new();
+    while workers.len() < 3 && t0.elapsed() < Duration::from_secs(5) {
+        workers = children(pid);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    kill(Pid::from_raw(-(pid as i32)), Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted by signal 2 (SIGINT)"),
+        "{stderr}"
+    );
+    for w in workers {
+        assert!(!alive(w), "worker {w} outlived parlab");
+    }
+}

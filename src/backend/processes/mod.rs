@@ -262,6 +262,11 @@ impl WorkerSet<'_> {
         retries: &mut Retries,
         observer: &dyn Observer,
     ) -> Result<()> {
+        // Ctrl-C in a terminal signals the whole process group: workers die of the same signal
+        // that asked parlab to stop. That is the interruption, not a worker failure.
+        if let Some(signal) = interrupt::requested() {
+            return Err(interrupt::error(signal));
+        }
         let Some(failed) = self.procs[i].in_flight.front().copied() else {
             return Err(error);
         };
