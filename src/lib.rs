@@ -33,6 +33,7 @@
 
 pub mod backend;
 pub mod bench;
+mod child;
 pub mod cpython;
 pub mod error;
 pub mod fault;

@@ -9,8 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::child::wait_limited;
 use crate::error::{Error, Result};
 
 /// The script, as shipped.
@@ -74,29 +75,7 @@ impl Python {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| Error::io(format!("starting {what}"), e))?;
-        let started = Instant::now();
-        // The script prints one short line, far below a pipe's capacity, so waiting before
-        // reading cannot deadlock.
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) if started.elapsed() < RUN_LIMIT => {
-                    std::thread::sleep(Duration::from_millis(5))
-                }
-                Ok(None) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(Error::io(
-                        what,
-                        std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            format!("killed after {} s", RUN_LIMIT.as_secs()),
-                        ),
-                    ));
-                }
-                Err(e) => return Err(Error::io(format!("waiting for {what}"), e)),
-            }
-        }
+        wait_limited(&mut child, Some(RUN_LIMIT), &what)?;
         let out = child
             .wait_with_output()
             .map_err(|e| Error::io(format!("reading {what}"), e))?;

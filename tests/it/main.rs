@@ -22,3 +22,22 @@ use parlab::backend::processes::worker::WORKER_ARG;
 pub fn processes_backend() -> Processes {
     Processes::with_worker(env!("CARGO_BIN_EXE_parlab"), [WORKER_ARG])
 }
+
+/// Runs one ignored test of this binary alone in a process of its own, for tests that measure
+/// the whole process (its descriptors, threads, children), which other tests would disturb.
+pub fn run_isolated(test: &str) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            test,
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "{test} did not run: {text}");
+}

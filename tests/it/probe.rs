@@ -85,23 +85,7 @@ fn probes_inner() {
 
 #[test]
 fn probes_in_quick_mode_are_sane_and_reap_every_child() {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "probe::probes_inner",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
-    assert!(
-        text.contains("1 passed"),
-        "the inner test did not run: {text}"
-    );
+    crate::run_isolated("probe::probes_inner");
 }
 
 #[test]

@@ -4,8 +4,6 @@
 //! It measures the whole process, so it runs alone: the outer test re-runs this test binary
 //! with only the inner (ignored) test selected.
 
-use std::process::Command;
-
 use parlab::backend::Backend;
 use parlab::job::Job;
 use parlab::observer::Silent;
@@ -54,21 +52,5 @@ fn soak_inner() {
 
 #[test]
 fn soak_10000_jobs_leak_nothing() {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "soak::soak_inner",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
-    assert!(
-        text.contains("1 passed"),
-        "the inner test did not run: {text}"
-    );
+    crate::run_isolated("soak::soak_inner");
 }

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::backend::{Backend, BackendKind, Policy};
+use crate::child::wait_limited;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::Total;
@@ -62,27 +62,7 @@ impl Backend for Launcher {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| Error::io(format!("starting {what}"), e))?;
-        let started = Instant::now();
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) => {
-                    if self.policy.timeout.is_some_and(|t| started.elapsed() >= t) {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        return Err(Error::io(
-                            what,
-                            std::io::Error::new(
-                                std::io::ErrorKind::TimedOut,
-                                "did not finish within the timeout",
-                            ),
-                        ));
-                    }
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err(e) => return Err(Error::io(format!("waiting for {what}"), e)),
-            }
-        }
+        wait_limited(&mut child, self.policy.timeout, &what)?;
         let out = child
             .wait_with_output()
             .map_err(|e| Error::io(format!("reading {what}"), e))?;
