@@ -54,12 +54,8 @@ pub struct RunArgs {
     /// Number of workers (default: the available parallelism; under mpi, the ranks).
     #[arg(short, long, allow_hyphen_values = true)]
     pub workers: Option<String>,
-    /// gil: the switch interval, as CPython's sys.setswitchinterval (e.g. 5ms, 100us).
-    #[arg(long, default_value = "5ms", allow_hyphen_values = true)]
-    pub switch_interval: String,
-    /// gil-legacy: kernel check points between releases, as Python 2's sys.setcheckinterval.
-    #[arg(long, default_value = "100", allow_hyphen_values = true)]
-    pub check_interval: String,
+    #[command(flatten)]
+    pub gil: GilArgs,
     /// Fail a part that runs longer than this (e.g. 2s, 500ms); default: no limit.
     #[arg(long, allow_hyphen_values = true)]
     pub timeout: Option<String>,
@@ -104,18 +100,10 @@ pub struct ReproduceArgs {
     /// A smaller job (0..1e7) and shorter probes: seconds instead of tens of seconds.
     #[arg(long)]
     pub quick: bool,
-    /// Skip the CPython rows.
-    #[arg(long)]
-    pub no_python: bool,
-    /// The Python interpreter to compare with (default: python3 on the PATH).
-    #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
-    pub python: Option<String>,
-    /// gil: the switch interval, as CPython's sys.setswitchinterval.
-    #[arg(long, default_value = "5ms", allow_hyphen_values = true)]
-    pub switch_interval: String,
-    /// gil-legacy: kernel check points between releases.
-    #[arg(long, default_value = "100", allow_hyphen_values = true)]
-    pub check_interval: String,
+    #[command(flatten)]
+    pub python: PythonArgs,
+    #[command(flatten)]
+    pub gil: GilArgs,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -128,12 +116,8 @@ pub struct ProbeArgs {
     /// Fewer repetitions and smaller sizes: under 10 seconds.
     #[arg(long)]
     pub quick: bool,
-    /// Skip the CPython rows.
-    #[arg(long)]
-    pub no_python: bool,
-    /// The Python interpreter to compare with (default: python3 on the PATH).
-    #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
-    pub python: Option<String>,
+    #[command(flatten)]
+    pub python: PythonArgs,
     /// Write fork-rss latency against parent memory as an SVG plot.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<String>,
@@ -189,12 +173,8 @@ pub struct BenchArgs {
     /// Fail a run that takes longer than this (it is reported and the benchmark goes on).
     #[arg(long, allow_hyphen_values = true)]
     pub timeout: Option<String>,
-    /// gil: the switch interval.
-    #[arg(long, default_value = "5ms", allow_hyphen_values = true)]
-    pub switch_interval: String,
-    /// gil-legacy: kernel check points between releases.
-    #[arg(long, default_value = "100", allow_hyphen_values = true)]
-    pub check_interval: String,
+    #[command(flatten)]
+    pub gil: GilArgs,
     /// The MPI launcher and its flags, for --backend mpi: each run is `MPIRUN -n W parlab run`.
     #[arg(long, default_value = "mpirun", allow_hyphen_values = true)]
     pub mpirun: String,
@@ -216,4 +196,26 @@ pub struct BenchArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// The GIL models' settings, shared by `run`, `reproduce` and `bench`.
+#[derive(Debug, Args)]
+pub struct GilArgs {
+    /// gil: the switch interval, as CPython's sys.setswitchinterval (e.g. 5ms, 100us).
+    #[arg(long, default_value = "5ms", allow_hyphen_values = true)]
+    pub switch_interval: String,
+    /// gil-legacy: kernel check points between releases, as Python 2's sys.setcheckinterval.
+    #[arg(long, default_value = "100", allow_hyphen_values = true)]
+    pub check_interval: String,
+}
+
+/// Which CPython to run beside parlab, shared by `reproduce` and `probe`.
+#[derive(Debug, Args)]
+pub struct PythonArgs {
+    /// Skip the CPython rows.
+    #[arg(long)]
+    pub no_python: bool,
+    /// The Python interpreter to compare with (default: python3 on the PATH).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
+    pub python: Option<String>,
 }

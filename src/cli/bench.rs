@@ -22,7 +22,7 @@ use parlab::report::markdown::Markdown;
 use parlab::report::speedup::SpeedupPlot;
 
 use super::args::BenchArgs;
-use super::run::{backend_options, policy};
+use super::run::policy;
 use super::verify::parse_workers;
 
 fn count(what: &'static str, text: &str, lo: u64, hi: u64) -> parlab::Result<usize> {
@@ -60,7 +60,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         .iter()
         .map(|r| r.parse())
         .collect::<Result<_, _>>()?;
-    let mut options = backend_options(&a.switch_interval, &a.check_interval)?;
+    let mut options = a.gil.options()?;
     options.policy = policy(a.timeout.as_deref(), "0")?;
     let min_time = match &a.min_time {
         None => None,

@@ -33,12 +33,12 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
         }
         check_writable("plot path", Path::new(path))?;
     }
-    let python = if a.no_python {
+    let python = if a.python.no_python {
         None
     } else {
-        Python::find(a.python.as_deref().map(Path::new))?
+        Python::find(a.python.python.as_deref().map(Path::new))?
     };
-    let python_note = match (&python, a.no_python) {
+    let python_note = match (&python, a.python.no_python) {
         (Some(p), _) => format!("CPython {}", p.version),
         (None, true) => "CPython rows skipped (--no-python)".into(),
         (None, false) => "python3 not found: CPython rows skipped".into(),

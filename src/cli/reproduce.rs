@@ -8,14 +8,13 @@ use anyhow::Result;
 use parlab::reproduce::{self, Options, Report, Section};
 
 use super::args::ReproduceArgs;
-use super::run::backend_options;
 
 pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
-    let settings = backend_options(&a.switch_interval, &a.check_interval)?;
+    let settings = a.gil.options()?;
     let options = Options {
         quick: a.quick,
-        python: !a.no_python,
-        python_program: a.python.map(Into::into),
+        python: !a.python.no_python,
+        python_program: a.python.python.map(Into::into),
         switch_interval: settings.switch_interval,
         check_interval: settings.check_interval,
         ..Options::default()

@@ -63,40 +63,38 @@ pub fn policy(timeout: Option<&str>, retries: &str) -> parlab::Result<Policy> {
     Ok(Policy { timeout, retries })
 }
 
-/// Parses the GIL models' settings.
-pub fn backend_options(
-    switch_interval: &str,
-    check_interval: &str,
-) -> parlab::Result<BackendOptions> {
-    let switch_interval = parse_duration(switch_interval).and_then(|d| {
-        if d.is_zero() {
-            Err(parlab::Error::invalid(
-                "switch interval",
-                switch_interval,
-                "must be at least 1us",
-            ))
-        } else {
-            Ok(d)
-        }
-    })?;
-    let check_interval = match parse_u64_as("check interval", check_interval)? {
-        n @ 1..=1_000_000 => n as u32,
-        _ => {
-            return Err(parlab::Error::invalid(
-                "check interval",
-                check_interval,
-                "must be between 1 and 1000000",
-            ));
-        }
-    };
-    Ok(BackendOptions {
-        switch_interval,
-        check_interval,
-        policy: Policy::default(),
-    })
+impl GilArgs {
+    /// The GIL models' settings, checked; every other backend setting at its default.
+    pub fn options(&self) -> parlab::Result<BackendOptions> {
+        let switch_interval = match parse_duration(&self.switch_interval)? {
+            d if d.is_zero() => {
+                return Err(parlab::Error::invalid(
+                    "switch interval",
+                    self.switch_interval.as_str(),
+                    "must be at least 1us",
+                ));
+            }
+            d => d,
+        };
+        let check_interval = match parse_u64_as("check interval", &self.check_interval)? {
+            n @ 1..=1_000_000 => n as u32,
+            _ => {
+                return Err(parlab::Error::invalid(
+                    "check interval",
+                    self.check_interval.as_str(),
+                    "must be between 1 and 1000000",
+                ));
+            }
+        };
+        Ok(BackendOptions {
+            switch_interval,
+            check_interval,
+            policy: Policy::default(),
+        })
+    }
 }
 
-use super::args::RunArgs;
+use super::args::{GilArgs, RunArgs};
 
 pub fn run(a: RunArgs) -> Result<ExitCode> {
     let job = Job {
@@ -105,7 +103,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         split: a.split.parse()?,
     };
     let backend: BackendKind = a.backend.parse()?;
-    let mut options = backend_options(&a.switch_interval, &a.check_interval)?;
+    let mut options = a.gil.options()?;
     options.policy = policy(a.timeout.as_deref(), &a.retries)?;
     let capture = Capture::default();
     // Under MPI the ranks are the workers, and only rank 0 reports.
