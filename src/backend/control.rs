@@ -15,12 +15,13 @@ use std::sync::{Condvar, Mutex};
 use std::thread::Scope;
 use std::time::{Duration, Instant};
 
+use crate::backend::combine::Combiner;
 use crate::backend::{Policy, panic_message};
 use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
 use crate::fault::{Fault, FaultKind};
 use crate::interrupt;
 use crate::job::{Job, Part, Plan};
-use crate::kernels::{Ticker, Total};
+use crate::kernels::{Kernel, Ticker, Total};
 use crate::observer::Observer;
 
 /// The unwinding payload of a stopped part.
@@ -192,21 +193,26 @@ impl Ticker for Watched<'_> {
     }
 }
 
-/// Hands parts to in-process workers: with a static plan part k to worker k, with chunks the
-/// next chunk to whichever worker asks. After [`Parts::stop`] (a failure) it hands out nothing.
+/// The parts of a run on in-process workers, and what comes back: hands part k to worker k
+/// (static plan) or the next chunk to whichever worker asks; collects totals into the in-order
+/// combiner (the seed's shared list); keeps the first failure, after which it hands out nothing.
 pub struct Parts<'a> {
     plan: &'a Plan,
     next: AtomicU64,
     stopped: AtomicBool,
+    results: Mutex<Combiner>,
+    first_error: Mutex<Option<Error>>,
 }
 
 impl<'a> Parts<'a> {
-    /// Parts of `plan`, none handed out yet.
-    pub fn new(plan: &'a Plan) -> Self {
+    /// Parts of `plan` for `kernel`, none handed out yet.
+    pub fn new(plan: &'a Plan, kernel: &Kernel) -> Self {
         Parts {
             plan,
             next: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
+            results: Mutex::new(Combiner::new(kernel, plan.len())),
+            first_error: Mutex::new(None),
         }
     }
 
@@ -226,8 +232,31 @@ impl<'a> Parts<'a> {
         })
     }
 
-    /// Hands out no more parts.
-    pub fn stop(&self) {
+    /// Records the total of `part`, which `worker` computed.
+    pub fn done(&self, part: Part, total: Total, worker: usize, observer: &dyn Observer) {
+        let done = {
+            let mut r = self.results.lock().expect("results lock");
+            r.push(part.index, total);
+            r.done()
+        };
+        observer.part_done(part, worker, done, self.plan.len());
+    }
+
+    /// Records a failure: the first one is kept, and no more parts are handed out.
+    pub fn fail(&self, error: Error) {
         self.stopped.store(true, Ordering::Relaxed);
+        self.first_error
+            .lock()
+            .expect("error lock")
+            .get_or_insert(error);
+    }
+
+    /// The combined total, or the first failure with what had finished.
+    pub fn finish(self) -> Result<Total> {
+        let results = self.results.into_inner().expect("results lock");
+        match self.first_error.into_inner().expect("error lock") {
+            Some(e) => Err(results.incomplete(e, self.plan)),
+            None => Ok(results.finish()),
+        }
     }
 }

@@ -6,10 +6,8 @@
 //! list, folded in part order as totals arrive so memory does not grow with the number of chunks.
 //! After the first failure the others stop pulling chunks; the failure names the part.
 
-use std::sync::Mutex;
 use std::thread;
 
-use crate::backend::combine::Combiner;
 use crate::backend::control::{Control, Parts};
 use crate::backend::{Backend, BackendKind, Policy, check_workers};
 use crate::error::{Error, Result};
@@ -33,19 +31,13 @@ impl Backend for Threads {
         let workers = check_workers(workers)?;
         let plan = job.plan(workers);
         let ctl = Control::new(self.policy, workers, observer)?;
-        let results = Mutex::new(Combiner::new(&job.kernel, plan.len()));
-        let parts = Parts::new(&plan);
-        let first_error: Mutex<Option<Error>> = Mutex::new(None);
-        let fail = |e: Error| {
-            parts.stop();
-            first_error.lock().expect("error lock").get_or_insert(e);
-        };
+        let parts = Parts::new(&plan, &job.kernel);
 
         thread::scope(|scope| {
             ctl.watch(scope);
             let mut handles = Vec::with_capacity(workers);
             for worker in 0..workers {
-                let (plan, results, parts, ctl, fail) = (&plan, &results, &parts, &ctl, &fail);
+                let (parts, ctl) = (&parts, &ctl);
                 let spawned = thread::Builder::new()
                     .name(format!("parlab-worker-{worker}"))
                     .spawn_scoped(scope, move || {
@@ -57,22 +49,15 @@ impl Backend for Threads {
                                 job.kernel.run_with(part.span(), t)
                             };
                             match ctl.run_part(job, part, worker, &mut ticker, run) {
-                                Ok(total) => {
-                                    let done = {
-                                        let mut r = results.lock().expect("results lock");
-                                        r.push(part.index, total);
-                                        r.done()
-                                    };
-                                    observer.part_done(part, worker, done, plan.len());
-                                }
-                                Err(e) => return fail(e),
+                                Ok(total) => parts.done(part, total, worker, observer),
+                                Err(e) => return parts.fail(e),
                             }
                         }
                     });
                 match spawned {
                     Ok(h) => handles.push(h),
                     Err(e) => {
-                        fail(Error::io(format!("spawning worker thread {worker}"), e));
+                        parts.fail(Error::io(format!("spawning worker thread {worker}"), e));
                         break;
                     }
                 }
@@ -83,11 +68,6 @@ impl Backend for Threads {
             }
             ctl.finish();
         });
-
-        let results = results.into_inner().expect("results lock");
-        if let Some(e) = first_error.into_inner().expect("error lock") {
-            return Err(results.incomplete(e, &plan));
-        }
-        Ok(results.finish())
+        parts.finish()
     }
 }

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 pub use stats::{GilStats, Ledger};
 
-use crate::backend::combine::Combiner;
 use crate::backend::control::{Control, Parts, Watched};
 use crate::backend::{Policy, check_workers};
 use crate::error::{Error, Result};
@@ -171,22 +170,15 @@ pub fn run_model<L: Lock>(
     let workers = check_workers(workers)?;
     let plan = job.plan(workers);
     let ctl = Control::new(policy, workers, observer)?;
-    let results = Mutex::new(Combiner::new(&job.kernel, plan.len()));
     let records = Mutex::new(Vec::with_capacity(workers));
-    let parts = Parts::new(&plan);
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    let fail = |e: Error| {
-        parts.stop();
-        first_error.lock().expect("error lock").get_or_insert(e);
-    };
+    let parts = Parts::new(&plan, &job.kernel);
     let started = Instant::now();
 
     thread::scope(|scope| {
         ctl.watch(scope);
         let mut handles = Vec::with_capacity(workers);
         for worker in 0..workers {
-            let (plan, results, records, parts, ctl, fail) =
-                (&plan, &results, &records, &parts, &ctl, &fail);
+            let (records, parts, ctl) = (&records, &parts, &ctl);
             let spawned = thread::Builder::new()
                 .name(format!("parlab-{}-{worker}", L::NAME))
                 .spawn_scoped(scope, move || {
@@ -205,18 +197,11 @@ pub fn run_model<L: Lock>(
                             job.kernel.run_with(part.span(), t)
                         };
                         match ctl.run_part(job, part, worker, &mut ticker, run) {
-                            Ok(total) => {
-                                // Appended to the shared list while holding the lock, as a
-                                // Python thread appends to a list.
-                                let done = {
-                                    let mut r = results.lock().expect("results lock");
-                                    r.push(part.index, total);
-                                    r.done()
-                                };
-                                observer.part_done(part, worker, done, plan.len());
-                            }
+                            // Appended to the shared list while holding the lock, as a
+                            // Python thread appends to a list.
+                            Ok(total) => parts.done(part, total, worker, observer),
                             Err(e) => {
-                                fail(e);
+                                parts.fail(e);
                                 break;
                             }
                         }
@@ -227,7 +212,7 @@ pub fn run_model<L: Lock>(
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(e) => {
-                    fail(Error::io(format!("spawning thread {worker}"), e));
+                    parts.fail(Error::io(format!("spawning thread {worker}"), e));
                     break;
                 }
             }
@@ -240,10 +225,7 @@ pub fn run_model<L: Lock>(
     });
     let elapsed = started.elapsed();
 
-    let results = results.into_inner().expect("results lock");
-    if let Some(e) = first_error.into_inner().expect("error lock") {
-        return Err(results.incomplete(e, &plan));
-    }
+    let total = parts.finish()?;
     let stats = lock.ledger().lock().finish(
         L::NAME,
         workers,
@@ -251,5 +233,5 @@ pub fn run_model<L: Lock>(
         &records.into_inner().expect("records lock"),
     );
     observer.gil_stats(&stats);
-    Ok((results.finish(), stats))
+    Ok((total, stats))
 }
