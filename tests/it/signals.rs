@@ -28,9 +28,15 @@ fn alive(pid: u32) -> bool {
 }
 
 /// Starts a long job, waits until it runs `want_children` workers (or a moment for threads),
-/// sends `signal`, and checks the outcome.
-fn stop_with(signal: Signal, backend: &str, want_children: usize, code: i32) {
-    let child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+/// sends `signal` to parlab (or, as a terminal does, to its whole process group), and checks
+/// the outcome.
+fn stop_with(signal: Signal, backend: &str, want_children: usize, code: i32, to_group: bool) {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_parlab"));
+    if to_group {
+        cmd.process_group(0);
+    }
+    let child = cmd
         .args([
             "run",
             "-b",
@@ -62,7 +68,8 @@ fn stop_with(signal: Signal, backend: &str, want_children: usize, code: i32) {
     );
     std::thread::sleep(Duration::from_millis(200));
     let sent = Instant::now();
-    kill(Pid::from_raw(pid as i32), signal).unwrap();
+    let target = if to_group { -(pid as i32) } else { pid as i32 };
+    kill(Pid::from_raw(target), signal).unwrap();
     let out = child.wait_with_output().unwrap();
     let took = sent.elapsed();
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -85,62 +92,26 @@ fn stop_with(signal: Signal, backend: &str, want_children: usize, code: i32) {
 
 #[test]
 fn sigterm_stops_worker_processes_and_leaves_none() {
-    stop_with(Signal::SIGTERM, "processes", 3, 143);
+    stop_with(Signal::SIGTERM, "processes", 3, 143, false);
 }
 
 #[test]
 fn ctrl_c_stops_worker_processes_and_leaves_none() {
-    stop_with(Signal::SIGINT, "processes", 3, 130);
+    stop_with(Signal::SIGINT, "processes", 3, 130, false);
 }
 
 #[test]
 fn ctrl_c_stops_threads_mid_part() {
-    stop_with(Signal::SIGINT, "threads", 0, 130);
+    stop_with(Signal::SIGINT, "threads", 0, 130, false);
 }
 
 #[test]
 fn sigterm_stops_the_gil_model_mid_part() {
-    stop_with(Signal::SIGTERM, "gil", 0, 143);
+    stop_with(Signal::SIGTERM, "gil", 0, 143, false);
 }
 
 #[test]
 fn ctrl_c_in_a_terminal_signals_the_whole_group_and_still_reads_as_an_interruption() {
-    use std::os::unix::process::CommandExt;
     // A terminal sends SIGINT to every process of the foreground group, workers included.
-    let child = Command::new(env!("CARGO_BIN_EXE_parlab"))
-        .args([
-            "run",
-            "-b",
-            "processes",
-            "-w",
-            "3",
-            "-k",
-            "sleep:1ms",
-            "-r",
-            "0..30000",
-        ])
-        .process_group(0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let t0 = Instant::now();
-    let mut workers = Vec::new();
-    while workers.len() < 3 && t0.elapsed() < Duration::from_secs(5) {
-        workers = children(pid);
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    kill(Pid::from_raw(-(pid as i32)), Signal::SIGINT).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(
-        stderr.contains("interrupted by signal 2 (SIGINT)"),
-        "{stderr}"
-    );
-    for w in workers {
-        assert!(!alive(w), "worker {w} outlived parlab");
-    }
+    stop_with(Signal::SIGINT, "processes", 3, 130, true);
 }
