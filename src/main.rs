@@ -8,5 +8,8 @@ fn main() -> ExitCode {
     // A worker process of the processes backend serves parts and exits here, before any
     // argument parsing: it is on the critical path of every worker's start.
     parlab::worker::init();
-    cli::main()
+    let code = cli::main();
+    // The fork server, if one was started, is reaped here rather than left to the system.
+    parlab::backend::processes::shut_down();
+    code
 }

@@ -95,6 +95,8 @@ pub struct BackendOptions {
     pub check_interval: u32,
     /// Timeouts and retries, for every backend.
     pub policy: Policy,
+    /// `processes`: how worker processes are started.
+    pub start: processes::StartMethod,
 }
 
 impl Default for BackendOptions {
@@ -103,6 +105,7 @@ impl Default for BackendOptions {
             switch_interval: gil::new::DEFAULT_SWITCH_INTERVAL,
             check_interval: gil::legacy::DEFAULT_CHECK_INTERVAL,
             policy: Policy::default(),
+            start: processes::StartMethod::default(),
         }
     }
 }
@@ -163,9 +166,11 @@ impl BackendKind {
             BackendKind::Pool => Box::new(pool::Pool {
                 policy: options.policy,
             }),
-            BackendKind::Processes => {
-                Box::new(processes::Processes::default().with_policy(options.policy))
-            }
+            BackendKind::Processes => Box::new(
+                processes::Processes::default()
+                    .with_start(options.start)
+                    .with_policy(options.policy),
+            ),
             BackendKind::Gil => Box::new(gil::new::Gil {
                 switch_interval: options.switch_interval,
                 policy: options.policy,

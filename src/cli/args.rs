@@ -1,6 +1,7 @@
 //! The command line as clap sees it: plain strings, no I/O, no library types.
 
 use clap::{Args, Parser, Subcommand};
+use parlab::backend::processes::StartMethod;
 
 /// Run one CPU-bound job split into parts on interchangeable backends, check every answer,
 /// and measure how each scales.
@@ -55,7 +56,7 @@ pub struct RunArgs {
     #[arg(short, long, allow_hyphen_values = true)]
     pub workers: Option<String>,
     #[command(flatten)]
-    pub gil: GilArgs,
+    pub settings: BackendArgs,
     /// Fail a part that runs longer than this (e.g. 2s, 500ms); default: no limit.
     #[arg(long, allow_hyphen_values = true)]
     pub timeout: Option<String>,
@@ -103,7 +104,7 @@ pub struct ReproduceArgs {
     #[command(flatten)]
     pub python: PythonArgs,
     #[command(flatten)]
-    pub gil: GilArgs,
+    pub settings: BackendArgs,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -174,7 +175,7 @@ pub struct BenchArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub timeout: Option<String>,
     #[command(flatten)]
-    pub gil: GilArgs,
+    pub settings: BackendArgs,
     /// The MPI launcher and its flags, for --backend mpi: each run is `MPIRUN -n W parlab run`.
     #[arg(long, default_value = "mpirun", allow_hyphen_values = true)]
     pub mpirun: String,
@@ -198,15 +199,20 @@ pub struct BenchArgs {
     pub quiet: bool,
 }
 
-/// The GIL models' settings, shared by `run`, `reproduce` and `bench`.
+/// Backend settings (the GIL models', the processes backend's), shared by `run`, `reproduce`
+/// and `bench`.
 #[derive(Debug, Args)]
-pub struct GilArgs {
+pub struct BackendArgs {
     /// gil: the switch interval, as CPython's sys.setswitchinterval (e.g. 5ms, 100us).
     #[arg(long, default_value = "5ms", allow_hyphen_values = true)]
     pub switch_interval: String,
     /// gil-legacy: kernel check points between releases, as Python 2's sys.setcheckinterval.
     #[arg(long, default_value = "100", allow_hyphen_values = true)]
     pub check_interval: String,
+    /// processes: how workers start: forkserver (forked from one server process) or spawn
+    /// (the program executed once per worker).
+    #[arg(long, default_value_t = StartMethod::default().to_string(), allow_hyphen_values = true)]
+    pub start: String,
 }
 
 /// Which CPython to run beside parlab, shared by `reproduce` and `probe`.

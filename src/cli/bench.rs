@@ -60,7 +60,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         .iter()
         .map(|r| r.parse())
         .collect::<Result<_, _>>()?;
-    let mut options = a.gil.options()?;
+    let mut options = a.settings.options()?;
     options.policy = policy(a.timeout.as_deref(), "0")?;
     let min_time = match &a.min_time {
         None => None,
@@ -83,7 +83,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         runs: count("runs", &a.runs, 1, 10_000)?,
         min_time,
         options,
-        processes: Processes::default(),
+        processes: Processes::default().with_start(options.start),
         mpirun: a.mpirun.split_whitespace().map(String::from).collect(),
     };
 

@@ -7,17 +7,19 @@ use anyhow::Result;
 
 use parlab::reproduce::{self, Options, Report, Section};
 
+use parlab::backend::processes::Processes;
+
 use super::args::ReproduceArgs;
 
 pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
-    let settings = a.gil.options()?;
+    let settings = a.settings.options()?;
     let options = Options {
         quick: a.quick,
         python: !a.python.no_python,
         python_program: a.python.python.map(Into::into),
         switch_interval: settings.switch_interval,
         check_interval: settings.check_interval,
-        ..Options::default()
+        processes: Processes::default().with_start(settings.start),
     };
     let live = std::io::stderr().is_terminal();
     let report = reproduce::run(&options, &mut |what, i, n| {

@@ -63,8 +63,8 @@ pub fn policy(timeout: Option<&str>, retries: &str) -> parlab::Result<Policy> {
     Ok(Policy { timeout, retries })
 }
 
-impl GilArgs {
-    /// The GIL models' settings, checked; every other backend setting at its default.
+impl BackendArgs {
+    /// The backend settings, checked; timeouts and retries at their defaults.
     pub fn options(&self) -> parlab::Result<BackendOptions> {
         let switch_interval = match parse_duration(&self.switch_interval)? {
             d if d.is_zero() => {
@@ -90,11 +90,12 @@ impl GilArgs {
             switch_interval,
             check_interval,
             policy: Policy::default(),
+            start: self.start.parse()?,
         })
     }
 }
 
-use super::args::{GilArgs, RunArgs};
+use super::args::{BackendArgs, RunArgs};
 
 pub fn run(a: RunArgs) -> Result<ExitCode> {
     let job = Job {
@@ -103,7 +104,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         split: a.split.parse()?,
     };
     let backend: BackendKind = a.backend.parse()?;
-    let mut options = a.gil.options()?;
+    let mut options = a.settings.options()?;
     options.policy = policy(a.timeout.as_deref(), &a.retries)?;
     let capture = Capture::default();
     // Under MPI the ranks are the workers, and only rank 0 reports.

@@ -205,8 +205,33 @@ mod export_tests {
             assert!(svg.contains(label), "{label} missing");
         }
         // The baseline is not a line of its own.
-        assert!(!svg.contains(">sequential<"));
+        assert!(!svg.lines().any(|l| l == "sequential"), "{svg}");
         assert!(svg.matches("<polyline").count() >= 3, "{svg}");
+    }
+
+    #[test]
+    fn sequential_benchmarked_at_more_workers_starts_at_the_baseline() {
+        let mut report = fixture();
+        let mut two = report.cells[0].clone();
+        two.baseline = false;
+        two.workers = 2;
+        report.cells.push(two);
+        let svg = String::from_utf8(SpeedupPlot.render(&report).unwrap()).unwrap();
+        assert!(svg.lines().any(|l| l == "sequential"), "{svg}");
+        // Sequential's blue line joins its two points: the baseline and two workers.
+        // (The first such polyline is the data; the legend's swatch comes last.)
+        let line = svg
+            .lines()
+            .find(|l| l.contains(r##"stroke="#1F77B4" stroke-width="2""##))
+            .expect("a blue line");
+        let points = line
+            .split("points=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert_eq!(points.split_whitespace().count(), 2, "{line}");
     }
 
     #[test]

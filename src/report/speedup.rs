@@ -4,7 +4,8 @@
 use plotters::prelude::*;
 
 use super::export::Exporter;
-use crate::bench::Report;
+use crate::backend::BackendKind;
+use crate::bench::{Cell, Report};
 use crate::error::{Error, Result};
 
 /// The speedup plot.
@@ -33,7 +34,21 @@ fn lines(report: &Report) -> Vec<(String, Vec<Point>)> {
         .map(|c| (c.kernel.clone(), c.range.to_string()))
         .collect();
     let mut out: Vec<(String, Vec<Point>)> = Vec::new();
-    for c in report.cells.iter().filter(|c| !c.baseline) {
+    // The baseline (sequential, one worker) starts the sequential line when sequential was
+    // benchmarked at other worker counts too; otherwise it is only the reference.
+    let sequential_line = |c: &&Cell| {
+        report.cells.iter().any(|o| {
+            !o.baseline
+                && o.backend == BackendKind::Sequential
+                && o.kernel == c.kernel
+                && o.range == c.range
+        })
+    };
+    for c in report
+        .cells
+        .iter()
+        .filter(|c| !c.baseline || sequential_line(c))
+    {
         let Some(s) = c.speedup else { continue };
         let label = if jobs.len() > 1 {
             format!("{} ({} {})", c.backend, c.kernel, c.range)

@@ -175,6 +175,7 @@ backend_tests! {
     threads => Threads::default(), cases = 64;
     pool => Pool::default(), cases = 64;
     processes => crate::processes_backend(), cases = 32;
+    processes_forkserver => crate::forkserver_backend(), cases = 32;
     gil => Gil::default(), cases = 64;
     gil_legacy => GilLegacy::default(), cases = 64;
 }

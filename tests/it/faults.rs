@@ -5,17 +5,22 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
-const BACKENDS: [&str; 6] = [
+/// Every local backend; `processes` by both start methods (forkserver is the default).
+const BACKENDS: [&str; 7] = [
     "sequential",
     "threads",
     "pool",
     "processes",
+    "processes --start spawn",
     "gil",
     "gil-legacy",
 ];
 
-/// 30 chunks of 10 sleeps of 1 ms on 3 workers: part 1 starts at once.
+/// 30 chunks of 10 sleeps of 1 ms on 3 workers: part 1 starts at once. `backend` may carry
+/// options after its name.
 fn run(backend: &str, fault: &str, extra: &[&str]) -> (Option<i32>, String, String, Duration) {
+    let mut words = backend.split_whitespace();
+    let backend = words.next().unwrap();
     let t0 = Instant::now();
     let out = Command::cargo_bin("parlab")
         .unwrap()
@@ -33,6 +38,7 @@ fn run(backend: &str, fault: &str, extra: &[&str]) -> (Option<i32>, String, Stri
             "-s",
             "chunks:10",
         ])
+        .args(words)
         .args(["--timeout", "300ms"])
         .args(extra)
         .timeout(Duration::from_secs(30))
@@ -52,7 +58,7 @@ fn faults(backend: &str) -> Vec<(&'static str, &'static str)> {
         ("panic@1", "panicked: injected fault: panic in part 1"),
         ("hang@1", "did not finish within the timeout of 300ms"),
     ];
-    if backend == "processes" {
+    if backend.starts_with("processes") {
         f.extend([
             ("exit:7@1", "exited with code 7"),
             ("signal:9@1", "killed by signal 9 (SIGKILL)"),
@@ -77,7 +83,7 @@ fn every_fault_is_reported_with_part_worker_and_cause() {
             assert!(stderr.contains("failed on part 1 (10..20)"), "{what}");
             assert!(stderr.contains(cause), "{what}");
             assert!(stderr.contains("parts had finished"), "{what}");
-            if backend == "processes" {
+            if backend.starts_with("processes") {
                 assert!(stderr.contains("(pid "), "{what}");
             }
             // About a second at most, hangs included (they stop at the 0.3 s timeout).

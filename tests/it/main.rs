@@ -15,12 +15,18 @@ mod reproduce;
 mod signals;
 mod soak;
 
-use parlab::backend::processes::Processes;
 use parlab::backend::processes::worker::WORKER_ARG;
+use parlab::backend::processes::{Processes, StartMethod};
 
-/// The processes backend with the parlab binary built for these tests as its worker.
+/// The processes backend with the parlab binary built for these tests as its worker, started
+/// by `spawn`.
 pub fn processes_backend() -> Processes {
     Processes::with_worker(env!("CARGO_BIN_EXE_parlab"), [WORKER_ARG])
+}
+
+/// The same, with workers forked by a fork server.
+pub fn forkserver_backend() -> Processes {
+    processes_backend().with_start(StartMethod::ForkServer)
 }
 
 /// Runs one ignored test of this binary alone in a process of its own, for tests that measure

@@ -4,13 +4,15 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use parlab::backend::Backend;
-use parlab::backend::processes::Processes;
+use parlab::backend::processes::{Processes, StartMethod};
 use parlab::job::{Job, Part};
 use parlab::observer::Observer;
 use parlab::observer::Silent;
 
-use crate::processes_backend;
+use crate::{forkserver_backend, processes_backend};
 
 fn job(kernel: &str, range: &str, split: &str) -> Job {
     Job {
@@ -49,28 +51,111 @@ impl Observer for Killer {
 
 #[test]
 fn a_killed_worker_is_reported_quickly_and_nothing_survives() {
-    // Three workers each sleep 3 s on their part; worker 1 is killed after 0.3 s.
-    let j = job("sleep:1ms", "0..9000", "static");
-    let killer = Killer {
-        pids: Mutex::new(Vec::new()),
-        victim: 1,
-    };
-    let t0 = Instant::now();
-    let err = processes_backend().run(&j, 3, &killer).unwrap_err();
-    let elapsed = t0.elapsed();
-    let pids = killer.pids.into_inner().unwrap();
+    for backend in [processes_backend(), forkserver_backend()] {
+        let method = backend.start_method();
+        // Three workers each sleep 3 s on their part; worker 1 is killed after 0.3 s.
+        let j = job("sleep:1ms", "0..9000", "static");
+        let killer = Killer {
+            pids: Mutex::new(Vec::new()),
+            victim: 1,
+        };
+        let t0 = Instant::now();
+        let err = backend.run(&j, 3, &killer).unwrap_err();
+        let elapsed = t0.elapsed();
+        let pids = killer.pids.into_inner().unwrap();
+        let msg = format!("{method}: {err}");
+        assert!(
+            msg.contains(&format!("worker 1 (pid {})", pids[1])),
+            "{msg}"
+        );
+        assert!(msg.contains("part 1 (3000..6000)"), "{msg}");
+        assert!(msg.contains("signal 9 (SIGKILL)"), "{msg}");
+        // Detection within about a second of the kill, far before the 3 s the parts take.
+        assert!(
+            elapsed < Duration::from_millis(1800),
+            "{method} took {elapsed:?}"
+        );
+        for pid in pids {
+            assert!(!alive(pid), "{method}: worker pid {pid} outlived the run");
+        }
+    }
+}
+
+#[test]
+fn a_program_that_is_not_a_fork_server_is_refused() {
+    let err = Processes::with_worker("sh", ["-c", "exit 3"])
+        .with_start(StartMethod::ForkServer)
+        .run(&job("count", "0..10", "static"), 2, &Silent)
+        .unwrap_err();
     let msg = err.to_string();
     assert!(
-        msg.contains(&format!("worker 1 (pid {})", pids[1])),
+        msg.contains("could not start: starting the fork server sh: ended: exit status: 3"),
         "{msg}"
     );
-    assert!(msg.contains("part 1 (3000..6000)"), "{msg}");
-    assert!(msg.contains("signal 9 (SIGKILL)"), "{msg}");
-    // Detection within about a second of the kill, far before the 3 s the parts take.
-    assert!(elapsed < Duration::from_millis(1800), "took {elapsed:?}");
-    for pid in pids {
-        assert!(!alive(pid), "worker pid {pid} outlived the run");
+    let err = Processes::with_worker("/nonexistent/parlab-worker", Vec::<String>::new())
+        .with_start(StartMethod::ForkServer)
+        .run(&job("count", "0..10", "static"), 2, &Silent)
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("starting the fork server /nonexistent/parlab-worker"),
+        "{msg}"
+    );
+}
+
+/// This process's children whose environment marks them as fork servers.
+fn fork_servers() -> Vec<u32> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        for pid in list
+            .split_whitespace()
+            .filter_map(|p| p.parse::<u32>().ok())
+        {
+            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            if env
+                .split(|b| *b == 0)
+                .any(|v| v == b"PARLAB_WORKER=forkserver")
+            {
+                out.push(pid);
+            }
+        }
     }
+    out
+}
+
+#[test]
+#[ignore = "run by a_dead_fork_server_is_replaced_and_shut_down_reaps_it in a process of its own"]
+fn fork_server_inner() {
+    let backend = forkserver_backend();
+    let j = job("sum", "0..1000", "static");
+    assert_eq!(backend.run(&j, 3, &Silent).unwrap().headline(), 499_500);
+    let servers = fork_servers();
+    assert_eq!(servers.len(), 1, "{servers:?}");
+    // A second run uses the same server.
+    assert_eq!(backend.run(&j, 3, &Silent).unwrap().headline(), 499_500);
+    assert_eq!(fork_servers(), servers);
+    // Killed, it is replaced on the next run.
+    kill(Pid::from_raw(servers[0] as i32), Signal::SIGKILL).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(backend.run(&j, 3, &Silent).unwrap().headline(), 499_500);
+    let replaced = fork_servers();
+    assert_eq!(replaced.len(), 1, "{replaced:?}");
+    assert_ne!(replaced, servers);
+    // Ctrl-C in a terminal reaches the server too: it must survive it.
+    kill(Pid::from_raw(replaced[0] as i32), Signal::SIGINT).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(backend.run(&j, 3, &Silent).unwrap().headline(), 499_500);
+    assert_eq!(fork_servers(), replaced);
+    // Shut down, it is reaped: no child of any kind is left.
+    parlab::backend::processes::shut_down();
+    assert!(!alive(replaced[0]), "the server is still there");
+    assert!(fork_servers().is_empty());
+}
+
+#[test]
+fn a_dead_fork_server_is_replaced_and_shut_down_reaps_it() {
+    crate::run_isolated("processes::fork_server_inner");
 }
 
 #[test]

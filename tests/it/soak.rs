@@ -8,7 +8,7 @@ use parlab::backend::Backend;
 use parlab::job::Job;
 use parlab::observer::Silent;
 
-use crate::processes_backend;
+use crate::{forkserver_backend, processes_backend};
 
 /// Open descriptors, threads and children of this process, from /proc.
 fn census() -> (usize, usize, usize) {
@@ -31,23 +31,30 @@ fn census() -> (usize, usize, usize) {
 #[test]
 #[ignore = "run by soak_10000_jobs_leak_nothing in a process of its own"]
 fn soak_inner() {
-    let backend = processes_backend();
-    let job = Job {
-        kernel: "sum".parse().unwrap(),
-        range: "0..1000".parse().unwrap(),
-        split: "static".parse().unwrap(),
-    };
-    // Warm up: the first runs create what stays for good (std's buffers, the environment).
-    for _ in 0..10 {
-        backend.run(&job, 1, &Silent).unwrap();
+    for backend in [processes_backend(), forkserver_backend()] {
+        let job = Job {
+            kernel: "sum".parse().unwrap(),
+            range: "0..1000".parse().unwrap(),
+            split: "static".parse().unwrap(),
+        };
+        // Warm up: the first runs create what stays for good (std's buffers, the environment,
+        // the fork server and the thread that started it).
+        for _ in 0..10 {
+            backend.run(&job, 1, &Silent).unwrap();
+        }
+        let before = census();
+        for _ in 0..10_000 {
+            let t = backend.run(&job, 1, &Silent).unwrap();
+            assert_eq!(t.headline(), 499_500);
+        }
+        let after = census();
+        assert_eq!(
+            before,
+            after,
+            "{}: (fds, threads, children) grew",
+            backend.start_method()
+        );
     }
-    let before = census();
-    for _ in 0..10_000 {
-        let t = backend.run(&job, 1, &Silent).unwrap();
-        assert_eq!(t.headline(), 499_500);
-    }
-    let after = census();
-    assert_eq!(before, after, "(fds, threads, children) grew");
 }
 
 #[test]

@@ -1,5 +1,7 @@
-//! `processes`: worker processes that re-execute the program, like Python's `spawn` start
-//! method, fed over pipes with a binary protocol.
+//! `processes`: worker processes running the program itself, fed over pipes with a binary
+//! protocol. Workers start as Python's do, by one of two [`StartMethod`]s: `spawn` executes the
+//! program afresh for each worker; `forkserver` (the default on Linux) executes it once, as a
+//! server that forks the workers (see [`forkserver`]).
 //!
 //! The design (frames, batching, failure handling) is described in `README.md` beside this
 //! file. In short: the parent starts every worker at once, sends each a `Setup` frame and its
@@ -10,19 +12,29 @@
 //! per chunk. A worker that closes its pipe, dies, or sends a bad frame is reported with the
 //! part it held, its PID and its exit code or signal; all other workers are killed and reaped.
 
+#[cfg(target_os = "linux")]
+pub mod forkserver;
 pub mod protocol;
 pub mod worker;
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
+use std::fmt;
+use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
+use std::ops::Range;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
 
 use self::protocol::{Frame, MAX_FRAME, VERSION, check_end};
 use self::worker::{PARENT_ENV, WORKER_ARG, WORKER_ENV};
@@ -40,18 +52,79 @@ const MAX_WINDOW: u64 = 64;
 /// How long a worker that closed its pipe gets to finish exiting before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(1);
 
+/// Stops the fork servers started so far and reaps them, so that none is left for the system
+/// to reap after this process exits. Call it at the end of `main` in a program that used the
+/// `forkserver` start method; a later run starts a fresh server.
+pub fn shut_down() {
+    #[cfg(target_os = "linux")]
+    forkserver::shut_down();
+}
+
+/// How worker processes are started; the names are Python's `multiprocessing` start methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartMethod {
+    /// Every worker executes the worker program afresh (a new address space, the dynamic loader,
+    /// the program's start-up).
+    Spawn,
+    /// The worker program is executed once per parlab process, as a fork server, and every
+    /// worker is forked from it: cheaper per worker, same isolation. Linux only.
+    ForkServer,
+}
+
+impl StartMethod {
+    /// Every method, in the order they are listed to users.
+    pub const ALL: [StartMethod; 2] = [StartMethod::ForkServer, StartMethod::Spawn];
+
+    /// The method's name, as `--start` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StartMethod::Spawn => "spawn",
+            StartMethod::ForkServer => "forkserver",
+        }
+    }
+}
+
+impl Default for StartMethod {
+    /// `forkserver` where it is supported (Linux), else `spawn`.
+    fn default() -> Self {
+        if cfg!(target_os = "linux") {
+            StartMethod::ForkServer
+        } else {
+            StartMethod::Spawn
+        }
+    }
+}
+
+impl fmt::Display for StartMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for StartMethod {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        StartMethod::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| Error::invalid("start method", s, "one of forkserver, spawn"))
+    }
+}
+
 /// Worker processes over pipes.
 #[derive(Debug, Clone, Default)]
 pub struct Processes {
     program: Option<PathBuf>,
     args: Vec<OsString>,
     policy: Policy,
+    start: StartMethod,
 }
 
 impl Processes {
-    /// Workers run `program args...` instead of re-executing the current program. The program
-    /// must serve the protocol: the parlab binary with `__worker`, or a program that calls
-    /// [`worker::init`].
+    /// Workers run `program args...` instead of re-executing the current program, started by
+    /// `spawn`. The program must serve the protocol: the parlab binary with `__worker`, or a
+    /// program that calls [`worker::init`] (which may then be started by `forkserver` too).
     pub fn with_worker(
         program: impl Into<PathBuf>,
         args: impl IntoIterator<Item = impl Into<OsString>>,
@@ -60,6 +133,7 @@ impl Processes {
             program: Some(program.into()),
             args: args.into_iter().map(Into::into).collect(),
             policy: Policy::default(),
+            start: StartMethod::Spawn,
         }
     }
 
@@ -69,17 +143,33 @@ impl Processes {
         self
     }
 
-    /// The command that starts a worker. A replacement worker (a retry) runs without any
-    /// injected fault, so that a retried part can succeed.
-    fn command(&self, replacement: bool) -> Result<Command> {
-        let (program, args) = match &self.program {
+    /// The same backend with workers started by `start`.
+    pub fn with_start(mut self, start: StartMethod) -> Self {
+        self.start = start;
+        self
+    }
+
+    /// How workers are started.
+    pub fn start_method(&self) -> StartMethod {
+        self.start
+    }
+
+    /// The worker program and its arguments.
+    fn program(&self) -> Result<(PathBuf, Vec<OsString>)> {
+        Ok(match &self.program {
             Some(p) => (p.clone(), self.args.clone()),
             None => (
                 std::env::current_exe()
                     .map_err(|e| Error::io("finding the current program to start workers", e))?,
                 vec![OsString::from(WORKER_ARG)],
             ),
-        };
+        })
+    }
+
+    /// The command that starts a worker. A replacement worker (a retry) runs without any
+    /// injected fault, so that a retried part can succeed.
+    fn command(&self, replacement: bool) -> Result<Command> {
+        let (program, args) = self.program()?;
         let mut cmd = Command::new(program);
         cmd.args(args)
             .env(WORKER_ENV, "1")
@@ -100,38 +190,142 @@ impl Processes {
         cmd.stdout(Stdio::null()).spawn()
     }
 
-    /// Starts worker `index` and queues its `Setup` frame.
-    fn start(&self, index: usize, kernel: Kernel, replacement: bool) -> Result<Proc> {
-        let mut cmd = self.command(replacement)?;
-        let mut child = cmd.spawn().map_err(|e| Error::Worker {
+    /// Starts the workers numbered `indices` (replacements when `replacement`: they inject no
+    /// fault) and queues their `Setup` frames. One answer per worker.
+    fn start(&self, indices: Range<usize>, kernel: Kernel, replacement: bool) -> Vec<Result<Proc>> {
+        let spawn_error = |index, what: String| Error::Worker {
             worker: index,
             pid: PidNote(None),
             part: PartNote(None),
-            cause: WorkerCause::Spawn(format!("{}: {e}", cmd.get_program().to_string_lossy())),
-        })?;
-        let pid = child.id();
-        let stdin = child.stdin.take().expect("stdin is piped");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut wbuf = Vec::with_capacity(4096);
-        Frame::Setup {
-            version: VERSION,
-            kernel,
+            cause: WorkerCause::Spawn(what),
+        };
+        match self.start {
+            StartMethod::Spawn => indices
+                .map(|index| {
+                    let mut cmd = self.command(replacement)?;
+                    let mut child = cmd.spawn().map_err(|e| {
+                        spawn_error(
+                            index,
+                            format!("{}: {e}", cmd.get_program().to_string_lossy()),
+                        )
+                    })?;
+                    let stdin = OwnedFd::from(child.stdin.take().expect("stdin is piped"));
+                    let stdout = OwnedFd::from(child.stdout.take().expect("stdout is piped"));
+                    let pid = child.id();
+                    Ok(Proc::new(
+                        index,
+                        kernel,
+                        Handle::Spawned(child),
+                        pid,
+                        stdin.into(),
+                        stdout.into(),
+                    ))
+                })
+                .collect(),
+            #[cfg(target_os = "linux")]
+            StartMethod::ForkServer => {
+                let (program, args) = match self.program() {
+                    Ok(p) => p,
+                    Err(e) => return vec![Err(e)],
+                };
+                let fault = if replacement {
+                    None
+                } else {
+                    Fault::from_env().ok().flatten()
+                };
+                let faults = vec![fault; indices.len()];
+                forkserver::fork_workers(program, args, &faults)
+                    .into_iter()
+                    .zip(indices)
+                    .map(|(forked, index)| {
+                        let f = forked.map_err(|e| spawn_error(index, e))?;
+                        let handle = Handle::Forked {
+                            pid: Pid::from_raw(f.pid as i32),
+                            status: None,
+                        };
+                        Ok(Proc::new(index, kernel, handle, f.pid, f.input, f.output))
+                    })
+                    .collect()
+            }
+            #[cfg(not(target_os = "linux"))]
+            StartMethod::ForkServer => indices
+                .map(|index| {
+                    Err(spawn_error(
+                        index,
+                        "the forkserver start method needs Linux; use spawn".into(),
+                    ))
+                })
+                .collect(),
         }
-        .encode(&mut wbuf);
-        Ok(Proc {
-            index,
-            child,
-            pid,
-            stdin: Some(stdin),
-            stdout,
-            rbuf: vec![0; 16 * MAX_FRAME],
-            filled: 0,
-            wbuf,
-            in_flight: VecDeque::new(),
-            head_since: None,
-            greeted: false,
-            reaped: false,
-        })
+    }
+}
+
+/// A worker process, to signal and reap.
+#[derive(Debug)]
+enum Handle {
+    /// Started by `spawn`.
+    Spawned(Child),
+    /// Forked by the fork server: a child of this process all the same. `status` once reaped.
+    Forked {
+        pid: Pid,
+        status: Option<ExitStatus>,
+    },
+}
+
+impl Handle {
+    /// Sends SIGKILL, unless the process was already reaped (its PID may be reused).
+    fn kill(&mut self) {
+        match self {
+            Handle::Spawned(child) => {
+                let _ = child.kill();
+            }
+            Handle::Forked { pid, status: None } => {
+                let _ = kill(*pid, Signal::SIGKILL);
+            }
+            Handle::Forked { .. } => {}
+        }
+    }
+
+    /// The exit status, if the process has ended; reaps it.
+    fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        match self {
+            Handle::Spawned(child) => child.try_wait(),
+            Handle::Forked { pid, status } => {
+                if status.is_none() {
+                    *status = reap(*pid, Some(WaitPidFlag::WNOHANG))?;
+                }
+                Ok(*status)
+            }
+        }
+    }
+
+    /// Waits for the process to end and reaps it.
+    fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        match self {
+            Handle::Spawned(child) => child.wait(),
+            Handle::Forked { pid, status } => loop {
+                if let Some(s) = status {
+                    return Ok(*s);
+                }
+                *status = reap(*pid, None)?;
+            },
+        }
+    }
+}
+
+/// `waitpid` for one child, as an [`ExitStatus`]; `None` while it runs (with `WNOHANG`).
+fn reap(pid: Pid, flags: Option<WaitPidFlag>) -> std::io::Result<Option<ExitStatus>> {
+    loop {
+        return match waitpid(pid, flags) {
+            Ok(WaitStatus::Exited(_, code)) => Ok(Some(ExitStatus::from_raw((code & 0xff) << 8))),
+            Ok(WaitStatus::Signaled(_, signal, core)) => Ok(Some(ExitStatus::from_raw(
+                signal as i32 | if core { 0x80 } else { 0 },
+            ))),
+            // Stopped or continued: only reported with flags not used here.
+            Ok(_) => Ok(None),
+            Err(Errno::EINTR) => continue,
+            Err(e) => Err(e.into()),
+        };
     }
 }
 
@@ -157,10 +351,21 @@ impl Backend for Processes {
             kernel: job.kernel,
             procs: Vec::with_capacity(n),
         };
-        for index in 0..n {
-            let proc = self.start(index, job.kernel, false)?;
-            observer.worker_started(index, Some(proc.pid));
-            set.procs.push(proc);
+        let mut failed = None;
+        for started in self.start(0..n, job.kernel, false) {
+            match started {
+                Ok(proc) => {
+                    observer.worker_started(proc.index, Some(proc.pid));
+                    set.procs.push(proc);
+                }
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = failed {
+            // The set's drop stops the workers that did start.
+            return Err(e);
         }
         let mut results = Combiner::new(&job.kernel, plan.len());
         // On error the set's drop kills and reaps every worker; on success they exit by
@@ -175,10 +380,10 @@ impl Backend for Processes {
 /// One worker process and its pipes.
 struct Proc {
     index: usize,
-    child: Child,
+    process: Handle,
     pid: u32,
-    stdin: Option<ChildStdin>,
-    stdout: ChildStdout,
+    stdin: Option<File>,
+    stdout: File,
     rbuf: Vec<u8>,
     filled: usize,
     wbuf: Vec<u8>,
@@ -278,12 +483,16 @@ impl WorkerSet<'_> {
         observer.part_retried(failed, *count, &error);
         let old = &mut self.procs[i];
         if !old.reaped {
-            let _ = old.child.kill();
-            let _ = old.child.wait();
+            old.process.kill();
+            let _ = old.process.wait();
             old.reaped = true;
         }
         let parts: Vec<Part> = old.in_flight.drain(..).collect();
-        let fresh = self.backend.start(i, self.kernel, true)?;
+        let fresh = self
+            .backend
+            .start(i..i + 1, self.kernel, true)
+            .pop()
+            .expect("one worker asked for")?;
         observer.worker_started(i, Some(fresh.pid));
         self.procs[i] = fresh;
         if plan.is_dynamic() {
@@ -379,8 +588,8 @@ impl Drop for WorkerSet<'_> {
     fn drop(&mut self) {
         for p in &mut self.procs {
             if !p.reaped {
-                let _ = p.child.kill();
-                let _ = p.child.wait();
+                p.process.kill();
+                let _ = p.process.wait();
                 p.reaped = true;
             }
         }
@@ -388,6 +597,36 @@ impl Drop for WorkerSet<'_> {
 }
 
 impl Proc {
+    fn new(
+        index: usize,
+        kernel: Kernel,
+        process: Handle,
+        pid: u32,
+        stdin: File,
+        stdout: File,
+    ) -> Proc {
+        let mut wbuf = Vec::with_capacity(4096);
+        Frame::Setup {
+            version: VERSION,
+            kernel,
+        }
+        .encode(&mut wbuf);
+        Proc {
+            index,
+            process,
+            pid,
+            stdin: Some(stdin),
+            stdout,
+            rbuf: vec![0; 16 * MAX_FRAME],
+            filled: 0,
+            wbuf,
+            in_flight: VecDeque::new(),
+            head_since: None,
+            greeted: false,
+            reaped: false,
+        }
+    }
+
     fn send(&mut self, part: Part) {
         if self.in_flight.is_empty() {
             self.head_since = Some(Instant::now());
@@ -521,8 +760,8 @@ impl Proc {
 
     /// The error for a worker that misbehaved while alive: it is killed first.
     fn fail_with(&mut self, cause: WorkerCause) -> Error {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill();
+        let _ = self.process.wait();
         self.reaped = true;
         self.error(cause)
     }
@@ -541,16 +780,16 @@ impl Proc {
         let deadline = Instant::now() + EXIT_GRACE;
         let mut nap = Duration::from_micros(50);
         let status = loop {
-            match self.child.try_wait() {
+            match self.process.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(nap);
                     nap = (nap * 2).min(Duration::from_millis(10));
                 }
                 Ok(None) => {
-                    let _ = self.child.kill();
+                    self.process.kill();
                     break self
-                        .child
+                        .process
                         .wait()
                         .map_err(|e| Error::io(format!("reaping worker pid {}", self.pid), e))?;
                 }

@@ -45,13 +45,22 @@ const FLUSH_AFTER: Duration = Duration::from_micros(100);
 /// // ... the program's own work, which may use the processes backend ...
 /// ```
 pub fn init() {
-    if std::env::var_os(WORKER_ENV).is_some() {
-        std::process::exit(serve());
+    match std::env::var_os(WORKER_ENV) {
+        Some(v) if v == super::forkserver::SERVER => std::process::exit(super::forkserver::serve()),
+        Some(_) => std::process::exit(serve()),
+        None => {}
     }
 }
 
-/// Serves parts on standard input and output until shutdown; returns the exit code.
+/// Serves parts on standard input and output until shutdown, with the fault set in
+/// [`crate::fault::FAULT_ENV`] if any; returns the exit code.
 pub fn serve() -> i32 {
+    // The parent checked the variable before starting us; an unreadable one injects nothing.
+    serve_with(Fault::from_env().ok().flatten())
+}
+
+/// [`serve`] with `fault` injected.
+pub(super) fn serve_with(fault: Option<Fault>) -> i32 {
     tie_to_parent();
     // A panic inside a kernel is caught and reported to the parent in a `Failed` frame; the
     // default hook would also print it on the shared terminal.
@@ -64,8 +73,6 @@ pub fn serve() -> i32 {
     let Ok((input, output)) = pipes else {
         return EXIT_IO;
     };
-    // The parent checked the variable before starting us; an unreadable one injects nothing.
-    let fault = Fault::from_env().ok().flatten();
     match serve_on(input, output, std::process::id(), fault) {
         Ok(()) => 0,
         Err(WorkerError::Protocol(_)) => EXIT_PROTOCOL,
@@ -73,9 +80,9 @@ pub fn serve() -> i32 {
     }
 }
 
-/// Dies with the parent: the kernel sends SIGKILL when the parent goes away, and a worker whose
+/// Dies with the parent: the kernel sends SIGKILL when the parent goes away, and a process whose
 /// parent died before that was armed exits at once.
-fn tie_to_parent() {
+pub(super) fn tie_to_parent() {
     #[cfg(target_os = "linux")]
     {
         let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);

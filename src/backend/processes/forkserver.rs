@@ -1,0 +1,436 @@
+//! The `forkserver` start method: one exec'd server process forks the workers.
+//!
+//! Starting a worker by `exec` costs a fresh address space, the dynamic loader and the
+//! program's start-up, every time. With this method parlab starts the worker program once, as
+//! a *fork server* (the same program, marked `PARLAB_WORKER=forkserver`; [`super::worker::init`]
+//! sends it here), and asks it for workers. The server is single-threaded and has done nothing
+//! but start, so forking it is cheap and safe; Python's `forkserver` start method works the
+//! same way.
+//!
+//! - **Channel.** The server's standard input is a `SOCK_SEQPACKET` Unix socket. On start it
+//!   sends `parlab-forkserver 1 PID`. Each request is one message: `S` followed by the fault to
+//!   inject (empty for none), carrying two descriptors (`SCM_RIGHTS`): the worker's input (the
+//!   read end of its parts pipe) and output (the write end of its results pipe). The server
+//!   answers each request in order with `P` and the worker's PID, or `E` and an `errno`.
+//!   Requests are pipelined: parlab sends all of a run's requests before reading the answers.
+//! - **Parentage.** The server forks with `clone(CLONE_PARENT)`, so every worker is a child of
+//!   parlab, not of the server: parlab reaps it with `waitpid` and learns its exit code or
+//!   signal first-hand, exactly as for a spawned worker. The server is started from a thread
+//!   of its own that lives as long as the process, because `PR_SET_PDEATHSIG` (armed by the
+//!   server and by each worker) fires when the *thread* that started the server ends.
+//! - **Lifetime.** The server ignores `SIGINT` (Ctrl-C in a terminal signals the whole group;
+//!   workers restore the default and stop), exits when its socket closes, and dies with
+//!   parlab. A server found dead is started again on the next request.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError, mpsc};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SigHandler, Signal, signal};
+use nix::sys::socket::{
+    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
+    sendmsg, socketpair,
+};
+use nix::unistd::pipe2;
+
+use super::worker::{self, EXIT_IO, EXIT_PROTOCOL};
+use crate::fault::Fault;
+
+/// The value of [`worker::WORKER_ENV`] that makes the program a fork server.
+pub const SERVER: &str = "forkserver";
+
+/// The server's greeting, followed by a space and its PID.
+const HELLO: &str = "parlab-forkserver 1";
+/// How long parlab waits for the server to greet it or to answer a request.
+const ANSWER_LIMIT: Duration = Duration::from_secs(10);
+
+/// A worker the server forked: its PID and parlab's ends of its pipes.
+#[derive(Debug)]
+pub(super) struct Forked {
+    /// The worker's PID; it is parlab's child.
+    pub pid: u32,
+    /// Parts go in here.
+    pub input: File,
+    /// Answers come out here.
+    pub output: File,
+}
+
+/// A running server.
+struct Server {
+    program: PathBuf,
+    args: Vec<OsString>,
+    child: Child,
+    socket: OwnedFd,
+}
+
+/// The servers started so far, one per worker program (usually just one).
+static SERVERS: Mutex<Vec<Server>> = Mutex::new(Vec::new());
+
+/// Forks one worker per entry of `faults` (each worker injects its fault, if any) from the
+/// server of `program args`, starting the server first if needed. Each entry of the answer is
+/// the worker or why it could not be started.
+pub(super) fn fork_workers(
+    program: PathBuf,
+    args: Vec<OsString>,
+    faults: &[Option<Fault>],
+) -> Vec<Result<Forked, String>> {
+    let mut servers = SERVERS.lock().unwrap_or_else(PoisonError::into_inner);
+    // A server that died (killed, say) is replaced.
+    servers.retain_mut(|s| matches!(s.child.try_wait(), Ok(None)));
+    let at = match servers
+        .iter()
+        .position(|s| s.program == program && s.args == args)
+    {
+        Some(at) => at,
+        None => match Server::start(program, args) {
+            Ok(server) => {
+                servers.push(server);
+                servers.len() - 1
+            }
+            Err(e) => return faults.iter().map(|_| Err(e.clone())).collect(),
+        },
+    };
+    let (answers, broken) = servers[at].fork(faults);
+    if broken {
+        // The server itself failed: stop it so that the next request starts a fresh one.
+        let mut broken = servers.swap_remove(at);
+        let _ = broken.child.kill();
+        let _ = broken.child.wait();
+    }
+    answers
+}
+
+/// Stops every server and reaps it: each sees its socket close and exits (workers already
+/// forked are not affected). Waits up to a second for each before killing it.
+pub(super) fn shut_down() {
+    let servers = std::mem::take(&mut *SERVERS.lock().unwrap_or_else(PoisonError::into_inner));
+    for Server {
+        mut child, socket, ..
+    } in servers
+    {
+        drop(socket);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Server {
+    /// Starts the server and waits for its greeting.
+    fn start(program: PathBuf, args: Vec<OsString>) -> Result<Server, String> {
+        let describe = |e: &dyn std::fmt::Display| {
+            format!(
+                "starting the fork server {}: {e}",
+                program.to_string_lossy()
+            )
+        };
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| describe(&e))?;
+        let mut cmd = Command::new(&program);
+        cmd.args(&args)
+            .env(worker::WORKER_ENV, SERVER)
+            .env(worker::PARENT_ENV, std::process::id().to_string())
+            .stdin(Stdio::from(theirs))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        let mut child = launch(cmd).map_err(|e| describe(&e))?;
+        let mut buf = [0u8; 64];
+        let greeted = receive(ours.as_fd(), &mut buf, Some(&mut child)).and_then(|n| {
+            let text = String::from_utf8_lossy(&buf[..n]);
+            let pid = text
+                .strip_prefix(HELLO)
+                .and_then(|rest| rest.trim().parse::<u32>().ok());
+            match pid {
+                Some(pid) if pid == child.id() => Ok(()),
+                _ => Err(format!(
+                    "it greeted with {text:?}: not a program that calls parlab::worker::init"
+                )),
+            }
+        });
+        if let Err(e) = greeted {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(describe(&e));
+        }
+        Ok(Server {
+            program,
+            args,
+            child,
+            socket: ours,
+        })
+    }
+
+    /// Sends every request, then reads every answer; true when the server itself failed.
+    fn fork(&mut self, faults: &[Option<Fault>]) -> (Vec<Result<Forked, String>>, bool) {
+        let server = format!("the fork server (pid {})", self.child.id());
+        let mut broken: Option<String> = None;
+        let mut sent = Vec::with_capacity(faults.len());
+        for fault in faults {
+            let request = (|| {
+                let (parts_in, parts_out) = pipe2(OFlag::O_CLOEXEC)?;
+                let (answers_in, answers_out) = pipe2(OFlag::O_CLOEXEC)?;
+                let message = format!("S{}", fault.map(|f| f.to_string()).unwrap_or_default());
+                let fds = [parts_in.as_raw_fd(), answers_out.as_raw_fd()];
+                sendmsg::<()>(
+                    self.socket.as_raw_fd(),
+                    &[IoSlice::new(message.as_bytes())],
+                    &[ControlMessage::ScmRights(&fds)],
+                    MsgFlags::MSG_NOSIGNAL,
+                    None,
+                )?;
+                // The server holds its own copies now.
+                Ok::<_, Errno>((File::from(parts_out), File::from(answers_in)))
+            })();
+            match request {
+                Ok(pipes) => sent.push(pipes),
+                Err(e) => {
+                    broken = Some(format!("{server} did not take the request: {e}"));
+                    break;
+                }
+            }
+        }
+        let mut answers = Vec::with_capacity(faults.len());
+        for (input, output) in sent {
+            let answer = (|| {
+                if let Some(why) = &broken {
+                    return Err(why.clone());
+                }
+                let mut buf = [0u8; 16];
+                let n = receive(self.socket.as_fd(), &mut buf, Some(&mut self.child))
+                    .map_err(|e| format!("{server} {e}"))?;
+                let code = buf
+                    .get(1..5)
+                    .and_then(|b| b.try_into().ok())
+                    .map(i32::from_le_bytes);
+                match (buf[0], code, n) {
+                    (b'P', Some(pid), 5) if pid > 0 => Ok(Forked {
+                        pid: pid as u32,
+                        input,
+                        output,
+                    }),
+                    (b'E', Some(errno), 5) => {
+                        Err(format!("fork: {}", Errno::from_raw(errno).desc()))
+                    }
+                    _ => Err(format!("{server} sent a bad answer {:?}", &buf[..n])),
+                }
+            })();
+            if let Err(e) = &answer
+                && e.starts_with(&server)
+            {
+                broken = Some(e.clone());
+            }
+            answers.push(answer);
+        }
+        let why = broken.clone().unwrap_or_default();
+        answers.resize_with(faults.len(), || Err(why.clone()));
+        (answers, broken.is_some())
+    }
+}
+
+/// Receives one message within [`ANSWER_LIMIT`]; returns its length. With `child`, a closed
+/// socket is explained by the server's exit status.
+fn receive(
+    socket: BorrowedFd<'_>,
+    buf: &mut [u8],
+    child: Option<&mut Child>,
+) -> Result<usize, String> {
+    let deadline = Instant::now() + ANSWER_LIMIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!("did not answer within {ANSWER_LIMIT:?}"));
+        }
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(socket, PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) | Err(Errno::EINTR) => continue,
+            Ok(_) => break,
+            Err(e) => return Err(format!("could not be polled: {e}")),
+        }
+    }
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = recvmsg::<()>(socket.as_raw_fd(), &mut iov, None, MsgFlags::empty())
+        .map_err(|e| format!("could not be read: {e}"))?;
+    let n = msg.bytes;
+    if msg.flags.contains(MsgFlags::MSG_TRUNC) {
+        return Err(format!("sent a message longer than {} bytes", buf.len()));
+    }
+    if n == 0 {
+        let how = child
+            .and_then(|c| {
+                // Give an exiting server a moment to become reapable.
+                let until = Instant::now() + Duration::from_millis(200);
+                loop {
+                    match c.try_wait() {
+                        Ok(Some(status)) => break Some(status.to_string()),
+                        Ok(None) if Instant::now() < until => {
+                            std::thread::sleep(Duration::from_millis(5))
+                        }
+                        _ => break None,
+                    }
+                }
+            })
+            .unwrap_or_else(|| "closed its socket".into());
+        return Err(format!("ended: {how}"));
+    }
+    Ok(n)
+}
+
+/// A server launch: the command, and where to send the started process.
+type Launch = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Starts `cmd` from the launcher thread, which lives as long as the process (see the module
+/// documentation: the servers and their workers die when that thread ends).
+fn launch(cmd: Command) -> std::io::Result<Child> {
+    static LAUNCHER: Mutex<Option<mpsc::Sender<Launch>>> = Mutex::new(None);
+    let mut launcher = LAUNCHER.lock().unwrap_or_else(PoisonError::into_inner);
+    if launcher.is_none() {
+        let (tx, rx) = mpsc::channel::<Launch>();
+        std::thread::Builder::new()
+            .name("parlab-forkserver".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })?;
+        *launcher = Some(tx);
+    }
+    let (tx, rx) = mpsc::channel();
+    let sent = launcher.as_ref().is_some_and(|l| l.send((cmd, tx)).is_ok());
+    if !sent {
+        return Err(std::io::Error::other("the launcher thread is gone"));
+    }
+    rx.recv()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the launcher thread is gone")))
+}
+
+/// The server's loop (in the server process): forks a worker per request until the socket on
+/// standard input closes. Returns the exit code.
+pub(super) fn serve() -> i32 {
+    // SAFETY: ignoring a signal installs no handler code; the process is single-threaded.
+    let _ = unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) };
+    worker::tie_to_parent();
+    let socket = std::io::stdin();
+    let socket = socket.as_fd();
+    let hello = format!("{HELLO} {}", std::process::id());
+    let greet = sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[IoSlice::new(hello.as_bytes())],
+        &[],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    );
+    if greet.is_err() {
+        return EXIT_IO;
+    }
+    let mut buf = [0u8; 256];
+    let mut space = nix::cmsg_space!([RawFd; 2]);
+    loop {
+        let (n, fds) = {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let msg = match recvmsg::<()>(
+                socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(msg) => msg,
+                Err(Errno::EINTR) => continue,
+                Err(_) => return EXIT_IO,
+            };
+            let mut fds = Vec::new();
+            for cmsg in msg.cmsgs().into_iter().flatten() {
+                if let ControlMessageOwned::ScmRights(received) = cmsg {
+                    // SAFETY: the kernel just installed these descriptors in this process;
+                    // nothing else owns them.
+                    fds.extend(
+                        received
+                            .into_iter()
+                            .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+                    );
+                }
+            }
+            (msg.bytes, fds)
+        };
+        if n == 0 {
+            // parlab closed the socket: it is done, or gone.
+            return 0;
+        }
+        let Ok([input, output]) = <[OwnedFd; 2]>::try_from(fds) else {
+            return EXIT_PROTOCOL;
+        };
+        if buf[0] != b'S' {
+            return EXIT_PROTOCOL;
+        }
+        // parlab checked the fault before sending it.
+        let fault = std::str::from_utf8(&buf[1..n])
+            .ok()
+            .filter(|s| !s.is_empty())
+            .and_then(|s| s.parse::<Fault>().ok());
+        // SAFETY: `clone` without CLONE_VM is `fork`, with CLONE_PARENT added so that the child
+        // is parlab's. This process is single-threaded and holds no locks here, so the child
+        // may run any code; it only runs the worker and exits.
+        let pid = unsafe {
+            nix::libc::syscall(
+                nix::libc::SYS_clone,
+                (nix::libc::CLONE_PARENT | nix::libc::SIGCHLD) as nix::libc::c_ulong,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
+        };
+        if pid == 0 {
+            std::process::exit(become_worker(input, output, fault));
+        }
+        let mut answer = Vec::with_capacity(5);
+        if pid > 0 {
+            answer.push(b'P');
+            answer.extend_from_slice(&(pid as i32).to_le_bytes());
+        } else {
+            answer.push(b'E');
+            answer.extend_from_slice(&Errno::last_raw().to_le_bytes());
+        }
+        drop((input, output));
+        let sent = sendmsg::<()>(
+            socket.as_raw_fd(),
+            &[IoSlice::new(&answer)],
+            &[],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        );
+        if sent.is_err() {
+            return EXIT_IO;
+        }
+    }
+}
+
+/// In a freshly forked worker: takes the pipes as standard input and output (which closes the
+/// server's socket) and serves parts.
+fn become_worker(input: OwnedFd, output: OwnedFd, fault: Option<Fault>) -> i32 {
+    // SAFETY: restoring the default action installs no handler code; the process is
+    // single-threaded.
+    let _ = unsafe { signal(Signal::SIGINT, SigHandler::SigDfl) };
+    let moved = nix::unistd::dup2_stdin(&input).and_then(|()| nix::unistd::dup2_stdout(&output));
+    drop((input, output));
+    if moved.is_err() {
+        return EXIT_IO;
+    }
+    worker::serve_with(fault)
+}
