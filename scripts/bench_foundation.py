@@ -44,6 +44,20 @@ def parlab_s(*args):
     return parlab(*args)["elapsed_s"]
 
 
+def parlab_bench(start, workers, runs):
+    """The processes backend at each worker count over 0..0, `runs` rounds in one process;
+    returns the JSON report's processes cells."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "b.json")
+        sh(
+            PARLAB, "bench", "-b", "processes", "--start", start, "-w", ",".join(map(str, workers)),
+            "-r", "0..0", "--runs", str(runs), "--warmup", "1", "--quiet", "--export-json", path,
+        )
+        with open(path) as f:
+            cells = json.load(f)["cells"]
+    return [c for c in cells if c["backend"] == "processes"]
+
+
 def c_count(binary, n, threads=0):
     total, secs = sh(binary, str(n), str(threads)).split()
     assert int(total) == n, (total, n)
@@ -124,26 +138,42 @@ def main():
         print(f"| {name} | {med(xs):.4f} | {n / med(xs) / 1e9:.2f} |")
     print(f"\nRatio parlab / C: **{rust / c:.3f}** (target <= 1.15)\n")
 
-    # 2. fixed cost of the processes backend.
+    # 2. fixed cost of the processes backend, by both start methods.
     workers = [1, 2, 4, 8, 16]
+    methods = ["spawn", "forkserver"]
     variants = {
-        f"W={w}": (lambda w=w: parlab_s("-b", "processes", "-w", str(w), "-r", "0..0")) for w in workers
+        f"{m} W={w}": (lambda m=m, w=w: parlab_s("-b", "processes", "--start", m, "-w", str(w), "-r", "0..0"))
+        for w in workers
+        for m in methods
     }
     variants["posix_spawn(/bin/true)+wait"] = spawn_true
     t = interleave(variants, reps * 3)
+    # The same runs repeated inside one process (`parlab bench`), where a fork server started
+    # by the first run serves the later ones: the cost a benchmark or a library user pays.
+    warm = {m: {} for m in methods}
+    for _ in range(3):
+        for m in methods:
+            for cell in parlab_bench(m, workers, reps):
+                warm[m].setdefault(cell["workers"], []).extend(r["wall_s"] for r in cell["runs"])
     print("## 2. processes backend fixed cost (start W workers, send W empty parts, collect, exit)\n")
-    print("| workers | median ms | ms per worker |")
-    print("|---|---|---|")
-    xs, ys = [], []
+    print("Median ms per run. Fresh: one `parlab run` process per run (a fork server is started")
+    print("inside each run). Warm: runs repeated in one `parlab bench` process.\n")
+    print("| workers | spawn, fresh | forkserver, fresh | spawn, warm | forkserver, warm |")
+    print("|---|---|---|---|---|")
     for w in workers:
-        m = med(t[f"W={w}"]) * 1e3
-        xs.append(w)
-        ys.append(m)
-        print(f"| {w} | {m:.3f} | {m / w:.3f} |")
-    slope = statistics.linear_regression(xs, ys).slope
+        cells = [med(t[f"{m} W={w}"]) * 1e3 for m in methods] + [med(warm[m][w]) * 1e3 for m in methods]
+        print(f"| {w} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
+    print()
+    for label, series in [
+        ("spawn, fresh", [med(t[f"spawn W={w}"]) for w in workers]),
+        ("forkserver, fresh", [med(t[f"forkserver W={w}"]) for w in workers]),
+        ("spawn, warm", [med(warm["spawn"][w]) for w in workers]),
+        ("forkserver, warm", [med(warm["forkserver"][w]) for w in workers]),
+    ]:
+        slope = statistics.linear_regression(workers, [y * 1e3 for y in series]).slope
+        print(f"- marginal cost per extra worker (least-squares slope over W), {label}: **{slope:.3f} ms**")
     floor = med(t["posix_spawn(/bin/true)+wait"]) * 1e3
-    print(f"\nMarginal cost per extra worker (least-squares slope over W): **{slope:.3f} ms**")
-    print(f"Reference in the same run: posix_spawn(/bin/true) + wait, serially: {floor:.3f} ms\n")
+    print(f"\nReference in the same run: posix_spawn(/bin/true) + wait, serially: {floor:.3f} ms\n")
 
     mp_reps = 3 if a.quick else 5
     t = interleave({m: (lambda m=m: mp_start_join(m)) for m in ["fork", "spawn"]}, mp_reps)

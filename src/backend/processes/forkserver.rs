@@ -325,7 +325,10 @@ fn launch(cmd: Command) -> std::io::Result<Child> {
 pub(super) fn serve() -> i32 {
     // SAFETY: ignoring a signal installs no handler code; the process is single-threaded.
     let _ = unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) };
-    worker::tie_to_parent();
+    let parent = worker::parent_from_env();
+    worker::tie_to_parent(parent);
+    // Set once here, inherited by every worker.
+    worker::quiet_panics();
     let socket = std::io::stdin();
     let socket = socket.as_fd();
     let hello = format!("{HELLO} {}", std::process::id());
@@ -397,7 +400,11 @@ pub(super) fn serve() -> i32 {
             )
         };
         if pid == 0 {
-            std::process::exit(become_worker(input, output, fault));
+            let code = become_worker(input, output, parent, fault);
+            // SAFETY: `_exit` ends the process at once. Nothing is buffered (the pipes are
+            // written directly), so the exit handlers `exit` would run, which only tear down
+            // what the server set up and cost page faults, are not needed.
+            unsafe { nix::libc::_exit(code) }
         }
         let mut answer = Vec::with_capacity(5);
         if pid > 0 {
@@ -421,16 +428,20 @@ pub(super) fn serve() -> i32 {
     }
 }
 
-/// In a freshly forked worker: takes the pipes as standard input and output (which closes the
-/// server's socket) and serves parts.
-fn become_worker(input: OwnedFd, output: OwnedFd, fault: Option<Fault>) -> i32 {
+/// In a freshly forked worker: closes its copy of the server's socket and serves parts on the
+/// pipes.
+fn become_worker(
+    input: OwnedFd,
+    output: OwnedFd,
+    parent: Option<i32>,
+    fault: Option<Fault>,
+) -> i32 {
     // SAFETY: restoring the default action installs no handler code; the process is
     // single-threaded.
     let _ = unsafe { signal(Signal::SIGINT, SigHandler::SigDfl) };
-    let moved = nix::unistd::dup2_stdin(&input).and_then(|()| nix::unistd::dup2_stdout(&output));
-    drop((input, output));
-    if moved.is_err() {
-        return EXIT_IO;
-    }
-    worker::serve_with(fault)
+    // SAFETY: descriptor 0 is the server's socket, owned by nothing else in this process; it
+    // is closed here and never used again.
+    drop(unsafe { OwnedFd::from_raw_fd(0) });
+    worker::tie_to_parent(parent);
+    worker::serve_pipes(File::from(input), File::from(output), fault)
 }

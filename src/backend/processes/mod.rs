@@ -36,7 +36,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use self::protocol::{Frame, MAX_FRAME, VERSION, check_end};
+use self::protocol::{Frame, READ_BUFFER, VERSION, check_end};
 use self::worker::{PARENT_ENV, WORKER_ARG, WORKER_ENV};
 use crate::backend::combine::Combiner;
 use crate::backend::{Backend, BackendKind, Policy, check_workers};
@@ -617,7 +617,7 @@ impl Proc {
             pid,
             stdin: Some(stdin),
             stdout,
-            rbuf: vec![0; 16 * MAX_FRAME],
+            rbuf: vec![0; READ_BUFFER],
             filled: 0,
             wbuf,
             in_flight: VecDeque::new(),

@@ -22,6 +22,10 @@ pub const VERSION: u16 = 1;
 pub const MAGIC: [u8; 4] = *b"PLAB";
 /// Largest frame body (type + payload) accepted.
 pub const MAX_FRAME: usize = 4096;
+/// Size of each side's read buffer: room for several whole frames of the largest size, and for
+/// a whole window of chunk answers. Kept small because it is zeroed, page by page, in every
+/// worker and for every worker.
+pub const READ_BUFFER: usize = 4 * MAX_FRAME;
 /// Longest failure message a worker may send, in bytes.
 pub const MAX_MESSAGE: usize = 1024;
 

@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use super::protocol::{Frame, MAX_FRAME, ProtocolError, VERSION, check_end};
+use super::protocol::{Frame, ProtocolError, READ_BUFFER, VERSION, check_end};
 use crate::backend::panic_message;
 use crate::fault::{Fault, FaultKind};
 use crate::job::Span;
@@ -55,16 +55,8 @@ pub fn init() {
 /// Serves parts on standard input and output until shutdown, with the fault set in
 /// [`crate::fault::FAULT_ENV`] if any; returns the exit code.
 pub fn serve() -> i32 {
-    // The parent checked the variable before starting us; an unreadable one injects nothing.
-    serve_with(Fault::from_env().ok().flatten())
-}
-
-/// [`serve`] with `fault` injected.
-pub(super) fn serve_with(fault: Option<Fault>) -> i32 {
-    tie_to_parent();
-    // A panic inside a kernel is caught and reported to the parent in a `Failed` frame; the
-    // default hook would also print it on the shared terminal.
-    std::panic::set_hook(Box::new(|_| {}));
+    tie_to_parent(parent_from_env());
+    quiet_panics();
     let pipes = (|| {
         let input = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
         let output = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
@@ -73,6 +65,16 @@ pub(super) fn serve_with(fault: Option<Fault>) -> i32 {
     let Ok((input, output)) = pipes else {
         return EXIT_IO;
     };
+    // The parent checked the variable before starting us; an unreadable one injects nothing.
+    serve_pipes(input, output, Fault::from_env().ok().flatten())
+}
+
+/// Serves parts on `input` and `output`; returns the exit code.
+pub(super) fn serve_pipes(
+    input: std::fs::File,
+    output: std::fs::File,
+    fault: Option<Fault>,
+) -> i32 {
     match serve_on(input, output, std::process::id(), fault) {
         Ok(()) => 0,
         Err(WorkerError::Protocol(_)) => EXIT_PROTOCOL,
@@ -80,21 +82,31 @@ pub(super) fn serve_with(fault: Option<Fault>) -> i32 {
     }
 }
 
+/// A panic inside a kernel is caught and reported to the parent in a `Failed` frame; the
+/// default hook would also print it on the shared terminal.
+pub(super) fn quiet_panics() {
+    std::panic::set_hook(Box::new(|_| {}));
+}
+
+/// The parent's PID as the parent wrote it in [`PARENT_ENV`].
+pub(super) fn parent_from_env() -> Option<i32> {
+    std::env::var(PARENT_ENV).ok().and_then(|p| p.parse().ok())
+}
+
 /// Dies with the parent: the kernel sends SIGKILL when the parent goes away, and a process whose
-/// parent died before that was armed exits at once.
-pub(super) fn tie_to_parent() {
+/// parent (`expected`, if known) died before that was armed exits at once.
+pub(super) fn tie_to_parent(expected: Option<i32>) {
     #[cfg(target_os = "linux")]
     {
         let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-        let expected = std::env::var(PARENT_ENV)
-            .ok()
-            .and_then(|p| p.parse::<i32>().ok());
         if let Some(parent) = expected
             && nix::unistd::getppid().as_raw() != parent
         {
             std::process::exit(0);
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = expected;
 }
 
 /// Why a worker stopped serving.
@@ -129,7 +141,7 @@ pub fn serve_on(
     output.flush()?;
     out.clear();
 
-    let mut buf = vec![0u8; 16 * MAX_FRAME];
+    let mut buf = vec![0u8; READ_BUFFER];
     let (mut filled, mut used) = (0usize, 0usize);
     let mut kernel: Option<Kernel> = None;
     loop {
