@@ -7,7 +7,7 @@
 //!
 //! | probe | what it measures |
 //! |---|---|
-//! | [`spawn`] | creating and reaping a thread, a forked process, fork+exec, posix_spawn, a parlab worker |
+//! | [`spawn`] | creating and reaping a thread, a forked process, fork+exec, posix_spawn, a parlab worker by each start method |
 //! | [`switch`] | a context switch by pipe ping-pong, threads and processes, pinned and unpinned |
 //! | [`fork_rss`] | fork as the parent's resident memory grows, with and without copy-on-write |
 //! | [`message`] | messages per second between threads and between processes |

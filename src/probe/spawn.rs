@@ -7,6 +7,7 @@ use super::{
     time_reps, times,
 };
 use crate::backend::Backend;
+use crate::backend::processes::StartMethod;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::observer::Silent;
@@ -51,14 +52,21 @@ pub fn probe(o: &Options) -> Result<Report> {
         range: crate::job::Span { start: 0, end: 0 },
         ..Job::seed()
     };
-    let worker = time_reps(reps / 2, US, || {
-        o.processes.run(&empty, 1, &Silent).map(drop)
-    })?;
-    rows.push(Row::new(
-        "parlab worker: start, 1 empty part, shut down, reap",
-        "us",
-        worker,
-    ));
+    let mut worker = |start: StartMethod| -> Result<_> {
+        let processes = o.processes.clone().with_start(start);
+        let stats = time_reps(reps / 2, US, || processes.run(&empty, 1, &Silent).map(drop));
+        // The fork server started for this row is not left behind.
+        crate::backend::processes::shut_down();
+        let stats = stats?;
+        rows.push(Row::new(
+            format!("parlab worker ({start}): start, 1 part, stop, reap"),
+            "us",
+            stats,
+        ));
+        Ok(stats)
+    };
+    let spawned = worker(StartMethod::Spawn)?;
+    let forked = worker(StartMethod::ForkServer)?;
 
     let py = match &o.python {
         Some(py) => Some(py.run(&["spawn".into(), (if o.quick { 3 } else { 10 }).to_string()])?),
@@ -101,20 +109,26 @@ pub fn probe(o: &Options) -> Result<Report> {
         times(fork_exec.median, thread.median),
     )];
     conclusion.push(format!(
-        "A parlab worker process (exec of parlab, handshake, one part, exit) costs {:.2} ms, \
-         {} a bare posix_spawn of /bin/true.",
-        worker.median / 1e3,
-        times(worker.median, posix_spawn.median)
+        "A parlab worker process started by spawn (exec of parlab, handshake, one part, exit) \
+         costs {:.2} ms, {} a bare posix_spawn of /bin/true; forked by the fork server it costs \
+         {:.2} ms, {} less.",
+        spawned.median / 1e3,
+        times(spawned.median, posix_spawn.median),
+        forked.median / 1e3,
+        times(spawned.median, forked.median),
     ));
-    if let Some(spawn) = py
-        .as_ref()
-        .and_then(|v| python_stats(&v["process_spawn"], MS))
-    {
-        conclusion.push(format!(
-            "CPython's spawn start method takes {:.1} ms per process, {} a parlab worker.",
-            spawn.median,
-            times(spawn.median * 1e3, worker.median)
-        ));
+    for (key, method, parlab) in [
+        ("process_spawn", "spawn", &spawned),
+        ("process_forkserver", "forkserver", &forked),
+    ] {
+        if let Some(python) = py.as_ref().and_then(|v| python_stats(&v[key], MS)) {
+            conclusion.push(format!(
+                "CPython's {method} start method takes {:.1} ms per process, {} a parlab worker \
+                 started the same way.",
+                python.median,
+                times(python.median * 1e3, parlab.median)
+            ));
+        }
     }
     Ok(Report {
         probe: ProbeKind::Spawn,

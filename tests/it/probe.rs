@@ -49,6 +49,10 @@ fn probes_inner() {
         thread < fork_exec,
         "a thread must start faster than a fork+exec: {spawn:?}"
     );
+    for start in ["spawn", "forkserver"] {
+        let worker = median(spawn, &format!("parlab worker ({start})"));
+        assert!(worker.is_some_and(|us| us > 0.0), "{start}: {spawn:?}");
+    }
     assert!(
         spawn
             .rows
