@@ -167,6 +167,15 @@ pub struct Settings {
     pub min_time_s: Option<f64>,
     /// `--timeout`, seconds.
     pub timeout_s: Option<f64>,
+    /// How `processes` workers were started (`forkserver` or `spawn`), when that backend ran.
+    #[serde(default)]
+    pub start_method: Option<String>,
+    /// The `gil` model's switch interval in seconds, when that backend ran.
+    #[serde(default)]
+    pub switch_interval_s: Option<f64>,
+    /// The `gil-legacy` model's check interval, when that backend ran.
+    #[serde(default)]
+    pub check_interval: Option<u32>,
 }
 
 /// Everything a benchmark measured: the export schema (docs/bench-json.md).
@@ -314,6 +323,18 @@ pub fn run(
             runs: spec.runs,
             min_time_s: spec.min_time.map(|d| d.as_secs_f64()),
             timeout_s: spec.options.policy.timeout.map(|d| d.as_secs_f64()),
+            start_method: spec
+                .backends
+                .contains(&BackendKind::Processes)
+                .then(|| spec.processes.start_method().to_string()),
+            switch_interval_s: spec
+                .backends
+                .contains(&BackendKind::Gil)
+                .then_some(spec.options.switch_interval.as_secs_f64()),
+            check_interval: spec
+                .backends
+                .contains(&BackendKind::GilLegacy)
+                .then_some(spec.options.check_interval),
         },
         cells,
     };

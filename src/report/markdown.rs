@@ -93,6 +93,22 @@ pub fn machine_lines(r: &Report) -> Vec<String> {
             if r.complete { "" } else { " (incomplete)" }
         ),
     ];
+    let settings = [
+        r.settings
+            .start_method
+            .as_ref()
+            .map(|m| format!("processes started by {m}")),
+        r.settings
+            .switch_interval_s
+            .map(|s| format!("gil switch interval {} us", (s * 1e6).round())),
+        r.settings
+            .check_interval
+            .map(|n| format!("gil-legacy check interval {n}")),
+    ];
+    let settings: Vec<String> = settings.into_iter().flatten().collect();
+    if !settings.is_empty() {
+        lines.push(format!("Backend settings: {}", settings.join("; ")));
+    }
     if let Some(g) = &r.gpu_adapter {
         lines.push(format!("GPU adapter: {g}"));
     }

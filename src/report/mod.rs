@@ -161,6 +161,9 @@ mod export_tests {
                 runs: 3,
                 min_time_s: None,
                 timeout_s: Some(10.0),
+                start_method: Some("forkserver".into()),
+                switch_interval_s: None,
+                check_interval: None,
             },
             cells: vec![
                 cell(BackendKind::Sequential, 1, true, 0.013, Some(1.0)),

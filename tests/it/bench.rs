@@ -71,6 +71,8 @@ fn a_small_matrix_writes_every_export() {
     assert_eq!(v["schema"], 1);
     assert_eq!(v["complete"], true);
     assert_eq!(v["rounds"], 3);
+    assert_eq!(v["settings"]["start_method"], "forkserver");
+    assert_eq!(v["settings"]["switch_interval_s"], serde_json::Value::Null);
     let cells = v["cells"].as_array().unwrap();
     // Per kernel: the baseline, then 4 backends x 2 worker counts less the baseline's twin.
     assert_eq!(cells.len(), 2 * 8);
