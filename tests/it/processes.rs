@@ -129,9 +129,18 @@ fn fork_servers() -> Vec<u32> {
 fn fork_server_inner() {
     let backend = forkserver_backend();
     let j = job("sum", "0..1000", "static");
-    assert_eq!(backend.run(&j, 3, &Silent).unwrap().headline(), 499_500);
+    // The first run, which starts the server, comes from a thread that then ends. The server
+    // and the workers it forks must not die with that thread (PR_SET_PDEATHSIG follows the
+    // thread that started a process, not the process).
+    std::thread::scope(|s| {
+        s.spawn(|| assert_eq!(backend.run(&j, 3, &Silent).unwrap().headline(), 499_500));
+    });
+    std::thread::sleep(Duration::from_millis(50));
     let servers = fork_servers();
     assert_eq!(servers.len(), 1, "{servers:?}");
+    let slow = job("sleep:1ms", "0..200", "static");
+    assert_eq!(backend.run(&slow, 2, &Silent).unwrap().headline(), 200);
+    assert_eq!(fork_servers(), servers);
     // A second run uses the same server.
     assert_eq!(backend.run(&j, 3, &Silent).unwrap().headline(), 499_500);
     assert_eq!(fork_servers(), servers);
