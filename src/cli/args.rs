@@ -94,6 +94,8 @@ pub struct VerifyArgs {
     /// Print one JSON object per case instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub settings: BackendArgs,
 }
 
 #[derive(Debug, Args)]
@@ -199,8 +201,8 @@ pub struct BenchArgs {
     pub quiet: bool,
 }
 
-/// Backend settings (the GIL models', the processes backend's), shared by `run`, `reproduce`
-/// and `bench`.
+/// Backend settings (the GIL models', the processes backend's), shared by `run`, `verify`,
+/// `reproduce` and `bench`.
 #[derive(Debug, Args)]
 pub struct BackendArgs {
     /// gil: the switch interval, as CPython's sys.setswitchinterval (e.g. 5ms, 100us).

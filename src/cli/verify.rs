@@ -30,6 +30,7 @@ pub fn parse_workers(text: Option<&str>) -> parlab::Result<usize> {
 }
 
 pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
+    let options = a.settings.options()?;
     let backends = if a.backend.is_empty() {
         BackendKind::verified()
     } else {
@@ -80,7 +81,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
             "kernel", "range", "backend", "workers", "split", "result", "time"
         )?;
     }
-    let rows = verify::run(&m, &|k| k.create(), &mut |row: &Row| {
+    let rows = verify::run(&m, &|k| k.create_with(&options), &mut |row: &Row| {
         let _ = if a.json {
             writeln!(
                 out,

@@ -215,6 +215,9 @@ fn bad_inputs_give_one_line_and_exit_2() {
         (&["run", "-b", "gil-legacy", "--check-interval", "0"], "'0'"),
         (&["reproduce", "--switch-interval", "-5ms"], "'-5ms'"),
         (&["reproduce", "--check-interval", "1e9"], "'1e9'"),
+        (&["run", "-b", "processes", "--start", "fork"], "'fork'"),
+        (&["verify", "--start", "Spawn"], "'Spawn'"),
+        (&["bench", "--start", ""], "''"),
         (
             &["reproduce", "--no-python", "--python", "python3"],
             "--python",
