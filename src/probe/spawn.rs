@@ -111,11 +111,18 @@ pub fn probe(o: &Options) -> Result<Report> {
     conclusion.push(format!(
         "A parlab worker process started by spawn (exec of parlab, handshake, one part, exit) \
          costs {:.2} ms, {} a bare posix_spawn of /bin/true; forked by the fork server it costs \
-         {:.2} ms, {} less.",
+         {:.2} ms, {}.",
         spawned.median / 1e3,
         times(spawned.median, posix_spawn.median),
         forked.median / 1e3,
-        times(spawned.median, forked.median),
+        if forked.median <= spawned.median {
+            format!("{} less", times(spawned.median, forked.median))
+        } else {
+            format!(
+                "{} more (a busy machine?)",
+                times(forked.median, spawned.median)
+            )
+        },
     ));
     for (key, method, parlab) in [
         ("process_spawn", "spawn", &spawned),
