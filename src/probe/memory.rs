@@ -2,12 +2,13 @@
 //!
 //! Threads: the growth of this process's RSS when 64 threads are started and left blocked.
 //! Processes: RSS and PSS (RSS with shared pages divided among their users) of idle parlab
-//! worker processes, read from `/proc/<pid>/smaps_rollup`.
+//! worker processes, by each start method, read from `/proc/<pid>/smaps_rollup`.
 
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use super::{Options, ProbeKind, Report, Row, Stats, proc_kib, times};
+use crate::backend::processes::StartMethod;
 use crate::error::{Error, Result};
 
 /// Runs the probe.
@@ -40,44 +41,52 @@ pub fn probe(o: &Options) -> Result<Report> {
         Stats::single(per_thread),
     ));
 
-    let mut children = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        let child = o
-            .processes
-            .idle_worker()
-            .map_err(|e| Error::io("starting an idle worker", e))?;
-        children.push(child);
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    let mut rss_kib = Vec::new();
-    let mut pss_kib = Vec::new();
-    for c in &children {
-        let path = format!("/proc/{}/smaps_rollup", c.id());
-        rss_kib.push(proc_kib(&path, "Rss:").unwrap_or(0.0));
-        pss_kib.push(proc_kib(&path, "Pss:").unwrap_or(0.0));
-    }
-    for mut c in children {
-        // Closing its input ends an idle worker.
-        drop(c.stdin.take());
-        let _ = c.wait();
-    }
-    let rss_s = Stats::of(rss_kib);
-    let pss_s = Stats::of(pss_kib);
-    rows.push(Row::new("idle parlab worker process: RSS", "KiB", rss_s));
-    rows.push(Row::new(
-        "idle parlab worker process: PSS (shared pages split)",
-        "KiB",
-        pss_s,
-    ));
+    let mut idle = |start: StartMethod| -> Result<(Stats, Stats)> {
+        let workers = o.processes.clone().with_start(start).idle_workers(workers);
+        let measured = workers.map(|workers| {
+            std::thread::sleep(Duration::from_millis(100));
+            let (mut rss_kib, mut pss_kib) = (Vec::new(), Vec::new());
+            for w in &workers {
+                let path = format!("/proc/{}/smaps_rollup", w.pid());
+                rss_kib.push(proc_kib(&path, "Rss:").unwrap_or(0.0));
+                pss_kib.push(proc_kib(&path, "Pss:").unwrap_or(0.0));
+            }
+            // Dropped, the workers end.
+            (Stats::of(rss_kib), Stats::of(pss_kib))
+        });
+        // The fork server is not left behind either.
+        crate::backend::processes::shut_down();
+        let (rss, pss) = measured?;
+        rows.push(Row::new(
+            format!("idle parlab worker ({start}): RSS"),
+            "KiB",
+            rss,
+        ));
+        rows.push(Row::new(
+            format!("idle parlab worker ({start}): PSS (shared split)"),
+            "KiB",
+            pss,
+        ));
+        Ok((rss, pss))
+    };
+    let (rss_spawn, pss_spawn) = idle(StartMethod::Spawn)?;
+    let (rss_fork, pss_fork) = idle(StartMethod::ForkServer)?;
 
-    let conclusion = vec![format!(
-        "An idle thread adds {per_thread:.0} KiB of resident memory (its stack is reserved, \
-         not touched); an idle worker process holds {:.0} KiB ({:.0} KiB once shared pages \
-         are split), {} a thread.",
-        rss_s.median,
-        pss_s.median,
-        times(pss_s.median, per_thread.max(1.0))
-    )];
+    let conclusion = vec![
+        format!(
+            "An idle thread adds {per_thread:.0} KiB of resident memory (its stack is reserved, \
+             not touched); an idle spawned worker process holds {:.0} KiB ({:.0} KiB once \
+             shared pages are split), {} a thread.",
+            rss_spawn.median,
+            pss_spawn.median,
+            times(pss_spawn.median, per_thread.max(1.0))
+        ),
+        format!(
+            "A worker forked by the fork server holds {:.0} KiB ({:.0} KiB split): it shares \
+             its pages, copy-on-write, with the server and its siblings.",
+            rss_fork.median, pss_fork.median,
+        ),
+    ];
     Ok(Report {
         probe: ProbeKind::Memory,
         title: "memory: resident memory per idle worker".into(),

@@ -85,8 +85,10 @@ fn probes_inner() {
 
     let memory = &reports[4];
     let per_thread = median(memory, "idle thread").unwrap();
-    let per_process = median(memory, "idle parlab worker process: RSS").unwrap();
+    let per_process = median(memory, "idle parlab worker (spawn): RSS").unwrap();
     assert!(per_thread < per_process, "{memory:?}");
+    // Forked workers are measured too (pages shared with the server count in their RSS).
+    assert!(median(memory, "idle parlab worker (forkserver): PSS").is_some_and(|k| k > 0.0));
 
     // Every child was reaped: none is left, not even a zombie.
     let mut children = Vec::new();

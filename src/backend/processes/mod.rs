@@ -183,11 +183,13 @@ impl Processes {
         Ok(cmd)
     }
 
-    /// Starts a worker process and leaves it idle, waiting for its `Setup` frame; it exits when
-    /// its input is closed. For measurements of an idle worker (`parlab probe memory`).
-    pub fn idle_worker(&self) -> std::io::Result<Child> {
-        let mut cmd = self.command(false).map_err(std::io::Error::other)?;
-        cmd.stdout(Stdio::null()).spawn()
+    /// Starts `n` worker processes and leaves them idle, waiting for their `Setup` frame, for
+    /// measurements of idle workers (`parlab probe memory`). Dropping one ends it.
+    pub fn idle_workers(&self, n: usize) -> Result<Vec<IdleWorker>> {
+        self.start(0..n, Kernel::Count, true)
+            .into_iter()
+            .map(|p| p.map(IdleWorker))
+            .collect()
     }
 
     /// Starts the workers numbered `indices` (replacements when `replacement`: they inject no
@@ -257,6 +259,32 @@ impl Processes {
                 })
                 .collect(),
         }
+    }
+}
+
+/// A worker process left idle by [`Processes::idle_workers`]. Dropping it closes its input,
+/// which ends it, and reaps it.
+pub struct IdleWorker(Proc);
+
+impl IdleWorker {
+    /// The worker's PID.
+    pub fn pid(&self) -> u32 {
+        self.0.pid
+    }
+}
+
+impl fmt::Debug for IdleWorker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdleWorker")
+            .field("pid", &self.0.pid)
+            .finish()
+    }
+}
+
+impl Drop for IdleWorker {
+    fn drop(&mut self) {
+        self.0.stdin = None;
+        let _ = self.0.wait_exit();
     }
 }
 
