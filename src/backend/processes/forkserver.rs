@@ -205,10 +205,13 @@ impl Server {
                 }
             }
         }
+        // Requests the server took are answered even when a later one failed to go out: a
+        // worker forked for one must be known, to be reaped.
+        let mut unanswered: Option<String> = None;
         let mut answers = Vec::with_capacity(faults.len());
         for (input, output) in sent {
             let answer = (|| {
-                if let Some(why) = &broken {
+                if let Some(why) = &unanswered {
                     return Err(why.clone());
                 }
                 let mut buf = [0u8; 16];
@@ -233,10 +236,11 @@ impl Server {
             if let Err(e) = &answer
                 && e.starts_with(&server)
             {
-                broken = Some(e.clone());
+                unanswered = Some(e.clone());
             }
             answers.push(answer);
         }
+        let broken = broken.or(unanswered);
         let why = broken.clone().unwrap_or_default();
         answers.resize_with(faults.len(), || Err(why.clone()));
         (answers, broken.is_some())
