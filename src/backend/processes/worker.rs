@@ -1,11 +1,12 @@
 //! The worker side of the `processes` backend.
 //!
 //! A worker is the parlab binary started with the hidden `__worker` subcommand, or any program
-//! that calls [`init`] at the top of its `main` (see `examples/own_worker.rs`). It says `Hello`,
-//! reads `Setup` and then `Part` frames from standard input, answers each with `Done` (or
-//! `Failed` for a panic or kernel error) on standard output, and exits with code 0 on
-//! `Shutdown` or when its input closes. Exit codes: 0 clean, 3 protocol error from the parent,
-//! 4 I/O error on the pipes.
+//! that calls [`init`] at the top of its `main` (see `examples/own_worker.rs`), or a process
+//! forked from such a program running as a fork server (see `forkserver.rs`). It says `Hello`,
+//! reads `Setup` and then `Part` frames from its input pipe (standard input when spawned),
+//! answers each with `Done` (or `Failed` for a panic or kernel error) on its output pipe, and
+//! exits with code 0 on `Shutdown` or when its input closes. Exit codes: 0 clean, 3 protocol
+//! error from the parent, 4 I/O error on the pipes.
 
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
@@ -36,8 +37,10 @@ const FLUSH_AFTER: Duration = Duration::from_micros(100);
 /// Lets a program that uses parlab as a library serve as its own worker process.
 ///
 /// Call it first thing in `main`. In a normal run it returns at once; in a process started by
-/// the `processes` backend (marked by [`WORKER_ENV`]) it serves parts and exits, never
-/// returning. Pair it with [`super::Processes::default`], which re-executes the current program.
+/// the `processes` backend (marked by [`WORKER_ENV`]) it serves parts, or with the `forkserver`
+/// start method forks the workers that do, and exits, never returning. Pair it with
+/// [`super::Processes::default`], which re-executes the current program, and call
+/// [`super::shut_down`] at the end of `main` to reap the fork server.
 ///
 /// ```no_run
 /// // First thing in `main`:
@@ -46,6 +49,7 @@ const FLUSH_AFTER: Duration = Duration::from_micros(100);
 /// ```
 pub fn init() {
     match std::env::var_os(WORKER_ENV) {
+        #[cfg(target_os = "linux")]
         Some(v) if v == super::forkserver::SERVER => std::process::exit(super::forkserver::serve()),
         Some(_) => std::process::exit(serve()),
         None => {}
