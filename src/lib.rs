@@ -27,7 +27,8 @@
 //! ```
 //!
 //! A program that uses the `processes` backend with its own executable as the worker calls
-//! [`worker::init`] first thing in `main`.
+//! [`worker::init`] first thing in `main`, and [`backend::processes::shut_down`] at its end to
+//! reap the fork server that starts the workers (the default start method on Linux).
 
 #![deny(missing_docs)]
 
