@@ -125,7 +125,7 @@ fn fork_servers() -> Vec<u32> {
 }
 
 #[test]
-#[ignore = "run by a_dead_fork_server_is_replaced_and_shut_down_reaps_it in a process of its own"]
+#[ignore = "run by a_dead_or_hung_fork_server_is_replaced_and_shut_down_reaps_it in a process of its own"]
 fn fork_server_inner() {
     let backend = forkserver_backend();
     let j = job("sum", "0..1000", "static");
@@ -156,14 +156,34 @@ fn fork_server_inner() {
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(backend.run(&j, 3, &Silent).unwrap().headline(), 499_500);
     assert_eq!(fork_servers(), replaced);
+    // Stopped, it is taken for hung: the run fails within about 2 s naming it, and the next
+    // run starts a fresh server.
+    let stopped = fork_servers();
+    kill(Pid::from_raw(stopped[0] as i32), Signal::SIGSTOP).unwrap();
+    let t0 = Instant::now();
+    let err = backend.run(&j, 3, &Silent).unwrap_err().to_string();
+    let took = t0.elapsed();
+    assert!(
+        err.contains(&format!(
+            "the fork server (pid {}) did not answer within 2s",
+            stopped[0]
+        )),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert!(!alive(stopped[0]), "the hung server was not killed");
+    assert_eq!(backend.run(&j, 3, &Silent).unwrap().headline(), 499_500);
+    let fresh = fork_servers();
+    assert_eq!(fresh.len(), 1, "{fresh:?}");
+    assert_ne!(fresh, stopped);
     // Shut down, it is reaped: no child of any kind is left.
     parlab::backend::processes::shut_down();
-    assert!(!alive(replaced[0]), "the server is still there");
+    assert!(!alive(fresh[0]), "the server is still there");
     assert!(fork_servers().is_empty());
 }
 
 #[test]
-fn a_dead_fork_server_is_replaced_and_shut_down_reaps_it() {
+fn a_dead_or_hung_fork_server_is_replaced_and_shut_down_reaps_it() {
     crate::run_isolated("processes::fork_server_inner");
 }
 

@@ -20,7 +20,8 @@
 //!   server and by each worker) fires when the *thread* that started the server ends.
 //! - **Lifetime.** The server ignores `SIGINT` (Ctrl-C in a terminal signals the whole group;
 //!   workers restore the default and stop), exits when its socket closes, and dies with
-//!   parlab. A server found dead is started again on the next request.
+//!   parlab. A server found dead is started again on the next request; one that does not answer
+//!   a request within 2 s is killed, and replaced on the next.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -49,8 +50,11 @@ pub const SERVER: &str = "forkserver";
 
 /// The server's greeting, followed by a space and its PID.
 const HELLO: &str = "parlab-forkserver 1";
-/// How long parlab waits for the server to greet it or to answer a request.
-const ANSWER_LIMIT: Duration = Duration::from_secs(10);
+/// How long parlab waits for a new server to greet it: an `exec` and the program's start-up.
+const GREETING_LIMIT: Duration = Duration::from_secs(10);
+/// How long parlab waits for the answer to a request: a `fork`, normally well under 1 ms. A
+/// server that takes longer is taken for hung, killed, and replaced on the next run.
+const ANSWER_LIMIT: Duration = Duration::from_secs(2);
 
 /// A worker the server forked: its PID and parlab's ends of its pipes.
 #[derive(Debug)]
@@ -151,18 +155,19 @@ impl Server {
             .stderr(Stdio::inherit());
         let mut child = launch(cmd).map_err(|e| describe(&e))?;
         let mut buf = [0u8; 64];
-        let greeted = receive(ours.as_fd(), &mut buf, Some(&mut child)).and_then(|n| {
-            let text = String::from_utf8_lossy(&buf[..n]);
-            let pid = text
-                .strip_prefix(HELLO)
-                .and_then(|rest| rest.trim().parse::<u32>().ok());
-            match pid {
-                Some(pid) if pid == child.id() => Ok(()),
-                _ => Err(format!(
-                    "it greeted with {text:?}: not a program that calls parlab::worker::init"
-                )),
-            }
-        });
+        let greeted =
+            receive(ours.as_fd(), &mut buf, GREETING_LIMIT, Some(&mut child)).and_then(|n| {
+                let text = String::from_utf8_lossy(&buf[..n]);
+                let pid = text
+                    .strip_prefix(HELLO)
+                    .and_then(|rest| rest.trim().parse::<u32>().ok());
+                match pid {
+                    Some(pid) if pid == child.id() => Ok(()),
+                    _ => Err(format!(
+                        "it greeted with {text:?}: not a program that calls parlab::worker::init"
+                    )),
+                }
+            });
         if let Err(e) = greeted {
             let _ = child.kill();
             let _ = child.wait();
@@ -215,8 +220,13 @@ impl Server {
                     return Err(why.clone());
                 }
                 let mut buf = [0u8; 16];
-                let n = receive(self.socket.as_fd(), &mut buf, Some(&mut self.child))
-                    .map_err(|e| format!("{server} {e}"))?;
+                let n = receive(
+                    self.socket.as_fd(),
+                    &mut buf,
+                    ANSWER_LIMIT,
+                    Some(&mut self.child),
+                )
+                .map_err(|e| format!("{server} {e}"))?;
                 let code = buf
                     .get(1..5)
                     .and_then(|b| b.try_into().ok())
@@ -247,18 +257,19 @@ impl Server {
     }
 }
 
-/// Receives one message within [`ANSWER_LIMIT`]; returns its length. With `child`, a closed
+/// Receives one message within `limit`; returns its length. With `child`, a closed
 /// socket is explained by the server's exit status.
 fn receive(
     socket: BorrowedFd<'_>,
     buf: &mut [u8],
+    limit: Duration,
     child: Option<&mut Child>,
 ) -> Result<usize, String> {
-    let deadline = Instant::now() + ANSWER_LIMIT;
+    let deadline = Instant::now() + limit;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!("did not answer within {ANSWER_LIMIT:?}"));
+            return Err(format!("did not answer within {limit:?}"));
         }
         let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
         let mut fds = [PollFd::new(socket, PollFlags::POLLIN)];
