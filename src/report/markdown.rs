@@ -98,9 +98,14 @@ pub fn machine_lines(r: &Report) -> Vec<String> {
             .start_method
             .as_ref()
             .map(|m| format!("processes started by {m}")),
-        r.settings
-            .switch_interval_s
-            .map(|s| format!("gil switch interval {} us", (s * 1e6).round())),
+        r.settings.switch_interval_s.map(|s| {
+            let us = (s * 1e6).round();
+            if us >= 1000.0 && us % 1000.0 == 0.0 {
+                format!("gil switch interval {} ms", us / 1000.0)
+            } else {
+                format!("gil switch interval {us} us")
+            }
+        }),
         r.settings
             .check_interval
             .map(|n| format!("gil-legacy check interval {n}")),

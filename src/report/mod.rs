@@ -213,6 +213,31 @@ mod export_tests {
     }
 
     #[test]
+    fn backend_settings_are_listed_with_readable_units() {
+        let mut report = fixture();
+        report.settings.switch_interval_s = Some(0.005);
+        report.settings.check_interval = Some(100);
+        let lines = super::markdown::machine_lines(&report);
+        assert!(
+            lines.contains(
+                &"Backend settings: processes started by forkserver; gil switch interval 5 ms; \
+              gil-legacy check interval 100"
+                    .to_string()
+            )
+        );
+        report.settings.switch_interval_s = Some(0.00025);
+        report.settings.start_method = None;
+        let lines = super::markdown::machine_lines(&report);
+        assert!(
+            lines.contains(
+                &"Backend settings: gil switch interval 250 us; gil-legacy check interval 100"
+                    .to_string()
+            ),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
     fn sequential_benchmarked_at_more_workers_starts_at_the_baseline() {
         let mut report = fixture();
         let mut two = report.cells[0].clone();
