@@ -115,3 +115,47 @@ fn ctrl_c_in_a_terminal_signals_the_whole_group_and_still_reads_as_an_interrupti
     // A terminal sends SIGINT to every process of the foreground group, workers included.
     stop_with(Signal::SIGINT, "processes", 3, 130, true);
 }
+
+/// True while `pid` runs: it exists and is not a zombie. (A process orphaned by a SIGKILLed
+/// parent is reaped by whoever adopts it, which may take its time.)
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        !matches!(state, Some('Z' | 'X') | None)
+    })
+}
+
+#[test]
+fn sigkill_of_parlab_takes_every_worker_and_the_fork_server_with_it() {
+    // Nothing in parlab runs on SIGKILL: only PR_SET_PDEATHSIG can stop the workers.
+    for (start, want) in [("spawn", 3), ("forkserver", 4)] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+            .args(["run", "-b", "processes", "--start", start, "-w", "3"])
+            .args(["-k", "sleep:1ms", "-r", "0..30000"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let t0 = Instant::now();
+        let mut procs = Vec::new();
+        while procs.len() < want && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+            procs = children(pid);
+        }
+        assert_eq!(procs.len(), want, "{start}: {procs:?}");
+        kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+        child.wait().unwrap();
+        let t0 = Instant::now();
+        while procs.iter().any(|&p| running(p)) && t0.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let left: Vec<_> = procs.iter().copied().filter(|&p| running(p)).collect();
+        assert!(
+            left.is_empty(),
+            "{start}: still running after parlab: {left:?}"
+        );
+    }
+}
