@@ -15,19 +15,20 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARLAB = os.path.join(ROOT, "target", "release", "parlab")
-BACKENDS = ["sequential", "threads", "pool", "processes", "gil", "gil-legacy"]
+# `processes` by both start methods (forkserver is the default).
+BACKENDS = ["sequential", "threads", "pool", "processes", "processes --start spawn", "gil", "gil-legacy"]
 
 
 def faults(backend):
     f = ["panic@1", "hang@1"]
-    if backend == "processes":
+    if backend.startswith("processes"):
         f += ["exit:7@1", "signal:9@1", "corrupt@1"]
     return f
 
 
 def run(backend, fault, extra):
     env = dict(os.environ, PARLAB_FAULT=fault)
-    args = [PARLAB, "run", "-b", backend, "-w", "3", "-k", "sleep:1ms", "-r", "0..300", "-s", "chunks:10", "--timeout", "300ms"] + extra
+    args = [PARLAB, "run", "-b", *backend.split(), "-w", "3", "-k", "sleep:1ms", "-r", "0..300", "-s", "chunks:10", "--timeout", "300ms"] + extra
     t0 = time.perf_counter()
     p = subprocess.run(args, env=env, capture_output=True, text=True)
     return p.returncode, p.stdout, p.stderr, time.perf_counter() - t0
