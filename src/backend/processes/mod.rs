@@ -806,10 +806,14 @@ impl Proc {
     /// Waits up to [`EXIT_GRACE`] for the worker to exit, then kills it.
     fn wait_exit(&mut self) -> Result<ExitStatus> {
         let deadline = Instant::now() + EXIT_GRACE;
-        let mut nap = Duration::from_micros(50);
+        let mut nap = Duration::from_micros(5);
+        let mut hung_up = false;
         let status = loop {
             match self.process.try_wait() {
                 Ok(Some(status)) => break status,
+                // A worker's output closes as it exits: sleep until then rather than guess,
+                // and then only microseconds until its status can be collected.
+                Ok(None) if !hung_up => hung_up = self.await_hangup(deadline),
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(nap);
                     nap = (nap * 2).min(Duration::from_millis(10));
@@ -826,6 +830,25 @@ impl Proc {
         };
         self.reaped = true;
         Ok(status)
+    }
+
+    /// Waits until the worker's output pipe has no writer left (it exited, or closed it), or
+    /// `deadline`; true in the first case, and once the deadline has passed.
+    fn await_hangup(&self, deadline: Instant) -> bool {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            // No events asked for: poll reports only POLLHUP, POLLERR and POLLNVAL.
+            let mut fds = [PollFd::new(self.stdout.as_fd(), PollFlags::empty())];
+            let ms = u16::try_from(left.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
+            match poll(&mut fds, PollTimeout::from(ms)) {
+                Err(Errno::EINTR) => {}
+                // Closed, or poll itself failed: either way, fall back on asking for the status.
+                _ => return true,
+            }
+        }
     }
 }
 
