@@ -97,6 +97,27 @@ impl Error {
         }
     }
 
+    /// The item of `all` called `value` by `name`, or an [`Error::Invalid`] for `what` that
+    /// lists every name.
+    pub(crate) fn by_name<T: Copy>(
+        what: &'static str,
+        value: &str,
+        all: &[T],
+        name: impl Fn(&T) -> &'static str,
+    ) -> Result<T> {
+        all.iter()
+            .find(|t| name(t) == value)
+            .copied()
+            .ok_or_else(|| {
+                let names: Vec<_> = all.iter().map(&name).collect();
+                Error::invalid(
+                    what,
+                    value,
+                    format!("expected one of: {}", names.join(", ")),
+                )
+            })
+    }
+
     /// Builds an [`Error::Io`] with the given context.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {

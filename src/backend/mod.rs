@@ -195,15 +195,8 @@ impl FromStr for BackendKind {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let every = || BackendKind::ALL.into_iter().chain(BackendKind::OPTIONAL);
-        every().find(|k| k.name() == s).ok_or_else(|| {
-            let names: Vec<_> = every().map(|k| k.name()).collect();
-            Error::invalid(
-                "backend",
-                s,
-                format!("expected one of: {}", names.join(", ")),
-            )
-        })
+        let every = [BackendKind::ALL.as_slice(), &BackendKind::OPTIONAL].concat();
+        Error::by_name("backend", s, &every, BackendKind::name)
     }
 }
 

@@ -81,16 +81,7 @@ impl FromStr for ProbeKind {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        ProbeKind::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "probe",
-                    s,
-                    "expected one of: spawn, switch, fork-rss, message, memory",
-                )
-            })
+        Error::by_name("probe", s, &ProbeKind::ALL, ProbeKind::name)
     }
 }
 

@@ -105,10 +105,7 @@ impl FromStr for StartMethod {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        StartMethod::ALL
-            .into_iter()
-            .find(|m| m.name() == s)
-            .ok_or_else(|| Error::invalid("start method", s, "one of forkserver, spawn"))
+        Error::by_name("start method", s, &StartMethod::ALL, |m| m.name())
     }
 }
 
