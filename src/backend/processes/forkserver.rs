@@ -346,15 +346,7 @@ pub(super) fn serve() -> i32 {
     worker::quiet_panics();
     let socket = std::io::stdin();
     let socket = socket.as_fd();
-    let hello = format!("{HELLO} {}", std::process::id());
-    let greet = sendmsg::<()>(
-        socket.as_raw_fd(),
-        &[IoSlice::new(hello.as_bytes())],
-        &[],
-        MsgFlags::MSG_NOSIGNAL,
-        None,
-    );
-    if greet.is_err() {
+    if send(socket, format!("{HELLO} {}", std::process::id()).as_bytes()).is_err() {
         return EXIT_IO;
     }
     let mut buf = [0u8; 256];
@@ -430,17 +422,21 @@ pub(super) fn serve() -> i32 {
             answer.extend_from_slice(&Errno::last_raw().to_le_bytes());
         }
         drop((input, output));
-        let sent = sendmsg::<()>(
-            socket.as_raw_fd(),
-            &[IoSlice::new(&answer)],
-            &[],
-            MsgFlags::MSG_NOSIGNAL,
-            None,
-        );
-        if sent.is_err() {
+        if send(socket, &answer).is_err() {
             return EXIT_IO;
         }
     }
+}
+
+/// Sends one message, with no descriptors, on the server's socket.
+fn send(socket: BorrowedFd<'_>, bytes: &[u8]) -> nix::Result<usize> {
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[IoSlice::new(bytes)],
+        &[],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
 }
 
 /// In a freshly forked worker: closes its copy of the server's socket and serves parts on the

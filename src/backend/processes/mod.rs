@@ -210,12 +210,10 @@ impl Processes {
                     })?;
                     let stdin = OwnedFd::from(child.stdin.take().expect("stdin is piped"));
                     let stdout = OwnedFd::from(child.stdout.take().expect("stdout is piped"));
-                    let pid = child.id();
                     Ok(Proc::new(
                         index,
                         kernel,
                         Handle::Spawned(child),
-                        pid,
                         stdin.into(),
                         stdout.into(),
                     ))
@@ -242,7 +240,7 @@ impl Processes {
                             pid: Pid::from_raw(f.pid as i32),
                             status: None,
                         };
-                        Ok(Proc::new(index, kernel, handle, f.pid, f.input, f.output))
+                        Ok(Proc::new(index, kernel, handle, f.input, f.output))
                     })
                     .collect()
             }
@@ -298,6 +296,14 @@ enum Handle {
 }
 
 impl Handle {
+    /// The process's PID.
+    fn pid(&self) -> u32 {
+        match self {
+            Handle::Spawned(child) => child.id(),
+            Handle::Forked { pid, .. } => pid.as_raw() as u32,
+        }
+    }
+
     /// Sends SIGKILL, unless the process was already reaped (its PID may be reused).
     fn kill(&mut self) {
         match self {
@@ -622,14 +628,7 @@ impl Drop for WorkerSet<'_> {
 }
 
 impl Proc {
-    fn new(
-        index: usize,
-        kernel: Kernel,
-        process: Handle,
-        pid: u32,
-        stdin: File,
-        stdout: File,
-    ) -> Proc {
+    fn new(index: usize, kernel: Kernel, process: Handle, stdin: File, stdout: File) -> Proc {
         let mut wbuf = Vec::with_capacity(4096);
         Frame::Setup {
             version: VERSION,
@@ -638,8 +637,8 @@ impl Proc {
         .encode(&mut wbuf);
         Proc {
             index,
+            pid: process.pid(),
             process,
-            pid,
             stdin: Some(stdin),
             stdout,
             rbuf: vec![0; READ_BUFFER],
