@@ -67,7 +67,8 @@ pub struct Spec {
     pub min_time: Option<Duration>,
     /// Backend settings, including the per-run timeout.
     pub options: BackendOptions,
-    /// How the `processes` backend starts its workers.
+    /// The `processes` backend's worker program; its start method and policy come from
+    /// `options`.
     pub processes: Processes,
     /// The MPI launcher and its flags, for the `mpi` backend (default `mpirun`).
     pub mpirun: Vec<String>,
@@ -273,9 +274,12 @@ pub fn run(
             let base = cells.len();
             for (i, (b, w)) in pairs.into_iter().enumerate() {
                 let backend: Box<dyn Backend> = match b {
-                    BackendKind::Processes => {
-                        Box::new(spec.processes.clone().with_policy(spec.options.policy))
-                    }
+                    BackendKind::Processes => Box::new(
+                        spec.processes
+                            .clone()
+                            .with_start(spec.options.start)
+                            .with_policy(spec.options.policy),
+                    ),
                     BackendKind::Mpi => {
                         Box::new(Launcher::new(spec.mpirun.clone(), spec.options.policy)?)
                     }
@@ -326,7 +330,7 @@ pub fn run(
             start_method: spec
                 .backends
                 .contains(&BackendKind::Processes)
-                .then(|| spec.processes.start_method().to_string()),
+                .then(|| spec.options.start.to_string()),
             switch_interval_s: spec
                 .backends
                 .contains(&BackendKind::Gil)

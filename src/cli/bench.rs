@@ -83,7 +83,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         runs: count("runs", &a.runs, 1, 10_000)?,
         min_time,
         options,
-        processes: Processes::default().with_start(options.start),
+        processes: Processes::default(),
         mpirun: a.mpirun.split_whitespace().map(String::from).collect(),
     };
 
