@@ -1,7 +1,6 @@
 //! The command line as clap sees it: plain strings, no I/O, no library types.
 
 use clap::{Args, Parser, Subcommand};
-use parlab::backend::processes::StartMethod;
 
 /// Run one CPU-bound job split into parts on interchangeable backends, check every answer,
 /// and measure how each scales.
@@ -211,10 +210,10 @@ pub struct BackendArgs {
     /// gil-legacy: kernel check points between releases, as Python 2's sys.setcheckinterval.
     #[arg(long, default_value = "100", allow_hyphen_values = true)]
     pub check_interval: String,
-    /// processes: how workers start: forkserver (forked from one server process) or spawn
-    /// (the program executed once per worker).
-    #[arg(long, default_value_t = StartMethod::default().to_string(), allow_hyphen_values = true)]
-    pub start: String,
+    /// processes: how workers start: forkserver (forked from one server process; the default on
+    /// Linux) or spawn (the program executed once per worker).
+    #[arg(long, allow_hyphen_values = true)]
+    pub start: Option<String>,
 }
 
 /// Which CPython to run beside parlab, shared by `reproduce` and `probe`.

@@ -5,9 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use parlab::reproduce::{self, Options, Report, Section};
-
 use parlab::backend::processes::Processes;
+use parlab::reproduce::{self, Options, Report, Section};
 
 use super::args::ReproduceArgs;
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parlab::backend::gil::GilStats;
 use parlab::backend::mpi::MpiRun;
+use parlab::backend::processes::StartMethod;
 use parlab::backend::{BackendKind, BackendOptions, Policy};
 use parlab::job::{Job, Part};
 use parlab::kernels::parse_duration;
@@ -90,7 +91,10 @@ impl BackendArgs {
             switch_interval,
             check_interval,
             policy: Policy::default(),
-            start: self.start.parse()?,
+            start: match &self.start {
+                Some(s) => s.parse()?,
+                None => StartMethod::default(),
+            },
         })
     }
 }
