@@ -29,6 +29,27 @@ pub fn forkserver_backend() -> Processes {
     processes_backend().with_start(StartMethod::ForkServer)
 }
 
+/// The children of `pid` (of any of its threads), from /proc.
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+                out.extend(
+                    list.split_whitespace()
+                        .filter_map(|p| p.parse::<u32>().ok()),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// True while `pid` exists (as a process of any state other than gone).
+pub fn alive(pid: u32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
+}
+
 /// Runs one ignored test of this binary alone in a process of its own, for tests that measure
 /// the whole process (its descriptors, threads, children), which other tests would disturb.
 pub fn run_isolated(test: &str) {

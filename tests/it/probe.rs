@@ -91,11 +91,7 @@ fn probes_inner() {
     assert!(median(memory, "idle parlab worker (forkserver): PSS").is_some_and(|k| k > 0.0));
 
     // Every child was reaped: none is left, not even a zombie.
-    let mut children = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-        let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-        children.extend(list.split_whitespace().map(String::from));
-    }
+    let children = crate::children(std::process::id());
     assert!(children.is_empty(), "children left: {children:?}");
 }
 

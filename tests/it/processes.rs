@@ -12,7 +12,7 @@ use parlab::job::{Job, Part};
 use parlab::observer::Observer;
 use parlab::observer::Silent;
 
-use crate::{forkserver_backend, processes_backend};
+use crate::{alive, children, forkserver_backend, processes_backend};
 
 fn job(kernel: &str, range: &str, split: &str) -> Job {
     Job {
@@ -20,11 +20,6 @@ fn job(kernel: &str, range: &str, split: &str) -> Job {
         range: range.parse().unwrap(),
         split: split.parse().unwrap(),
     }
-}
-
-/// True while `pid` exists (as a process of any state other than gone).
-fn alive(pid: u32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
 }
 
 /// Records worker PIDs and kills one of them once the job is under way.
@@ -105,23 +100,14 @@ fn a_program_that_is_not_a_fork_server_is_refused() {
 
 /// This process's children whose environment marks them as fork servers.
 fn fork_servers() -> Vec<u32> {
-    let mut out = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-        let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-        for pid in list
-            .split_whitespace()
-            .filter_map(|p| p.parse::<u32>().ok())
-        {
+    children(std::process::id())
+        .into_iter()
+        .filter(|pid| {
             let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            if env
-                .split(|b| *b == 0)
+            env.split(|b| *b == 0)
                 .any(|v| v == b"PARLAB_WORKER=forkserver")
-            {
-                out.push(pid);
-            }
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 #[test]

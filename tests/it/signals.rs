@@ -7,24 +7,17 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-/// The children of `pid`, from /proc.
-fn children(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for task in tasks.flatten() {
-            if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
-                out.extend(
-                    list.split_whitespace()
-                        .filter_map(|p| p.parse::<u32>().ok()),
-                );
-            }
-        }
-    }
-    out
-}
+use crate::{alive, children};
 
-fn alive(pid: u32) -> bool {
-    kill(Pid::from_raw(pid as i32), None).is_ok()
+/// Waits up to 5 s until `pid` has at least `want` children; returns the last list seen.
+fn wait_for_children(pid: u32, want: usize) -> Vec<u32> {
+    let t0 = Instant::now();
+    let mut procs = children(pid);
+    while procs.len() < want && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+        procs = children(pid);
+    }
+    procs
 }
 
 /// Starts a long job, waits until it runs `want_children` workers (or a moment for threads),
@@ -53,15 +46,7 @@ fn stop_with(signal: Signal, backend: &str, want_children: usize, code: i32, to_
         .spawn()
         .unwrap();
     let pid = child.id();
-    let t0 = Instant::now();
-    let mut workers = Vec::new();
-    while t0.elapsed() < Duration::from_secs(5) {
-        workers = children(pid);
-        if workers.len() >= want_children {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let workers = wait_for_children(pid, want_children);
     assert!(
         workers.len() >= want_children,
         "workers never started: {workers:?}"
@@ -139,12 +124,7 @@ fn sigkill_of_parlab_takes_every_worker_and_the_fork_server_with_it() {
             .spawn()
             .unwrap();
         let pid = child.id();
-        let t0 = Instant::now();
-        let mut procs = Vec::new();
-        while procs.len() < want && t0.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(10));
-            procs = children(pid);
-        }
+        let procs = wait_for_children(pid, want);
         assert_eq!(procs.len(), want, "{start}: {procs:?}");
         kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
         child.wait().unwrap();
