@@ -47,6 +47,7 @@ pub mod probe;
 pub mod report;
 pub mod reproduce;
 pub mod split;
+pub mod stats;
 pub mod verify;
 
 pub use backend::processes::worker;

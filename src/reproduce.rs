@@ -433,8 +433,7 @@ fn repeated<T>(
         }
         last = Some(out);
     }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+    let median = crate::stats::median(&times);
     Ok((median, times.len(), last.expect("ran at least once")))
 }
 

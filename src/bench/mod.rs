@@ -16,7 +16,7 @@
 //! kernel's figure for a child started with vfork semantics includes the parent's memory.
 
 pub mod machine;
-pub mod stats;
+
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,8 @@ use crate::observer::Silent;
 use crate::split::Split;
 
 pub use machine::Machine;
-pub use stats::{Estimate, Summary};
+pub use crate::stats::{Estimate, Summary};
+use crate::stats;
 
 /// Version of the report's schema (docs/bench-json.md); bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

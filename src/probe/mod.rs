@@ -115,7 +115,7 @@ impl Stats {
         assert!(!values.is_empty(), "no measurement");
         values.sort_by(f64::total_cmp);
         Stats {
-            median: values[values.len() / 2],
+            median: crate::stats::median(&values),
             min: values[0],
             max: values[values.len() - 1],
             n: values.len(),

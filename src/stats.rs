@@ -1,5 +1,5 @@
-//! Statistics of a cell's runs: summary figures, outliers, and a bootstrap confidence interval
-//! for the speedup against a baseline.
+//! The one statistics module: medians, summaries, outliers and bootstrap intervals, for
+//! `bench`, `probe` and `reproduce` alike, so every median in parlab means the same thing.
 
 use serde::{Deserialize, Serialize};
 
