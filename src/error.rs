@@ -143,6 +143,14 @@ impl Error {
     }
 }
 
+/// The name of signal `signal` as the shell writes it ("SIGKILL"), or "signal N" for a number
+/// the platform does not name.
+pub fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("signal {signal}"))
+}
+
 /// Why a worker failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkerCause {
@@ -165,6 +173,16 @@ pub enum WorkerCause {
     Spawn(String),
     /// The worker did not finish its part within the timeout.
     TimedOut(std::time::Duration),
+}
+
+impl WorkerCause {
+    /// A worker killed by `signal`, with the signal's name.
+    pub fn signaled(signal: i32) -> Self {
+        WorkerCause::Signaled {
+            signal,
+            name: signal_name(signal),
+        }
+    }
 }
 
 impl fmt::Display for WorkerCause {

@@ -44,8 +44,6 @@ pub fn clear() {
 pub fn error(signal: i32) -> Error {
     Error::Interrupted {
         signal,
-        name: nix::sys::signal::Signal::try_from(signal)
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_else(|_| format!("signal {signal}")),
+        name: crate::error::signal_name(signal),
     }
 }

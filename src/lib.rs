@@ -48,6 +48,7 @@ pub mod report;
 pub mod reproduce;
 pub mod split;
 pub mod stats;
+pub mod units;
 pub mod verify;
 
 pub use backend::processes::worker;

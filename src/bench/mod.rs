@@ -17,7 +17,6 @@
 
 pub mod machine;
 
-
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -33,9 +32,9 @@ use crate::kernels::{Kernel, Total};
 use crate::observer::Silent;
 use crate::split::Split;
 
-pub use machine::Machine;
-pub use crate::stats::{Estimate, Summary};
 use crate::stats;
+pub use crate::stats::{Estimate, Summary};
+pub use machine::Machine;
 
 /// Version of the report's schema (docs/bench-json.md); bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -15,9 +15,9 @@ use parlab::backend::mpi::MpiRun;
 use parlab::backend::processes::StartMethod;
 use parlab::backend::{BackendKind, BackendOptions, Policy};
 use parlab::job::{Job, Part};
-use parlab::kernels::parse_duration;
 use parlab::number::parse_u64_as;
 use parlab::observer::Observer;
+use parlab::units::parse_duration;
 
 /// Keeps what a GIL backend reports and tells of retries on standard error.
 #[derive(Default)]

@@ -19,14 +19,3 @@ pub trait Exporter {
         write_atomic(path, &self.render(report)?)
     }
 }
-
-/// Seconds in the unit that reads best, e.g. `12.3 ms`.
-pub fn seconds(s: f64) -> String {
-    if s >= 1.0 {
-        format!("{s:.3} s")
-    } else if s >= 1e-3 {
-        format!("{:.2} ms", s * 1e3)
-    } else {
-        format!("{:.1} us", s * 1e6)
-    }
-}

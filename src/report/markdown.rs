@@ -2,9 +2,10 @@
 
 use std::fmt::Write;
 
-use super::export::{Exporter, seconds};
+use super::export::Exporter;
 use crate::bench::{Cell, Report};
 use crate::error::Result;
+use crate::units::seconds;
 
 /// Markdown export.
 #[derive(Debug, Default, Clone, Copy)]

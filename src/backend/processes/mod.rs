@@ -852,12 +852,7 @@ impl Proc {
 fn cause_of(status: ExitStatus) -> WorkerCause {
     match (status.code(), status.signal()) {
         (Some(code), _) => WorkerCause::Exited(code),
-        (None, Some(signal)) => WorkerCause::Signaled {
-            signal,
-            name: nix::sys::signal::Signal::try_from(signal)
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_else(|_| format!("signal {signal}")),
-        },
+        (None, Some(signal)) => WorkerCause::signaled(signal),
         (None, None) => WorkerCause::Protocol(format!("ended with status {status}")),
     }
 }

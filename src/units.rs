@@ -1,0 +1,75 @@
+//! Durations, parsed and printed: one parser for every duration flag and kernel spec, one exact
+//! form that round-trips (`250us`), and one human form for tables and notes (`12.3 ms`).
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Parses a duration such as `1ms`, `250us`, `0.5s` or `100ns` (at most one hour).
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let allowed = "expected a duration such as 1ms, 250us, 2s or 500ns, at most 1h";
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale_ns: f64 = match unit {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        _ => return Err(Error::invalid("duration", text, allowed)),
+    };
+    let value: f64 = num
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| Error::invalid("duration", text, allowed))?;
+    let ns = value * scale_ns;
+    if ns > 3600e9 {
+        return Err(Error::invalid("duration", text, allowed));
+    }
+    Ok(Duration::from_nanos(ns.round() as u64))
+}
+
+/// Formats a duration in the largest unit that keeps it an integer.
+pub fn format_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    for (unit, scale) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
+        if ns >= scale && ns.is_multiple_of(scale) {
+            return format!("{}{unit}", ns / scale);
+        }
+    }
+    format!("{ns}ns")
+}
+
+/// Seconds in the unit that reads best, e.g. `12.3 ms`.
+pub fn seconds(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.3} s")
+    } else if s >= 1e-3 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{:.1} us", s * 1e6)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1ms").unwrap(), Duration::from_millis(1));
+        assert_eq!(parse_duration("0.5s").unwrap(), Duration::from_millis(500));
+        assert_eq!(format_duration(Duration::from_micros(250)), "250us");
+        assert_eq!(format_duration(Duration::from_nanos(1500)), "1500ns");
+    }
+
+    #[test]
+    fn seconds_pick_the_unit_that_reads_best() {
+        assert_eq!(seconds(2.5), "2.500 s");
+        assert_eq!(seconds(0.0123), "12.30 ms");
+        assert_eq!(seconds(0.0000123), "12.3 us");
+    }
+}
