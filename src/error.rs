@@ -72,6 +72,18 @@ pub enum Error {
         prefix: PrefixNote,
     },
 
+    /// A run's answer differs from the one it must equal: another repetition of the same job,
+    /// or the sequential answer. A failure of the run (exit 1), not bad input.
+    #[error("wrong answer from {what}: {got} (expected {expected})")]
+    WrongAnswer {
+        /// Which run gave it, e.g. "repetition 3 of CPython 2 threads".
+        what: String,
+        /// The answer it gave.
+        got: String,
+        /// The answer it should have given.
+        expected: String,
+    },
+
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
