@@ -7,8 +7,6 @@
 
 use std::fmt;
 
-use crate::job::Part;
-
 /// Result type used throughout parlab.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -226,9 +224,22 @@ impl fmt::Display for PidNote {
     }
 }
 
-/// The optional part a failed worker held, displayed as " on part K (a..b)" or nothing.
+/// A part by its plain numbers: the error type sits below the job it describes, so it holds
+/// numbers rather than the job's types (a `Part` converts into it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PartNote(pub Option<Part>);
+pub struct PartAt {
+    /// Position of the part in part order.
+    pub index: u64,
+    /// First index of the part, included.
+    pub start: u64,
+    /// End of the part, excluded.
+    pub end: u64,
+}
+
+/// The optional part a failed worker held, displayed as " on part K (a..b)" or
+/// " holding no part".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartNote(pub Option<PartAt>);
 
 impl fmt::Display for PartNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -239,16 +250,31 @@ impl fmt::Display for PartNote {
     }
 }
 
-/// The finished prefix of an incomplete run, displayed as "; parts 0..K (range A..B) total T".
+/// The unbroken prefix of parts that finished before a run failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PrefixNote(pub Option<(u64, crate::job::Span, crate::kernels::Total)>);
+pub struct Prefix {
+    /// Parts 0..`parts` finished.
+    pub parts: u64,
+    /// First index they cover, included.
+    pub start: u64,
+    /// End of what they cover, excluded.
+    pub end: u64,
+    /// Their combined total's headline figure.
+    pub headline: u128,
+}
+
+/// The finished prefix of an incomplete run, displayed as "; parts 0..K (range A..B) give T".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixNote(pub Option<Prefix>);
 
 impl fmt::Display for PrefixNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Some((k, span, total)) => {
-                write!(f, "; parts 0..{k} (range {span}) give {}", total.headline())
-            }
+            Some(p) => write!(
+                f,
+                "; parts 0..{} (range {}..{}) give {}",
+                p.parts, p.start, p.end, p.headline
+            ),
             None => Ok(()),
         }
     }

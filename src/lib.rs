@@ -4,7 +4,8 @@
 //! The modules follow the pipeline:
 //!
 //! - [`kernels`]: the work per index, each with an exact integer answer ([`kernels::Total`]);
-//! - [`job`] and [`split`]: a kernel over a range, cut into parts ([`job::Plan`]);
+//! - [`span`]: ranges and parts, the ground floor;
+//! - [`job`] and [`split`]: a kernel over a range, cut into parts ([`split::Plan`]);
 //! - [`backend`]: sequential, threads, a rayon pool, worker processes and two models of
 //!   CPython's GIL, behind one trait;
 //! - [`verify`]: every backend against the sequential answer;
@@ -46,6 +47,7 @@ pub mod observer;
 pub mod probe;
 pub mod report;
 pub mod reproduce;
+pub mod span;
 pub mod split;
 pub mod stats;
 pub mod units;

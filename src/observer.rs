@@ -3,9 +3,8 @@
 //! Backends call the observer from their worker threads, so implementations must be `Sync`
 //! and cheap: a progress bar, a counter, a test probe that records worker PIDs.
 
-use crate::backend::gil::GilStats;
 use crate::error::Error;
-use crate::job::Part;
+use crate::span::Part;
 
 /// Receives events from a running job. Every method has an empty default.
 pub trait Observer: Sync {
@@ -17,9 +16,6 @@ pub trait Observer: Sync {
 
     /// A part failed and runs again (`--retries`); `attempt` counts from 1 for the first retry.
     fn part_retried(&self, _part: Part, _attempt: u32, _cause: &Error) {}
-
-    /// A GIL backend finished; what its lock saw.
-    fn gil_stats(&self, _stats: &GilStats) {}
 }
 
 /// An observer that ignores everything.

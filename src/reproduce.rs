@@ -23,9 +23,10 @@ use crate::backend::processes::Processes;
 use crate::backend::threads::Threads;
 use crate::cpython::Python;
 use crate::error::{Error, Result};
-use crate::job::{Job, Span};
+use crate::job::Job;
 use crate::kernels::Kernel;
 use crate::observer::Silent;
+use crate::span::Span;
 use crate::split::Split;
 
 /// The seed's published figures (a 2017 laptop, CPython 3).

@@ -1,4 +1,4 @@
-//! How a range is cut into parts and how parts reach workers.
+//! How a range is cut into parts ([`Plan`]) and how parts reach workers.
 //!
 //! - `static`: as many equal contiguous parts as there are workers, by the seed's formula
 //!   `start + (end-start)*k/N`; worker k gets part k. Cheap, but a kernel whose cost grows with
@@ -12,8 +12,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::job::{Plan, Span};
 use crate::number::parse_u64_as;
+use crate::span::{Part, Span};
 
 /// A way to cut a range into parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -32,6 +32,96 @@ impl Split {
             Split::Static => Plan::equal(range, workers.max(1) as u64),
             Split::Chunks(size) => Plan::chunks(range, size),
         }
+    }
+}
+
+/// The parts of a job, computed on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    range: Span,
+    kind: PlanKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlanKind {
+    /// `parts` equal contiguous parts by the seed's formula.
+    Equal { parts: u64 },
+    /// Fixed-size chunks, the last one possibly shorter.
+    Chunks { size: u64, parts: u64 },
+}
+
+impl Plan {
+    /// `parts` equal contiguous parts: part k is
+    /// `start + len*k/parts .. start + len*(k+1)/parts`, exactly the seed's formula,
+    /// computed in 128-bit arithmetic so it never overflows.
+    pub fn equal(range: Span, parts: u64) -> Self {
+        assert!(parts > 0, "a plan needs at least one part");
+        Plan {
+            range,
+            kind: PlanKind::Equal { parts },
+        }
+    }
+
+    /// Chunks of `size` indices (the last may be shorter); an empty range has no chunk.
+    pub fn chunks(range: Span, size: u64) -> Self {
+        assert!(size > 0, "chunk size must be positive");
+        let parts = range.len().div_ceil(size);
+        Plan {
+            range,
+            kind: PlanKind::Chunks { size, parts },
+        }
+    }
+
+    /// The whole range.
+    pub fn range(&self) -> Span {
+        self.range
+    }
+
+    /// True when parts are handed out dynamically to idle workers.
+    pub fn is_dynamic(&self) -> bool {
+        matches!(self.kind, PlanKind::Chunks { .. })
+    }
+
+    /// Number of parts.
+    pub fn len(&self) -> u64 {
+        match self.kind {
+            PlanKind::Equal { parts } | PlanKind::Chunks { parts, .. } => parts,
+        }
+    }
+
+    /// True when the plan has no part (a chunked empty range).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Part `k`. Panics if `k >= self.len()`.
+    pub fn part(&self, k: u64) -> Part {
+        assert!(k < self.len(), "part {k} out of {}", self.len());
+        let Span { start, end } = self.range;
+        match self.kind {
+            PlanKind::Equal { parts } => {
+                let len = (end - start) as u128;
+                let at = |k: u64| start + (len * k as u128 / parts as u128) as u64;
+                Part {
+                    index: k,
+                    start: at(k),
+                    end: at(k + 1),
+                }
+            }
+            PlanKind::Chunks { size, .. } => {
+                let lo = start + k * size;
+                Part {
+                    index: k,
+                    start: lo,
+                    end: lo.saturating_add(size).min(end),
+                }
+            }
+        }
+    }
+
+    /// All parts, in order.
+    pub fn parts(&self) -> impl ExactSizeIterator<Item = Part> + '_ {
+        (0..self.len() as usize).map(|k| self.part(k as u64))
     }
 }
 
@@ -105,6 +195,42 @@ mod tests {
             let e = bad.parse::<Split>().unwrap_err();
             assert!(e.is_usage(), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn equal_parts_follow_the_seed_formula() {
+        let plan = Plan::equal(Span::new(0, 100_000_000).unwrap(), 3);
+        let parts: Vec<_> = plan.parts().map(|p| (p.start, p.end)).collect();
+        assert_eq!(
+            parts,
+            [
+                (0, 33_333_333),
+                (33_333_333, 66_666_666),
+                (66_666_666, 100_000_000)
+            ]
+        );
+    }
+
+    #[test]
+    fn equal_parts_do_not_overflow_at_the_top_of_u64() {
+        let plan = Plan::equal(Span::new(1, u64::MAX).unwrap(), 7);
+        let parts: Vec<_> = plan.parts().collect();
+        assert_eq!(parts[0].start, 1);
+        assert_eq!(parts[6].end, u64::MAX);
+        for w in parts.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+        }
+    }
+
+    #[test]
+    fn chunks_cover_the_range_and_stop_at_its_end() {
+        let plan = Plan::chunks(Span::new(u64::MAX - 10, u64::MAX).unwrap(), 4);
+        let parts: Vec<_> = plan
+            .parts()
+            .map(|p| (p.start - (u64::MAX - 10), p.end - (u64::MAX - 10)))
+            .collect();
+        assert_eq!(parts, [(0, 4), (4, 8), (8, 10)]);
+        assert!(Plan::chunks(Span::new(5, 5).unwrap(), 3).is_empty());
     }
 
     #[test]

@@ -10,9 +10,10 @@ use serde::Serialize;
 
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
-use crate::job::{Job, Span};
+use crate::job::Job;
 use crate::kernels::{Kernel, Total};
 use crate::observer::Silent;
+use crate::span::Span;
 use crate::split::Split;
 
 /// What to verify: the cross product of its fields.

@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, PrefixNote};
-use crate::job::{Plan, Span};
+use crate::error::{Error, Prefix, PrefixNote};
 use crate::kernels::{Kernel, Total};
+use crate::split::Plan;
 
 /// Folds totals in part order.
 #[derive(Debug)]
@@ -67,12 +67,11 @@ impl Combiner {
         if let Error::Incomplete { .. } = error {
             return error;
         }
-        let prefix = (self.next > 0).then(|| {
-            let span = Span {
-                start: plan.range().start,
-                end: plan.part(self.next - 1).end,
-            };
-            (self.next, span, self.acc)
+        let prefix = (self.next > 0).then(|| Prefix {
+            parts: self.next,
+            start: plan.range().start,
+            end: plan.part(self.next - 1).end,
+            headline: self.acc.headline(),
         });
         Error::Incomplete {
             error: Box::new(error),

@@ -17,12 +17,14 @@ use std::time::{Duration, Instant};
 
 use crate::backend::combine::Combiner;
 use crate::backend::{Policy, panic_message};
-use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
+use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::fault::{Fault, FaultKind};
 use crate::interrupt;
-use crate::job::{Job, Part, Plan};
+use crate::job::Job;
 use crate::kernels::{Kernel, Ticker, Total};
 use crate::observer::Observer;
+use crate::span::Part;
+use crate::split::Plan;
 
 /// The unwinding payload of a stopped part.
 struct Stop;
@@ -162,7 +164,7 @@ impl<'a> Control<'a> {
         Error::Worker {
             worker,
             pid: PidNote(None),
-            part: PartNote(Some(part)),
+            part: Some(part).into(),
             cause,
         }
     }

@@ -47,6 +47,18 @@ pub trait Backend: Send + Sync {
     /// `workers` must be in `1..=MAX_WORKERS` ([`check_workers`]).
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total>;
 
+    /// Runs like [`Backend::run`] and also returns what the GIL models' lock saw (hand-offs,
+    /// hold times, waits); every other backend returns `None`. The statistics travel only
+    /// this way, as a return value, never through the observer.
+    fn run_with_stats(
+        &self,
+        job: &Job,
+        workers: usize,
+        observer: &dyn Observer,
+    ) -> Result<(Total, Option<gil::GilStats>)> {
+        Ok((self.run(job, workers, observer)?, None))
+    }
+
     /// False for kernels this backend refuses by design (the GPU cannot `sleep`), so that
     /// `verify` leaves those combinations out instead of reporting them as failures.
     fn supports(&self, _kernel: &crate::kernels::Kernel) -> bool {

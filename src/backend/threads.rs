@@ -45,7 +45,7 @@ impl Backend for Threads {
                         let mut ticker = ctl.ticker(worker);
                         // Static: part k belongs to thread k; dynamic: pull the next chunk.
                         for part in parts.of(worker) {
-                            let run = |job: &Job, part: crate::job::Part, t: &mut _| {
+                            let run = |job: &Job, part: crate::span::Part, t: &mut _| {
                                 job.kernel.run_with(part.span(), t)
                             };
                             match ctl.run_part(job, part, worker, &mut ticker, run) {

@@ -27,9 +27,10 @@ use crate::backend::sequential::Sequential;
 use crate::backend::{Backend, BackendKind, BackendOptions, check_workers};
 use crate::error::{Error, Result};
 use crate::interrupt;
-use crate::job::{Job, Span};
+use crate::job::Job;
 use crate::kernels::{Kernel, Total};
 use crate::observer::Silent;
+use crate::span::Span;
 use crate::split::Split;
 
 use crate::stats;

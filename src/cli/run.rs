@@ -7,30 +7,24 @@ use anyhow::Result;
 use serde_json::json;
 
 use std::io::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parlab::backend::gil::GilStats;
 use parlab::backend::mpi::MpiRun;
 use parlab::backend::processes::StartMethod;
 use parlab::backend::{BackendKind, BackendOptions, Policy};
-use parlab::job::{Job, Part};
+use parlab::job::Job;
 use parlab::number::parse_u64_as;
 use parlab::observer::Observer;
+use parlab::span::Part;
 use parlab::units::parse_duration;
 
-/// Keeps what a GIL backend reports and tells of retries on standard error.
+/// Counts retries and tells of each on standard error.
 #[derive(Default)]
 struct Capture {
-    gil: Mutex<Option<GilStats>>,
     retries: AtomicU64,
 }
 
 impl Observer for Capture {
-    fn gil_stats(&self, stats: &GilStats) {
-        *self.gil.lock().expect("capture lock") = Some(stats.clone());
-    }
-
     fn part_retried(&self, part: Part, attempt: u32, cause: &parlab::Error) {
         self.retries.fetch_add(1, Ordering::Relaxed);
         eprintln!(
@@ -123,9 +117,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
     let parts = job.plan(workers).len();
 
     let t0 = Instant::now();
-    let total = match &mpi {
+    let (total, gil) = match &mpi {
         Some(m) => match m.run(&job, &capture) {
-            Ok(Some(total)) => total,
+            Ok(Some(total)) => (total, None),
             Ok(None) => return Ok(ExitCode::SUCCESS),
             Err(e) => {
                 eprintln!("error: rank {} of {}: {e}", m.rank(), m.size());
@@ -136,7 +130,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         },
-        None => backend.create_with(&options).run(&job, workers, &capture)?,
+        None => backend
+            .create_with(&options)
+            .run_with_stats(&job, workers, &capture)?,
     };
     let elapsed = t0.elapsed().as_secs_f64();
     let adapter = match backend {
@@ -144,7 +140,6 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         _ => None,
     };
     let retries = capture.retries.load(Ordering::Relaxed);
-    let gil = capture.gil.into_inner().expect("capture lock");
 
     let mut out = std::io::stdout().lock();
     if a.json {

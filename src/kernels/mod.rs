@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::job::Span;
+use crate::span::Span;
 use crate::units::{format_duration, parse_duration};
 
 /// Hooks a kernel calls while it runs.

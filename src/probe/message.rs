@@ -11,9 +11,10 @@ use std::time::Instant;
 use super::{Options, ProbeKind, Report, Row, Stats, times};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::job::{Job, Span};
+use crate::job::Job;
 use crate::kernels::Kernel;
 use crate::observer::Silent;
+use crate::span::Span;
 use crate::split::Split;
 
 /// Runs the probe.

@@ -49,7 +49,7 @@ pub fn probe(o: &Options) -> Result<Report> {
     ));
 
     let empty = Job {
-        range: crate::job::Span { start: 0, end: 0 },
+        range: crate::span::Span { start: 0, end: 0 },
         ..Job::seed()
     };
     let mut worker = |start: StartMethod| -> Result<_> {

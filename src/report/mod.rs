@@ -93,7 +93,7 @@ mod export_tests {
     use super::speedup::SpeedupPlot;
     use crate::backend::BackendKind;
     use crate::bench::{Cell, Estimate, Machine, Report, Run, Settings, Summary};
-    use crate::job::Span;
+    use crate::span::Span;
 
     /// A fixed report: a baseline, two thread cells, one cell with a wrong answer.
     fn fixture() -> Report {

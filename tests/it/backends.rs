@@ -10,10 +10,11 @@ use parlab::backend::pool::Pool;
 use parlab::backend::sequential::Sequential;
 use parlab::backend::threads::Threads;
 use parlab::backend::{Backend, MAX_WORKERS};
-use parlab::job::{Job, Part, Span};
+use parlab::job::Job;
 use parlab::kernels::collatz::Collatz;
 use parlab::kernels::{Kernel, Total};
 use parlab::observer::{Observer, Silent};
+use parlab::span::{Part, Span};
 use parlab::split::Split;
 use proptest::prelude::*;
 

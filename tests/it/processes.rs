@@ -8,9 +8,10 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use parlab::backend::Backend;
 use parlab::backend::processes::{Processes, StartMethod};
-use parlab::job::{Job, Part};
+use parlab::job::Job;
 use parlab::observer::Observer;
 use parlab::observer::Silent;
+use parlab::span::Part;
 
 use crate::{alive, children, forkserver_backend, processes_backend};
 

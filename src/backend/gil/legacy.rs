@@ -66,6 +66,16 @@ impl Backend for GilLegacy {
         self.run_instrumented(job, workers, observer)
             .map(|(t, _)| t)
     }
+
+    fn run_with_stats(
+        &self,
+        job: &Job,
+        workers: usize,
+        observer: &dyn Observer,
+    ) -> Result<(Total, Option<GilStats>)> {
+        self.run_instrumented(job, workers, observer)
+            .map(|(t, s)| (t, Some(s)))
+    }
 }
 
 /// The old GIL.

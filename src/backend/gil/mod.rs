@@ -193,7 +193,7 @@ pub fn run_model<L: Lock>(
                             ticks: 0,
                             stop: Some(ctl.stop_flag(worker)),
                         };
-                        let run = |job: &Job, part: crate::job::Part, t: &mut Held<'_, L>| {
+                        let run = |job: &Job, part: crate::span::Part, t: &mut Held<'_, L>| {
                             job.kernel.run_with(part.span(), t)
                         };
                         match ctl.run_part(job, part, worker, &mut ticker, run) {
@@ -232,6 +232,5 @@ pub fn run_model<L: Lock>(
         elapsed,
         &records.into_inner().expect("records lock"),
     );
-    observer.gil_stats(&stats);
     Ok((total, stats))
 }

@@ -78,6 +78,16 @@ impl Backend for Gil {
         self.run_instrumented(job, workers, observer)
             .map(|(t, _)| t)
     }
+
+    fn run_with_stats(
+        &self,
+        job: &Job,
+        workers: usize,
+        observer: &dyn Observer,
+    ) -> Result<(Total, Option<GilStats>)> {
+        self.run_instrumented(job, workers, observer)
+            .map(|(t, s)| (t, Some(s)))
+    }
 }
 
 /// The lock's shared state, guarded by `mutex`.

@@ -4,10 +4,11 @@ use std::sync::OnceLock;
 
 use crate::backend::{Backend, BackendKind, check_workers};
 use crate::error::{Error, Result};
-use crate::job::{Job, Part, Span};
+use crate::job::Job;
 use crate::kernels::collatz::Collatz;
 use crate::kernels::{Kernel, Total};
 use crate::observer::Observer;
+use crate::span::{Part, Span};
 
 use super::{ITERATION_CAP, WORKGROUP};
 

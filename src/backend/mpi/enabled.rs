@@ -9,9 +9,10 @@ use crate::backend::panic_message;
 use crate::backend::processes::protocol::{Frame, VERSION};
 use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
 use crate::fault::{Fault, FaultKind};
-use crate::job::{Job, Part};
+use crate::job::Job;
 use crate::kernels::Total;
 use crate::observer::Observer;
+use crate::span::Part;
 
 /// MPI, initialised for this process; dropping it finalises MPI.
 pub struct MpiRun {
@@ -226,7 +227,7 @@ fn worker_error(rank: usize, part: Part, cause: WorkerCause) -> Error {
     Error::Worker {
         worker: rank,
         pid: PidNote(Some(std::process::id())),
-        part: PartNote(Some(part)),
+        part: Some(part).into(),
         cause,
     }
 }

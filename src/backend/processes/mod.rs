@@ -43,9 +43,11 @@ use crate::backend::{Backend, BackendKind, Policy, check_workers};
 use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
 use crate::fault::{FAULT_ENV, Fault};
 use crate::interrupt;
-use crate::job::{Job, Part, Plan};
+use crate::job::Job;
 use crate::kernels::{Kernel, Total};
 use crate::observer::Observer;
+use crate::span::Part;
+use crate::split::Plan;
 
 /// Most chunks one worker holds at a time with `chunks:SIZE`.
 const MAX_WINDOW: u64 = 64;
@@ -794,7 +796,7 @@ impl Proc {
         Error::Worker {
             worker: self.index,
             pid: PidNote(Some(self.pid)),
-            part: PartNote(self.in_flight.front().copied()),
+            part: self.in_flight.front().copied().into(),
             cause,
         }
     }

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use super::protocol::{Frame, ProtocolError, READ_BUFFER, VERSION, check_end};
 use crate::backend::panic_message;
 use crate::fault::{Fault, FaultKind};
-use crate::job::Span;
 use crate::kernels::Kernel;
+use crate::span::Span;
 
 /// Environment variable that marks a process as a parlab worker.
 pub const WORKER_ENV: &str = "PARLAB_WORKER";
