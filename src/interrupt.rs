@@ -30,16 +30,6 @@ pub fn requested() -> Option<i32> {
     }
 }
 
-/// Asks running jobs to stop as if `signal` had arrived.
-pub fn request(signal: i32) {
-    cell().store(signal.max(1) as usize, Ordering::Relaxed);
-}
-
-/// Clears a request, so later runs go ahead (tests; a program that recovers from Ctrl-C).
-pub fn clear() {
-    cell().store(0, Ordering::Relaxed);
-}
-
 /// The error for a run stopped by `signal`.
 pub fn error(signal: i32) -> Error {
     Error::Interrupted {

@@ -2,7 +2,8 @@
 //!
 //! Every form must denote an exact integer in `0..=u64::MAX`; anything else is an
 //! [`Error::Invalid`] naming the value. Suffixes are decimal (`K` = 10^3, `M` = 10^6,
-//! `G` = 10^9, `T` = 10^12, `P` = 10^15, `E` = 10^18), case-insensitive.
+//! `G` = 10^9, `T` = 10^12, `P` = 10^15), case-insensitive; there is no suffix for 10^18,
+//! since `e` is the exponent (`1e18`).
 
 use crate::error::{Error, Result};
 

@@ -56,6 +56,24 @@ impl Summary {
     }
 }
 
+/// The `p`-quantile (0..=1) of `xs` by linear interpolation between the closest ranks (the
+/// median for `p` = 0.5, the same as [`median`]); 0 for none.
+pub fn quantile(xs: &[f64], p: f64) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    quantile_sorted(&v, p)
+}
+
+/// [`quantile`] of a sample already sorted in ascending order.
+fn quantile_sorted(v: &[f64], p: f64) -> f64 {
+    let at = p.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
+}
+
 /// Runs farther than 1.5 interquartile ranges outside the quartiles (Tukey's fences).
 pub fn outliers(xs: &[f64]) -> usize {
     if xs.len() < 4 {
@@ -63,12 +81,7 @@ pub fn outliers(xs: &[f64]) -> usize {
     }
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
-    let q = |p: f64| {
-        let at = p * (v.len() - 1) as f64;
-        let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
-        v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
-    };
-    let (q1, q3) = (q(0.25), q(0.75));
+    let (q1, q3) = (quantile_sorted(&v, 0.25), quantile_sorted(&v, 0.75));
     let iqr = q3 - q1;
     v.iter()
         .filter(|&&x| x < q1 - 1.5 * iqr || x > q3 + 1.5 * iqr)
@@ -126,6 +139,17 @@ pub fn speedup(base: &[f64], cell: &[f64], rounds: usize) -> Estimate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantiles_interpolate_and_the_half_is_the_median() {
+        let xs = [4.0, 1.0, 3.0, 2.0];
+        assert_eq!(quantile(&xs, 0.5), median(&xs));
+        assert_eq!(quantile(&xs, 0.5), 2.5);
+        assert_eq!(quantile(&xs, 0.0), 1.0);
+        assert_eq!(quantile(&xs, 1.0), 4.0);
+        assert!((quantile(&xs, 0.9) - 3.7).abs() < 1e-12);
+        assert_eq!(quantile(&[], 0.5), 0.0);
+    }
 
     #[test]
     fn summary_figures() {

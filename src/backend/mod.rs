@@ -11,9 +11,11 @@
 //! | `processes` | N worker processes (re-executed binary) | process k gets part k | chunks handed to idle processes over pipes |
 //! | `gil` | N OS threads under a model of CPython 3's GIL | thread k runs part k | threads pull chunks |
 //! | `gil-legacy` | N OS threads under a model of Python 2's GIL | thread k runs part k | threads pull chunks |
+//! | `mpi` | the K ranks of an MPI job (`mpirun -n K`; the `mpi` feature) | rank r computes part r | rank 0 hands chunks to the others |
+//! | `gpu` | W workgroups of 64 invocations per dispatch (the `gpu` feature) | parts one after another, each in dispatches | the same, chunk by chunk |
 
-pub mod combine;
-pub mod control;
+pub(crate) mod combine;
+pub(crate) mod control;
 pub mod gil;
 pub mod gpu;
 pub mod mpi;

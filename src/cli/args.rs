@@ -48,7 +48,8 @@ pub struct RunArgs {
     /// Split: static (one equal part per worker) or chunks:SIZE (dynamic).
     #[arg(short, long, default_value = "static", allow_hyphen_values = true)]
     pub split: String,
-    /// Backend: sequential, threads, pool, processes, gil, gil-legacy, mpi (under mpirun).
+    /// Backend: sequential, threads, pool, processes, gil, gil-legacy, mpi (under mpirun; the
+    /// `mpi` feature), gpu (the `gpu` feature).
     #[arg(short, long, default_value = "threads", allow_hyphen_values = true)]
     pub backend: String,
     /// Number of workers (default: the available parallelism; under mpi, the ranks).

@@ -6,7 +6,7 @@
 //! - [`legacy::GilLegacy`] (`gil-legacy`): Python 2's lock, released and re-acquired every
 //!   `check_interval` ticks with no hand-off.
 //!
-//! Both run the same thread driver ([`run_model`]): each worker thread takes the lock before it
+//! Both run the same thread driver (`run_model`): each worker thread takes the lock before it
 //! runs any kernel code (as a Python thread must before it runs bytecode), runs its parts with a
 //! [`Ticker`] that polls the lock at every kernel check point and releases it around blocking
 //! calls, and drops it when its work is done. Every acquisition is logged with its start and end
@@ -16,14 +16,15 @@
 pub mod convoy;
 pub mod legacy;
 pub mod new;
-pub mod stats;
+mod stats;
 
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use stats::{GilStats, Ledger};
+pub use stats::GilStats;
+pub(crate) use stats::Ledger;
 
 use crate::backend::control::{Control, Parts, Watched};
 use crate::backend::{Policy, check_workers};
@@ -34,7 +35,7 @@ use crate::observer::Observer;
 
 /// Why a thread let go of the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Release {
+pub(crate) enum Release {
     /// At a kernel check point: a drop request (`gil`) or the check interval (`gil-legacy`).
     CheckPoint,
     /// Around a blocking call.
@@ -45,7 +46,7 @@ pub enum Release {
 
 /// What one thread saw of the lock.
 #[derive(Debug, Clone)]
-pub struct Record {
+pub(crate) struct Record {
     /// The thread's index.
     pub thread: usize,
     /// True while the thread holds the lock.
@@ -97,7 +98,7 @@ impl Record {
 }
 
 /// A modelled interpreter lock.
-pub trait Lock: Sync {
+pub(crate) trait Lock: Sync {
     /// Name of the backend using it.
     const NAME: &'static str;
 
@@ -160,7 +161,7 @@ impl<L: Lock> Ticker for Held<'_, L> {
 }
 
 /// Runs `job` on `workers` threads under `lock`; returns the total and the lock's statistics.
-pub fn run_model<L: Lock>(
+pub(crate) fn run_model<L: Lock>(
     lock: &L,
     job: &Job,
     workers: usize,

@@ -15,13 +15,14 @@ use serde::Serialize;
 
 use super::{Record, Release};
 use crate::kernels::pi::splitmix64;
+use crate::stats;
 
 /// Most turn lengths kept for the percentiles.
-pub const SAMPLE: usize = 1 << 16;
+pub(crate) const SAMPLE: usize = 1 << 16;
 
 /// The lock holder's log of a run.
 #[derive(Debug, Default)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     acquisitions: u64,
     handoffs: u64,
     violations: u64,
@@ -90,14 +91,7 @@ impl Ledger {
         if let Some((end, _, _)) = self.last {
             self.close_turn(end);
         }
-        let mut turns = self.sample.clone();
-        turns.sort();
-        let pick = |q: f64| -> f64 {
-            if turns.is_empty() {
-                return 0.0;
-            }
-            turns[((turns.len() - 1) as f64 * q).round() as usize].as_secs_f64()
-        };
+        let turns: Vec<f64> = self.sample.iter().map(Duration::as_secs_f64).collect();
         let secs = elapsed.as_secs_f64();
         GilStats {
             model,
@@ -110,8 +104,8 @@ impl Ledger {
             } else {
                 0.0
             },
-            hold_median_s: pick(0.5),
-            hold_p90_s: pick(0.9),
+            hold_median_s: stats::median(&turns),
+            hold_p90_s: stats::quantile(&turns, 0.9),
             hold_max_s: self.longest.as_secs_f64(),
             forced_drops: records.iter().map(|r| r.forced).sum(),
             voluntary_drops: records.iter().map(|r| r.voluntary).sum(),
