@@ -109,13 +109,11 @@ pub fn run(
 ) -> Result<Vec<Row>> {
     let mut rows = Vec::with_capacity(matrix.len());
     for &(kernel, range) in &matrix.jobs {
-        let reference = Job {
+        let expected = crate::backend::sequential::reference(&Job {
             kernel,
             range,
             split: Split::Static,
-        };
-        let expected =
-            crate::backend::sequential::Sequential::default().run(&reference, 1, &Silent)?;
+        })?;
         for &kind in &matrix.backends {
             let backend = backend_for(kind);
             if !backend.supports(&kernel) {

@@ -21,6 +21,7 @@ pub mod gpu;
 pub mod mpi;
 pub mod pool;
 pub mod processes;
+pub mod record;
 pub mod sequential;
 pub mod threads;
 

@@ -6,7 +6,19 @@ use crate::backend::{Backend, BackendKind, Policy, check_workers};
 use crate::error::Result;
 use crate::job::Job;
 use crate::kernels::Total;
-use crate::observer::Observer;
+use crate::observer::{Observer, Silent};
+use crate::split::Split;
+
+/// The exact answer of `job`, which every backend must give: its kernel over the whole range
+/// in one part, on the calling thread (Ctrl-C still stops it). The one place parlab computes
+/// a reference answer; `verify`, `bench` and `reproduce` check against it.
+pub fn reference(job: &Job) -> Result<Total> {
+    let whole = Job {
+        split: Split::Static,
+        ..job.clone()
+    };
+    Sequential::default().run(&whole, 1, &Silent)
+}
 
 /// Runs parts one after another on the calling thread.
 #[derive(Debug, Default, Clone, Copy)]

@@ -4,13 +4,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use serde_json::json;
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parlab::backend::mpi::MpiRun;
 use parlab::backend::processes::StartMethod;
+use parlab::backend::record::RunRecord;
 use parlab::backend::{BackendKind, BackendOptions, Policy};
 use parlab::job::Job;
 use parlab::number::parse_u64_as;
@@ -143,21 +143,12 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
 
     let mut out = std::io::stdout().lock();
     if a.json {
-        let line = json!({
-            "kernel": job.kernel,
-            "range": job.range,
-            "split": job.split,
-            "parts": parts,
-            "backend": backend,
-            "workers": workers,
-            "result": total,
-            "headline": total.headline().to_string(),
-            "elapsed_s": elapsed,
-            "retries": retries,
-            "adapter": adapter,
-            "gil": gil,
-        });
-        writeln!(out, "{line}")?;
+        let mut record = RunRecord::new(&job, backend, workers, total);
+        record.elapsed_s = elapsed;
+        record.retries = retries;
+        record.adapter = adapter;
+        record.gil = gil;
+        writeln!(out, "{}", record.to_line())?;
     } else {
         writeln!(out, "Result: {total}")?;
         writeln!(

@@ -7,7 +7,7 @@ use mpi::traits::*;
 use crate::backend::combine::Combiner;
 use crate::backend::panic_message;
 use crate::backend::processes::protocol::{Frame, VERSION};
-use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
+use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::fault::{Fault, FaultKind};
 use crate::job::Job;
 use crate::kernels::Total;

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use crate::backend::record::RunRecord;
 use crate::backend::{Backend, BackendKind, Policy};
 use crate::child::wait_limited;
 use crate::error::{Error, Result};
@@ -78,17 +79,6 @@ impl Backend for Launcher {
                 std::io::Error::other(format!("{}: {}", out.status, last.unwrap_or("no message"))),
             ));
         }
-        let line = stdout
-            .lines()
-            .find(|l| l.starts_with('{'))
-            .ok_or_else(|| Error::io(&what, std::io::Error::other("rank 0 printed no result")))?;
-        let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| Error::io(format!("reading {what}'s result"), std::io::Error::other(e)))?;
-        Total::from_json(&job.kernel, &v).ok_or_else(|| {
-            Error::io(
-                &what,
-                std::io::Error::other(format!("unreadable result {line}")),
-            )
-        })
+        RunRecord::total_in(&stdout, &job.kernel, &what)
     }
 }
