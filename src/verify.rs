@@ -173,9 +173,6 @@ mod tests {
     struct DropsLastPart;
 
     impl Backend for DropsLastPart {
-        fn kind(&self) -> BackendKind {
-            BackendKind::Threads
-        }
         fn run(
             &self,
             job: &Job,

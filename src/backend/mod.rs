@@ -42,9 +42,6 @@ pub const MAX_WORKERS: usize = 1024;
 
 /// A way to run the parts of a job.
 pub trait Backend: Send + Sync {
-    /// Which backend this is.
-    fn kind(&self) -> BackendKind;
-
     /// Runs `job` on `workers` workers and returns the total of all parts combined in order.
     ///
     /// `workers` must be in `1..=MAX_WORKERS` ([`check_workers`]).

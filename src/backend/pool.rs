@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::backend::control::Control;
-use crate::backend::{Backend, BackendKind, Policy, check_workers};
+use crate::backend::{Backend, Policy, check_workers};
 use crate::error::{Error, PrefixNote, Result};
 use crate::job::Job;
 use crate::kernels::Total;
@@ -25,10 +25,6 @@ pub struct Pool {
 }
 
 impl Backend for Pool {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Pool
-    }
-
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
         let workers = check_workers(workers)?;
         let plan = job.plan(workers);

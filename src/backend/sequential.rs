@@ -2,7 +2,7 @@
 
 use crate::backend::combine::Combiner;
 use crate::backend::control::Control;
-use crate::backend::{Backend, BackendKind, Policy, check_workers};
+use crate::backend::{Backend, Policy, check_workers};
 use crate::error::Result;
 use crate::job::Job;
 use crate::kernels::Total;
@@ -28,10 +28,6 @@ pub struct Sequential {
 }
 
 impl Backend for Sequential {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Sequential
-    }
-
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
         // The same parts as the parallel backends, so a mis-cut part would show as a mismatch
         // only if the kernel itself disagreed with the split, never because of the plan.

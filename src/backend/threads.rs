@@ -9,7 +9,7 @@
 use std::thread;
 
 use crate::backend::control::{Control, Parts};
-use crate::backend::{Backend, BackendKind, Policy, check_workers};
+use crate::backend::{Backend, Policy, check_workers};
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::Total;
@@ -23,10 +23,6 @@ pub struct Threads {
 }
 
 impl Backend for Threads {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Threads
-    }
-
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
         let workers = check_workers(workers)?;
         let plan = job.plan(workers);

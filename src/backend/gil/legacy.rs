@@ -11,12 +11,8 @@ use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::{GilStats, Ledger, Lock, Record, Release, run_model};
-use crate::backend::{Backend, BackendKind, Policy};
-use crate::error::Result;
-use crate::job::Job;
-use crate::kernels::Total;
-use crate::observer::Observer;
+use super::{Ledger, Lock, Record, Release};
+use crate::backend::Policy;
 
 /// Python 2's default `sys.setcheckinterval`.
 pub const DEFAULT_CHECK_INTERVAL: u32 = 100;
@@ -39,44 +35,7 @@ impl Default for GilLegacy {
     }
 }
 
-impl GilLegacy {
-    /// Runs `job` and returns the total with the lock's statistics.
-    pub fn run_instrumented(
-        &self,
-        job: &Job,
-        workers: usize,
-        observer: &dyn Observer,
-    ) -> Result<(Total, GilStats)> {
-        run_model(
-            &OldGil::new(self.check_interval),
-            job,
-            workers,
-            observer,
-            self.policy,
-        )
-    }
-}
-
-impl Backend for GilLegacy {
-    fn kind(&self) -> BackendKind {
-        BackendKind::GilLegacy
-    }
-
-    fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
-        self.run_instrumented(job, workers, observer)
-            .map(|(t, _)| t)
-    }
-
-    fn run_with_stats(
-        &self,
-        job: &Job,
-        workers: usize,
-        observer: &dyn Observer,
-    ) -> Result<(Total, Option<GilStats>)> {
-        self.run_instrumented(job, workers, observer)
-            .map(|(t, s)| (t, Some(s)))
-    }
-}
+super::gil_backend!(GilLegacy, |s| OldGil::new(s.check_interval));
 
 /// The old GIL.
 #[derive(Debug)]

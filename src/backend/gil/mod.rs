@@ -33,6 +33,52 @@ use crate::job::Job;
 use crate::kernels::{Ticker, Total};
 use crate::observer::Observer;
 
+/// The [`Backend`](crate::backend::Backend) of a GIL model and its `run_instrumented`, the same
+/// for both models: `|s| lock` builds a fresh lock from the backend `s`'s settings for each run.
+macro_rules! gil_backend {
+    ($backend:ty, |$s:ident| $lock:expr) => {
+        impl $backend {
+            /// Runs `job` and returns the total with the lock's statistics.
+            pub fn run_instrumented(
+                &self,
+                job: &$crate::job::Job,
+                workers: usize,
+                observer: &dyn $crate::observer::Observer,
+            ) -> $crate::error::Result<($crate::kernels::Total, $crate::backend::gil::GilStats)>
+            {
+                let $s = self;
+                $crate::backend::gil::run_model(&$lock, job, workers, observer, self.policy)
+            }
+        }
+
+        impl $crate::backend::Backend for $backend {
+            fn run(
+                &self,
+                job: &$crate::job::Job,
+                workers: usize,
+                observer: &dyn $crate::observer::Observer,
+            ) -> $crate::error::Result<$crate::kernels::Total> {
+                self.run_instrumented(job, workers, observer)
+                    .map(|(t, _)| t)
+            }
+
+            fn run_with_stats(
+                &self,
+                job: &$crate::job::Job,
+                workers: usize,
+                observer: &dyn $crate::observer::Observer,
+            ) -> $crate::error::Result<(
+                $crate::kernels::Total,
+                Option<$crate::backend::gil::GilStats>,
+            )> {
+                self.run_instrumented(job, workers, observer)
+                    .map(|(t, s)| (t, Some(s)))
+            }
+        }
+    };
+}
+pub(crate) use gil_backend;
+
 /// Why a thread let go of the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Release {

@@ -23,12 +23,8 @@ use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{GilStats, Ledger, Lock, Record, Release, run_model};
-use crate::backend::{Backend, BackendKind, Policy};
-use crate::error::Result;
-use crate::job::Job;
-use crate::kernels::Total;
-use crate::observer::Observer;
+use super::{Ledger, Lock, Record, Release};
+use crate::backend::Policy;
 
 /// CPython's default switch interval, `sys.getswitchinterval()`.
 pub const DEFAULT_SWITCH_INTERVAL: Duration = Duration::from_millis(5);
@@ -51,44 +47,7 @@ impl Default for Gil {
     }
 }
 
-impl Gil {
-    /// Runs `job` and returns the total with the lock's statistics.
-    pub fn run_instrumented(
-        &self,
-        job: &Job,
-        workers: usize,
-        observer: &dyn Observer,
-    ) -> Result<(Total, GilStats)> {
-        run_model(
-            &NewGil::new(self.switch_interval),
-            job,
-            workers,
-            observer,
-            self.policy,
-        )
-    }
-}
-
-impl Backend for Gil {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Gil
-    }
-
-    fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
-        self.run_instrumented(job, workers, observer)
-            .map(|(t, _)| t)
-    }
-
-    fn run_with_stats(
-        &self,
-        job: &Job,
-        workers: usize,
-        observer: &dyn Observer,
-    ) -> Result<(Total, Option<GilStats>)> {
-        self.run_instrumented(job, workers, observer)
-            .map(|(t, s)| (t, Some(s)))
-    }
-}
+super::gil_backend!(Gil, |s| NewGil::new(s.switch_interval));
 
 /// The lock's shared state, guarded by `mutex`.
 #[derive(Debug)]

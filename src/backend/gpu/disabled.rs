@@ -1,6 +1,6 @@
 //! The `gpu` backend in a build without the `gpu` feature: a clear error.
 
-use crate::backend::{Backend, BackendKind};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::Total;
@@ -19,10 +19,6 @@ pub fn adapter() -> Result<String> {
 }
 
 impl Backend for Gpu {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Gpu
-    }
-
     fn run(&self, _job: &Job, _workers: usize, _observer: &dyn Observer) -> Result<Total> {
         Err(Error::invalid("backend", "gpu", HOW))
     }

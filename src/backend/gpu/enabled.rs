@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use crate::backend::{Backend, BackendKind, check_workers};
+use crate::backend::{Backend, check_workers};
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::collatz::Collatz;
@@ -85,10 +85,6 @@ pub fn adapter() -> Result<String> {
 }
 
 impl Backend for Gpu {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Gpu
-    }
-
     fn supports(&self, kernel: &Kernel) -> bool {
         !kernel.is_blocking()
     }

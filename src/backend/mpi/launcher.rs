@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::backend::record::RunRecord;
-use crate::backend::{Backend, BackendKind, Policy};
+use crate::backend::{Backend, Policy};
 use crate::child::wait_limited;
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -44,10 +44,6 @@ impl Launcher {
 }
 
 impl Backend for Launcher {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Mpi
-    }
-
     fn run(&self, job: &Job, workers: usize, _observer: &dyn Observer) -> Result<Total> {
         let what = format!("{} -n {workers}", self.command.join(" "));
         let mut child = Command::new(&self.command[0])

@@ -26,7 +26,7 @@ mod disabled;
 #[cfg(not(feature = "mpi"))]
 pub use disabled::MpiRun;
 
-use crate::backend::{Backend, BackendKind};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::Total;
@@ -38,10 +38,6 @@ use crate::observer::Observer;
 pub struct Mpi;
 
 impl Backend for Mpi {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Mpi
-    }
-
     fn run(&self, job: &Job, _workers: usize, observer: &dyn Observer) -> Result<Total> {
         let mpi = MpiRun::init()?;
         match mpi.run(job, observer)? {

@@ -39,7 +39,7 @@ use nix::unistd::Pid;
 use self::protocol::{Frame, READ_BUFFER, VERSION, check_end};
 use self::worker::{PARENT_ENV, WORKER_ARG, WORKER_ENV};
 use crate::backend::combine::Combiner;
-use crate::backend::{Backend, BackendKind, Policy, check_workers};
+use crate::backend::{Backend, Policy, check_workers};
 use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
 use crate::fault::{FAULT_ENV, Fault};
 use crate::interrupt;
@@ -363,10 +363,6 @@ fn reap(pid: Pid, flags: Option<WaitPidFlag>) -> std::io::Result<Option<ExitStat
 }
 
 impl Backend for Processes {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Processes
-    }
-
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
         let workers = check_workers(workers)?;
         Fault::from_env()?;
