@@ -85,6 +85,40 @@ impl<'a> Control<'a> {
         });
     }
 
+    /// Runs `body(worker)` on `workers` scoped threads named `{name}-{worker}` under the
+    /// watchdog, joins them and ends the watch. A thread the OS refuses to start fails `parts`,
+    /// and no further thread is started. Parts run under `catch_unwind` ([`Control::run_part`]),
+    /// so a worker thread does not panic.
+    pub fn on_threads(
+        &self,
+        workers: usize,
+        name: &str,
+        parts: &Parts<'_>,
+        body: impl Fn(usize) + Sync,
+    ) {
+        std::thread::scope(|scope| {
+            self.watch(scope);
+            let mut handles = Vec::with_capacity(workers);
+            for worker in 0..workers {
+                let body = &body;
+                let spawned = std::thread::Builder::new()
+                    .name(format!("{name}-{worker}"))
+                    .spawn_scoped(scope, move || body(worker));
+                match spawned {
+                    Ok(h) => handles.push(h),
+                    Err(e) => {
+                        parts.fail(Error::io(format!("spawning worker thread {worker}"), e));
+                        break;
+                    }
+                }
+            }
+            for h in handles {
+                let _ = h.join();
+            }
+            self.finish();
+        });
+    }
+
     /// Tells the watchdog the run is over.
     pub fn finish(&self) {
         *self.finished.lock().expect("control lock") = true;

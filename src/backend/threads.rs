@@ -6,11 +6,9 @@
 //! list, folded in part order as totals arrive so memory does not grow with the number of chunks.
 //! After the first failure the others stop pulling chunks; the failure names the part.
 
-use std::thread;
-
 use crate::backend::control::{Control, Parts};
 use crate::backend::{Backend, Policy, check_workers};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::job::Job;
 use crate::kernels::Total;
 use crate::observer::Observer;
@@ -29,40 +27,19 @@ impl Backend for Threads {
         let ctl = Control::new(self.policy, workers, observer)?;
         let parts = Parts::new(&plan, &job.kernel);
 
-        thread::scope(|scope| {
-            ctl.watch(scope);
-            let mut handles = Vec::with_capacity(workers);
-            for worker in 0..workers {
-                let (parts, ctl) = (&parts, &ctl);
-                let spawned = thread::Builder::new()
-                    .name(format!("parlab-worker-{worker}"))
-                    .spawn_scoped(scope, move || {
-                        observer.worker_started(worker, None);
-                        let mut ticker = ctl.ticker(worker);
-                        // Static: part k belongs to thread k; dynamic: pull the next chunk.
-                        for part in parts.of(worker) {
-                            let run = |job: &Job, part: crate::span::Part, t: &mut _| {
-                                job.kernel.run_with(part.span(), t)
-                            };
-                            match ctl.run_part(job, part, worker, &mut ticker, run) {
-                                Ok(total) => parts.done(part, total, worker, observer),
-                                Err(e) => return parts.fail(e),
-                            }
-                        }
-                    });
-                match spawned {
-                    Ok(h) => handles.push(h),
-                    Err(e) => {
-                        parts.fail(Error::io(format!("spawning worker thread {worker}"), e));
-                        break;
-                    }
+        ctl.on_threads(workers, "parlab-worker", &parts, |worker| {
+            observer.worker_started(worker, None);
+            let mut ticker = ctl.ticker(worker);
+            // Static: part k belongs to thread k; dynamic: pull the next chunk.
+            for part in parts.of(worker) {
+                let run = |job: &Job, part: crate::span::Part, t: &mut _| {
+                    job.kernel.run_with(part.span(), t)
+                };
+                match ctl.run_part(job, part, worker, &mut ticker, run) {
+                    Ok(total) => parts.done(part, total, worker, observer),
+                    Err(e) => return parts.fail(e),
                 }
             }
-            for h in handles {
-                // Parts run under catch_unwind, so a worker thread cannot panic.
-                let _ = h.join();
-            }
-            ctl.finish();
         });
         parts.finish()
     }

@@ -20,7 +20,6 @@ mod stats;
 
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
-use std::thread;
 use std::time::{Duration, Instant};
 
 pub use stats::GilStats;
@@ -28,7 +27,7 @@ pub(crate) use stats::Ledger;
 
 use crate::backend::control::{Control, Parts, Watched};
 use crate::backend::{Policy, check_workers};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::job::Job;
 use crate::kernels::{Ticker, Total};
 use crate::observer::Observer;
@@ -221,54 +220,33 @@ pub(crate) fn run_model<L: Lock>(
     let parts = Parts::new(&plan, &job.kernel);
     let started = Instant::now();
 
-    thread::scope(|scope| {
-        ctl.watch(scope);
-        let mut handles = Vec::with_capacity(workers);
-        for worker in 0..workers {
-            let (records, parts, ctl) = (&records, &parts, &ctl);
-            let spawned = thread::Builder::new()
-                .name(format!("parlab-{}-{worker}", L::NAME))
-                .spawn_scoped(scope, move || {
-                    observer.worker_started(worker, None);
-                    let mut rec = Record::new(worker);
-                    lock.acquire(worker, &mut rec);
-                    for part in parts.of(worker) {
-                        let mut ticker = Held {
-                            lock,
-                            thread: worker,
-                            rec: &mut rec,
-                            ticks: 0,
-                            stop: Some(ctl.stop_flag(worker)),
-                        };
-                        let run = |job: &Job, part: crate::span::Part, t: &mut Held<'_, L>| {
-                            job.kernel.run_with(part.span(), t)
-                        };
-                        match ctl.run_part(job, part, worker, &mut ticker, run) {
-                            // Appended to the shared list while holding the lock, as a
-                            // Python thread appends to a list.
-                            Ok(total) => parts.done(part, total, worker, observer),
-                            Err(e) => {
-                                parts.fail(e);
-                                break;
-                            }
-                        }
-                    }
-                    lock.release(worker, &mut rec, Release::Exit);
-                    records.lock().expect("records lock").push(rec);
-                });
-            match spawned {
-                Ok(h) => handles.push(h),
+    ctl.on_threads(workers, &format!("parlab-{}", L::NAME), &parts, |worker| {
+        observer.worker_started(worker, None);
+        let mut rec = Record::new(worker);
+        lock.acquire(worker, &mut rec);
+        for part in parts.of(worker) {
+            let mut ticker = Held {
+                lock,
+                thread: worker,
+                rec: &mut rec,
+                ticks: 0,
+                stop: Some(ctl.stop_flag(worker)),
+            };
+            let run = |job: &Job, part: crate::span::Part, t: &mut Held<'_, L>| {
+                job.kernel.run_with(part.span(), t)
+            };
+            match ctl.run_part(job, part, worker, &mut ticker, run) {
+                // Appended to the shared list while holding the lock, as a Python thread
+                // appends to a list.
+                Ok(total) => parts.done(part, total, worker, observer),
                 Err(e) => {
-                    parts.fail(Error::io(format!("spawning thread {worker}"), e));
+                    parts.fail(e);
                     break;
                 }
             }
         }
-        for h in handles {
-            // Parts run under catch_unwind, so a worker thread cannot panic.
-            let _ = h.join();
-        }
-        ctl.finish();
+        lock.release(worker, &mut rec, Release::Exit);
+        records.lock().expect("records lock").push(rec);
     });
     let elapsed = started.elapsed();
 
