@@ -1,18 +1,75 @@
-//! SVG line charts, drawn with plotters.
+//! SVG line charts, drawn with plotters: the probes' line chart, and the pieces every parlab
+//! plot shares (palette, legend, the document and its errors), which the speedup plot uses too.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::probe::Series;
 
 /// Line colours: distinct, and readable on white.
-const COLORS: [RGBColor; 5] = [
+pub(crate) const COLORS: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
 ];
+
+/// What plotters' drawing calls fail with.
+pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// An SVG document of `width` x `height` on a white ground, drawn by `draw`; `what` names the
+/// plot in the error when drawing fails.
+pub(crate) fn svg_document(
+    (width, height): (u32, u32),
+    what: &str,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
+) -> Result<String> {
+    let mut svg = String::new();
+    let drawn = (|| -> DrawResult {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+        Ok(())
+    })();
+    drawn.map_err(|e| {
+        Error::io(
+            format!("drawing {what}"),
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    Ok(svg)
+}
+
+/// The legend's sample of a line in `style`.
+pub(crate) fn legend_line(
+    style: impl Into<ShapeStyle>,
+) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    let style = style.into();
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style)
+}
+
+/// Draws the legend in the upper left corner, on a light box.
+pub(crate) fn draw_legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()?;
+    Ok(())
+}
 
 /// A line chart of `series` (with points marked) as an SVG document. The y axis is
 /// logarithmic, so series that differ by orders of magnitude stay readable side by side.
@@ -26,11 +83,8 @@ pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) ->
         .fold(f64::INFINITY, f64::min)
         .min(y_max / 10.0)
         / 2.0;
-    let mut svg = String::new();
-    let drawn = (|| -> std::result::Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (800, 480)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg_document((800, 480), "the plot", |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 22))
             .margin(16)
             .x_label_area_size(48)
@@ -47,9 +101,7 @@ pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) ->
             chart
                 .draw_series(LineSeries::new(s.points.clone(), color.stroke_width(2)))?
                 .label(s.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
-                });
+                .legend(legend_line(color.stroke_width(2)));
             chart.draw_series(
                 s.points
                     .iter()
@@ -57,16 +109,6 @@ pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) ->
                     .map(|&p| Circle::new(p, 4, color.filled())),
             )?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()?;
-        root.present()?;
-        Ok(())
-    })();
-    drawn.map_err(|e| Error::io("drawing the plot", std::io::Error::other(e.to_string())))?;
-    Ok(svg)
+        draw_legend(&mut chart)
+    })
 }

@@ -4,24 +4,14 @@
 use plotters::prelude::*;
 
 use super::export::Exporter;
+use super::plot::{COLORS, draw_legend, legend_line, svg_document};
 use crate::backend::BackendKind;
 use crate::bench::{Cell, Report};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The speedup plot.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SpeedupPlot;
-
-const COLORS: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(255, 127, 14),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-];
 
 /// A point of a line: workers, speedup, and the interval's low and high ends.
 type Point = (f64, f64, f64, f64);
@@ -89,11 +79,8 @@ impl SpeedupPlot {
             }
             _ => "Speedup against one sequential worker".to_string(),
         };
-        let mut svg = String::new();
-        let drawn = (|| -> std::result::Result<(), Box<dyn std::error::Error>> {
-            let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
-            root.fill(&WHITE)?;
-            let mut chart = ChartBuilder::on(&root)
+        svg_document((900, 520), "the speedup plot", |root| {
+            let mut chart = ChartBuilder::on(root)
                 .caption(title, ("sans-serif", 22))
                 .margin(16)
                 .x_label_area_size(48)
@@ -116,7 +103,7 @@ impl SpeedupPlot {
                     grey.stroke_width(1),
                 ))?
                 .label("ideal (speedup = workers)")
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], grey));
+                .legend(legend_line(grey));
             for (i, (label, pts)) in lines.iter().enumerate() {
                 let color = COLORS[i % COLORS.len()];
                 chart
@@ -125,9 +112,7 @@ impl SpeedupPlot {
                         color.stroke_width(2),
                     ))?
                     .label(label.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
-                    });
+                    .legend(legend_line(color.stroke_width(2)));
                 chart.draw_series(pts.iter().map(|p| {
                     ErrorBar::new_vertical(p.0, p.2, p.1, p.3, color.stroke_width(1), 8)
                 }))?;
@@ -136,23 +121,8 @@ impl SpeedupPlot {
                         .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
                 )?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 14))
-                .draw()?;
-            root.present()?;
-            Ok(())
-        })();
-        drawn.map_err(|e| {
-            Error::io(
-                "drawing the speedup plot",
-                std::io::Error::other(e.to_string()),
-            )
-        })?;
-        Ok(svg)
+            draw_legend(&mut chart)
+        })
     }
 }
 
