@@ -22,6 +22,16 @@ fn result(out: &Output) -> String {
     text.lines().next().unwrap().to_string()
 }
 
+/// Checks that `verify` named the adapter and passed all its `cases`; returns its output.
+fn verified_all(out: &Output, cases: usize) -> String {
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("Adapter: "), "{text}");
+    let last = format!("{cases} cases: {cases} passed, 0 failed");
+    assert!(text.trim_end().ends_with(&last), "{text}");
+    text
+}
+
 #[test]
 fn every_kernel_matches_the_sequential_answer() {
     let cases = [
@@ -81,26 +91,14 @@ fn verify_includes_the_gpu_and_names_its_adapter() {
         "-w",
         "1,2",
     ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
-    assert!(text.starts_with("Adapter: "), "{text}");
-    assert!(
-        text.trim_end().ends_with("40 cases: 40 passed, 0 failed"),
-        "{text}"
-    );
+    verified_all(&out, 40);
 }
 
 #[test]
 fn plain_verify_includes_the_gpu_in_a_gpu_build() {
     let out = parlab(&["verify", "-k", "count,pi,sleep", "-r", "0..64", "-w", "2"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
-    assert!(text.starts_with("Adapter: "), "{text}");
     // 3 kernels x 7 backends x 2 splits, less the GPU's two sleep cases.
-    assert!(
-        text.trim_end().ends_with("40 cases: 40 passed, 0 failed"),
-        "{text}"
-    );
+    let text = verified_all(&out, 40);
     assert!(
         text.lines()
             .any(|l| l.starts_with("pi ") && l.contains(" gpu ")),

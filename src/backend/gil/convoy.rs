@@ -47,13 +47,7 @@ fn pairs_per_second(gil: &NewGil, duration: Duration, with_cpu: bool) -> Result<
             scope.spawn(move || {
                 let mut rec = Record::new(1);
                 gil.acquire(1, &mut rec);
-                let mut held = Held {
-                    lock: gil,
-                    thread: 1,
-                    rec: &mut rec,
-                    ticks: 0,
-                    stop: None,
-                };
+                let mut held = Held::new(gil, 1, &mut rec, None);
                 let mut i = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     count_with(i, i + 100_000, &mut held);
@@ -66,13 +60,7 @@ fn pairs_per_second(gil: &NewGil, duration: Duration, with_cpu: bool) -> Result<
         }
         let mut rec = Record::new(0);
         gil.acquire(0, &mut rec);
-        let mut held = Held {
-            lock: gil,
-            thread: 0,
-            rec: &mut rec,
-            ticks: 0,
-            stop: None,
-        };
+        let mut held = Held::new(gil, 0, &mut rec, None);
         let mut failure = None;
         let mut byte = [0u8; 1];
         let mut pairs = 0u64;

@@ -177,6 +177,19 @@ struct Held<'a, L: Lock> {
     stop: Option<&'a AtomicBool>,
 }
 
+impl<'a, L: Lock> Held<'a, L> {
+    /// `thread`'s ticker while it holds `lock`, its events logged in `rec`.
+    fn new(lock: &'a L, thread: usize, rec: &'a mut Record, stop: Option<&'a AtomicBool>) -> Self {
+        Held {
+            lock,
+            thread,
+            rec,
+            ticks: 0,
+            stop,
+        }
+    }
+}
+
 impl<L: Lock> Ticker for Held<'_, L> {
     const SCALE: u64 = L::SCALE;
 
@@ -225,13 +238,7 @@ pub(crate) fn run_model<L: Lock>(
         let mut rec = Record::new(worker);
         lock.acquire(worker, &mut rec);
         for part in parts.of(worker) {
-            let mut ticker = Held {
-                lock,
-                thread: worker,
-                rec: &mut rec,
-                ticks: 0,
-                stop: Some(ctl.stop_flag(worker)),
-            };
+            let mut ticker = Held::new(lock, worker, &mut rec, Some(ctl.stop_flag(worker)));
             let run = |job: &Job, part: crate::span::Part, t: &mut Held<'_, L>| {
                 job.kernel.run_with(part.span(), t)
             };
