@@ -1,7 +1,7 @@
 //! `parlab bench`: the matrix, a progress bar, a table, and the exports.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -13,12 +13,12 @@ use parlab::backend::processes::Processes;
 use parlab::bench::{self, Report, Spec};
 use parlab::kernels::Kernel;
 use parlab::number::parse_u64_as;
-use parlab::report::check_writable;
 use parlab::report::csv::Csv;
 use parlab::report::export::Exporter;
 use parlab::report::html::Html;
 use parlab::report::json::Json;
 use parlab::report::markdown::Markdown;
+use parlab::report::output::Output;
 use parlab::report::speedup::SpeedupPlot;
 use parlab::units::parse_duration;
 use parlab::units::seconds;
@@ -106,7 +106,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         (&a.plot, Box::new(SpeedupPlot), "plot path"),
     ] {
         if let Some(p) = path {
-            check_writable(what, Path::new(p))?;
+            Output::parse(what, p)?;
             exports.push((exporter, PathBuf::from(p)));
         }
     }

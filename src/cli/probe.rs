@@ -9,7 +9,8 @@ use anyhow::Result;
 use parlab::backend::processes::Processes;
 use parlab::cpython::Python;
 use parlab::probe::{self, Options, ProbeKind, Report};
-use parlab::report::{check_writable, plot, write_atomic};
+use parlab::report::output::Output;
+use parlab::report::plot;
 
 use super::args::ProbeArgs;
 
@@ -31,7 +32,7 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
             )
             .into());
         }
-        check_writable("plot path", Path::new(path))?;
+        Output::parse("plot path", path)?;
     }
     let python = if a.python.no_python {
         None
@@ -67,7 +68,7 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
             "latency (ms, log scale)",
             &fork.series,
         )?;
-        write_atomic(Path::new(path), svg.as_bytes())?;
+        Output::parse("plot path", path)?.write(svg.as_bytes())?;
     }
     let mut out = std::io::stdout().lock();
     if a.json {
