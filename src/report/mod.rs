@@ -8,6 +8,7 @@ pub mod json;
 pub mod markdown;
 pub mod plot;
 pub mod speedup;
+pub mod table;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
