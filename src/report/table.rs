@@ -113,6 +113,12 @@ impl Table {
         self
     }
 
+    /// Adds each of `texts` as a note, in order.
+    pub fn notes<S: Into<String>>(&mut self, texts: impl IntoIterator<Item = S>) -> &mut Table {
+        self.notes.extend(texts.into_iter().map(Into::into));
+        self
+    }
+
     /// Wraps notes to lines of at most `width` characters, bullet and indent included (a word
     /// longer than that keeps a line of its own).
     pub fn wrap_at(&mut self, width: usize) -> &mut Table {
@@ -278,7 +284,7 @@ mod tests {
     fn notes_are_bulleted_and_wrapped_under_a_blank_line() {
         let mut t = Table::new([Column::left("a")]);
         t.note("one two three four five six")
-            .note("short")
+            .notes(["short"])
             .wrap_at(BULLET.len() + 13);
         assert_eq!(
             t.render(),
