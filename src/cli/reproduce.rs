@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use parlab::backend::processes::Processes;
+use parlab::report::table::{Column, Table};
 use parlab::reproduce::{self, Options, Report, Section};
+use parlab::units::seconds;
 
 use super::args::ReproduceArgs;
 
@@ -49,9 +51,12 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         "The seed experiment, reproduced ({} CPUs; {python})",
         r.cpus
     )?;
-    print_section(out, 1, &r.cpu)?;
-    print_section(out, 2, &r.io)?;
-
+    for (n, section) in [(1, &r.cpu), (2, &r.io)] {
+        writeln!(out)?;
+        writeln!(out, "{n}. {}: {}", section.title, section.job)?;
+        writeln!(out)?;
+        write!(out, "{}", section_table(section).render())?;
+    }
     writeln!(out)?;
     writeln!(
         out,
@@ -59,76 +64,67 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         r.switch_interval_s * 1e3
     )?;
     writeln!(out)?;
-    writeln!(
-        out,
-        "{:<58} {:>14} {:>14}  unit",
-        "measure", "CPython", "parlab gil"
-    )?;
-    for c in &r.inside {
-        let py = c.cpython.map_or("-".to_string(), figure);
-        writeln!(
-            out,
-            "{:<58} {:>14} {:>14}  {}",
-            c.metric,
-            py,
-            figure(c.parlab),
-            c.unit
-        )?;
-    }
-    print_verdict(out, &r.inside_verdict)
+    write!(out, "{}", inside_table(r).render())
 }
 
-fn print_section(out: &mut impl Write, n: usize, s: &Section) -> std::io::Result<()> {
-    writeln!(out)?;
-    writeln!(out, "{n}. {}: {}", s.title, s.job)?;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{:<24} {:<12} {:>12} {:>10} {:>9}  note",
-        "who", "variant", "result", "wall s", "speedup"
-    )?;
-    let mut last_family = "";
+/// Rows of a section, the family named once at the head of its group, and its verdict.
+fn section_table(s: &Section) -> Table {
+    let mut t = Table::new([
+        Column::left("who").min_width(24),
+        Column::left("variant").min_width(12),
+        Column::right("result").min_width(12),
+        Column::right("wall s").min_width(10),
+        Column::right("speedup").min_width(9),
+        Column::left("note").gap(2),
+    ]);
+    let mut last_family = String::new();
     for row in &s.rows {
-        let family = if row.family == last_family {
-            ""
+        let family = row.who.family();
+        let shown = if family == last_family {
+            String::new()
         } else {
-            &row.family
+            family.clone()
         };
-        last_family = &row.family;
-        let result = row.result.map_or("-".into(), |v| v.to_string());
-        let wall = row.wall_s.map_or("-".into(), |v| format!("{v:.3}"));
-        let speedup = row.speedup.map_or("".into(), |v| format!("{v:.2}x"));
+        last_family = family;
         let gil = row.gil.as_ref().filter(|g| g.handoffs > 0).map(|g| {
             format!(
                 "{} hand-offs, hold median {}",
                 g.handoffs,
-                duration(g.hold_median_s)
+                seconds(g.hold_median_s)
             )
         });
-        let note = [row.note.clone(), gil]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("; ");
-        let line = format!(
-            "{family:<24} {:<12} {result:>12} {wall:>10} {speedup:>9}  {note}",
-            row.variant
-        );
-        writeln!(out, "{}", line.trim_end())?;
+        let note: Vec<String> = [row.note.clone(), gil].into_iter().flatten().collect();
+        t.row([
+            shown,
+            row.variant.to_string(),
+            row.result.map_or("-".into(), |v| v.to_string()),
+            row.wall_s.map_or("-".into(), |v| format!("{v:.3}")),
+            row.speedup.map_or("".into(), |v| format!("{v:.2}x")),
+            note.join("; "),
+        ]);
     }
-    print_verdict(out, &s.verdict)
+    t.notes(&s.verdict);
+    t
 }
 
-fn print_verdict(out: &mut impl Write, lines: &[String]) -> std::io::Result<()> {
-    writeln!(out)?;
-    for line in lines {
-        let mut first = true;
-        for chunk in wrap(line, 92) {
-            writeln!(out, "  {} {chunk}", if first { "-" } else { " " })?;
-            first = false;
-        }
+/// CPython against the model, metric by metric, and the verdict.
+fn inside_table(r: &Report) -> Table {
+    let mut t = Table::new([
+        Column::left("measure").min_width(58),
+        Column::right("CPython").min_width(14),
+        Column::right("parlab gil").min_width(14),
+        Column::left("unit").gap(2),
+    ]);
+    for c in &r.inside {
+        t.row([
+            c.metric.describe().to_string(),
+            c.cpython.map_or("-".to_string(), figure),
+            figure(c.parlab),
+            c.metric.unit().to_string(),
+        ]);
     }
-    Ok(())
+    t.notes(&r.inside_verdict);
+    t
 }
 
 /// A figure with about four significant digits.
@@ -140,33 +136,4 @@ fn figure(v: f64) -> String {
     } else {
         format!("{v:.3}")
     }
-}
-
-/// Seconds in the unit that reads best.
-fn duration(s: f64) -> String {
-    if s >= 1.0 {
-        format!("{s:.2} s")
-    } else if s >= 1e-3 {
-        format!("{:.2} ms", s * 1e3)
-    } else {
-        format!("{:.1} us", s * 1e6)
-    }
-}
-
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.len() + 1 + word.len() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }

@@ -4,12 +4,16 @@
 //! embedded in the binary): threads that append their totals to a shared list, processes that
 //! put theirs on a `multiprocessing.Queue` drained to a `STOP` sentinel, blocking sleeps, and two
 //! probes of the GIL's behaviour (hold time per turn, the convoy effect). Each run prints one JSON
-//! object, which [`Python::run`] returns.
+//! object, which [`Python::run`] returns, and [`Python::run_as`] reads into a typed result such as
+//! [`Timed`], [`Holds`] or [`Rates`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::child::wait_limited;
 use crate::error::{Error, Result};
@@ -19,6 +23,34 @@ pub const SEED_SCRIPT: &str = include_str!("seed.py");
 
 /// Longest a single CPython run may take before it is killed.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
+
+/// What `seed.py threads|processes|sleep` prints: the job's total and its wall time.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct Timed {
+    /// The total of every part: indices counted, or items slept.
+    pub result: u64,
+    /// Wall time from the first start to the last join, seconds.
+    pub elapsed_s: f64,
+}
+
+/// What `seed.py holds` prints: how long a CPU-bound thread kept the GIL per turn. Both are
+/// absent when no hand-off was seen.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct Holds {
+    /// Median turn, seconds.
+    pub hold_median_s: Option<f64>,
+    /// 90th percentile of the turns, seconds.
+    pub hold_p90_s: Option<f64>,
+}
+
+/// What `seed.py convoy` prints: write+read pairs per second of an I/O thread.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct Rates {
+    /// With no other thread.
+    pub alone_per_s: f64,
+    /// Beside one CPU-bound thread.
+    pub beside_cpu_per_s: f64,
+}
 
 /// A CPython interpreter with the seed script written next to it.
 #[derive(Debug)]
@@ -66,6 +98,12 @@ impl Python {
 
     /// Runs the script with `args` and returns the JSON object it prints.
     pub fn run(&self, args: &[String]) -> Result<serde_json::Value> {
+        self.run_as(args)
+    }
+
+    /// Runs the script with `args` and reads the JSON object it prints as a `T`: an output
+    /// without one of `T`'s fields is an error that names the run.
+    pub fn run_as<T: DeserializeOwned>(&self, args: &[String]) -> Result<T> {
         let what = format!("python3 seed.py {}", args.join(" "));
         let mut child = Command::new(&self.program)
             .arg(&self.script)
@@ -99,5 +137,96 @@ impl Python {
 impl Drop for Python {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.script);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An interpreter that answers as `seed.py` would, with fixed figures: `holds` saw no
+    /// turn and `convoy` forgot a field.
+    fn fake_python(name: &str) -> PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("parlab-fake-python-{}-{name}", std::process::id()));
+        let script = r#"#!/bin/sh
+if [ "$1" = "-c" ]; then echo 3.99.0; exit 0; fi
+case "$2" in
+  threads) echo '{"python": "3.99.0", "result": 1000, "elapsed_s": 0.5}' ;;
+  holds) echo '{"python": "3.99.0", "turns": 0}' ;;
+  convoy) echo '{"python": "3.99.0", "alone_per_s": 10.0}' ;;
+  *) echo "unknown mode $2" >&2; exit 2 ;;
+esac
+"#;
+        std::fs::write(&path, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    /// The fake interpreter, once it runs: a process forked elsewhere while the script was
+    /// open for writing keeps it busy (ETXTBSY) until that process execs.
+    fn found(program: &Path) -> Python {
+        for _ in 0..100 {
+            if let Some(py) = Python::find(Some(program)).unwrap() {
+                return py;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{} never ran", program.display());
+    }
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn outputs_are_read_into_their_types() {
+        let program = fake_python("typed");
+        let py = found(&program);
+        assert_eq!(py.version, "3.99.0");
+        let timed: Timed = py.run_as(&args(&["threads", "2", "0", "1000"])).unwrap();
+        assert_eq!(
+            timed,
+            Timed {
+                result: 1000,
+                elapsed_s: 0.5
+            }
+        );
+        let holds: Holds = py.run_as(&args(&["holds", "0.1"])).unwrap();
+        assert_eq!(holds.hold_median_s, None);
+        let missing = py.run_as::<Rates>(&args(&["convoy", "0.1"])).unwrap_err();
+        assert!(
+            missing.to_string().contains("seed.py convoy 0.1")
+                && missing.to_string().contains("beside_cpu_per_s"),
+            "{missing}"
+        );
+        let failed = py.run(&args(&["nonsense"])).unwrap_err();
+        assert!(
+            failed.to_string().contains("unknown mode nonsense"),
+            "{failed}"
+        );
+        drop(py);
+        std::fs::remove_file(program).unwrap();
+    }
+
+    #[test]
+    fn a_missing_interpreter_is_none() {
+        let none = Python::find(Some(Path::new("/nonexistent/python3"))).unwrap();
+        assert!(none.is_none());
+    }
+
+    #[test]
+    fn the_seed_script_counts_exactly_in_threads_and_processes() {
+        // Needs a real CPython; where there is none, the fake-interpreter tests above still
+        // cover the reading of its output.
+        let Some(py) = Python::find(None).unwrap() else {
+            return;
+        };
+        for mode in ["threads", "processes"] {
+            let t: Timed = py.run_as(&args(&[mode, "3", "5", "1005"])).unwrap();
+            assert_eq!(t.result, 1000, "{mode}");
+            assert!(t.elapsed_s > 0.0, "{mode}");
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod markdown;
 pub mod output;
 pub mod plot;
 pub mod speedup;
+pub mod table;
 
 pub use output::write_atomic;
 

@@ -1,0 +1,349 @@
+//! The seed experiment, reproduced: the published figures, real CPython on this machine, the
+//! GIL models and parlab's own backends, side by side.
+//!
+//! Three sections:
+//! 1. CPU-bound: `count` over 0..10^8 on 1, 2 and 4 threads and 2 processes.
+//! 2. I/O-bound: one blocking sleep per item on 1, 2 and 4 threads.
+//! 3. Inside the GIL: how long a CPU-bound thread keeps the lock per turn, and the convoy
+//!    effect on a thread doing short blocking calls.
+//!
+//! [`run`] plans the rows, has them measured (`measure`), draws the [`verdict`]s from the typed
+//! [`row`]s and returns plain data ([`Report`]); the command line prints it. Every row of
+//! sections 1 and 2 carries its result, so a wrong answer is visible next to its time.
+
+mod measure;
+pub mod row;
+pub mod verdict;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use self::measure::{Lab, PROBE_STEPS, Progress};
+pub use self::row::{
+    Comparison, Metric, Row, SEED_END, SEED_ONE_THREAD_S, SEED_TWO_PROCESSES_S, Variant, Who,
+};
+use crate::backend::BackendKind;
+use crate::backend::processes::Processes;
+use crate::cpython::Python;
+use crate::error::Result;
+use crate::job::Job;
+use crate::kernels::Kernel;
+use crate::span::Span;
+use crate::split::Split;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Smaller jobs: 10^7 instead of 10^8 indices, shorter probes.
+    pub quick: bool,
+    /// Run CPython rows when an interpreter is found.
+    pub python: bool,
+    /// The interpreter to use instead of `python3` on the PATH.
+    pub python_program: Option<PathBuf>,
+    /// `gil`'s switch interval.
+    pub switch_interval: Duration,
+    /// `gil-legacy`'s check interval.
+    pub check_interval: u32,
+    /// The `processes` backend to use (its worker program).
+    pub processes: Processes,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            processes: Processes::default(),
+            quick: false,
+            python: true,
+            python_program: None,
+            switch_interval: crate::backend::gil::new::DEFAULT_SWITCH_INTERVAL,
+            check_interval: crate::backend::gil::legacy::DEFAULT_CHECK_INTERVAL,
+        }
+    }
+}
+
+/// A table and its verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    /// Heading.
+    pub title: String,
+    /// The job every measured row ran.
+    pub job: String,
+    /// Rows, grouped by family.
+    pub rows: Vec<Row>,
+    /// Plain-words conclusions drawn from the rows.
+    pub verdict: Vec<String>,
+}
+
+/// Everything `parlab reproduce` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// CPython's version, or why there are no CPython rows.
+    pub python: std::result::Result<String, String>,
+    /// Logical CPUs of this machine.
+    pub cpus: usize,
+    /// The `gil` switch interval used, seconds.
+    pub switch_interval_s: f64,
+    /// CPU-bound section.
+    pub cpu: Section,
+    /// I/O-bound section.
+    pub io: Section,
+    /// The GIL's behaviour, CPython against the model.
+    pub inside: Vec<Comparison>,
+    /// Conclusions of the GIL section.
+    pub inside_verdict: Vec<String>,
+}
+
+/// How big the experiment is: the seed's sizes, or smaller ones under `--quick`.
+struct Sizes {
+    /// `count` runs over 0..end.
+    end: u64,
+    /// Items of the I/O-bound job.
+    items: u64,
+    /// How long each GIL probe lasts.
+    probe: Duration,
+    /// How long each parlab row of the CPU-bound section is repeated.
+    budget: Duration,
+}
+
+/// Time slept per item of the I/O-bound job.
+const PER_ITEM: Duration = Duration::from_millis(1);
+
+impl Sizes {
+    fn new(quick: bool) -> Sizes {
+        if quick {
+            Sizes {
+                end: 10_000_000,
+                items: 40,
+                probe: Duration::from_millis(300),
+                budget: Duration::from_millis(100),
+            }
+        } else {
+            Sizes {
+                end: SEED_END,
+                items: 200,
+                probe: Duration::from_millis(1000),
+                budget: Duration::from_millis(400),
+            }
+        }
+    }
+
+    fn count(&self) -> Job {
+        Job {
+            kernel: Kernel::Count,
+            range: Span {
+                start: 0,
+                end: self.end,
+            },
+            split: Split::Static,
+        }
+    }
+
+    fn sleep(&self) -> Job {
+        Job {
+            kernel: Kernel::Sleep {
+                per_item_ns: PER_ITEM.as_nanos() as u64,
+            },
+            range: Span {
+                start: 0,
+                end: self.items,
+            },
+            split: Split::Static,
+        }
+    }
+}
+
+/// The rows each section measures, in order: fixed before anything runs, so that progress
+/// can say how many steps there are.
+struct Plan {
+    cpython: Option<Who>,
+    cpu: Vec<(Who, Variant)>,
+    io: Vec<(Who, Variant)>,
+}
+
+impl Plan {
+    /// The plan with rows of `cpython` (a [`Who::CPython`]) when there is one.
+    fn new(cpython: Option<Who>) -> Plan {
+        let threads = [1, 2, 4].map(Variant::Threads);
+        let each = |who: &Who, variants: &[Variant]| -> Vec<(Who, Variant)> {
+            variants.iter().map(|v| (who.clone(), *v)).collect()
+        };
+        let two_processes = Variant::Processes(2);
+        let mut cpu = Vec::new();
+        let mut io = Vec::new();
+        if let Some(py) = &cpython {
+            cpu.extend(each(
+                py,
+                &[threads[0], threads[1], threads[2], two_processes],
+            ));
+            io.extend(each(py, &threads));
+        }
+        for kind in [
+            BackendKind::Gil,
+            BackendKind::GilLegacy,
+            BackendKind::Threads,
+        ] {
+            cpu.extend(each(&Who::Parlab(kind), &threads));
+        }
+        cpu.extend(each(&Who::Parlab(BackendKind::Processes), &[two_processes]));
+        io.extend(each(&Who::Parlab(BackendKind::Gil), &threads));
+        Plan { cpython, cpu, io }
+    }
+
+    /// Every row, then the GIL probes of CPython (when here) and of the model.
+    fn steps(&self) -> usize {
+        let engines = 1 + usize::from(self.cpython.is_some());
+        self.cpu.len() + self.io.len() + PROBE_STEPS * engines
+    }
+}
+
+/// Runs the experiment; `progress` hears about every step before it starts, with its number
+/// and the number of steps.
+pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> Result<Report> {
+    let python = find_python(options)?;
+    let sizes = Sizes::new(options.quick);
+    let plan = Plan::new(python.as_ref().ok().map(|p| Who::CPython {
+        version: p.version.clone(),
+    }));
+    let mut lab = Lab::new(
+        options,
+        python.as_ref().ok(),
+        Progress::new(plan.steps(), progress),
+    );
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let count = sizes.count();
+    let mut cpu = row::seed_post();
+    cpu.extend(measure_all(&mut lab, &plan.cpu, &count, sizes.budget)?);
+    row::add_speedups(&mut cpu);
+    let cpu_verdict = verdict::cpu(&cpu, cpus, options.check_interval);
+
+    // Sleeps take as long on every run: one each is enough.
+    let mut io = measure_all(&mut lab, &plan.io, &sizes.sleep(), Duration::ZERO)?;
+    row::add_speedups(&mut io);
+    let io_verdict = verdict::io(&io);
+
+    let threads_row = cpu
+        .iter()
+        .find(|r| r.who == Who::Parlab(BackendKind::Threads) && r.variant == Variant::Threads(1));
+    let inside = lab.inside(&count, threads_row, sizes.probe, options.switch_interval)?;
+    let inside_verdict = verdict::inside(&inside, options.switch_interval);
+
+    Ok(Report {
+        python: python.map(|p| p.version.clone()),
+        cpus,
+        switch_interval_s: options.switch_interval.as_secs_f64(),
+        cpu: Section {
+            title: "CPU-bound: the seed experiment".into(),
+            job: cpu_job(sizes.end),
+            rows: cpu,
+            verdict: cpu_verdict,
+        },
+        io: Section {
+            title: "I/O-bound: a blocking sleep per item".into(),
+            job: format!(
+                "{} items of {} ms each, split into equal parts",
+                sizes.items,
+                PER_ITEM.as_millis()
+            ),
+            rows: io,
+            verdict: io_verdict,
+        },
+        inside,
+        inside_verdict,
+    })
+}
+
+/// The interpreter for the CPython rows, or why there are none.
+fn find_python(options: &Options) -> Result<std::result::Result<Python, String>> {
+    if !options.python {
+        return Ok(Err("CPython rows skipped (--no-python)".into()));
+    }
+    let found = Python::find(options.python_program.as_deref())?;
+    Ok(found.ok_or_else(|| {
+        let name = options
+            .python_program
+            .as_deref()
+            .map_or("python3".into(), |p| p.display().to_string());
+        format!("{name} not found: CPython rows skipped")
+    }))
+}
+
+fn measure_all(
+    lab: &mut Lab,
+    plan: &[(Who, Variant)],
+    job: &Job,
+    budget: Duration,
+) -> Result<Vec<Row>> {
+    plan.iter()
+        .map(|(who, variant)| lab.row(who, *variant, job, budget))
+        .collect()
+}
+
+/// The CPU-bound section's job. The seed post's rows keep the range it counted, so a smaller
+/// range is said beside it.
+fn cpu_job(end: u64) -> String {
+    let job = format!("count over 0..{end}, split into equal parts");
+    if end == SEED_END {
+        job
+    } else {
+        format!("{job} (the seed post's rows: 0..{SEED_END})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpython_rows_come_first_and_add_their_steps() {
+        let without = Plan::new(None);
+        assert!(
+            without
+                .cpu
+                .iter()
+                .chain(&without.io)
+                .all(|(who, _)| matches!(who, Who::Parlab(_)))
+        );
+        let py = Who::CPython {
+            version: "3.12.1".into(),
+        };
+        let with = Plan::new(Some(py.clone()));
+        let cpython_rows =
+            |rows: &[(Who, Variant)]| rows.iter().take_while(|(w, _)| *w == py).count();
+        let (cpu, io) = (cpython_rows(&with.cpu), cpython_rows(&with.io));
+        assert!(cpu > 0 && io > 0);
+        // Past CPython's rows, the same parlab rows as without it.
+        assert_eq!(with.cpu[cpu..], without.cpu[..]);
+        assert_eq!(with.io[io..], without.io[..]);
+        assert_eq!(with.steps(), without.steps() + cpu + io + PROBE_STEPS);
+    }
+
+    #[test]
+    fn a_quick_run_says_the_seed_post_counted_more() {
+        assert_eq!(
+            cpu_job(SEED_END),
+            "count over 0..100000000, split into equal parts"
+        );
+        let quick = cpu_job(Sizes::new(true).end);
+        assert!(
+            quick.starts_with("count over 0..10000000, split"),
+            "{quick}"
+        );
+        assert!(
+            quick.ends_with("(the seed post's rows: 0..100000000)"),
+            "{quick}"
+        );
+    }
+
+    #[test]
+    fn every_measured_row_has_a_distinct_who_and_variant() {
+        let plan = Plan::new(None);
+        for rows in [&plan.cpu, &plan.io] {
+            for (i, a) in rows.iter().enumerate() {
+                assert!(!rows[i + 1..].contains(a), "{a:?} twice");
+            }
+        }
+    }
+}

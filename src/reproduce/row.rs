@@ -1,0 +1,357 @@
+//! The typed rows of `reproduce`'s tables: who ran a row and how, what it measured, and the
+//! speedups within a group of rows; and the GIL section's comparisons.
+//!
+//! Rows are typed so that verdicts look them up by value, not by the words a table shows. The
+//! JSON form keeps those words (`family`, `variant`, `workers`; `metric`, `unit`), as a reader
+//! of the tables sees them.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use crate::backend::BackendKind;
+use crate::backend::gil::GilStats;
+
+/// The seed's published time for 1 thread (a 2017 laptop, CPython 3).
+pub const SEED_ONE_THREAD_S: f64 = 7.474;
+/// The seed's published time for 2 processes.
+pub const SEED_TWO_PROCESSES_S: f64 = 3.767;
+/// The end of the range the seed post counted, from 0: every published row's result.
+pub const SEED_END: u64 = 100_000_000;
+
+/// Who ran a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// The figures published with the seed experiment.
+    SeedPost,
+    /// CPython on this machine, running parlab's copy of the seed script.
+    CPython {
+        /// `sys.version` of the interpreter, e.g. `3.11.7`.
+        version: String,
+    },
+    /// One of parlab's backends.
+    Parlab(BackendKind),
+}
+
+impl Who {
+    /// The group of rows this one belongs to, as the `who` column shows it. parlab's backends
+    /// without a GIL model form one group, `parlab`, so that its processes are compared with
+    /// its threads.
+    pub fn family(&self) -> String {
+        match self {
+            Who::SeedPost => "seed post (2017 laptop)".into(),
+            Who::CPython { version } => format!("CPython {version}"),
+            Who::Parlab(kind @ (BackendKind::Gil | BackendKind::GilLegacy)) => {
+                format!("parlab {kind}")
+            }
+            Who::Parlab(_) => "parlab".into(),
+        }
+    }
+}
+
+impl fmt::Display for Who {
+    /// The family, except that each of parlab's backends is named.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Who::Parlab(kind) => write!(f, "parlab {kind}"),
+            other => f.write_str(&other.family()),
+        }
+    }
+}
+
+/// How a row's job was split: over how many threads or processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Threads of one process.
+    Threads(usize),
+    /// Processes, one part each.
+    Processes(usize),
+}
+
+impl Variant {
+    /// Threads or processes.
+    pub fn workers(self) -> usize {
+        match self {
+            Variant::Threads(n) | Variant::Processes(n) => n,
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    /// `1 thread`, `4 threads`, `2 processes`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (n, one, many) = match *self {
+            Variant::Threads(n) => (n, "thread", "threads"),
+            Variant::Processes(n) => (n, "process", "processes"),
+        };
+        write!(f, "{n} {}", if n == 1 { one } else { many })
+    }
+}
+
+/// One row of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Who ran it.
+    pub who: Who,
+    /// Over how many threads or processes.
+    pub variant: Variant,
+    /// The job's answer, when the row ran (or was published with one).
+    pub result: Option<u128>,
+    /// Wall time, seconds.
+    pub wall_s: Option<f64>,
+    /// Speed against the one-thread row of its family (its time divided by this row's).
+    pub speedup: Option<f64>,
+    /// A remark, e.g. for figures published only as a screenshot.
+    pub note: Option<String>,
+    /// What the GIL model saw, for `gil` and `gil-legacy` rows.
+    pub gil: Option<GilStats>,
+}
+
+impl Row {
+    /// A row of `who` and `variant` with nothing in it yet.
+    pub fn new(who: Who, variant: Variant) -> Row {
+        Row {
+            who,
+            variant,
+            result: None,
+            wall_s: None,
+            speedup: None,
+            note: None,
+            gil: None,
+        }
+    }
+}
+
+impl Serialize for Row {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            family: String,
+            variant: String,
+            workers: usize,
+            result: Option<u128>,
+            wall_s: Option<f64>,
+            speedup: Option<f64>,
+            note: &'a Option<String>,
+            gil: &'a Option<GilStats>,
+        }
+        Shown {
+            family: self.who.family(),
+            variant: self.variant.to_string(),
+            workers: self.variant.workers(),
+            result: self.result,
+            wall_s: self.wall_s,
+            speedup: self.speedup,
+            note: &self.note,
+            gil: &self.gil,
+        }
+        .serialize(s)
+    }
+}
+
+/// The seed post's rows: what it published, and what it said of the rest.
+pub fn seed_post() -> Vec<Row> {
+    let row = |variant, wall_s, note: Option<&str>| Row {
+        result: Some(SEED_END.into()),
+        wall_s,
+        note: note.map(String::from),
+        ..Row::new(Who::SeedPost, variant)
+    };
+    vec![
+        row(Variant::Threads(1), Some(SEED_ONE_THREAD_S), None),
+        row(
+            Variant::Threads(2),
+            None,
+            Some("slower than 1 thread (published only as a screenshot)"),
+        ),
+        row(
+            Variant::Threads(4),
+            None,
+            Some("slower again (published only as a screenshot)"),
+        ),
+        row(Variant::Processes(2), Some(SEED_TWO_PROCESSES_S), None),
+    ]
+}
+
+/// Sets the speedup of every timed row against the one-thread row of its family.
+pub fn add_speedups(rows: &mut [Row]) {
+    let bases: Vec<(String, f64)> = rows
+        .iter()
+        .filter(|r| r.variant == Variant::Threads(1))
+        .filter_map(|r| Some((r.who.family(), r.wall_s?)))
+        .collect();
+    for r in rows.iter_mut() {
+        let family = r.who.family();
+        let base = bases.iter().find(|(f, _)| *f == family).map(|(_, s)| *s);
+        if let (Some(wall), Some(base)) = (r.wall_s, base) {
+            r.speedup = Some(base / wall);
+        }
+    }
+}
+
+/// A property of the GIL measured in CPython and in the `gil` model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Median time a CPU-bound thread keeps the lock per turn, beside another.
+    HoldMedian,
+    /// The same, 90th percentile.
+    HoldP90,
+    /// Blocking write+read pairs per second of a thread alone.
+    IoAlone,
+    /// The same beside a CPU-bound thread: the convoy effect.
+    IoBesideCpu,
+}
+
+impl Metric {
+    /// Every metric, in the table's order.
+    pub const ALL: [Metric; 4] = [
+        Metric::HoldMedian,
+        Metric::HoldP90,
+        Metric::IoAlone,
+        Metric::IoBesideCpu,
+    ];
+
+    /// What is measured, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Metric::HoldMedian => "GIL hold per turn, 2 CPU-bound threads, median",
+            Metric::HoldP90 => "GIL hold per turn, 2 CPU-bound threads, p90",
+            Metric::IoAlone => "I/O thread alone: write+read pairs",
+            Metric::IoBesideCpu => "I/O thread beside 1 CPU-bound thread: write+read pairs",
+        }
+    }
+
+    /// Unit of the figures.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::HoldMedian | Metric::HoldP90 => "ms",
+            Metric::IoAlone | Metric::IoBesideCpu => "per s",
+        }
+    }
+}
+
+/// One measured property of the GIL, in CPython and in the model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    /// What is measured.
+    pub metric: Metric,
+    /// CPython's figure, when CPython ran.
+    pub cpython: Option<f64>,
+    /// The `gil` model's figure.
+    pub parlab: f64,
+}
+
+impl Serialize for Comparison {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown {
+            metric: &'static str,
+            unit: &'static str,
+            cpython: Option<f64>,
+            parlab: f64,
+        }
+        Shown {
+            metric: self.metric.describe(),
+            unit: self.metric.unit(),
+            cpython: self.cpython,
+            parlab: self.parlab,
+        }
+        .serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timed(who: Who, variant: Variant, wall_s: f64) -> Row {
+        Row {
+            wall_s: Some(wall_s),
+            ..Row::new(who, variant)
+        }
+    }
+
+    #[test]
+    fn variants_in_words() {
+        assert_eq!(Variant::Threads(1).to_string(), "1 thread");
+        assert_eq!(Variant::Threads(4).to_string(), "4 threads");
+        assert_eq!(Variant::Processes(1).to_string(), "1 process");
+        assert_eq!(Variant::Processes(2).to_string(), "2 processes");
+    }
+
+    #[test]
+    fn parlab_backends_without_a_gil_share_a_family() {
+        let threads = Who::Parlab(BackendKind::Threads);
+        let processes = Who::Parlab(BackendKind::Processes);
+        assert_eq!(threads.family(), processes.family());
+        assert_eq!(processes.to_string(), "parlab processes");
+        assert_eq!(
+            Who::Parlab(BackendKind::GilLegacy).family(),
+            "parlab gil-legacy"
+        );
+        let py = Who::CPython {
+            version: "3.12.1".into(),
+        };
+        assert_eq!(py.family(), "CPython 3.12.1");
+    }
+
+    #[test]
+    fn speedups_are_against_the_one_thread_row_of_the_family() {
+        let gil = Who::Parlab(BackendKind::Gil);
+        let mut rows = vec![
+            timed(Who::Parlab(BackendKind::Threads), Variant::Threads(1), 4.0),
+            timed(gil.clone(), Variant::Threads(1), 3.0),
+            timed(gil, Variant::Threads(2), 6.0),
+            timed(
+                Who::Parlab(BackendKind::Processes),
+                Variant::Processes(2),
+                2.0,
+            ),
+            // A family without a one-thread row has no speedups.
+            timed(Who::SeedPost, Variant::Processes(2), 1.0),
+        ];
+        add_speedups(&mut rows);
+        let speedups: Vec<_> = rows.iter().map(|r| r.speedup).collect();
+        assert_eq!(speedups, [Some(1.0), Some(1.0), Some(0.5), Some(2.0), None]);
+    }
+
+    #[test]
+    fn the_seed_post_publishes_two_times_and_its_own_range() {
+        let mut rows = seed_post();
+        add_speedups(&mut rows);
+        assert!(rows.iter().all(|r| r.result == Some(100_000_000)));
+        let timed: Vec<_> = rows.iter().filter(|r| r.wall_s.is_some()).collect();
+        assert_eq!(timed.len(), 2);
+        let two_processes = timed[1].speedup.unwrap();
+        assert!((two_processes - 7.474 / 3.767).abs() < 1e-12);
+    }
+
+    #[test]
+    fn json_shows_rows_and_comparisons_in_the_tables_words() {
+        let row = Row {
+            result: Some(7),
+            note: Some("n".into()),
+            ..timed(
+                Who::Parlab(BackendKind::Processes),
+                Variant::Processes(2),
+                0.5,
+            )
+        };
+        assert_eq!(
+            serde_json::to_value(&row).unwrap(),
+            serde_json::json!({
+                "family": "parlab", "variant": "2 processes", "workers": 2, "result": 7,
+                "wall_s": 0.5, "speedup": null, "note": "n", "gil": null,
+            })
+        );
+        let c = Comparison {
+            metric: Metric::IoAlone,
+            cpython: None,
+            parlab: 3.0,
+        };
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"metric":"I/O thread alone: write+read pairs","unit":"per s","cpython":null,"parlab":3.0}"#
+        );
+    }
+}
