@@ -12,7 +12,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::handle::{Handle, cause_of};
 use super::protocol::{Frame, READ_BUFFER, VERSION, check_end};
-use super::schedule::{Broken, Conn, Reply};
+use super::schedule::{Broken, Conn};
 use crate::error::{Error, Result, WorkerCause};
 use crate::job::Part;
 use crate::kernels::Kernel;
@@ -64,39 +64,27 @@ impl Proc {
         let _ = self.wait_exit();
     }
 
-    /// Handles one frame from the worker; `Ok(None)` for the greeting.
-    fn reply(&mut self, frame: Frame) -> std::result::Result<Option<Reply>, Broken> {
-        if !self.greeted {
-            return match frame {
-                Frame::Hello { version, .. } if version != VERSION => Err(self.fail_with(format!(
-                    "speaks protocol version {version}, this build speaks {VERSION}"
-                ))),
-                Frame::Hello { pid, .. } if pid != self.pid => {
-                    Err(self.fail_with(format!("introduced itself as pid {pid}")))
-                }
-                Frame::Hello { .. } => {
-                    self.greeted = true;
-                    Ok(None)
-                }
-                other => Err(self.fail_with(format!(
-                    "sent an unexpected {} frame; expected Hello",
-                    other.name()
-                ))),
-            };
+    /// Checks the worker's greeting; `Ok(Some)` hands on a frame that comes after it.
+    fn greeting(&mut self, frame: Frame) -> std::result::Result<Option<Frame>, Broken> {
+        if self.greeted {
+            return Ok(Some(frame));
         }
-        Ok(Some(match frame {
-            Frame::Done { index, total } => Reply::Done { index, total },
-            Frame::Failed {
-                index,
-                panic,
-                message,
-            } => Reply::Failed {
-                index,
-                panic,
-                message,
-            },
-            other => Reply::Unexpected(other.name()),
-        }))
+        match frame {
+            Frame::Hello { version, .. } if version != VERSION => Err(self.fail_with(format!(
+                "speaks protocol version {version}, this build speaks {VERSION}"
+            ))),
+            Frame::Hello { pid, .. } if pid != self.pid => {
+                Err(self.fail_with(format!("introduced itself as pid {pid}")))
+            }
+            Frame::Hello { .. } => {
+                self.greeted = true;
+                Ok(None)
+            }
+            other => Err(self.fail_with(format!(
+                "sent an unexpected {} frame; expected Hello",
+                other.name()
+            ))),
+        }
     }
 
     /// Why the worker's pipe closed or failed: waits briefly for its exit status so the cause
@@ -172,7 +160,7 @@ impl Conn for Proc {
         Ok(())
     }
 
-    fn receive(&mut self, replies: &mut Vec<Reply>) -> std::result::Result<(), Broken> {
+    fn receive(&mut self, replies: &mut Vec<Frame>) -> std::result::Result<(), Broken> {
         let n = loop {
             match self.output.read(&mut self.rbuf[self.filled..]) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -194,7 +182,7 @@ impl Conn for Proc {
                 Ok(None) => break,
                 Err(e) => return Err(self.fail_with(format!("sent a bad frame: {e}"))),
             };
-            if let Some(reply) = self.reply(frame)? {
+            if let Some(reply) = self.greeting(frame)? {
                 replies.push(reply);
             }
         }

@@ -18,41 +18,18 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use super::handle::cause_of;
+use super::protocol::Frame;
 use crate::backend::Policy;
 use crate::backend::combine::Combiner;
 use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
 use crate::interrupt;
 use crate::job::{Part, Plan};
-use crate::kernels::Total;
 use crate::observer::Observer;
 
 /// Most chunks one worker holds at a time with `chunks:SIZE`.
 pub(super) const MAX_WINDOW: u64 = 64;
 /// The longest the loop waits without looking at the interrupt flag.
 const TICK: Duration = Duration::from_millis(100);
-
-/// An answer a worker sent.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Reply {
-    /// A part's total.
-    Done {
-        /// The part's index.
-        index: u64,
-        /// Its total.
-        total: Total,
-    },
-    /// A part failed inside the worker.
-    Failed {
-        /// The part's index.
-        index: u64,
-        /// True for a panic, false for a kernel error.
-        panic: bool,
-        /// What the worker said.
-        message: String,
-    },
-    /// A well-formed frame that a worker never sends once it said hello: its name.
-    Unexpected(&'static str),
-}
 
 /// Why a connection to a worker broke.
 #[derive(Debug)]
@@ -77,9 +54,10 @@ pub(super) trait Conn: Sized {
     fn send(&mut self, part: Part);
     /// Sends what is queued.
     fn flush(&mut self) -> std::result::Result<(), Broken>;
-    /// Reads what the worker sent and appends its answers to `replies`, in order. An error
-    /// comes after the replies read before it.
-    fn receive(&mut self, replies: &mut Vec<Reply>) -> std::result::Result<(), Broken>;
+    /// Reads what the worker sent and appends the frames that follow its greeting to
+    /// `replies`, in order (answers, unless it misbehaves). An error comes after the frames
+    /// read before it.
+    fn receive(&mut self, replies: &mut Vec<Frame>) -> std::result::Result<(), Broken>;
     /// Kills the worker and reaps it; a worker already reaped is left alone.
     fn kill(&mut self);
     /// Tells the worker there is no more work: it is to exit.
@@ -118,7 +96,7 @@ pub(super) struct Schedule<C, S> {
     /// How often each part has failed.
     failures: HashMap<u64, u32>,
     /// Answers just read, kept to reuse the allocation.
-    replies: Vec<Reply>,
+    replies: Vec<Frame>,
 }
 
 impl<C: Conn, S: FnMut(usize) -> Result<C>> Schedule<C, S> {
@@ -221,14 +199,14 @@ impl<C: Conn, S: FnMut(usize) -> Result<C>> Schedule<C, S> {
         for reply in replies.drain(..) {
             let held = &mut self.held[i];
             let cause = match reply {
-                Reply::Done { index, total } if held.holds(index) => {
+                Frame::Done { index, total } if held.holds(index) => {
                     let part = held.parts.pop_front().expect("held part");
                     held.since = (!held.parts.is_empty()).then(Instant::now);
                     results.push(index, total);
                     observer.part_done(part, i, results.done(), plan.len());
                     continue;
                 }
-                Reply::Failed {
+                Frame::Failed {
                     index,
                     panic,
                     message,
@@ -240,11 +218,7 @@ impl<C: Conn, S: FnMut(usize) -> Result<C>> Schedule<C, S> {
                     }
                 }
                 other => {
-                    let name = match other {
-                        Reply::Done { .. } => "Done",
-                        Reply::Failed { .. } => "Failed",
-                        Reply::Unexpected(name) => name,
-                    };
+                    let name = other.name();
                     let expected = match held.parts.front() {
                         Some(p) => format!("expected the answer to part {}", p.index),
                         None => "it holds no part".to_string(),

@@ -4,7 +4,7 @@
 //!
 //! A worker is the parlab binary started with the hidden `__worker` subcommand, or any program
 //! that calls [`init`] at the top of its `main` (see `examples/own_worker.rs`), or a process
-//! forked from such a program running as a fork server (see `forkserver.rs`). The loop itself
+//! forked from such a program running as a fork server (see `forkserver/`). The loop itself
 //! lives in `serve.rs`, where the fork server finds it too.
 
 use std::os::fd::AsFd;

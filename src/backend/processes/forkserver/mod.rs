@@ -22,6 +22,8 @@
 //!   workers restore the default and stop), exits when its socket closes, and dies with
 //!   parlab. A server found dead is started again on the next request; one that does not answer
 //!   a request within 2 s is killed, and replaced on the next.
+//!
+//! This file is parlab's side; `server.rs` is the server's own loop, in the server process.
 
 mod server;
 
