@@ -7,9 +7,9 @@
 //! |---|---|---|
 //! | `panic` | panics inside the part | all |
 //! | `hang` | never finishes the part (until stopped by `--timeout` or a signal) | all |
-//! | `exit:CODE` | exits with `CODE` | `processes` |
-//! | `signal:SIG` | kills itself with signal number `SIG` (e.g. `signal:9`) | `processes` |
-//! | `corrupt` | writes a frame with an impossible length | `processes` |
+//! | `exit:CODE` | exits with `CODE` | `processes`, `mpi` |
+//! | `signal:SIG` | kills itself with signal number `SIG` (e.g. `signal:9`) | `processes`, `mpi` |
+//! | `corrupt` | writes a frame with an impossible length | `processes` (`mpi`: as `panic`) |
 //!
 //! Kinds that only a separate process can do are ignored by in-process backends, which would
 //! otherwise take parlab itself down.

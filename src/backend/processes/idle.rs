@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::builder::Processes;
 use super::pipes::Proc;
+use super::schedule::Conn;
 use crate::error::Result;
 use crate::kernels::Kernel;
 
@@ -26,7 +27,6 @@ impl Processes {
 impl IdleWorker {
     /// The worker's PID.
     pub fn pid(&self) -> u32 {
-        use super::schedule::Conn;
         self.0.pid()
     }
 }

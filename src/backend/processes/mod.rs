@@ -34,13 +34,13 @@ pub use self::builder::Processes;
 pub use self::idle::IdleWorker;
 pub use self::start::StartMethod;
 
-use self::schedule::Schedule;
+use self::schedule::{Conn, Schedule};
 use crate::backend::combine::Combiner;
 use crate::backend::{Backend, BackendKind, check_workers};
 use crate::error::Result;
 use crate::fault::Fault;
 use crate::job::Job;
-use crate::kernels::{Kernel, Total};
+use crate::kernels::Total;
 use crate::observer::Observer;
 
 /// Stops the fork servers started so far and reaps them, so that none is left for the system
@@ -74,7 +74,7 @@ impl Backend for Processes {
         for (index, started) in self.start(0..n, job.kernel, fault).into_iter().enumerate() {
             match started {
                 Ok(proc) => {
-                    observer.worker_started(index, Some(schedule::Conn::pid(&proc)));
+                    observer.worker_started(index, Some(proc.pid()));
                     conns.push(proc);
                 }
                 Err(e) => {
@@ -86,9 +86,9 @@ impl Backend for Processes {
             // Dropping the workers that did start stops them.
             return Err(e);
         }
-        let kernel: Kernel = job.kernel;
+        // A replacement injects no fault, so that a retried part can succeed.
         let mut schedule = Schedule::new(conns, self.policy, |i| {
-            self.start(i..i + 1, kernel, None)
+            self.start(i..i + 1, job.kernel, None)
                 .pop()
                 .expect("one worker asked for")
         });

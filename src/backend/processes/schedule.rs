@@ -3,7 +3,8 @@
 //!
 //! The loop knows a worker only as a [`Conn`]: something parts are sent to and answers come
 //! from. The `processes` backend drives worker processes over pipes ([`super::pipes`]); the
-//! tests below drive scripted workers, so that the loop's rules are checked without a process.
+//! tests (`schedule/tests.rs`) drive scripted workers, so that the loop's rules are checked
+//! without a process.
 //!
 //! - Static split: every part goes out at once, part k to worker k.
 //! - `chunks:SIZE`: each worker holds a window of chunks, at most [`MAX_WINDOW`], shrinking
@@ -27,7 +28,7 @@ use crate::job::{Part, Plan};
 use crate::observer::Observer;
 
 /// Most chunks one worker holds at a time with `chunks:SIZE`.
-pub(super) const MAX_WINDOW: u64 = 64;
+const MAX_WINDOW: u64 = 64;
 /// The longest the loop waits without looking at the interrupt flag.
 const TICK: Duration = Duration::from_millis(100);
 
