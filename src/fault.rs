@@ -7,15 +7,22 @@
 //! |---|---|---|
 //! | `panic` | panics inside the part | all |
 //! | `hang` | never finishes the part (until stopped by `--timeout` or a signal) | all |
-//! | `exit:CODE` | exits with `CODE` | `processes` |
-//! | `signal:SIG` | kills itself with signal number `SIG` (e.g. `signal:9`) | `processes` |
-//! | `corrupt` | writes a frame with an impossible length | `processes` |
+//! | `exit:CODE` | exits with `CODE` | `processes`, `mpi` |
+//! | `signal:SIG` | kills itself with signal number `SIG` (e.g. `signal:9`) | `processes`, `mpi` |
+//! | `corrupt` | writes a frame with an impossible length | `processes` (`mpi`: as `panic`) |
 //!
 //! Kinds that only a separate process can do are ignored by in-process backends, which would
 //! otherwise take parlab itself down.
+//!
+//! This module is the one place that reads the variable ([`Fault::from_env`], once per run:
+//! a run hands the parsed fault on to the workers it starts, see [`pass_on`]) and the one place
+//! that carries out a fault in a process of its own, a worker process or an MPI rank
+//! ([`Fault::strike`]).
 
 use std::fmt;
+use std::process::Command;
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::number::parse_u64_as;
@@ -65,6 +72,53 @@ impl Fault {
     pub fn in_process(&self) -> bool {
         matches!(self.kind, FaultKind::Panic | FaultKind::Hang)
     }
+
+    /// What an injected panic says.
+    pub fn panic_message(&self) -> String {
+        format!("injected fault: panic in part {}", self.part)
+    }
+
+    /// Carries the fault out in this process, a worker process or an MPI rank, which it may
+    /// end. An exit, a signal or a hang never returns; a panic or corrupt output is left to the
+    /// caller, which reports it the way its channel to the parent does.
+    pub fn strike(&self) -> Struck {
+        match self.kind {
+            FaultKind::Exit(code) => std::process::exit(code),
+            FaultKind::Signal(signal) => die_of(signal),
+            FaultKind::Hang => loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            },
+            FaultKind::Panic => Struck::Panic,
+            FaultKind::Corrupt => Struck::Corrupt,
+        }
+    }
+}
+
+/// What is left to do after [`Fault::strike`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Struck {
+    /// Fail the part as a panic inside it would, with [`Fault::panic_message`].
+    Panic,
+    /// Send bytes that are no valid frame.
+    Corrupt,
+}
+
+/// Makes `cmd`, a worker about to be started, inject `fault`, or nothing: the worker reads it
+/// back from [`FAULT_ENV`], so it gets exactly the fault the run parsed.
+pub fn pass_on(cmd: &mut Command, fault: Option<Fault>) {
+    match fault {
+        Some(f) => cmd.env(FAULT_ENV, f.to_string()),
+        None => cmd.env_remove(FAULT_ENV),
+    };
+}
+
+/// Kills this process with `signal`; where the signal is ignored or caught, exits the way a
+/// shell reports a death by it (128 + the signal's number).
+fn die_of(signal: i32) -> ! {
+    if let Ok(sig) = nix::sys::signal::Signal::try_from(signal) {
+        let _ = nix::sys::signal::raise(sig);
+    }
+    std::process::exit(128 + signal)
 }
 
 impl FromStr for Fault {
@@ -141,6 +195,32 @@ mod tests {
         ] {
             assert!(s.parse::<Fault>().unwrap_err().is_usage(), "{s}");
         }
+    }
+
+    #[test]
+    fn a_passed_on_fault_reads_back_the_same_and_none_removes_it() {
+        let fault: Fault = "signal:9@4".parse().unwrap();
+        let mut cmd = Command::new("true");
+        pass_on(&mut cmd, Some(fault));
+        let value = |cmd: &Command| {
+            cmd.get_envs()
+                .find(|(k, _)| *k == FAULT_ENV)
+                .map(|(_, v)| v.map(|v| v.to_str().unwrap().parse::<Fault>().unwrap()))
+        };
+        assert_eq!(value(&cmd), Some(Some(fault)));
+        pass_on(&mut cmd, None);
+        assert_eq!(value(&cmd), Some(None));
+    }
+
+    #[test]
+    fn a_panic_and_corrupt_output_are_left_to_the_caller() {
+        let panic: Fault = "panic@5".parse().unwrap();
+        assert_eq!(panic.strike(), Struck::Panic);
+        assert_eq!(panic.panic_message(), "injected fault: panic in part 5");
+        assert_eq!(
+            "corrupt@0".parse::<Fault>().unwrap().strike(),
+            Struck::Corrupt
+        );
     }
 
     #[test]

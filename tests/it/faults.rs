@@ -16,6 +16,22 @@ const BACKENDS: [&str; 7] = [
     "gil-legacy",
 ];
 
+/// The arguments of `parlab run` for 3 workers of `backend` sleeping 1 ms per index over
+/// `range`: slow enough to be failed or stopped part-way, and shared with the signal tests.
+pub fn sleep_args<'a>(backend: &'a str, range: &'a str) -> [&'a str; 9] {
+    [
+        "run",
+        "-b",
+        backend,
+        "-w",
+        "3",
+        "-k",
+        "sleep:1ms",
+        "-r",
+        range,
+    ]
+}
+
 /// 30 chunks of 10 sleeps of 1 ms on 3 workers: part 1 starts at once. `backend` may carry
 /// options after its name.
 fn run(backend: &str, fault: &str, extra: &[&str]) -> (Option<i32>, String, String, Duration) {
@@ -25,19 +41,8 @@ fn run(backend: &str, fault: &str, extra: &[&str]) -> (Option<i32>, String, Stri
     let out = Command::cargo_bin("parlab")
         .unwrap()
         .env("PARLAB_FAULT", fault)
-        .args([
-            "run",
-            "-b",
-            backend,
-            "-w",
-            "3",
-            "-k",
-            "sleep:1ms",
-            "-r",
-            "0..300",
-            "-s",
-            "chunks:10",
-        ])
+        .args(sleep_args(backend, "0..300"))
+        .args(["-s", "chunks:10"])
         .args(words)
         .args(["--timeout", "300ms"])
         .args(extra)

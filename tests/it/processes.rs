@@ -77,22 +77,29 @@ fn a_killed_worker_is_reported_quickly_and_nothing_survives() {
     }
 }
 
+/// The error of a small `count` job run by `backend` on `workers` workers, which must fail.
+fn failure(backend: Processes, workers: usize) -> String {
+    backend
+        .run(&job("count", "0..10", "static"), workers, &Silent)
+        .unwrap_err()
+        .to_string()
+}
+
 #[test]
 fn a_program_that_is_not_a_fork_server_is_refused() {
-    let err = Processes::with_worker("sh", ["-c", "exit 3"])
-        .with_start(StartMethod::ForkServer)
-        .run(&job("count", "0..10", "static"), 2, &Silent)
-        .unwrap_err();
-    let msg = err.to_string();
+    let msg = failure(
+        Processes::with_worker("sh", ["-c", "exit 3"]).with_start(StartMethod::ForkServer),
+        2,
+    );
     assert!(
         msg.contains("could not start: starting the fork server sh: ended: exit status: 3"),
         "{msg}"
     );
-    let err = Processes::with_worker("/nonexistent/parlab-worker", Vec::<String>::new())
-        .with_start(StartMethod::ForkServer)
-        .run(&job("count", "0..10", "static"), 2, &Silent)
-        .unwrap_err();
-    let msg = err.to_string();
+    let msg = failure(
+        Processes::with_worker("/nonexistent/parlab-worker", Vec::<String>::new())
+            .with_start(StartMethod::ForkServer),
+        2,
+    );
     assert!(
         msg.contains("starting the fork server /nonexistent/parlab-worker"),
         "{msg}"
@@ -176,11 +183,7 @@ fn a_dead_or_hung_fork_server_is_replaced_and_shut_down_reaps_it() {
 
 #[test]
 fn a_worker_exiting_non_zero_names_its_code_and_part() {
-    let backend = Processes::with_worker("sh", ["-c", "exit 3"]);
-    let err = backend
-        .run(&job("count", "0..10", "static"), 1, &Silent)
-        .unwrap_err();
-    let msg = err.to_string();
+    let msg = failure(Processes::with_worker("sh", ["-c", "exit 3"]), 1);
     assert!(msg.contains("worker 0 (pid "), "{msg}");
     assert!(msg.contains("on part 0 (0..10)"), "{msg}");
     assert!(msg.contains("exited with code 3"), "{msg}");
@@ -196,10 +199,7 @@ fn a_truncated_frame_is_a_protocol_error() {
             r"printf '\013\000\000\000\001PL'; exec cat >/dev/null",
         ],
     );
-    let err = backend
-        .run(&job("count", "0..10", "static"), 1, &Silent)
-        .unwrap_err();
-    let msg = err.to_string();
+    let msg = failure(backend, 1);
     assert!(
         msg.contains("truncated frame: stream ended after 7 of 15 bytes"),
         "{msg}"
@@ -210,10 +210,7 @@ fn a_truncated_frame_is_a_protocol_error() {
 #[test]
 fn a_program_that_is_not_a_worker_is_refused() {
     // `cat` echoes our Setup frame back instead of saying Hello.
-    let err = Processes::with_worker("cat", Vec::<String>::new())
-        .run(&job("count", "0..10", "static"), 1, &Silent)
-        .unwrap_err();
-    let msg = err.to_string();
+    let msg = failure(Processes::with_worker("cat", Vec::<String>::new()), 1);
     assert!(
         msg.contains("unexpected Setup frame; expected Hello"),
         "{msg}"
@@ -222,10 +219,10 @@ fn a_program_that_is_not_a_worker_is_refused() {
 
 #[test]
 fn a_missing_worker_program_is_a_spawn_error() {
-    let err = Processes::with_worker("/nonexistent/parlab-worker", Vec::<String>::new())
-        .run(&job("count", "0..10", "static"), 2, &Silent)
-        .unwrap_err();
-    let msg = err.to_string();
+    let msg = failure(
+        Processes::with_worker("/nonexistent/parlab-worker", Vec::<String>::new()),
+        2,
+    );
     assert!(
         msg.contains("could not start: /nonexistent/parlab-worker"),
         "{msg}"
@@ -245,40 +242,33 @@ fn a_worker_refuses_a_reversed_part_with_a_failed_frame() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut input = Vec::new();
-    Frame::Setup {
-        version: VERSION,
-        kernel: parlab::kernels::Kernel::Count,
-    }
-    .encode(&mut input);
-    Frame::Part {
-        index: 5,
-        start: 10,
-        end: 2,
-    }
-    .encode(&mut input);
-    Frame::Shutdown.encode(&mut input);
+    let input = Frame::stream(&[
+        Frame::Setup {
+            version: VERSION,
+            kernel: parlab::kernels::Kernel::Count,
+        },
+        Frame::Part {
+            index: 5,
+            start: 10,
+            end: 2,
+        },
+        Frame::Shutdown,
+    ]);
     child.stdin.take().unwrap().write_all(&input).unwrap();
     let mut out = Vec::new();
     child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
     assert!(child.wait().unwrap().success());
-    let (hello, n) = Frame::decode(&out).unwrap().unwrap();
-    assert!(matches!(
-        hello,
-        Frame::Hello {
-            version: VERSION,
-            ..
-        }
-    ));
-    let (failed, _) = Frame::decode(&out[n..]).unwrap().unwrap();
-    match failed {
-        Frame::Failed {
-            index: 5,
-            panic: false,
-            message,
-        } => {
-            assert!(message.contains("'10..2'"), "{message}")
-        }
+    match &Frame::decode_all(&out).unwrap()[..] {
+        [
+            Frame::Hello {
+                version: VERSION, ..
+            },
+            Frame::Failed {
+                index: 5,
+                panic: false,
+                message,
+            },
+        ] => assert!(message.contains("'10..2'"), "{message}"),
         other => panic!("{other:?}"),
     }
 }

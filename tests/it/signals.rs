@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::faults::sleep_args;
 use crate::{alive, children};
 
 /// Waits up to 5 s until `pid` has at least `want` children; returns the last list seen.
@@ -30,17 +31,7 @@ fn stop_with(signal: Signal, backend: &str, want_children: usize, code: i32, to_
         cmd.process_group(0);
     }
     let child = cmd
-        .args([
-            "run",
-            "-b",
-            backend,
-            "-w",
-            "3",
-            "-k",
-            "sleep:1ms",
-            "-r",
-            "0..30000",
-        ])
+        .args(sleep_args(backend, "0..30000"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -117,8 +108,8 @@ fn sigkill_of_parlab_takes_every_worker_and_the_fork_server_with_it() {
     // Nothing in parlab runs on SIGKILL: only PR_SET_PDEATHSIG can stop the workers.
     for (start, want) in [("spawn", 3), ("forkserver", 4)] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_parlab"))
-            .args(["run", "-b", "processes", "--start", start, "-w", "3"])
-            .args(["-k", "sleep:1ms", "-r", "0..30000"])
+            .args(sleep_args("processes", "0..30000"))
+            .args(["--start", start])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -8,7 +8,7 @@ use crate::backend::combine::Combiner;
 use crate::backend::panic_message;
 use crate::backend::processes::protocol::{Frame, VERSION};
 use crate::error::{Error, PidNote, Result, WorkerCause};
-use crate::fault::{Fault, FaultKind};
+use crate::fault::Fault;
 use crate::job::Job;
 use crate::kernels::Total;
 use crate::observer::Observer;
@@ -160,25 +160,14 @@ impl MpiRun {
 /// Computes one part on this rank, with an injected fault on it if one is set.
 fn compute(job: &Job, part: Part, rank: usize, fault: Option<Fault>) -> Result<Total> {
     if let Some(f) = fault.filter(|f| f.hits(part.index, 0)) {
-        match f.kind {
-            FaultKind::Exit(code) => std::process::exit(code),
-            FaultKind::Signal(sig) => {
-                if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
-                    let _ = nix::sys::signal::raise(s);
-                }
-                std::process::exit(128 + sig)
-            }
-            FaultKind::Hang => loop {
-                std::thread::sleep(std::time::Duration::from_secs(3600));
-            },
-            FaultKind::Panic | FaultKind::Corrupt => {
-                return Err(worker_error(
-                    rank,
-                    part,
-                    WorkerCause::Panicked(format!("injected fault: panic in part {}", part.index)),
-                ));
-            }
-        }
+        // An exit, a signal or a hang ends or stalls this rank inside `strike`; what comes back
+        // (a panic, or corrupt output, which a rank's messages have no room for) fails the part.
+        let _ = f.strike();
+        return Err(worker_error(
+            rank,
+            part,
+            WorkerCause::Panicked(f.panic_message()),
+        ));
     }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.kernel.run(part.span()))) {
         Ok(result) => result,

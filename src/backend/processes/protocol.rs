@@ -204,6 +204,26 @@ impl Frame {
         out[at..at + 4].copy_from_slice(&len.to_le_bytes());
     }
 
+    /// `frames` encoded one after another, as they go down a pipe.
+    pub fn stream<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for frame in frames {
+            frame.encode(&mut out);
+        }
+        out
+    }
+
+    /// Decodes every frame of a stream that has ended; a partial frame at its end is an error.
+    pub fn decode_all(mut bytes: &[u8]) -> Result<Vec<Frame>, ProtocolError> {
+        let mut frames = Vec::new();
+        while let Some((frame, used)) = Frame::decode(bytes)? {
+            frames.push(frame);
+            bytes = &bytes[used..];
+        }
+        check_end(bytes)?;
+        Ok(frames)
+    }
+
     /// Decodes the first frame of `buf`.
     ///
     /// Returns `Ok(None)` when `buf` holds only the beginning of a frame (read more), or the
@@ -489,17 +509,18 @@ mod tests {
 
     #[test]
     fn every_frame_round_trips() {
-        let mut buf = Vec::new();
-        for f in samples() {
-            f.encode(&mut buf);
-        }
-        let mut at = 0;
-        for want in samples() {
-            let (got, used) = Frame::decode(&buf[at..]).unwrap().unwrap();
-            assert_eq!(got, want);
-            at += used;
-        }
-        assert_eq!(at, buf.len());
+        let frames = samples();
+        assert_eq!(Frame::decode_all(&Frame::stream(&frames)).unwrap(), frames);
+    }
+
+    #[test]
+    fn a_stream_cut_short_does_not_decode() {
+        let mut bytes = Frame::stream(&samples());
+        bytes.pop();
+        assert!(matches!(
+            Frame::decode_all(&bytes),
+            Err(ProtocolError::Truncated { .. })
+        ));
     }
 
     #[test]

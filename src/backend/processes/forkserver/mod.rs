@@ -22,11 +22,15 @@
 //!   workers restore the default and stop), exits when its socket closes, and dies with
 //!   parlab. A server found dead is started again on the next request; one that does not answer
 //!   a request within 2 s is killed, and replaced on the next.
+//!
+//! This file is parlab's side; `server.rs` is the server's own loop, in the server process.
+
+mod server;
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, PoisonError, mpsc};
@@ -35,21 +39,19 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::sys::socket::{
-    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
-    sendmsg, socketpair,
+    AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, recvmsg, sendmsg, socketpair,
 };
 use nix::unistd::pipe2;
 
-use super::worker::{self, EXIT_IO, EXIT_PROTOCOL};
+use self::server::HELLO;
+pub(super) use self::server::serve;
+use super::serve::{PARENT_ENV, WORKER_ENV};
 use crate::fault::Fault;
 
-/// The value of [`worker::WORKER_ENV`] that makes the program a fork server.
+/// The value of [`WORKER_ENV`] that makes the program a fork server.
 pub const SERVER: &str = "forkserver";
 
-/// The server's greeting, followed by a space and its PID.
-const HELLO: &str = "parlab-forkserver 1";
 /// How long parlab waits for a new server to greet it: an `exec` and the program's start-up.
 const GREETING_LIMIT: Duration = Duration::from_secs(10);
 /// How long parlab waits for the answer to a request: a `fork`, normally well under 1 ms. A
@@ -148,8 +150,8 @@ impl Server {
         .map_err(|e| describe(&e))?;
         let mut cmd = Command::new(&program);
         cmd.args(&args)
-            .env(worker::WORKER_ENV, SERVER)
-            .env(worker::PARENT_ENV, std::process::id().to_string())
+            .env(WORKER_ENV, SERVER)
+            .env(PARENT_ENV, std::process::id().to_string())
             .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
@@ -333,126 +335,4 @@ fn launch(cmd: Command) -> std::io::Result<Child> {
     }
     rx.recv()
         .unwrap_or_else(|_| Err(std::io::Error::other("the launcher thread is gone")))
-}
-
-/// The server's loop (in the server process): forks a worker per request until the socket on
-/// standard input closes. Returns the exit code.
-pub(super) fn serve() -> i32 {
-    // SAFETY: ignoring a signal installs no handler code; the process is single-threaded.
-    let _ = unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) };
-    let parent = worker::parent_from_env();
-    worker::tie_to_parent(parent);
-    // Set once here, inherited by every worker.
-    worker::quiet_panics();
-    let socket = std::io::stdin();
-    let socket = socket.as_fd();
-    if send(socket, format!("{HELLO} {}", std::process::id()).as_bytes()).is_err() {
-        return EXIT_IO;
-    }
-    let mut buf = [0u8; 256];
-    let mut space = nix::cmsg_space!([RawFd; 2]);
-    loop {
-        let (n, fds) = {
-            let mut iov = [IoSliceMut::new(&mut buf)];
-            let msg = match recvmsg::<()>(
-                socket.as_raw_fd(),
-                &mut iov,
-                Some(&mut space),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            ) {
-                Ok(msg) => msg,
-                Err(Errno::EINTR) => continue,
-                Err(_) => return EXIT_IO,
-            };
-            let mut fds = Vec::new();
-            for cmsg in msg.cmsgs().into_iter().flatten() {
-                if let ControlMessageOwned::ScmRights(received) = cmsg {
-                    // SAFETY: the kernel just installed these descriptors in this process;
-                    // nothing else owns them.
-                    fds.extend(
-                        received
-                            .into_iter()
-                            .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
-                    );
-                }
-            }
-            (msg.bytes, fds)
-        };
-        if n == 0 {
-            // parlab closed the socket: it is done, or gone.
-            return 0;
-        }
-        let Ok([input, output]) = <[OwnedFd; 2]>::try_from(fds) else {
-            return EXIT_PROTOCOL;
-        };
-        if buf[0] != b'S' {
-            return EXIT_PROTOCOL;
-        }
-        // parlab checked the fault before sending it.
-        let fault = std::str::from_utf8(&buf[1..n])
-            .ok()
-            .filter(|s| !s.is_empty())
-            .and_then(|s| s.parse::<Fault>().ok());
-        // SAFETY: `clone` without CLONE_VM is `fork`, with CLONE_PARENT added so that the child
-        // is parlab's. This process is single-threaded and holds no locks here, so the child
-        // may run any code; it only runs the worker and exits.
-        let pid = unsafe {
-            nix::libc::syscall(
-                nix::libc::SYS_clone,
-                (nix::libc::CLONE_PARENT | nix::libc::SIGCHLD) as nix::libc::c_ulong,
-                0usize,
-                0usize,
-                0usize,
-                0usize,
-            )
-        };
-        if pid == 0 {
-            let code = become_worker(input, output, parent, fault);
-            // SAFETY: `_exit` ends the process at once. Nothing is buffered (the pipes are
-            // written directly), so the exit handlers `exit` would run, which only tear down
-            // what the server set up and cost page faults, are not needed.
-            unsafe { nix::libc::_exit(code) }
-        }
-        let mut answer = Vec::with_capacity(5);
-        if pid > 0 {
-            answer.push(b'P');
-            answer.extend_from_slice(&(pid as i32).to_le_bytes());
-        } else {
-            answer.push(b'E');
-            answer.extend_from_slice(&Errno::last_raw().to_le_bytes());
-        }
-        drop((input, output));
-        if send(socket, &answer).is_err() {
-            return EXIT_IO;
-        }
-    }
-}
-
-/// Sends one message, with no descriptors, on the server's socket.
-fn send(socket: BorrowedFd<'_>, bytes: &[u8]) -> nix::Result<usize> {
-    sendmsg::<()>(
-        socket.as_raw_fd(),
-        &[IoSlice::new(bytes)],
-        &[],
-        MsgFlags::MSG_NOSIGNAL,
-        None,
-    )
-}
-
-/// In a freshly forked worker: closes its copy of the server's socket and serves parts on the
-/// pipes.
-fn become_worker(
-    input: OwnedFd,
-    output: OwnedFd,
-    parent: Option<i32>,
-    fault: Option<Fault>,
-) -> i32 {
-    // SAFETY: restoring the default action installs no handler code; the process is
-    // single-threaded.
-    let _ = unsafe { signal(Signal::SIGINT, SigHandler::SigDfl) };
-    // SAFETY: descriptor 0 is the server's socket, owned by nothing else in this process; it
-    // is closed here and never used again.
-    drop(unsafe { OwnedFd::from_raw_fd(0) });
-    worker::tie_to_parent(parent);
-    worker::serve_pipes(File::from(input), File::from(output), fault)
 }
