@@ -7,6 +7,7 @@ use parlab::probe::{Options, ProbeKind, Report, run};
 
 use crate::processes_backend;
 
+/// The median the probe reported for the first row starting with `prefix`.
 fn median(r: &Report, prefix: &str) -> Option<f64> {
     r.rows
         .iter()
