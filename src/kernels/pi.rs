@@ -6,7 +6,7 @@
 //! the point is a hit when x^2 + y^2 < 2^64: an exact integer test, no floating point.
 //! hits / points estimates pi / 4.
 
-use super::{NoTicks, Ticker};
+use super::{NoTicks, Ticker, in_blocks};
 
 /// SplitMix64's increment (the golden ratio in 64-bit fixed point).
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -40,13 +40,9 @@ pub fn pi(start: u64, end: u64) -> u64 {
 /// [`pi`] with a check point every `TICK_EVERY` x `T::SCALE` points.
 pub fn pi_with<T: Ticker>(start: u64, end: u64, ticker: &mut T) -> u64 {
     let mut hits = 0;
-    let mut i = start;
-    while i < end {
-        let stop = i.saturating_add(TICK_EVERY * T::SCALE).min(end);
-        hits += (i..stop).map(|i| hit(i) as u64).sum::<u64>();
-        i = stop;
-        ticker.tick();
-    }
+    in_blocks(start, end, TICK_EVERY, ticker, |from, to| {
+        hits += (from..to).map(|i| hit(i) as u64).sum::<u64>();
+    });
     hits
 }
 

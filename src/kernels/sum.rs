@@ -4,7 +4,7 @@
 //! is real (one addition per index), as in `count`: the point is the work, not the closed form,
 //! which tests use as the known answer.
 
-use super::{NoTicks, Ticker};
+use super::{NoTicks, Ticker, in_blocks};
 
 /// Indices per check point at `Ticker::SCALE` 1 (see `count`).
 const TICK_EVERY: u64 = 256;
@@ -17,22 +17,13 @@ pub fn sum(start: u64, end: u64) -> u128 {
 /// [`sum`] with a check point every `TICK_EVERY` x `T::SCALE` indices.
 pub fn sum_with<T: Ticker>(start: u64, end: u64, ticker: &mut T) -> u128 {
     let mut total: u128 = 0;
-    let mut i = start;
-    if !T::ACTIVE {
-        while i < end {
+    in_blocks(start, end, TICK_EVERY, ticker, |from, to| {
+        let mut i = from;
+        while i < to {
             total += i as u128;
             i += 1;
         }
-        return total;
-    }
-    while i < end {
-        let stop = i.saturating_add(TICK_EVERY * T::SCALE).min(end);
-        while i < stop {
-            total += i as u128;
-            i += 1;
-        }
-        ticker.tick();
-    }
+    });
     total
 }
 

@@ -7,8 +7,10 @@
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use super::{Options, ProbeKind, Report, Row, Stats, proc_kib, times};
+use super::figures::times;
+use super::{Options, ProbeKind, Report, Row, Stats};
 use crate::backend::processes::StartMethod;
+use crate::bench::rusage::proc_field;
 use crate::error::{Error, Result};
 
 /// Runs the probe.
@@ -17,7 +19,7 @@ pub fn probe(o: &Options) -> Result<Report> {
     let workers = if o.quick { 2 } else { 4 };
     let mut rows = Vec::new();
 
-    let rss = || proc_kib("/proc/self/status", "VmRSS:").unwrap_or(0.0);
+    let rss = || proc_field::<f64>("/proc/self/status", "VmRSS:").unwrap_or(0.0);
     let before = rss();
     let gate = Arc::new(Barrier::new(threads + 1));
     let handles: Vec<_> = (0..threads)
@@ -48,8 +50,8 @@ pub fn probe(o: &Options) -> Result<Report> {
             let (mut rss_kib, mut pss_kib) = (Vec::new(), Vec::new());
             for w in &workers {
                 let path = format!("/proc/{}/smaps_rollup", w.pid());
-                rss_kib.push(proc_kib(&path, "Rss:").unwrap_or(0.0));
-                pss_kib.push(proc_kib(&path, "Pss:").unwrap_or(0.0));
+                rss_kib.push(proc_field::<f64>(&path, "Rss:").unwrap_or(0.0));
+                pss_kib.push(proc_field::<f64>(&path, "Pss:").unwrap_or(0.0));
             }
             // Dropped, the workers end.
             (Stats::of(rss_kib), Stats::of(pss_kib))

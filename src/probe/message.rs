@@ -8,7 +8,8 @@
 use std::sync::mpsc;
 use std::time::Instant;
 
-use super::{Options, ProbeKind, Report, Row, Stats, times};
+use super::figures::{per_second, versus};
+use super::{Options, ProbeKind, Report, Row, Stats};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -88,32 +89,25 @@ pub fn probe(o: &Options) -> Result<Report> {
         None => None,
     };
     let queue = py.as_ref().and_then(|v| v["per_s"].as_f64());
+    let what = "CPython multiprocessing.Queue, 1 producer process";
     rows.push(match queue {
-        Some(q) => Row::new(
-            "CPython multiprocessing.Queue, 1 producer process",
-            "msgs/s",
-            Stats::single(q),
-        ),
-        None => Row::skipped(
-            "CPython multiprocessing.Queue, 1 producer process",
-            "msgs/s",
-            "python3 not used",
-        ),
+        Some(q) => Row::new(what, "msgs/s", Stats::single(q)),
+        None => Row::skipped(what, "msgs/s", "python3 not used"),
     });
 
     let mut conclusion = vec![format!(
-        "Threads pass {:.1} M messages/s through a channel, processes {:.1} M/s through pipes \
-         with parlab's batched binary frames ({} the channel's rate): processes need a way to \
-         pass results back, and a good one costs little.",
-        threads.median / 1e6,
-        pipes.median / 1e6,
-        times(pipes.median, threads.median)
+        "Threads pass {} messages/s through a channel, processes {}/s through pipes with \
+         parlab's batched binary frames ({} than the channel): processes need a way to pass \
+         results back, and a good one costs little.",
+        per_second(threads.median),
+        per_second(pipes.median),
+        versus(pipes.median, threads.median, "faster", "slower"),
     )];
     if let Some(q) = queue {
         conclusion.push(format!(
-            "CPython's multiprocessing.Queue carries {:.0} k messages/s, {} fewer than parlab's pipes.",
-            q / 1e3,
-            times(pipes.median, q)
+            "CPython's multiprocessing.Queue carries {} messages/s, {} than parlab's pipes.",
+            per_second(q),
+            versus(q, pipes.median, "more", "fewer"),
         ));
     }
     Ok(Report {

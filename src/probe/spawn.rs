@@ -1,11 +1,8 @@
 //! `spawn`: what it costs to create a worker and reap it.
 
-use std::process::{Command, Stdio};
-
-use super::{
-    MS, Options, ProbeKind, Report, Row, TrueProgram, US, exit_now, fork_wait, python_stats,
-    time_reps, times,
-};
+use super::figures::{MS, Stats, US, time_reps, times, versus};
+use super::fork::{TrueProgram, exit_now, fork_wait, spawn_true};
+use super::{Options, ProbeKind, Report, Row};
 use crate::backend::Backend;
 use crate::backend::processes::StartMethod;
 use crate::error::{Error, Result};
@@ -35,13 +32,7 @@ pub fn probe(o: &Options) -> Result<Report> {
         fork_exec,
     ));
 
-    let posix_spawn = time_reps(reps, US, || {
-        Command::new("/bin/true")
-            .stdin(Stdio::null())
-            .status()
-            .map(drop)
-            .map_err(|e| Error::io("spawning /bin/true", e))
-    })?;
+    let posix_spawn = time_reps(reps, US, spawn_true)?;
     rows.push(Row::new(
         "process: posix_spawn /bin/true + waitpid (std Command)",
         "us",
@@ -94,7 +85,7 @@ pub fn probe(o: &Options) -> Result<Report> {
         ),
     ] {
         rows.push(
-            match py.as_ref().and_then(|v| python_stats(&v[key], scale)) {
+            match py.as_ref().and_then(|v| Stats::from_python(&v[key], scale)) {
                 Some(s) => Row::new(what, unit, s),
                 None => Row::skipped(what, unit, "python3 not used"),
             },
@@ -111,24 +102,22 @@ pub fn probe(o: &Options) -> Result<Report> {
     conclusion.push(format!(
         "A parlab worker process started by spawn (exec of parlab, handshake, one part, exit) \
          costs {:.2} ms, {} a bare posix_spawn of /bin/true; forked by the fork server it costs \
-         {:.2} ms, {}.",
+         {:.2} ms, {}{}.",
         spawned.median / 1e3,
         times(spawned.median, posix_spawn.median),
         forked.median / 1e3,
-        if forked.median <= spawned.median {
-            format!("{} less", times(spawned.median, forked.median))
+        versus(forked.median, spawned.median, "more", "less"),
+        if forked.median > spawned.median {
+            " (a busy machine?)"
         } else {
-            format!(
-                "{} more (a busy machine?)",
-                times(forked.median, spawned.median)
-            )
+            ""
         },
     ));
     for (key, method, parlab) in [
         ("process_spawn", "spawn", &spawned),
         ("process_forkserver", "forkserver", &forked),
     ] {
-        if let Some(python) = py.as_ref().and_then(|v| python_stats(&v[key], MS)) {
+        if let Some(python) = py.as_ref().and_then(|v| Stats::from_python(&v[key], MS)) {
             conclusion.push(format!(
                 "CPython's {method} start method takes {:.1} ms per process, {} a parlab worker \
                  started the same way.",

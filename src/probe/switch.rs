@@ -13,7 +13,9 @@ use std::time::Instant;
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::{Pid, pipe};
 
-use super::{Options, ProbeKind, Report, Row, Stats, US, exit_now, fork_child, reap, times};
+use super::figures::{US, times};
+use super::fork::{exit_now, fork_child, reap};
+use super::{Options, ProbeKind, Report, Row, Stats};
 use crate::error::{Error, Result};
 
 /// Runs the probe.

@@ -28,6 +28,16 @@ fn export_args(dir: &Path) -> Vec<String> {
     .collect()
 }
 
+/// `parlab bench ARGS --quiet` (ARGS split at spaces), writing every export into `dir`.
+fn bench(dir: &Path, args: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_parlab"));
+    cmd.arg("bench")
+        .args(args.split_whitespace())
+        .arg("--quiet")
+        .args(export_args(dir));
+    cmd
+}
+
 fn json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap()
 }
@@ -45,20 +55,12 @@ fn only_exports(dir: &Path) {
 #[test]
 fn a_small_matrix_writes_every_export() {
     let dir = tempdir("small");
-    let out = Command::new(env!("CARGO_BIN_EXE_parlab"))
-        .args([
-            "bench",
-            "-b",
-            "sequential,threads,pool,processes",
-            "-w",
-            "1,2",
-            "-k",
-            "count,primes",
-        ])
-        .args(["-r", "0..1e6", "--runs", "3", "--warmup", "1", "--quiet"])
-        .args(export_args(&dir))
-        .output()
-        .unwrap();
+    let out = bench(
+        &dir,
+        "-b sequential,threads,pool,processes -w 1,2 -k count,primes -r 0..1e6 --runs 3 --warmup 1",
+    )
+    .output()
+    .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         out.status.success(),
@@ -97,21 +99,8 @@ fn a_small_matrix_writes_every_export() {
 fn a_failing_cell_is_marked_and_the_benchmark_goes_on() {
     let dir = tempdir("failing");
     // Worker processes exit with code 3 on part 0; in-process backends ignore this fault.
-    let out = Command::new(env!("CARGO_BIN_EXE_parlab"))
+    let out = bench(&dir, "-b threads,processes -w 2 -r 0..1e6 --runs 2")
         .env("PARLAB_FAULT", "exit:3@0")
-        .args([
-            "bench",
-            "-b",
-            "threads,processes",
-            "-w",
-            "2",
-            "-r",
-            "0..1e6",
-            "--runs",
-            "2",
-            "--quiet",
-        ])
-        .args(export_args(&dir))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -143,24 +132,14 @@ fn a_failing_cell_is_marked_and_the_benchmark_goes_on() {
 #[test]
 fn ctrl_c_leaves_valid_exports_of_the_rounds_measured() {
     let dir = tempdir("interrupt");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_parlab"))
-        .args([
-            "bench",
-            "-b",
-            "threads,processes",
-            "-w",
-            "1,2",
-            "-k",
-            "sleep:1ms",
-            "-r",
-            "0..40",
-        ])
-        .args(["--runs", "1000", "--warmup", "0", "--quiet"])
-        .args(export_args(&dir))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = bench(
+        &dir,
+        "-b threads,processes -w 1,2 -k sleep:1ms -r 0..40 --runs 1000 --warmup 0",
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     // Wait for the first round's exports.
     let t0 = Instant::now();
     while !dir.join("r.json").exists() && t0.elapsed() < Duration::from_secs(10) {
@@ -206,24 +185,12 @@ fn the_html_report_renders_in_a_browser() {
         return;
     };
     let dir = tempdir("browser");
-    let out = Command::new(env!("CARGO_BIN_EXE_parlab"))
-        .args([
-            "bench",
-            "-b",
-            "sequential,threads",
-            "-w",
-            "1,2",
-            "-k",
-            "sleep:2ms",
-            "-r",
-            "0..60",
-            "--runs",
-            "3",
-            "--quiet",
-        ])
-        .args(export_args(&dir))
-        .output()
-        .unwrap();
+    let out = bench(
+        &dir,
+        "-b sequential,threads -w 1,2 -k sleep:2ms -r 0..60 --runs 3",
+    )
+    .output()
+    .unwrap();
     assert!(out.status.success());
     // Sleeping threads overlap whatever else loads the machine, so the two lines part at two
     // workers: sequential stays at 1x, threads climbs to about 2x. (CPU-bound lines would

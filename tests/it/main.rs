@@ -67,4 +67,8 @@ pub fn run_isolated(test: &str) {
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("1 passed"), "{test} did not run: {text}");
+    // A check the test skipped is not silent here either.
+    for line in text.lines().filter(|l| l.starts_with("skipped:")) {
+        eprintln!("{test}: {line}");
+    }
 }

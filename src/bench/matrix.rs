@@ -1,0 +1,141 @@
+//! The benchmark's matrix: one cell per kernel, range, backend and worker count, each with the
+//! backend that runs it and the answer it must give.
+//!
+//! For every kernel and range the sequential one-worker cell comes first: it is the baseline
+//! the other cells of that kernel and range are compared with, and it is measured once even
+//! when the sequential backend is asked for with one worker too.
+
+use super::schema::Cell;
+use super::spec::Spec;
+use crate::backend::mpi::launcher::Launcher;
+use crate::backend::{Backend, BackendKind};
+use crate::error::Result;
+use crate::job::Job;
+use crate::kernels::Total;
+
+/// How one cell is run: the backend, the job, the answer every run must give, and the index of
+/// the cell's baseline.
+pub(super) struct Entry {
+    /// The backend, set up once for every run of the cell.
+    pub backend: Box<dyn Backend>,
+    /// The job.
+    pub job: Job,
+    /// The sequential answer.
+    pub expected: Total,
+    /// Index of the baseline cell of the same kernel and range.
+    pub baseline: usize,
+}
+
+/// The cells of `spec`, empty of measurements, and beside each the means of running it.
+pub(super) fn build(spec: &Spec) -> Result<(Vec<Cell>, Vec<Entry>)> {
+    let mut cells = Vec::new();
+    let mut entries = Vec::new();
+    for &kernel in &spec.kernels {
+        for &range in &spec.ranges {
+            let job = Job {
+                kernel,
+                range,
+                split: spec.split,
+            };
+            let expected = crate::backend::sequential::reference(&job)?;
+            let baseline = cells.len();
+            for (b, w) in backends_and_workers(spec) {
+                cells.push(Cell {
+                    kernel: kernel.to_string(),
+                    range,
+                    split: spec.split.to_string(),
+                    backend: b,
+                    workers: w,
+                    baseline: cells.len() == baseline,
+                    expected: expected.headline().to_string(),
+                    runs: Vec::new(),
+                    wall: None,
+                    user_s: None,
+                    sys_s: None,
+                    peak_rss_kib: None,
+                    speedup: None,
+                    efficiency: None,
+                    outliers: 0,
+                    mismatches: 0,
+                    errors: Vec::new(),
+                });
+                entries.push(Entry {
+                    backend: backend(spec, b)?,
+                    job: job.clone(),
+                    expected,
+                    baseline,
+                });
+            }
+        }
+    }
+    Ok((cells, entries))
+}
+
+/// The baseline (sequential, one worker) first, then every backend with every worker count,
+/// without the baseline's twin.
+fn backends_and_workers(spec: &Spec) -> Vec<(BackendKind, usize)> {
+    let baseline = (BackendKind::Sequential, 1);
+    let mut pairs = vec![baseline];
+    for &b in &spec.backends {
+        for &w in &spec.workers {
+            if (b, w) != baseline {
+                pairs.push((b, w));
+            }
+        }
+    }
+    pairs
+}
+
+/// The backend of kind `b` with the spec's settings; `processes` and `mpi` also take the
+/// worker program and the launcher given in the spec.
+fn backend(spec: &Spec, b: BackendKind) -> Result<Box<dyn Backend>> {
+    Ok(match b {
+        BackendKind::Processes => Box::new(
+            spec.processes
+                .clone()
+                .with_start(spec.options.start)
+                .with_policy(spec.options.policy),
+        ),
+        BackendKind::Mpi => Box::new(Launcher::new(spec.mpirun.clone(), spec.options.policy)?),
+        other => other.create_with(&spec.options),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::spec::sample;
+
+    #[test]
+    fn the_baseline_comes_first_and_has_no_twin() {
+        let pairs = backends_and_workers(&sample());
+        assert_eq!(
+            pairs,
+            [
+                (BackendKind::Sequential, 1),
+                (BackendKind::Sequential, 2),
+                (BackendKind::Threads, 1),
+                (BackendKind::Threads, 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_kernel_and_range_gets_its_baseline_and_answer() {
+        let spec = Spec {
+            kernels: vec![crate::kernels::Kernel::Count, crate::kernels::Kernel::Sum],
+            ..sample()
+        };
+        let (cells, entries) = build(&spec).unwrap();
+        assert_eq!(cells.len(), 8);
+        assert_eq!(entries.len(), 8);
+        for (cell, entry) in cells.iter().zip(&entries) {
+            let base = &cells[entry.baseline];
+            assert!(base.baseline && base.kernel == cell.kernel, "{cell:?}");
+            assert_eq!(cell.baseline, std::ptr::eq(base, cell));
+            assert_eq!(cell.expected, entry.expected.headline().to_string());
+        }
+        assert_eq!(cells[0].expected, "1000");
+        assert_eq!(cells[4].expected, "499500");
+    }
+}

@@ -1,0 +1,194 @@
+//! The benchmark report: what `parlab bench --export-json` writes and every export reads.
+//!
+//! These types are the JSON schema documented in `docs/bench-json.md`, field for field; they
+//! live apart from the engine so that a change to how cells are run cannot reshape the file
+//! by accident. Any incompatible change bumps [`SCHEMA_VERSION`].
+
+use serde::{Deserialize, Serialize};
+
+use super::machine::Machine;
+use crate::backend::BackendKind;
+use crate::span::Span;
+use crate::stats::{Estimate, Summary};
+
+/// Version of the report's schema (docs/bench-json.md); bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One measured run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// Wall time, seconds.
+    pub wall_s: f64,
+    /// User CPU time of parlab and its reaped worker processes, seconds.
+    pub user_s: f64,
+    /// System CPU time, likewise.
+    pub sys_s: f64,
+    /// Peak resident memory of parlab during the run, KiB.
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// One cell of the matrix and what was measured in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// Kernel, as written on the command line.
+    pub kernel: String,
+    /// Range.
+    pub range: Span,
+    /// Split.
+    pub split: String,
+    /// Backend.
+    pub backend: BackendKind,
+    /// Workers.
+    pub workers: usize,
+    /// True for the sequential one-worker cell the others are compared with.
+    pub baseline: bool,
+    /// The sequential answer (headline number, as a string: it may exceed 2^53).
+    pub expected: String,
+    /// Measured runs that gave the right answer.
+    pub runs: Vec<Run>,
+    /// Wall-time figures over `runs`.
+    pub wall: Option<Summary>,
+    /// Median user CPU time, seconds.
+    pub user_s: Option<f64>,
+    /// Median system CPU time, seconds.
+    pub sys_s: Option<f64>,
+    /// Highest peak resident memory of parlab over the runs, KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// Speedup against the baseline cell, with its 95% bootstrap interval.
+    pub speedup: Option<Estimate>,
+    /// Speedup divided by workers.
+    pub efficiency: Option<f64>,
+    /// Runs outside Tukey's fences (1.5 IQR beyond the quartiles).
+    pub outliers: usize,
+    /// Runs that gave a wrong answer.
+    pub mismatches: usize,
+    /// Errors of failed runs (wrong answers included), at most 5 kept.
+    pub errors: Vec<String>,
+}
+
+impl Cell {
+    /// "ok", "mismatch" or "error".
+    pub fn status(&self) -> &'static str {
+        if self.mismatches > 0 {
+            "mismatch"
+        } else if !self.errors.is_empty() {
+            "error"
+        } else {
+            "ok"
+        }
+    }
+
+    /// A short label: `threads x4, count 0..100000000`.
+    pub fn label(&self) -> String {
+        format!(
+            "{} x{}, {} {}",
+            self.backend, self.workers, self.kernel, self.range
+        )
+    }
+}
+
+/// The benchmark's settings, as recorded in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Warm-up rounds.
+    pub warmup: usize,
+    /// Measured rounds asked for.
+    pub runs: usize,
+    /// `--min-time`, seconds.
+    pub min_time_s: Option<f64>,
+    /// `--timeout`, seconds.
+    pub timeout_s: Option<f64>,
+    /// How `processes` workers were started (`forkserver` or `spawn`), when that backend ran.
+    #[serde(default)]
+    pub start_method: Option<String>,
+    /// The `gil` model's switch interval in seconds, when that backend ran.
+    #[serde(default)]
+    pub switch_interval_s: Option<f64>,
+    /// The `gil-legacy` model's check interval, when that backend ran.
+    #[serde(default)]
+    pub check_interval: Option<u32>,
+}
+
+/// Everything a benchmark measured: the export schema (docs/bench-json.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// parlab's version.
+    pub parlab_version: String,
+    /// When the benchmark started, seconds since the Unix epoch.
+    pub started_unix_s: f64,
+    /// Measured rounds completed so far.
+    pub rounds: usize,
+    /// True once every round ran; false while running or after an interruption.
+    pub complete: bool,
+    /// The signal that stopped the benchmark, if one did.
+    pub interrupted: Option<String>,
+    /// The machine.
+    pub machine: Machine,
+    /// The GPU adapter used by `gpu` cells: name, type and graphics API.
+    #[serde(default)]
+    pub gpu_adapter: Option<String>,
+    /// Settings.
+    pub settings: Settings,
+    /// Cells, baselines first for each kernel and range.
+    pub cells: Vec<Cell>,
+}
+
+impl Report {
+    /// True when every cell of a complete benchmark got every answer right.
+    pub fn all_correct(&self) -> bool {
+        self.cells.iter().all(|c| c.status() == "ok")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The field names of the table under the heading `## {section}` of docs/bench-json.md.
+    fn documented(section: &str) -> BTreeSet<String> {
+        let doc = include_str!("../../docs/bench-json.md");
+        let heading = format!("## {section}\n");
+        let start = doc.find(&heading).expect("section documented") + heading.len();
+        let body = &doc[start..];
+        let body = &body[..body.find("\n## ").unwrap_or(body.len())];
+        body.lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .flat_map(|l| {
+                let names = &l[..l.find(" |").unwrap()];
+                names
+                    .split(", ")
+                    .map(|n| n.trim_matches('`').to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn keys(v: &serde_json::Value) -> BTreeSet<String> {
+        v.as_object().unwrap().keys().cloned().collect()
+    }
+
+    #[test]
+    fn the_report_has_exactly_the_documented_fields() {
+        let report =
+            crate::bench::run(&crate::bench::spec::sample(), &mut |_| {}, &mut |_| Ok(())).unwrap();
+        let v = serde_json::to_value(&report).unwrap();
+        assert_eq!(v["schema"], SCHEMA_VERSION);
+        assert_eq!(keys(&v), documented("Top level"));
+        assert_eq!(keys(&v["machine"]), documented("`machine`"));
+        assert_eq!(keys(&v["settings"]), documented("`settings`"));
+        assert_eq!(keys(&v["cells"][1]), documented("`cells[]`"));
+        let run = &v["cells"][1]["runs"][0];
+        assert_eq!(
+            keys(run),
+            ["peak_rss_kib", "sys_s", "user_s", "wall_s"]
+                .map(String::from)
+                .into()
+        );
+        let back: Report = serde_json::from_value(v).unwrap();
+        assert_eq!(back, report);
+    }
+}

@@ -1,0 +1,165 @@
+//! What to benchmark: the matrix's axes and how long to measure, as the caller asks for it.
+
+use std::time::Duration;
+
+use super::schema::Settings;
+use crate::backend::processes::Processes;
+use crate::backend::{BackendKind, BackendOptions, check_workers};
+use crate::error::{Error, Result};
+use crate::kernels::Kernel;
+use crate::span::Span;
+use crate::split::Split;
+
+/// What to benchmark.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Backends.
+    pub backends: Vec<BackendKind>,
+    /// Worker counts.
+    pub workers: Vec<usize>,
+    /// Kernels.
+    pub kernels: Vec<Kernel>,
+    /// Ranges (sizes of the job).
+    pub ranges: Vec<Span>,
+    /// How every job is split.
+    pub split: Split,
+    /// Unmeasured rounds before the measured ones.
+    pub warmup: usize,
+    /// Measured rounds (at least).
+    pub runs: usize,
+    /// Keep adding rounds until every cell has run at least this long in total.
+    pub min_time: Option<Duration>,
+    /// Backend settings, including the per-run timeout.
+    pub options: BackendOptions,
+    /// The `processes` backend's worker program; its start method and policy come from
+    /// `options`.
+    pub processes: Processes,
+    /// The MPI launcher and its flags, for the `mpi` backend (default `mpirun`).
+    pub mpirun: Vec<String>,
+}
+
+impl Spec {
+    /// Worker counts 1, 2, 4, ... up to twice the available parallelism.
+    pub fn default_workers() -> Vec<usize> {
+        let limit = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
+        std::iter::successors(Some(1usize), |w| Some(w * 2))
+            .take_while(|w| *w <= limit)
+            .collect()
+    }
+
+    /// Refuses a matrix with an empty axis or a worker count no backend accepts, before
+    /// anything runs.
+    pub(super) fn check(&self) -> Result<()> {
+        for &w in &self.workers {
+            check_workers(w)?;
+        }
+        if self.backends.is_empty() || self.workers.is_empty() || self.kernels.is_empty() {
+            return Err(Error::invalid(
+                "benchmark",
+                "empty",
+                "needs at least one backend, worker count and kernel",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The settings as the report records them; a backend's own settings only when it runs.
+    pub(super) fn settings(&self) -> Settings {
+        let runs = |b| self.backends.contains(&b);
+        Settings {
+            warmup: self.warmup,
+            runs: self.runs,
+            min_time_s: self.min_time.map(|d| d.as_secs_f64()),
+            timeout_s: self.options.policy.timeout.map(|d| d.as_secs_f64()),
+            start_method: runs(BackendKind::Processes).then(|| self.options.start.to_string()),
+            switch_interval_s: runs(BackendKind::Gil)
+                .then_some(self.options.switch_interval.as_secs_f64()),
+            check_interval: runs(BackendKind::GilLegacy).then_some(self.options.check_interval),
+        }
+    }
+
+    /// Measured rounds to run at least.
+    pub(super) fn least_rounds(&self) -> usize {
+        self.runs.max(1)
+    }
+}
+
+/// A small spec for the engine's unit tests.
+#[cfg(test)]
+pub(super) fn sample() -> Spec {
+    Spec {
+        backends: vec![BackendKind::Sequential, BackendKind::Threads],
+        workers: vec![1, 2],
+        kernels: vec![Kernel::Count],
+        ranges: vec![Span::new(0, 1000).unwrap()],
+        split: Split::Static,
+        warmup: 1,
+        runs: 2,
+        min_time: None,
+        options: BackendOptions::default(),
+        processes: Processes::default(),
+        mpirun: vec!["mpirun".into()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_axis_is_refused() {
+        assert!(sample().check().is_ok());
+        for empty in [
+            Spec {
+                backends: vec![],
+                ..sample()
+            },
+            Spec {
+                workers: vec![],
+                ..sample()
+            },
+            Spec {
+                kernels: vec![],
+                ..sample()
+            },
+        ] {
+            let e = empty.check().unwrap_err().to_string();
+            assert!(e.contains("at least one backend"), "{e}");
+        }
+        assert!(
+            Spec {
+                workers: vec![0],
+                ..sample()
+            }
+            .check()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn settings_name_a_backend_s_own_settings_only_when_it_runs() {
+        let s = sample().settings();
+        assert_eq!((s.warmup, s.runs), (1, 2));
+        assert_eq!(s.start_method, None);
+        assert_eq!(s.switch_interval_s, None);
+        let s = Spec {
+            backends: vec![BackendKind::Processes, BackendKind::Gil],
+            ..sample()
+        }
+        .settings();
+        assert!(
+            s.start_method.is_some() && s.switch_interval_s.is_some(),
+            "{s:?}"
+        );
+        assert_eq!(s.check_interval, None);
+    }
+
+    #[test]
+    fn default_workers_double_up_to_twice_the_cpus() {
+        let w = Spec::default_workers();
+        assert_eq!(w[0], 1);
+        assert!(w.windows(2).all(|p| p[1] == 2 * p[0]), "{w:?}");
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(*w.last().unwrap() <= 2 * cpus && 2 * w.last().unwrap() > 2 * cpus);
+    }
+}
