@@ -42,6 +42,7 @@ pub mod fault;
 pub mod interrupt;
 pub mod job;
 pub mod kernels;
+mod named;
 pub mod number;
 pub mod observer;
 pub mod probe;

@@ -154,18 +154,7 @@ impl FromStr for Split {
     }
 }
 
-impl TryFrom<String> for Split {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<Split> for String {
-    fn from(s: Split) -> String {
-        s.to_string()
-    }
-}
+crate::named::string_form!(Split);
 
 #[cfg(test)]
 mod tests {

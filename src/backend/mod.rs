@@ -25,8 +25,6 @@ pub mod record;
 pub mod sequential;
 pub mod threads;
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -197,20 +195,11 @@ impl BackendKind {
     }
 }
 
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for BackendKind {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        let every = [BackendKind::ALL.as_slice(), &BackendKind::OPTIONAL].concat();
-        Error::by_name("backend", s, &every, BackendKind::name)
-    }
-}
+crate::named::by_name!(
+    BackendKind,
+    "backend",
+    [BackendKind::ALL.as_slice(), &BackendKind::OPTIONAL].concat()
+);
 
 /// Checks a worker count: `1..=MAX_WORKERS`.
 pub fn check_workers(workers: usize) -> Result<usize> {

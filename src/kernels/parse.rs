@@ -71,18 +71,7 @@ impl FromStr for Kernel {
     }
 }
 
-impl TryFrom<String> for Kernel {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<Kernel> for String {
-    fn from(k: Kernel) -> String {
-        k.to_string()
-    }
-}
+crate::named::string_form!(Kernel);
 
 #[cfg(test)]
 mod tests {

@@ -28,14 +28,11 @@ pub mod message;
 pub mod spawn;
 pub mod switch;
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::Serialize;
 
 use crate::backend::processes::Processes;
 use crate::cpython::Python;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub use figures::{Row, Stats};
 
@@ -77,19 +74,7 @@ impl ProbeKind {
     }
 }
 
-impl fmt::Display for ProbeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ProbeKind {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Error::by_name("probe", s, &ProbeKind::ALL, ProbeKind::name)
-    }
-}
+crate::named::by_name!(ProbeKind, "probe", ProbeKind::ALL);
 
 /// How to run the probes.
 #[derive(Debug)]

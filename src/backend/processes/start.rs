@@ -1,11 +1,6 @@
 //! How worker processes are started: the [`StartMethod`]s, named as Python's
 //! `multiprocessing` names them, so that `--start` reads the same in both worlds.
 
-use std::fmt;
-use std::str::FromStr;
-
-use crate::error::{Error, Result};
-
 /// How worker processes are started; the names are Python's `multiprocessing` start methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartMethod {
@@ -41,19 +36,7 @@ impl Default for StartMethod {
     }
 }
 
-impl fmt::Display for StartMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for StartMethod {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Error::by_name("start method", s, &StartMethod::ALL, |m| m.name())
-    }
-}
+crate::named::by_name!(StartMethod, "start method", StartMethod::ALL);
 
 #[cfg(test)]
 mod tests {
