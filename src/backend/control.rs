@@ -156,12 +156,9 @@ impl<'a> Control<'a> {
             slot.stop.store(false, Ordering::Relaxed);
             *slot.since.lock().expect("slot lock") = Some(Instant::now());
             let fault = self.fault.filter(|f| f.hits(part.index, attempt));
-            let outcome = catch_unwind(AssertUnwindSafe(|| match fault.map(|f| f.kind) {
-                Some(FaultKind::Panic) => resume_unwind(Box::new(format!(
-                    "injected fault: panic in part {}",
-                    part.index
-                ))),
-                Some(FaultKind::Hang) => loop {
+            let outcome = catch_unwind(AssertUnwindSafe(|| match fault {
+                Some(f) if f.kind == FaultKind::Panic => resume_unwind(Box::new(f.panic_message())),
+                Some(f) if f.kind == FaultKind::Hang => loop {
                     ticker.blocking(&mut || std::thread::sleep(Duration::from_millis(2)));
                     ticker.tick();
                 },
