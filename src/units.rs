@@ -1,5 +1,6 @@
-//! Durations, parsed and printed: one parser for every duration flag and kernel spec, one exact
-//! form that round-trips (`250us`), and one human form for tables and notes (`12.3 ms`).
+//! Durations and figures, parsed and printed: one parser for every duration flag and kernel
+//! spec, one exact form that round-trips (`250us`), one human form for tables and notes
+//! (`12.3 ms`), and one form for a measured figure in a table.
 
 use std::time::Duration;
 
@@ -54,6 +55,18 @@ pub fn seconds(s: f64) -> String {
     }
 }
 
+/// A measured figure with about four significant digits, as tables show it (`0.512`, `51.2`,
+/// `5120`).
+pub fn figure(v: f64) -> String {
+    if v.abs() >= 10_000.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +77,14 @@ mod tests {
         assert_eq!(parse_duration("0.5s").unwrap(), Duration::from_millis(500));
         assert_eq!(format_duration(Duration::from_micros(250)), "250us");
         assert_eq!(format_duration(Duration::from_nanos(1500)), "1500ns");
+    }
+
+    #[test]
+    fn figures_keep_about_four_significant_digits() {
+        assert_eq!(figure(0.51234), "0.512");
+        assert_eq!(figure(51.234), "51.234");
+        assert_eq!(figure(512.34), "512.3");
+        assert_eq!(figure(51234.5), "51234");
     }
 
     #[test]

@@ -17,11 +17,11 @@ use parlab::report::csv::Csv;
 use parlab::report::export::Exporter;
 use parlab::report::html::Html;
 use parlab::report::json::Json;
-use parlab::report::markdown::Markdown;
+use parlab::report::markdown::{self, Markdown};
 use parlab::report::output::Output;
 use parlab::report::speedup::SpeedupPlot;
+use parlab::report::table::{Column, Table};
 use parlab::units::parse_duration;
-use parlab::units::seconds;
 
 use super::args::BenchArgs;
 use super::run::policy;
@@ -159,43 +159,37 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
 }
 
 fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
-    for line in parlab::report::markdown::machine_lines(r) {
+    for line in markdown::machine_lines(r) {
         writeln!(out, "{line}")?;
     }
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{:<14} {:<18} {:<11} {:>3}  {:>22} {:>22} {:>6}  status",
-        "kernel", "range", "backend", "w", "median wall (± sd)", "speedup (95% CI)", "eff"
-    )?;
+    // The Markdown export's cells; the terminal leaves out CPU time and memory for width.
+    let mut table = Table::new([
+        Column::left("kernel").min_width(14),
+        Column::left("range").min_width(18),
+        Column::left("backend").min_width(11),
+        Column::right("w").min_width(3),
+        Column::right("median wall (± sd)").min_width(22).gap(2),
+        Column::right("speedup (95% CI)").min_width(22),
+        Column::right("eff").min_width(6),
+        Column::left("status").gap(2),
+    ]);
     for c in &r.cells {
-        let wall = c.wall.map_or("-".into(), |w| {
-            format!("{} (± {})", seconds(w.median), seconds(w.stddev))
-        });
-        let speedup = c.speedup.map_or("-".into(), |s| {
-            format!("{:.2}x ({:.2}-{:.2})", s.value, s.low, s.high)
-        });
-        let eff = c
-            .efficiency
-            .map_or("-".into(), |e| format!("{:.0}%", e * 100.0));
-        let mut status = c.status().to_string();
-        if c.outliers > 0 {
-            status.push_str(&format!(", {} outlier(s)", c.outliers));
-        }
+        let [
+            kernel,
+            range,
+            backend,
+            workers,
+            wall,
+            speedup,
+            eff,
+            _,
+            _,
+            mut status,
+        ] = markdown::cells_of(c);
         if let Some(e) = c.errors.first() {
             status.push_str(&format!(": {e}"));
         }
-        writeln!(
-            out,
-            "{:<14} {:<18} {:<11} {:>3}  {:>22} {:>22} {:>6}  {status}",
-            c.kernel,
-            c.range.to_string(),
-            c.backend.name(),
-            c.workers,
-            wall,
-            speedup,
-            eff
-        )?;
+        table.row([kernel, range, backend, workers, wall, speedup, eff, status]);
     }
-    Ok(())
+    write!(out, "\n{}", table.render())
 }

@@ -11,6 +11,8 @@ use parlab::cpython::Python;
 use parlab::probe::{self, Options, ProbeKind, Report};
 use parlab::report::output::Output;
 use parlab::report::plot;
+use parlab::report::table::{Column, Table};
+use parlab::units::figure;
 
 use super::args::ProbeArgs;
 
@@ -83,42 +85,31 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
 }
 
 fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
-    writeln!(out)?;
-    writeln!(out, "{}", r.title)?;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{:<58} {:>11} {:>11} {:>11}  unit",
-        "what", "median", "min", "max"
-    )?;
+    let mut table = Table::new([
+        Column::left("what").min_width(58),
+        Column::right("median").min_width(11),
+        Column::right("min").min_width(11),
+        Column::right("max").min_width(11),
+        Column::left("unit").gap(2),
+    ]);
     for row in &r.rows {
         match &row.value {
-            Ok(s) => writeln!(
-                out,
-                "{:<58} {:>11} {:>11} {:>11}  {}",
-                row.what,
+            Ok(s) => table.row([
+                row.what.clone(),
                 figure(s.median),
                 figure(s.min),
                 figure(s.max),
-                row.unit
-            )?,
-            Err(why) => writeln!(out, "{:<58} {why}", row.what)?,
-        }
+                row.unit.to_string(),
+            ]),
+            Err(why) => table.row([
+                row.what.clone(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                format!("not measured: {why}"),
+            ]),
+        };
     }
-    writeln!(out)?;
-    for line in &r.conclusion {
-        writeln!(out, "  - {line}")?;
-    }
-    Ok(())
-}
-
-/// A figure with about four significant digits.
-fn figure(v: f64) -> String {
-    if v >= 10_000.0 {
-        format!("{v:.0}")
-    } else if v >= 100.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.3}")
-    }
+    table.notes(&r.conclusion);
+    write!(out, "\n{}\n\n{}", r.title, table.render())
 }

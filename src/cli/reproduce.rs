@@ -8,7 +8,7 @@ use anyhow::Result;
 use parlab::backend::processes::Processes;
 use parlab::report::table::{Column, Table};
 use parlab::reproduce::{self, Options, Report, Section};
-use parlab::units::seconds;
+use parlab::units::{figure, seconds};
 
 use super::args::ReproduceArgs;
 
@@ -125,15 +125,4 @@ fn inside_table(r: &Report) -> Table {
     }
     t.notes(&r.inside_verdict);
     t
-}
-
-/// A figure with about four significant digits.
-fn figure(v: f64) -> String {
-    if v >= 1000.0 {
-        format!("{:.0}", v)
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.3}")
-    }
 }

@@ -8,6 +8,7 @@ use anyhow::Result;
 use parlab::backend::{BackendKind, check_workers};
 use parlab::kernels::Kernel;
 use parlab::number::parse_u64_as;
+use parlab::report::table::{Column, Table};
 use parlab::verify::{self, Matrix, Row};
 
 use super::args::VerifyArgs;
@@ -74,12 +75,19 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     if !a.json && m.backends.contains(&BackendKind::Gpu) {
         writeln!(out, "Adapter: {}", parlab::backend::gpu::adapter()?)?;
     }
+    // Rows are printed as they finish, so the columns keep fixed widths.
+    let table = Table::new([
+        Column::left("kernel").min_width(14),
+        Column::left("range").min_width(22),
+        Column::left("backend").min_width(11),
+        Column::right("workers").min_width(7),
+        Column::left("split").min_width(16).gap(2),
+        Column::right("result").min_width(24),
+        Column::right("time").min_width(10).gap(2),
+        Column::left("status").gap(2),
+    ]);
     if !a.json {
-        writeln!(
-            out,
-            "{:<14} {:<22} {:<11} {:>7}  {:<16} {:>24}  {:>10}  status",
-            "kernel", "range", "backend", "workers", "split", "result", "time"
-        )?;
+        write!(out, "{}", table.header_line())?;
     }
     let rows = verify::run(&m, &|k| k.create_with(&options), &mut |row: &Row| {
         let _ = if a.json {
@@ -108,16 +116,19 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
                 ),
                 Err(e) => ("-".to_string(), format!("ERROR: {e}")),
             };
-            writeln!(
+            write!(
                 out,
-                "{:<14} {:<22} {:<11} {:>7}  {:<16} {:>24}  {:>8.2}ms  {status}",
-                row.job.kernel.to_string(),
-                row.job.range.to_string(),
-                row.backend.name(),
-                row.workers,
-                row.job.split.to_string(),
-                result,
-                row.elapsed.as_secs_f64() * 1e3,
+                "{}",
+                table.row_line(&[
+                    row.job.kernel.to_string(),
+                    row.job.range.to_string(),
+                    row.backend.to_string(),
+                    row.workers.to_string(),
+                    row.job.split.to_string(),
+                    result,
+                    format!("{:.2}ms", row.elapsed.as_secs_f64() * 1e3),
+                    status,
+                ])
             )
         };
     })?;

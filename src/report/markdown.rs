@@ -12,7 +12,7 @@ use crate::units::seconds;
 pub struct Markdown;
 
 /// The cells' table columns, shared with the HTML export.
-pub(crate) const COLUMNS: [&str; 10] = [
+pub const COLUMNS: [&str; 10] = [
     "kernel",
     "range",
     "backend",
@@ -26,7 +26,7 @@ pub(crate) const COLUMNS: [&str; 10] = [
 ];
 
 /// A cell's table row, as plain strings.
-pub(crate) fn cells_of(c: &Cell) -> [String; 10] {
+pub fn cells_of(c: &Cell) -> [String; 10] {
     let wall = c.wall.map_or("-".into(), |w| {
         format!("{} (± {})", seconds(w.median), seconds(w.stddev))
     });

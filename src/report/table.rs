@@ -145,6 +145,27 @@ impl Table {
         out
     }
 
+    /// The header line alone, for a table printed row by row as its rows arrive (`verify`):
+    /// each column is then as wide as its minimum or its header, since the rows to come are
+    /// not known yet; a longer cell pushes the rest of its line to the right.
+    pub fn header_line(&self) -> String {
+        let header: Vec<&str> = self.columns.iter().map(|c| c.header.as_str()).collect();
+        self.line(&header, &self.fixed_widths())
+    }
+
+    /// One row in the widths of [`Table::header_line`].
+    pub fn row_line<S: AsRef<str>>(&self, cells: &[S]) -> String {
+        let cells: Vec<&str> = cells.iter().map(AsRef::as_ref).collect();
+        self.line(&cells, &self.fixed_widths())
+    }
+
+    fn fixed_widths(&self) -> Vec<usize> {
+        self.columns
+            .iter()
+            .map(|c| width(&c.header).max(c.min_width))
+            .collect()
+    }
+
     /// Each column's width: its widest cell or header, at least its minimum.
     fn widths(&self) -> Vec<usize> {
         self.columns
@@ -235,6 +256,22 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streamed_rows_line_up_under_the_header_in_fixed_widths() {
+        let t = Table::new([
+            Column::left("kernel").min_width(8),
+            Column::right("n").min_width(4).gap(2),
+            Column::left("status").gap(2),
+        ]);
+        assert_eq!(t.header_line(), "kernel       n  status\n");
+        assert_eq!(t.row_line(&["count", "12", "ok"]), "count       12  ok\n");
+        // A cell longer than its column pushes the rest of the line, and nothing is cut.
+        assert_eq!(
+            t.row_line(&["collatz-long", "1", "ok"]),
+            "collatz-long     1  ok\n"
+        );
+    }
 
     #[test]
     fn columns_are_as_wide_as_their_widest_cell_and_aligned() {
