@@ -96,8 +96,9 @@ pub struct Policy {
     pub retries: u32,
 }
 
-/// Settings of the backends that have any.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Settings of the backends that have any: everything [`BackendKind::create_with`], the one
+/// place that builds backends, needs.
+#[derive(Debug, Clone)]
 pub struct BackendOptions {
     /// `gil`: the switch interval (CPython's `sys.setswitchinterval`, default 5 ms).
     pub switch_interval: Duration,
@@ -107,6 +108,13 @@ pub struct BackendOptions {
     pub policy: Policy,
     /// `processes`: how worker processes are started.
     pub start: processes::StartMethod,
+    /// `processes`: the worker program (by default this program itself); its start method and
+    /// policy are the ones above.
+    pub processes: processes::Processes,
+    /// `mpi`: the launcher and its flags that start each run as an MPI job from this process
+    /// (`mpirun --oversubscribe`, as `bench` does); `None` for a process that is itself a rank
+    /// under `mpirun`.
+    pub mpirun: Option<Vec<String>>,
 }
 
 impl Default for BackendOptions {
@@ -116,6 +124,8 @@ impl Default for BackendOptions {
             check_interval: gil::legacy::DEFAULT_CHECK_INTERVAL,
             policy: Policy::default(),
             start: processes::StartMethod::default(),
+            processes: processes::Processes::default(),
+            mpirun: None,
         }
     }
 }
@@ -177,7 +187,9 @@ impl BackendKind {
                 policy: options.policy,
             }),
             BackendKind::Processes => Box::new(
-                processes::Processes::default()
+                options
+                    .processes
+                    .clone()
                     .with_start(options.start)
                     .with_policy(options.policy),
             ),
@@ -189,7 +201,13 @@ impl BackendKind {
                 check_interval: options.check_interval,
                 policy: options.policy,
             }),
-            BackendKind::Mpi => Box::new(mpi::Mpi),
+            BackendKind::Mpi => match &options.mpirun {
+                Some(command) => Box::new(mpi::launcher::Launcher {
+                    command: command.clone(),
+                    policy: options.policy,
+                }),
+                None => Box::new(mpi::Mpi),
+            },
             BackendKind::Gpu => Box::new(gpu::Gpu),
         }
     }

@@ -7,7 +7,6 @@
 
 use super::schema::Cell;
 use super::spec::Spec;
-use crate::backend::mpi::launcher::Launcher;
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
 use crate::job::Job;
@@ -60,7 +59,7 @@ pub(super) fn build(spec: &Spec) -> Result<(Vec<Cell>, Vec<Entry>)> {
                     errors: Vec::new(),
                 });
                 entries.push(Entry {
-                    backend: backend(spec, b)?,
+                    backend: backend(spec, b),
                     job: job.clone(),
                     expected,
                     baseline,
@@ -86,19 +85,12 @@ fn backends_and_workers(spec: &Spec) -> Vec<(BackendKind, usize)> {
     pairs
 }
 
-/// The backend of kind `b` with the spec's settings; `processes` and `mpi` also take the
-/// worker program and the launcher given in the spec.
-fn backend(spec: &Spec, b: BackendKind) -> Result<Box<dyn Backend>> {
-    Ok(match b {
-        BackendKind::Processes => Box::new(
-            spec.processes
-                .clone()
-                .with_start(spec.options.start)
-                .with_policy(spec.options.policy),
-        ),
-        BackendKind::Mpi => Box::new(Launcher::new(spec.mpirun.clone(), spec.options.policy)?),
-        other => other.create_with(&spec.options),
-    })
+/// The backend of kind `b` with the spec's settings; `mpi` runs each job under a launcher
+/// (`mpirun` unless the spec names another).
+fn backend(spec: &Spec, b: BackendKind) -> Box<dyn Backend> {
+    let mut options = spec.options.clone();
+    options.mpirun.get_or_insert_with(|| vec!["mpirun".into()]);
+    b.create_with(&options)
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use super::schema::Settings;
-use crate::backend::processes::Processes;
 use crate::backend::{BackendKind, BackendOptions, check_workers};
 use crate::error::{Error, Result};
 use crate::kernels::Kernel;
@@ -29,13 +28,9 @@ pub struct Spec {
     pub runs: usize,
     /// Keep adding rounds until every cell has run at least this long in total.
     pub min_time: Option<Duration>,
-    /// Backend settings, including the per-run timeout.
+    /// Backend settings, including the per-run timeout, the worker program of `processes`
+    /// and the launcher of `mpi` (`mpirun` when none is given).
     pub options: BackendOptions,
-    /// The `processes` backend's worker program; its start method and policy come from
-    /// `options`.
-    pub processes: Processes,
-    /// The MPI launcher and its flags, for the `mpi` backend (default `mpirun`).
-    pub mpirun: Vec<String>,
 }
 
 impl Spec {
@@ -97,8 +92,6 @@ pub(super) fn sample() -> Spec {
         runs: 2,
         min_time: None,
         options: BackendOptions::default(),
-        processes: Processes::default(),
-        mpirun: vec!["mpirun".into()],
     }
 }
 

@@ -9,7 +9,6 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use parlab::backend::BackendKind;
-use parlab::backend::processes::Processes;
 use parlab::bench::{self, Report, Spec};
 use parlab::kernels::Kernel;
 use parlab::number::parse_u64_as;
@@ -64,6 +63,16 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         .collect::<Result<_, _>>()?;
     let mut options = a.settings.options()?;
     options.policy = policy(a.timeout.as_deref(), "0")?;
+    let mpirun: Vec<String> = a.mpirun.split_whitespace().map(String::from).collect();
+    if mpirun.is_empty() && backends.contains(&BackendKind::Mpi) {
+        return Err(parlab::Error::invalid(
+            "mpirun",
+            a.mpirun.as_str(),
+            "a launcher command, e.g. \"mpirun --oversubscribe\"",
+        )
+        .into());
+    }
+    options.mpirun = Some(mpirun);
     let min_time = match &a.min_time {
         None => None,
         Some(t) => match parse_duration(t)? {
@@ -85,8 +94,6 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         runs: count("runs", &a.runs, 1, 10_000)?,
         min_time,
         options,
-        processes: Processes::default(),
-        mpirun: a.mpirun.split_whitespace().map(String::from).collect(),
     };
 
     let mut exports: Vec<(Box<dyn Exporter>, PathBuf)> = Vec::new();

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use parlab::backend::processes::Processes;
 use parlab::report::table::{Column, Table};
 use parlab::reproduce::{self, Options, Report, Section};
 use parlab::units::{figure, seconds};
@@ -13,14 +12,11 @@ use parlab::units::{figure, seconds};
 use super::args::ReproduceArgs;
 
 pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
-    let settings = a.settings.options()?;
     let options = Options {
         quick: a.quick,
         python: !a.python.no_python,
         python_program: a.python.python.map(Into::into),
-        switch_interval: settings.switch_interval,
-        check_interval: settings.check_interval,
-        processes: Processes::default().with_start(settings.start),
+        backends: a.settings.options()?,
     };
     let live = std::io::stderr().is_terminal();
     let report = reproduce::run(&options, &mut |what, i, n| {

@@ -89,6 +89,7 @@ impl BackendArgs {
                 Some(s) => s.parse()?,
                 None => StartMethod::default(),
             },
+            ..BackendOptions::default()
         })
     }
 }

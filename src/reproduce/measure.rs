@@ -11,10 +11,7 @@ use super::Options;
 use super::row::{Comparison, Metric, Row, Variant, Who};
 use crate::backend::gil::GilStats;
 use crate::backend::gil::convoy::{self, Convoy};
-use crate::backend::gil::legacy::GilLegacy;
-use crate::backend::gil::new::Gil;
-use crate::backend::processes::Processes;
-use crate::backend::{Backend, BackendKind};
+use crate::backend::{BackendKind, BackendOptions};
 use crate::cpython::{Holds, Python, Rates, Timed};
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -54,9 +51,7 @@ impl<'a> Progress<'a> {
 /// Everything that runs rows: the backends as configured, CPython when there is one.
 pub struct Lab<'a> {
     python: Option<&'a Python>,
-    gil: Gil,
-    legacy: GilLegacy,
-    processes: &'a Processes,
+    backends: &'a BackendOptions,
     progress: Progress<'a>,
 }
 
@@ -65,15 +60,7 @@ impl<'a> Lab<'a> {
     pub fn new(options: &'a Options, python: Option<&'a Python>, progress: Progress<'a>) -> Self {
         Lab {
             python,
-            gil: Gil {
-                switch_interval: options.switch_interval,
-                ..Gil::default()
-            },
-            legacy: GilLegacy {
-                check_interval: options.check_interval,
-                ..GilLegacy::default()
-            },
-            processes: &options.processes,
+            backends: &options.backends,
             progress,
         }
     }
@@ -120,28 +107,9 @@ impl<'a> Lab<'a> {
         workers: usize,
         budget: Duration,
     ) -> Result<(f64, usize, (Total, Option<GilStats>))> {
-        let total_of = |out: &(Total, Option<GilStats>)| out.0;
-        let with_stats = |(t, s)| (t, Some(s));
-        match kind {
-            BackendKind::Gil => {
-                let run = || {
-                    self.gil
-                        .run_instrumented(job, workers, &Silent)
-                        .map(with_stats)
-                };
-                repeated(what, budget, run, total_of)
-            }
-            BackendKind::GilLegacy => {
-                let run = || {
-                    self.legacy
-                        .run_instrumented(job, workers, &Silent)
-                        .map(with_stats)
-                };
-                repeated(what, budget, run, total_of)
-            }
-            BackendKind::Processes => plain(what, self.processes, job, workers, budget),
-            other => plain(what, other.create().as_ref(), job, workers, budget),
-        }
+        let backend = kind.create_with(self.backends);
+        let run = || backend.run_with_stats(job, workers, &Silent);
+        repeated(what, budget, run, |out| out.0)
     }
 
     /// The GIL section: CPython's probes when it is here, then the model's, each `probe` long.
@@ -170,7 +138,10 @@ impl<'a> Lab<'a> {
         self.progress
             .step("parlab gil, two CPU-bound threads: hold time per turn");
         let holds = hold_job(count, threads_row, probe);
-        let (_, stats) = self.gil.run_instrumented(&holds, 2, &Silent)?;
+        let (_, stats) = BackendKind::Gil
+            .create_with(self.backends)
+            .run_with_stats(&holds, 2, &Silent)?;
+        let stats = stats.expect("the gil backend reports its lock's statistics");
         self.progress
             .step("parlab gil, convoy: write+read pairs alone and beside a CPU-bound thread");
         let conv = convoy::measure(switch_interval, probe)?;
@@ -185,18 +156,6 @@ impl<'a> Lab<'a> {
             })
             .collect())
     }
-}
-
-/// A backend without GIL statistics, repeated as [`repeated`] does.
-fn plain(
-    what: &str,
-    backend: &dyn Backend,
-    job: &Job,
-    workers: usize,
-    budget: Duration,
-) -> Result<(f64, usize, (Total, Option<GilStats>))> {
-    let run = || backend.run(job, workers, &Silent).map(|t| (t, None));
-    repeated(what, budget, run, |out| out.0)
 }
 
 fn not_measured(who: &Who) -> Error {

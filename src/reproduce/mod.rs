@@ -25,7 +25,7 @@ pub use self::row::{
     Comparison, Metric, Row, SEED_END, SEED_ONE_THREAD_S, SEED_TWO_PROCESSES_S, Variant, Who,
 };
 use crate::backend::BackendKind;
-use crate::backend::processes::Processes;
+use crate::backend::BackendOptions;
 use crate::cpython::Python;
 use crate::error::Result;
 use crate::job::Job;
@@ -42,23 +42,18 @@ pub struct Options {
     pub python: bool,
     /// The interpreter to use instead of `python3` on the PATH.
     pub python_program: Option<PathBuf>,
-    /// `gil`'s switch interval.
-    pub switch_interval: Duration,
-    /// `gil-legacy`'s check interval.
-    pub check_interval: u32,
-    /// The `processes` backend to use (its worker program).
-    pub processes: Processes,
+    /// The backends' settings (the GIL models' intervals, the worker program and start
+    /// method of `processes`), from which every parlab row's backend is built.
+    pub backends: BackendOptions,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            processes: Processes::default(),
             quick: false,
             python: true,
             python_program: None,
-            switch_interval: crate::backend::gil::new::DEFAULT_SWITCH_INTERVAL,
-            check_interval: crate::backend::gil::legacy::DEFAULT_CHECK_INTERVAL,
+            backends: BackendOptions::default(),
         }
     }
 }
@@ -217,7 +212,7 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     let mut cpu = row::seed_post();
     cpu.extend(measure_all(&mut lab, &plan.cpu, &count, sizes.budget)?);
     row::add_speedups(&mut cpu);
-    let cpu_verdict = verdict::cpu(&cpu, cpus, options.check_interval);
+    let cpu_verdict = verdict::cpu(&cpu, cpus, options.backends.check_interval);
 
     // Sleeps take as long on every run: one each is enough.
     let mut io = measure_all(&mut lab, &plan.io, &sizes.sleep(), Duration::ZERO)?;
@@ -227,13 +222,18 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     let threads_row = cpu
         .iter()
         .find(|r| r.who == Who::Parlab(BackendKind::Threads) && r.variant == Variant::Threads(1));
-    let inside = lab.inside(&count, threads_row, sizes.probe, options.switch_interval)?;
-    let inside_verdict = verdict::inside(&inside, options.switch_interval);
+    let inside = lab.inside(
+        &count,
+        threads_row,
+        sizes.probe,
+        options.backends.switch_interval,
+    )?;
+    let inside_verdict = verdict::inside(&inside, options.backends.switch_interval);
 
     Ok(Report {
         python: python.map(|p| p.version.clone()),
         cpus,
-        switch_interval_s: options.switch_interval.as_secs_f64(),
+        switch_interval_s: options.backends.switch_interval.as_secs_f64(),
         cpu: Section {
             title: "CPU-bound: the seed experiment".into(),
             job: cpu_job(sizes.end),

@@ -8,6 +8,7 @@ use parlab::cpython::Python;
 use parlab::reproduce::{Options, Report, Variant, Who, run};
 
 use crate::processes_backend;
+use parlab::backend::BackendOptions;
 
 /// Runs the experiment, checking that progress numbers its steps 1, 2, ... and that the
 /// total it announces is the number of steps taken. Returns the report and that number.
@@ -30,7 +31,10 @@ fn quick_run_without_python_gets_every_answer_right() {
     let options = Options {
         quick: true,
         python: false,
-        processes: processes_backend(),
+        backends: BackendOptions {
+            processes: processes_backend(),
+            ..BackendOptions::default()
+        },
         ..Options::default()
     };
     let (r, _) = run_counting_steps(&options);
@@ -73,7 +77,10 @@ fn a_missing_interpreter_is_reported_not_fatal() {
     let options = Options {
         quick: true,
         python_program: Some("/nonexistent/python3".into()),
-        processes: processes_backend(),
+        backends: BackendOptions {
+            processes: processes_backend(),
+            ..BackendOptions::default()
+        },
         ..Options::default()
     };
     let r = run(&options, &mut |_, _, _| {}).unwrap();
@@ -125,8 +132,11 @@ fn cpython_rows_are_read_placed_and_judged() {
     let options = Options {
         quick: true,
         python_program: Some(program.clone()),
-        check_interval: 250,
-        processes: processes_backend(),
+        backends: BackendOptions {
+            check_interval: 250,
+            processes: processes_backend(),
+            ..BackendOptions::default()
+        },
         ..Options::default()
     };
     let (r, steps) = run_counting_steps(&options);

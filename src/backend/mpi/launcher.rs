@@ -2,7 +2,6 @@
 //! run of a benchmark cell, so MPI appears in the same tables and plots as the local backends.
 //! The wall time includes the launcher and MPI's start-up, as a user of MPI pays them.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::backend::record::RunRecord;
@@ -13,43 +12,32 @@ use crate::job::Job;
 use crate::kernels::Total;
 use crate::observer::Observer;
 
-/// Launches each run with an MPI launcher.
+/// Launches each run with an MPI launcher, running this program as the ranks.
 #[derive(Debug, Clone)]
 pub struct Launcher {
-    /// The launcher and its flags, e.g. `["mpirun", "--oversubscribe"]`.
+    /// The launcher and its flags, e.g. `["mpirun", "--oversubscribe"]` (never empty: the
+    /// command line refuses an empty one).
     pub command: Vec<String>,
-    /// The parlab binary the ranks run (built with the `mpi` feature).
-    pub program: PathBuf,
     /// Timeout of a run.
     pub policy: Policy,
-}
-
-impl Launcher {
-    /// `mpirun` running the current program.
-    pub fn new(command: Vec<String>, policy: Policy) -> Result<Self> {
-        if command.is_empty() {
-            return Err(Error::invalid(
-                "mpirun",
-                "",
-                "a launcher command, e.g. \"mpirun --oversubscribe\"",
-            ));
-        }
-        Ok(Launcher {
-            command,
-            program: std::env::current_exe()
-                .map_err(|e| Error::io("finding parlab to run under mpirun", e))?,
-            policy,
-        })
-    }
 }
 
 impl Backend for Launcher {
     fn run(&self, job: &Job, workers: usize, _observer: &dyn Observer) -> Result<Total> {
         let what = format!("{} -n {workers}", self.command.join(" "));
-        let mut child = Command::new(&self.command[0])
-            .args(&self.command[1..])
+        let Some((launcher, flags)) = self.command.split_first() else {
+            return Err(Error::invalid(
+                "mpirun",
+                "",
+                "a launcher command, e.g. \"mpirun --oversubscribe\"",
+            ));
+        };
+        let program = std::env::current_exe()
+            .map_err(|e| Error::io("finding parlab to run under mpirun", e))?;
+        let mut child = Command::new(launcher)
+            .args(flags)
             .args(["-n", &workers.to_string()])
-            .arg(&self.program)
+            .arg(program)
             .args(["run", "--backend", "mpi", "--json"])
             .args(["--kernel", &job.kernel.to_string()])
             .args(["--range", &job.range.to_string()])
