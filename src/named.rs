@@ -42,3 +42,25 @@ macro_rules! string_form {
     };
 }
 pub(crate) use string_form;
+
+/// Checks that every value of `all` prints as a name that parses back to it, and that `bad` is
+/// refused as bad input whose message names it and lists `listed` among the allowed names.
+#[cfg(test)]
+pub(crate) fn assert_names_round_trip<T>(all: &[T], bad: &str, listed: &str)
+where
+    T: std::fmt::Display
+        + std::str::FromStr<Err = crate::error::Error>
+        + PartialEq
+        + std::fmt::Debug,
+{
+    for v in all {
+        assert_eq!(&v.to_string().parse::<T>().unwrap(), v);
+    }
+    let e = bad.parse::<T>().unwrap_err();
+    assert!(e.is_usage(), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains(&format!("'{bad}'")) && text.contains(listed),
+        "{text}"
+    );
+}

@@ -94,3 +94,35 @@ fn one_line(text: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// A line of progress on standard error that rewrites itself in place, shown only when standard
+/// error is a terminal, and cleared when dropped.
+struct StatusLine {
+    live: bool,
+}
+
+impl StatusLine {
+    fn new() -> StatusLine {
+        use std::io::IsTerminal;
+        StatusLine {
+            live: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Shows `text` in place of the line before.
+    fn show(&self, text: &str) {
+        use std::io::Write;
+        if self.live {
+            eprint!("\r\x1b[2K{text} ...");
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
+
+impl Drop for StatusLine {
+    fn drop(&mut self) {
+        if self.live {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}

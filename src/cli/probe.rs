@@ -1,6 +1,6 @@
 //! `parlab probe`: what threads and processes cost on this machine.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -51,16 +51,11 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
         python,
         processes: Processes::default(),
     };
-    let live = std::io::stderr().is_terminal();
+    let status = super::StatusLine::new();
     let reports = probe::run(&probes, &options, &mut |p| {
-        if live {
-            eprint!("\r\x1b[2Kprobing {p} ...");
-            let _ = std::io::stderr().flush();
-        }
+        status.show(&format!("probing {p}"))
     })?;
-    if live {
-        eprint!("\r\x1b[2K");
-    }
+    drop(status);
     if let Some(path) = &a.plot
         && let Some(fork) = reports.iter().find(|r| r.probe == ProbeKind::ForkRss)
     {

@@ -1,6 +1,6 @@
 //! `parlab reproduce`: the seed experiment as tables with verdicts.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -18,16 +18,11 @@ pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
         python_program: a.python.python.map(Into::into),
         backends: a.settings.options()?,
     };
-    let live = std::io::stderr().is_terminal();
+    let status = super::StatusLine::new();
     let report = reproduce::run(&options, &mut |what, i, n| {
-        if live {
-            eprint!("\r\x1b[2K[{i}/{n}] {what} ...");
-            let _ = std::io::stderr().flush();
-        }
+        status.show(&format!("[{i}/{n}] {what}"))
     })?;
-    if live {
-        eprint!("\r\x1b[2K");
-    }
+    drop(status);
     let mut out = std::io::stdout().lock();
     if a.json {
         writeln!(out, "{}", serde_json::to_string(&report)?)?;
