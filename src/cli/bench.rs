@@ -170,16 +170,12 @@ fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         writeln!(out, "{line}")?;
     }
     // The Markdown export's cells; the terminal leaves out CPU time and memory for width.
-    let mut table = Table::new([
-        Column::left("kernel").min_width(14),
-        Column::left("range").min_width(18),
-        Column::left("backend").min_width(11),
-        Column::right("w").min_width(3),
+    let mut table = Table::new(super::job_columns().into_iter().chain([
         Column::right("median wall (± sd)").min_width(22).gap(2),
         Column::right("speedup (95% CI)").min_width(22),
         Column::right("eff").min_width(6),
         Column::left("status").gap(2),
-    ]);
+    ]));
     for c in &r.cells {
         let [
             kernel,

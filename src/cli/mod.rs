@@ -95,6 +95,17 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
+/// The columns that name a job's run, first in the tables of `verify` and `bench`.
+fn job_columns() -> [parlab::report::table::Column; 4] {
+    use parlab::report::table::Column;
+    [
+        Column::left("kernel").min_width(14),
+        Column::left("range").min_width(22),
+        Column::left("backend").min_width(11),
+        Column::right("workers").min_width(7),
+    ]
+}
+
 /// A line of progress on standard error that rewrites itself in place, shown only when standard
 /// error is a terminal, and cleared when dropped.
 struct StatusLine {

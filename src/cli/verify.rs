@@ -76,16 +76,12 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
         writeln!(out, "Adapter: {}", parlab::backend::gpu::adapter()?)?;
     }
     // Rows are printed as they finish, so the columns keep fixed widths.
-    let table = Table::new([
-        Column::left("kernel").min_width(14),
-        Column::left("range").min_width(22),
-        Column::left("backend").min_width(11),
-        Column::right("workers").min_width(7),
+    let table = Table::new(super::job_columns().into_iter().chain([
         Column::left("split").min_width(16).gap(2),
         Column::right("result").min_width(24),
         Column::right("time").min_width(10).gap(2),
         Column::left("status").gap(2),
-    ]);
+    ]));
     if !a.json {
         write!(out, "{}", table.header_line())?;
     }

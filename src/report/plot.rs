@@ -46,6 +46,22 @@ pub(crate) fn svg_document(
     Ok(svg)
 }
 
+/// A chart on `root` with parlab's caption, margins and axis label areas (`y_labels` pixels
+/// for the y axis's labels).
+pub(crate) fn titled<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    y_labels: u32,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(y_labels);
+    builder
+}
+
 /// The legend's sample of a line in `style`.
 pub(crate) fn legend_line(
     style: impl Into<ShapeStyle>,
@@ -84,12 +100,8 @@ pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) ->
         .min(y_max / 10.0)
         / 2.0;
     svg_document((800, 480), "the plot", |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 22))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0f64..x_max, (y_min..y_max).log_scale())?;
+        let mut chart =
+            titled(root, title, 64).build_cartesian_2d(0f64..x_max, (y_min..y_max).log_scale())?;
         chart
             .configure_mesh()
             .x_desc(x_desc)

@@ -4,7 +4,7 @@
 use plotters::prelude::*;
 
 use super::export::Exporter;
-use super::plot::{COLORS, draw_legend, legend_line, svg_document};
+use super::plot::{COLORS, draw_legend, legend_line, svg_document, titled};
 use crate::backend::BackendKind;
 use crate::bench::{Cell, Report};
 use crate::error::Result;
@@ -80,11 +80,7 @@ impl SpeedupPlot {
             _ => "Speedup against one sequential worker".to_string(),
         };
         svg_document((900, 520), "the speedup plot", |root| {
-            let mut chart = ChartBuilder::on(root)
-                .caption(title, ("sans-serif", 22))
-                .margin(16)
-                .x_label_area_size(48)
-                .y_label_area_size(56)
+            let mut chart = titled(root, &title, 56)
                 .build_cartesian_2d(0.5f64..max_workers + 0.5, 0f64..y_max)?;
             chart
                 .configure_mesh()
