@@ -105,11 +105,7 @@ pub struct Estimate {
 pub fn speedup(base: &[f64], cell: &[f64], rounds: usize) -> Estimate {
     let value = median(base) / median(cell);
     if base.len() < 2 && cell.len() < 2 {
-        return Estimate {
-            value,
-            low: value,
-            high: value,
-        };
+        return Estimate::exact(value);
     }
     let mut counter = 0u64;
     let mut draw = |n: usize| {
@@ -136,9 +132,179 @@ pub fn speedup(base: &[f64], cell: &[f64], rounds: usize) -> Estimate {
     }
 }
 
+/// The median of `xs` with a 95% percentile-bootstrap interval over `rounds` resamples
+/// (deterministic, like [`speedup`]). One value gives a zero-width interval.
+pub fn median_interval(xs: &[f64], rounds: usize) -> Estimate {
+    let value = median(xs);
+    if xs.len() < 2 {
+        return Estimate::exact(value);
+    }
+    let mut counter = 0u64;
+    let mut sample = vec![0.0; xs.len()];
+    let mut medians = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        for x in sample.iter_mut() {
+            counter += 1;
+            *x = xs[(splitmix64(counter) % xs.len() as u64) as usize];
+        }
+        medians.push(median(&sample));
+    }
+    medians.sort_by(f64::total_cmp);
+    Estimate {
+        value,
+        low: quantile_sorted(&medians, 0.025),
+        high: quantile_sorted(&medians, 0.975),
+    }
+}
+
+/// Speedup from paired runs: `base[i]` and `cell[i]` ran back to back, so each pair's ratio
+/// `base[i] / cell[i]` already cancels what the machine did at that moment (a slow episode
+/// slows both); the estimate is the median ratio with a bootstrap interval over the pairs.
+/// A pair hit by a burst on one side only is an outlier of its own ratio, not of the cell.
+pub fn paired_speedup(base: &[f64], cell: &[f64], rounds: usize) -> Estimate {
+    assert_eq!(
+        base.len(),
+        cell.len(),
+        "pairs need one base run per cell run"
+    );
+    let ratios: Vec<f64> = base.iter().zip(cell).map(|(b, c)| b / c).collect();
+    median_interval(&ratios, rounds)
+}
+
+/// Where an interval lies against a reference value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    /// The whole interval lies above the reference.
+    Above,
+    /// The interval holds the reference: the data cannot tell the two apart.
+    Holds,
+    /// The whole interval lies below the reference.
+    Below,
+}
+
+impl Estimate {
+    /// A value known exactly: a zero-width interval.
+    pub fn exact(value: f64) -> Estimate {
+        Estimate {
+            value,
+            low: value,
+            high: value,
+        }
+    }
+
+    /// Where the interval lies against `reference`.
+    pub fn side_of(&self, reference: f64) -> Side {
+        if self.low > reference {
+            Side::Above
+        } else if self.high < reference {
+            Side::Below
+        } else {
+            Side::Holds
+        }
+    }
+
+    /// Half the interval's width as a share of the value: 0.05 is "within +-5%".
+    pub fn relative_half_width(&self) -> f64 {
+        if self.value == 0.0 {
+            return f64::INFINITY;
+        }
+        (self.high - self.low) / 2.0 / self.value.abs()
+    }
+
+    /// The ratio of two estimates, with the widest interval their intervals allow (the low
+    /// end over the other's high end, and so on): a conservative interval for a quotient of
+    /// independent estimates.
+    pub fn over(&self, other: &Estimate) -> Estimate {
+        Estimate {
+            value: self.value / other.value,
+            low: self.low / other.high,
+            high: self.high / other.low,
+        }
+    }
+
+    /// The estimate scaled by `factor` (e.g. a speedup over workers gives an efficiency).
+    pub fn scaled(&self, factor: f64) -> Estimate {
+        Estimate {
+            value: self.value * factor,
+            low: self.low * factor,
+            high: self.high * factor,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bimodal machine: every other pair ran in a slow episode that halved both sides' speed.
+    fn bimodal_pairs(ratio: f64, n: usize) -> (Vec<f64>, Vec<f64>) {
+        let base: Vec<f64> = (0..n)
+            .map(|i| if i % 2 == 0 { 0.17 } else { 0.34 })
+            .collect();
+        let cell = base.iter().map(|b| b / ratio).collect();
+        (base, cell)
+    }
+
+    #[test]
+    fn paired_ratios_cancel_a_bimodal_machine_that_unpaired_medians_do_not() {
+        let (base, cell) = bimodal_pairs(1.9, 20);
+        let paired = paired_speedup(&base, &cell, 2000);
+        assert!((paired.value - 1.9).abs() < 1e-9, "{paired:?}");
+        assert!(paired.relative_half_width() < 1e-9, "{paired:?}");
+        // Unpaired, the two modes make the bootstrap wander between them.
+        let unpaired = speedup(&base, &cell, 2000);
+        assert!(unpaired.relative_half_width() > 0.2, "{unpaired:?}");
+    }
+
+    #[test]
+    fn a_burst_on_one_side_is_an_outlier_of_its_own_pair_only() {
+        let (mut base, cell) = bimodal_pairs(1.5, 21);
+        base[7] *= 3.0; // the baseline of one pair ran during a burst
+        let e = paired_speedup(&base, &cell, 2000);
+        assert!((e.value - 1.5).abs() < 1e-9, "{e:?}");
+        assert_eq!(e.side_of(1.0), Side::Above);
+    }
+
+    #[test]
+    fn intervals_are_placed_against_a_reference() {
+        let aa = paired_speedup(
+            &[1.0, 1.1, 0.9, 1.05, 0.95],
+            &[1.02, 1.0, 0.93, 1.0, 1.0],
+            2000,
+        );
+        assert_eq!(aa.side_of(1.0), Side::Holds, "{aa:?}");
+        let e = Estimate {
+            value: 1.8,
+            low: 1.7,
+            high: 1.9,
+        };
+        assert_eq!(e.side_of(1.0), Side::Above);
+        assert_eq!(e.side_of(2.0), Side::Below);
+        assert_eq!(e.side_of(1.85), Side::Holds);
+        assert!((e.relative_half_width() - 0.1 / 1.8).abs() < 1e-12);
+        let c = Estimate {
+            value: 2.0,
+            low: 1.9,
+            high: 2.1,
+        };
+        let share = e.over(&c);
+        assert!((share.value - 0.9).abs() < 1e-12);
+        assert!((share.low - 1.7 / 2.1).abs() < 1e-12 && (share.high - 1.9 / 1.9).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_median_interval_brackets_the_median_and_is_repeatable() {
+        let xs: Vec<f64> = (1..=31).map(f64::from).collect();
+        let a = median_interval(&xs, 2000);
+        assert_eq!(a.value, 16.0);
+        assert!(
+            a.low < 16.0 && a.high > 16.0 && a.low >= 1.0 && a.high <= 31.0,
+            "{a:?}"
+        );
+        assert_eq!(a, median_interval(&xs, 2000));
+        assert_eq!(median_interval(&[3.0], 2000), Estimate::exact(3.0));
+    }
 
     #[test]
     fn quantiles_interpolate_and_the_half_is_the_median() {

@@ -19,6 +19,7 @@
 //! | `schema` | [`Report`] and its parts: the JSON schema of `docs/bench-json.md` |
 //! | [`machine`] | the machine a benchmark ran on |
 
+pub mod ceiling;
 mod engine;
 pub mod machine;
 mod matrix;

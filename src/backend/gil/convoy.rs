@@ -97,8 +97,18 @@ mod tests {
 
     #[test]
     fn a_cpu_bound_thread_slows_the_io_thread_down() {
-        let c = measure(Duration::from_millis(5), Duration::from_millis(200)).unwrap();
-        assert!(c.alone_per_s > 0.0 && c.beside_cpu_per_s > 0.0, "{c:?}");
-        assert!(c.beside_cpu_per_s < c.alone_per_s, "{c:?}");
+        // The two rates are measured one after the other, so a busy machine can slow the first
+        // as much as the GIL slows the second: the effect (a factor of hundreds when quiet)
+        // must show in at least one of three tries.
+        let tries: Vec<Convoy> = (0..3)
+            .map(|_| measure(Duration::from_millis(5), Duration::from_millis(200)).unwrap())
+            .collect();
+        for c in &tries {
+            assert!(c.alone_per_s > 0.0 && c.beside_cpu_per_s > 0.0, "{c:?}");
+        }
+        assert!(
+            tries.iter().any(|c| c.beside_cpu_per_s < c.alone_per_s),
+            "{tries:?}"
+        );
     }
 }

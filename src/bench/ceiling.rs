@@ -1,0 +1,272 @@
+//! The machine's ceiling: what a perfectly parallel loop reaches at W workers right now.
+//!
+//! On a shared VM the host lends each vCPU only part of a core at times, so the same job takes
+//! twice as long in some seconds as in others, and two vCPUs can run at different speeds. A
+//! speedup means little without knowing what the hardware allowed at that moment. So before
+//! every round the engine runs the count loop (no shared memory, no messages) for a few
+//! milliseconds on one thread, then on W threads at once, each counting as fast as it can; the
+//! ceiling at W is the W threads' combined rate over the one thread's: the speedup a perfectly
+//! parallel, perfectly balanced job could reach. With a neighbour taking half of one of two
+//! cores it is about 1.5, although two equal halves of a job (a static split) end only when the
+//! slower one does (1.0): the gap is the static split's, and a dynamic split can close it. A
+//! backend's `vs_ceiling` is its speedup over the ceiling of the same round: the share of what
+//! the machine allowed that it reached.
+//!
+//! The loops are sized so that a probe costs a small share of the round it precedes (see
+//! [`Probe::fit`]), and what they cost is reported. Each CPU's relative speed is measured once
+//! at the start with the loop pinned to that CPU ([`cpu_speeds`]).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::kernels::Kernel;
+use crate::span::Span;
+
+/// Shortest loop a probe runs: below this, thread start-up weighs on the ratio.
+const MIN_LOOP: Duration = Duration::from_millis(2);
+/// Longest loop a probe runs: long enough to average over the host's scheduling.
+const MAX_LOOP: Duration = Duration::from_millis(20);
+/// Indices a thread counts between two looks at the clock: some 40 us of work.
+const BLOCK: u64 = 100_000;
+/// Share of a round the probe may take.
+pub const MAX_SHARE: f64 = 0.08;
+
+/// The ceiling probe of one benchmark: the worker counts it measures and its loop's size.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    workers: Vec<usize>,
+    per_loop: Duration,
+}
+
+impl Probe {
+    /// A probe for these worker counts (those above 1), its loop calibrated on this machine.
+    pub fn new(workers: &[usize]) -> Probe {
+        let mut ws: Vec<usize> = workers.iter().copied().filter(|&w| w > 1).collect();
+        ws.sort_unstable();
+        ws.dedup();
+        Probe {
+            workers: ws,
+            per_loop: MIN_LOOP,
+        }
+    }
+
+    /// The worker counts measured.
+    pub fn workers(&self) -> &[usize] {
+        &self.workers
+    }
+
+    /// Sizes the loops so that a probe (one single-thread loop and one per worker count)
+    /// costs at most [`MAX_SHARE`] of a round that takes `round` (each loop between 2 and 20
+    /// ms; `round` zero, before any round ran, gives the shortest loops).
+    pub fn fit(&mut self, round: Duration) {
+        let loops = 1.0 + self.workers.len() as f64;
+        self.per_loop = Duration::from_secs_f64(round.as_secs_f64() * MAX_SHARE / loops)
+            .clamp(MIN_LOOP, MAX_LOOP);
+    }
+
+    /// One sample of the ceiling at every worker count, timed for real; with what it cost.
+    pub fn sample(&self) -> (Vec<(usize, f64)>, Duration) {
+        let t0 = Instant::now();
+        let ceilings = self.sample_with(&mut |w| rate(w, self.per_loop));
+        (ceilings, t0.elapsed())
+    }
+
+    /// One sample of the ceiling at every worker count, from `rate(w)`: the indices per second
+    /// `w` threads count together (`rate(1)`: one thread alone).
+    pub fn sample_with(&self, rate: &mut dyn FnMut(usize) -> f64) -> Vec<(usize, f64)> {
+        if self.workers.is_empty() {
+            return Vec::new();
+        }
+        let one = rate(1);
+        self.workers.iter().map(|&w| (w, rate(w) / one)).collect()
+    }
+}
+
+/// Indices per second that `w` threads count together for about `time`, each in blocks of
+/// [`BLOCK`] until told to stop.
+fn rate(w: usize, time: Duration) -> f64 {
+    let stop = AtomicBool::new(false);
+    let t0 = Instant::now();
+    let counted: u64 = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..w)
+            .map(|_| {
+                let stop = &stop;
+                scope.spawn(move || {
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let block = Span {
+                            start: n,
+                            end: n + BLOCK,
+                        };
+                        n += Kernel::Count
+                            .run(block)
+                            .expect("count cannot fail")
+                            .headline() as u64;
+                    }
+                    n
+                })
+            })
+            .collect();
+        std::thread::sleep(time);
+        stop.store(true, Ordering::Relaxed);
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("a counting thread cannot panic"))
+            .sum()
+    });
+    counted as f64 / t0.elapsed().as_secs_f64()
+}
+
+/// One CPU's speed relative to the fastest.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CpuSpeed {
+    /// The CPU's number.
+    pub cpu: usize,
+    /// Its count-loop speed over the fastest CPU's (1.0 for the fastest).
+    pub relative: f64,
+}
+
+/// Each CPU this process may run on, timed with the count loop pinned to it (the best of three
+/// tries), relative to the fastest. Empty where the OS does not let a thread pin itself.
+pub fn cpu_speeds() -> Vec<CpuSpeed> {
+    cpu_times()
+        .map(|times| relative_speeds(&times))
+        .unwrap_or_default()
+}
+
+/// Speeds from each CPU's best time: the fastest time over each.
+pub fn relative_speeds(times: &[(usize, f64)]) -> Vec<CpuSpeed> {
+    let best = times.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
+    times
+        .iter()
+        .map(|&(cpu, t)| CpuSpeed {
+            cpu,
+            relative: best / t,
+        })
+        .collect()
+}
+
+/// CPUs slower than this share of the fastest make the machine's CPUs "unequal".
+pub const UNEQUAL_BELOW: f64 = 0.85;
+
+#[cfg(target_os = "linux")]
+fn cpu_times() -> Option<Vec<(usize, f64)>> {
+    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+    use nix::unistd::Pid;
+    let allowed = sched_getaffinity(Pid::from_raw(0)).ok()?;
+    let cpus: Vec<usize> = (0..CpuSet::count())
+        .filter(|&c| allowed.is_set(c).unwrap_or(false))
+        .collect();
+    let n = 2_000_000;
+    // Pinned in a thread of its own, so the caller's affinity is left as it was.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut times = Vec::with_capacity(cpus.len());
+                for &cpu in &cpus {
+                    let mut one = CpuSet::new();
+                    one.set(cpu).ok()?;
+                    sched_setaffinity(Pid::from_raw(0), &one).ok()?;
+                    let best = (0..3)
+                        .map(|_| {
+                            let t0 = Instant::now();
+                            Kernel::Count
+                                .run(Span { start: 0, end: n })
+                                .expect("count cannot fail");
+                            t0.elapsed().as_secs_f64()
+                        })
+                        .fold(f64::INFINITY, f64::min);
+                    times.push((cpu, best));
+                }
+                Some(times)
+            })
+            .join()
+            .ok()
+            .flatten()
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn cpu_times() -> Option<Vec<(usize, f64)>> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(workers: &[usize]) -> Probe {
+        Probe {
+            workers: workers.to_vec(),
+            per_loop: MIN_LOOP,
+        }
+    }
+
+    #[test]
+    fn an_idle_machine_gives_a_ceiling_of_w_and_a_busy_core_less() {
+        // The fake clock of an idle two-core machine: two threads count twice as fast as one.
+        let r = 2.7e9;
+        let idle = probe(&[2]).sample_with(&mut |w| r * w as f64);
+        assert_eq!(idle, [(2, 2.0)]);
+        // A neighbour takes half of one core: together the two threads get one and a half.
+        let busy = probe(&[2]).sample_with(&mut |w| if w == 1 { r } else { 1.5 * r });
+        assert_eq!(busy, [(2, 1.5)]);
+        // Four threads on two cores count no faster than two: the ceiling at 4 is 2.
+        let four = probe(&[2, 4]).sample_with(&mut |w| r * (w as f64).min(2.0));
+        assert_eq!(four, [(2, 2.0), (4, 2.0)]);
+    }
+
+    #[test]
+    fn one_worker_needs_no_probe() {
+        let mut calls = 0;
+        let p = probe(&[]);
+        let sample = p.sample_with(&mut |_| {
+            calls += 1;
+            1.0
+        });
+        assert!(sample.is_empty());
+        assert_eq!(calls, 0);
+        assert!(Probe::new(&[1, 1]).workers().is_empty());
+    }
+
+    #[test]
+    fn loops_fit_the_round_they_precede() {
+        let mut p = probe(&[2, 4, 8]);
+        p.fit(Duration::ZERO);
+        assert_eq!(p.per_loop, MIN_LOOP);
+        // A 1 s round: 8% of it over 4 loops would be 20 ms each, the longest allowed.
+        p.fit(Duration::from_secs(2));
+        assert_eq!(p.per_loop, MAX_LOOP);
+        p.fit(Duration::from_millis(500));
+        assert_eq!(p.per_loop, Duration::from_millis(10));
+    }
+
+    #[test]
+    fn relative_speeds_are_against_the_fastest_cpu() {
+        let s = relative_speeds(&[(0, 0.10), (1, 0.20)]);
+        assert_eq!(s[0].relative, 1.0);
+        assert_eq!(s[1].relative, 0.5);
+        assert!(s[1].relative < UNEQUAL_BELOW);
+    }
+
+    #[test]
+    fn a_real_probe_measures_a_positive_finite_ceiling_within_bounds() {
+        let p = Probe::new(&[1, 2]);
+        let (sample, cost) = p.sample();
+        assert_eq!(sample.len(), 1);
+        let (w, c) = sample[0];
+        assert_eq!(w, 2);
+        // Other tests load the machine while this one runs, and the load may change between the
+        // one-thread and the two-thread loop: a single sample is only known to be a rate ratio.
+        // (Samples above the CPU count are what the engine flags as artefacts.)
+        assert!(c.is_finite() && c > 0.0, "{c}");
+        assert!(cost > Duration::ZERO);
+        let speeds = cpu_speeds();
+        assert!(
+            speeds.iter().all(|s| s.relative > 0.0 && s.relative <= 1.0),
+            "{speeds:?}"
+        );
+    }
+}
