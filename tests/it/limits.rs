@@ -149,3 +149,53 @@ fn too_few_file_descriptors_fail_with_one_line_naming_the_limit() {
         );
     }
 }
+
+#[test]
+fn a_benchmark_waiting_on_its_mpi_launcher_stops_on_sigterm() {
+    // A launcher that never ends (as `mpirun` with 1024 ranks on 2 CPUs runs for many
+    // minutes): SIGTERM must end the benchmark, and the launcher with it.
+    let dir = std::env::temp_dir().join(format!("parlab-it-launcher-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let launcher = dir.join("mpirun");
+    std::fs::write(&launcher, "#!/bin/sh\nexec sleep 62\n").unwrap();
+    let mut perms = std::fs::metadata(&launcher).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&launcher, perms).unwrap();
+    let child = parlab()
+        .args([
+            "bench", "-b", "mpi", "-w", "2", "-r", "0..1000", "--runs", "1",
+        ])
+        .args(["--warmup", "0", "--mpirun"])
+        .arg(&launcher)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    // Wait until the launcher runs.
+    let t0 = Instant::now();
+    let launched = loop {
+        let sleeping = children(child.id()).into_iter().find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep\x0062"))
+        });
+        if let Some(p) = sleeping {
+            break p;
+        }
+        assert!(t0.elapsed() < HANG, "the launcher never started");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = rx.recv_timeout(HANG).expect("bench hung").unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(
+        stderr.contains("interrupted by signal 15 (SIGTERM)"),
+        "{stderr}"
+    );
+    assert!(!alive(launched), "the launcher was left running");
+    let _ = std::fs::remove_dir_all(&dir);
+}
