@@ -16,7 +16,7 @@ use std::thread::Scope;
 use std::time::{Duration, Instant};
 
 use crate::backend::combine::Combiner;
-use crate::backend::{Policy, panic_message};
+use crate::backend::{Policy, limits, panic_message};
 use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::fault::{Fault, FaultKind};
 use crate::interrupt;
@@ -107,7 +107,8 @@ impl<'a> Control<'a> {
                 match spawned {
                     Ok(h) => handles.push(h),
                     Err(e) => {
-                        parts.fail(Error::io(format!("spawning worker thread {worker}"), e));
+                        let context = format!("spawning worker thread {worker}");
+                        parts.fail(limits::start_error(context, e, 0));
                         break;
                     }
                 }

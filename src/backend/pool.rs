@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::backend::control::Control;
-use crate::backend::{Backend, Policy, check_workers};
+use crate::backend::{Backend, Policy, check_workers, limits};
 use crate::error::{Error, PrefixNote, Result};
 use crate::job::Job;
 use crate::kernels::Total;
@@ -33,7 +33,15 @@ impl Backend for Pool {
             .num_threads(workers)
             .thread_name(|i| format!("parlab-pool-{i}"))
             .build()
-            .map_err(|e| Error::io("building the rayon pool", std::io::Error::other(e)))?;
+            .map_err(|e| {
+                // rayon's error shows its cause once per level of its chain: say it once.
+                let cause = std::error::Error::source(&e)
+                    .and_then(|s| s.downcast_ref::<std::io::Error>())
+                    .and_then(std::io::Error::raw_os_error)
+                    .map(std::io::Error::from_raw_os_error)
+                    .unwrap_or_else(|| std::io::Error::other(e.to_string()));
+                limits::start_error("building the rayon pool".into(), cause, 0)
+            })?;
         pool.broadcast(|ctx| observer.worker_started(ctx.index(), None));
         let done = AtomicU64::new(0);
         let zero = job.kernel.zero();

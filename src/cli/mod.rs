@@ -54,7 +54,7 @@ pub fn main() -> ExitCode {
             {
                 return ExitCode::from(141);
             }
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            eprintln!("error: {}", one_line(&chain(&e)));
             let error = e.downcast_ref::<parlab::Error>();
             if let Some(signal) = error.and_then(parlab::Error::interrupted_by) {
                 return ExitCode::from(128 + signal as u8);
@@ -84,6 +84,19 @@ fn clap_error(e: clap::Error) -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// The error and its causes, `outer: cause: cause`, leaving out a cause the message already
+/// ends with (parlab's errors show their source themselves, as `context: source`).
+fn chain(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.ends_with(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    text
 }
 
 /// Joins a multi-line message into one line.

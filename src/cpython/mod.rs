@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::child::wait_limited;
+use crate::child::output_limited;
 use crate::error::{Error, Result};
 
 /// The script, as shipped.
@@ -105,7 +105,7 @@ impl Python {
     /// without one of `T`'s fields is an error that names the run.
     pub fn run_as<T: DeserializeOwned>(&self, args: &[String]) -> Result<T> {
         let what = format!("python3 seed.py {}", args.join(" "));
-        let mut child = Command::new(&self.program)
+        let child = Command::new(&self.program)
             .arg(&self.script)
             .args(args)
             .stdin(Stdio::null())
@@ -113,10 +113,7 @@ impl Python {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| Error::io(format!("starting {what}"), e))?;
-        wait_limited(&mut child, Some(RUN_LIMIT), &what)?;
-        let out = child
-            .wait_with_output()
-            .map_err(|e| Error::io(format!("reading {what}"), e))?;
+        let out = output_limited(child, Some(RUN_LIMIT), &what)?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let last = stderr.lines().last().unwrap_or("no message");

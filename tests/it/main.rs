@@ -7,6 +7,7 @@ mod faults;
 mod gil;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod limits;
 #[cfg(feature = "mpi")]
 mod mpi;
 mod probe;

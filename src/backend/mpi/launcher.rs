@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use crate::backend::record::RunRecord;
 use crate::backend::{Backend, Policy};
-use crate::child::wait_limited;
+use crate::child::output_limited;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::Total;
@@ -34,7 +34,7 @@ impl Backend for Launcher {
         };
         let program = std::env::current_exe()
             .map_err(|e| Error::io("finding parlab to run under mpirun", e))?;
-        let mut child = Command::new(launcher)
+        let child = Command::new(launcher)
             .args(flags)
             .args(["-n", &workers.to_string()])
             .arg(program)
@@ -47,17 +47,19 @@ impl Backend for Launcher {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| Error::io(format!("starting {what}"), e))?;
-        wait_limited(&mut child, self.policy.timeout, &what)?;
-        let out = child
-            .wait_with_output()
-            .map_err(|e| Error::io(format!("reading {what}"), e))?;
+        let out = output_limited(child, self.policy.timeout, &what)?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
+            // parlab's own error line if a rank wrote one, else the launcher's first line of
+            // words (OpenMPI frames its messages in lines of dashes).
             let last = stderr
                 .lines()
                 .find(|l| l.starts_with("error:"))
-                .or(stderr.lines().last());
+                .or(stderr
+                    .lines()
+                    .find(|l| l.chars().any(char::is_alphanumeric)))
+                .map(str::trim);
             return Err(Error::io(
                 what,
                 std::io::Error::other(format!("{}: {}", out.status, last.unwrap_or("no message"))),

@@ -6,6 +6,9 @@ use std::ops::Range;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use nix::errno::Errno;
 
 #[cfg(target_os = "linux")]
 use super::forkserver;
@@ -13,7 +16,7 @@ use super::handle::Handle;
 use super::pipes::Proc;
 use super::serve::{PARENT_ENV, WORKER_ARG, WORKER_ENV};
 use super::start::StartMethod;
-use crate::backend::Policy;
+use crate::backend::{Policy, limits};
 use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
 use crate::fault::{self, Fault};
 use crate::kernels::Kernel;
@@ -25,7 +28,14 @@ pub struct Processes {
     args: Vec<OsString>,
     pub(super) policy: Policy,
     start: StartMethod,
+    /// How long a worker has to start; `None` for [`START_LIMIT`].
+    start_limit: Option<Duration>,
 }
+
+/// How long a worker has to start (to greet) unless told otherwise: an `exec` and the
+/// program's start-up take milliseconds, and about a second for 1024 workers on 2 CPUs, so
+/// this catches a worker that will never start, not a slow one.
+pub const START_LIMIT: Duration = Duration::from_secs(30);
 
 impl Processes {
     /// Workers run `program args...` instead of re-executing the current program, started by
@@ -41,6 +51,7 @@ impl Processes {
             args: args.into_iter().map(Into::into).collect(),
             policy: Policy::default(),
             start: StartMethod::Spawn,
+            start_limit: None,
         }
     }
 
@@ -53,6 +64,13 @@ impl Processes {
     /// The same backend with workers started by `start`.
     pub fn with_start(mut self, start: StartMethod) -> Self {
         self.start = start;
+        self
+    }
+
+    /// The same backend, where a worker that has not started (greeted) within `limit` is
+    /// killed and reported as failing to start (default [`START_LIMIT`]).
+    pub fn with_start_limit(mut self, limit: Duration) -> Self {
+        self.start_limit = Some(limit);
         self
     }
 
@@ -102,14 +120,21 @@ impl Processes {
             part: PartNote(None),
             cause: WorkerCause::Spawn(what),
         };
+        let workers = indices.len();
+        let limit = self.start_limit.unwrap_or(START_LIMIT);
         match self.start {
             StartMethod::Spawn => indices
                 .map(|index| {
                     let mut cmd = self.command(fault)?;
                     let mut child = cmd.spawn().map_err(|e| {
+                        // A limit hit (open files, processes) is named.
+                        let why = match e.raw_os_error() {
+                            Some(errno) => limits::explain(Errno::from_raw(errno), workers),
+                            None => e.to_string(),
+                        };
                         spawn_error(
                             index,
-                            format!("{}: {e}", cmd.get_program().to_string_lossy()),
+                            format!("{}: {why}", cmd.get_program().to_string_lossy()),
                         )
                     })?;
                     let input = OwnedFd::from(child.stdin.take().expect("stdin is piped"));
@@ -119,6 +144,7 @@ impl Processes {
                         Handle::Spawned(child),
                         input.into(),
                         output.into(),
+                        limit,
                     ))
                 })
                 .collect(),
@@ -134,7 +160,8 @@ impl Processes {
                     .zip(indices)
                     .map(|(forked, index)| {
                         let f = forked.map_err(|e| spawn_error(index, e))?;
-                        Ok(Proc::new(kernel, Handle::forked(f.pid), f.input, f.output))
+                        let process = Handle::forked(f.pid);
+                        Ok(Proc::new(kernel, process, f.input, f.output, limit))
                     })
                     .collect()
             }

@@ -30,12 +30,13 @@ mod serve;
 mod start;
 pub mod worker;
 
-pub use self::builder::Processes;
+pub use self::builder::{Processes, START_LIMIT};
 pub use self::idle::IdleWorker;
 pub use self::start::StartMethod;
 
 use self::schedule::{Conn, Schedule};
 use crate::backend::combine::Combiner;
+use crate::backend::limits;
 use crate::backend::{Backend, check_workers};
 use crate::error::Result;
 use crate::fault::Fault;
@@ -65,6 +66,7 @@ impl Backend for Processes {
         } else {
             workers
         };
+        limits::make_room_for(n);
         let mut conns = Vec::with_capacity(n);
         let mut failed = None;
         for (index, started) in self.start(0..n, job.kernel, fault).into_iter().enumerate() {

@@ -33,12 +33,22 @@ pub(super) struct Proc {
     filled: usize,
     wbuf: Vec<u8>,
     greeted: bool,
+    /// When it was started, and how long it has to greet (the start-up watchdog).
+    started: Instant,
+    start_limit: Duration,
     reaped: bool,
 }
 
 impl Proc {
-    /// A worker just started, with its `Setup` frame (for `kernel`) queued.
-    pub(super) fn new(kernel: Kernel, process: Handle, input: File, output: File) -> Proc {
+    /// A worker just started, with its `Setup` frame (for `kernel`) queued; it is taken for
+    /// hung if it has not greeted within `start_limit`.
+    pub(super) fn new(
+        kernel: Kernel,
+        process: Handle,
+        input: File,
+        output: File,
+        start_limit: Duration,
+    ) -> Proc {
         let mut wbuf = Vec::with_capacity(4096);
         Frame::Setup {
             version: VERSION,
@@ -54,6 +64,8 @@ impl Proc {
             filled: 0,
             wbuf,
             greeted: false,
+            started: Instant::now(),
+            start_limit,
             reaped: false,
         }
     }
@@ -189,6 +201,10 @@ impl Conn for Proc {
         self.rbuf.copy_within(used..self.filled, 0);
         self.filled -= used;
         Ok(())
+    }
+
+    fn start_overdue(&self) -> Option<Duration> {
+        (!self.greeted && self.started.elapsed() >= self.start_limit).then_some(self.start_limit)
     }
 
     fn kill(&mut self) {

@@ -11,6 +11,8 @@
 //!   towards the end of the job so that the last chunks go to whoever is idle.
 //! - A worker answers its parts in the order it got them, so each worker's parts wait in a FIFO
 //!   and every answer must be for the head of it.
+//! - A worker that has not greeted within its start limit is killed and reported (the start-up
+//!   watchdog), so that a worker that never starts does not hold the run forever.
 //! - A failed worker is reported with the part it held. With retries left for that part, it is
 //!   replaced by a fresh worker (which injects no fault) and its parts run again.
 
@@ -60,6 +62,12 @@ pub(super) trait Conn: Sized {
     /// `replies`, in order (answers, unless it misbehaves). An error comes after the frames
     /// read before it.
     fn receive(&mut self, replies: &mut Vec<Frame>) -> std::result::Result<(), Broken>;
+    /// `Some(limit)` when the worker has not finished starting (greeted) within `limit` of
+    /// being started: it is taken for hung (the start-up watchdog). Scripted workers start at
+    /// once.
+    fn start_overdue(&self) -> Option<Duration> {
+        None
+    }
     /// Kills the worker and reaps it; a worker already reaped is left alone.
     fn kill(&mut self);
     /// Tells the worker there is no more work: it is to exit.
@@ -145,6 +153,16 @@ impl<C: Conn, S: FnMut(usize) -> Result<C>> Schedule<C, S> {
             let ready = C::wait_readable(&self.conns, self.wait())?;
             for i in ready {
                 if let Err(e) = self.receive(i, results, plan, observer) {
+                    self.recover(i, e, plan, observer)?;
+                }
+            }
+            // Without it a worker that never starts would be waited for forever, as no part
+            // timeout runs unless asked for.
+            for i in 0..n {
+                if let Some(limit) = self.conns[i].start_overdue() {
+                    self.conns[i].kill();
+                    let why = format!("it did not greet within {limit:?} of being started");
+                    let e = self.error(i, WorkerCause::Spawn(why));
                     self.recover(i, e, plan, observer)?;
                 }
             }

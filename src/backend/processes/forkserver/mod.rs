@@ -12,7 +12,8 @@
 //!   inject (empty for none), carrying two descriptors (`SCM_RIGHTS`): the worker's input (the
 //!   read end of its parts pipe) and output (the write end of its results pipe). The server
 //!   answers each request in order with `P` and the worker's PID, or `E` and an `errno`.
-//!   Requests are pipelined: parlab sends all of a run's requests before reading the answers.
+//!   Requests are pipelined, at most 32 unanswered (`IN_FLIGHT`), and parlab reads answers in the
+//!   same `poll` loop that sends requests, so neither side ever blocks on a full socket.
 //! - **Parentage.** The server forks with `clone(CLONE_PARENT)`, so every worker is a child of
 //!   parlab, not of the server: parlab reaps it with `waitpid` and learns its exit code or
 //!   signal first-hand, exactly as for a spawned worker. The server is started from a thread
@@ -20,13 +21,14 @@
 //!   server and by each worker) fires when the *thread* that started the server ends.
 //! - **Lifetime.** The server ignores `SIGINT` (Ctrl-C in a terminal signals the whole group;
 //!   workers restore the default and stop), exits when its socket closes, and dies with
-//!   parlab. A server found dead is started again on the next request; one that does not answer
-//!   a request within 2 s is killed, and replaced on the next.
+//!   parlab. A server found dead is started again on the next request; one that neither answers
+//!   nor takes a request for 2 s is killed, and replaced on the next.
 //!
 //! This file is parlab's side; `server.rs` is the server's own loop, in the server process.
 
 mod server;
 
+use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{IoSlice, IoSliceMut};
@@ -47,6 +49,7 @@ use nix::unistd::pipe2;
 use self::server::HELLO;
 pub(super) use self::server::serve;
 use super::serve::{PARENT_ENV, WORKER_ENV};
+use crate::backend::limits;
 use crate::fault::Fault;
 
 /// The value of [`WORKER_ENV`] that makes the program a fork server.
@@ -54,9 +57,16 @@ pub const SERVER: &str = "forkserver";
 
 /// How long parlab waits for a new server to greet it: an `exec` and the program's start-up.
 const GREETING_LIMIT: Duration = Duration::from_secs(10);
-/// How long parlab waits for the answer to a request: a `fork`, normally well under 1 ms. A
-/// server that takes longer is taken for hung, killed, and replaced on the next run.
+/// How long parlab waits for the server to answer a request or take the next one: a `fork`,
+/// normally well under 1 ms. A server that makes no progress for longer is taken for hung,
+/// killed, and replaced on the next run (the start-up watchdog).
 const ANSWER_LIMIT: Duration = Duration::from_secs(2);
+/// Most requests sent and not yet answered. Both directions of the socket hold few messages
+/// (each is charged a few hundred bytes of kernel buffer): with every request sent before any
+/// answer is read, some 550 filled both, and parlab and the server each waited for the other.
+/// With this bound neither buffer holds more than this many messages, and parlab reads answers
+/// in the same `poll` loop that sends, so it never waits on the server without reading.
+const IN_FLIGHT: usize = 32;
 
 /// A worker the server forked: its PID and parlab's ends of its pipes.
 #[derive(Debug)]
@@ -183,84 +193,152 @@ impl Server {
         })
     }
 
-    /// Sends every request, then reads every answer; true when the server itself failed.
+    /// Asks for one worker per entry of `faults`, reading answers while sending (see
+    /// [`IN_FLIGHT`]); true when the server itself failed.
     fn fork(&mut self, faults: &[Option<Fault>]) -> (Vec<Result<Forked, String>>, bool) {
         let server = format!("the fork server (pid {})", self.child.id());
-        let mut broken: Option<String> = None;
-        let mut sent = Vec::with_capacity(faults.len());
-        for fault in faults {
-            let request = (|| {
-                let (parts_in, parts_out) = pipe2(OFlag::O_CLOEXEC)?;
-                let (answers_in, answers_out) = pipe2(OFlag::O_CLOEXEC)?;
-                let message = format!("S{}", fault.map(|f| f.to_string()).unwrap_or_default());
-                let fds = [parts_in.as_raw_fd(), answers_out.as_raw_fd()];
-                sendmsg::<()>(
-                    self.socket.as_raw_fd(),
-                    &[IoSlice::new(message.as_bytes())],
-                    &[ControlMessage::ScmRights(&fds)],
-                    MsgFlags::MSG_NOSIGNAL,
-                    None,
-                )?;
-                // The server holds its own copies now.
-                Ok::<_, Errno>((File::from(parts_out), File::from(answers_in)))
-            })();
-            match request {
-                Ok(pipes) => sent.push(pipes),
+        let socket = self.socket.as_fd();
+        // Requests sent and not answered yet, oldest first: the server answers in order.
+        let mut pending: VecDeque<(File, File)> = VecDeque::with_capacity(IN_FLIGHT);
+        let mut answers = Vec::with_capacity(faults.len());
+        // Why no more requests go out: the server broke, or this process ran out of something.
+        let mut stopped: Option<(String, bool)> = None;
+        let mut progress = Instant::now();
+        loop {
+            // Send while the window has room and the socket takes more.
+            let mut full = false;
+            while stopped.is_none() && pending.len() < IN_FLIGHT {
+                let Some(fault) = faults.get(answers.len() + pending.len()) else {
+                    break;
+                };
+                match request(socket, *fault, faults.len()) {
+                    Ok(Some(pipes)) => {
+                        pending.push_back(pipes);
+                        progress = Instant::now();
+                    }
+                    Ok(None) => {
+                        full = true;
+                        break;
+                    }
+                    Err(Refused::Local(why)) => stopped = Some((why, false)),
+                    Err(Refused::Server(e)) => {
+                        stopped = Some((format!("{server} did not take the request: {e}"), true))
+                    }
+                }
+            }
+            if pending.is_empty() {
+                break;
+            }
+            // The watchdog: a server that neither answers nor takes a request for
+            // ANSWER_LIMIT is taken for hung.
+            let left = ANSWER_LIMIT.saturating_sub(progress.elapsed());
+            if left.is_zero() {
+                stopped = Some((
+                    format!("{server} did not answer within {ANSWER_LIMIT:?}"),
+                    true,
+                ));
+                break;
+            }
+            let events = if full {
+                PollFlags::POLLIN | PollFlags::POLLOUT
+            } else {
+                PollFlags::POLLIN
+            };
+            let mut fds = [PollFd::new(socket, events)];
+            let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+            let ready = match poll(&mut fds, PollTimeout::from(ms)) {
+                Ok(_) => fds[0].revents().unwrap_or(PollFlags::empty()),
+                Err(Errno::EINTR) => continue,
                 Err(e) => {
-                    broken = Some(format!("{server} did not take the request: {e}"));
+                    stopped = Some((format!("{server} could not be polled: {e}"), true));
                     break;
                 }
+            };
+            // Only what there is to read counts; room to send is taken at the top.
+            if !ready.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+                continue;
             }
-        }
-        // Requests the server took are answered even when a later one failed to go out: a
-        // worker forked for one must be known, to be reaped.
-        let mut unanswered: Option<String> = None;
-        let mut answers = Vec::with_capacity(faults.len());
-        for (input, output) in sent {
-            let answer = (|| {
-                if let Some(why) = &unanswered {
-                    return Err(why.clone());
+            let mut buf = [0u8; 16];
+            let n = match read_message(socket, &mut buf, Some(&mut self.child)) {
+                Ok(n) => n,
+                Err(e) => {
+                    stopped = Some((format!("{server} {e}"), true));
+                    break;
                 }
-                let mut buf = [0u8; 16];
-                let n = receive(
-                    self.socket.as_fd(),
-                    &mut buf,
-                    ANSWER_LIMIT,
-                    Some(&mut self.child),
-                )
-                .map_err(|e| format!("{server} {e}"))?;
-                let code = buf
-                    .get(1..5)
-                    .and_then(|b| b.try_into().ok())
-                    .map(i32::from_le_bytes);
-                match (buf[0], code, n) {
-                    (b'P', Some(pid), 5) if pid > 0 => Ok(Forked {
-                        pid: pid as u32,
-                        input,
-                        output,
-                    }),
-                    (b'E', Some(errno), 5) => {
-                        Err(format!("fork: {}", Errno::from_raw(errno).desc()))
-                    }
-                    _ => Err(format!("{server} sent a bad answer {:?}", &buf[..n])),
+            };
+            progress = Instant::now();
+            let (input, output) = pending.pop_front().expect("an answer to a pending request");
+            let code = buf
+                .get(1..5)
+                .and_then(|b| b.try_into().ok())
+                .map(i32::from_le_bytes);
+            answers.push(match (buf[0], code, n) {
+                (b'P', Some(pid), 5) if pid > 0 => Ok(Forked {
+                    pid: pid as u32,
+                    input,
+                    output,
+                }),
+                (b'E', Some(errno), 5) => Err(format!(
+                    "fork: {}",
+                    limits::explain(Errno::from_raw(errno), faults.len())
+                )),
+                _ => {
+                    stopped = Some((format!("{server} sent a bad answer {:?}", &buf[..n]), true));
+                    break;
                 }
-            })();
-            if let Err(e) = &answer
-                && e.starts_with(&server)
-            {
-                unanswered = Some(e.clone());
-            }
-            answers.push(answer);
+            });
         }
-        let broken = broken.or(unanswered);
-        let why = broken.clone().unwrap_or_default();
+        // A request the server took but did not answer may have forked a worker that parlab
+        // cannot name: the server is then killed (`broken`), and such a worker sees its input
+        // close as `pending` is dropped here, and exits.
+        let (why, broken) = stopped.unwrap_or_default();
         answers.resize_with(faults.len(), || Err(why.clone()));
-        (answers, broken.is_some())
+        (answers, broken)
     }
 }
 
-/// Receives one message within `limit`; returns its length. With `child`, a closed
-/// socket is explained by the server's exit status.
+/// Why a request did not go out.
+enum Refused {
+    /// This process could not make the worker's pipes: a limit, named in the message.
+    Local(String),
+    /// The socket refused it.
+    Server(Errno),
+}
+
+/// Sends one request for a worker that injects `fault`, without blocking: `Ok(None)` when the
+/// socket is full, else parlab's ends of the worker's pipes.
+/// `workers` is how many the run asks for, to say what they need when a limit is hit.
+fn request(
+    socket: BorrowedFd<'_>,
+    fault: Option<Fault>,
+    workers: usize,
+) -> Result<Option<(File, File)>, Refused> {
+    let local = |e| {
+        Refused::Local(format!(
+            "creating its pipes: {}",
+            limits::explain(e, workers)
+        ))
+    };
+    let (parts_in, parts_out) = pipe2(OFlag::O_CLOEXEC).map_err(local)?;
+    let (answers_in, answers_out) = pipe2(OFlag::O_CLOEXEC).map_err(local)?;
+    let message = format!("S{}", fault.map(|f| f.to_string()).unwrap_or_default());
+    let fds = [parts_in.as_raw_fd(), answers_out.as_raw_fd()];
+    match sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[IoSlice::new(message.as_bytes())],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+        None,
+    ) {
+        // The server holds its own copies now.
+        Ok(_) => Ok(Some((File::from(parts_out), File::from(answers_in)))),
+        // Full, or interrupted: tried again once poll says there is room.
+        Err(Errno::EAGAIN | Errno::EINTR) => Ok(None),
+        Err(e) => Err(Refused::Server(e)),
+    }
+}
+
+/// Receives one message within `limit`; returns its length (see [`read_message`]).
 fn receive(
     socket: BorrowedFd<'_>,
     buf: &mut [u8],
@@ -281,8 +359,18 @@ fn receive(
             Err(e) => return Err(format!("could not be polled: {e}")),
         }
     }
+    read_message(socket, buf, child)
+}
+
+/// Reads one message that `poll` said is there; returns its length. With `child`, a closed
+/// socket is explained by the server's exit status.
+fn read_message(
+    socket: BorrowedFd<'_>,
+    buf: &mut [u8],
+    child: Option<&mut Child>,
+) -> Result<usize, String> {
     let mut iov = [IoSliceMut::new(buf)];
-    let msg = recvmsg::<()>(socket.as_raw_fd(), &mut iov, None, MsgFlags::empty())
+    let msg = recvmsg::<()>(socket.as_raw_fd(), &mut iov, None, MsgFlags::MSG_DONTWAIT)
         .map_err(|e| format!("could not be read: {e}"))?;
     let n = msg.bytes;
     if msg.flags.contains(MsgFlags::MSG_TRUNC) {
