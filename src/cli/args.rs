@@ -223,7 +223,9 @@ pub struct PythonArgs {
     /// Skip the CPython rows.
     #[arg(long)]
     pub no_python: bool,
-    /// The Python interpreter to compare with (default: python3 on the PATH).
-    #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
+    /// The Python interpreters to compare with, comma-separated: a path or program name, a
+    /// version (2.7, 3.13, 3.13t for free-threaded) or all (every one on the PATH and in
+    /// pyenv's versions folder). Default: python3 on the PATH.
+    #[arg(long, value_name = "SPEC[,SPEC...]", conflicts_with = "no_python")]
     pub python: Option<String>,
 }

@@ -1,13 +1,13 @@
 //! `parlab probe`: what threads and processes cost on this machine.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
 use parlab::backend::processes::Processes;
 use parlab::cpython::Python;
+use parlab::cpython::discover::{self, Places, Spec};
 use parlab::probe::{self, Options, ProbeKind, Report};
 use parlab::report::output::Output;
 use parlab::report::plot;
@@ -36,15 +36,20 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
         }
         Output::parse("plot path", path)?;
     }
-    let python = if a.python.no_python {
-        None
-    } else {
-        Python::find(a.python.python.as_deref().map(Path::new))?
+    // A --python the user named must be there and run as Python (exit 2 before probing);
+    // the CPython rows use the first interpreter it names.
+    let python = match (&a.python.python, a.python.no_python) {
+        (_, true) => None,
+        (Some(spec), false) => {
+            let found = discover::resolve(&Spec::parse_list(spec)?, &Places::from_env())?;
+            found.pythons.into_iter().next().map(|(p, _)| p)
+        }
+        (None, false) => Python::find(None)?,
     };
     let python_note = match (&python, a.python.no_python) {
         (Some(p), _) => format!("CPython {}", p.version),
         (None, true) => "CPython rows skipped (--no-python)".into(),
-        (None, false) => "python3 not found: CPython rows skipped".into(),
+        (None, false) => "no interpreter found: CPython rows skipped".into(),
     };
     let options = Options {
         quick: a.quick,

@@ -15,7 +15,7 @@ pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
     let options = Options {
         quick: a.quick,
         python: !a.python.no_python,
-        python_program: a.python.python.map(Into::into),
+        python_spec: a.python.python,
         backends: a.settings.options()?,
     };
     let status = super::StatusLine::new();
@@ -42,6 +42,10 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         "The seed experiment, reproduced ({} CPUs; {python})",
         r.cpus
     )?;
+    if !r.pythons.is_empty() {
+        writeln!(out)?;
+        write!(out, "{}", pythons_table(r).render())?;
+    }
     for (n, section) in [(1, &r.cpu), (2, &r.io)] {
         writeln!(out)?;
         writeln!(out, "{n}. {}: {}", section.title, section.job)?;
@@ -55,7 +59,98 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         r.switch_interval_s * 1e3
     )?;
     writeln!(out)?;
-    write!(out, "{}", inside_table(r).render())
+    write!(out, "{}", inside_table(r).render())?;
+    if !r.fidelity.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "4. Fidelity: each GIL model against the interpreter it models (targets: 15% on \
+             the thread ratios, 10% on the hold, 2x on the convoy)"
+        )?;
+        writeln!(out)?;
+        write!(out, "{}", fidelity_table(r).render())?;
+    }
+    if !r.summary.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Summary: speedup at 2 workers against 1 thread")?;
+        writeln!(out)?;
+        write!(out, "{}", summary_table(r).render())?;
+    }
+    Ok(())
+}
+
+/// Each interpreter: who it is, its GIL, how its processes rows started, and the notes on
+/// those left out.
+fn pythons_table(r: &Report) -> Table {
+    let mut t = Table::new([
+        Column::left("interpreter").min_width(18),
+        Column::left("implementation").min_width(14),
+        Column::left("GIL").min_width(8),
+        Column::left("processes by").min_width(12),
+        Column::left("subinterpreters").min_width(16),
+        Column::left("program").gap(2),
+    ]);
+    for p in &r.pythons {
+        t.row([
+            format!("CPython {}", p.info.label()),
+            p.info.implementation.clone(),
+            if p.info.gil_enabled {
+                "enabled"
+            } else {
+                "disabled"
+            }
+            .to_string(),
+            p.info.start_method.clone(),
+            p.info.subinterpreters.clone().unwrap_or_else(|| "-".into()),
+            p.program.display().to_string(),
+        ]);
+    }
+    t.notes(&r.python_notes);
+    t
+}
+
+fn fidelity_table(r: &Report) -> Table {
+    let mut t = Table::new([
+        Column::left("model").min_width(11),
+        Column::left("interpreter").min_width(16),
+        Column::left("measure").min_width(36),
+        Column::right("model").min_width(10),
+        Column::right("CPython").min_width(10),
+        Column::right("ratio").min_width(7),
+        Column::left("within target").gap(2),
+    ]);
+    for f in &r.fidelity {
+        t.row([
+            f.model.clone(),
+            f.python.clone(),
+            f.measure.clone(),
+            figure(f.model_value),
+            figure(f.python_value),
+            format!("{:.2}", f.ratio),
+            if f.within_target { "yes" } else { "no" }.to_string(),
+        ]);
+    }
+    t.notes(&r.fidelity_verdict);
+    t
+}
+
+fn summary_table(r: &Report) -> Table {
+    let mut t = Table::new([
+        Column::left("interpreter").min_width(18),
+        Column::right("threads").min_width(9),
+        Column::right("processes").min_width(10),
+        Column::right("subinterpreters").min_width(16),
+    ]);
+    let x = |s: Option<f64>| s.map_or("-".into(), |v| format!("{v:.2}x"));
+    for s in &r.summary {
+        t.row([
+            s.python.clone(),
+            x(s.threads),
+            x(s.processes),
+            x(s.subinterpreters),
+        ]);
+    }
+    t
 }
 
 /// Rows of a section, the family named once at the head of its group, and its verdict.

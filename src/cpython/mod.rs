@@ -5,7 +5,10 @@
 //! put theirs on a `multiprocessing.Queue` drained to a `STOP` sentinel, blocking sleeps, and two
 //! probes of the GIL's behaviour (hold time per turn, the convoy effect). Each run prints one JSON
 //! object, which [`Python::run`] returns, and [`Python::run_as`] reads into a typed result such as
-//! [`Timed`], [`Holds`] or [`Rates`].
+//! [`Timed`], [`Holds`] or [`Rates`]. [`discover`] finds the interpreters a `--python SPEC`
+//! names, on the PATH and in pyenv's versions folder.
+
+pub mod discover;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,13 +27,20 @@ pub const SEED_SCRIPT: &str = include_str!("seed.py");
 /// Longest a single CPython run may take before it is killed.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 
-/// What `seed.py threads|processes|sleep` prints: the job's total and its wall time.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+/// What `seed.py threads|processes|subinterpreters|sleep` prints: the job's total and its
+/// wall time.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Timed {
     /// The total of every part: indices counted, or items slept.
     pub result: u64,
     /// Wall time from the first start to the last join, seconds.
     pub elapsed_s: f64,
+    /// The multiprocessing start method, for `processes`.
+    #[serde(default)]
+    pub start_method: Option<String>,
+    /// The module that made the subinterpreters, for `subinterpreters`.
+    #[serde(default)]
+    pub api: Option<String>,
 }
 
 /// What `seed.py holds` prints: how long a CPU-bound thread kept the GIL per turn. Both are
@@ -52,30 +62,62 @@ pub struct Rates {
     pub beside_cpu_per_s: f64,
 }
 
+/// What `seed.py info` prints: who the interpreter is.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct Info {
+    /// `platform.python_version()`, e.g. `3.13.0`.
+    pub version: String,
+    /// `platform.python_implementation()`, e.g. `CPython`.
+    pub implementation: String,
+    /// The interpreter's real path (`sys.executable`, links resolved).
+    pub executable: PathBuf,
+    /// Whether the GIL is enabled: `sys._is_gil_enabled()` where it exists, else true.
+    pub gil_enabled: bool,
+    /// A free-threaded build (`Py_GIL_DISABLED`).
+    pub free_threaded: bool,
+    /// The multiprocessing start method of the "processes" rows.
+    pub start_method: String,
+    /// The module through which subinterpreters with their own GIL are made, if any:
+    /// `concurrent.interpreters` (3.14+), `_interpreters` (3.13), `_xxsubinterpreters` (3.12).
+    pub subinterpreters: Option<String>,
+}
+
+impl Info {
+    /// The version as rows show it: `3.13.0`, or `3.13.0t` for a free-threaded build.
+    pub fn label(&self) -> String {
+        let t = if self.free_threaded { "t" } else { "" };
+        format!("{}{t}", self.version)
+    }
+
+    /// `major.minor` as numbers, for ordering; (0, 0) when unreadable.
+    pub fn major_minor(&self) -> (u32, u32) {
+        let mut it = self.version.split('.').map(|p| p.parse().unwrap_or(0));
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+    }
+}
+
 /// A CPython interpreter with the seed script written next to it.
 #[derive(Debug)]
 pub struct Python {
     program: PathBuf,
     script: PathBuf,
-    /// `sys.version` of the interpreter, e.g. `3.11.7`.
+    /// The version as rows show it, e.g. `3.11.7` or `3.13.0t` ([`Info::label`]).
     pub version: String,
+    /// Who the interpreter is.
+    pub info: Info,
 }
 
 impl Python {
     /// Finds `program` (or `python3` on the PATH) and writes the script to a temporary file.
-    /// Returns `Ok(None)` when there is no such interpreter.
+    /// Returns `Ok(None)` when there is no such interpreter or it does not run as Python.
     pub fn find(program: Option<&Path>) -> Result<Option<Python>> {
         let program = program.map_or_else(|| PathBuf::from("python3"), Path::to_path_buf);
-        let version = match Command::new(&program)
-            .args(["-c", "import sys; print(sys.version.split()[0])"])
-            .stdin(Stdio::null())
-            .output()
-        {
-            Ok(out) if out.status.success() => {
-                String::from_utf8_lossy(&out.stdout).trim().to_string()
-            }
-            Ok(_) | Err(_) => return Ok(None),
-        };
+        Ok(Python::open(&program)?.ok())
+    }
+
+    /// Writes the script for `program` and asks it who it is; `Ok(Err(why))` when it cannot
+    /// be started or does not answer as the seed script would (not a Python, a crash).
+    pub fn open(program: &Path) -> Result<std::result::Result<Python, String>> {
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let script = std::env::temp_dir().join(format!(
             "parlab-seed-{}-{}.py",
@@ -84,11 +126,28 @@ impl Python {
         ));
         std::fs::write(&script, SEED_SCRIPT)
             .map_err(|e| Error::io(format!("writing {}", script.display()), e))?;
-        Ok(Some(Python {
-            program,
+        let mut py = Python {
+            program: program.to_path_buf(),
             script,
-            version,
-        }))
+            version: String::new(),
+            info: Info {
+                version: String::new(),
+                implementation: String::new(),
+                executable: PathBuf::new(),
+                gil_enabled: true,
+                free_threaded: false,
+                start_method: String::new(),
+                subinterpreters: None,
+            },
+        };
+        match py.run_as::<Info>(&["info".into()]) {
+            Ok(info) => {
+                py.version = info.label();
+                py.info = info;
+                Ok(Ok(py))
+            }
+            Err(e) => Ok(Err(e.to_string())),
+        }
     }
 
     /// The interpreter's path or name.
@@ -104,7 +163,7 @@ impl Python {
     /// Runs the script with `args` and reads the JSON object it prints as a `T`: an output
     /// without one of `T`'s fields is an error that names the run.
     pub fn run_as<T: DeserializeOwned>(&self, args: &[String]) -> Result<T> {
-        let what = format!("python3 seed.py {}", args.join(" "));
+        let what = format!("{} seed.py {}", self.program.display(), args.join(" "));
         let child = Command::new(&self.program)
             .arg(&self.script)
             .args(args)
@@ -147,8 +206,8 @@ mod tests {
         let path =
             std::env::temp_dir().join(format!("parlab-fake-python-{}-{name}", std::process::id()));
         let script = r#"#!/bin/sh
-if [ "$1" = "-c" ]; then echo 3.99.0; exit 0; fi
 case "$2" in
+  info) echo '{"version": "3.99.0", "implementation": "CPython", "executable": "/x/python3.99", "gil_enabled": false, "free_threaded": true, "start_method": "fork", "subinterpreters": "concurrent.interpreters"}' ;;
   threads) echo '{"python": "3.99.0", "result": 1000, "elapsed_s": 0.5}' ;;
   holds) echo '{"python": "3.99.0", "turns": 0}' ;;
   convoy) echo '{"python": "3.99.0", "alone_per_s": 10.0}' ;;
@@ -181,13 +240,17 @@ esac
     fn outputs_are_read_into_their_types() {
         let program = fake_python("typed");
         let py = found(&program);
-        assert_eq!(py.version, "3.99.0");
+        assert_eq!(py.version, "3.99.0t");
+        assert!(!py.info.gil_enabled);
+        assert_eq!(py.info.major_minor(), (3, 99));
         let timed: Timed = py.run_as(&args(&["threads", "2", "0", "1000"])).unwrap();
         assert_eq!(
             timed,
             Timed {
                 result: 1000,
-                elapsed_s: 0.5
+                elapsed_s: 0.5,
+                start_method: None,
+                api: None,
             }
         );
         let holds: Holds = py.run_as(&args(&["holds", "0.1"])).unwrap();

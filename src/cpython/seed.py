@@ -1,10 +1,18 @@
 """The seed experiment in CPython, run by `parlab reproduce` beside parlab's own rows.
 
+Runs on CPython 2.7 and 3.6 and later alike: no f-strings, no `statistics`, `xrange` where it
+exists (Python 2's `range` builds a list).
+
 Usage: python3 seed.py MODE ARGS...   (prints one JSON object on stdout)
 
+  info                         the interpreter: version, implementation, GIL, start method
   threads N START END          count START..END in N threads; totals appended to a shared list
   processes N START END        count in N processes; totals put on a multiprocessing.Queue,
-                               drained after join until the 'STOP' sentinel
+                               drained after join until the 'STOP' sentinel (started by fork
+                               where there is fork, whatever the version's default)
+  subinterpreters N START END  count in N subinterpreters, each with its own GIL, one thread
+                               each (3.12+: concurrent.interpreters on 3.14+, the private
+                               _interpreters on 3.13 and _xxsubinterpreters on 3.12)
   sleep N START END SECONDS    N threads, each time.sleep(SECONDS) once per index of its part
   holds SECONDS                two CPU-bound threads; how long each keeps the GIL per turn
   convoy SECONDS               pipe write+read pairs per second: alone, then beside a
@@ -16,13 +24,71 @@ Usage: python3 seed.py MODE ARGS...   (prints one JSON object on stdout)
 Parts follow the seed's formula: part k is START + (END-START)*k//N .. START + (END-START)*(k+1)//N.
 """
 
+from __future__ import print_function
+
 import json
 import multiprocessing
 import os
-import statistics
 import sys
 import threading
 import time
+
+try:
+    counter = xrange  # Python 2: range would build a list of every index
+except NameError:
+    counter = range
+
+now = getattr(time, "perf_counter", time.time)
+
+
+def median(xs):
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2.0
+
+
+def start_method():
+    """The method the processes rows use: fork where the platform has it (every version's
+    default on Linux before 3.14, which switched to forkserver), else the default."""
+    if not hasattr(multiprocessing, "get_context"):
+        return "fork" if os.name == "posix" else "spawn"  # Python 2: fork on POSIX
+    methods = multiprocessing.get_all_start_methods()
+    return "fork" if "fork" in methods else methods[0]
+
+
+def context():
+    if hasattr(multiprocessing, "get_context"):
+        return multiprocessing.get_context(start_method())
+    return multiprocessing
+
+
+def subinterpreter_api():
+    """The module that creates subinterpreters with their own GIL, or None before 3.12."""
+    if sys.version_info < (3, 12):
+        return None
+    for name in ["concurrent.interpreters", "_interpreters", "_xxsubinterpreters"]:
+        try:
+            __import__(name)
+            return name
+        except ImportError:
+            pass
+    return None
+
+
+def info():
+    import platform
+    import sysconfig
+
+    gil = getattr(sys, "_is_gil_enabled", None)
+    return {
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "executable": os.path.realpath(sys.executable),
+        "gil_enabled": gil() if gil else True,
+        "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "start_method": start_method(),
+        "subinterpreters": subinterpreter_api(),
+    }
 
 
 def parts(n, start, end):
@@ -31,13 +97,13 @@ def parts(n, start, end):
 
 def work(start, end):
     total = 0
-    for _ in range(start, end):
+    for _ in counter(start, end):
         total += 1
     return total
 
 
 def snooze(start, end, seconds):
-    for _ in range(start, end):
+    for _ in counter(start, end):
         time.sleep(seconds)
     return end - start
 
@@ -49,12 +115,12 @@ def in_threads(fn, n, start, end, *extra):
         results.append(fn(a, b, *extra))
 
     threads = [threading.Thread(target=target, args=p) for p in parts(n, start, end)]
-    t0 = time.perf_counter()
+    t0 = now()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - t0
+    elapsed = now() - t0
     return sum(results), elapsed
 
 
@@ -63,9 +129,10 @@ def _put_total(queue, a, b):
 
 
 def in_processes(n, start, end):
-    queue = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=_put_total, args=(queue, a, b)) for a, b in parts(n, start, end)]
-    t0 = time.perf_counter()
+    ctx = context()
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_put_total, args=(queue, a, b)) for a, b in parts(n, start, end)]
+    t0 = now()
     for p in procs:
         p.start()
     for p in procs:
@@ -77,23 +144,79 @@ def in_processes(n, start, end):
         if item == "STOP":
             break
         total += item
-    elapsed = time.perf_counter() - t0
+    elapsed = now() - t0
     return total, elapsed
+
+
+SUB_WORK = """
+import os
+def work(start, end):
+    total = 0
+    for _ in range(start, end):
+        total += 1
+    return total
+os.write(%d, (str(work(%d, %d)) + "\\n").encode())
+"""
+
+
+def in_subinterpreters(n, start, end):
+    """Count in n subinterpreters, each created with its own GIL and run by a thread of its
+    own; each writes its total to a pipe. The loop is in a function, as fast as a thread's."""
+    api = subinterpreter_api()
+    if api is None:
+        raise SystemExit("subinterpreters with their own GIL need CPython 3.12 or later")
+    r, w = os.pipe()
+    if api == "concurrent.interpreters":
+        from concurrent import interpreters
+
+        interps = [interpreters.create() for _ in range(n)]
+        run = [lambda i=i, c=None: getattr(i, "exec")(c) for i in interps]
+        destroy = [i.close for i in interps]
+    else:
+        mod = __import__(api)
+        ids = [mod.create() for _ in range(n)]
+        runner = getattr(mod, "exec", None) or mod.run_string
+        run = [lambda i=i, c=None: runner(i, c) for i in ids]
+        destroy = [lambda i=i: mod.destroy(i) for i in ids]
+    threads = [
+        threading.Thread(target=run[k], kwargs={"c": SUB_WORK % (w, a, b)})
+        for k, (a, b) in enumerate(parts(n, start, end))
+    ]
+    t0 = now()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = now() - t0
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 4096)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    for d in destroy:
+        d()
+    totals = [int(x) for x in data.split()]
+    if len(totals) != n:
+        raise SystemExit("%d of %d subinterpreters reported a total" % (len(totals), n))
+    return sum(totals), elapsed, api
 
 
 def holds(seconds):
     """Turn lengths of two CPU-bound threads: a gap of over 100 us between two iterations of a
     thread's loop means another thread held the GIL meanwhile."""
-    deadline = time.perf_counter() + seconds
+    deadline = now() + seconds
     turns = []
     lock = threading.Lock()
 
     def spin():
         mine = []
-        now = time.perf_counter
-        turn_start = last = now()
+        clock = now
+        turn_start = last = clock()
         while last < deadline:
-            t = now()
+            t = clock()
             if t - last > 0.0001:
                 mine.append(last - turn_start)
                 turn_start = t
@@ -111,8 +234,8 @@ def holds(seconds):
         return {"turns": 0}
     return {
         "turns": len(turns),
-        "hold_median_s": statistics.median(turns),
-        "hold_p90_s": turns[min(len(turns) - 1, round(0.9 * (len(turns) - 1)))],
+        "hold_median_s": median(turns),
+        "hold_p90_s": turns[min(len(turns) - 1, int(round(0.9 * (len(turns) - 1))))],
     }
 
 
@@ -123,8 +246,8 @@ def convoy(seconds):
 
     def pairs(duration):
         n = 0
-        deadline = time.perf_counter() + duration
-        while time.perf_counter() < deadline:
+        deadline = now() + duration
+        while now() < deadline:
             for _ in range(10):
                 os.write(w, b"x")
                 os.read(r, 1)
@@ -153,31 +276,32 @@ def _noop():
 
 def _timings(xs):
     xs = sorted(xs)
-    return {"median_s": statistics.median(xs), "min_s": xs[0], "max_s": xs[-1], "n": len(xs)}
+    return {"median_s": median(xs), "min_s": xs[0], "max_s": xs[-1], "n": len(xs)}
 
 
 def spawn_costs(reps):
     out = {}
     xs = []
     for _ in range(reps * 4):
-        t0 = time.perf_counter()
+        t0 = now()
         t = threading.Thread(target=_noop)
         t.start()
         t.join()
-        xs.append(time.perf_counter() - t0)
+        xs.append(now() - t0)
     out["thread"] = _timings(xs)
-    for method in ["fork", "forkserver", "spawn"]:
+    methods = ["fork", "forkserver", "spawn"] if hasattr(multiprocessing, "get_context") else []
+    for method in methods:
         ctx = multiprocessing.get_context(method)
         warm = ctx.Process(target=_noop)  # starts the fork server, imports the context
         warm.start()
         warm.join()
         xs = []
         for _ in range(reps):
-            t0 = time.perf_counter()
+            t0 = now()
             p = ctx.Process(target=_noop)
             p.start()
             p.join()
-            xs.append(time.perf_counter() - t0)
+            xs.append(now() - t0)
         out["process_" + method] = _timings(xs)
     return out
 
@@ -188,26 +312,37 @@ def _produce(queue, n):
 
 
 def queue_rate(n):
-    queue = multiprocessing.Queue()
-    p = multiprocessing.Process(target=_produce, args=(queue, n))
-    t0 = time.perf_counter()
+    ctx = context()
+    queue = ctx.Queue()
+    p = ctx.Process(target=_produce, args=(queue, n))
+    t0 = now()
     p.start()
     for _ in range(n):
         queue.get()
-    elapsed = time.perf_counter() - t0
+    elapsed = now() - t0
     p.join()
     return {"messages": n, "elapsed_s": elapsed, "per_s": n / elapsed}
 
 
 def main(argv):
     mode, args = argv[1], argv[2:]
-    out = {"python": sys.version.split()[0], "switch_interval_s": sys.getswitchinterval()}
-    if mode == "threads":
+    out = {"python": sys.version.split()[0]}
+    if hasattr(sys, "getswitchinterval"):
+        out["switch_interval_s"] = sys.getswitchinterval()
+    else:
+        out["check_interval"] = sys.getcheckinterval()  # Python 2's old GIL
+    if mode == "info":
+        out.update(info())
+    elif mode == "threads":
         n, a, b = map(int, args)
         out["result"], out["elapsed_s"] = in_threads(work, n, a, b)
     elif mode == "processes":
         n, a, b = map(int, args)
         out["result"], out["elapsed_s"] = in_processes(n, a, b)
+        out["start_method"] = start_method()
+    elif mode == "subinterpreters":
+        n, a, b = map(int, args)
+        out["result"], out["elapsed_s"], out["api"] = in_subinterpreters(n, a, b)
     elif mode == "sleep":
         n, a, b = map(int, args[:3])
         out["result"], out["elapsed_s"] = in_threads(snooze, n, a, b, float(args[3]))
@@ -220,7 +355,7 @@ def main(argv):
     elif mode == "queue":
         out.update(queue_rate(int(args[0])))
     else:
-        print(f"unknown mode {mode!r}", file=sys.stderr)
+        print("unknown mode %r" % mode, file=sys.stderr)
         return 2
     print(json.dumps(out))
     return 0

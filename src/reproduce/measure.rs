@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use super::Options;
+use super::fidelity::{ModelProbe, PythonProbe};
 use super::row::{Comparison, Metric, Row, Variant, Who};
 use crate::backend::gil::GilStats;
 use crate::backend::gil::convoy::{self, Convoy};
@@ -48,50 +49,120 @@ impl<'a> Progress<'a> {
     }
 }
 
-/// Everything that runs rows: the backends as configured, CPython when there is one.
+/// Everything that runs rows: the backends as configured, the interpreters found (each with
+/// whether the user named it).
 pub struct Lab<'a> {
-    python: Option<&'a Python>,
+    pythons: &'a [(Python, bool)],
     backends: &'a BackendOptions,
     progress: Progress<'a>,
+    /// Interpreters found by looking that failed mid-run: their later rows are skipped.
+    failed: Vec<String>,
+    /// What failed, for the report.
+    pub notes: Vec<String>,
 }
 
 impl<'a> Lab<'a> {
     /// A lab with the backends `options` configure.
-    pub fn new(options: &'a Options, python: Option<&'a Python>, progress: Progress<'a>) -> Self {
+    pub fn new(
+        options: &'a Options,
+        pythons: &'a [(Python, bool)],
+        progress: Progress<'a>,
+    ) -> Self {
         Lab {
-            python,
+            pythons,
             backends: &options.backends,
             progress,
+            failed: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The interpreter labelled `version`, unless it failed earlier.
+    fn python(&self, version: &str) -> Option<&'a (Python, bool)> {
+        if self.failed.iter().any(|f| f == version) {
+            return None;
+        }
+        self.pythons.iter().find(|(p, _)| p.version == version)
+    }
+
+    /// Runs `f` on interpreter `py`: a failure of one the user named is bad input (exit 2),
+    /// of one found by looking a note, after which its rows are skipped (`None`).
+    fn on_python<T>(
+        &mut self,
+        entry: &(Python, bool),
+        f: impl FnOnce(&Python) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let (py, named) = entry;
+        match f(py) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if *named => Err(Error::invalid(
+                "python",
+                py.program().display().to_string(),
+                format!("an interpreter that runs the seed script to the end ({e})"),
+            )),
+            Err(e) => {
+                self.notes.push(format!(
+                    "CPython {} ({}) failed and is left out from here on: {e}",
+                    py.version,
+                    py.program().display()
+                ));
+                self.failed.push(py.version.clone());
+                Ok(None)
+            }
         }
     }
 
     /// Measures `who` running `job` as `variant`. A parlab row is repeated until `budget` has
-    /// passed (run once when it is zero); a CPython row runs once.
-    pub fn row(&mut self, who: &Who, variant: Variant, job: &Job, budget: Duration) -> Result<Row> {
+    /// passed (run once when it is zero); a CPython row runs once, and is `None` when its
+    /// interpreter (found by looking) failed.
+    pub fn row(
+        &mut self,
+        who: &Who,
+        variant: Variant,
+        job: &Job,
+        budget: Duration,
+    ) -> Result<Option<Row>> {
         self.progress
             .step(&format!("{who}, {variant}: {} {}", job.kernel, job.range));
         let row = Row::new(who.clone(), variant);
         match who {
-            Who::CPython { .. } => {
-                let py = self.python.ok_or_else(|| not_measured(who))?;
-                let timed: Timed = py.run_as(&seed_args(job, variant)?)?;
-                Ok(Row {
+            Who::CPython { version } => {
+                let Some(entry) = self.python(version) else {
+                    return Ok(None);
+                };
+                let args = seed_args(job, variant)?;
+                let Some(timed) = self.on_python(entry, |py| py.run_as::<Timed>(&args))? else {
+                    return Ok(None);
+                };
+                let info = &entry.0.info;
+                let note = match variant {
+                    Variant::Processes(_) => timed.start_method.map(|m| format!("started by {m}")),
+                    Variant::Subinterpreters(_) => {
+                        timed.api.map(|api| format!("one GIL each, through {api}"))
+                    }
+                    Variant::Threads(_) if !info.gil_enabled => {
+                        Some("free-threaded build: GIL disabled".into())
+                    }
+                    Variant::Threads(_) => None,
+                };
+                Ok(Some(Row {
                     result: Some(timed.result.into()),
                     wall_s: Some(timed.elapsed_s),
+                    note,
                     ..row
-                })
+                }))
             }
             Who::Parlab(kind) => {
                 let what = format!("{who}, {variant}");
                 let w = variant.workers();
                 let (wall, runs, (total, gil)) = self.repeat(*kind, &what, job, w, budget)?;
-                Ok(Row {
+                Ok(Some(Row {
                     result: Some(total.headline()),
                     wall_s: Some(wall),
                     note: (runs > 1).then(|| format!("median of {runs} runs")),
                     gil,
                     ..row
-                })
+                }))
             }
             Who::SeedPost => Err(not_measured(who)),
         }
@@ -112,50 +183,83 @@ impl<'a> Lab<'a> {
         repeated(what, budget, run, |out| out.0)
     }
 
-    /// The GIL section: CPython's probes when it is here, then the model's, each `probe` long.
-    /// The model's hold-time probe counts for about `probe` at the speed of `threads_row`
-    /// (parlab's one-thread row of `count`).
-    pub fn inside(
+    /// The GIL probes, each `probe` long: every interpreter's (hold time per turn, convoy),
+    /// then the `gil` model's and the `gil-legacy` model's. The models' hold-time probes count
+    /// for about `probe` at the speed of `threads_row` (parlab's one-thread row of `count`).
+    pub fn probes(
         &mut self,
         count: &Job,
         threads_row: Option<&Row>,
         probe: Duration,
-        switch_interval: Duration,
-    ) -> Result<Vec<Comparison>> {
+    ) -> Result<(Vec<PythonProbe>, ModelProbe, ModelProbe)> {
         let secs = format!("{}", probe.as_secs_f64());
-        let cpython = match self.python {
-            Some(py) => {
-                self.progress
-                    .step("CPython, two CPU-bound threads: hold time per turn");
-                let holds: Holds = py.run_as(&["holds".into(), secs.clone()])?;
-                self.progress
-                    .step("CPython, convoy: write+read pairs alone and beside a CPU-bound thread");
-                let rates: Rates = py.run_as(&["convoy".into(), secs])?;
-                Some((holds, rates))
+        let mut pythons = Vec::new();
+        for entry in self.pythons {
+            let label = &entry.0.version;
+            self.progress.step(&format!(
+                "CPython {label}, two CPU-bound threads: hold time per turn"
+            ));
+            let holds = match self.python(label) {
+                Some(e) => {
+                    self.on_python(e, |py| py.run_as::<Holds>(&["holds".into(), secs.clone()]))?
+                }
+                None => None,
+            };
+            self.progress.step(&format!(
+                "CPython {label}, convoy: write+read pairs alone and beside a CPU-bound thread"
+            ));
+            let rates = match self.python(label) {
+                Some(e) => {
+                    self.on_python(e, |py| py.run_as::<Rates>(&["convoy".into(), secs.clone()]))?
+                }
+                None => None,
+            };
+            if let (Some(holds), Some(rates)) = (holds, rates) {
+                pythons.push(PythonProbe {
+                    python: label.clone(),
+                    major: entry.0.info.major_minor().0,
+                    gil_enabled: entry.0.info.gil_enabled,
+                    holds,
+                    rates,
+                });
             }
-            None => None,
-        };
-        self.progress
-            .step("parlab gil, two CPU-bound threads: hold time per turn");
+        }
         let holds = hold_job(count, threads_row, probe);
-        let (_, stats) = BackendKind::Gil
-            .create_with(self.backends)
-            .run_with_stats(&holds, 2, &Silent)?;
-        let stats = stats.expect("the gil backend reports its lock's statistics");
-        self.progress
-            .step("parlab gil, convoy: write+read pairs alone and beside a CPU-bound thread");
-        let conv = convoy::measure(switch_interval, probe)?;
-        Ok(Metric::ALL
-            .into_iter()
-            .map(|metric| Comparison {
-                metric,
-                cpython: cpython
-                    .as_ref()
-                    .and_then(|(h, r)| cpython_figure(metric, h, r)),
-                parlab: model_figure(metric, &stats, &conv),
-            })
-            .collect())
+        let mut models = Vec::new();
+        for kind in [BackendKind::Gil, BackendKind::GilLegacy] {
+            self.progress.step(&format!(
+                "parlab {kind}, two CPU-bound threads: hold time per turn"
+            ));
+            let (_, stats) = kind
+                .create_with(self.backends)
+                .run_with_stats(&holds, 2, &Silent)?;
+            let stats = stats.expect("the GIL models report their lock's statistics");
+            self.progress.step(&format!(
+                "parlab {kind}, convoy: write+read pairs alone and beside a CPU-bound thread"
+            ));
+            let convoy = match kind {
+                BackendKind::Gil => convoy::measure(self.backends.switch_interval, probe)?,
+                _ => convoy::measure_legacy(self.backends.check_interval, probe)?,
+            };
+            models.push(ModelProbe { stats, convoy });
+        }
+        let legacy = models.pop().expect("two models");
+        let gil = models.pop().expect("two models");
+        Ok((pythons, gil, legacy))
     }
+}
+
+/// The GIL section's comparisons: `python` (the first 3.x interpreter's probes, if any)
+/// against the `gil` model.
+pub fn comparisons(python: Option<&PythonProbe>, model: &ModelProbe) -> Vec<Comparison> {
+    Metric::ALL
+        .into_iter()
+        .map(|metric| Comparison {
+            metric,
+            cpython: python.and_then(|p| cpython_figure(metric, &p.holds, &p.rates)),
+            parlab: model_figure(metric, &model.stats, &model.convoy),
+        })
+        .collect()
 }
 
 fn not_measured(who: &Who) -> Error {
@@ -172,6 +276,7 @@ fn seed_args(job: &Job, variant: Variant) -> Result<Vec<String>> {
     let (mode, extra) = match (job.kernel, variant) {
         (Kernel::Count, Variant::Threads(_)) => ("threads", None),
         (Kernel::Count, Variant::Processes(_)) => ("processes", None),
+        (Kernel::Count, Variant::Subinterpreters(_)) => ("subinterpreters", None),
         (Kernel::Sleep { per_item_ns }, Variant::Threads(_)) => {
             ("sleep", Some(format!("{}", per_item_ns as f64 / 1e9)))
         }
@@ -263,107 +368,4 @@ fn hold_job(count: &Job, threads_row: Option<&Row>, probe: Duration) -> Job {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::split::Split;
-
-    fn count(n: u64) -> Total {
-        Total::Count { count: n }
-    }
-
-    #[test]
-    fn a_repetition_with_another_total_is_a_wrong_answer() {
-        let mut n = 0;
-        let err = repeated(
-            "parlab threads, 2 threads",
-            Duration::from_secs(10),
-            || {
-                n += 1;
-                Ok(count(if n < 3 { 100 } else { 99 }))
-            },
-            |t| *t,
-        )
-        .unwrap_err();
-        assert!(!err.is_usage(), "a failed run, not bad input: {err}");
-        match err {
-            Error::WrongAnswer {
-                what,
-                got,
-                expected,
-            } => {
-                assert_eq!(what, "repetition 3 of parlab threads, 2 threads");
-                assert_eq!((got.as_str(), expected.as_str()), ("99", "100"));
-            }
-            other => panic!("{other}"),
-        }
-    }
-
-    #[test]
-    fn repetitions_stop_at_the_budget_or_the_cap() {
-        let (_, once, last) = repeated("x", Duration::ZERO, || Ok(count(5)), |t| *t).unwrap();
-        assert_eq!((once, last), (1, count(5)));
-        let (median, capped, _) =
-            repeated("x", Duration::from_secs(3600), || Ok(count(5)), |t| *t).unwrap();
-        assert_eq!(capped, MAX_REPETITIONS);
-        assert!(median >= 0.0);
-    }
-
-    #[test]
-    fn a_failing_run_stops_the_repetitions() {
-        let mut runs = 0;
-        let err = repeated(
-            "x",
-            Duration::from_secs(3600),
-            || {
-                runs += 1;
-                Err::<Total, _>(Error::invalid("workers", "0", "at least 1"))
-            },
-            |t| *t,
-        )
-        .unwrap_err();
-        assert!(err.is_usage());
-        assert_eq!(runs, 1);
-    }
-
-    #[test]
-    fn seed_arguments_follow_the_script_usage() {
-        let job = |kernel, end| Job {
-            kernel,
-            range: Span { start: 0, end },
-            split: Split::Static,
-        };
-        assert_eq!(
-            seed_args(&job(Kernel::Count, 1000), Variant::Processes(2)).unwrap(),
-            ["processes", "2", "0", "1000"]
-        );
-        let sleep = Kernel::Sleep {
-            per_item_ns: 1_000_000,
-        };
-        assert_eq!(
-            seed_args(&job(sleep, 40), Variant::Threads(4)).unwrap(),
-            ["sleep", "4", "0", "40", "0.001"]
-        );
-        assert!(seed_args(&job(Kernel::Primes, 10), Variant::Threads(1)).is_err());
-        assert!(seed_args(&job(sleep, 40), Variant::Processes(2)).is_err());
-    }
-
-    #[test]
-    fn the_hold_job_lasts_about_the_probe_at_the_measured_speed() {
-        let count = Job {
-            kernel: Kernel::Count,
-            range: Span {
-                start: 0,
-                end: 1_000_000,
-            },
-            split: Split::Static,
-        };
-        let row = Row {
-            wall_s: Some(0.01),
-            ..Row::new(Who::Parlab(BackendKind::Threads), Variant::Threads(1))
-        };
-        let job = hold_job(&count, Some(&row), Duration::from_millis(500));
-        assert_eq!(job.range.end, 50_000_000);
-        let guess = hold_job(&count, None, Duration::from_millis(500));
-        assert_eq!(guess.range.end, 2_000_000_000);
-    }
-}
+mod tests;

@@ -11,6 +11,7 @@
 //! [`row`]s and returns plain data ([`Report`]); the command line prints it. Every row of
 //! sections 1 and 2 carries its result, so a wrong answer is visible next to its time.
 
+pub mod fidelity;
 mod measure;
 pub mod row;
 pub mod verdict;
@@ -20,13 +21,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use self::fidelity::{Fidelity, Summary};
 use self::measure::{Lab, PROBE_STEPS, Progress};
 pub use self::row::{
     Comparison, Metric, Row, SEED_END, SEED_ONE_THREAD_S, SEED_TWO_PROCESSES_S, Variant, Who,
 };
 use crate::backend::BackendKind;
 use crate::backend::BackendOptions;
-use crate::cpython::Python;
+use crate::cpython::discover::{self, Places, Spec};
+use crate::cpython::{Info, Python};
 use crate::error::Result;
 use crate::job::Job;
 use crate::kernels::Kernel;
@@ -40,8 +43,9 @@ pub struct Options {
     pub quick: bool,
     /// Run CPython rows when an interpreter is found.
     pub python: bool,
-    /// The interpreter to use instead of `python3` on the PATH.
-    pub python_program: Option<PathBuf>,
+    /// The interpreters to use instead of `python3` on the PATH: `--python SPEC[,SPEC...]`,
+    /// each a path, a version (`2.7`, `3.13t`) or `all`.
+    pub python_spec: Option<String>,
     /// The backends' settings (the GIL models' intervals, the worker program and start
     /// method of `processes`), from which every parlab row's backend is built.
     pub backends: BackendOptions,
@@ -52,7 +56,7 @@ impl Default for Options {
         Options {
             quick: false,
             python: true,
-            python_program: None,
+            python_spec: None,
             backends: BackendOptions::default(),
         }
     }
@@ -71,11 +75,25 @@ pub struct Section {
     pub verdict: Vec<String>,
 }
 
+/// One interpreter that ran rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct PythonUsed {
+    /// As it was run (a path or a name on the PATH).
+    pub program: PathBuf,
+    /// Who it is: version, implementation, GIL, start method, subinterpreter module.
+    #[serde(flatten)]
+    pub info: Info,
+}
+
 /// Everything `parlab reproduce` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// CPython's version, or why there are no CPython rows.
+    /// The first interpreter's version, or why there are no CPython rows.
     pub python: std::result::Result<String, String>,
+    /// Every interpreter that ran rows.
+    pub pythons: Vec<PythonUsed>,
+    /// Interpreters left out: found by looking but not answering, or failing mid-run.
+    pub python_notes: Vec<String>,
     /// Logical CPUs of this machine.
     pub cpus: usize,
     /// The `gil` switch interval used, seconds.
@@ -88,6 +106,12 @@ pub struct Report {
     pub inside: Vec<Comparison>,
     /// Conclusions of the GIL section.
     pub inside_verdict: Vec<String>,
+    /// Each GIL model against the interpreters it models.
+    pub fidelity: Vec<Fidelity>,
+    /// Conclusions of the fidelity section.
+    pub fidelity_verdict: Vec<String>,
+    /// Each interpreter's speedups at 2 workers.
+    pub summary: Vec<Summary>,
 }
 
 /// How big the experiment is: the seed's sizes, or smaller ones under `--quick`.
@@ -152,14 +176,15 @@ impl Sizes {
 /// The rows each section measures, in order: fixed before anything runs, so that progress
 /// can say how many steps there are.
 struct Plan {
-    cpython: Option<Who>,
+    cpython: Vec<Who>,
     cpu: Vec<(Who, Variant)>,
     io: Vec<(Who, Variant)>,
 }
 
 impl Plan {
-    /// The plan with rows of `cpython` (a [`Who::CPython`]) when there is one.
-    fn new(cpython: Option<Who>) -> Plan {
+    /// The plan with rows of each of `cpython` (a [`Who::CPython`] and whether it makes
+    /// subinterpreters).
+    fn new(cpython: &[(Who, bool)]) -> Plan {
         let threads = [1, 2, 4].map(Variant::Threads);
         let each = |who: &Who, variants: &[Variant]| -> Vec<(Who, Variant)> {
             variants.iter().map(|v| (who.clone(), *v)).collect()
@@ -167,11 +192,14 @@ impl Plan {
         let two_processes = Variant::Processes(2);
         let mut cpu = Vec::new();
         let mut io = Vec::new();
-        if let Some(py) = &cpython {
+        for (py, subinterpreters) in cpython {
             cpu.extend(each(
                 py,
                 &[threads[0], threads[1], threads[2], two_processes],
             ));
+            if *subinterpreters {
+                cpu.extend(each(py, &[2, 4].map(Variant::Subinterpreters)));
+            }
             io.extend(each(py, &threads));
         }
         for kind in [
@@ -183,12 +211,13 @@ impl Plan {
         }
         cpu.extend(each(&Who::Parlab(BackendKind::Processes), &[two_processes]));
         io.extend(each(&Who::Parlab(BackendKind::Gil), &threads));
+        let cpython = cpython.iter().map(|(w, _)| w.clone()).collect();
         Plan { cpython, cpu, io }
     }
 
-    /// Every row, then the GIL probes of CPython (when here) and of the model.
+    /// Every row, then the GIL probes of each interpreter and of the two models.
     fn steps(&self) -> usize {
-        let engines = 1 + usize::from(self.cpython.is_some());
+        let engines = 2 + self.cpython.len();
         self.cpu.len() + self.io.len() + PROBE_STEPS * engines
     }
 }
@@ -196,16 +225,19 @@ impl Plan {
 /// Runs the experiment; `progress` hears about every step before it starts, with its number
 /// and the number of steps.
 pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> Result<Report> {
-    let python = find_python(options)?;
+    let (pythons, mut python_notes, why_none) = find_pythons(options)?;
     let sizes = Sizes::new(options.quick);
-    let plan = Plan::new(python.as_ref().ok().map(|p| Who::CPython {
-        version: p.version.clone(),
-    }));
-    let mut lab = Lab::new(
-        options,
-        python.as_ref().ok(),
-        Progress::new(plan.steps(), progress),
-    );
+    let who: Vec<(Who, bool)> = pythons
+        .iter()
+        .map(|(p, _)| {
+            let who = Who::CPython {
+                version: p.version.clone(),
+            };
+            (who, p.info.subinterpreters.is_some())
+        })
+        .collect();
+    let plan = Plan::new(&who);
+    let mut lab = Lab::new(options, &pythons, Progress::new(plan.steps(), progress));
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let count = sizes.count();
@@ -222,18 +254,30 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     let threads_row = cpu
         .iter()
         .find(|r| r.who == Who::Parlab(BackendKind::Threads) && r.variant == Variant::Threads(1));
-    let inside = lab.inside(
-        &count,
-        threads_row,
-        sizes.probe,
-        options.backends.switch_interval,
-    )?;
+    let (probes, gil, legacy) = lab.probes(&count, threads_row, sizes.probe)?;
+    let first_3x = probes.iter().find(|p| p.major >= 3 && p.gil_enabled);
+    let inside = measure::comparisons(first_3x, &gil);
     let inside_verdict = verdict::inside(&inside, options.backends.switch_interval);
+    let fidelity = fidelity::table(&cpu, &probes, &gil, &legacy);
+    let fidelity_verdict = verdict::fidelity(&fidelity);
+    python_notes.append(&mut lab.notes);
 
     Ok(Report {
-        python: python.map(|p| p.version.clone()),
+        python: match (pythons.first(), why_none) {
+            (Some((p, _)), _) => Ok(p.version.clone()),
+            (None, why) => Err(why),
+        },
+        pythons: pythons
+            .iter()
+            .map(|(p, _)| PythonUsed {
+                program: p.program().to_path_buf(),
+                info: p.info.clone(),
+            })
+            .collect(),
+        python_notes,
         cpus,
         switch_interval_s: options.backends.switch_interval.as_secs_f64(),
+        summary: fidelity::summary(&cpu),
         cpu: Section {
             title: "CPU-bound: the seed experiment".into(),
             job: cpu_job(sizes.end),
@@ -252,22 +296,38 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
         },
         inside,
         inside_verdict,
+        fidelity,
+        fidelity_verdict,
     })
 }
 
-/// The interpreter for the CPython rows, or why there are none.
-fn find_python(options: &Options) -> Result<std::result::Result<Python, String>> {
+/// The interpreters for the CPython rows (each with whether the user named it), notes on
+/// those found by looking that did not answer, and why there are none when there are none.
+/// What the user named and is not there is an error, before anything is measured.
+#[allow(clippy::type_complexity)]
+fn find_pythons(options: &Options) -> Result<(Vec<(Python, bool)>, Vec<String>, String)> {
     if !options.python {
-        return Ok(Err("CPython rows skipped (--no-python)".into()));
+        return Ok((
+            Vec::new(),
+            Vec::new(),
+            "CPython rows skipped (--no-python)".into(),
+        ));
     }
-    let found = Python::find(options.python_program.as_deref())?;
-    Ok(found.ok_or_else(|| {
-        let name = options
-            .python_program
-            .as_deref()
-            .map_or("python3".into(), |p| p.display().to_string());
-        format!("{name} not found: CPython rows skipped")
-    }))
+    match &options.python_spec {
+        Some(spec) => {
+            let found = discover::resolve(&Spec::parse_list(spec)?, &Places::from_env())?;
+            let why = format!("no interpreter found for --python {spec}: CPython rows skipped");
+            Ok((found.pythons, found.notes, why))
+        }
+        None => Ok(match Python::find(None)? {
+            Some(p) => (vec![(p, false)], Vec::new(), String::new()),
+            None => (
+                Vec::new(),
+                Vec::new(),
+                "python3 not found: CPython rows skipped".into(),
+            ),
+        }),
+    }
 }
 
 fn measure_all(
@@ -276,9 +336,11 @@ fn measure_all(
     job: &Job,
     budget: Duration,
 ) -> Result<Vec<Row>> {
-    plan.iter()
-        .map(|(who, variant)| lab.row(who, *variant, job, budget))
-        .collect()
+    let mut rows = Vec::new();
+    for (who, variant) in plan {
+        rows.extend(lab.row(who, *variant, job, budget)?);
+    }
+    Ok(rows)
 }
 
 /// The CPU-bound section's job. The seed post's rows keep the range it counted, so a smaller
@@ -298,7 +360,7 @@ mod tests {
 
     #[test]
     fn cpython_rows_come_first_and_add_their_steps() {
-        let without = Plan::new(None);
+        let without = Plan::new(&[]);
         assert!(
             without
                 .cpu
@@ -309,11 +371,15 @@ mod tests {
         let py = Who::CPython {
             version: "3.12.1".into(),
         };
-        let with = Plan::new(Some(py.clone()));
+        let with = Plan::new(&[(py.clone(), true)]);
         let cpython_rows =
             |rows: &[(Who, Variant)]| rows.iter().take_while(|(w, _)| *w == py).count();
         let (cpu, io) = (cpython_rows(&with.cpu), cpython_rows(&with.io));
         assert!(cpu > 0 && io > 0);
+        assert!(
+            with.cpu
+                .contains(&(py.clone(), Variant::Subinterpreters(4)))
+        );
         // Past CPython's rows, the same parlab rows as without it.
         assert_eq!(with.cpu[cpu..], without.cpu[..]);
         assert_eq!(with.io[io..], without.io[..]);
@@ -339,7 +405,12 @@ mod tests {
 
     #[test]
     fn every_measured_row_has_a_distinct_who_and_variant() {
-        let plan = Plan::new(None);
+        let plan = Plan::new(&[(
+            Who::CPython {
+                version: "3.13.0".into(),
+            },
+            true,
+        )]);
         for rows in [&plan.cpu, &plan.io] {
             for (i, a) in rows.iter().enumerate() {
                 assert!(!rows[i + 1..].contains(a), "{a:?} twice");

@@ -66,13 +66,15 @@ pub enum Variant {
     Threads(usize),
     /// Processes, one part each.
     Processes(usize),
+    /// CPython subinterpreters of one process, each with its own GIL (3.12+).
+    Subinterpreters(usize),
 }
 
 impl Variant {
     /// Threads or processes.
     pub fn workers(self) -> usize {
         match self {
-            Variant::Threads(n) | Variant::Processes(n) => n,
+            Variant::Threads(n) | Variant::Processes(n) | Variant::Subinterpreters(n) => n,
         }
     }
 }
@@ -83,6 +85,7 @@ impl fmt::Display for Variant {
         let (n, one, many) = match *self {
             Variant::Threads(n) => (n, "thread", "threads"),
             Variant::Processes(n) => (n, "process", "processes"),
+            Variant::Subinterpreters(n) => (n, "subinterpreter", "subinterpreters"),
         };
         write!(f, "{n} {}", if n == 1 { one } else { many })
     }
@@ -277,6 +280,7 @@ mod tests {
         assert_eq!(Variant::Threads(4).to_string(), "4 threads");
         assert_eq!(Variant::Processes(1).to_string(), "1 process");
         assert_eq!(Variant::Processes(2).to_string(), "2 processes");
+        assert_eq!(Variant::Subinterpreters(2).to_string(), "2 subinterpreters");
     }
 
     #[test]

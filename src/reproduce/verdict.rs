@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::fidelity::Fidelity;
 use super::row::{Comparison, Metric, Row, Variant, Who};
 use crate::backend::BackendKind;
 
@@ -31,11 +32,54 @@ fn speeds<const N: usize>(rows: &[Row], wanted: [(&Who, Variant); N]) -> Option<
     Some(out)
 }
 
-/// The CPython that ran rows, if one did.
+/// Every CPython that ran rows, in the rows' order.
+fn cpythons(rows: &[Row]) -> Vec<&Who> {
+    let mut out: Vec<&Who> = Vec::new();
+    for w in rows.iter().map(|r| &r.who) {
+        if matches!(w, Who::CPython { .. }) && !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// The first CPython that ran rows, if one did.
 fn cpython(rows: &[Row]) -> Option<&Who> {
-    rows.iter()
-        .map(|r| &r.who)
-        .find(|w| matches!(w, Who::CPython { .. }))
+    cpythons(rows).into_iter().next()
+}
+
+const S2: Variant = Variant::Subinterpreters(2);
+
+/// What one interpreter's rows say: threads against processes, and subinterpreters where
+/// they ran.
+fn cpython_sentence(rows: &[Row], py: &Who) -> Option<String> {
+    let Who::CPython { version } = py else {
+        return None;
+    };
+    let [t2, t4, p2] = speeds(rows, [(py, T2), (py, T4), (py, P2)])?;
+    let free_threaded = version.ends_with('t');
+    let mut s = if free_threaded {
+        format!(
+            "On {version} (free-threaded, no GIL): 2 threads ran {} 1 thread and 4 threads {}              1 thread: with the GIL gone, CPU-bound threads run in parallel. 2 processes ran {}              1 thread.",
+            pace(t2),
+            pace(t4),
+            pace(p2)
+        )
+    } else {
+        format!(
+            "On {version}: 2 threads ran {} 1 thread and 4 threads {} 1 thread: the GIL lets              only one thread run Python code at a time, so CPU-bound threads take turns              instead of running in parallel. 2 processes ran {} 1 thread: each has its own              interpreter and its own GIL.",
+            pace(t2),
+            pace(t4),
+            pace(p2)
+        )
+    };
+    if let Some([s2]) = speeds(rows, [(py, S2)]) {
+        s.push_str(&format!(
+            " Two subinterpreters ran {} 1 thread: each has its own GIL, in one process.",
+            pace(s2)
+        ));
+    }
+    Some(s)
 }
 
 const T2: Variant = Variant::Threads(2);
@@ -46,18 +90,8 @@ const P2: Variant = Variant::Processes(2);
 /// releasing the lock every `check_interval` ticks.
 pub fn cpu(rows: &[Row], cpus: usize, check_interval: u32) -> Vec<String> {
     let mut v = Vec::new();
-    if let Some(py) = cpython(rows)
-        && let Some([t2, t4, p2]) = speeds(rows, [(py, T2), (py, T4), (py, P2)])
-    {
-        v.push(format!(
-            "CPython: 2 threads ran {} 1 thread and 4 threads {} 1 thread: the GIL lets only \
-             one thread run Python code at a time, so CPU-bound threads take turns instead of \
-             running in parallel. 2 processes ran {} 1 thread: each has its own interpreter and \
-             its own GIL.",
-            pace(t2),
-            pace(t4),
-            pace(p2)
-        ));
+    for py in cpythons(rows) {
+        v.extend(cpython_sentence(rows, py));
     }
     let gil = &Who::Parlab(BackendKind::Gil);
     if let Some([g2, g4]) = speeds(rows, [(gil, T2), (gil, T4)]) {
@@ -118,6 +152,42 @@ pub fn io(rows: &[Row]) -> Vec<String> {
     );
     text[..1].make_ascii_uppercase();
     vec![text]
+}
+
+/// Conclusions of the fidelity section: which measures each model meets, and which it misses.
+pub fn fidelity(lines: &[Fidelity]) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    for f in lines {
+        if !pairs.contains(&(f.model.as_str(), f.python.as_str())) {
+            pairs.push((&f.model, &f.python));
+        }
+    }
+    for (model, python) in pairs {
+        let of: Vec<&Fidelity> = lines
+            .iter()
+            .filter(|f| f.model == model && f.python == python)
+            .collect();
+        let misses: Vec<String> = of
+            .iter()
+            .filter(|f| !f.within_target)
+            .map(|f| format!("{} ({:.2}x)", f.measure, f.ratio))
+            .collect();
+        v.push(if misses.is_empty() {
+            format!(
+                "The {model} model meets {python} on all {} measures.",
+                of.len()
+            )
+        } else {
+            format!(
+                "The {model} model meets {python} on {} of {} measures; it misses {}.",
+                of.len() - misses.len(),
+                of.len(),
+                misses.join(", ")
+            )
+        });
+    }
+    v
 }
 
 /// Conclusions of the GIL section, the model having run at switch interval `interval`.
@@ -183,7 +253,7 @@ mod tests {
         assert_eq!(v.len(), 1, "{v:?}");
         assert!(
             v[0].starts_with(
-                "CPython: 2 threads ran 2.00x slower than 1 thread and 4 threads 4.00x slower \
+                "On 3.12.1: 2 threads ran 2.00x slower than 1 thread and 4 threads 4.00x slower \
                  than 1 thread"
             ),
             "{}",

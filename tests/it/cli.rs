@@ -222,6 +222,16 @@ fn bad_inputs_give_one_line_and_exit_2() {
             &["reproduce", "--no-python", "--python", "python3"],
             "--python",
         ),
+        (
+            &["reproduce", "--python", "/no/such/python"],
+            "'/no/such/python'",
+        ),
+        (&["reproduce", "--python", "/bin/false"], "'/bin/false'"),
+        (&["reproduce", "--python", "9.9"], "'9.9'"),
+        (
+            &["probe", "--python", "/bin/false", "spawn"],
+            "'/bin/false'",
+        ),
         (&["run", "--timeout", "0s"], "'0s'"),
         (&["run", "--timeout", "soon"], "'soon'"),
         (&["run", "--timeout", "-1s"], "'-1s'"),

@@ -73,27 +73,21 @@ fn quick_run_without_python_gets_every_answer_right() {
 }
 
 #[test]
-fn a_missing_interpreter_is_reported_not_fatal() {
+fn a_named_interpreter_that_is_not_there_is_bad_input() {
     let options = Options {
         quick: true,
-        python_program: Some("/nonexistent/python3".into()),
+        python_spec: Some("/nonexistent/python3".into()),
         backends: BackendOptions {
             processes: processes_backend(),
             ..BackendOptions::default()
         },
         ..Options::default()
     };
-    let r = run(&options, &mut |_, _, _| {}).unwrap();
-    assert_eq!(
-        r.python,
-        Err("/nonexistent/python3 not found: CPython rows skipped".to_string())
-    );
-    assert!(
-        r.cpu
-            .rows
-            .iter()
-            .all(|r| !matches!(r.who, Who::CPython { .. }))
-    );
+    let mut steps = 0;
+    let err = run(&options, &mut |_, _, _| steps += 1).unwrap_err();
+    assert!(err.is_usage(), "{err}");
+    assert!(err.to_string().contains("/nonexistent/python3"), "{err}");
+    assert_eq!(steps, 0, "nothing is measured");
 }
 
 /// An interpreter that answers as the seed script would, with fixed times: 1 s for `threads`
@@ -101,9 +95,10 @@ fn a_missing_interpreter_is_reported_not_fatal() {
 fn fake_python() -> PathBuf {
     let path = std::env::temp_dir().join(format!("parlab-it-fake-python-{}", std::process::id()));
     let script = r#"#!/bin/sh
-if [ "$1" = "-c" ]; then echo 3.99.0; exit 0; fi
 mode=$2
 case "$mode" in
+  info) echo '{"version": "3.99.0", "implementation": "CPython", "executable": "/x/python3.99", "gil_enabled": true, "free_threaded": false, "start_method": "fork", "subinterpreters": "concurrent.interpreters"}' ;;
+  subinterpreters) echo "{\"result\": $(($5 - $4)), \"elapsed_s\": 0.625, \"api\": \"concurrent.interpreters\"}" ;;
   threads) echo "{\"result\": $(($5 - $4)), \"elapsed_s\": 1.0}" ;;
   processes) echo "{\"result\": $(($5 - $4)), \"elapsed_s\": 0.5}" ;;
   sleep) echo "{\"result\": $(($5 - $4)), \"elapsed_s\": 0.1}" ;;
@@ -131,7 +126,7 @@ fn cpython_rows_are_read_placed_and_judged() {
     let program = fake_python();
     let options = Options {
         quick: true,
-        python_program: Some(program.clone()),
+        python_spec: Some(program.display().to_string()),
         backends: BackendOptions {
             check_interval: 250,
             processes: processes_backend(),
@@ -163,8 +158,30 @@ fn cpython_rows_are_read_placed_and_judged() {
             (Variant::Threads(2), Some(10_000_000), Some(1.0)),
             (Variant::Threads(4), Some(10_000_000), Some(1.0)),
             (Variant::Processes(2), Some(10_000_000), Some(2.0)),
+            (Variant::Subinterpreters(2), Some(10_000_000), Some(1.6)),
+            (Variant::Subinterpreters(4), Some(10_000_000), Some(1.6)),
         ]
     );
+    let sub = r
+        .cpu
+        .rows
+        .iter()
+        .find(|r| r.who == py && r.variant == Variant::Subinterpreters(2));
+    assert_eq!(
+        sub.unwrap().note.as_deref(),
+        Some("one GIL each, through concurrent.interpreters")
+    );
+    assert_eq!(r.pythons.len(), 1);
+    assert_eq!(r.pythons[0].info.start_method, "fork");
+    // The fidelity section holds the gil model against 3.99.0 on every measure.
+    assert_eq!(r.fidelity.len(), 4, "{:?}", r.fidelity);
+    assert!(
+        r.fidelity
+            .iter()
+            .all(|f| f.model == "gil" && f.python == "CPython 3.99.0")
+    );
+    assert_eq!(r.summary.len(), 1);
+    assert_eq!(r.summary[0].subinterpreters, Some(1.6));
     assert_eq!(of(&r.io.rows).len(), 3);
     assert!(
         of(&r.io.rows)
@@ -179,7 +196,7 @@ fn cpython_rows_are_read_placed_and_judged() {
 
     assert!(
         r.cpu.verdict[0].starts_with(
-            "CPython: 2 threads ran about as fast as (1.00x) 1 thread and 4 threads about as \
+            "On 3.99.0: 2 threads ran about as fast as (1.00x) 1 thread and 4 threads about as \
              fast as (1.00x) 1 thread"
         ),
         "{:?}",

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::legacy::OldGil;
 use super::new::NewGil;
 use super::{Held, Lock, Record, Release};
 use crate::error::{Error, Result};
@@ -36,7 +37,16 @@ pub fn measure(interval: Duration, duration: Duration) -> Result<Convoy> {
     })
 }
 
-fn pairs_per_second(gil: &NewGil, duration: Duration, with_cpu: bool) -> Result<f64> {
+/// [`Convoy`] under `gil-legacy`, Python 2's lock released every `check_interval` ticks: a
+/// blocking call releases it and takes it back as Python 2's `Py_BEGIN_ALLOW_THREADS` did.
+pub fn measure_legacy(check_interval: u32, duration: Duration) -> Result<Convoy> {
+    Ok(Convoy {
+        alone_per_s: pairs_per_second(&OldGil::new(check_interval), duration, false)?,
+        beside_cpu_per_s: pairs_per_second(&OldGil::new(check_interval), duration, true)?,
+    })
+}
+
+fn pairs_per_second<L: Lock>(gil: &L, duration: Duration, with_cpu: bool) -> Result<f64> {
     // A pipe, as CPython's measurement uses `os.pipe()`.
     let (rx, tx) = nix::unistd::pipe().map_err(|e| Error::io("creating a pipe", e.into()))?;
     let (mut rx, mut tx) = (File::from(rx), File::from(tx));
