@@ -1,6 +1,7 @@
 //! parlab's integration tests: one binary, one module per concern.
 
 mod backends;
+mod bad_input;
 mod bench;
 mod cli;
 mod faults;
