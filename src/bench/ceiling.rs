@@ -94,8 +94,10 @@ fn rate(w: usize, time: Duration) -> f64 {
             .map(|_| {
                 let stop = &stop;
                 scope.spawn(move || {
+                    // At least one block, even when the thread starts after the stop: a rate
+                    // is never zero.
                     let mut n = 0;
-                    while !stop.load(Ordering::Relaxed) {
+                    loop {
                         let block = Span {
                             start: n,
                             end: n + BLOCK,
@@ -104,8 +106,10 @@ fn rate(w: usize, time: Duration) -> f64 {
                             .run(block)
                             .expect("count cannot fail")
                             .headline() as u64;
+                        if stop.load(Ordering::Relaxed) {
+                            break n;
+                        }
                     }
-                    n
                 })
             })
             .collect();

@@ -8,21 +8,20 @@
 
 use std::time::{Duration, Instant};
 
+use super::ceiling;
 use super::machine::Machine;
 use super::matrix::{self, Entry};
 use super::rusage::{CpuTime, peak_rss_kib, reset_peak_rss};
 use super::schema::{Cell, Report, Run, SCHEMA_VERSION};
 use super::spec::Spec;
+use super::summary::summarise;
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
 use crate::interrupt;
 use crate::job::Job;
 use crate::kernels::Total;
 use crate::observer::Silent;
-use crate::stats::{self, Summary};
 
-/// Bootstrap resamples for the speedup's confidence interval.
-const BOOTSTRAP_ROUNDS: usize = 2000;
 /// Least time between two rewrites of the exports during a benchmark.
 const UPDATE_EVERY: Duration = Duration::from_secs(1);
 /// Most measured rounds a `--min-time` benchmark runs.
@@ -53,25 +52,60 @@ pub fn run(
 ) -> Result<Report> {
     spec.check()?;
     let mut machine = Machine::now();
+    machine.set_cpu_speeds(ceiling::cpu_speeds());
     let (cells, entries) = matrix::build(spec)?;
     let mut report = empty_report(spec, &machine, cells);
     let mut schedule = Schedule::new(spec, entries.len());
+    let mut lab = Lab {
+        probe: ceiling::Probe::new(&spec.workers),
+        samples: Vec::new(),
+        probe_s: 0.0,
+        started: Instant::now(),
+    };
     // Exports are rewritten after the first round and then at most once a second, so that a
     // long benchmark of short runs spends its time measuring, not writing files.
     let mut last_update: Option<Instant> = None;
-    while !schedule.finished(spec) {
-        if let Err(stopped) = run_round(spec, &entries, &mut report, &mut schedule, progress) {
+    while !schedule.finished(spec, &report, lab.started.elapsed()) {
+        let round = run_round(
+            spec,
+            &entries,
+            &mut report,
+            &mut schedule,
+            &mut lab,
+            progress,
+        );
+        if let Err(stopped) = round {
             report.interrupted = Some(stopped);
             break;
         }
+        if spec.precision.is_some() {
+            summarise(&mut report, &entries, spec, &lab);
+        }
         if last_update.is_none_or(|t| t.elapsed() >= UPDATE_EVERY) {
-            publish(&mut report, &entries, &mut machine, update)?;
+            publish(&mut report, &entries, spec, &lab, &mut machine, update)?;
             last_update = Some(Instant::now());
         }
     }
     report.complete = report.interrupted.is_none();
-    publish(&mut report, &entries, &mut machine, update)?;
+    publish(&mut report, &entries, spec, &lab, &mut machine, update)?;
     Ok(report)
+}
+
+/// The ceiling probe and what it measured, with the time it and the benchmark took.
+pub(super) struct Lab {
+    probe: ceiling::Probe,
+    /// Every measured round's ceiling samples: (workers, ceiling).
+    pub samples: Vec<(usize, f64)>,
+    /// Seconds the probes took.
+    pub probe_s: f64,
+    started: Instant,
+}
+
+impl Lab {
+    /// Time since the benchmark started measuring.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
 }
 
 /// The report before any run: settings, machine, and the cells without measurements.
@@ -92,6 +126,7 @@ fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<Cell>) -> Report {
             None
         },
         settings: spec.settings(),
+        ceilings: Default::default(),
         cells,
     }
 }
@@ -125,7 +160,7 @@ impl Schedule {
 
     /// True once the rounds asked for ran and every cell has run for `--min-time`, or after
     /// [`MAX_ROUNDS`] (or `--runs`, if more) measured rounds whatever the time.
-    fn finished(&self, spec: &Spec) -> bool {
+    fn finished(&self, spec: &Spec, report: &Report, elapsed: Duration) -> bool {
         if self.warm(spec) {
             return false;
         }
@@ -134,24 +169,69 @@ impl Schedule {
         let enough_time = spec
             .min_time
             .is_none_or(|t| self.measured_s.iter().all(|&s| s >= t.as_secs_f64()));
-        (enough_runs && enough_time) || measured >= MAX_ROUNDS.max(spec.runs)
+        let precise = report
+            .cells
+            .iter()
+            .all(|c| c.within_precision != Some(false));
+        let out_of_time = spec.max_time.is_some_and(|t| elapsed >= t);
+        (enough_runs && ((enough_time && precise) || out_of_time))
+            || measured >= MAX_ROUNDS.max(spec.runs)
     }
 }
 
-/// Runs every cell once, in order. Stops at an interruption with its description; the round is
-/// then not counted.
+/// The order of one round: for each baseline, the baseline run, then its cells two at a time,
+/// each pair followed by another baseline run (B c1 c2 B c3 c4 B ...), so that every cell runs
+/// right next to a baseline run it is paired with.
+pub(super) fn round_order(entries: &[Entry]) -> Vec<usize> {
+    let mut order = Vec::new();
+    for (b, _) in entries.iter().enumerate().filter(|(i, e)| e.baseline == *i) {
+        let cells: Vec<usize> = (0..entries.len())
+            .filter(|&i| i != b && entries[i].baseline == b)
+            .collect();
+        order.push(b);
+        for two in cells.chunks(2) {
+            order.extend_from_slice(two);
+            order.push(b);
+        }
+    }
+    order
+}
+
+/// The position in `order` of the baseline run paired with the run at `at`: the one just
+/// before it, else the one just after; for a baseline run, the baseline run before it.
+pub(super) fn partner(order: &[usize], entries: &[Entry], at: usize) -> Option<usize> {
+    let b = entries[order[at]].baseline;
+    if order[at] == b {
+        return order[..at].iter().rposition(|&i| i == b);
+    }
+    [at.checked_sub(1), Some(at + 1)]
+        .into_iter()
+        .flatten()
+        .find(|&p| order.get(p) == Some(&b))
+}
+
+/// Measures the ceiling, then runs every cell once in [`round_order`] (the baseline more than
+/// once) and pairs each run with its baseline run. Stops at an interruption with its
+/// description; the round is then not counted.
 fn run_round(
     spec: &Spec,
     entries: &[Entry],
     report: &mut Report,
     schedule: &mut Schedule,
+    lab: &mut Lab,
     progress: &mut dyn FnMut(&Progress),
 ) -> std::result::Result<(), String> {
     let warm = schedule.warm(spec);
-    for (i, entry) in entries.iter().enumerate() {
+    let round_started = Instant::now();
+    let (ceilings, cost) = lab.probe.sample();
+    lab.probe_s += cost.as_secs_f64();
+    let order = round_order(entries);
+    let mut done: Vec<(usize, Option<Run>)> = Vec::with_capacity(order.len());
+    for &i in &order {
         if let Some(signal) = interrupt::requested() {
             return Err(interrupt::error(signal).to_string());
         }
+        let entry = &entries[i];
         let cell = &mut report.cells[i];
         progress(&Progress {
             done: schedule.done,
@@ -159,33 +239,47 @@ fn run_round(
             cell: cell.label(),
             phase: if warm { "warm-up" } else { "measure" },
         });
-        let (outcome, run) = measure(entry.backend.as_ref(), &entry.job, cell.workers);
+        let (outcome, mut run) = measure(entry.backend.as_ref(), &entry.job, cell.workers);
         schedule.done += 1;
+        run.ceiling = ceilings
+            .iter()
+            .find(|(w, _)| *w == cell.workers)
+            .map(|c| c.1);
         match outcome {
-            Ok(total) if total == entry.expected => {
-                if !warm {
-                    schedule.measured_s[i] += run.wall_s;
-                    cell.runs.push(run);
-                }
-            }
+            Ok(total) if total == entry.expected => done.push((i, Some(run))),
             Ok(total) => {
                 cell.mismatches += 1;
-                keep_error(
-                    cell,
-                    format!(
-                        "wrong answer {} (expected {})",
-                        total.headline(),
-                        entry.expected.headline()
-                    ),
+                let e = format!(
+                    "wrong answer {} (expected {})",
+                    total.headline(),
+                    entry.expected.headline()
                 );
+                keep_error(cell, e);
+                done.push((i, None));
             }
             Err(e) if e.interrupted_by().is_some() => return Err(e.to_string()),
-            Err(e) => keep_error(cell, e.to_string()),
+            Err(e) => {
+                keep_error(cell, e.to_string());
+                done.push((i, None));
+            }
         }
     }
-    if !warm {
-        report.rounds += 1;
+    lab.probe.fit(round_started.elapsed());
+    if warm {
+        schedule.round += 1;
+        return Ok(());
     }
+    lab.samples.extend(ceilings);
+    for at in 0..done.len() {
+        let baseline_s = partner(&order, entries, at).and_then(|p| done[p].1.map(|r| r.wall_s));
+        let (i, run) = &mut done[at];
+        if let Some(run) = run {
+            run.baseline_s = baseline_s;
+            schedule.measured_s[*i] += run.wall_s;
+            report.cells[*i].runs.push(*run);
+        }
+    }
+    report.rounds += 1;
     schedule.round += 1;
     Ok(())
 }
@@ -200,41 +294,15 @@ fn keep_error(cell: &mut Cell, e: String) {
 fn publish(
     report: &mut Report,
     entries: &[Entry],
+    spec: &Spec,
+    lab: &Lab,
     machine: &mut Machine,
     update: &mut dyn FnMut(&Report) -> Result<()>,
 ) -> Result<()> {
-    summarise(report, entries);
+    summarise(report, entries, spec, lab);
     machine.finish();
     report.machine = machine.clone();
     update(report)
-}
-
-/// Recomputes every cell's figures from its runs.
-fn summarise(report: &mut Report, entries: &[Entry]) {
-    let walls: Vec<Vec<f64>> = report
-        .cells
-        .iter()
-        .map(|c| c.runs.iter().map(|r| r.wall_s).collect())
-        .collect();
-    for ((cell, w), entry) in report.cells.iter_mut().zip(&walls).zip(entries) {
-        if w.is_empty() {
-            continue;
-        }
-        let median_of = |field: fn(&Run) -> f64| {
-            stats::median(&cell.runs.iter().map(field).collect::<Vec<_>>())
-        };
-        cell.wall = Some(Summary::of(w));
-        cell.user_s = Some(median_of(|r| r.user_s));
-        cell.sys_s = Some(median_of(|r| r.sys_s));
-        cell.peak_rss_kib = cell.runs.iter().filter_map(|r| r.peak_rss_kib).max();
-        cell.outliers = stats::outliers(w);
-        let base = &walls[entry.baseline];
-        if !base.is_empty() {
-            let s = stats::speedup(base, w, BOOTSTRAP_ROUNDS);
-            cell.efficiency = Some(s.value / cell.workers as f64);
-            cell.speedup = Some(s);
-        }
-    }
 }
 
 /// Runs `job` once on `backend`, with its wall time, CPU time and peak memory.
@@ -250,6 +318,8 @@ fn measure(backend: &dyn Backend, job: &Job, workers: usize) -> (Result<Total>, 
         user_s: cpu.user_s,
         sys_s: cpu.sys_s,
         peak_rss_kib: peak_rss_kib(),
+        baseline_s: None,
+        ceiling: None,
     };
     (outcome, run)
 }
@@ -262,7 +332,8 @@ mod tests {
     /// Rounds a schedule runs before it is finished, measured `wall_s` per run and cell.
     fn rounds_run(spec: &Spec, wall_s: f64) -> usize {
         let mut s = Schedule::new(spec, 2);
-        while !s.finished(spec) {
+        let report = empty_report(spec, &Machine::now(), Vec::new());
+        while !s.finished(spec, &report, Duration::ZERO) {
             if !s.warm(spec) {
                 s.measured_s.iter_mut().for_each(|t| *t += wall_s);
             }
@@ -300,18 +371,62 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(heard, 4 * 3);
+        // Each round: B seq x2 threads x1 B threads x2 B, after one warm-up round.
+        assert_eq!(heard, 3 * 6);
         assert_eq!(updates.first(), Some(&(0, false)), "{updates:?}");
         assert_eq!(updates.last(), Some(&(2, true)), "{updates:?}");
         assert!(report.all_correct() && report.complete);
         for cell in &report.cells {
-            assert_eq!(cell.runs.len(), 2, "{cell:?}");
+            let runs = if cell.baseline { 6 } else { 2 };
+            assert_eq!(cell.runs.len(), runs, "{cell:?}");
             assert!(cell.wall.is_some() && cell.speedup.is_some(), "{cell:?}");
             assert_eq!(
                 cell.efficiency,
-                cell.speedup.map(|s| s.value / cell.workers as f64)
+                cell.speedup.map(|s| s.scaled(1.0 / cell.workers as f64))
             );
+            // Every run of a cell is paired with a baseline run of its round.
+            if !cell.baseline {
+                assert!(cell.runs.iter().all(|r| r.baseline_s.is_some()), "{cell:?}");
+            }
+            assert_eq!(cell.workers > 1, cell.ceiling.is_some(), "{cell:?}");
         }
+        assert_eq!(report.ceilings.at.len(), 1);
+        assert!(report.ceilings.cost_s > 0.0);
+    }
+
+    #[test]
+    fn every_cell_runs_beside_a_baseline_run_it_is_paired_with() {
+        let (_, entries) = matrix::build(&sample()).unwrap();
+        let order = round_order(&entries);
+        assert_eq!(order, [0, 1, 2, 0, 3, 0]);
+        let partners: Vec<Option<usize>> = (0..order.len())
+            .map(|at| partner(&order, &entries, at))
+            .collect();
+        // seq x2 pairs with the baseline before it, threads x1 with the one after, threads x2
+        // with the one before; each baseline run after the first with the one before it.
+        assert_eq!(
+            partners,
+            [None, Some(0), Some(3), Some(0), Some(3), Some(3)]
+        );
+    }
+
+    #[test]
+    fn precision_adds_rounds_until_met_or_out_of_time() {
+        let spec = Spec {
+            precision: Some(0.05),
+            max_time: Some(Duration::from_secs(30)),
+            ..sample()
+        };
+        let mut report = empty_report(&spec, &Machine::now(), matrix::build(&spec).unwrap().0);
+        let mut s = Schedule::new(&spec, 4);
+        s.round = 1 + spec.runs;
+        assert!(
+            s.finished(&spec, &report, Duration::ZERO),
+            "nothing imprecise yet"
+        );
+        report.cells[1].within_precision = Some(false);
+        assert!(!s.finished(&spec, &report, Duration::from_secs(1)));
+        assert!(s.finished(&spec, &report, Duration::from_secs(31)));
     }
 
     #[test]

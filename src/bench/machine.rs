@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ceiling::{CpuSpeed, UNEQUAL_BELOW};
+
 /// The machine section of a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Machine {
@@ -17,9 +19,33 @@ pub struct Machine {
     pub load_after: [f64; 3],
     /// Set when the machine was busy: the figures are then noisier than usual.
     pub busy_warning: Option<String>,
+    /// Each CPU's speed relative to the fastest, measured at the start with a pinned loop
+    /// (empty where the OS does not allow pinning).
+    #[serde(default)]
+    pub cpu_speeds: Vec<CpuSpeed>,
+    /// Set when the CPUs ran at unequal speeds: a static split is then bounded by the slowest.
+    #[serde(default)]
+    pub unequal_cpus: Option<String>,
 }
 
 impl Machine {
+    /// Records each CPU's relative speed and says when they are unequal.
+    pub fn set_cpu_speeds(&mut self, speeds: Vec<CpuSpeed>) {
+        let slow: Vec<String> = speeds
+            .iter()
+            .filter(|s| s.relative < UNEQUAL_BELOW)
+            .map(|s| format!("CPU {} at {:.0}%", s.cpu, s.relative * 100.0))
+            .collect();
+        self.unequal_cpus = (!slow.is_empty()).then(|| {
+            format!(
+                "the CPUs ran at unequal speeds ({} of the fastest): a static split is bounded \
+                 by the slowest worker",
+                slow.join(", ")
+            )
+        });
+        self.cpu_speeds = speeds;
+    }
+
     /// Reads the machine as it is now.
     pub fn now() -> Machine {
         let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
@@ -43,6 +69,8 @@ impl Machine {
             load_before: load,
             load_after: load,
             busy_warning: None,
+            cpu_speeds: Vec::new(),
+            unequal_cpus: None,
         };
         m.check_busy();
         m

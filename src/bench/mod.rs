@@ -26,6 +26,7 @@ mod matrix;
 pub(crate) mod rusage;
 mod schema;
 mod spec;
+mod summary;
 
 pub use crate::stats::{Estimate, Summary};
 pub use engine::{Progress, run};

@@ -12,7 +12,7 @@ use crate::span::Span;
 use crate::stats::{Estimate, Summary};
 
 /// Version of the report's schema (docs/bench-json.md); bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One measured run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -25,6 +25,15 @@ pub struct Run {
     pub sys_s: f64,
     /// Peak resident memory of parlab during the run, KiB.
     pub peak_rss_kib: Option<u64>,
+    /// Wall time of the baseline run paired with this one: it ran just before or just after,
+    /// in the same round, so the two saw the same machine. `None` for a baseline run with no
+    /// baseline run before it in its round.
+    #[serde(default)]
+    pub baseline_s: Option<f64>,
+    /// The machine's ceiling at this cell's worker count, measured just before the round
+    /// (for more than one worker).
+    #[serde(default)]
+    pub ceiling: Option<f64>,
 }
 
 /// One cell of the matrix and what was measured in it.
@@ -54,10 +63,23 @@ pub struct Cell {
     pub sys_s: Option<f64>,
     /// Highest peak resident memory of parlab over the runs, KiB.
     pub peak_rss_kib: Option<u64>,
-    /// Speedup against the baseline cell, with its 95% bootstrap interval.
+    /// Speedup against the baseline: the median ratio of paired runs, with a 95% bootstrap
+    /// interval over the pairs.
     pub speedup: Option<Estimate>,
-    /// Speedup divided by workers.
-    pub efficiency: Option<f64>,
+    /// Speedup divided by workers, with the speedup's interval.
+    pub efficiency: Option<Estimate>,
+    /// The machine's ceiling at this worker count over the rounds (median and 95% interval),
+    /// for more than one worker.
+    pub ceiling: Option<Estimate>,
+    /// Speedup over the ceiling of the same round: the share of what the machine allowed that
+    /// the cell reached (median and 95% interval over rounds).
+    pub vs_ceiling: Option<Estimate>,
+    /// Why the speedup is a measurement artefact rather than a finding (above the ceiling's
+    /// interval, or above the number of CPUs), if it is one.
+    pub artefact: Option<String>,
+    /// Whether the speedup's interval is within `--precision` (`None`: no precision asked, or
+    /// the baseline itself).
+    pub within_precision: Option<bool>,
     /// Runs outside Tukey's fences (1.5 IQR beyond the quartiles).
     pub outliers: usize,
     /// Runs that gave a wrong answer.
@@ -67,12 +89,15 @@ pub struct Cell {
 }
 
 impl Cell {
-    /// "ok", "mismatch" or "error".
+    /// "ok", "mismatch", "error" or "artefact" (right answers, but a speedup the machine
+    /// could not have given).
     pub fn status(&self) -> &'static str {
         if self.mismatches > 0 {
             "mismatch"
         } else if !self.errors.is_empty() {
             "error"
+        } else if self.artefact.is_some() {
+            "artefact"
         } else {
             "ok"
         }
@@ -107,6 +132,35 @@ pub struct Settings {
     /// The `gil-legacy` model's check interval, when that backend ran.
     #[serde(default)]
     pub check_interval: Option<u32>,
+    /// `--precision`: the half-width of every speedup's 95% interval asked for, as a share of
+    /// the speedup (0.05 = +-5%); rounds are added until it is met or `max_time_s` passes.
+    #[serde(default)]
+    pub precision: Option<f64>,
+    /// `--max-time`: no round starts after this much time, in seconds.
+    #[serde(default)]
+    pub max_time_s: Option<f64>,
+}
+
+/// The machine's ceiling at one worker count, over every round.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CeilingAt {
+    /// Workers.
+    pub workers: usize,
+    /// Median ceiling and its 95% interval.
+    pub ceiling: Estimate,
+    /// Lowest and highest sample: how far the machine moved during the benchmark.
+    pub range: (f64, f64),
+}
+
+/// What the ceiling probes found and cost.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Ceilings {
+    /// Per worker count above 1.
+    pub at: Vec<CeilingAt>,
+    /// Time the probes took, seconds.
+    pub cost_s: f64,
+    /// That time as a share of the benchmark's measuring time (probes included).
+    pub cost_share: f64,
 }
 
 /// Everything a benchmark measured: the export schema (docs/bench-json.md).
@@ -131,6 +185,9 @@ pub struct Report {
     pub gpu_adapter: Option<String>,
     /// Settings.
     pub settings: Settings,
+    /// The machine's ceiling, measured before every round.
+    #[serde(default)]
+    pub ceilings: Ceilings,
     /// Cells, baselines first for each kernel and range.
     pub cells: Vec<Cell>,
 }
@@ -138,7 +195,9 @@ pub struct Report {
 impl Report {
     /// True when every cell of a complete benchmark got every answer right.
     pub fn all_correct(&self) -> bool {
-        self.cells.iter().all(|c| c.status() == "ok")
+        self.cells
+            .iter()
+            .all(|c| c.mismatches == 0 && c.errors.is_empty())
     }
 }
 
@@ -184,9 +243,16 @@ mod tests {
         let run = &v["cells"][1]["runs"][0];
         assert_eq!(
             keys(run),
-            ["peak_rss_kib", "sys_s", "user_s", "wall_s"]
-                .map(String::from)
-                .into()
+            [
+                "baseline_s",
+                "ceiling",
+                "peak_rss_kib",
+                "sys_s",
+                "user_s",
+                "wall_s"
+            ]
+            .map(String::from)
+            .into()
         );
         let back: Report = serde_json::from_value(v).unwrap();
         assert_eq!(back, report);

@@ -28,6 +28,12 @@ pub struct Spec {
     pub runs: usize,
     /// Keep adding rounds until every cell has run at least this long in total.
     pub min_time: Option<Duration>,
+    /// Keep adding rounds until every speedup's 95% interval is within this share of it
+    /// (0.05: +-5%), or `max_time` has passed.
+    pub precision: Option<f64>,
+    /// No round starts once the benchmark has measured this long (the rounds asked for with
+    /// `runs` still run).
+    pub max_time: Option<Duration>,
     /// Backend settings, including the per-run timeout, the worker program of `processes`
     /// and the launcher of `mpi` (`mpirun` when none is given).
     pub options: BackendOptions,
@@ -70,6 +76,8 @@ impl Spec {
             switch_interval_s: runs(BackendKind::Gil)
                 .then_some(self.options.switch_interval.as_secs_f64()),
             check_interval: runs(BackendKind::GilLegacy).then_some(self.options.check_interval),
+            precision: self.precision,
+            max_time_s: self.max_time.map(|d| d.as_secs_f64()),
         }
     }
 
@@ -91,6 +99,8 @@ pub(super) fn sample() -> Spec {
         warmup: 1,
         runs: 2,
         min_time: None,
+        precision: None,
+        max_time: None,
         options: BackendOptions::default(),
     }
 }

@@ -23,7 +23,7 @@ pub enum Command {
     Reproduce(ReproduceArgs),
     /// Benchmark a job across backends, worker counts, kernels and sizes: statistics,
     /// speedup with confidence intervals, exports and plots.
-    Bench(BenchArgs),
+    Bench(Box<BenchArgs>),
     /// Measure what threads and processes cost on this machine: spawn, switch, fork-rss,
     /// message, memory (all by default), beside CPython when python3 is found.
     Probe(ProbeArgs),
@@ -167,9 +167,17 @@ pub struct BenchArgs {
     /// Unmeasured rounds first.
     #[arg(long, default_value = "1", allow_hyphen_values = true)]
     pub warmup: String,
-    /// Measured rounds; every cell runs once per round.
-    #[arg(long, default_value = "5", allow_hyphen_values = true)]
-    pub runs: String,
+    /// Measured rounds; every cell runs once per round (default: at least 5, then more until
+    /// --precision is met). Given alone, exactly this many.
+    #[arg(long, allow_hyphen_values = true)]
+    pub runs: Option<String>,
+    /// Add rounds until every speedup's 95% interval is within this (e.g. 5%, or "off")
+    /// [default: 5% unless --runs is given].
+    #[arg(long, allow_hyphen_values = true)]
+    pub precision: Option<String>,
+    /// Start no round after this long once --runs rounds ran (e.g. 30s) [default: 30s].
+    #[arg(long, allow_hyphen_values = true)]
+    pub max_time: Option<String>,
     /// Keep measuring until every cell has run at least this long in total (e.g. 2s).
     #[arg(long, allow_hyphen_values = true)]
     pub min_time: Option<String>,

@@ -91,7 +91,25 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         ranges,
         split: a.split.parse()?,
         warmup: count("warm-up rounds", &a.warmup, 0, 100)?,
-        runs: count("runs", &a.runs, 1, 10_000)?,
+        runs: match &a.runs {
+            Some(r) => count("runs", r, 1, 10_000)?,
+            None => DEFAULT_RUNS,
+        },
+        precision: precision(a.precision.as_deref(), a.runs.is_some())?,
+        max_time: Some(match &a.max_time {
+            Some(t) => match parse_duration(t)? {
+                d if d.is_zero() => {
+                    return Err(parlab::Error::invalid(
+                        "max time",
+                        t.as_str(),
+                        "must be above zero",
+                    )
+                    .into());
+                }
+                d => d,
+            },
+            None => DEFAULT_MAX_TIME,
+        }),
         min_time,
         options,
     };
@@ -158,11 +176,45 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(128 + signal as u8));
     }
     if !report.all_correct() {
-        let bad = report.cells.iter().filter(|c| c.status() != "ok").count();
+        let bad = report
+            .cells
+            .iter()
+            .filter(|c| c.mismatches > 0 || !c.errors.is_empty())
+            .count();
         eprintln!("error: {bad} cell(s) had wrong answers or failed runs (see the status column)");
         return Ok(ExitCode::from(super::EXIT_FAILURE));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Measured rounds when `--runs` is not given (more follow until `--precision` is met).
+const DEFAULT_RUNS: usize = 5;
+/// `--precision` when neither it nor `--runs` is given: every speedup within +-5%.
+const DEFAULT_PRECISION: f64 = 0.05;
+/// `--max-time` when not given.
+const DEFAULT_MAX_TIME: Duration = Duration::from_secs(30);
+
+/// `--precision`: a percentage such as `5%` (or `0.05`), or `off`; by default 5% unless
+/// `--runs` asked for an exact number of rounds.
+fn precision(text: Option<&str>, runs_given: bool) -> parlab::Result<Option<f64>> {
+    let Some(t) = text else {
+        return Ok((!runs_given).then_some(DEFAULT_PRECISION));
+    };
+    if t == "off" {
+        return Ok(None);
+    }
+    let value = match t.strip_suffix('%') {
+        Some(pct) => pct.trim().parse::<f64>().map(|p| p / 100.0),
+        None => t.trim().parse::<f64>(),
+    };
+    match value {
+        Ok(p) if p > 0.0 && p < 1.0 => Ok(Some(p)),
+        _ => Err(parlab::Error::invalid(
+            "precision",
+            t,
+            "a share of the speedup above 0% and below 100%, such as 5% or 0.05, or 'off'",
+        )),
+    }
 }
 
 fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
@@ -173,7 +225,7 @@ fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     let mut table = Table::new(super::job_columns().into_iter().chain([
         Column::right("median wall (± sd)").min_width(22).gap(2),
         Column::right("speedup (95% CI)").min_width(22),
-        Column::right("eff").min_width(6),
+        Column::right("of ceiling").min_width(14),
         Column::left("status").gap(2),
     ]));
     for c in &r.cells {
@@ -184,15 +236,35 @@ fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             workers,
             wall,
             speedup,
-            eff,
+            of_ceiling,
+            _,
             _,
             _,
             mut status,
         ] = markdown::cells_of(c);
-        if let Some(e) = c.errors.first() {
+        if let Some(e) = c.errors.first().or(c.artefact.as_ref()) {
             status.push_str(&format!(": {e}"));
         }
-        table.row([kernel, range, backend, workers, wall, speedup, eff, status]);
+        if c.within_precision == Some(false) {
+            status.push_str(", interval wider than --precision");
+        }
+        table.row([
+            kernel, range, backend, workers, wall, speedup, of_ceiling, status,
+        ]);
+    }
+    for c in &r.ceilings.at {
+        table.note(format!(
+            "The machine's ceiling at {} workers (a perfectly parallel loop, measured before every \
+             round): {:.2}x (95% CI {:.2}-{:.2}), between {:.2}x and {:.2}x over the rounds.",
+            c.workers, c.ceiling.value, c.ceiling.low, c.ceiling.high, c.range.0, c.range.1
+        ));
+    }
+    if r.ceilings.cost_s > 0.0 {
+        table.note(format!(
+            "The ceiling probes took {:.2} s, {:.1}% of the benchmark.",
+            r.ceilings.cost_s,
+            r.ceilings.cost_share * 100.0
+        ));
     }
     write!(out, "\n{}", table.render())
 }

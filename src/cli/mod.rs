@@ -41,7 +41,7 @@ pub fn main() -> ExitCode {
         Command::Verify(a) => verify::verify(a),
         Command::Reproduce(a) => reproduce::reproduce(a),
         Command::Probe(a) => probe::probe(a),
-        Command::Bench(a) => bench::bench(a),
+        Command::Bench(a) => bench::bench(*a),
         Command::Worker => return ExitCode::from(parlab::worker::serve() as u8),
     };
     match outcome {

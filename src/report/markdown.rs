@@ -12,13 +12,14 @@ use crate::units::seconds;
 pub struct Markdown;
 
 /// The cells' table columns, shared with the HTML export.
-pub const COLUMNS: [&str; 10] = [
+pub const COLUMNS: [&str; 11] = [
     "kernel",
     "range",
     "backend",
     "workers",
     "median wall (± sd)",
     "speedup (95% CI)",
+    "of ceiling",
     "efficiency",
     "CPU user / sys",
     "peak RSS",
@@ -26,7 +27,7 @@ pub const COLUMNS: [&str; 10] = [
 ];
 
 /// A cell's table row, as plain strings.
-pub fn cells_of(c: &Cell) -> [String; 10] {
+pub fn cells_of(c: &Cell) -> [String; 11] {
     let wall = c.wall.map_or("-".into(), |w| {
         format!("{} (± {})", seconds(w.median), seconds(w.stddev))
     });
@@ -58,8 +59,22 @@ pub fn cells_of(c: &Cell) -> [String; 10] {
         c.workers.to_string(),
         wall,
         speedup,
-        c.efficiency
-            .map_or("-".into(), |e| format!("{:.0}%", e * 100.0)),
+        c.vs_ceiling.map_or("-".into(), |v| {
+            format!(
+                "{:.0}% ({:.0}-{:.0})",
+                v.value * 100.0,
+                v.low * 100.0,
+                v.high * 100.0
+            )
+        }),
+        c.efficiency.map_or("-".into(), |e| {
+            format!(
+                "{:.0}% ({:.0}-{:.0})",
+                e.value * 100.0,
+                e.low * 100.0,
+                e.high * 100.0
+            )
+        }),
         cpu,
         rss,
         status,

@@ -43,7 +43,9 @@ mod export_tests {
                     wall_s: median,
                     user_s: median,
                     sys_s: 0.001,
-                    peak_rss_kib: Some(4096)
+                    peak_rss_kib: Some(4096),
+                    baseline_s: Some(0.013),
+                    ceiling: (workers > 1).then_some(1.9),
                 };
                 3
             ],
@@ -62,7 +64,23 @@ mod export_tests {
                 low: v * 0.95,
                 high: v * 1.03,
             }),
-            efficiency: speedup.map(|v| v / workers as f64),
+            efficiency: speedup.map(|v| Estimate {
+                value: v / workers as f64,
+                low: v * 0.95 / workers as f64,
+                high: v * 1.03 / workers as f64,
+            }),
+            ceiling: (workers > 1).then_some(Estimate {
+                value: 1.9,
+                low: 1.8,
+                high: 2.0,
+            }),
+            vs_ceiling: speedup.filter(|_| workers > 1).map(|v| Estimate {
+                value: v / 1.9,
+                low: v * 0.95 / 2.0,
+                high: v * 1.03 / 1.8,
+            }),
+            artefact: None,
+            within_precision: None,
             outliers: 0,
             mismatches: 0,
             errors: Vec::new(),
@@ -71,7 +89,7 @@ mod export_tests {
         wrong.mismatches = 1;
         wrong.errors = vec!["wrong answer 99999999 (expected 100000000)".into()];
         Report {
-            schema: 1,
+            schema: 2,
             parlab_version: "0.1.0".into(),
             started_unix_s: 1_800_000_000.0,
             rounds: 3,
@@ -84,6 +102,8 @@ mod export_tests {
                 load_before: [0.1, 0.2, 0.3],
                 load_after: [1.0, 0.5, 0.4],
                 busy_warning: None,
+                cpu_speeds: Vec::new(),
+                unequal_cpus: None,
             },
             gpu_adapter: None,
             settings: Settings {
@@ -94,7 +114,10 @@ mod export_tests {
                 start_method: Some("forkserver".into()),
                 switch_interval_s: None,
                 check_interval: None,
+                precision: Some(0.05),
+                max_time_s: Some(30.0),
             },
+            ceilings: Default::default(),
             cells: vec![
                 cell(BackendKind::Sequential, 1, true, 0.013, Some(1.0)),
                 cell(BackendKind::Threads, 2, false, 0.0066, Some(1.97)),

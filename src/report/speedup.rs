@@ -100,6 +100,30 @@ impl SpeedupPlot {
                 ))?
                 .label("ideal (speedup = workers)")
                 .legend(legend_line(grey));
+            // The machine's ceiling: what a perfectly parallel loop reached, measured before
+            // every round; a line well under the ideal one means the machine, not the backend,
+            // held the speedups down.
+            let ceiling: Vec<(f64, f64, f64, f64)> = std::iter::once((1.0, 1.0, 1.0, 1.0))
+                .chain(report.ceilings.at.iter().map(|c| {
+                    let e = c.ceiling;
+                    (c.workers as f64, e.value, e.low, e.high)
+                }))
+                .collect();
+            if ceiling.len() > 1 {
+                let black = RGBColor(0, 0, 0);
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        ceiling.iter().map(|p| (p.0, p.1)),
+                        3,
+                        3,
+                        black.stroke_width(2),
+                    ))?
+                    .label("machine's ceiling (measured)")
+                    .legend(legend_line(black.stroke_width(2)));
+                chart.draw_series(ceiling.iter().skip(1).map(|p| {
+                    ErrorBar::new_vertical(p.0, p.2, p.1, p.3, black.stroke_width(1), 8)
+                }))?;
+            }
             for (i, (label, pts)) in lines.iter().enumerate() {
                 let color = COLORS[i % COLORS.len()];
                 chart

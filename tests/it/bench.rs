@@ -70,7 +70,7 @@ fn a_small_matrix_writes_every_export() {
     assert!(stdout.contains("speedup (95% CI)"), "{stdout}");
     only_exports(&dir);
     let v = json(&dir);
-    assert_eq!(v["schema"], 1);
+    assert_eq!(v["schema"], 2);
     assert_eq!(v["complete"], true);
     assert_eq!(v["rounds"], 3);
     assert_eq!(v["settings"]["start_method"], "forkserver");
@@ -79,13 +79,25 @@ fn a_small_matrix_writes_every_export() {
     // Per kernel: the baseline, then 4 backends x 2 worker counts less the baseline's twin.
     assert_eq!(cells.len(), 2 * 8);
     for c in cells {
-        assert_eq!(c["runs"].as_array().unwrap().len(), 3, "{c}");
+        // Each round runs the baseline before every two other cells and once more at the end:
+        // 7 other cells per kernel, so 5 baseline runs a round.
+        let runs = if c["baseline"] == true { 3 * 5 } else { 3 };
+        assert_eq!(c["runs"].as_array().unwrap().len(), runs, "{c}");
+        if c["baseline"] == false {
+            assert!(c["runs"][0]["baseline_s"].as_f64().unwrap() > 0.0, "{c}");
+        }
+        assert_eq!(c["workers"] == 2, c["ceiling"]["value"].is_number(), "{c}");
         assert_eq!(c["mismatches"], 0);
         assert!(c["speedup"]["low"].as_f64().unwrap() <= c["speedup"]["value"].as_f64().unwrap());
         assert!(c["wall"]["median"].as_f64().unwrap() > 0.0);
     }
     let primes = cells.iter().find(|c| c["kernel"] == "primes").unwrap();
     assert_eq!(primes["expected"], "78498");
+    let ceilings = v["ceilings"]["at"].as_array().unwrap();
+    assert_eq!(ceilings.len(), 1);
+    assert_eq!(ceilings[0]["workers"], 2);
+    let share = v["ceilings"]["cost_share"].as_f64().unwrap();
+    assert!(share > 0.0 && share < 1.0, "{share}");
     let csv = std::fs::read_to_string(dir.join("r.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 16);
     let md = std::fs::read_to_string(dir.join("r.md")).unwrap();
@@ -158,6 +170,11 @@ fn ctrl_c_leaves_valid_exports_of_the_rounds_measured() {
     for c in v["cells"].as_array().unwrap() {
         assert!(c["runs"].as_array().unwrap().len() as u64 >= rounds, "{c}");
     }
+    let ceilings = v["ceilings"]["at"].as_array().unwrap();
+    assert_eq!(ceilings.len(), 1);
+    assert_eq!(ceilings[0]["workers"], 2);
+    let share = v["ceilings"]["cost_share"].as_f64().unwrap();
+    assert!(share > 0.0 && share < 1.0, "{share}");
     let csv = std::fs::read_to_string(dir.join("r.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 5);
     std::fs::remove_dir_all(&dir).unwrap();
