@@ -259,7 +259,7 @@ fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             c.workers, c.ceiling.value, c.ceiling.low, c.ceiling.high, c.range.0, c.range.1
         ));
     }
-    if r.ceilings.cost_s > 0.0 {
+    if !r.ceilings.at.is_empty() {
         table.note(format!(
             "The ceiling probes took {:.2} s, {:.1}% of the benchmark.",
             r.ceilings.cost_s,
