@@ -54,8 +54,10 @@ pub fn main() -> ExitCode {
             {
                 return ExitCode::from(141);
             }
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
             let error = e.downcast_ref::<parlab::Error>();
+            // parlab's errors say their cause themselves; `{:#}` would repeat it.
+            let text = error.map_or_else(|| format!("{e:#}"), ToString::to_string);
+            eprintln!("error: {}", one_line(&text));
             if let Some(signal) = error.and_then(parlab::Error::interrupted_by) {
                 return ExitCode::from(128 + signal as u8);
             }

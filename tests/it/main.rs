@@ -3,6 +3,7 @@
 mod backends;
 mod bench;
 mod cli;
+mod exports;
 mod faults;
 mod gil;
 #[cfg(feature = "gpu")]
