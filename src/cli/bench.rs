@@ -1,7 +1,6 @@
 //! `parlab bench`: the matrix, a progress bar, a table, and the exports.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -114,27 +113,9 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         options,
     };
 
-    let mut exports: Vec<(Box<dyn Exporter>, PathBuf)> = Vec::new();
-    for (path, exporter, what) in [
-        (
-            &a.export_json,
-            Box::new(Json) as Box<dyn Exporter>,
-            "JSON export path",
-        ),
-        (&a.export_csv, Box::new(Csv), "CSV export path"),
-        (
-            &a.export_markdown,
-            Box::new(Markdown),
-            "Markdown export path",
-        ),
-        (&a.export_html, Box::new(Html), "HTML export path"),
-        (&a.plot, Box::new(SpeedupPlot), "plot path"),
-    ] {
-        if let Some(p) = path {
-            Output::parse(what, p)?;
-            exports.push((exporter, PathBuf::from(p)));
-        }
-    }
+    let mut exports = exports(&a)?;
+    // A report on standard output must stay one clean document: the table goes to stderr.
+    let to_stdout = exports.iter().any(|e| e.to == Output::Stdout);
 
     let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(1);
@@ -157,8 +138,10 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
             }
         },
         &mut |r| {
-            for (exporter, path) in &exports {
-                exporter.write(r, path)?;
+            // Files are rewritten as the benchmark goes, so Ctrl-C leaves the rounds measured;
+            // a failed write is kept to report at the end, and the benchmark goes on.
+            for e in exports.iter_mut().filter(|e| e.to.is_rewritable()) {
+                e.failed = e.format.write(r, &e.to).err();
             }
             Ok(())
         },
@@ -166,7 +149,21 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    print_table(&mut std::io::stdout().lock(), &report)?;
+    // Standard output and special files get one whole document, at the end; before the table,
+    // so that a table that cannot be printed (`| head`) loses no export.
+    for e in exports.iter_mut().filter(|e| !e.to.is_rewritable()) {
+        e.failed = e.format.write(&report, &e.to).err();
+    }
+    let table = if to_stdout {
+        print_table(&mut std::io::stderr().lock(), &report)
+    } else {
+        print_table(&mut std::io::stdout().lock(), &report)
+    };
+    let failed: Vec<_> = exports.iter().filter_map(|e| e.failed.as_ref()).collect();
+    for e in &failed {
+        eprintln!("error: {e}");
+    }
+    table?;
     if let Some(stopped) = &report.interrupted {
         eprintln!(
             "error: {stopped}; the exports hold the {} rounds measured",
@@ -182,6 +179,9 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
             .filter(|c| c.mismatches > 0 || !c.errors.is_empty())
             .count();
         eprintln!("error: {bad} cell(s) had wrong answers or failed runs (see the status column)");
+        return Ok(ExitCode::from(super::EXIT_FAILURE));
+    }
+    if !failed.is_empty() {
         return Ok(ExitCode::from(super::EXIT_FAILURE));
     }
     Ok(ExitCode::SUCCESS)
@@ -215,6 +215,67 @@ fn precision(text: Option<&str>, runs_given: bool) -> parlab::Result<Option<f64>
             "a share of the speedup above 0% and below 100%, such as 5% or 0.05, or 'off'",
         )),
     }
+}
+
+/// One export the user asked for: its format, where it goes, and its last write's error.
+struct Export {
+    format: Box<dyn Exporter>,
+    to: Output,
+    failed: Option<parlab::Error>,
+}
+
+/// The exports named on the command line, every destination checked before any work; two
+/// exports to one place (two `-`, or two names of one file) are bad input.
+fn exports(a: &BenchArgs) -> parlab::Result<Vec<Export>> {
+    let mut exports: Vec<Export> = Vec::new();
+    let mut flags: Vec<&str> = Vec::new();
+    for (path, format, what, flag) in [
+        (
+            &a.export_json,
+            Box::new(Json) as Box<dyn Exporter>,
+            "JSON export path",
+            "--export-json",
+        ),
+        (
+            &a.export_csv,
+            Box::new(Csv),
+            "CSV export path",
+            "--export-csv",
+        ),
+        (
+            &a.export_markdown,
+            Box::new(Markdown),
+            "Markdown export path",
+            "--export-markdown",
+        ),
+        (
+            &a.export_html,
+            Box::new(Html),
+            "HTML export path",
+            "--export-html",
+        ),
+        (&a.plot, Box::new(SpeedupPlot), "plot path", "--plot"),
+    ] {
+        let Some(p) = path else { continue };
+        let to = Output::parse(what, p)?;
+        if let Some(i) = exports.iter().position(|e| e.to.same_place(&to)) {
+            return Err(parlab::Error::invalid(
+                what,
+                p.as_str(),
+                format!(
+                    "{} already writes there; give each export a place of its own",
+                    flags[i]
+                ),
+            ));
+        }
+        flags.push(flag);
+        exports.push(Export {
+            format,
+            to,
+            failed: None,
+        });
+    }
+    Ok(exports)
 }
 
 fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {

@@ -25,17 +25,29 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
             .map(|p| p.parse())
             .collect::<Result<_, _>>()?
     };
-    if let Some(path) = &a.plot {
-        if !probes.contains(&ProbeKind::ForkRss) {
-            return Err(parlab::Error::invalid(
-                "plot",
-                path.as_str(),
-                "--plot draws the fork-rss probe, which is not selected",
-            )
-            .into());
+    let plot_to = match &a.plot {
+        None => None,
+        Some(path) => {
+            if !probes.contains(&ProbeKind::ForkRss) {
+                return Err(parlab::Error::invalid(
+                    "plot",
+                    path.as_str(),
+                    "--plot draws the fork-rss probe, which is not selected",
+                )
+                .into());
+            }
+            let to = Output::parse("plot path", path)?;
+            if a.json && to == Output::Stdout {
+                return Err(parlab::Error::invalid(
+                    "plot path",
+                    path.as_str(),
+                    "--json already writes to standard output; give the plot a file",
+                )
+                .into());
+            }
+            Some(to)
         }
-        Output::parse("plot path", path)?;
-    }
+    };
     // A --python the user named must be there and run as Python (exit 2 before probing);
     // the CPython rows use the first interpreter it names.
     let python = match (&a.python.python, a.python.no_python) {
@@ -61,7 +73,10 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
         status.show(&format!("probing {p}"))
     })?;
     drop(status);
-    if let Some(path) = &a.plot
+    // The plot first, so that tables that cannot be printed (`| head`) lose no plot; a plot
+    // that cannot be written is reported after the tables, which are never lost to it.
+    let mut failed = None;
+    if let Some(to) = &plot_to
         && let Some(fork) = reports.iter().find(|r| r.probe == ProbeKind::ForkRss)
     {
         let svg = plot::line_chart(
@@ -70,18 +85,39 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
             "latency (ms, log scale)",
             &fork.series,
         )?;
-        Output::parse("plot path", path)?.write(svg.as_bytes())?;
+        failed = to.write(svg.as_bytes()).err();
     }
-    let mut out = std::io::stdout().lock();
+    // With the plot on standard output (`--plot -`), the tables go to stderr.
+    let printed = if plot_to == Some(Output::Stdout) {
+        print_reports(&mut std::io::stderr().lock(), &a, &python_note, &reports)
+    } else {
+        print_reports(&mut std::io::stdout().lock(), &a, &python_note, &reports)
+    };
+    if let Some(e) = &failed {
+        eprintln!("error: {e}");
+    }
+    printed?;
+    Ok(match failed {
+        Some(_) => ExitCode::from(super::EXIT_FAILURE),
+        None => ExitCode::SUCCESS,
+    })
+}
+
+fn print_reports(
+    out: &mut impl Write,
+    a: &ProbeArgs,
+    python_note: &str,
+    reports: &[Report],
+) -> Result<()> {
     if a.json {
         writeln!(out, "{}", serde_json::to_string(&reports)?)?;
     } else {
         writeln!(out, "What workers cost on this machine ({python_note})")?;
-        for r in &reports {
-            print_report(&mut out, r)?;
+        for r in reports {
+            print_report(out, r)?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {

@@ -1,10 +1,8 @@
 //! Exporters: one file format each, behind one trait, all rendering the same [`Report`].
 
-use std::path::Path;
-
 use crate::bench::Report;
 use crate::error::Result;
-use crate::report::write_atomic;
+use crate::report::output::Output;
 
 /// Renders a benchmark report in one format.
 pub trait Exporter {
@@ -14,8 +12,9 @@ pub trait Exporter {
     /// The report as the file's bytes.
     fn render(&self, report: &Report) -> Result<Vec<u8>>;
 
-    /// Renders and writes atomically to `path`.
-    fn write(&self, report: &Report, path: &Path) -> Result<()> {
-        write_atomic(path, &self.render(report)?)
+    /// Renders and writes to `to`: a file atomically, standard output or a special file in
+    /// place.
+    fn write(&self, report: &Report, to: &Output) -> Result<()> {
+        to.write(&self.render(report)?)
     }
 }

@@ -4,28 +4,40 @@
 //! its own directory and renamed over it once complete, so a reader never sees half a file and
 //! a failed write leaves the previous one in place. A symlink is followed first, so the link
 //! stays and its target is what gets replaced (in the target's directory). Anything else (a
-//! FIFO, a character device, a socket) is opened and written in place, never replaced: renaming
-//! over `/dev/stdout` or a named pipe would destroy it and leave its reader with nothing.
+//! FIFO, a character device) is opened and written in place, never replaced: renaming over
+//! `/dev/stdout` or a named pipe would destroy it and leave its reader with nothing. A path that
+//! is this process's standard output (`/dev/stdout`, or the file the shell redirected it to) is
+//! standard output, as `-` is.
 //!
 //! Every failed write is an error naming the file and the OS error; nothing fails silently.
 
 use std::io::Write;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
 /// The most symlinks followed in a chain before the path counts as a loop (Linux's own limit).
 const MAX_LINKS: usize = 40;
 
+/// How long a write in place may still wait for its reader once Ctrl-C or SIGTERM asked parlab
+/// to stop: long enough for a reader that is there, short enough that a stop is never ignored.
+const GRACE: Duration = Duration::from_secs(1);
+
 /// A destination the user named for a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    /// `-`: standard output.
+    /// `-` (or a path that is this process's standard output).
     Stdout,
-    /// A regular file or a new path, with symlinks resolved: written atomically.
-    File(PathBuf),
-    /// A FIFO, a device or another special file (symlinks resolved): written in place.
+    /// A regular file or a new path: written atomically, in the directory of `target`.
+    File {
+        /// The path as the user named it.
+        named: PathBuf,
+        /// Where it leads once symlinks are followed: the file that is replaced.
+        target: PathBuf,
+    },
+    /// A FIFO, a device or another special file, as the user named it: written in place.
     Special(PathBuf),
 }
 
@@ -42,61 +54,113 @@ impl Output {
         if text.is_empty() {
             return Err(Error::invalid(what, text, allowed));
         }
-        let path = resolve(Path::new(text)).map_err(|e| bad(e.to_string()))?;
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => Err(bad("it is a directory".into())),
-            Ok(m) if !m.file_type().is_file() => {
-                nix::unistd::access(&path, nix::unistd::AccessFlags::W_OK)
-                    .map_err(|e| bad(std::io::Error::from(e).to_string()))?;
-                Ok(Output::Special(path))
+        let named = PathBuf::from(text);
+        // `metadata` follows every link, the kernel's own included (`/dev/fd/63` leads to
+        // "pipe:[…]", which no path names): what the path opens is what it is.
+        let meta = match std::fs::metadata(&named) {
+            Ok(m) => Some(m),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(bad(e.to_string())),
+        };
+        if let Some(m) = &meta {
+            if m.is_dir() {
+                return Err(bad("it is a directory".into()));
             }
-            _ => {
-                let probe = temp_name(&path);
-                std::fs::File::create(&probe).map_err(|e| bad(e.to_string()))?;
-                let _ = std::fs::remove_file(&probe);
-                Ok(Output::File(path))
+            if m.file_type().is_socket() {
+                return Err(bad(
+                    "it is a socket, which cannot be opened as a file".into()
+                ));
+            }
+            if is_stdout(m) {
+                return Ok(Output::Stdout);
+            }
+            if !m.is_file() {
+                nix::unistd::access(&named, nix::unistd::AccessFlags::W_OK)
+                    .map_err(|e| bad(std::io::Error::from(e).to_string()))?;
+                return Ok(Output::Special(named));
             }
         }
+        let target = resolve(&named).map_err(|e| bad(e.to_string()))?;
+        if meta.is_some() && std::fs::symlink_metadata(&target).is_err() {
+            // A file reached through a link only the kernel can follow (a descriptor of
+            // another process, a deleted file): it cannot be replaced, so write it in place.
+            return Ok(Output::Special(named));
+        }
+        let probe = temp_name(&target);
+        std::fs::File::create(&probe).map_err(|e| bad(e.to_string()))?;
+        let _ = std::fs::remove_file(&probe);
+        Ok(Output::File { named, target })
     }
 
     /// True for a regular file: it can be rewritten as often as the report grows (the
     /// benchmark does after every round). Standard output and special files are written once,
     /// at the end, so that their reader gets one whole document.
     pub fn is_rewritable(&self) -> bool {
-        matches!(self, Output::File(_))
+        matches!(self, Output::File { .. })
     }
 
-    /// The destination as a person reads it: "standard output" or the path.
-    pub fn name(&self) -> String {
-        match self {
-            Output::Stdout => "standard output".into(),
-            Output::File(p) | Output::Special(p) => p.display().to_string(),
+    /// True when `self` and `other` write to the same place, where two reports would clobber
+    /// or interleave: both standard output, the same file (whatever links lead to it) or the
+    /// same FIFO. A device (`/dev/null`, a terminal) takes any number of writers.
+    pub fn same_place(&self, other: &Output) -> bool {
+        match (self, other) {
+            (Output::Stdout, Output::Stdout) => true,
+            (Output::File { target: a, .. }, Output::File { target: b, .. }) => a == b,
+            (Output::Special(a), Output::Special(b)) => {
+                match (std::fs::metadata(a), std::fs::metadata(b)) {
+                    (Ok(a), Ok(b)) => {
+                        !a.file_type().is_char_device() && (a.dev(), a.ino()) == (b.dev(), b.ino())
+                    }
+                    _ => a == b,
+                }
+            }
+            _ => false,
         }
     }
 
-    /// Writes `bytes` to the destination: atomically for a file, in place for the others.
+    /// The destination as a person reads it: "standard output" or the path as named.
+    pub fn name(&self) -> String {
+        match self {
+            Output::Stdout => "standard output".into(),
+            Output::File { named, .. } | Output::Special(named) => named.display().to_string(),
+        }
+    }
+
+    /// Writes `bytes` to the destination: atomically for a file, in place for the others. The
+    /// error names the destination and the OS error.
     pub fn write(&self, bytes: &[u8]) -> Result<()> {
         let written = match self {
             Output::Stdout => {
                 let mut out = std::io::stdout().lock();
                 out.write_all(bytes).and_then(|()| out.flush())
             }
-            Output::File(path) => return write_atomic(path, bytes),
-            Output::Special(path) => std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .and_then(|mut f| f.write_all(bytes).and_then(|()| f.flush())),
+            Output::File { named, target } => {
+                return write_atomic(target, bytes).map_err(|e| match e {
+                    // Name the file as the user did; the link's target is what failed.
+                    Error::Io { source, .. } if named != target => Error::io(
+                        format!("writing {} (-> {})", named.display(), target.display()),
+                        source,
+                    ),
+                    e => e,
+                });
+            }
+            Output::Special(path) => write_in_place(path, bytes),
         };
         written.map_err(|e| Error::io(format!("writing {}", self.name()), e))
     }
 }
 
 /// Writes `bytes` to the regular file (or new path) `path` through a temporary file in the
-/// same directory, renamed over `path` once complete and synced.
+/// same directory, renamed over `path` once complete and synced. A file replaced keeps its
+/// permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_name(path);
     let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
+        if let Ok(old) = std::fs::metadata(path) {
+            let mode = old.permissions().mode() & 0o7777;
+            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -105,6 +169,68 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         Error::io(format!("writing {}", path.display()), e)
     })
+}
+
+/// Opens the special file `path` and writes `bytes` to it, without blocking signals out: the
+/// open waits for a FIFO's reader and a write for room, in short polls, and either gives up
+/// [`GRACE`] after a stop was asked for (Ctrl-C, SIGTERM).
+fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let began = Instant::now();
+    let wait = || -> std::io::Result<()> {
+        if crate::interrupt::requested().is_some() && began.elapsed() >= GRACE {
+            return Err(std::io::Error::other(
+                "stopped while waiting for its reader",
+            ));
+        }
+        Ok(())
+    };
+    // A FIFO's open fails with ENXIO, instead of blocking, while it has no reader.
+    let file = loop {
+        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(regular)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(path)
+        {
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENXIO) && is_fifo(path) => {
+                wait()?;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            opened => break opened?,
+        }
+    };
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match (&file).write(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                wait()?;
+                let mut fds = [nix::poll::PollFd::new(
+                    std::os::fd::AsFd::as_fd(&file),
+                    nix::poll::PollFlags::POLLOUT,
+                )];
+                let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// True when the file `m` is this process's standard output, a pipe or a file (`/dev/stdout`,
+/// `/dev/fd/1`, or the very file the shell redirected it to). A device such as a terminal or
+/// `/dev/null` is written in place like any other: standard output stays where it was.
+fn is_stdout(m: &std::fs::Metadata) -> bool {
+    !m.file_type().is_char_device()
+        && nix::sys::stat::fstat(std::io::stdout())
+            .is_ok_and(|s| (s.st_dev, s.st_ino) == (m.dev(), m.ino()))
+}
+
+fn is_fifo(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
 }
 
 /// `path` with every symlink in its last component followed, so that the link is written
@@ -126,6 +252,7 @@ fn resolve(path: &Path) -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
+/// The temporary file beside `path` that becomes it: hidden, and named for this process.
 fn temp_name(path: &Path) -> PathBuf {
     let name = path
         .file_name()
@@ -135,136 +262,12 @@ fn temp_name(path: &Path) -> PathBuf {
 
 /// True when `path` is a special file (FIFO, device, socket) once symlinks are followed.
 pub fn is_special(path: &Path) -> bool {
-    resolve(path).and_then(std::fs::metadata).is_ok_and(|m| {
+    std::fs::metadata(path).is_ok_and(|m| {
         let t = m.file_type();
         t.is_fifo() || t.is_char_device() || t.is_block_device() || t.is_socket()
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A fresh directory for one test.
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("parlab-output-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    #[test]
-    fn a_file_is_replaced_whole_and_leaves_no_temporary() {
-        let dir = scratch("file");
-        let path = dir.join("a.txt");
-        let out = Output::parse("export", path.to_str().unwrap()).unwrap();
-        assert_eq!(out, Output::File(path.clone()));
-        assert!(out.is_rewritable());
-        out.write(b"one").unwrap();
-        out.write(b"two").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_symlink_is_written_through_and_stays_a_link() {
-        let dir = scratch("link");
-        std::fs::create_dir(dir.join("results")).unwrap();
-        let target = dir.join("results/today.json");
-        std::fs::write(&target, b"old").unwrap();
-        let link = dir.join("report.json");
-        std::os::unix::fs::symlink("results/today.json", &link).unwrap();
-        // A chain: a link to the link.
-        let chain = dir.join("latest.json");
-        std::os::unix::fs::symlink(&link, &chain).unwrap();
-        for (name, body) in [(&link, &b"new"[..]), (&chain, &b"newer"[..])] {
-            let out = Output::parse("export", name.to_str().unwrap()).unwrap();
-            out.write(body).unwrap();
-            assert!(
-                std::fs::symlink_metadata(name)
-                    .unwrap()
-                    .file_type()
-                    .is_symlink()
-            );
-            assert_eq!(std::fs::read(&target).unwrap(), body);
-        }
-        // No temporary left beside the link or the target.
-        assert_eq!(std::fs::read_dir(dir.join("results")).unwrap().count(), 1);
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
-        // A dangling link: its target is created.
-        let dangling = dir.join("next.json");
-        std::os::unix::fs::symlink("results/next.json", &dangling).unwrap();
-        Output::parse("export", dangling.to_str().unwrap())
-            .unwrap()
-            .write(b"x")
-            .unwrap();
-        assert_eq!(std::fs::read(dir.join("results/next.json")).unwrap(), b"x");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_fifo_is_written_in_place_to_its_reader() {
-        let dir = scratch("fifo");
-        let fifo = dir.join("pipe");
-        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
-        let out = Output::parse("export", fifo.to_str().unwrap()).unwrap();
-        assert_eq!(out, Output::Special(fifo.clone()));
-        assert!(!out.is_rewritable());
-        let reader = {
-            let fifo = fifo.clone();
-            std::thread::spawn(move || std::fs::read(fifo).unwrap())
-        };
-        out.write(b"{\"whole\": true}").unwrap();
-        assert_eq!(reader.join().unwrap(), b"{\"whole\": true}");
-        assert!(is_special(&fifo), "the FIFO was replaced");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_device_that_fails_writes_is_an_error_and_stays_a_device() {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("skipped: making a device node needs root");
-            return;
-        }
-        let dir = scratch("dev");
-        let full = dir.join("full");
-        // The device /dev/full is: every write fails with ENOSPC.
-        nix::sys::stat::mknod(
-            &full,
-            nix::sys::stat::SFlag::S_IFCHR,
-            nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
-            nix::sys::stat::makedev(1, 7),
-        )
-        .unwrap();
-        let out = Output::parse("export", full.to_str().unwrap()).unwrap();
-        let e = out.write(b"data").unwrap_err().to_string();
-        assert!(
-            e.contains(full.to_str().unwrap()) && e.contains("No space left"),
-            "{e}"
-        );
-        assert!(is_special(&full), "the device was replaced");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn dash_is_standard_output_and_bad_paths_are_bad_input() {
-        assert_eq!(Output::parse("export", "-").unwrap(), Output::Stdout);
-        assert_eq!(Output::Stdout.name(), "standard output");
-        let dir = scratch("bad");
-        for bad in [
-            String::new(),
-            dir.to_str().unwrap().to_string(),
-            dir.join("no/such/dir/x.json").to_str().unwrap().to_string(),
-        ] {
-            let e = Output::parse("JSON export path", &bad).unwrap_err();
-            assert!(e.is_usage(), "{bad}: {e}");
-            assert!(e.to_string().contains(&format!("'{bad}'")), "{e}");
-        }
-        let looped = dir.join("loop");
-        std::os::unix::fs::symlink(&looped, &looped).unwrap();
-        let e = Output::parse("export", looped.to_str().unwrap()).unwrap_err();
-        assert!(e.to_string().contains("symbolic links"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
+#[path = "output_tests.rs"]
+mod tests;

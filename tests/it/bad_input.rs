@@ -109,6 +109,23 @@ fn bad_inputs_give_one_line_and_exit_2() {
         ),
         (&["probe", "fork-rss", "--plot", "/tmp"], "'/tmp'"),
         (&["probe", "--no-python", "--python", "python3"], "--python"),
+        // Exports: one place each; standard output carries one document.
+        (&["bench", "--export-json", "-", "--export-csv", "-"], "'-'"),
+        (
+            &["bench", "--export-json", "-", "--plot", "/dev/stdout"],
+            "'/dev/stdout'",
+        ),
+        (
+            &[
+                "bench",
+                "--export-csv",
+                "/tmp/r.csv",
+                "--export-html",
+                "/tmp/r.csv",
+            ],
+            "'/tmp/r.csv'",
+        ),
+        (&["probe", "fork-rss", "--json", "--plot", "-"], "'-'"),
     ];
     assert!(cases.len() >= 40, "the catalogue has {} cases", cases.len());
     for (args, needle) in cases {

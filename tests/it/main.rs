@@ -4,6 +4,7 @@ mod backends;
 mod bad_input;
 mod bench;
 mod cli;
+mod exports;
 mod faults;
 mod gil;
 #[cfg(feature = "gpu")]

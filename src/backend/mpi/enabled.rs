@@ -28,8 +28,14 @@ impl std::fmt::Debug for MpiRun {
 }
 
 impl MpiRun {
-    /// Initialises MPI (once per process).
+    /// Initialises MPI (once per process), and fails when the launcher announced more ranks
+    /// than MPI sees (see [`super::check_world`]).
     pub fn init() -> Result<Self> {
+        // Read before MPI_Init, which may set variables of its own.
+        let announced: Vec<(&str, Option<String>)> = super::ANNOUNCED_SIZE
+            .iter()
+            .map(|name| (*name, std::env::var(name).ok()))
+            .collect();
         let universe = mpi::initialize().ok_or_else(|| {
             Error::io(
                 "initialising MPI",
@@ -38,10 +44,17 @@ impl MpiRun {
                 ),
             )
         })?;
-        Ok(MpiRun {
+        let run = MpiRun {
             world: universe.world(),
             _universe: universe,
-        })
+        };
+        super::check_world(run.size(), |name| {
+            announced
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, v)| v.clone())
+        })?;
+        Ok(run)
     }
 
     /// This process's rank.

@@ -13,6 +13,11 @@
 //! fails reports its error and aborts the whole job (`MPI_Abort`), so a failure never leaves the
 //! other ranks waiting. Started without `mpirun`, the program runs as a singleton (one rank).
 //! A process can initialise MPI only once: one job per process.
+//!
+//! A launcher whose process-management interface does not match the MPI library's (Slurm's
+//! `srun` without `--mpi=pmix`) starts every rank as a singleton: each would run the whole job
+//! alone and report it, a silent waste of the allocation. [`check_world`] catches it from the
+//! size the launcher announced.
 
 pub mod launcher;
 
@@ -50,6 +55,82 @@ impl Backend for Mpi {
                     mpi.size()
                 )),
             )),
+        }
+    }
+}
+
+/// The variables in which a launcher announces how many ranks it started, most authoritative
+/// first: OpenMPI's `mpirun` sets the first for the processes it starts itself (and outranks
+/// a Slurm allocation that `mpirun` runs inside), `srun` the second.
+const ANNOUNCED_SIZE: [&str; 2] = ["OMPI_COMM_WORLD_SIZE", "SLURM_NTASKS"];
+
+/// Checks MPI's world of `size` ranks against the size the launcher announced in the
+/// environment (read through `var`, so that it can be tested without one): a launcher that
+/// started N > 1 ranks of which MPI sees a world of another size started them without a
+/// matching process-management interface, and every rank would run the whole job alone.
+pub fn check_world(size: usize, var: impl Fn(&str) -> Option<String>) -> Result<()> {
+    let announced = ANNOUNCED_SIZE.iter().find_map(|name| {
+        let n = var(name)?.trim().parse::<usize>().ok()?;
+        Some((*name, n))
+    });
+    match announced {
+        Some((name, n)) if n != size => Err(Error::io(
+            "starting MPI",
+            std::io::Error::other(format!(
+                "the launcher started {n} ranks ({name}={n}) but MPI sees a world of {size}, so \
+                 every rank would run the whole job alone: the launcher and the MPI library do \
+                 not share a process-management interface; under Slurm use `srun --mpi=pmix` \
+                 (`srun --mpi=list` shows the ones available), or start the job with `mpirun`"
+            )),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn a_world_that_matches_the_launcher_or_no_launcher_is_fine() {
+        assert!(check_world(1, env(&[])).is_ok());
+        assert!(check_world(4, env(&[("SLURM_NTASKS", "4")])).is_ok());
+        assert!(check_world(2, env(&[("OMPI_COMM_WORLD_SIZE", "2")])).is_ok());
+        // `mpirun -n 2` inside a 16-task Slurm allocation: mpirun's own count decides.
+        let nested = [("SLURM_NTASKS", "16"), ("OMPI_COMM_WORLD_SIZE", "2")];
+        assert!(check_world(2, env(&nested)).is_ok());
+        // A value that is no count says nothing.
+        assert!(check_world(1, env(&[("SLURM_NTASKS", "lots")])).is_ok());
+    }
+
+    #[test]
+    fn singletons_under_srun_without_pmi_are_an_error_naming_the_fix() {
+        for (vars, name) in [
+            (&[("SLURM_NTASKS", "4")][..], "SLURM_NTASKS=4"),
+            (
+                &[("OMPI_COMM_WORLD_SIZE", "2")][..],
+                "OMPI_COMM_WORLD_SIZE=2",
+            ),
+            (
+                &[("SLURM_NTASKS", "4"), ("OMPI_COMM_WORLD_SIZE", "3")][..],
+                "OMPI_COMM_WORLD_SIZE=3",
+            ),
+        ] {
+            let e = check_world(1, env(vars)).unwrap_err();
+            assert!(!e.is_usage(), "a failed start, not bad input: {e}");
+            let text = e.to_string();
+            assert!(text.contains(name), "{text}");
+            assert!(text.contains("a world of 1"), "{text}");
+            assert!(text.contains("srun --mpi=pmix"), "{text}");
+            assert_eq!(text.lines().count(), 1, "{text}");
         }
     }
 }
