@@ -79,7 +79,7 @@ pub fn run(
             break;
         }
         if spec.precision.is_some() {
-            summarise(&mut report, &entries, spec, &lab);
+            summarise(&mut report, &entries, spec, lab.figures());
         }
         if last_update.is_none_or(|t| t.elapsed() >= UPDATE_EVERY) {
             publish(&mut report, &entries, spec, &lab, &mut machine, update)?;
@@ -92,19 +92,23 @@ pub fn run(
 }
 
 /// The ceiling probe and what it measured, with the time it and the benchmark took.
-pub(super) struct Lab {
+struct Lab {
     probe: ceiling::Probe,
     /// Every measured round's ceiling samples: (workers, ceiling).
-    pub samples: Vec<(usize, f64)>,
+    samples: Vec<(usize, f64)>,
     /// Seconds the probes took.
-    pub probe_s: f64,
+    probe_s: f64,
     started: Instant,
 }
 
 impl Lab {
-    /// Time since the benchmark started measuring.
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+    /// The ceiling samples, the probes' time and the time since the benchmark started.
+    fn figures(&self) -> (&[(usize, f64)], f64, f64) {
+        (
+            &self.samples,
+            self.probe_s,
+            self.started.elapsed().as_secs_f64(),
+        )
     }
 }
 
@@ -299,7 +303,7 @@ fn publish(
     machine: &mut Machine,
     update: &mut dyn FnMut(&Report) -> Result<()>,
 ) -> Result<()> {
-    summarise(report, entries, spec, lab);
+    summarise(report, entries, spec, lab.figures());
     machine.finish();
     report.machine = machine.clone();
     update(report)
