@@ -9,14 +9,7 @@ fn parlab() -> Command {
 
 #[test]
 fn run_defaults_to_the_seed_experiment() {
-    let out = parlab()
-        .arg("run")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout_of(&["run"]);
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("Result: 100000000"));
     let info = lines.next().unwrap();
@@ -176,14 +169,7 @@ fn verify_json_has_one_object_per_case() {
 
 #[test]
 fn help_lists_the_subcommands_but_not_the_worker() {
-    let out = parlab()
-        .arg("--help")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout_of(&["--help"]);
     assert!(text.contains("run") && text.contains("verify"), "{text}");
     assert!(!text.contains("__worker"), "{text}");
 }
