@@ -163,23 +163,36 @@ fn a_closed_standard_output_beside_a_good_export() {
 
 #[test]
 fn a_directory_that_vanished_is_reported_and_the_table_kept() {
-    // A link whose target's directory is gone by the time the report is written: checked
-    // at the start (the directory was there), failing at the write.
+    // Exports through a link into a directory that goes away after the first round: checked
+    // at the start (the directory was there), failing at the later writes.
     let dir = tempdir("vanished");
     std::fs::create_dir(dir.join("gone")).unwrap();
     let link = dir.join("r.json");
     std::os::unix::fs::symlink("gone/r.json", &link).unwrap();
-    let mut child = bench(&["--export-json", path(&link), "-r", "0..1e7", "--runs", "3"])
+    let child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args([
+            "bench",
+            "-b",
+            "sequential,threads",
+            "-w",
+            "1,2",
+            "-k",
+            "sleep:1ms",
+        ])
+        .args(["-r", "0..200", "--runs", "4", "--warmup", "0", "--quiet"])
+        .args(["--export-json", path(&link)])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::fs::remove_dir(dir.join("gone")).unwrap();
+    let t0 = std::time::Instant::now();
+    while !dir.join("gone/r.json").exists() {
+        assert!(t0.elapsed().as_secs() < 30, "no first-round export");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::fs::remove_dir_all(dir.join("gone")).unwrap();
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = text(&out);
-    if dir.join("gone").exists() {
-        unreachable!();
-    }
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!("error: writing {}", link.display()))
