@@ -1,5 +1,6 @@
-//! Reports: files written for people and programs, always atomically. Benchmark exports are
-//! one file per format behind the [`export::Exporter`] trait.
+//! Reports: files written for people and programs, atomically where they are files, in place
+//! where they are FIFOs or devices (see [`output`]). Benchmark exports are one file per format
+//! behind the [`export::Exporter`] trait.
 
 pub mod csv;
 pub mod export;

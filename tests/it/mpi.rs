@@ -165,3 +165,26 @@ fn bench_launches_mpirun_for_every_cell() {
     assert_eq!(mpi_rows.len(), 2, "{stdout}");
     assert!(mpi_rows.iter().all(|l| l.ends_with("ok")), "{stdout}");
 }
+
+#[test]
+fn ranks_started_without_a_matching_pmi_fail_with_the_fix() {
+    // What `srun` without `--mpi=pmix` does: the launcher announces 2 ranks, but each process
+    // starts MPI alone, as a singleton. Each would run the whole job; parlab refuses.
+    for var in ["SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_parlab"))
+            .args(["run", "-b", "mpi", "-r", "0..1e5"])
+            .env(var, "2")
+            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{var}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{var}: {stderr}");
+        assert!(
+            stderr.contains(&format!("({var}=2)")) && stderr.contains("srun --mpi=pmix"),
+            "{var}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{var}: the job ran");
+    }
+}
