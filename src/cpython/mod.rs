@@ -124,7 +124,13 @@ impl Python {
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::write(&script, SEED_SCRIPT)
+        // A new file only: a name planted in the shared temporary directory (a symlink, as
+        // root) is refused rather than followed and overwritten.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&script)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, SEED_SCRIPT.as_bytes()))
             .map_err(|e| Error::io(format!("writing {}", script.display()), e))?;
         let mut py = Python {
             program: program.to_path_buf(),
