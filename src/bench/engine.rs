@@ -78,16 +78,13 @@ pub fn run(
             report.interrupted = Some(stopped);
             break;
         }
-        if spec.precision.is_some() {
-            summarise(&mut report, &entries, spec, lab.figures());
-        }
         if last_update.is_none_or(|t| t.elapsed() >= UPDATE_EVERY) {
-            publish(&mut report, &entries, spec, &lab, &mut machine, update)?;
+            publish(&mut report, spec, &lab, &mut machine, update)?;
             last_update = Some(Instant::now());
         }
     }
     report.complete = report.interrupted.is_none();
-    publish(&mut report, &entries, spec, &lab, &mut machine, update)?;
+    publish(&mut report, spec, &lab, &mut machine, update)?;
     Ok(report)
 }
 
@@ -297,13 +294,12 @@ fn keep_error(cell: &mut Cell, e: String) {
 /// Brings the report's figures and machine load up to date and hands it to `update`.
 fn publish(
     report: &mut Report,
-    entries: &[Entry],
     spec: &Spec,
     lab: &Lab,
     machine: &mut Machine,
     update: &mut dyn FnMut(&Report) -> Result<()>,
 ) -> Result<()> {
-    summarise(report, entries, spec, lab.figures());
+    summarise(report, spec, lab.figures());
     machine.finish();
     report.machine = machine.clone();
     update(report)

@@ -1,7 +1,6 @@
 //! A cell's figures from its runs: wall-time summary, CPU and memory, the paired speedup, the
 //! machine's ceiling and the share of it reached, the artefact flag and the precision met.
 
-use super::matrix::Entry;
 use super::schema::{CeilingAt, Ceilings, Cell, Report, Run};
 use super::spec::Spec;
 use crate::stats::{self, Estimate, Summary};
@@ -14,12 +13,10 @@ const BOOTSTRAP_ROUNDS: usize = 2000;
 /// `elapsed_s` the benchmark's time so far.
 pub(super) fn summarise(
     report: &mut Report,
-    entries: &[Entry],
     spec: &Spec,
     (samples, probe_s, elapsed_s): (&[(usize, f64)], f64, f64),
 ) {
     let cpus = report.machine.available_parallelism;
-    debug_assert_eq!(report.cells.len(), entries.len());
     for cell in report.cells.iter_mut() {
         let baseline = cell.baseline;
         figures(cell, cpus, spec.precision.filter(|_| !baseline));
