@@ -212,17 +212,6 @@ impl Estimate {
         (self.high - self.low) / 2.0 / self.value.abs()
     }
 
-    /// The ratio of two estimates, with the widest interval their intervals allow (the low
-    /// end over the other's high end, and so on): a conservative interval for a quotient of
-    /// independent estimates.
-    pub fn over(&self, other: &Estimate) -> Estimate {
-        Estimate {
-            value: self.value / other.value,
-            low: self.low / other.high,
-            high: self.high / other.low,
-        }
-    }
-
     /// The estimate scaled by `factor` (e.g. a speedup over workers gives an efficiency).
     pub fn scaled(&self, factor: f64) -> Estimate {
         Estimate {
@@ -283,14 +272,6 @@ mod tests {
         assert_eq!(e.side_of(2.0), Side::Below);
         assert_eq!(e.side_of(1.85), Side::Holds);
         assert!((e.relative_half_width() - 0.1 / 1.8).abs() < 1e-12);
-        let c = Estimate {
-            value: 2.0,
-            low: 1.9,
-            high: 2.1,
-        };
-        let share = e.over(&c);
-        assert!((share.value - 0.9).abs() < 1e-12);
-        assert!((share.low - 1.7 / 2.1).abs() < 1e-12 && (share.high - 1.9 / 1.9).abs() < 1e-12);
     }
 
     #[test]

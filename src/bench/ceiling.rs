@@ -41,7 +41,8 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// A probe for these worker counts (those above 1), its loop calibrated on this machine.
+    /// A probe for these worker counts (those above 1), its loops at their shortest until the
+    /// first round's time is known ([`Probe::fit`]).
     pub fn new(workers: &[usize]) -> Probe {
         let mut ws: Vec<usize> = workers.iter().copied().filter(|&w| w > 1).collect();
         ws.sort_unstable();

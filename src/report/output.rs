@@ -260,14 +260,6 @@ fn temp_name(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
-/// True when `path` is a special file (FIFO, device, socket) once symlinks are followed.
-pub fn is_special(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| {
-        let t = m.file_type();
-        t.is_fifo() || t.is_char_device() || t.is_block_device() || t.is_socket()
-    })
-}
-
 #[cfg(test)]
 #[path = "output_tests.rs"]
 mod tests;

@@ -185,3 +185,11 @@ fn dash_is_standard_output_and_bad_paths_are_bad_input() {
     assert!(e.to_string().contains("symbolic links"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// True when `path` is a special file (FIFO, device, socket) once symlinks are followed.
+fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| {
+        let t = m.file_type();
+        t.is_fifo() || t.is_char_device() || t.is_block_device() || t.is_socket()
+    })
+}
