@@ -91,6 +91,16 @@ def info():
     }
 
 
+def run_all(threads):
+    """Starts every thread, waits for all, and returns the seconds they took together."""
+    t0 = now()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return now() - t0
+
+
 def parts(n, start, end):
     return [(start + (end - start) * k // n, start + (end - start) * (k + 1) // n) for k in range(n)]
 
@@ -115,12 +125,7 @@ def in_threads(fn, n, start, end, *extra):
         results.append(fn(a, b, *extra))
 
     threads = [threading.Thread(target=target, args=p) for p in parts(n, start, end)]
-    t0 = now()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = now() - t0
+    elapsed = run_all(threads)
     return sum(results), elapsed
 
 
@@ -182,12 +187,7 @@ def in_subinterpreters(n, start, end):
         threading.Thread(target=run[k], kwargs={"c": SUB_WORK % (w, a, b)})
         for k, (a, b) in enumerate(parts(n, start, end))
     ]
-    t0 = now()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = now() - t0
+    elapsed = run_all(threads)
     os.close(w)
     data = b""
     while True:
@@ -224,11 +224,7 @@ def holds(seconds):
         with lock:
             turns.extend(mine[1:])  # the first turn started with the thread, not a hand-off
 
-    threads = [threading.Thread(target=spin) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_all([threading.Thread(target=spin) for _ in range(2)])
     turns.sort()
     if not turns:
         return {"turns": 0}
