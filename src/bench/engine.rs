@@ -128,6 +128,7 @@ fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<Cell>) -> Report {
         },
         settings: spec.settings(),
         ceilings: Default::default(),
+        comparison: None,
         cells,
     }
 }

@@ -58,6 +58,9 @@ pub(super) fn build(spec: &Spec) -> Result<(Vec<Cell>, Vec<Entry>)> {
                     vs_ceiling: None,
                     artefact: None,
                     within_precision: None,
+                    karp_flatt: None,
+                    baseline_change: None,
+                    baseline_speedup: None,
                     outliers: 0,
                     mismatches: 0,
                     errors: Vec::new(),
@@ -76,7 +79,7 @@ pub(super) fn build(spec: &Spec) -> Result<(Vec<Cell>, Vec<Entry>)> {
 
 /// The baseline (sequential, one worker) first, then every backend with every worker count,
 /// without the baseline's twin.
-fn backends_and_workers(spec: &Spec) -> Vec<(BackendKind, usize)> {
+pub(super) fn backends_and_workers(spec: &Spec) -> Vec<(BackendKind, usize)> {
     let baseline = (BackendKind::Sequential, 1);
     let mut pairs = vec![baseline];
     for &b in &spec.backends {

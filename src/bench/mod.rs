@@ -18,9 +18,15 @@
 //! | `rusage` | CPU time and peak memory of a run |
 //! | `schema` | [`Report`] and its parts: the JSON schema of `docs/bench-json.md` |
 //! | [`machine`] | the machine a benchmark ran on |
+//! | [`baseline`] | the comparison with a saved report and the `--fail-if-slower` gate |
+//! | [`karp_flatt`] | the serial fraction of every cell and its course over the workers |
+//! | [`break_even`] | the smallest job at which a backend reaches 90% of the ceiling |
 
+pub mod baseline;
+pub mod break_even;
 pub mod ceiling;
 mod engine;
+pub mod karp_flatt;
 pub mod machine;
 mod matrix;
 pub(crate) mod rusage;

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::baseline::Comparison;
 use super::machine::Machine;
 use crate::backend::BackendKind;
 use crate::span::Span;
@@ -80,6 +81,17 @@ pub struct Cell {
     /// Whether the speedup's interval is within `--precision` (`None`: no precision asked, or
     /// the baseline itself).
     pub within_precision: Option<bool>,
+    /// The Karp-Flatt serial fraction `(1/S - 1/W) / (1 - 1/W)` of the speedup, with the
+    /// interval its ends map to (for more than one worker).
+    #[serde(default)]
+    pub karp_flatt: Option<Estimate>,
+    /// With `--baseline`: this cell's median wall over the same cell's in the baseline report,
+    /// with a 95% bootstrap interval over both runs' samples (above 1: slower now).
+    #[serde(default)]
+    pub baseline_change: Option<Estimate>,
+    /// With `--baseline`: the same cell's speedup in the baseline report.
+    #[serde(default)]
+    pub baseline_speedup: Option<Estimate>,
     /// Runs outside Tukey's fences (1.5 IQR beyond the quartiles).
     pub outliers: usize,
     /// Runs that gave a wrong answer.
@@ -188,6 +200,9 @@ pub struct Report {
     /// The machine's ceiling, measured before every round.
     #[serde(default)]
     pub ceilings: Ceilings,
+    /// With `--baseline`: how this run compares with the saved one.
+    #[serde(default)]
+    pub comparison: Option<Comparison>,
     /// Cells, baselines first for each kernel and range.
     pub cells: Vec<Cell>,
 }

@@ -85,6 +85,26 @@ impl Spec {
     pub(super) fn least_rounds(&self) -> usize {
         self.runs.max(1)
     }
+
+    /// What identifies each cell the benchmark will measure, known before anything runs (to
+    /// check a `--baseline` report against).
+    pub fn cell_keys(&self) -> Vec<super::baseline::CellKey> {
+        let mut keys = Vec::new();
+        for kernel in &self.kernels {
+            for &range in &self.ranges {
+                for (backend, workers) in super::matrix::backends_and_workers(self) {
+                    keys.push(super::baseline::CellKey {
+                        kernel: kernel.to_string(),
+                        range,
+                        split: self.split.to_string(),
+                        backend,
+                        workers,
+                    });
+                }
+            }
+        }
+        keys
+    }
 }
 
 /// A small spec for the engine's unit tests.

@@ -1,6 +1,7 @@
 //! A cell's figures from its runs: wall-time summary, CPU and memory, the paired speedup, the
 //! machine's ceiling and the share of it reached, the artefact flag and the precision met.
 
+use super::karp_flatt::karp_flatt;
 use super::schema::{CeilingAt, Ceilings, Cell, Report, Run};
 use super::spec::Spec;
 use crate::stats::{self, Estimate, Summary};
@@ -51,6 +52,7 @@ pub(super) fn figures(cell: &mut Cell, cpus: usize, precision: Option<f64>) {
     };
     cell.speedup = speedup;
     cell.efficiency = speedup.map(|s| s.scaled(1.0 / cell.workers as f64));
+    cell.karp_flatt = speedup.and_then(|s| karp_flatt(&s, cell.workers));
     if cell.workers > 1 {
         let samples: Vec<f64> = cell.runs.iter().filter_map(|r| r.ceiling).collect();
         cell.ceiling =

@@ -204,6 +204,14 @@ pub struct BenchArgs {
     /// Write the speedup plot as SVG.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<String>,
+    /// Compare with a report saved by --export-json: every cell also in it gets its change in
+    /// median wall time, with a 95% interval.
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<String>,
+    /// With --baseline: exit 1 when a cell's change interval lies wholly above this slowdown
+    /// (e.g. 20%); a cell whose interval holds it is reported as "maybe".
+    #[arg(long, value_name = "PCT", allow_hyphen_values = true)]
+    pub fail_if_slower: Option<String>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,

@@ -114,6 +114,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     };
 
     let mut exports = exports(&a)?;
+    let baseline = baseline(&a, &spec)?;
     // A report on standard output must stay one clean document: the table goes to stderr.
     let to_stdout = exports.iter().any(|e| e.to == Output::Stdout);
 
@@ -140,12 +141,18 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         &mut |r| {
             // Files are rewritten as the benchmark goes, so Ctrl-C leaves the rounds measured;
             // a failed write is kept to report at the end, and the benchmark goes on.
+            let compared = baseline.as_ref().map(|b| b.compare(r));
+            let r = compared.as_ref().unwrap_or(r);
             for e in exports.iter_mut().filter(|e| e.to.is_rewritable()) {
                 e.failed = e.format.write(r, &e.to).err();
             }
             Ok(())
         },
     )?;
+    let report = match &baseline {
+        Some(b) => b.compare(&report),
+        None => report,
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -184,6 +191,17 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     if !failed.is_empty() {
         return Ok(ExitCode::from(super::EXIT_FAILURE));
     }
+    if let Some(c) = report.comparison.as_ref().filter(|c| c.failed()) {
+        for s in &c.slower {
+            eprintln!("slower: {}", s.line());
+        }
+        eprintln!(
+            "error: {} cell(s) slower than the baseline by more than {:.0}%",
+            c.slower.len(),
+            c.fail_if_slower.unwrap_or(0.0) * 100.0
+        );
+        return Ok(ExitCode::from(super::EXIT_FAILURE));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -215,6 +233,48 @@ fn precision(text: Option<&str>, runs_given: bool) -> parlab::Result<Option<f64>
             "a share of the speedup above 0% and below 100%, such as 5% or 0.05, or 'off'",
         )),
     }
+}
+
+/// The saved report to compare with and the gate on it, checked before any work.
+struct Baseline {
+    file: String,
+    report: Report,
+    fail_if_slower: Option<f64>,
+}
+
+impl Baseline {
+    /// `now` with every common cell's change and the comparison section.
+    fn compare(&self, now: &Report) -> Report {
+        let mut r = now.clone();
+        bench::baseline::annotate(&mut r, &self.report, &self.file, self.fail_if_slower);
+        r
+    }
+}
+
+/// `--baseline` and `--fail-if-slower`: the gate needs a baseline, the percentage must parse,
+/// and the file must be a report of this schema sharing a cell with `spec`.
+fn baseline(a: &BenchArgs, spec: &Spec) -> parlab::Result<Option<Baseline>> {
+    let fail_if_slower = match &a.fail_if_slower {
+        Some(p) => Some(bench::baseline::parse_percentage(p)?),
+        None => None,
+    };
+    let Some(file) = &a.baseline else {
+        return match &a.fail_if_slower {
+            Some(p) => Err(parlab::Error::invalid(
+                "--fail-if-slower",
+                p.as_str(),
+                "needs --baseline OLD.json, the report to compare with",
+            )),
+            None => Ok(None),
+        };
+    };
+    let report = bench::baseline::load(file)?;
+    bench::baseline::check_overlap(file, &report, &spec.cell_keys())?;
+    Ok(Some(Baseline {
+        file: file.clone(),
+        report,
+        fail_if_slower,
+    }))
 }
 
 /// One export the user asked for: its format, where it goes, and its last write's error.
@@ -279,16 +339,27 @@ fn exports(a: &BenchArgs) -> parlab::Result<Vec<Export>> {
 }
 
 fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
-    for line in markdown::machine_lines(r) {
+    for line in markdown::machine_lines(r)
+        .into_iter()
+        .chain(markdown::comparison_lines(r))
+    {
         writeln!(out, "{line}")?;
     }
-    // The Markdown export's cells; the terminal leaves out CPU time and memory for width.
-    let mut table = Table::new(super::job_columns().into_iter().chain([
-        Column::right("median wall (± sd)").min_width(22).gap(2),
-        Column::right("speedup (95% CI)").min_width(22),
-        Column::right("of ceiling").min_width(14),
-        Column::left("status").gap(2),
-    ]));
+    // The Markdown export's cells; the terminal leaves out CPU time and memory for width, and
+    // the change against a baseline when there is none.
+    let compared = r.comparison.is_some();
+    let mut table = Table::new(
+        super::job_columns()
+            .into_iter()
+            .chain([
+                Column::right("median wall (± sd)").min_width(22).gap(2),
+                Column::right("speedup (95% CI)").min_width(22),
+                Column::right("of ceiling").min_width(14),
+                Column::right("serial fraction").min_width(20),
+            ])
+            .chain(compared.then(|| Column::right("vs baseline").min_width(18)))
+            .chain([Column::left("status").gap(2)]),
+    );
     for c in &r.cells {
         let [
             kernel,
@@ -301,6 +372,8 @@ fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             _,
             _,
             _,
+            serial,
+            change,
             mut status,
         ] = markdown::cells_of(c);
         if let Some(e) = c.errors.first().or(c.artefact.as_ref()) {
@@ -309,9 +382,14 @@ fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         if c.within_precision == Some(false) {
             status.push_str(", interval wider than --precision");
         }
-        table.row([
-            kernel, range, backend, workers, wall, speedup, of_ceiling, status,
-        ]);
+        table.row(
+            [
+                kernel, range, backend, workers, wall, speedup, of_ceiling, serial,
+            ]
+            .into_iter()
+            .chain(compared.then_some(change))
+            .chain([status]),
+        );
     }
     for c in &r.ceilings.at {
         table.note(format!(
@@ -327,5 +405,6 @@ fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             r.ceilings.cost_share * 100.0
         ));
     }
+    table.notes(markdown::findings(r));
     write!(out, "\n{}", table.render())
 }

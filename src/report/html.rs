@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::export::Exporter;
-use super::markdown::{COLUMNS, cells_of, machine_lines};
+use super::markdown::{COLUMNS, cells_of, comparison_lines, findings, machine_lines};
 use super::speedup::SpeedupPlot;
 use crate::bench::Report;
 use crate::error::Result;
@@ -28,7 +28,7 @@ border-bottom:1px solid #e4e4e4;text-align:right;white-space:nowrap}\
 td:last-child,th:last-child{white-space:normal;text-align:left}th{background:#f4f6f8;\
 text-align:right}td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}\
 tr.mismatch td,tr.error td{background:#fde8e8}tr.baseline td{color:#555}\
-p.note{color:#555;font-size:.9rem}";
+p.note{color:#555;font-size:.9rem}p.warn{color:#b00020;font-weight:600}";
 
 impl Exporter for Html {
     fn name(&self) -> &'static str {
@@ -43,7 +43,10 @@ impl Exporter for Html {
              <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
              <title>parlab bench</title><style>{STYLE}</style></head><body>\n<h1>parlab bench</h1>\n<ul class=\"machine\">\n"
         );
-        for line in machine_lines(report) {
+        for line in machine_lines(report)
+            .into_iter()
+            .chain(comparison_lines(report))
+        {
             let class = if line.starts_with("Warning") || line.starts_with("Stopped") {
                 " class=\"warn\""
             } else {
@@ -70,8 +73,17 @@ impl Exporter for Html {
             }
             s.push_str("</tr>\n");
         }
+        s.push_str("</tbody>\n</table>\n");
+        for line in findings(report) {
+            let class = if line.starts_with("Slower") {
+                "warn"
+            } else {
+                "note"
+            };
+            let _ = writeln!(s, "<p class=\"{class}\">{}</p>", escape(&line));
+        }
         s.push_str(
-            "</tbody>\n</table>\n<p class=\"note\">Speedup is against the sequential backend \
+            "<p class=\"note\">Speedup is against the sequential backend \
              with one worker on the same kernel and range; bars and intervals are 95% percentile \
              bootstraps of the ratio of medians. Every run's answer was checked against the \
              sequential answer.</p>\n</body></html>\n",

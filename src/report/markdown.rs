@@ -12,7 +12,7 @@ use crate::units::seconds;
 pub struct Markdown;
 
 /// The cells' table columns, shared with the HTML export.
-pub const COLUMNS: [&str; 11] = [
+pub const COLUMNS: [&str; 13] = [
     "kernel",
     "range",
     "backend",
@@ -23,11 +23,13 @@ pub const COLUMNS: [&str; 11] = [
     "efficiency",
     "CPU user / sys",
     "peak RSS",
+    "serial fraction (Karp-Flatt)",
+    "wall vs baseline",
     "status",
 ];
 
 /// A cell's table row, as plain strings.
-pub fn cells_of(c: &Cell) -> [String; 11] {
+pub fn cells_of(c: &Cell) -> [String; 13] {
     let wall = c.wall.map_or("-".into(), |w| {
         format!("{} (± {})", seconds(w.median), seconds(w.stddev))
     });
@@ -77,8 +79,72 @@ pub fn cells_of(c: &Cell) -> [String; 11] {
         }),
         cpu,
         rss,
+        c.karp_flatt.map_or("-".into(), |e| {
+            format!("{:.3} ({:.3}-{:.3})", e.value, e.low, e.high)
+        }),
+        c.baseline_change.map_or("-".into(), |e| {
+            format!("{:.2}x ({:.2}-{:.2})", e.value, e.low, e.high)
+        }),
         status,
     ]
+}
+
+/// With `--baseline`: what the run is compared with and how the machines differ, shown before
+/// the table; empty without a baseline.
+pub fn comparison_lines(r: &Report) -> Vec<String> {
+    let Some(c) = &r.comparison else {
+        return Vec::new();
+    };
+    let mut lines = vec![format!(
+        "Compared with {}: wall vs baseline is this run's median wall over the baseline's (above \
+         1: slower now), with a 95% bootstrap interval over both runs",
+        c.file
+    )];
+    for d in &c.machine_differences {
+        lines.push(format!("The machines differ: {d}"));
+    }
+    if c.machine_differences.is_empty() {
+        lines.push(
+            "The machines do not differ in CPU model, CPU count, parlab version or ceiling".into(),
+        );
+    }
+    lines
+}
+
+/// What the figures say beyond the table: the cells on one side only and the gate's verdicts
+/// with `--baseline`, how the serial fraction moves with the workers, and the break-even. One
+/// paragraph per line; none when there is nothing to say.
+pub fn findings(r: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(c) = &r.comparison {
+        if !c.only_here.is_empty() {
+            lines.push(format!("Not in the baseline: {}.", c.only_here.join("; ")));
+        }
+        if !c.only_in_baseline.is_empty() {
+            lines.push(format!(
+                "In the baseline only: {}.",
+                c.only_in_baseline.join("; ")
+            ));
+        }
+        if let Some(limit) = c.fail_if_slower {
+            let pct = limit * 100.0;
+            for s in &c.slower {
+                lines.push(format!("Slower by more than {pct:.0}%: {}.", s.line()));
+            }
+            for s in &c.maybe {
+                lines.push(format!(
+                    "Maybe slower by more than {pct:.0}% (the interval holds it): {}.",
+                    s.line()
+                ));
+            }
+            if c.slower.is_empty() && c.maybe.is_empty() {
+                lines.push(format!("No cell slower by more than {pct:.0}%."));
+            }
+        }
+    }
+    lines.extend(crate::bench::karp_flatt::trends(r));
+    lines.extend(crate::bench::break_even::sentences(r));
+    lines
 }
 
 /// The machine section as lines of text.
@@ -149,7 +215,10 @@ impl Exporter for Markdown {
 
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
         let mut s = String::from("# parlab bench\n\n");
-        for line in machine_lines(report) {
+        for line in machine_lines(report)
+            .into_iter()
+            .chain(comparison_lines(report))
+        {
             let _ = writeln!(s, "- {line}");
         }
         s.push('\n');
@@ -157,6 +226,9 @@ impl Exporter for Markdown {
         let _ = writeln!(s, "|{}", "---|".repeat(COLUMNS.len()));
         for c in &report.cells {
             let _ = writeln!(s, "| {} |", cells_of(c).join(" | "));
+        }
+        for line in findings(report) {
+            let _ = writeln!(s, "\n{line}");
         }
         s.push_str("\nSpeedup is against the sequential backend with one worker on the same kernel and range; the interval is a 95% percentile bootstrap of the ratio of medians.\n");
         Ok(s.into_bytes())

@@ -82,6 +82,13 @@ mod export_tests {
             }),
             artefact: None,
             within_precision: None,
+            karp_flatt: (workers > 1).then_some(Estimate {
+                value: 0.02,
+                low: 0.0,
+                high: 0.05,
+            }),
+            baseline_change: None,
+            baseline_speedup: None,
             outliers: 0,
             mismatches: 0,
             errors: Vec::new(),
@@ -119,6 +126,7 @@ mod export_tests {
                 max_time_s: Some(30.0),
             },
             ceilings: Default::default(),
+            comparison: None,
             cells: vec![
                 cell(BackendKind::Sequential, 1, true, 0.013, Some(1.0)),
                 cell(BackendKind::Threads, 2, false, 0.0066, Some(1.97)),

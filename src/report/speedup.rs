@@ -1,12 +1,13 @@
 //! `--plot FILE.svg`: speedup against workers, one line per backend (and per kernel and range
-//! when there are several), the ideal line, and 95% confidence bars.
+//! when there are several), the ideal line, and 95% confidence bars; with `--baseline`, each
+//! backend's line in the baseline report too, dashed.
 
 use plotters::prelude::*;
 
 use super::export::Exporter;
 use super::plot::{COLORS, draw_legend, legend_line, svg_document, titled};
 use crate::backend::BackendKind;
-use crate::bench::{Cell, Report};
+use crate::bench::{Cell, Estimate, Report};
 use crate::error::Result;
 
 /// The speedup plot.
@@ -16,8 +17,9 @@ pub struct SpeedupPlot;
 /// A point of a line: workers, speedup, and the interval's low and high ends.
 type Point = (f64, f64, f64, f64);
 
-/// The plot's lines: label and points.
-fn lines(report: &Report) -> Vec<(String, Vec<Point>)> {
+/// The plot's lines: label and points, of the speedup `pick` takes from each cell (this run's,
+/// or the baseline report's).
+fn lines(report: &Report, pick: fn(&Cell) -> Option<Estimate>) -> Vec<(String, Vec<Point>)> {
     let jobs: std::collections::BTreeSet<(String, String)> = report
         .cells
         .iter()
@@ -39,7 +41,7 @@ fn lines(report: &Report) -> Vec<(String, Vec<Point>)> {
         .iter()
         .filter(|c| !c.baseline || sequential_line(c))
     {
-        let Some(s) = c.speedup else { continue };
+        let Some(s) = pick(c) else { continue };
         let label = if jobs.len() > 1 {
             format!("{} ({} {})", c.backend, c.kernel, c.range)
         } else {
@@ -57,10 +59,19 @@ fn lines(report: &Report) -> Vec<(String, Vec<Point>)> {
     out
 }
 
+/// The baseline report's lines (empty without `--baseline`).
+fn lines_of_baseline(report: &Report) -> Vec<(String, Vec<Point>)> {
+    if report.comparison.is_none() {
+        return Vec::new();
+    }
+    lines(report, |c| c.baseline_speedup)
+}
+
 impl SpeedupPlot {
     /// The plot as an SVG document.
     pub fn svg(&self, report: &Report) -> Result<String> {
-        let lines = lines(report);
+        let lines = lines(report, |c| c.speedup);
+        let baseline_lines = lines_of_baseline(report);
         let max_workers = report
             .cells
             .iter()
@@ -70,6 +81,7 @@ impl SpeedupPlot {
             .max(2) as f64;
         let max_speedup = lines
             .iter()
+            .chain(&baseline_lines)
             .flat_map(|(_, p)| p.iter().map(|q| q.3))
             .fold(1.0f64, f64::max);
         let y_max = (max_speedup.max(max_workers.min(max_speedup * 1.5)) * 1.15).max(2.0);
@@ -140,6 +152,18 @@ impl SpeedupPlot {
                     pts.iter()
                         .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
                 )?;
+                // The same backend in the baseline report (`--baseline`): dashed, same colour.
+                if let Some((_, old)) = baseline_lines.iter().find(|(l, _)| l == label) {
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            old.iter().map(|p| (p.0, p.1)),
+                            8,
+                            5,
+                            color.stroke_width(2),
+                        ))?
+                        .label(format!("{label}, baseline"))
+                        .legend(legend_line(color.stroke_width(1)));
+                }
             }
             draw_legend(&mut chart)
         })

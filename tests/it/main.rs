@@ -2,6 +2,7 @@
 
 mod backends;
 mod bad_input;
+mod baseline;
 mod bench;
 mod cli;
 mod exports;

@@ -1,0 +1,193 @@
+//! The break-even: from one backend's runs at two or more job sizes, the smallest job at which
+//! it reaches 90% of the machine's ceiling.
+//!
+//! Over the sizes measured, the cell's median wall time `Tp` is fitted as a straight line of
+//! the sequential median `T1` of the same job: `Tp = a + b T1` (least squares), `a` the fixed
+//! cost of a parallel run (start, hand-out, join) and `b` the time per unit of sequential work.
+//! The share of the ceiling `C` reached is `T1 / (Tp C)`, which reaches 90% at
+//! `T1 = 0.9 C a / (1 - 0.9 C b)`; it is never reached when `1/b`, the speedup of an endless
+//! job, is under 90% of the ceiling. Sizes are sequential seconds, so the answer holds for any
+//! kernel; it is only given when it lies within a factor of ten of the sizes measured.
+
+use std::collections::BTreeMap;
+
+use super::schema::{Cell, Report};
+use crate::stats::median;
+use crate::units::seconds;
+
+/// The share of the ceiling the break-even asks for.
+const TARGET: f64 = 0.9;
+/// A cell whose speedup interval is wider than this share of it (+-) is left out of the fit.
+const NOISY: f64 = 0.15;
+/// How far beyond the sizes measured the fit is trusted (a factor on either side).
+const REACH: f64 = 10.0;
+
+/// One sentence per backend and worker count (above 1) measured at two or more sizes; none
+/// when no backend was.
+pub fn sentences(report: &Report) -> Vec<String> {
+    // (kernel, split, backend, workers) -> (sequential median, cell median, ceiling) per size.
+    let mut groups: BTreeMap<(String, String, String, usize), Vec<Point>> = BTreeMap::new();
+    for c in report.cells.iter().filter(|c| !c.baseline && c.workers > 1) {
+        let Some(base) = report.cells.iter().find(|b| b.baseline && same_job(b, c)) else {
+            continue;
+        };
+        let (Some(tp), Some(t1), Some(ceiling), Some(s)) =
+            (c.wall, base.wall, c.ceiling, c.speedup)
+        else {
+            continue;
+        };
+        // A fit through noisy points would say more than the data do.
+        if s.relative_half_width() > NOISY {
+            continue;
+        }
+        groups
+            .entry((
+                c.kernel.clone(),
+                c.split.clone(),
+                c.backend.to_string(),
+                c.workers,
+            ))
+            .or_default()
+            .push((t1.median, tp.median, ceiling.value));
+    }
+    groups
+        .into_iter()
+        .filter_map(|((kernel, _, backend, workers), points)| {
+            let who = format!("{backend} x{workers} on {kernel}");
+            break_even(&points).map(|b| b.sentence(&who))
+        })
+        .collect()
+}
+
+fn same_job(a: &Cell, b: &Cell) -> bool {
+    a.kernel == b.kernel && a.range == b.range && a.split == b.split
+}
+
+/// One size of one cell: the sequential median, the cell's median, and its ceiling.
+type Point = (f64, f64, f64);
+
+/// What the fit says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum BreakEven {
+    /// 90% of the ceiling from this much sequential work on, in seconds.
+    At(f64),
+    /// Already at the smallest size measured and the fit finds no fixed cost to amortise.
+    Everywhere(f64),
+    /// Never: an endless job reaches this share of the ceiling.
+    Never(f64),
+    /// Beyond the sizes measured by more than [`REACH`]: the largest size measured.
+    Beyond(f64),
+}
+
+impl BreakEven {
+    fn sentence(self, who: &str) -> String {
+        match self {
+            BreakEven::At(t) => format!(
+                "{who}: reaches {:.0}% of the machine's ceiling from about {} of sequential work \
+                 on (a straight-line fit of its wall time over the sizes measured).",
+                TARGET * 100.0,
+                seconds(t)
+            ),
+            BreakEven::Everywhere(t) => format!(
+                "{who}: reaches {:.0}% of the machine's ceiling already at the smallest job \
+                 measured, {} of sequential work (a straight-line fit of its wall time over the \
+                 sizes measured).",
+                TARGET * 100.0,
+                seconds(t)
+            ),
+            BreakEven::Never(share) => format!(
+                "{who}: never reaches {:.0}% of the machine's ceiling; however large the job, it \
+                 tends to {:.0}% of it.",
+                TARGET * 100.0,
+                share * 100.0
+            ),
+            BreakEven::Beyond(t) => format!(
+                "{who}: would reach {:.0}% of the machine's ceiling only far beyond the largest \
+                 job measured ({} of sequential work); measure larger ones.",
+                TARGET * 100.0,
+                seconds(t)
+            ),
+        }
+    }
+}
+
+/// The break-even of points `(T1, Tp, ceiling)` at two or more distinct sizes.
+fn break_even(points: &[Point]) -> Option<BreakEven> {
+    let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
+    let (lo, hi) = (
+        xs.iter().copied().fold(f64::INFINITY, f64::min),
+        xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    // Two sizes within 20% of each other cannot separate a fixed cost from a slope.
+    if points.len() < 2 || hi <= lo * 1.2 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mx = xs.iter().sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let b = sxy / sxx;
+    let a = my - b * mx;
+    let c = median(&points.iter().map(|p| p.2).collect::<Vec<_>>());
+    if b <= 0.0 || c <= 0.0 {
+        return None;
+    }
+    let denominator = 1.0 - TARGET * c * b;
+    if denominator <= 0.0 {
+        return Some(BreakEven::Never(1.0 / (b * c)));
+    }
+    let t = TARGET * c * a / denominator;
+    Some(if a <= 0.0 || t < lo / REACH {
+        BreakEven::Everywhere(lo)
+    } else if t > hi * REACH {
+        BreakEven::Beyond(hi)
+    } else {
+        BreakEven::At(t)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Points of a backend with fixed cost `a` and `b` per sequential second, ceiling `c`.
+    fn line(a: f64, b: f64, c: f64, sizes: &[f64]) -> Vec<Point> {
+        sizes.iter().map(|&t1| (t1, a + b * t1, c)).collect()
+    }
+
+    #[test]
+    fn a_fixed_cost_is_amortised_at_the_size_the_algebra_gives() {
+        // 2 ms to start, then perfectly parallel on a ceiling of 2: 90% of 2 at T1 = 36 ms.
+        let got = break_even(&line(0.002, 0.5, 2.0, &[0.01, 0.1, 1.0])).unwrap();
+        let BreakEven::At(t) = got else {
+            panic!("{got:?}")
+        };
+        assert!((t - 0.036).abs() < 1e-9, "{t}");
+        // Check the claim itself: at that size the share of the ceiling is 90%.
+        assert!((t / (0.002 + 0.5 * t) / 2.0 - 0.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_slope_under_the_ceiling_never_breaks_even() {
+        // Speedup tends to 1/0.8 = 1.25 of a ceiling of 2: 62.5%.
+        let got = break_even(&line(0.001, 0.8, 2.0, &[0.01, 1.0])).unwrap();
+        assert_eq!(got, BreakEven::Never(0.625));
+        let words = got.sentence("threads x2 on count");
+        assert!(words.contains("tends to 62% of it") || words.contains("tends to 63% of it"));
+    }
+
+    #[test]
+    fn one_size_or_sizes_too_close_say_nothing() {
+        assert_eq!(break_even(&line(0.002, 0.5, 2.0, &[0.1])), None);
+        assert_eq!(break_even(&line(0.002, 0.5, 2.0, &[0.1, 0.11])), None);
+    }
+
+    #[test]
+    fn far_beyond_the_sizes_measured_the_fit_is_not_trusted() {
+        let got = break_even(&line(1.0, 0.5, 2.0, &[0.001, 0.01])).unwrap();
+        assert_eq!(got, BreakEven::Beyond(0.01));
+        let got = break_even(&line(0.0, 0.5, 2.0, &[0.01, 0.1])).unwrap();
+        assert_eq!(got, BreakEven::Everywhere(0.01));
+    }
+}
