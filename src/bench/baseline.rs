@@ -108,19 +108,25 @@ impl Comparison {
     }
 }
 
-/// `1.92x slower (1.71-2.10)` or `1.10x faster (1.02-1.19)`.
+/// `1.92x slower (1.71-2.10)`, `1.10x faster (1.02-1.19)`, or, when the interval holds 1,
+/// `1.05x the baseline's wall time (0.91-1.22)`.
 pub fn describe(change: &Estimate) -> String {
-    if change.value >= 1.0 {
+    if change.low >= 1.0 {
         format!(
             "{:.2}x slower ({:.2}-{:.2})",
             change.value, change.low, change.high
         )
-    } else {
+    } else if change.high <= 1.0 {
         format!(
             "{:.2}x faster ({:.2}-{:.2})",
             1.0 / change.value,
             1.0 / change.high,
             1.0 / change.low
+        )
+    } else {
+        format!(
+            "{:.2}x the baseline's wall time ({:.2}-{:.2})",
+            change.value, change.low, change.high
         )
     }
 }

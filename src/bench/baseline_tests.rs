@@ -227,6 +227,15 @@ fn changes_are_described_either_way() {
         high: 0.625,
     };
     assert_eq!(describe(&faster), "2.00x faster (1.60-2.50)");
+    let either = Estimate {
+        value: 1.05,
+        low: 0.91,
+        high: 1.22,
+    };
+    assert_eq!(
+        describe(&either),
+        "1.05x the baseline's wall time (0.91-1.22)"
+    );
 }
 
 #[test]
