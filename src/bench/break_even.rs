@@ -1,5 +1,6 @@
 //! The break-even: from one backend's runs at two or more job sizes, the smallest job at which
-//! it reaches 90% of the machine's ceiling.
+//! it reaches 90% of the machine's ceiling, and for a `chunks` split a bound on the chunk size
+//! below which dispatch would cost more than 10% of the time.
 //!
 //! Over the sizes measured, the cell's median wall time `Tp` is fitted as a straight line of
 //! the sequential median `T1` of the same job: `Tp = a + b T1` (least squares), `a` the fixed
@@ -50,13 +51,36 @@ pub fn sentences(report: &Report) -> Vec<String> {
             .or_default()
             .push((t1.median, tp.median, ceiling.value));
     }
-    groups
-        .into_iter()
-        .filter_map(|((kernel, _, backend, workers), points)| {
-            let who = format!("{backend} x{workers} on {kernel}");
-            break_even(&points).map(|b| b.sentence(&who))
-        })
-        .collect()
+    let mut out = Vec::new();
+    for ((kernel, split, backend, workers), points) in groups {
+        let who = format!("{backend} x{workers} on {kernel}");
+        out.extend(break_even(&points).map(|b| b.sentence(&who)));
+        let chunk = split
+            .strip_prefix("chunks:")
+            .and_then(|n| n.parse::<u64>().ok());
+        out.extend(chunk.and_then(|size| dispatch_bound(&points, size, &who)));
+    }
+    out
+}
+
+/// For a `chunks:SIZE` split: the chunk size below which dispatch would cost more than 10% of
+/// the time, if all of the cost per unit of work above the ceiling's were dispatch (an upper
+/// bound: a cost that does not shrink with larger chunks only lowers it). With `b` the fitted
+/// time per sequential second and `C` the ceiling, the excess `bC - 1` shrinks as 1/size, and
+/// its share passes 10% below `9 (bC - 1) SIZE`. Nothing when the fit finds no excess.
+fn dispatch_bound(points: &[Point], size: u64, who: &str) -> Option<String> {
+    let (_, b, c) = fit(points)?;
+    let excess = b * c - 1.0;
+    if excess <= 0.0 {
+        return None;
+    }
+    let below = 9.0 * excess * size as f64;
+    Some(format!(
+        "{who}, chunks of {size}: the time per unit of work is {:.0}% above the ceiling's; if all \
+         of that is dispatch, chunks below about {below:.0} indices would spend more than 10% of \
+         the time on it (an upper bound).",
+        excess * 100.0
+    ))
 }
 
 fn same_job(a: &Cell, b: &Cell) -> bool {
@@ -111,28 +135,38 @@ impl BreakEven {
     }
 }
 
-/// The break-even of points `(T1, Tp, ceiling)` at two or more distinct sizes.
-fn break_even(points: &[Point]) -> Option<BreakEven> {
-    let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
-    let (lo, hi) = (
-        xs.iter().copied().fold(f64::INFINITY, f64::min),
-        xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-    );
+/// The smallest and largest sequential time of `points`.
+fn sizes(points: &[Point]) -> (f64, f64) {
+    points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p.0), hi.max(p.0))
+        })
+}
+
+/// The least-squares line `Tp = a + b T1` through `points` and their median ceiling `c`:
+/// `(a, b, c)`; none for fewer than two sizes, sizes too close, or a line that does not rise.
+fn fit(points: &[Point]) -> Option<(f64, f64, f64)> {
+    let (lo, hi) = sizes(points);
     // Two sizes within 20% of each other cannot separate a fixed cost from a slope.
     if points.len() < 2 || hi <= lo * 1.2 {
         return None;
     }
     let n = points.len() as f64;
-    let mx = xs.iter().sum::<f64>() / n;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
     let my = points.iter().map(|p| p.1).sum::<f64>() / n;
     let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
     let b = sxy / sxx;
     let a = my - b * mx;
     let c = median(&points.iter().map(|p| p.2).collect::<Vec<_>>());
-    if b <= 0.0 || c <= 0.0 {
-        return None;
-    }
+    (b > 0.0 && c > 0.0).then_some((a, b, c))
+}
+
+/// The break-even of points `(T1, Tp, ceiling)` at two or more distinct sizes.
+fn break_even(points: &[Point]) -> Option<BreakEven> {
+    let (lo, hi) = sizes(points);
+    let (a, b, c) = fit(points)?;
     let denominator = 1.0 - TARGET * c * b;
     if denominator <= 0.0 {
         return Some(BreakEven::Never(1.0 / (b * c)));
@@ -181,6 +215,21 @@ mod tests {
     fn one_size_or_sizes_too_close_say_nothing() {
         assert_eq!(break_even(&line(0.002, 0.5, 2.0, &[0.1])), None);
         assert_eq!(break_even(&line(0.002, 0.5, 2.0, &[0.1, 0.11])), None);
+    }
+
+    #[test]
+    fn the_dispatch_bound_of_a_chunked_split() {
+        // 10% above the ceiling per unit of work at chunks of 1000; all of it dispatch, it
+        // grows as 1/size and passes 10% of the time below 9 * 0.1 * 1000 = 900.
+        let points = line(0.001, 1.1 / 2.0, 2.0, &[0.01, 0.1, 1.0]);
+        let words = dispatch_bound(&points, 1000, "pool x2 on count").unwrap();
+        assert!(words.contains("10% above the ceiling's"), "{words}");
+        assert!(words.contains("below about 900 indices"), "{words}");
+        // Check the claim: at chunks of 900 the dispatch share is exactly 10%.
+        let dispatch: f64 = 0.1 / 2.0 * 1000.0 / 900.0;
+        assert!((dispatch / (1.0 / 2.0 + dispatch) - 0.1).abs() < 1e-12);
+        // No excess over the ceiling: nothing to bound.
+        assert!(dispatch_bound(&line(0.001, 0.5, 2.0, &[0.01, 1.0]), 1000, "x").is_none());
     }
 
     #[test]
