@@ -322,4 +322,4 @@ pub fn parse_percentage(text: &str) -> Result<f64> {
 
 #[cfg(test)]
 #[path = "baseline_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -7,7 +7,12 @@ use crate::bench::spec::sample;
 use crate::stats::Summary;
 
 /// A cell of `count 0..1000` with the given wall times (and ceiling, for more workers).
-fn cell(backend: BackendKind, workers: usize, walls: &[f64], ceiling: Option<f64>) -> Cell {
+pub(crate) fn cell(
+    backend: BackendKind,
+    workers: usize,
+    walls: &[f64],
+    ceiling: Option<f64>,
+) -> Cell {
     Cell {
         kernel: "count".into(),
         range: Span::new(0, 1000).unwrap(),
@@ -50,7 +55,7 @@ fn cell(backend: BackendKind, workers: usize, walls: &[f64], ceiling: Option<f64
     }
 }
 
-fn report(cells: Vec<Cell>) -> Report {
+pub(crate) fn report(cells: Vec<Cell>) -> Report {
     Report {
         schema: SCHEMA_VERSION,
         parlab_version: "0.1.0".into(),

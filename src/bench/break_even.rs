@@ -233,6 +233,39 @@ mod tests {
     }
 
     #[test]
+    fn cells_are_grouped_by_backend_and_workers_across_sizes() {
+        use crate::backend::BackendKind::{Sequential, Threads};
+        use crate::bench::baseline::tests::{cell, report};
+        use crate::stats::Estimate;
+        // Threads x2 at two sizes: 2 ms fixed, then perfectly parallel on a ceiling of 2.
+        let mut cells = Vec::new();
+        for (end, t1) in [(1000, 0.01), (100_000, 1.0)] {
+            let mut base = cell(Sequential, 1, &[t1], None);
+            let mut two = cell(Threads, 2, &[0.002 + t1 / 2.0], Some(2.0));
+            for c in [&mut base, &mut two] {
+                c.range = crate::span::Span::new(0, end).unwrap();
+            }
+            two.speedup = Some(Estimate::exact(t1 / (0.002 + t1 / 2.0)));
+            cells.extend([base, two]);
+        }
+        let r = report(cells.clone());
+        let said = sentences(&r);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].starts_with("threads x2 on count: reaches 90%"),
+            "{said:?}"
+        );
+        assert!(said[0].contains("36.00 ms"), "{said:?}");
+        // A noisy cell leaves the fit: one size left, nothing said.
+        cells[3].speedup = Some(Estimate {
+            value: 1.9,
+            low: 1.0,
+            high: 2.5,
+        });
+        assert!(sentences(&report(cells)).is_empty());
+    }
+
+    #[test]
     fn far_beyond_the_sizes_measured_the_fit_is_not_trusted() {
         let got = break_even(&line(1.0, 0.5, 2.0, &[0.001, 0.01])).unwrap();
         assert_eq!(got, BreakEven::Beyond(0.01));

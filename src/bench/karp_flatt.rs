@@ -137,6 +137,29 @@ mod tests {
     }
 
     #[test]
+    fn trends_speak_of_backends_at_two_worker_counts_or_more() {
+        use crate::backend::BackendKind::{Pool, Sequential, Threads};
+        use crate::bench::baseline::tests::{cell, report};
+        let with = |backend, workers: usize, s: Estimate| {
+            let mut c = cell(backend, workers, &[0.1], Some(2.0));
+            c.karp_flatt = karp_flatt(&s, workers);
+            c
+        };
+        let r = report(vec![
+            cell(Sequential, 1, &[0.2], None),
+            with(Threads, 2, e(1.9, 1.88, 1.92)),
+            with(Threads, 4, e(3.48, 3.45, 3.52)),
+            with(Pool, 2, e(1.9, 1.88, 1.92)),
+        ]);
+        let said = trends(&r);
+        assert_eq!(said.len(), 1, "pool ran at one worker count only: {said:?}");
+        assert!(
+            said[0].starts_with("threads: the serial fraction stays flat"),
+            "{said:?}"
+        );
+    }
+
+    #[test]
     fn the_serial_fraction_of_known_speedups() {
         // Amdahl with a 10% serial part at 4 workers: S = 1 / (0.1 + 0.9 / 4).
         let s = 1.0 / (0.1 + 0.9 / 4.0);

@@ -20,7 +20,7 @@
 //! | [`machine`] | the machine a benchmark ran on |
 //! | [`baseline`] | the comparison with a saved report and the `--fail-if-slower` gate |
 //! | [`karp_flatt`] | the serial fraction of every cell and its course over the workers |
-//! | [`break_even`] | the smallest job at which a backend reaches 90% of the ceiling; the chunk size under which dispatch passes 10% |
+//! | [`break_even`] | the job size that reaches 90% of the ceiling; the chunks that cost 10% |
 
 pub mod baseline;
 pub mod break_even;
