@@ -14,6 +14,7 @@ mod limits;
 mod mpi;
 mod probe;
 mod processes;
+mod python;
 mod reproduce;
 mod signals;
 mod soak;
