@@ -218,9 +218,16 @@ pub struct PythonFnArgs {
     /// returning that part's int.
     #[arg(value_name = "FILE:FUNCTION")]
     pub target: String,
-    /// Half-open range START..END cut into parts.
-    #[arg(short, long, default_value = "0..1e6", allow_hyphen_values = true)]
-    pub range: String,
+    /// Half-open ranges START..END cut into parts, comma-separated: several (in growing size)
+    /// find the smallest at which a parallel road beats one thread; the last is recommended for.
+    #[arg(
+        short,
+        long,
+        value_delimiter = ',',
+        default_value = "0..1e6",
+        allow_hyphen_values = true
+    )]
+    pub range: Vec<String>,
     /// Worker counts, comma-separated.
     #[arg(
         short,
@@ -261,6 +268,16 @@ pub struct PythonFnArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Write the JSON object to a file ('-': standard output, the table then goes to standard
+    /// error).
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<String>,
+    /// Write one CSV row per road, worker count, range and interpreter.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<String>,
+    /// Write the table and the recommendation as Markdown.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<String>,
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,

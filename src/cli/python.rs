@@ -8,8 +8,10 @@ use anyhow::Result;
 
 use parlab::cpython::discover::{Places, Spec, resolve};
 use parlab::number::parse_u64_as;
-use parlab::pyfunc::{Interpreter, Lab, Report, Road, Settings, Target};
+use parlab::pyfunc::{Interpreter, Lab, Report, Road, Settings, Target, export};
+use parlab::report::output::Output;
 use parlab::report::table::{Column, Table};
+use parlab::span::Span;
 use parlab::units::seconds;
 
 use super::args::PythonFnArgs;
@@ -18,7 +20,10 @@ use super::verify::parse_workers;
 pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
     // Every value is read before an interpreter runs.
     let target: Target = a.target.parse()?;
-    let range = a.range.parse()?;
+    let mut ranges: Vec<Span> = Vec::new();
+    for r in &a.range {
+        ranges.push(r.parse()?);
+    }
     let split = a.split.parse()?;
     let mut workers = Vec::new();
     for w in &a.workers {
@@ -34,6 +39,7 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
         0 => return Err(parlab::Error::invalid("runs", &a.runs, "at least 1").into()),
         n => n as usize,
     };
+    let exports = exports(&a)?;
     let specs = Spec::parse_list(&a.python)?;
     let found = resolve(&specs, &Places::from_env())?;
     let pythons: Vec<Interpreter> = found
@@ -43,7 +49,7 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
         .collect();
     let lab = Lab::new(target, pythons)?;
     let settings = Settings {
-        range,
+        ranges,
         split,
         workers,
         roads,
@@ -59,17 +65,68 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
         }
     })?;
     drop(status);
-    let mut out = std::io::stdout().lock();
-    if a.json {
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    // With an export on standard output, the text goes to standard error.
+    let to_stdout = exports.iter().any(|(_, o)| *o == Output::Stdout);
+    let mut text: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::stderr().lock())
     } else {
-        print_report(&mut out, &report)?;
+        Box::new(std::io::stdout().lock())
+    };
+    if a.json {
+        writeln!(text, "{}", serde_json::to_string(&report)?)?;
+    } else {
+        print_report(&mut text, &report)?;
     }
-    out.flush()?;
-    match report.first_failure() {
-        Some(why) => Err(anyhow::anyhow!("{why}")),
+    text.flush()?;
+    drop(text);
+    let mut failed = Vec::new();
+    for (format, to) in &exports {
+        let bytes = match format {
+            Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+            Format::Csv => export::to_csv(&report)?,
+            Format::Markdown => export::to_markdown(&report),
+        };
+        if let Err(e) = to.write(bytes.as_bytes()) {
+            failed.push(e.to_string());
+        }
+    }
+    if let Some(why) = report.first_failure() {
+        return Err(anyhow::anyhow!("{why}"));
+    }
+    match failed.first() {
+        Some(e) => Err(anyhow::anyhow!("{e}")),
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Json,
+    Csv,
+    Markdown,
+}
+
+/// The exports asked for, each destination checked before any work; two to one place are
+/// bad input.
+fn exports(a: &PythonFnArgs) -> parlab::Result<Vec<(Format, Output)>> {
+    let mut out: Vec<(Format, Output)> = Vec::new();
+    for (format, what, path) in [
+        (Format::Json, "JSON export path", &a.export_json),
+        (Format::Csv, "CSV export path", &a.export_csv),
+        (Format::Markdown, "Markdown export path", &a.export_markdown),
+    ] {
+        let Some(path) = path else { continue };
+        let to = Output::parse(what, path)?;
+        if out.iter().any(|(_, o)| o.same_place(&to)) {
+            return Err(parlab::Error::invalid(
+                what,
+                path.as_str(),
+                "a place no other export writes to",
+            ));
+        }
+        out.push((format, to));
+    }
+    Ok(out)
 }
 
 fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
@@ -80,34 +137,41 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         r.function, r.range, r.split
     )?;
     writeln!(out)?;
-    let mut table = Table::new([
-        Column::left("python").min_width(8),
+    let many = r.rows.iter().any(|row| row.range != r.range);
+    let mut columns = vec![Column::left("python").min_width(8)];
+    if many {
+        columns.push(Column::left("range"));
+    }
+    let mut table = Table::new(columns.into_iter().chain([
         Column::left("road").min_width(15),
         Column::right("workers"),
         Column::right("start-up"),
         Column::right("median"),
         Column::right("speedup [95% interval]"),
         Column::left("answer"),
-    ]);
+    ]));
     for row in &r.rows {
         let speedup = row.speedup.map_or(String::new(), |s| {
             format!("{:.2}x [{:.2}, {:.2}]", s.value, s.low, s.high)
         });
         let status = match (&row.error, &row.result) {
             (Some(_), _) => "FAILED".to_string(),
-            (None, Some(v)) if Some(v) == r.result.as_ref() => "ok".to_string(),
+            (None, Some(v)) if Some(v) == r.result.as_ref() || many => "ok".to_string(),
             (None, Some(v)) => format!("ok ({})", short(v)),
             (None, None) => String::new(),
         };
-        table.row([
-            row.python.clone(),
+        let mut cells = vec![row.python.clone()];
+        if many {
+            cells.push(row.range.clone());
+        }
+        table.row(cells.into_iter().chain([
             row.road.to_string(),
             row.workers.to_string(),
             row.startup_s.map_or(String::new(), seconds),
             row.median_s.map_or(String::new(), seconds),
             speedup,
             status,
-        ]);
+        ]));
     }
     table.note(
         "start-up: starting the workers and loading the function, apart from the runs; \
@@ -128,6 +192,12 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             rec.python,
             rec.reason
         )?;
+        if let Some(range) = &rec.smallest_range {
+            writeln!(
+                out,
+                "It beats one thread from range {range} on (the smallest measured)."
+            )?;
+        }
     }
     Ok(())
 }

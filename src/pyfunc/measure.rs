@@ -28,6 +28,8 @@ const RESAMPLES: usize = 2000;
 pub struct Row {
     /// The interpreter's label, e.g. `3.11.7` or `3.13.0t`.
     pub python: String,
+    /// The range, `START..END`.
+    pub range: String,
     /// The road.
     pub road: Road,
     /// Threads, processes or subinterpreters (1 for the sequential baseline).
@@ -51,6 +53,33 @@ pub struct Row {
     base: Vec<f64>,
 }
 
+impl Row {
+    /// A row measured with `speedup`, as the recommendation's tests need.
+    #[cfg(test)]
+    pub(crate) fn measured(
+        python: &str,
+        range: &str,
+        road: Road,
+        workers: usize,
+        speedup: Estimate,
+    ) -> Row {
+        Row {
+            python: python.to_string(),
+            range: range.to_string(),
+            road,
+            workers,
+            result: Some("0".to_string()),
+            startup_s: Some(0.1),
+            median_s: Some(1.0 / speedup.value),
+            speedup: Some(speedup),
+            runs: 5,
+            error: None,
+            times: Vec::new(),
+            base: Vec::new(),
+        }
+    }
+}
+
 /// What the rounds tell, as they go.
 #[derive(Debug, Clone)]
 pub struct Progress {
@@ -63,12 +92,14 @@ pub struct Progress {
 }
 
 struct Slot {
-    python: usize,
+    /// The interpreter and range: the baseline of each group is its first slot.
+    group: usize,
     cell: Cell,
     row: Row,
 }
 
-/// Runs the measurement; rows come out in the order interpreter, road, workers.
+/// Runs the measurement; rows come out in the order interpreter, range, road, workers; the
+/// answers are those of each interpreter's baseline at each range (interpreter-major).
 pub(crate) fn measure(
     settings: &Settings,
     pythons: &[Interpreter],
@@ -77,9 +108,13 @@ pub(crate) fn measure(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(Vec<Row>, Vec<Option<BigInt>>)> {
     let mut slots: Vec<Slot> = Vec::new();
-    for (p, py) in pythons.iter().enumerate() {
+    let groups: Vec<(usize, crate::span::Span)> = (0..pythons.len())
+        .flat_map(|p| settings.ranges.iter().map(move |r| (p, *r)))
+        .collect();
+    for (g, &(p, range)) in groups.iter().enumerate() {
+        let py = &pythons[p];
         let mut add = |road: Road, workers: usize| {
-            let plan = settings.split.plan(settings.range, workers);
+            let plan = settings.split.plan(range, workers);
             let cell = Cell::new(
                 road,
                 workers,
@@ -89,10 +124,11 @@ pub(crate) fn measure(
                 settings.retries,
             );
             slots.push(Slot {
-                python: p,
+                group: g,
                 cell,
                 row: Row {
                     python: py.label.clone(),
+                    range: range.to_string(),
                     road,
                     workers,
                     result: None,
@@ -109,6 +145,9 @@ pub(crate) fn measure(
         add(Road::Sequential, 1);
         for &road in &settings.roads {
             if road == Road::Subinterpreters && py.subinterpreters.is_none() {
+                if range != settings.ranges[0] {
+                    continue;
+                }
                 notes.push(format!(
                     "{}: no subinterpreters with their own GIL (CPython 3.12 or later has them)",
                     py.label
@@ -135,11 +174,11 @@ pub(crate) fn measure(
         }
         done += 1;
     }
-    let mut reference: Vec<Option<BigInt>> = vec![None; pythons.len()];
+    let mut reference: Vec<Option<BigInt>> = vec![None; groups.len()];
     for round in 0..rounds {
         let measured = round >= settings.warmup;
-        for (p, reference) in reference.iter_mut().enumerate() {
-            let mine: Vec<usize> = (0..slots.len()).filter(|&s| slots[s].python == p).collect();
+        for (g, reference) in reference.iter_mut().enumerate() {
+            let mine: Vec<usize> = (0..slots.len()).filter(|&s| slots[s].group == g).collect();
             let (base, cells) = mine.split_first().expect("a baseline per interpreter");
             // The baseline: a failure or a changed answer leaves nothing to compare with.
             progress(&Progress {

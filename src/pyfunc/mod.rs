@@ -32,6 +32,7 @@ pub mod advice;
 mod cell;
 mod check;
 mod conn;
+pub mod export;
 pub mod measure;
 mod target;
 
@@ -56,8 +57,9 @@ pub const WORKER_SCRIPT: &str = include_str!("worker.py");
 /// What to measure, besides the function.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The range cut into parts.
-    pub range: Span,
+    /// The ranges cut into parts, each measured in full, in this order; the last is the one
+    /// the recommendation is made for.
+    pub ranges: Vec<Span>,
     /// How it is cut.
     pub split: Split,
     /// Worker counts.
@@ -107,11 +109,11 @@ impl Interpreter {
 pub struct Report {
     /// `FILE:FUNCTION`.
     pub function: String,
-    /// The range, `START..END`.
+    /// The range the recommendation is for (the last measured), `START..END`.
     pub range: String,
     /// The split.
     pub split: String,
-    /// The exact answer of the first interpreter's sequential run, in decimal.
+    /// The exact answer of the first interpreter's sequential run at `range`, in decimal.
     pub result: Option<String>,
     /// The interpreters.
     pub pythons: Vec<Interpreter>,
@@ -174,12 +176,21 @@ impl Lab {
         let mut notes = Vec::new();
         let (rows, answers) =
             measure::measure(settings, &self.pythons, &launches, &mut notes, progress)?;
-        let recommendation = advice::recommend(&rows);
+        let last = settings
+            .ranges
+            .last()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let recommendation = advice::recommend(&rows, &last);
         Ok(Report {
             function: self.target.to_string(),
-            range: settings.range.to_string(),
+            range: last,
             split: settings.split.to_string(),
-            result: answers.first().cloned().flatten().map(|a| a.to_string()),
+            result: answers
+                .get(settings.ranges.len().saturating_sub(1))
+                .cloned()
+                .flatten()
+                .map(|a| a.to_string()),
             pythons: self.pythons.clone(),
             rows,
             recommendation,
