@@ -22,7 +22,10 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
     let target: Target = a.target.parse()?;
     let mut ranges: Vec<Span> = Vec::new();
     for r in &a.range {
-        ranges.push(r.parse()?);
+        let r: Span = r.parse()?;
+        if !ranges.contains(&r) {
+            ranges.push(r);
+        }
     }
     let split = a.split.parse()?;
     let mut workers = Vec::new();
@@ -148,6 +151,7 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         Column::right("start-up"),
         Column::right("median"),
         Column::right("speedup [95% interval]"),
+        Column::right("ceiling"),
         Column::left("answer"),
     ]));
     for row in &r.rows {
@@ -170,13 +174,15 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             row.startup_s.map_or(String::new(), seconds),
             row.median_s.map_or(String::new(), seconds),
             speedup,
+            row.ceiling.map_or(String::new(), |c| format!("{c:.2}x")),
             status,
         ]));
     }
     table.note(
         "start-up: starting the workers and loading the function, apart from the runs; \
          median: one run of the whole range; speedup: paired against the sequential run of the \
-         same round",
+         same round; ceiling: what a perfectly parallel loop reached at that many workers just \
+         before each round (the most the machine allowed)",
     );
     table.notes(r.notes.iter().cloned());
     table.notes(r.rows.iter().filter_map(|row| row.error.clone()));

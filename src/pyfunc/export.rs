@@ -21,6 +21,7 @@ pub fn to_csv(report: &Report) -> Result<String> {
         "speedup",
         "speedup_low",
         "speedup_high",
+        "ceiling",
         "runs",
         "error",
     ])
@@ -40,6 +41,7 @@ pub fn to_csv(report: &Report) -> Result<String> {
             opt(row.speedup.map(|s| s.value)),
             opt(row.speedup.map(|s| s.low)),
             opt(row.speedup.map(|s| s.high)),
+            opt(row.ceiling),
             row.runs.to_string(),
             row.error.clone().unwrap_or_default(),
         ])

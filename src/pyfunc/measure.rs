@@ -17,6 +17,7 @@ use super::Road;
 use super::cell::Cell;
 use super::conn::Launch;
 use super::{Interpreter, Settings};
+use crate::bench::ceiling::Probe;
 use crate::error::{Error, Result};
 use crate::stats::{Estimate, median, paired_speedup};
 
@@ -43,6 +44,10 @@ pub struct Row {
     /// Paired speedup against the same interpreter's sequential baseline, with its 95%
     /// interval.
     pub speedup: Option<Estimate>,
+    /// The machine's ceiling at this worker count: the median over the measured rounds of
+    /// what a perfectly parallel loop reached just before each ([`crate::bench::ceiling`]);
+    /// absent at one worker.
+    pub ceiling: Option<f64>,
     /// Measured runs.
     pub runs: usize,
     /// Why the row failed, in one line.
@@ -72,6 +77,7 @@ impl Row {
             startup_s: Some(0.1),
             median_s: Some(1.0 / speedup.value),
             speedup: Some(speedup),
+            ceiling: None,
             runs: 5,
             error: None,
             times: Vec::new(),
@@ -135,6 +141,7 @@ pub(crate) fn measure(
                     startup_s: None,
                     median_s: None,
                     speedup: None,
+                    ceiling: None,
                     runs: 0,
                     error: None,
                     times: Vec::new(),
@@ -175,8 +182,14 @@ pub(crate) fn measure(
         done += 1;
     }
     let mut reference: Vec<Option<BigInt>> = vec![None; groups.len()];
+    let mut probe = Probe::new(&settings.workers);
+    let mut ceilings: Vec<(usize, f64)> = Vec::new();
     for round in 0..rounds {
         let measured = round >= settings.warmup;
+        let t0 = Instant::now();
+        if measured {
+            ceilings.extend(probe.sample().0);
+        }
         for (g, reference) in reference.iter_mut().enumerate() {
             let mine: Vec<usize> = (0..slots.len()).filter(|&s| slots[s].group == g).collect();
             let (base, cells) = mine.split_first().expect("a baseline per interpreter");
@@ -220,6 +233,8 @@ pub(crate) fn measure(
                 }
             }
         }
+        // The probe is sized to a small share of a round, once one is known.
+        probe.fit(t0.elapsed());
     }
     let mut rows = Vec::new();
     for mut slot in slots {
@@ -228,6 +243,12 @@ pub(crate) fn measure(
         row.runs = row.times.len();
         if !row.times.is_empty() {
             row.median_s = Some(median(&row.times));
+            let at: Vec<f64> = ceilings
+                .iter()
+                .filter(|(w, _)| *w == row.workers)
+                .map(|(_, c)| *c)
+                .collect();
+            row.ceiling = (!at.is_empty() && row.road != Road::Sequential).then(|| median(&at));
             row.speedup = Some(if row.road == Road::Sequential {
                 Estimate::exact(1.0)
             } else {

@@ -46,6 +46,10 @@ def unstable(start, end):
     calls += 1
     return calls
 
+def noisy(start, end):
+    print("a line the protocol must not see", start)
+    return end - start
+
 def one(start):
     return start
 
@@ -77,12 +81,14 @@ fn parlab(file: &Path, function: &str, extra: &[&str], fail_on: &str) -> Command
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_parlab"));
     cmd.arg("python")
         .arg(format!("{}:{function}", file.display()))
-        .args(["--range", "0..100", "--workers", "2", "--runs", "2"])
+        .args(["--workers", "2", "--runs", "2"])
         .arg("--quiet")
         .args(extra)
         .env("FAIL_ON", fail_on);
-    if !extra.contains(&"--roads") {
-        cmd.args(["--roads", "threads,processes"]);
+    for (flag, default) in [("--roads", "threads,processes"), ("--range", "0..100")] {
+        if !extra.contains(&flag) {
+            cmd.args([flag, default]);
+        }
     }
     cmd
 }
@@ -383,4 +389,58 @@ fn subinterpreters_answer_exactly_where_there_are_some() {
     assert_eq!(rows.len(), 1, "{v}");
     assert_eq!(rows[0]["result"], "126765060022822940149670320537600");
     assert!(leftovers(&file).is_empty());
+}
+
+#[test]
+fn exports_and_several_ranges_carry_every_row() {
+    if !have_python() {
+        return;
+    }
+    let file = fixture("exports");
+    let dir = file.parent().unwrap();
+    let (csv, md) = (dir.join("r.csv"), dir.join("r.md"));
+    let out = run(
+        &file,
+        "noisy",
+        &[
+            "--range",
+            "0..10,0..100",
+            "--export-json",
+            "-",
+            "--export-csv",
+            csv.to_str().unwrap(),
+            "--export-markdown",
+            md.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    // The JSON went to standard output, so the table went to standard error.
+    let v = record(&out);
+    assert!(stderr_of(&out).contains("Recommendation:"));
+    assert_eq!(v["range"], "0..100");
+    assert_eq!(v["result"], "100");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 6, "{v}");
+    for row in rows {
+        let want = if row["range"] == "0..10" { "10" } else { "100" };
+        assert_eq!(row["result"], want, "{row}");
+    }
+    assert!(v["recommendation"].get("smallest_range").is_some(), "{v}");
+    let csv = std::fs::read_to_string(csv).unwrap();
+    assert_eq!(csv.lines().count(), 7, "{csv}");
+    assert!(csv.starts_with("function,python,range,split,road,workers,result"));
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(
+        md.contains("| processes |") && md.contains("**Recommendation:**"),
+        "{md}"
+    );
+    // Two exports to one place are bad input.
+    let out = run(
+        &file,
+        "count",
+        &["--export-csv", "-", "--export-json", "-"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
 }
