@@ -8,8 +8,8 @@
 //!
 //! The Python side is one script, `worker.py` beside this file, embedded in the binary and
 //! written to a new temporary file for each [`Lab`]. Before anything is measured, every
-//! interpreter runs it once in `check` mode ([`check`]): a syntax error, a missing function or
-//! one that cannot take two arguments is bad input. Then each cell ([`cell`]) starts its worker
+//! interpreter runs it once in `check` mode (`check.rs`): a syntax error, a missing function or
+//! one that cannot take two arguments is bad input. Then each cell (`cell.rs`) starts its worker
 //! interpreters in `serve` mode, which load the function once and answer requests on their
 //! standard input:
 //!
@@ -20,7 +20,7 @@
 //!   (`concurrent.interpreters` on 3.14+, the private `_interpreters` on 3.13 and
 //!   `_xxsubinterpreters` on 3.12), and each runs every Nth part in a thread of its own.
 //!
-//! The interpreters report every part as it starts and ends ([`conn`]), so a part that runs
+//! The interpreters report every part as it starts and ends (`conn.rs`), so a part that runs
 //! past `--timeout` is seen whichever road runs it: its process is killed (for threads and
 //! subinterpreters, the interpreter running them, as a thread cannot be killed). Workers are
 //! started with `PR_SET_PDEATHSIG`, ignore SIGINT (parlab stops them itself), and are killed and

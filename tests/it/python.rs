@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod roads;
+
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -45,6 +47,18 @@ def unstable(start, end):
     global calls
     calls += 1
     return calls
+
+def crash(start, end):
+    if BAD:
+        os._exit(3)
+    return end - start
+
+def flaky(start, end):
+    marker = os.environ.get("MARKER")
+    if BAD and start > 0 and marker and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(3)
+    return end - start
 
 def noisy(start, end):
     print("a line the protocol must not see", start)
@@ -134,30 +148,6 @@ fn rows_of<'a>(v: &'a Value, road: &str) -> Vec<&'a Value> {
         .iter()
         .filter(|r| r["road"] == road)
         .collect()
-}
-
-#[test]
-fn answers_beyond_64_bits_are_exact_on_every_road() {
-    if !have_python() {
-        return;
-    }
-    let file = fixture("big");
-    let out = run(&file, "big", &["--json", "--split", "chunks:7"], "");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    let v = record(&out);
-    let want = "126765060022822940149670320537600"; // 2**100 * 100
-    assert_eq!(v["result"], want);
-    assert_eq!(v["rows"].as_array().unwrap().len(), 3);
-    for row in v["rows"].as_array().unwrap() {
-        assert_eq!(row["result"], want, "{row}");
-        assert!(row["error"].is_null(), "{row}");
-        assert!(
-            row["speedup"]["low"].as_f64().unwrap() <= row["speedup"]["high"].as_f64().unwrap()
-        );
-    }
-    let rec = &v["recommendation"];
-    assert!(rec["reason"].as_str().unwrap().contains("threads"), "{rec}");
-    assert!(leftovers(&file).is_empty());
 }
 
 #[test]
@@ -281,6 +271,16 @@ fn a_hang_is_stopped_by_the_timeout_and_its_interpreter_killed() {
 }
 
 #[test]
+fn an_interpreter_that_dies_is_reported_with_its_exit_code() {
+    if !have_python() {
+        return;
+    }
+    for road in ["threads", "processes"] {
+        fails_on(road, "crash", &[], &["the interpreter exited with code 3"]);
+    }
+}
+
+#[test]
 fn a_wrong_answer_fails_its_row() {
     if !have_python() {
         return;
@@ -297,6 +297,27 @@ fn retries_run_a_failed_part_again_and_still_fail_a_steady_fault() {
     }
     for road in ["threads", "processes"] {
         fails_on(road, "raises", &["--retries", "2"], &["ValueError"]);
+    }
+}
+
+#[test]
+fn a_retry_recovers_from_a_fault_that_passes() {
+    if !have_python() {
+        return;
+    }
+    for road in ["threads", "processes"] {
+        let file = fixture(&format!("flaky-{road}"));
+        let marker = file.with_file_name("marker");
+        let out = parlab(&file, "flaky", &["--retries", "1", "--json"], road)
+            .env("MARKER", &marker)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{road}: {}", stderr_of(&out));
+        assert!(marker.exists(), "{road}: the fault never happened");
+        for row in record(&out)["rows"].as_array().unwrap() {
+            assert_eq!(row["result"], "100", "{row}");
+        }
+        assert!(leftovers(&file).is_empty());
     }
 }
 
@@ -357,90 +378,4 @@ fn ctrl_c_stops_hung_processes_and_leaves_no_interpreter() {
     if have_python() {
         ctrl_c_on("processes");
     }
-}
-
-#[test]
-fn subinterpreters_answer_exactly_where_there_are_some() {
-    if !have_python() {
-        return;
-    }
-    let file = fixture("subinterpreters");
-    let out = run(
-        &file,
-        "big",
-        &[
-            "--json",
-            "--python",
-            "3.12",
-            "--roads",
-            "subinterpreters",
-            "--split",
-            "chunks:9",
-        ],
-        "",
-    );
-    if stderr_of(&out).contains("invalid python '3.12'") {
-        eprintln!("skipped: no CPython 3.12 found");
-        return;
-    }
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    let v = record(&out);
-    let rows = rows_of(&v, "subinterpreters");
-    assert_eq!(rows.len(), 1, "{v}");
-    assert_eq!(rows[0]["result"], "126765060022822940149670320537600");
-    assert!(leftovers(&file).is_empty());
-}
-
-#[test]
-fn exports_and_several_ranges_carry_every_row() {
-    if !have_python() {
-        return;
-    }
-    let file = fixture("exports");
-    let dir = file.parent().unwrap();
-    let (csv, md) = (dir.join("r.csv"), dir.join("r.md"));
-    let out = run(
-        &file,
-        "noisy",
-        &[
-            "--range",
-            "0..10,0..100",
-            "--export-json",
-            "-",
-            "--export-csv",
-            csv.to_str().unwrap(),
-            "--export-markdown",
-            md.to_str().unwrap(),
-        ],
-        "",
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    // The JSON went to standard output, so the table went to standard error.
-    let v = record(&out);
-    assert!(stderr_of(&out).contains("Recommendation:"));
-    assert_eq!(v["range"], "0..100");
-    assert_eq!(v["result"], "100");
-    let rows = v["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 6, "{v}");
-    for row in rows {
-        let want = if row["range"] == "0..10" { "10" } else { "100" };
-        assert_eq!(row["result"], want, "{row}");
-    }
-    assert!(v["recommendation"].get("smallest_range").is_some(), "{v}");
-    let csv = std::fs::read_to_string(csv).unwrap();
-    assert_eq!(csv.lines().count(), 7, "{csv}");
-    assert!(csv.starts_with("function,python,range,split,road,workers,result"));
-    let md = std::fs::read_to_string(md).unwrap();
-    assert!(
-        md.contains("| processes |") && md.contains("**Recommendation:**"),
-        "{md}"
-    );
-    // Two exports to one place are bad input.
-    let out = run(
-        &file,
-        "count",
-        &["--export-csv", "-", "--export-json", "-"],
-        "",
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
 }
