@@ -31,6 +31,10 @@ pub struct Recommendation {
     pub smallest_range: Option<String>,
 }
 
+/// Below this ceiling at every worker count the machine is called busy: two free cores give
+/// a perfectly parallel loop about 2x.
+const BUSY: f64 = 1.5;
+
 /// How much a road costs beside its speed, for choosing among rows the data cannot tell apart.
 fn cost(road: Road) -> u8 {
     match road {
@@ -70,6 +74,18 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
         .map(|r| format!("{} {:.2}x at {}", r.road, speed(r), r.workers))
         .collect();
     let figures = figures.join(", ");
+    // A busy machine: the most that a perfectly parallel loop reached beside these rows.
+    let most = measured
+        .iter()
+        .filter_map(|r| r.ceiling)
+        .fold(None, |m: Option<f64>, c| Some(m.map_or(c, |m| m.max(c))));
+    let busy = match most {
+        Some(c) if c < BUSY => format!(
+            "; the machine was busy (a perfectly parallel loop reached at most {c:.2}x), so \
+             these figures are weak: measure again on a quieter machine"
+        ),
+        _ => String::new(),
+    };
     let wins = |r: &Row| r.speedup.expect("measured").side_of(1.0) == Side::Above;
     let best = measured
         .iter()
@@ -83,7 +99,7 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
             python: base.python.clone(),
             reason: format!(
                 "no road beats one thread beyond doubt at this size: the work per part does not \
-                 pay for handing parts out ({figures})"
+                 pay for handing parts out ({figures}){busy}"
             ),
             smallest_range: None,
         });
@@ -135,7 +151,7 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
         road: pick.road,
         workers: pick.workers,
         python: pick.python.clone(),
-        reason: format!("{why}: {figures}{tied}"),
+        reason: format!("{why}: {figures}{tied}{busy}"),
         smallest_range,
     })
 }
@@ -175,6 +191,18 @@ mod tests {
                 .contains("threads 0.97x at 2, processes 1.86x at 2")
         );
         assert_eq!(rec.smallest_range, None);
+        assert!(!rec.reason.contains("busy"), "{}", rec.reason);
+    }
+
+    #[test]
+    fn a_busy_machine_is_named() {
+        let mut threads = row("0..100", Road::Threads, 2, (1.3, 1.1, 1.5));
+        threads.ceiling = Some(1.16);
+        let rec = recommend(&[base("0..100"), threads], "0..100").unwrap();
+        assert!(
+            rec.reason
+                .contains("busy (a perfectly parallel loop reached at most 1.16x)")
+        );
     }
 
     #[test]
