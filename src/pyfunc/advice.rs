@@ -151,7 +151,13 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
         road: pick.road,
         workers: pick.workers,
         python: pick.python.clone(),
-        reason: format!("{why}: {figures}{tied}{busy}"),
+        // Beyond the ceiling, the work is not bound by the CPUs (it waits): a busy machine
+        // does not weaken it.
+        reason: if most.is_some_and(|c| pick.speedup.expect("measured").low > c) {
+            format!("{why}: {figures}{tied}")
+        } else {
+            format!("{why}: {figures}{tied}{busy}")
+        },
         smallest_range,
     })
 }
@@ -198,11 +204,19 @@ mod tests {
     fn a_busy_machine_is_named() {
         let mut threads = row("0..100", Road::Threads, 2, (1.3, 1.1, 1.5));
         threads.ceiling = Some(1.16);
-        let rec = recommend(&[base("0..100"), threads], "0..100").unwrap();
+        let rec = recommend(&[base("0..100"), threads.clone()], "0..100").unwrap();
         assert!(
             rec.reason
                 .contains("busy (a perfectly parallel loop reached at most 1.16x)")
         );
+        // Waiting, not computing: beyond the ceiling, the busy machine is not the point.
+        threads.speedup = Some(Estimate {
+            value: 3.9,
+            low: 3.8,
+            high: 4.0,
+        });
+        let rec = recommend(&[base("0..100"), threads], "0..100").unwrap();
+        assert!(!rec.reason.contains("busy"), "{}", rec.reason);
     }
 
     #[test]
