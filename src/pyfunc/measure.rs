@@ -1,7 +1,8 @@
-//! Measuring like `bench`: every cell (interpreter × road × workers) is started once, with its
-//! start-up timed apart; then warm-up rounds and measured rounds, each running every
-//! interpreter's sequential baseline and then its cells (in an order that turns each round), so
-//! that each cell's time is paired with a baseline run of the same moment. Every answer is
+//! Measuring like `bench`: every cell (interpreter × range × road × workers) is started once,
+//! with its start-up timed apart; then warm-up rounds and measured rounds, each running every
+//! interpreter's sequential baseline and its cells (in an order that turns each round, the
+//! baseline included), so that each cell's time is paired with a baseline run of the same
+//! round. The first round runs the baseline first: its answer is the reference. Every answer is
 //! checked against the first sequential answer of its interpreter.
 //!
 //! A cell that fails (the function raised, hung past the timeout, answered wrongly) keeps its
@@ -192,31 +193,14 @@ pub(crate) fn measure(
         }
         for (g, reference) in reference.iter_mut().enumerate() {
             let mine: Vec<usize> = (0..slots.len()).filter(|&s| slots[s].group == g).collect();
-            let (base, cells) = mine.split_first().expect("a baseline per interpreter");
-            // The baseline: a failure or a changed answer leaves nothing to compare with.
-            progress(&Progress {
-                done,
-                total,
-                what: name(&slots[*base].row),
-            });
-            let b = run_checked(&mut slots[*base], reference)?;
-            done += 1;
-            let Some(b) = b else {
-                for &s in cells {
-                    if slots[s].row.error.is_none() {
-                        let why = "the sequential baseline failed, so nothing to check against";
-                        slots[s].row.error = Some(why.to_string());
-                        slots[s].cell.stop();
-                    }
-                }
-                continue;
-            };
-            if measured {
-                slots[*base].row.times.push(b);
-                slots[*base].row.base.push(b);
-            }
-            for k in 0..cells.len() {
-                let s = cells[(k + round) % cells.len()];
+            let base = mine[0];
+            // The baseline takes its turn in the order too: whatever runs first in a round
+            // (after the ceiling probe, which leaves the machine's scheduler owing others)
+            // is slowed, and a baseline always first would make every cell look faster.
+            let mut b = None;
+            let mut cells = Vec::new();
+            for k in 0..mine.len() {
+                let s = mine[(k + round) % mine.len()];
                 done += 1;
                 if slots[s].row.error.is_some() {
                     continue;
@@ -227,7 +211,25 @@ pub(crate) fn measure(
                     what: name(&slots[s].row),
                 });
                 let t = run_checked(&mut slots[s], reference)?;
-                if let (Some(t), true) = (t, measured) {
+                match t {
+                    Some(t) if s == base => b = Some(t),
+                    Some(t) => cells.push((s, t)),
+                    None => {}
+                }
+            }
+            // A failed baseline, or a changed answer, leaves nothing to compare with.
+            let Some(b) = b else {
+                for &s in &mine[1..] {
+                    if slots[s].row.error.is_none() {
+                        let why = "the sequential baseline failed, so nothing to check against";
+                        slots[s].row.error = Some(why.to_string());
+                        slots[s].cell.stop();
+                    }
+                }
+                continue;
+            };
+            if measured {
+                for (s, t) in cells.into_iter().chain([(base, b)]) {
                     slots[s].row.times.push(t);
                     slots[s].row.base.push(b);
                 }
