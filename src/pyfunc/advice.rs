@@ -97,10 +97,15 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
             road: Road::Sequential,
             workers: 1,
             python: base.python.clone(),
-            reason: format!(
-                "no road beats one thread beyond doubt at this size: the work per part does not \
-                 pay for handing parts out ({figures}){busy}"
-            ),
+            // On a busy machine the cause cannot be told: only the figures are given.
+            reason: if busy.is_empty() {
+                format!(
+                    "no road beats one thread beyond doubt at this size: the work per part does \
+                     not pay for handing parts out ({figures})"
+                )
+            } else {
+                format!("no road beats one thread beyond doubt at this size ({figures}){busy}")
+            },
             smallest_range: None,
         });
     };
