@@ -126,13 +126,18 @@ impl Interp {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        // SAFETY: between fork and exec only async-signal-safe calls are made: prctl and
-        // getppid, and _exit. The interpreter is killed when parlab's thread that started it
-        // ends (parlab starts them from its main thread), and one whose parent already died
-        // before prctl took effect exits at once, so no interpreter outlives parlab.
+        // SAFETY: between fork and exec only async-signal-safe calls are made: sigaction,
+        // prctl, getppid and _exit. SIGINT is ignored from before the interpreter starts (it
+        // then installs no KeyboardInterrupt handler), so Ctrl-C at a terminal, which signals
+        // the whole group, never prints a traceback from a worker half-started: parlab stops
+        // them itself. The interpreter is killed when parlab's thread that started it ends
+        // (parlab starts them from its main thread), and one whose parent already died before
+        // prctl took effect exits at once, so no interpreter outlives parlab.
         unsafe {
             cmd.pre_exec(move || {
-                let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+                use nix::sys::signal::{SigHandler, Signal, signal};
+                let _ = signal(Signal::SIGINT, SigHandler::SigIgn);
+                let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
                 if nix::unistd::getppid().as_raw() as u32 != parent {
                     nix::libc::_exit(1);
                 }
