@@ -235,7 +235,26 @@ class Subinterpreters(object):
             self.interps = [mod.create() for _ in range(n)]
             self.run = lambda k, code: runner(self.interps[k], code)
         for k in range(n):
-            self.run(k, setup)
+            self.call(k, setup)
+
+    def call(self, k, code):
+        """Runs `code` in subinterpreter k; an uncaught exception there is raised here (3.13's
+        module returns it instead of raising it)."""
+        failed = self.run(k, code)
+        if failed is not None:
+            raise RuntimeError(getattr(failed, "formatted", None) or str(failed))
+
+    def run_share(self, chan, k, code, w, first):
+        """Subinterpreter k's share of a round; whatever happens, its pipe is closed, so that
+        the round ends, and a failure outside the function is reported against its first part."""
+        try:
+            self.call(k, code)
+        except BaseException as e:
+            info = {"type": type(e).__name__, "message": str(e),
+                    "where": "subinterpreter %d" % k}
+            chan.say("fail", first, json.dumps(info))
+        finally:
+            os.close(w)
 
     def round(self, chan, parts):
         n = len(self.interps)
@@ -259,7 +278,8 @@ class Subinterpreters(object):
             t = threading.Thread(target=forward, args=(r,))
             t.start()
             code = SUB_RUN % (mine, w, w)
-            s = threading.Thread(target=lambda k=k, c=code, w=w: (self.run(k, c), os.close(w)))
+            first = mine[0][0] if mine else 0
+            s = threading.Thread(target=self.run_share, args=(chan, k, code, w, first))
             s.start()
             workers.append((s, t))
         for s, t in workers:

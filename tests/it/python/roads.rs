@@ -112,3 +112,30 @@ fn exports_and_several_ranges_carry_every_row() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
 }
+
+#[test]
+fn subinterpreters_report_a_raise_and_a_hang_like_the_other_roads() {
+    if !have_python() {
+        return;
+    }
+    let extra = ["--python", "3.12", "--roads", "threads,subinterpreters"];
+    let probe = run(&fixture("sub-probe"), "count", &extra, "");
+    if stderr_of(&probe).contains("invalid python '3.12'") {
+        eprintln!("skipped: no CPython 3.12 found");
+        return;
+    }
+    super::fails_on(
+        "subinterpreters",
+        "raises",
+        &extra,
+        &["ValueError: boom at 50"],
+    );
+    let mut hang = extra.to_vec();
+    hang.extend(["--timeout", "1s"]);
+    super::fails_on(
+        "subinterpreters",
+        "hangs",
+        &hang,
+        &["within the timeout of 1s"],
+    );
+}
