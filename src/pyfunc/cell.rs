@@ -270,16 +270,21 @@ impl Cell {
                 }
             }
             for i in 0..n {
-                let late = match (self.timeout, held[i]) {
-                    (Some(limit), Some((_, t))) => t.elapsed() >= limit,
-                    _ => !self.interps[i].ready && self.interps[i].started.elapsed() > START_LIMIT,
+                let cause = match (self.timeout, held[i]) {
+                    (Some(limit), Some((_, t))) if t.elapsed() >= limit => {
+                        WorkerCause::TimedOut(limit)
+                    }
+                    _ if !self.interps[i].ready
+                        && self.interps[i].started.elapsed() > START_LIMIT =>
+                    {
+                        let why = format!("it did not load the function within {START_LIMIT:?}");
+                        WorkerCause::Spawn(why)
+                    }
+                    _ => continue,
                 };
-                if late {
-                    self.interps[i].kill();
-                    let limit = self.timeout.unwrap_or(START_LIMIT);
-                    let e = self.error(i, held[i].map(|(p, _)| p), WorkerCause::TimedOut(limit));
-                    self.retry(i, e, &mut held, &mut todo, &mut failures)?;
-                }
+                self.interps[i].kill();
+                let e = self.error(i, held[i].map(|(p, _)| p), cause);
+                self.retry(i, e, &mut held, &mut todo, &mut failures)?;
             }
         }
         Ok(total)
