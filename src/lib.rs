@@ -46,6 +46,7 @@ mod named;
 pub mod number;
 pub mod observer;
 pub mod probe;
+pub mod pyfunc;
 pub mod report;
 pub mod reproduce;
 pub mod span;

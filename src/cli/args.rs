@@ -27,6 +27,9 @@ pub enum Command {
     /// Measure what threads and processes cost on this machine: spawn, switch, fork-rss,
     /// message, memory (all by default), beside CPython when python3 is found.
     Probe(ProbeArgs),
+    /// Measure your own Python function FUNCTION(start, end) -> int on threads, processes and
+    /// subinterpreters against one thread, check every answer, and recommend a road.
+    Python(PythonFnArgs),
     /// Serve parts as a worker process of the processes backend (internal).
     #[command(name = "__worker", hide = true)]
     Worker,
@@ -213,6 +216,77 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PCT", allow_hyphen_values = true)]
     pub fail_if_slower: Option<String>,
     /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PythonFnArgs {
+    /// The function: FILE:FUNCTION, called as FUNCTION(start, end) for each half-open part and
+    /// returning that part's int.
+    #[arg(value_name = "FILE:FUNCTION")]
+    pub target: String,
+    /// Half-open ranges START..END cut into parts, comma-separated: several (in growing size)
+    /// find the smallest at which a parallel road beats one thread; the last is recommended for.
+    #[arg(
+        short,
+        long,
+        value_delimiter = ',',
+        default_value = "0..1e6",
+        allow_hyphen_values = true
+    )]
+    pub range: Vec<String>,
+    /// Worker counts, comma-separated.
+    #[arg(
+        short,
+        long,
+        value_delimiter = ',',
+        default_value = "1,2,4",
+        allow_hyphen_values = true
+    )]
+    pub workers: Vec<String>,
+    /// Roads beside the sequential baseline: threads, processes, subinterpreters (CPython
+    /// 3.12+; left out with a note elsewhere).
+    #[arg(
+        long,
+        default_value = "threads,processes,subinterpreters",
+        allow_hyphen_values = true
+    )]
+    pub roads: String,
+    /// Split: static (one equal part per worker) or chunks:SIZE.
+    #[arg(short, long, default_value = "static", allow_hyphen_values = true)]
+    pub split: String,
+    /// Interpreters, comma-separated: a path or program name, a version (3.12, 3.13t) or all.
+    #[arg(long, value_name = "SPEC[,SPEC...]", default_value = "python3")]
+    pub python: String,
+    /// Unmeasured rounds first.
+    #[arg(long, default_value = "1", allow_hyphen_values = true)]
+    pub warmup: String,
+    /// Measured rounds.
+    #[arg(long, default_value = "5", allow_hyphen_values = true)]
+    pub runs: String,
+    /// Fail a part that runs longer than this (e.g. 2s): its process is killed, for threads
+    /// the interpreter running them; default: no limit.
+    #[arg(long, allow_hyphen_values = true)]
+    pub timeout: Option<String>,
+    /// Run a failed part again on a fresh worker (threads, subinterpreters: the whole run on
+    /// a fresh interpreter), up to this many times.
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    pub retries: String,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the JSON object to a file ('-': standard output, the table then goes to standard
+    /// error).
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<String>,
+    /// Write one CSV row per road, worker count, range and interpreter.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<String>,
+    /// Write the table and the recommendation as Markdown.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<String>,
+    /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,
 }

@@ -8,6 +8,7 @@
 mod args;
 mod bench;
 mod probe;
+mod python;
 mod reproduce;
 mod run;
 mod verify;
@@ -42,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Reproduce(a) => reproduce::reproduce(a),
         Command::Probe(a) => probe::probe(a),
         Command::Bench(a) => bench::bench(*a),
+        Command::Python(a) => python::python(a),
         Command::Worker => return ExitCode::from(parlab::worker::serve() as u8),
     };
     match outcome {

@@ -15,6 +15,7 @@ mod limits;
 mod mpi;
 mod probe;
 mod processes;
+mod python;
 mod reproduce;
 mod signals;
 mod soak;

@@ -1,0 +1,12 @@
+"""Too little work per call to gain: each part is a handful of additions, so handing parts
+out (a pipe round trip, a thread start) costs more than the work.
+
+    parlab python examples/python/tiny.py:count_odd --range 0..20000 --split chunks:100
+
+No road beats one thread; the recommendation says so.
+"""
+
+
+def count_odd(start, end):
+    # Closed form: how many odd numbers lie in start..end.
+    return end // 2 - start // 2

@@ -1,0 +1,218 @@
+//! `parlab python FILE:FUNCTION`: the user's function on every road, a table (or one JSON
+//! object) and a recommendation; exit 1 when any row failed, after the rows that finished.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use parlab::cpython::discover::{Places, Spec, resolve};
+use parlab::number::parse_u64_as;
+use parlab::pyfunc::{Interpreter, Lab, Report, Road, Settings, Target, export};
+use parlab::report::output::Output;
+use parlab::report::table::{Column, Table};
+use parlab::span::Span;
+use parlab::units::seconds;
+
+use super::args::PythonFnArgs;
+use super::verify::parse_workers;
+
+pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
+    // Every value is read before an interpreter runs.
+    let target: Target = a.target.parse()?;
+    let mut ranges: Vec<Span> = Vec::new();
+    for r in &a.range {
+        let r: Span = r.parse()?;
+        if !ranges.contains(&r) {
+            ranges.push(r);
+        }
+    }
+    let split = a.split.parse()?;
+    let mut workers = Vec::new();
+    for w in &a.workers {
+        let w = parse_workers(Some(w))?;
+        if !workers.contains(&w) {
+            workers.push(w);
+        }
+    }
+    let roads = Road::parse_list(&a.roads)?;
+    let policy = super::run::policy(a.timeout.as_deref(), &a.retries)?;
+    let warmup = parse_u64_as("warmup", &a.warmup)? as usize;
+    let runs = match parse_u64_as("runs", &a.runs)? {
+        0 => return Err(parlab::Error::invalid("runs", &a.runs, "at least 1").into()),
+        n => n as usize,
+    };
+    let exports = exports(&a)?;
+    let specs = Spec::parse_list(&a.python)?;
+    let found = resolve(&specs, &Places::from_env())?;
+    let pythons: Vec<Interpreter> = found
+        .pythons
+        .iter()
+        .map(|(py, _)| Interpreter::of(py))
+        .collect();
+    let lab = Lab::new(target, pythons)?;
+    let settings = Settings {
+        ranges,
+        split,
+        workers,
+        roads,
+        warmup,
+        runs,
+        timeout: policy.timeout,
+        retries: policy.retries,
+    };
+    let status = (!a.quiet).then(super::StatusLine::new);
+    let report = lab.measure(&settings, &mut |p| {
+        if let Some(s) = &status {
+            s.show(&format!("[{}/{}] {}", p.done, p.total, p.what));
+        }
+    })?;
+    drop(status);
+    // With an export on standard output, the text goes to standard error.
+    let to_stdout = exports.iter().any(|(_, o)| *o == Output::Stdout);
+    let mut text: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
+    if a.json {
+        writeln!(text, "{}", serde_json::to_string(&report)?)?;
+    } else {
+        print_report(&mut text, &report)?;
+    }
+    text.flush()?;
+    drop(text);
+    let mut failed = Vec::new();
+    for (format, to) in &exports {
+        let bytes = match format {
+            Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+            Format::Csv => export::to_csv(&report)?,
+            Format::Markdown => export::to_markdown(&report),
+        };
+        if let Err(e) = to.write(bytes.as_bytes()) {
+            failed.push(e.to_string());
+        }
+    }
+    if let Some(why) = report.first_failure() {
+        return Err(anyhow::anyhow!("{why}"));
+    }
+    match failed.first() {
+        Some(e) => Err(anyhow::anyhow!("{e}")),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Json,
+    Csv,
+    Markdown,
+}
+
+/// The exports asked for, each destination checked before any work; two to one place are
+/// bad input.
+fn exports(a: &PythonFnArgs) -> parlab::Result<Vec<(Format, Output)>> {
+    let mut out: Vec<(Format, Output)> = Vec::new();
+    for (format, what, path) in [
+        (Format::Json, "JSON export path", &a.export_json),
+        (Format::Csv, "CSV export path", &a.export_csv),
+        (Format::Markdown, "Markdown export path", &a.export_markdown),
+    ] {
+        let Some(path) = path else { continue };
+        let to = Output::parse(what, path)?;
+        if out.iter().any(|(_, o)| o.same_place(&to)) {
+            return Err(parlab::Error::invalid(
+                what,
+                path.as_str(),
+                "a place no other export writes to",
+            ));
+        }
+        out.push((format, to));
+    }
+    Ok(out)
+}
+
+fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    let answer = r.result.as_deref().unwrap_or("none");
+    writeln!(
+        out,
+        "{} over {} ({} split): answer {answer}",
+        r.function, r.range, r.split
+    )?;
+    writeln!(out)?;
+    let many = r.rows.iter().any(|row| row.range != r.range);
+    let mut columns = vec![Column::left("python").min_width(8)];
+    if many {
+        columns.push(Column::left("range"));
+    }
+    let mut table = Table::new(columns.into_iter().chain([
+        Column::left("road").min_width(15),
+        Column::right("workers"),
+        Column::right("start-up"),
+        Column::right("median"),
+        Column::right("speedup [95% interval]"),
+        Column::right("ceiling"),
+        Column::left("answer"),
+    ]));
+    for row in &r.rows {
+        let speedup = row.speedup.map_or(String::new(), |s| {
+            format!("{:.2}x [{:.2}, {:.2}]", s.value, s.low, s.high)
+        });
+        let status = match (&row.error, &row.result) {
+            (Some(_), _) => "FAILED".to_string(),
+            (None, Some(v)) if Some(v) == r.result.as_ref() || many => "ok".to_string(),
+            (None, Some(v)) => format!("ok ({})", short(v)),
+            (None, None) => String::new(),
+        };
+        let mut cells = vec![row.python.clone()];
+        if many {
+            cells.push(row.range.clone());
+        }
+        table.row(cells.into_iter().chain([
+            row.road.to_string(),
+            row.workers.to_string(),
+            row.startup_s.map_or(String::new(), seconds),
+            row.median_s.map_or(String::new(), seconds),
+            speedup,
+            row.ceiling.map_or(String::new(), |c| format!("{c:.2}x")),
+            status,
+        ]));
+    }
+    table.note(
+        "start-up: starting the workers and loading the function, apart from the runs; \
+         median: one run of the whole range; speedup: paired against the sequential run of the \
+         same round; ceiling: what a perfectly parallel loop reached at that many workers just \
+         before each round (the most the machine allowed)",
+    );
+    table.notes(r.notes.iter().cloned());
+    table.notes(r.rows.iter().filter_map(|row| row.error.clone()));
+    write!(out, "{}", table.render())?;
+    if let Some(rec) = &r.recommendation {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Recommendation: {} with {} worker{} on {}: {}",
+            rec.road,
+            rec.workers,
+            if rec.workers == 1 { "" } else { "s" },
+            rec.python,
+            rec.reason
+        )?;
+        if let Some(range) = &rec.smallest_range {
+            writeln!(
+                out,
+                "It beats one thread from range {range} on (the smallest measured)."
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A long answer cut to its ends.
+fn short(v: &str) -> String {
+    if v.len() <= 24 {
+        v.to_string()
+    } else {
+        format!("{}...{} ({} digits)", &v[..8], &v[v.len() - 8..], v.len())
+    }
+}

@@ -1,0 +1,275 @@
+//! The recommendation: which road and worker count to use, and why, from the measured rows
+//! of the first interpreter named (each interpreter's speedups are against its own baseline).
+//!
+//! The fastest row is the one with the highest speedup; among rows whose interval reaches its
+//! interval (the data cannot tell them apart) the cheapest is recommended: threads before
+//! processes (no interpreter to start, memory shared) before subinterpreters (private modules
+//! before 3.14), then the fewest workers. A parallel road is recommended only when its interval lies wholly above
+//! 1x; otherwise the sequential road is, with the reason.
+
+use serde::Serialize;
+
+use super::Road;
+use super::measure::Row;
+use crate::span::Span;
+use crate::stats::Side;
+
+/// What to use, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recommendation {
+    /// The road.
+    pub road: Road,
+    /// Its worker count.
+    pub workers: usize,
+    /// The interpreter it ran on.
+    pub python: String,
+    /// Why, in words, with the best speedup of each road.
+    pub reason: String,
+    /// The smallest range measured (`--range` with several) at which the recommended road and
+    /// worker count beat one thread; absent when only one range was measured or for the
+    /// sequential road.
+    pub smallest_range: Option<String>,
+}
+
+/// Below this ceiling at every worker count the machine is called busy: two free cores give
+/// a perfectly parallel loop about 2x.
+const BUSY: f64 = 1.5;
+
+/// How much a road costs beside its speed, for choosing among rows the data cannot tell apart.
+fn cost(road: Road) -> u8 {
+    match road {
+        Road::Sequential => 0,
+        Road::Threads => 1,
+        Road::Processes => 2,
+        Road::Subinterpreters => 3,
+    }
+}
+
+/// The recommendation at `range` from `rows` (failed rows and rows without a speedup are left
+/// out); `None` when no row was measured.
+pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
+    // Speedups are against each interpreter's own baseline: the first interpreter's rows.
+    let first = &rows.first()?.python;
+    let ok = |r: &&Row| &r.python == first && r.error.is_none() && r.speedup.is_some();
+    let measured: Vec<&Row> = rows
+        .iter()
+        .filter(ok)
+        .filter(|r| r.range == range)
+        .collect();
+    let base = measured.iter().find(|r| r.road == Road::Sequential)?;
+    let speed = |r: &Row| r.speedup.expect("measured").value;
+    let best_of = |road: Road| {
+        measured
+            .iter()
+            .filter(|r| r.road == road)
+            .max_by(|a, b| speed(a).total_cmp(&speed(b)))
+            .copied()
+    };
+    let roads: Vec<&Row> = [Road::Threads, Road::Processes, Road::Subinterpreters]
+        .into_iter()
+        .filter_map(best_of)
+        .collect();
+    let figures: Vec<String> = roads
+        .iter()
+        .map(|r| format!("{} {:.2}x at {}", r.road, speed(r), r.workers))
+        .collect();
+    let figures = figures.join(", ");
+    // A busy machine: the most that a perfectly parallel loop reached beside these rows.
+    let most = measured
+        .iter()
+        .filter_map(|r| r.ceiling)
+        .fold(None, |m: Option<f64>, c| Some(m.map_or(c, |m| m.max(c))));
+    let busy = match most {
+        Some(c) if c < BUSY => format!(
+            "; the machine was busy (a perfectly parallel loop reached at most {c:.2}x), so \
+             these figures are weak: measure again on a quieter machine"
+        ),
+        _ => String::new(),
+    };
+    let wins = |r: &Row| r.speedup.expect("measured").side_of(1.0) == Side::Above;
+    let best = measured
+        .iter()
+        .filter(|r| r.road != Road::Sequential && wins(r))
+        .max_by(|a, b| speed(a).total_cmp(&speed(b)))
+        .copied();
+    let Some(best) = best else {
+        return Some(Recommendation {
+            road: Road::Sequential,
+            workers: 1,
+            python: base.python.clone(),
+            // On a busy machine the cause cannot be told: only the figures are given.
+            reason: if busy.is_empty() {
+                format!(
+                    "no road beats one thread beyond doubt at this size: the work per part does \
+                     not pay for handing parts out ({figures})"
+                )
+            } else {
+                format!("no road beats one thread beyond doubt at this size ({figures}){busy}")
+            },
+            smallest_range: None,
+        });
+    };
+    // Rows the data cannot tell from the best: the cheapest of them is recommended.
+    let low = best.speedup.expect("measured").low;
+    let pick = measured
+        .iter()
+        .filter(|r| r.road != Road::Sequential && wins(r))
+        .filter(|r| r.speedup.expect("measured").high >= low)
+        .min_by_key(|r| (cost(r.road), r.workers))
+        .copied()
+        .unwrap_or(best);
+    let threads = best_of(Road::Threads);
+    let threads_win = threads.is_some_and(wins);
+    let why = match pick.road {
+        Road::Threads => {
+            "the function releases the GIL (or the interpreter has none), so threads \
+                          run it in parallel at the least cost"
+        }
+        _ if !threads_win && threads.is_some() => {
+            "the function holds the GIL, so threads take turns; separate interpreters run in \
+             parallel"
+        }
+        Road::Processes => "separate interpreters run the function in parallel",
+        _ => "subinterpreters, each with its own GIL, run the function in parallel",
+    };
+    let tied = if pick.road != best.road || pick.workers != best.workers {
+        format!(
+            "; the fastest, {} x{}, cannot be told apart from it, which costs less",
+            best.road, best.workers
+        )
+    } else {
+        String::new()
+    };
+    let length = |r: &Row| r.range.parse::<Span>().map_or(u64::MAX, |s| s.len());
+    let same = |r: &&Row| r.road == pick.road && r.workers == pick.workers;
+    let at_ranges: Vec<&Row> = rows.iter().filter(ok).filter(same).collect();
+    let smallest_range = (at_ranges.len() > 1)
+        .then(|| {
+            at_ranges
+                .iter()
+                .filter(|r| wins(r))
+                .min_by_key(|r| length(r))
+        })
+        .flatten()
+        .map(|r| r.range.clone());
+    Some(Recommendation {
+        road: pick.road,
+        workers: pick.workers,
+        python: pick.python.clone(),
+        // Beyond the ceiling, the work is not bound by the CPUs (it waits): a busy machine
+        // does not weaken it.
+        reason: if most.is_some_and(|c| pick.speedup.expect("measured").low > c) {
+            format!("{why}: {figures}{tied}")
+        } else {
+            format!("{why}: {figures}{tied}{busy}")
+        },
+        smallest_range,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Estimate;
+
+    fn row(range: &str, road: Road, workers: usize, speedup: (f64, f64, f64)) -> Row {
+        let (value, low, high) = speedup;
+        Row::measured(
+            "3.11.7",
+            range,
+            road,
+            workers,
+            Estimate { value, low, high },
+        )
+    }
+
+    fn base(range: &str) -> Row {
+        row(range, Road::Sequential, 1, (1.0, 1.0, 1.0))
+    }
+
+    #[test]
+    fn processes_win_when_threads_hold_the_gil() {
+        let rows = [
+            base("0..100"),
+            row("0..100", Road::Threads, 2, (0.97, 0.9, 1.05)),
+            row("0..100", Road::Processes, 2, (1.86, 1.7, 1.95)),
+        ];
+        let rec = recommend(&rows, "0..100").unwrap();
+        assert_eq!((rec.road, rec.workers), (Road::Processes, 2));
+        assert!(rec.reason.contains("holds the GIL"), "{}", rec.reason);
+        assert!(
+            rec.reason
+                .contains("threads 0.97x at 2, processes 1.86x at 2")
+        );
+        assert_eq!(rec.smallest_range, None);
+        assert!(!rec.reason.contains("busy"), "{}", rec.reason);
+    }
+
+    #[test]
+    fn a_busy_machine_is_named() {
+        let mut threads = row("0..100", Road::Threads, 2, (1.3, 1.1, 1.5));
+        threads.ceiling = Some(1.16);
+        let rec = recommend(&[base("0..100"), threads.clone()], "0..100").unwrap();
+        assert!(
+            rec.reason
+                .contains("busy (a perfectly parallel loop reached at most 1.16x)")
+        );
+        // Waiting, not computing: beyond the ceiling, the busy machine is not the point.
+        threads.speedup = Some(Estimate {
+            value: 3.9,
+            low: 3.8,
+            high: 4.0,
+        });
+        let rec = recommend(&[base("0..100"), threads], "0..100").unwrap();
+        assert!(!rec.reason.contains("busy"), "{}", rec.reason);
+    }
+
+    #[test]
+    fn the_cheapest_of_rows_that_cannot_be_told_apart_is_chosen() {
+        let rows = [
+            base("0..100"),
+            row("0..100", Road::Threads, 4, (1.8, 1.6, 2.0)),
+            row("0..100", Road::Processes, 2, (1.9, 1.7, 2.1)),
+            row("0..100", Road::Subinterpreters, 2, (1.85, 1.7, 2.0)),
+        ];
+        let rec = recommend(&rows, "0..100").unwrap();
+        assert_eq!((rec.road, rec.workers), (Road::Threads, 4));
+        assert!(rec.reason.contains("releases the GIL"), "{}", rec.reason);
+        assert!(
+            rec.reason.contains("the fastest, processes x2"),
+            "{}",
+            rec.reason
+        );
+    }
+
+    #[test]
+    fn nothing_wins_when_every_interval_reaches_one() {
+        let rows = [
+            base("0..100"),
+            row("0..100", Road::Threads, 2, (0.5, 0.4, 0.6)),
+            row("0..100", Road::Processes, 2, (1.2, 0.95, 1.4)),
+        ];
+        let rec = recommend(&rows, "0..100").unwrap();
+        assert_eq!((rec.road, rec.workers), (Road::Sequential, 1));
+        assert!(
+            rec.reason.starts_with("no road beats one thread"),
+            "{}",
+            rec.reason
+        );
+    }
+
+    #[test]
+    fn the_smallest_winning_range_is_named() {
+        let rows = [
+            base("0..10"),
+            row("0..10", Road::Processes, 2, (0.3, 0.2, 0.4)),
+            base("0..1000"),
+            row("0..1000", Road::Processes, 2, (1.3, 1.1, 1.5)),
+            base("0..100000"),
+            row("0..100000", Road::Processes, 2, (1.9, 1.8, 2.0)),
+        ];
+        let rec = recommend(&rows, "0..100000").unwrap();
+        assert_eq!(rec.road, Road::Processes);
+        assert_eq!(rec.smallest_range.as_deref(), Some("0..1000"));
+    }
+}

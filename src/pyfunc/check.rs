@@ -1,0 +1,63 @@
+//! Before anything is measured: each interpreter runs the worker script once in `check` mode,
+//! which compiles the file, imports it and looks at the function, so that a syntax error, a
+//! missing function or one that cannot take `(start, end)` is bad input (exit 2) with one line.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::Target;
+use crate::child::output_limited;
+use crate::error::{Error, Result};
+
+/// The longest a check may take (importing the user's file included).
+const CHECK_LIMIT: Duration = Duration::from_secs(60);
+
+/// What `worker.py check` prints.
+#[derive(Debug, Clone, Deserialize)]
+struct Answer {
+    error: Option<String>,
+}
+
+/// Runs `program script check FILE FUNCTION`; an interpreter that cannot run it, or a file or
+/// function it finds wrong, is an [`Error::Invalid`].
+pub(crate) fn check(program: &Path, script: &Path, target: &Target) -> Result<()> {
+    let shown = target.to_string();
+    let what = format!("{} checking {shown}", program.display());
+    let child = Command::new(program)
+        .arg(script)
+        .arg("check")
+        .arg(&target.file)
+        .arg(&target.function)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            Error::invalid(
+                "python",
+                program.display().to_string(),
+                format!("an interpreter that runs ({e})"),
+            )
+        })?;
+    let out = output_limited(child, Some(CHECK_LIMIT), &what)?;
+    let answer: Option<Answer> = serde_json::from_slice(&out.stdout).ok();
+    match answer {
+        Some(Answer { error: None }) if out.status.success() => Ok(()),
+        Some(Answer { error: Some(why) }) => Err(Error::invalid("python function", shown, why)),
+        _ => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().last().unwrap_or("no message");
+            Err(Error::invalid(
+                "python",
+                program.display().to_string(),
+                format!(
+                    "an interpreter that runs parlab's Python 3 script ({}: {last})",
+                    out.status
+                ),
+            ))
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! `parlab python FILE:FUNCTION`: a user's own Python function, measured on every road, with
+//! a recommendation.
+//!
+//! `FUNCTION(start, end)` returns an int for the half-open part `start..end`; parlab cuts the
+//! range with its splits, as it does for its own kernels, and adds the parts' ints exactly
+//! (Python ints are unbounded: they cross the pipe as decimals and are added as
+//! [`num_bigint::BigInt`]).
+//!
+//! The Python side is one script, `worker.py` beside this file, embedded in the binary and
+//! written to a new temporary file for each [`Lab`]. Before anything is measured, every
+//! interpreter runs it once in `check` mode (`check.rs`): a syntax error, a missing function or
+//! one that cannot take two arguments is bad input. Then each cell (`cell.rs`) starts its worker
+//! interpreters in `serve` mode, which load the function once and answer requests on their
+//! standard input:
+//!
+//! - `sequential` (the baseline) and `threads`: one interpreter runs the parts in its main
+//!   thread, or in N threads taking the parts in turn;
+//! - `processes`: N interpreters, each given one part at a time as it becomes free;
+//! - `subinterpreters`: one interpreter makes N subinterpreters, each with its own GIL
+//!   (`concurrent.interpreters` on 3.14+, the private `_interpreters` on 3.13 and
+//!   `_xxsubinterpreters` on 3.12), and each runs every Nth part in a thread of its own.
+//!
+//! The interpreters report every part as it starts and ends (`conn.rs`), so a part that runs
+//! past `--timeout` is seen whichever road runs it: its process is killed (for threads and
+//! subinterpreters, the interpreter running them, as a thread cannot be killed). Workers are
+//! started with `PR_SET_PDEATHSIG`, ignore SIGINT (parlab stops them itself), and are killed and
+//! reaped when their cell is dropped, so none outlives parlab.
+//!
+//! [`measure`] times the rounds; [`advice`] turns the rows into a recommendation.
+
+pub mod advice;
+mod cell;
+mod check;
+mod conn;
+pub mod export;
+pub mod measure;
+mod target;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use advice::Recommendation;
+pub use conn::Fault;
+pub use measure::{Progress, Row};
+pub use target::{Road, Target};
+
+use crate::cpython::Python;
+use crate::error::Result;
+use crate::span::Span;
+use crate::split::Split;
+
+/// The worker script, as shipped.
+pub const WORKER_SCRIPT: &str = include_str!("worker.py");
+
+/// What to measure, besides the function.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The ranges cut into parts, each measured in full, in this order; the last is the one
+    /// the recommendation is made for.
+    pub ranges: Vec<Span>,
+    /// How it is cut.
+    pub split: Split,
+    /// Worker counts.
+    pub workers: Vec<usize>,
+    /// Roads beside the sequential baseline.
+    pub roads: Vec<Road>,
+    /// Unmeasured rounds first.
+    pub warmup: usize,
+    /// Measured rounds.
+    pub runs: usize,
+    /// The longest one part may run.
+    pub timeout: Option<Duration>,
+    /// How often a failed part (or, on one interpreter, the round) runs again.
+    pub retries: u32,
+}
+
+/// An interpreter the function runs on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interpreter {
+    /// Its version as rows show it: `3.11.7`, `3.13.0t`.
+    pub label: String,
+    /// Its real path.
+    pub executable: PathBuf,
+    /// A free-threaded build.
+    pub free_threaded: bool,
+    /// Whether the GIL is on.
+    pub gil_enabled: bool,
+    /// The module that makes subinterpreters with their own GIL, if any.
+    pub subinterpreters: Option<String>,
+}
+
+impl Interpreter {
+    /// The interpreter `py` found by [`crate::cpython::discover`].
+    pub fn of(py: &Python) -> Interpreter {
+        Interpreter {
+            label: py.version.clone(),
+            executable: py.info.executable.clone(),
+            free_threaded: py.info.free_threaded,
+            gil_enabled: py.info.gil_enabled,
+            subinterpreters: py.info.subinterpreters.clone(),
+        }
+    }
+}
+
+/// Everything `parlab python` found: the JSON record of `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// `FILE:FUNCTION`.
+    pub function: String,
+    /// The range the recommendation is for (the last measured), `START..END`.
+    pub range: String,
+    /// The split.
+    pub split: String,
+    /// The exact answer of the first interpreter's sequential run at `range`, in decimal.
+    pub result: Option<String>,
+    /// The interpreters.
+    pub pythons: Vec<Interpreter>,
+    /// One row per interpreter, road and worker count; the sequential baseline first.
+    pub rows: Vec<Row>,
+    /// What to use, and why.
+    pub recommendation: Option<Recommendation>,
+    /// Rows left out, and why.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// The first failed row's error, if any row failed.
+    pub fn first_failure(&self) -> Option<&str> {
+        self.rows.iter().find_map(|r| r.error.as_deref())
+    }
+}
+
+/// A function checked on its interpreters, ready to be measured.
+#[derive(Debug)]
+pub struct Lab {
+    target: Target,
+    pythons: Vec<Interpreter>,
+    script: conn::Script,
+}
+
+impl Lab {
+    /// Writes the worker script and checks `target` on every interpreter: a file that does
+    /// not compile, a missing function, one that cannot take `(start, end)` or an interpreter
+    /// that cannot run the script is an [`crate::Error::Invalid`].
+    pub fn new(target: Target, pythons: Vec<Interpreter>) -> Result<Lab> {
+        let script = conn::Script::write(WORKER_SCRIPT)?;
+        for py in &pythons {
+            check::check(&py.executable, script.path(), &target)?;
+        }
+        Ok(Lab {
+            target,
+            pythons,
+            script,
+        })
+    }
+
+    /// Measures every road; rows that failed keep their error, and only Ctrl-C or SIGTERM is
+    /// an error here.
+    pub fn measure(
+        &self,
+        settings: &Settings,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Report> {
+        let launches: Vec<conn::Launch> = self
+            .pythons
+            .iter()
+            .map(|py| conn::Launch {
+                program: py.executable.clone(),
+                script: self.script.path().to_path_buf(),
+                file: self.target.file.clone(),
+                function: self.target.function.clone(),
+            })
+            .collect();
+        let mut notes = Vec::new();
+        let (rows, answers) =
+            measure::measure(settings, &self.pythons, &launches, &mut notes, progress)?;
+        let last = settings
+            .ranges
+            .last()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let recommendation = advice::recommend(&rows, &last);
+        Ok(Report {
+            function: self.target.to_string(),
+            range: last,
+            split: settings.split.to_string(),
+            result: answers
+                .get(settings.ranges.len().saturating_sub(1))
+                .cloned()
+                .flatten()
+                .map(|a| a.to_string()),
+            pythons: self.pythons.clone(),
+            rows,
+            recommendation,
+            notes,
+        })
+    }
+}

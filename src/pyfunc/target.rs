@@ -1,0 +1,145 @@
+//! What `parlab python` is asked to measure: `FILE:FUNCTION`, and the roads to run it on.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::named::by_name;
+
+/// A user's function: `FUNCTION` in `FILE`, called as `FUNCTION(start, end)` for a half-open
+/// part and returning that part's int.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The Python file.
+    pub file: PathBuf,
+    /// The function's name in it.
+    pub function: String,
+}
+
+impl std::str::FromStr for Target {
+    type Err = Error;
+
+    /// Reads `FILE:FUNCTION`, split at the last colon; the file must exist.
+    fn from_str(s: &str) -> Result<Target> {
+        let bad = |why: &str| Error::invalid("python function", s, why.to_string());
+        let Some((file, function)) = s.rsplit_once(':') else {
+            return Err(bad("FILE:FUNCTION, e.g. examples/python/arith.py:work"));
+        };
+        if file.is_empty() {
+            return Err(bad("FILE:FUNCTION: the file is missing"));
+        }
+        let identifier = function
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && function.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if !identifier {
+            return Err(bad("FILE:FUNCTION, FUNCTION a Python name"));
+        }
+        let path = PathBuf::from(file);
+        if !path.is_file() {
+            return Err(bad(&format!("no such file {file}")));
+        }
+        Ok(Target {
+            file: path,
+            function: function.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.function)
+    }
+}
+
+/// How the parts run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Road {
+    /// One after another in the interpreter's main thread: the baseline.
+    Sequential,
+    /// N threads in one interpreter.
+    Threads,
+    /// N worker interpreters, one part at a time each.
+    Processes,
+    /// N subinterpreters of one interpreter, each with its own GIL (CPython 3.12+).
+    Subinterpreters,
+}
+
+impl Road {
+    /// Every road.
+    pub const ALL: [Road; 4] = [
+        Road::Sequential,
+        Road::Threads,
+        Road::Processes,
+        Road::Subinterpreters,
+    ];
+
+    /// Its name on the command line and in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Road::Sequential => "sequential",
+            Road::Threads => "threads",
+            Road::Processes => "processes",
+            Road::Subinterpreters => "subinterpreters",
+        }
+    }
+
+    /// Reads `threads,processes,...`; `sequential`, the baseline, always runs and is not named.
+    pub fn parse_list(s: &str) -> Result<Vec<Road>> {
+        let mut roads = Vec::new();
+        for word in s.split(',').map(str::trim) {
+            let road: Road = word.parse()?;
+            if road == Road::Sequential {
+                return Err(Error::invalid(
+                    "road",
+                    word,
+                    "threads, processes or subinterpreters (the sequential baseline always runs)",
+                ));
+            }
+            if !roads.contains(&road) {
+                roads.push(road);
+            }
+        }
+        Ok(roads)
+    }
+}
+
+by_name!(Road, "road", Road::ALL);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_name_an_existing_file_and_a_python_name() {
+        let file = std::env::temp_dir().join(format!("parlab-target-{}.py", std::process::id()));
+        std::fs::write(&file, "def f(a, b): return 0\n").unwrap();
+        let text = format!("{}:f", file.display());
+        let t: Target = text.parse().unwrap();
+        assert_eq!(t.function, "f");
+        assert_eq!(t.to_string(), text);
+        for bad in [
+            format!("{}", file.display()),
+            format!("{}:", file.display()),
+            format!("{}:1f", file.display()),
+            "/nonexistent/x.py:f".to_string(),
+            ":f".to_string(),
+        ] {
+            let e = bad.parse::<Target>().unwrap_err();
+            assert!(e.is_usage() && e.to_string().contains(&bad), "{e}");
+        }
+        std::fs::remove_file(file).unwrap();
+    }
+
+    #[test]
+    fn roads_parse_without_the_baseline() {
+        assert_eq!(
+            Road::parse_list("threads,processes,threads").unwrap(),
+            vec![Road::Threads, Road::Processes]
+        );
+        assert!(Road::parse_list("sequential").unwrap_err().is_usage());
+        let e = Road::parse_list("fibers").unwrap_err();
+        assert!(e.to_string().contains("subinterpreters"), "{e}");
+    }
+}
