@@ -25,7 +25,7 @@ pub enum Command {
     /// speedup with confidence intervals, exports and plots.
     Bench(Box<BenchArgs>),
     /// Measure what threads and processes cost on this machine: spawn, switch, fork-rss,
-    /// message, memory (all by default), beside CPython when python3 is found.
+    /// message, memory (all by default), beside each CPython that --python names (python3 if found).
     Probe(ProbeArgs),
     /// Serve parts as a worker process of the processes backend (internal).
     #[command(name = "__worker", hide = true)]
