@@ -14,6 +14,7 @@ mod limits;
 mod mpi;
 mod probe;
 mod processes;
+mod pythons;
 mod reproduce;
 mod signals;
 mod soak;
