@@ -216,7 +216,7 @@ pub struct BackendArgs {
     /// gil: the switch interval, as CPython's sys.setswitchinterval (e.g. 5ms, 100us).
     #[arg(long, default_value = "5ms", allow_hyphen_values = true)]
     pub switch_interval: String,
-    /// gil-legacy: kernel check points between releases, as Python 2's sys.setcheckinterval.
+    /// gil-legacy: Python 2 ticks (bytecodes) between releases, as sys.setcheckinterval.
     #[arg(long, default_value = "100", allow_hyphen_values = true)]
     pub check_interval: String,
     /// processes: how workers start: forkserver (forked from one server process; the default on

@@ -3,8 +3,8 @@
 //!
 //! - [`new::Gil`] (`gil`): CPython 3.2+'s "new GIL" with a switch interval, drop requests and
 //!   forced switching.
-//! - [`legacy::GilLegacy`] (`gil-legacy`): Python 2's lock, released and re-acquired every
-//!   `check_interval` ticks with no hand-off.
+//! - [`legacy::GilLegacy`] (`gil-legacy`): Python 2's lock, a semaphore released and re-taken
+//!   every `check_interval` ticks with no hand-off, each release waking a waiter for nothing.
 //!
 //! Both run the same thread driver (`run_model`): each worker thread takes the lock before it
 //! runs any kernel code (as a Python thread must before it runs bytecode), runs its parts with a
