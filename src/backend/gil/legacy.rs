@@ -12,17 +12,17 @@
 //! the holder is preempted between its post and its wait. The holder pays for every wake (a
 //! system call per check interval), which is what made two CPU-bound threads slower than one.
 //!
-//! The model is that semaphore: an atomic flag for the value, a count of registered waiters,
-//! and `parking_lot_core`'s park/unpark for the futex (a park re-checks the flag under the
-//! queue's lock, as `futex_wait` re-checks the value, so no wake is lost). The kernels' check
+//! The model is that semaphore: an atomic word for the value, a count of registered waiters,
+//! and on Linux the futex system calls themselves (a wake on every post while a waiter is
+//! registered, asleep or not, as glibc does: the call keeps the lock free for as long as it
+//! takes, which is when an awake waiter can win it). The kernels' check
 //! points come every [`PY2_TICKS_PER_CHECK_POINT`] bytecodes' worth of work, and each counts
 //! as that many ticks, so the lock is released as often in time as Python 2 released it.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use parking_lot_core::{DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN};
 
 use super::{Ledger, Lock, Record, Release};
 use crate::backend::Policy;
@@ -63,8 +63,8 @@ super::gil_backend!(GilLegacy, |s| OldGil::new(s.check_interval));
 #[derive(Debug)]
 pub struct OldGil {
     check_interval: u32,
-    /// The semaphore's value, inverted: true while somebody holds the lock.
-    locked: AtomicBool,
+    /// The semaphore's value, inverted: 1 while somebody holds the lock, 0 when free.
+    locked: AtomicU32,
     /// Threads registered as waiting (glibc's `nwaiters`): a release wakes one while any are.
     waiters: AtomicUsize,
     holders: AtomicUsize,
@@ -76,22 +76,17 @@ impl OldGil {
     pub fn new(check_interval: u32) -> Self {
         OldGil {
             check_interval: check_interval.max(1),
-            locked: AtomicBool::new(false),
+            locked: AtomicU32::new(0),
             waiters: AtomicUsize::new(0),
             holders: AtomicUsize::new(0),
             ledger: Mutex::new(Ledger::default()),
         }
     }
 
-    /// The park/unpark queue's key: the semaphore's address, as the futex's is.
-    fn key(&self) -> usize {
-        &self.locked as *const AtomicBool as usize
-    }
-
     /// `sem_trywait`: takes the lock if it is free.
     fn try_take(&self) -> bool {
         self.locked
-            .compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed)
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
             .is_ok()
     }
 
@@ -103,30 +98,85 @@ impl OldGil {
         }
         self.waiters.fetch_add(1, Ordering::SeqCst);
         while !self.try_take() {
-            // SAFETY: the closures only read atomics and neither panics nor calls into
-            // parking_lot; the key is this lock's address, which outlives every park on it.
-            unsafe {
-                parking_lot_core::park(
-                    self.key(),
-                    || self.locked.load(Ordering::SeqCst),
-                    || {},
-                    |_, _| {},
-                    DEFAULT_PARK_TOKEN,
-                    None,
-                );
-            }
+            futex::wait_while(&self.locked, 1);
         }
         self.waiters.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// `sem_post`: frees the lock and wakes one registered waiter, if any, to race for it.
+    /// `sem_post`: frees the lock and, while any thread is registered as waiting, wakes one to
+    /// race for it: a system call whether or not that thread is asleep at the time, as glibc
+    /// makes it, which keeps the lock free for as long as the call takes.
     fn post(&self) {
-        self.locked.store(false, Ordering::SeqCst);
+        self.locked.store(0, Ordering::SeqCst);
         if self.waiters.load(Ordering::SeqCst) > 0 {
-            // SAFETY: the callback does nothing; the key is this lock's address.
-            unsafe {
-                parking_lot_core::unpark_one(self.key(), |_| DEFAULT_UNPARK_TOKEN);
-            }
+            futex::wake_one(&self.locked);
+        }
+    }
+}
+
+/// The futex under the semaphore: Linux's system call, as glibc uses it; elsewhere
+/// `parking_lot_core`'s queue, whose park re-checks the word under its lock as `futex_wait`
+/// does, so that no wake-up is lost either way.
+mod futex {
+    use std::sync::atomic::AtomicU32;
+
+    /// Sleeps while `word` holds `value` (or until woken, or spuriously).
+    #[cfg(target_os = "linux")]
+    pub fn wait_while(word: &AtomicU32, value: u32) {
+        use nix::libc;
+        // SAFETY: FUTEX_WAIT reads the aligned u32 behind `word`, which outlives the call, and
+        // writes nothing; a null timeout means no timeout. Every outcome (woken, EAGAIN when
+        // the word has changed, EINTR) is followed by the caller's re-check.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                value,
+                std::ptr::null::<libc::timespec>(),
+            );
+        }
+    }
+
+    /// Wakes one thread sleeping on `word`, if any.
+    #[cfg(target_os = "linux")]
+    pub fn wake_one(word: &AtomicU32) {
+        use nix::libc;
+        // SAFETY: FUTEX_WAKE only uses the address of `word` as a key; it reads and writes no
+        // memory.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                1,
+            );
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn wait_while(word: &AtomicU32, value: u32) {
+        // SAFETY: the closures only read an atomic and neither panic nor call into
+        // parking_lot; the key is the word's address, which outlives the park.
+        unsafe {
+            parking_lot_core::park(
+                word.as_ptr() as usize,
+                || word.load(std::sync::atomic::Ordering::SeqCst) == value,
+                || {},
+                |_, _| {},
+                parking_lot_core::DEFAULT_PARK_TOKEN,
+                None,
+            );
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn wake_one(word: &AtomicU32) {
+        // SAFETY: the callback does nothing; the key is the word's address.
+        unsafe {
+            parking_lot_core::unpark_one(word.as_ptr() as usize, |_| {
+                parking_lot_core::DEFAULT_UNPARK_TOKEN
+            });
         }
     }
 }
