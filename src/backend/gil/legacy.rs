@@ -5,19 +5,19 @@
 //! atomic compare-and-swap if it is free, else registers as a waiter and sleeps until woken,
 //! then tries again. Every `check_interval` ticks (default 100; a tick is one bytecode, some
 //! 15 ns of the seed's loop) the running thread posts and at once waits again. Nothing hands
-//! the lock over: the releasing thread is already running and its compare-and-swap comes a few
-//! nanoseconds after its post, while the woken thread needs microseconds to be scheduled, so
-//! the releaser nearly always wins it back. The waiter is woken on every post (tens of
-//! thousands of times a second) only to find the lock taken and sleep again; it wins only when
-//! the holder is preempted between its post and its wait. The holder pays for every wake (a
-//! system call per check interval), which is what made two CPU-bound threads slower than one.
+//! the lock over: the releaser's compare-and-swap comes as soon as its wake call returns, while
+//! a sleeping waiter needs microseconds to be scheduled, so the releaser usually wins it back
+//! and the waiter, woken for nothing, sleeps again. A waiter wins when it is already awake and
+//! retrying during the holder's wake call (a CPU free: turns of microseconds), or when the
+//! holder is preempted between its post and its wait (CPUs busy: turns of a scheduler tick).
+//! The holder pays for every wake (a system call per check interval while anyone waits), which
+//! is what made two CPU-bound threads slower than one.
 //!
 //! The model is that semaphore: an atomic word for the value, a count of registered waiters,
 //! and on Linux the futex system calls themselves (a wake on every post while a waiter is
-//! registered, asleep or not, as glibc does: the call keeps the lock free for as long as it
-//! takes, which is when an awake waiter can win it). The kernels' check
-//! points come every [`PY2_TICKS_PER_CHECK_POINT`] bytecodes' worth of work, and each counts
-//! as that many ticks, so the lock is released as often in time as Python 2 released it.
+//! registered, asleep or not, as glibc makes it). The kernels' check points come every
+//! [`PY2_TICKS_PER_CHECK_POINT`] ticks' worth of work, and each counts as that many ticks, so
+//! the lock is released as often in time as Python 2 released it.
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Instant;
