@@ -25,7 +25,7 @@ pub enum Command {
     /// speedup with confidence intervals, exports and plots.
     Bench(Box<BenchArgs>),
     /// Measure what threads and processes cost on this machine: spawn, switch, fork-rss,
-    /// message, memory (all by default), beside CPython when python3 is found.
+    /// message, memory (all by default), beside each CPython that --python names (python3 if found).
     Probe(ProbeArgs),
     /// Measure your own Python function FUNCTION(start, end) -> int on threads, processes and
     /// subinterpreters against one thread, check every answer, and recommend a road.
@@ -298,7 +298,7 @@ pub struct BackendArgs {
     /// gil: the switch interval, as CPython's sys.setswitchinterval (e.g. 5ms, 100us).
     #[arg(long, default_value = "5ms", allow_hyphen_values = true)]
     pub switch_interval: String,
-    /// gil-legacy: kernel check points between releases, as Python 2's sys.setcheckinterval.
+    /// gil-legacy: Python 2 ticks (bytecodes) between releases, as sys.setcheckinterval.
     #[arg(long, default_value = "100", allow_hyphen_values = true)]
     pub check_interval: String,
     /// processes: how workers start: forkserver (forked from one server process; the default on

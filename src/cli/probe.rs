@@ -49,23 +49,38 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
         }
     };
     // A --python the user named must be there and run as Python (exit 2 before probing);
-    // the CPython rows use the first interpreter it names.
-    let python = match (&a.python.python, a.python.no_python) {
-        (_, true) => None,
+    // every interpreter it names gets its own CPython rows.
+    let (pythons, found_notes) = match (&a.python.python, a.python.no_python) {
+        (_, true) => (Vec::new(), Vec::new()),
         (Some(spec), false) => {
             let found = discover::resolve(&Spec::parse_list(spec)?, &Places::from_env())?;
-            found.pythons.into_iter().next().map(|(p, _)| p)
+            (found.pythons, found.notes)
         }
-        (None, false) => Python::find(None)?,
+        (None, false) => (
+            Python::find(None)?
+                .map(|p| (p, false))
+                .into_iter()
+                .collect(),
+            Vec::new(),
+        ),
     };
-    let python_note = match (&python, a.python.no_python) {
-        (Some(p), _) => format!("CPython {}", p.version),
-        (None, true) => "CPython rows skipped (--no-python)".into(),
-        (None, false) => "no interpreter found: CPython rows skipped".into(),
+    let python_note = match (pythons.is_empty(), a.python.no_python) {
+        (false, _) => {
+            let names: Vec<String> = pythons
+                .iter()
+                .map(|(p, _)| format!("CPython {}", p.version))
+                .collect();
+            names.join(", ")
+        }
+        (true, true) => "CPython rows skipped (--no-python)".into(),
+        (true, false) => "no interpreter found: CPython rows skipped".into(),
     };
+    for note in &found_notes {
+        eprintln!("note: {note}");
+    }
     let options = Options {
         quick: a.quick,
-        python,
+        pythons,
         processes: Processes::default(),
     };
     let status = super::StatusLine::new();

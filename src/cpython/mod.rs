@@ -24,6 +24,12 @@ use crate::error::{Error, Result};
 /// The script, as shipped.
 pub const SEED_SCRIPT: &str = include_str!("seed.py");
 
+/// The GIL probes (hold time per turn, the convoy), written for Python 2.7 and 3.x alike
+/// (`gil_probe.py` beside this file): they see hand-offs directly, so they are right for
+/// Python 2's microsecond turns as well as Python 3's switch intervals. Run with `-c`, so no
+/// file is written for them.
+pub const GIL_PROBE_SCRIPT: &str = include_str!("gil_probe.py");
+
 /// Longest a single CPython run may take before it is killed.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 
@@ -170,8 +176,26 @@ impl Python {
     /// without one of `T`'s fields is an error that names the run.
     pub fn run_as<T: DeserializeOwned>(&self, args: &[String]) -> Result<T> {
         let what = format!("{} seed.py {}", self.program.display(), args.join(" "));
+        self.run_script_as(self.script.as_os_str(), None, args, what)
+    }
+
+    /// Runs [`GIL_PROBE_SCRIPT`] with `args` (`holds SECONDS` or `convoy SECONDS`) and reads
+    /// the JSON object it prints as a `T`, like [`Python::run_as`].
+    pub fn gil_probe_as<T: DeserializeOwned>(&self, args: &[String]) -> Result<T> {
+        let what = format!("{} gil_probe.py {}", self.program.display(), args.join(" "));
+        self.run_script_as("-c".as_ref(), Some(GIL_PROBE_SCRIPT), args, what)
+    }
+
+    fn run_script_as<T: DeserializeOwned>(
+        &self,
+        script: &std::ffi::OsStr,
+        source: Option<&str>,
+        args: &[String],
+        what: String,
+    ) -> Result<T> {
         let child = Command::new(&self.program)
-            .arg(&self.script)
+            .arg(script)
+            .args(source)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

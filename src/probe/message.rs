@@ -3,7 +3,7 @@
 //! - threads: a `std::sync::mpsc` channel of integers, one producer, one consumer;
 //! - processes: parlab's own frame protocol over pipes, as the `processes` backend uses it (one
 //!   worker process answering one-index parts: a `Part` frame out, a `Done` frame back, batched);
-//! - CPython's `multiprocessing.Queue`, when python3 is used.
+//! - CPython's `multiprocessing.Queue`, one row per interpreter used (`--python`).
 
 use std::sync::mpsc;
 use std::time::Instant;
@@ -84,16 +84,23 @@ pub fn probe(o: &Options) -> Result<Report> {
         pipes,
     ));
 
-    let py = match &o.python {
-        Some(py) => Some(py.run(&["queue".into(), (n / 10).to_string()])?),
-        None => None,
-    };
-    let queue = py.as_ref().and_then(|v| v["per_s"].as_f64());
+    let mut notes = Vec::new();
+    let pys = super::on_pythons(o, &["queue".into(), (n / 10).to_string()], &mut notes)?;
     let what = "CPython multiprocessing.Queue, 1 producer process";
-    rows.push(match queue {
-        Some(q) => Row::new(what, "msgs/s", Stats::single(q)),
-        None => Row::skipped(what, "msgs/s", "python3 not used"),
-    });
+    if pys.is_empty() {
+        rows.push(Row::skipped(what, "msgs/s", "no CPython used"));
+    }
+    let queues: Vec<(&String, Option<f64>)> = pys
+        .iter()
+        .map(|(version, v)| (version, v["per_s"].as_f64()))
+        .collect();
+    for (version, queue) in &queues {
+        let what = format!("{what} ({version})");
+        rows.push(match queue {
+            Some(q) => Row::new(what, "msgs/s", Stats::single(*q)),
+            None => Row::skipped(what, "msgs/s", "no rate in its output"),
+        });
+    }
 
     let mut conclusion = vec![format!(
         "Threads pass {} messages/s through a channel, processes {}/s through pipes with \
@@ -103,13 +110,17 @@ pub fn probe(o: &Options) -> Result<Report> {
         per_second(pipes.median),
         versus(pipes.median, threads.median, "faster", "slower"),
     )];
-    if let Some(q) = queue {
-        conclusion.push(format!(
-            "CPython's multiprocessing.Queue carries {} messages/s, {} than parlab's pipes.",
-            per_second(q),
-            versus(q, pipes.median, "more", "fewer"),
-        ));
+    for (version, queue) in queues {
+        if let Some(q) = queue {
+            conclusion.push(format!(
+                "CPython {version}'s multiprocessing.Queue carries {} messages/s, {} than \
+                 parlab's pipes.",
+                per_second(q),
+                versus(q, pipes.median, "more", "fewer"),
+            ));
+        }
     }
+    conclusion.extend(notes);
     Ok(Report {
         probe: ProbeKind::Message,
         title: "message: messages per second between two workers".into(),

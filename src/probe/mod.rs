@@ -15,7 +15,7 @@
 //!
 //! Every probe is bounded in time and memory and reaps every child it starts. Probes return
 //! plain data ([`Report`]); the command line prints it. A figure that could not be measured
-//! (too little free memory, pinning refused, no python3) is a [`Row`] that says why.
+//! (too little free memory, pinning refused, no CPython) is a [`Row`] that says why.
 //!
 //! Beside the probes, `figures` holds [`Stats`], [`Row`] and the words that compare figures,
 //! and `fork` the helpers that fork, exec, spawn and reap the children being timed.
@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use crate::backend::processes::Processes;
 use crate::cpython::Python;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub use figures::{Row, Stats};
 
@@ -81,8 +81,10 @@ crate::named::by_name!(ProbeKind, "probe", ProbeKind::ALL);
 pub struct Options {
     /// Fewer repetitions and smaller sizes: all probes in under 10 s.
     pub quick: bool,
-    /// CPython, for its rows, when one is available.
-    pub python: Option<Python>,
+    /// The CPython interpreters of the CPython rows (one set of rows each), each with whether
+    /// the user named it (a failure is then bad input) rather than `all` finding it (a
+    /// failure is then a note and its rows are left out).
+    pub pythons: Vec<(Python, bool)>,
     /// How parlab worker processes are started (the `processes` backend's worker program).
     pub processes: Processes,
 }
@@ -109,6 +111,35 @@ pub struct Series {
     pub label: String,
     /// Points (x, y).
     pub points: Vec<(f64, f64)>,
+}
+
+/// Runs the seed script with `args` on every interpreter of `o`; returns each one's label
+/// (`3.12.1`) and output. A failure of one the user named is bad input (exit 2); of one found
+/// by looking, a note in `notes`, and it is left out.
+pub(crate) fn on_pythons(
+    o: &Options,
+    args: &[String],
+    notes: &mut Vec<String>,
+) -> Result<Vec<(String, serde_json::Value)>> {
+    let mut out = Vec::new();
+    for (py, named) in &o.pythons {
+        match py.run(args) {
+            Ok(v) => out.push((py.version.clone(), v)),
+            Err(e) if *named => {
+                return Err(Error::invalid(
+                    "python",
+                    py.program().display().to_string(),
+                    format!("an interpreter that runs the probe to the end ({e})"),
+                ));
+            }
+            Err(e) => notes.push(format!(
+                "CPython {} ({}) failed and is left out: {e}",
+                py.version,
+                py.program().display()
+            )),
+        }
+    }
+    Ok(out)
 }
 
 /// Runs `probes` in order.

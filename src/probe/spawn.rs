@@ -59,11 +59,13 @@ pub fn probe(o: &Options) -> Result<Report> {
     let spawned = worker(StartMethod::Spawn)?;
     let forked = worker(StartMethod::ForkServer)?;
 
-    let py = match &o.python {
-        Some(py) => Some(py.run(&["spawn".into(), (if o.quick { 3 } else { 10 }).to_string()])?),
-        None => None,
-    };
-    for (key, what, unit, scale) in [
+    let mut notes = Vec::new();
+    let pys = super::on_pythons(
+        o,
+        &["spawn".into(), (if o.quick { 3 } else { 10 }).to_string()],
+        &mut notes,
+    )?;
+    const CPYTHON: [(&str, &str, &str, f64); 4] = [
         ("thread", "CPython threading.Thread start + join", "us", US),
         (
             "process_fork",
@@ -83,13 +85,21 @@ pub fn probe(o: &Options) -> Result<Report> {
             "ms",
             MS,
         ),
-    ] {
-        rows.push(
-            match py.as_ref().and_then(|v| Stats::from_python(&v[key], scale)) {
+    ];
+    if pys.is_empty() {
+        for (_, what, unit, _) in CPYTHON {
+            rows.push(Row::skipped(what, unit, "no CPython used"));
+        }
+    }
+    for (version, v) in &pys {
+        for (key, what, unit, scale) in CPYTHON {
+            let what = format!("{what} ({version})");
+            rows.push(match Stats::from_python(&v[key], scale) {
                 Some(s) => Row::new(what, unit, s),
-                None => Row::skipped(what, unit, "python3 not used"),
-            },
-        );
+                // Python 2 has no start methods to choose from.
+                None => Row::skipped(what, unit, "no start methods to choose in this version"),
+            });
+        }
     }
 
     let mut conclusion = vec![format!(
@@ -113,19 +123,22 @@ pub fn probe(o: &Options) -> Result<Report> {
             ""
         },
     ));
-    for (key, method, parlab) in [
-        ("process_spawn", "spawn", &spawned),
-        ("process_forkserver", "forkserver", &forked),
-    ] {
-        if let Some(python) = py.as_ref().and_then(|v| Stats::from_python(&v[key], MS)) {
-            conclusion.push(format!(
-                "CPython's {method} start method takes {:.1} ms per process, {} a parlab worker \
-                 started the same way.",
-                python.median,
-                times(python.median * 1e3, parlab.median)
-            ));
+    for (version, v) in &pys {
+        for (key, method, parlab) in [
+            ("process_spawn", "spawn", &spawned),
+            ("process_forkserver", "forkserver", &forked),
+        ] {
+            if let Some(python) = Stats::from_python(&v[key], MS) {
+                conclusion.push(format!(
+                    "CPython {version}'s {method} start method takes {:.1} ms per process, {} \
+                     a parlab worker started the same way.",
+                    python.median,
+                    times(python.median * 1e3, parlab.median)
+                ));
+            }
         }
     }
+    conclusion.extend(notes);
     Ok(Report {
         probe: ProbeKind::Spawn,
         title: "spawn: create and reap one worker".into(),

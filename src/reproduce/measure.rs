@@ -200,18 +200,18 @@ impl<'a> Lab<'a> {
                 "CPython {label}, two CPU-bound threads: hold time per turn"
             ));
             let holds = match self.python(label) {
-                Some(e) => {
-                    self.on_python(e, |py| py.run_as::<Holds>(&["holds".into(), secs.clone()]))?
-                }
+                Some(e) => self.on_python(e, |py| {
+                    py.gil_probe_as::<Holds>(&["holds".into(), secs.clone()])
+                })?,
                 None => None,
             };
             self.progress.step(&format!(
                 "CPython {label}, convoy: write+read pairs alone and beside a CPU-bound thread"
             ));
             let rates = match self.python(label) {
-                Some(e) => {
-                    self.on_python(e, |py| py.run_as::<Rates>(&["convoy".into(), secs.clone()]))?
-                }
+                Some(e) => self.on_python(e, |py| {
+                    py.gil_probe_as::<Rates>(&["convoy".into(), secs.clone()])
+                })?,
                 None => None,
             };
             if let (Some(holds), Some(rates)) = (holds, rates) {

@@ -98,9 +98,11 @@ fn blocking_calls_release_the_lock_so_threads_overlap() {
 
 #[test]
 fn legacy_threads_release_every_check_interval_and_mostly_take_the_lock_back() {
-    // count ticks once every 256 indices: each of the two threads has 1e7 indices, 39,062
-    // ticks, so it releases floor(39,062 / interval) times, whoever wins the lock after.
-    for (interval, per_thread) in [(100, 390), (10, 3906)] {
+    // count has a check point every 256 indices, each worth 11 Python 2 ticks: each of the two
+    // threads has 1e7 indices, 39,063 check points (the last after half a block), so it
+    // releases every ceil(interval / 11) check points (10 at 100, 1 at 10), whoever wins the
+    // lock after.
+    for (interval, per_thread) in [(100, 39_063 / 10), (10, 39_063)] {
         let (_, stats) = GilLegacy {
             check_interval: interval,
             ..GilLegacy::default()

@@ -16,6 +16,7 @@ mod mpi;
 mod probe;
 mod processes;
 mod python;
+mod pythons;
 mod reproduce;
 mod signals;
 mod soak;

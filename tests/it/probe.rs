@@ -95,7 +95,7 @@ fn check_fork_rss(fork: &Report) {
 fn quick(probes: &[ProbeKind]) -> Vec<Report> {
     let options = Options {
         quick: true,
-        python: None,
+        pythons: Vec::new(),
         processes: processes_backend(),
     };
     let mut seen = Vec::new();

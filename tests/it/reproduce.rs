@@ -96,6 +96,7 @@ fn fake_python() -> PathBuf {
     let path = std::env::temp_dir().join(format!("parlab-it-fake-python-{}", std::process::id()));
     let script = r#"#!/bin/sh
 mode=$2
+[ "$1" = -c ] && mode=$3  # the GIL probes come as -c SOURCE MODE SECONDS
 case "$mode" in
   info) echo '{"version": "3.99.0", "implementation": "CPython", "executable": "/x/python3.99", "gil_enabled": true, "free_threaded": false, "start_method": "fork", "subinterpreters": "concurrent.interpreters"}' ;;
   subinterpreters) echo "{\"result\": $(($5 - $4)), \"elapsed_s\": 0.625, \"api\": \"concurrent.interpreters\"}" ;;

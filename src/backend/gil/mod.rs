@@ -3,8 +3,8 @@
 //!
 //! - [`new::Gil`] (`gil`): CPython 3.2+'s "new GIL" with a switch interval, drop requests and
 //!   forced switching.
-//! - [`legacy::GilLegacy`] (`gil-legacy`): Python 2's lock, released and re-acquired every
-//!   `check_interval` ticks with no hand-off.
+//! - [`legacy::GilLegacy`] (`gil-legacy`): Python 2's lock, a semaphore released and re-taken
+//!   every `check_interval` ticks with no hand-off, each release waking a waiter for nothing.
 //!
 //! Both run the same thread driver (`run_model`): each worker thread takes the lock before it
 //! runs any kernel code (as a Python thread must before it runs bytecode), runs its parts with a
@@ -106,6 +106,9 @@ pub(crate) struct Record {
     pub waited: Duration,
     /// Check points at which this thread found the lock not held by itself alone.
     pub violations: u64,
+    /// Releases at check points it took straight back without logging them (`gil-legacy`
+    /// with nobody waiting): acquisitions the ledger did not see.
+    pub retakes: u64,
 }
 
 impl Record {
@@ -118,6 +121,7 @@ impl Record {
             requests: 0,
             waited: Duration::ZERO,
             violations: 0,
+            retakes: 0,
         }
     }
 
@@ -160,6 +164,14 @@ pub(crate) trait Lock: Sync {
     /// `ticks` is the holder's own tick counter.
     fn must_release(&self, ticks: &mut u32) -> bool;
 
+    /// At a check point where [`Lock::must_release`] said so: let go and take the lock again,
+    /// as the interpreter does.
+    fn check_point(&self, t: usize, rec: &mut Record) {
+        self.release(t, rec, Release::CheckPoint);
+        // Other threads may run now.
+        self.acquire(t, rec);
+    }
+
     /// How many threads currently believe they hold the lock (1 while a holder runs).
     fn holders(&self) -> usize;
 
@@ -196,10 +208,7 @@ impl<L: Lock> Ticker for Held<'_, L> {
     #[inline]
     fn tick(&mut self) {
         if self.lock.must_release(&mut self.ticks) {
-            self.lock
-                .release(self.thread, self.rec, Release::CheckPoint);
-            // Other threads may run now.
-            self.lock.acquire(self.thread, self.rec);
+            self.lock.check_point(self.thread, self.rec);
         }
         // The invariant, checked where it matters: the thread running kernel code is the one
         // and only holder.

@@ -97,7 +97,7 @@ impl Ledger {
             model,
             threads,
             elapsed_s: secs,
-            acquisitions: self.acquisitions,
+            acquisitions: self.acquisitions + records.iter().map(|r| r.retakes).sum::<u64>(),
             handoffs: self.handoffs,
             handoffs_per_s: if secs > 0.0 {
                 self.handoffs as f64 / secs
