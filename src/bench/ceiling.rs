@@ -58,11 +58,11 @@ impl Probe {
         &self.workers
     }
 
-    /// Sizes the loops so that a probe (one single-thread loop and one per worker count)
+    /// Sizes the loops so that a probe (two single-thread loops and one per worker count)
     /// costs at most [`MAX_SHARE`] of a round that takes `round` (each loop between 2 and 20
     /// ms; `round` zero, before any round ran, gives the shortest loops).
     pub fn fit(&mut self, round: Duration) {
-        let loops = 1.0 + self.workers.len() as f64;
+        let loops = 2.0 + self.workers.len() as f64;
         self.per_loop = Duration::from_secs_f64(round.as_secs_f64() * MAX_SHARE / loops)
             .clamp(MIN_LOOP, MAX_LOOP);
     }
@@ -75,13 +75,19 @@ impl Probe {
     }
 
     /// One sample of the ceiling at every worker count, from `rate(w)`: the indices per second
-    /// `w` threads count together (`rate(1)`: one thread alone).
+    /// `w` threads count together (`rate(1)`: one thread alone, asked before and after the
+    /// others).
     pub fn sample_with(&self, rate: &mut dyn FnMut(usize) -> f64) -> Vec<(usize, f64)> {
         if self.workers.is_empty() {
             return Vec::new();
         }
-        let one = rate(1);
-        self.workers.iter().map(|&w| (w, rate(w) / one)).collect()
+        // The one-thread loop runs before and after the others, and the faster of the two
+        // counts: a burst that slows one of them alone would make the machine look more
+        // parallel than it is (a ceiling above the CPU count).
+        let before = rate(1);
+        let together: Vec<(usize, f64)> = self.workers.iter().map(|&w| (w, rate(w))).collect();
+        let one = before.max(rate(1));
+        together.into_iter().map(|(w, r)| (w, r / one)).collect()
     }
 }
 
@@ -156,14 +162,68 @@ pub fn relative_speeds(times: &[(usize, f64)]) -> Vec<CpuSpeed> {
 /// CPUs slower than this share of the fastest make the machine's CPUs "unequal".
 pub const UNEQUAL_BELOW: f64 = 0.85;
 
-#[cfg(target_os = "linux")]
+/// The CPUs this process may run on, in ascending order; empty where the OS does not say.
+pub fn allowed_cpus() -> Vec<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sched::{CpuSet, sched_getaffinity};
+        use nix::unistd::Pid;
+        if let Ok(allowed) = sched_getaffinity(Pid::from_raw(0)) {
+            return (0..CpuSet::count())
+                .filter(|&c| allowed.is_set(c).unwrap_or(false))
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
+/// The calling thread held to one CPU; dropping it gives the thread back the CPUs it had.
+/// Threads it starts meanwhile inherit the one CPU (Linux copies a thread's affinity to the
+/// threads it creates), so a backend that starts its one worker thread runs where its caller
+/// is held.
+#[derive(Debug)]
+pub struct Pinned {
+    #[cfg(target_os = "linux")]
+    before: nix::sched::CpuSet,
+}
+
+/// Holds the calling thread to `cpu` until the guard is dropped; `None` (and nothing changed)
+/// where the OS does not allow it.
+pub fn pin(cpu: usize) -> Option<Pinned> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+        use nix::unistd::Pid;
+        let before = sched_getaffinity(Pid::from_raw(0)).ok()?;
+        let mut one = CpuSet::new();
+        one.set(cpu).ok()?;
+        sched_setaffinity(Pid::from_raw(0), &one).ok()?;
+        Some(Pinned { before })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = cpu;
+        None
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        {
+            use nix::sched::sched_setaffinity;
+            use nix::unistd::Pid;
+            // The set was the thread's own a moment ago, so the OS accepts it back.
+            let _ = sched_setaffinity(Pid::from_raw(0), &self.before);
+        }
+    }
+}
+
 fn cpu_times() -> Option<Vec<(usize, f64)>> {
-    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-    use nix::unistd::Pid;
-    let allowed = sched_getaffinity(Pid::from_raw(0)).ok()?;
-    let cpus: Vec<usize> = (0..CpuSet::count())
-        .filter(|&c| allowed.is_set(c).unwrap_or(false))
-        .collect();
+    let cpus = allowed_cpus();
+    if cpus.is_empty() {
+        return None;
+    }
     let n = 2_000_000;
     // Pinned in a thread of its own, so the caller's affinity is left as it was.
     std::thread::scope(|scope| {
@@ -171,9 +231,7 @@ fn cpu_times() -> Option<Vec<(usize, f64)>> {
             .spawn(|| {
                 let mut times = Vec::with_capacity(cpus.len());
                 for &cpu in &cpus {
-                    let mut one = CpuSet::new();
-                    one.set(cpu).ok()?;
-                    sched_setaffinity(Pid::from_raw(0), &one).ok()?;
+                    let _pinned = pin(cpu)?;
                     let best = (0..3)
                         .map(|_| {
                             let t0 = Instant::now();
@@ -191,11 +249,6 @@ fn cpu_times() -> Option<Vec<(usize, f64)>> {
             .ok()
             .flatten()
     })
-}
-
-#[cfg(not(target_os = "linux"))]
-fn cpu_times() -> Option<Vec<(usize, f64)>> {
-    None
 }
 
 #[cfg(test)]
@@ -241,11 +294,29 @@ mod tests {
         let mut p = probe(&[2, 4, 8]);
         p.fit(Duration::ZERO);
         assert_eq!(p.per_loop, MIN_LOOP);
-        // A 1 s round: 8% of it over 4 loops would be 20 ms each, the longest allowed.
+        // A 2 s round: 8% of it over 5 loops (one thread twice, then 2, 4 and 8) would be 32
+        // ms each, more than the longest allowed.
         p.fit(Duration::from_secs(2));
         assert_eq!(p.per_loop, MAX_LOOP);
         p.fit(Duration::from_millis(500));
-        assert_eq!(p.per_loop, Duration::from_millis(10));
+        assert_eq!(p.per_loop, Duration::from_millis(8));
+    }
+
+    #[test]
+    fn a_burst_on_one_single_thread_loop_does_not_raise_the_ceiling() {
+        // The first one-thread loop runs while the host lends the vCPU a fifth of a core; the
+        // second, after the two-thread loop, at full speed: the ceiling is 2, not 10.
+        let r = 2.7e9;
+        let mut ones = 0;
+        let sample = probe(&[2]).sample_with(&mut |w| {
+            if w > 1 {
+                return 2.0 * r;
+            }
+            ones += 1;
+            if ones == 1 { r / 5.0 } else { r }
+        });
+        assert_eq!(sample, [(2, 2.0)]);
+        assert_eq!(ones, 2);
     }
 
     #[test]
@@ -273,5 +344,25 @@ mod tests {
             speeds.iter().all(|s| s.relative > 0.0 && s.relative <= 1.0),
             "{speeds:?}"
         );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_pinned_thread_runs_on_its_cpu_and_gets_its_cpus_back() {
+        let cpus = allowed_cpus();
+        assert!(!cpus.is_empty());
+        let last = *cpus.last().unwrap();
+        std::thread::spawn(move || {
+            {
+                let _pinned = pin(last).expect("a thread may pin itself to a CPU it may use");
+                assert_eq!(allowed_cpus(), [last]);
+                // A thread started while pinned inherits the one CPU.
+                let inherited = std::thread::spawn(allowed_cpus).join().unwrap();
+                assert_eq!(inherited, [last]);
+            }
+            assert_eq!(allowed_cpus(), cpus);
+        })
+        .join()
+        .unwrap();
     }
 }
