@@ -247,7 +247,11 @@ fn run_round(
         schedule.round += 1;
         return Ok(());
     }
-    lab.samples.extend(ceilings);
+    // A sample given again (the probe was not due) is counted once: when it was measured, or
+    // in the first measured round for one measured during the warm-up.
+    if !cost.is_zero() || lab.samples.is_empty() {
+        lab.samples.extend(ceilings);
+    }
     for at in 0..done.len() {
         let baseline_s = partner(&order, entries, at).and_then(|p| done[p].1.map(|r| r.wall_s));
         let (i, run) = &mut done[at];

@@ -30,8 +30,8 @@ pub struct Run {
     /// baseline run before it in its round.
     #[serde(default)]
     pub baseline_s: Option<f64>,
-    /// The machine's ceiling at this cell's worker count, measured just before the round
-    /// (for more than one worker).
+    /// The machine's ceiling at this cell's worker count, measured just before the round or
+    /// the latest before it when rounds are short (for more than one worker).
     #[serde(default)]
     pub ceiling: Option<f64>,
 }
@@ -185,7 +185,7 @@ pub struct Report {
     pub gpu_adapter: Option<String>,
     /// Settings.
     pub settings: Settings,
-    /// The machine's ceiling, measured before every round.
+    /// The machine's ceiling, measured before the rounds (every few rounds when they are short).
     #[serde(default)]
     pub ceilings: Ceilings,
     /// Cells, baselines first for each kernel and range.

@@ -90,7 +90,7 @@ fn ceiling_note(report: &Report) -> Option<String> {
     let at = report.ceilings.at.first()?;
     Some(format!(
         "The ceiling is what a perfectly parallel loop (the count loop on every worker, nothing \
-         shared) reached against one thread just before each round: what this machine allowed at \
+         shared) reached against one thread just before the rounds: what this machine allowed at \
          that moment, {:.2}x at {} workers here (samples {:.2}-{:.2}x). \"Of ceiling\" is each \
          cell's speedup over the ceiling of the same round: the share of what the machine \
          allowed that the backend reached. On a shared VM a vCPU is at times lent only part of a \

@@ -10,7 +10,7 @@
 //! the rounds ([`stats::median_interval`]), as `bench` does over its paired runs.
 //!
 //! Before each round of CPU-bound rows the machine's ceiling is sampled
-//! ([`ceiling::Probe`]): a row of W > 1 workers gets the ceiling at W over its rounds, and its
+//! ([`Probe`]): a row of W > 1 workers gets the ceiling at W over its rounds, and its
 //! share of it (each round's ratio over that round's ceiling).
 
 use std::time::{Duration, Instant};
@@ -78,7 +78,12 @@ pub fn measure(
     let mut round = 0;
     while round < rounds.least || (started.elapsed() < rounds.budget && round < rounds.most) {
         let round_started = Instant::now();
-        ceilings.push(probe.as_deref().map(|p| p.sample().0).unwrap_or_default());
+        ceilings.push(
+            probe
+                .as_deref_mut()
+                .map(|p| p.sample().0)
+                .unwrap_or_default(),
+        );
         let mut order: Vec<usize> = (0..rows.len()).collect();
         if round % 2 == 1 {
             order.reverse();
