@@ -195,7 +195,7 @@ impl Serialize for Row {
             verdict: self
                 .spread
                 .filter(|_| self.variant != Variant::Threads(1))
-                .map(|s| super::verdict::Pace::of(&s.speedup).word()),
+                .map(|s| super::verdict::Pace::of_spread(&s).word()),
             runs: self.spread.map(|s| s.runs),
             note: &self.note,
             gil: &self.gil,

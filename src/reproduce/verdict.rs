@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use super::fidelity::Fidelity;
-use super::row::{Comparison, Metric, Row, Variant, Who};
+use super::row::{Comparison, Metric, Row, Spread, Variant, Who};
 use crate::backend::BackendKind;
 use crate::stats::{Estimate, Side};
 use crate::units::seconds;
@@ -45,6 +45,17 @@ impl Pace {
         }
     }
 
+    /// The pace a measured row shows: as [`Pace::of`] its speedup, except that a speedup whose
+    /// whole interval lies above the machine's ceiling's is an artefact of the measurement
+    /// (the one-thread runs met a slower moment than the row's), never "faster": noise hides
+    /// the answer.
+    pub fn of_spread(spread: &Spread) -> Pace {
+        match (Pace::of(&spread.speedup), spread.ceiling) {
+            (Pace::Faster, Some(c)) if spread.speedup.low > c.high => Pace::Hidden,
+            (pace, _) => pace,
+        }
+    }
+
     /// The verdict's word: "faster", "no faster", "slower", "noise hides it".
     pub fn word(self) -> &'static str {
         match self {
@@ -69,7 +80,7 @@ pub fn pace(row: &Row) -> String {
     } else {
         format!("{:.2}x, {:.2}-{:.2}x", e.value, e.low, e.high)
     };
-    let pace = Pace::of(&e);
+    let pace = row.spread.as_ref().map_or(Pace::of(&e), Pace::of_spread);
     match pace {
         Pace::Hidden => format!(
             "at a pace the noise hides ({:.2}-{:.2}x; {}) beside",

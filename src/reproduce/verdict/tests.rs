@@ -222,3 +222,24 @@ fn inside_verdict_gives_the_interval_and_the_convoy_fall() {
         "no convoy sentence without the alone rate"
     );
 }
+
+#[test]
+fn a_speedup_above_the_ceiling_is_never_faster() {
+    // CPython's 2 threads at 1.50x (1.13-2.35) while the machine allowed 0.93-0.99x: the
+    // one-thread runs met slower moments than the row's. Noise hides it.
+    let py = py();
+    let mut r = measured(&py, T2, &[1.13, 1.5, 2.35], Some((0.93, 0.99)));
+    assert_eq!(Pace::of(&r.spread.unwrap().speedup), Pace::Faster);
+    assert_eq!(Pace::of_spread(&r.spread.unwrap()), Pace::Hidden);
+    assert!(pace(&r).starts_with("at a pace the noise hides (1.13-2.35x; the ceiling moved"));
+    // Within the ceiling's reach, the interval's word stands.
+    r.spread.as_mut().unwrap().ceiling = Some(Estimate {
+        value: 1.9,
+        low: 1.8,
+        high: 2.0,
+    });
+    assert_eq!(Pace::of_spread(&r.spread.unwrap()), Pace::Faster);
+    // Only "faster" is in question: one thread's pace above a ceiling under 1 is no faster.
+    let level = measured(&py, T4, &[1.0, 1.0, 1.0], Some((0.9, 0.95)));
+    assert_eq!(Pace::of_spread(&level.spread.unwrap()), Pace::NoFaster);
+}
