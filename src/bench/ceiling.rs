@@ -3,18 +3,20 @@
 //! On a shared VM the host lends each vCPU only part of a core at times, so the same job takes
 //! twice as long in some seconds as in others, and two vCPUs can run at different speeds. A
 //! speedup means little without knowing what the hardware allowed at that moment. So before
-//! every round the engine runs the count loop (no shared memory, no messages) for a few
-//! milliseconds on one thread, then on W threads at once, each counting as fast as it can; the
-//! ceiling at W is the W threads' combined rate over the one thread's: the speedup a perfectly
+//! a round the engine runs the count loop (no shared memory, no messages) for 15-20 ms on one
+//! thread, then on W threads at once, each counting as fast as it can, then on one thread
+//! again; the ceiling at W is the W threads' combined rate over the one thread's: the speedup a
 //! parallel, perfectly balanced job could reach. With a neighbour taking half of one of two
 //! cores it is about 1.5, although two equal halves of a job (a static split) end only when the
 //! slower one does (1.0): the gap is the static split's, and a dynamic split can close it. A
-//! backend's `vs_ceiling` is its speedup over the ceiling of the same round: the share of what
-//! the machine allowed that it reached.
+//! backend's `vs_ceiling` is its speedup over the ceiling of the same round (the latest probe
+//! before it): the share of what the machine allowed that it reached.
 //!
-//! The loops are sized so that a probe costs a small share of the round it precedes (see
-//! [`Probe::fit`]), and what they cost is reported. Each CPU's relative speed is measured once
-//! at the start with the loop pinned to that CPU ([`cpu_speeds`]).
+//! The loops are sized so that probing costs about 6% of the rounds' time (see
+//! [`Probe::fit`]): before every round when rounds are long, every few rounds when they are
+//! short (shorter loops are at the mercy of the scheduler on a loaded machine); what the probes
+//! cost is reported. Each CPU's relative speed is measured once at the start with the loop
+//! pinned to that CPU ([`cpu_speeds`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -24,20 +26,27 @@ use serde::{Deserialize, Serialize};
 use crate::kernels::Kernel;
 use crate::span::Span;
 
-/// Shortest loop a probe runs: below this, thread start-up weighs on the ratio.
-const MIN_LOOP: Duration = Duration::from_millis(2);
+/// Shortest loop a probe runs: below this, thread start-up weighs on the ratio, and on a loaded
+/// machine a thread may not be scheduled at all within the loop.
+const MIN_LOOP: Duration = Duration::from_millis(15);
 /// Longest loop a probe runs: long enough to average over the host's scheduling.
 const MAX_LOOP: Duration = Duration::from_millis(20);
 /// Indices a thread counts between two looks at the clock: some 40 us of work.
 const BLOCK: u64 = 100_000;
-/// Share of a round the probe may take.
-pub const MAX_SHARE: f64 = 0.08;
+/// Share of a round the probe is sized to take: on a loaded machine its loops overrun (a
+/// sleeping thread wakes late), so this leaves room under the 10% it must stay within.
+pub const MAX_SHARE: f64 = 0.06;
 
-/// The ceiling probe of one benchmark: the worker counts it measures and its loop's size.
+/// The ceiling probe of one benchmark: the worker counts it measures, its loop's size, and
+/// the probing time the rounds so far have earned.
 #[derive(Debug, Clone)]
 pub struct Probe {
     workers: Vec<usize>,
     per_loop: Duration,
+    /// Seconds of probing earned ([`MAX_SHARE`] of every round) and not yet spent.
+    earned: f64,
+    /// The last sample, given again until the next probe is earned.
+    last: Option<Vec<(usize, f64)>>,
 }
 
 impl Probe {
@@ -50,6 +59,8 @@ impl Probe {
         Probe {
             workers: ws,
             per_loop: MIN_LOOP,
+            earned: 0.0,
+            last: None,
         }
     }
 
@@ -58,30 +69,56 @@ impl Probe {
         &self.workers
     }
 
-    /// Sizes the loops so that a probe (one single-thread loop and one per worker count)
-    /// costs at most [`MAX_SHARE`] of a round that takes `round` (each loop between 2 and 20
-    /// ms; `round` zero, before any round ran, gives the shortest loops).
+    /// Loops a probe runs: the single thread twice, then one per worker count.
+    fn loops(&self) -> f64 {
+        2.0 + self.workers.len() as f64
+    }
+
+    /// After a round that took `round`: earns [`MAX_SHARE`] of it for probing, and sizes the
+    /// loops to that share of one round (each loop between 15 and 20 ms; `round` zero, before
+    /// any round ran, gives the shortest loops). Rounds too short for loops of 15 ms are probed
+    /// not before every round but as often as what they earned pays for.
     pub fn fit(&mut self, round: Duration) {
-        let loops = 1.0 + self.workers.len() as f64;
-        self.per_loop = Duration::from_secs_f64(round.as_secs_f64() * MAX_SHARE / loops)
+        self.earned += round.as_secs_f64() * MAX_SHARE;
+        self.per_loop = Duration::from_secs_f64(round.as_secs_f64() * MAX_SHARE / self.loops())
             .clamp(MIN_LOOP, MAX_LOOP);
     }
 
-    /// One sample of the ceiling at every worker count, timed for real; with what it cost.
-    pub fn sample(&self) -> (Vec<(usize, f64)>, Duration) {
+    /// True when the next call of [`Probe::sample`] measures rather than gives the last sample
+    /// again: before the first round, and when the rounds since have earned a probe's time.
+    pub fn due(&self) -> bool {
+        self.last.is_none() || self.earned >= self.loops() * self.per_loop.as_secs_f64()
+    }
+
+    /// One sample of the ceiling at every worker count, timed for real when one is
+    /// [due](Probe::due), else the last one again; with what it cost (zero for the last again).
+    pub fn sample(&mut self) -> (Vec<(usize, f64)>, Duration) {
+        if let Some(last) = self.last.as_ref().filter(|_| !self.due()) {
+            return (last.clone(), Duration::ZERO);
+        }
         let t0 = Instant::now();
-        let ceilings = self.sample_with(&mut |w| rate(w, self.per_loop));
-        (ceilings, t0.elapsed())
+        let per_loop = self.per_loop;
+        let ceilings = self.sample_with(&mut |w| rate(w, per_loop));
+        let cost = t0.elapsed();
+        self.earned = (self.earned - cost.as_secs_f64()).max(0.0);
+        self.last = Some(ceilings.clone());
+        (ceilings, cost)
     }
 
     /// One sample of the ceiling at every worker count, from `rate(w)`: the indices per second
-    /// `w` threads count together (`rate(1)`: one thread alone).
+    /// `w` threads count together (`rate(1)`: one thread alone, asked before and after the
+    /// others).
     pub fn sample_with(&self, rate: &mut dyn FnMut(usize) -> f64) -> Vec<(usize, f64)> {
         if self.workers.is_empty() {
             return Vec::new();
         }
-        let one = rate(1);
-        self.workers.iter().map(|&w| (w, rate(w) / one)).collect()
+        // The one-thread loop runs before and after the others, and the faster of the two
+        // counts: a burst that slows one of them alone would make the machine look more
+        // parallel than it is (a ceiling above the CPU count).
+        let before = rate(1);
+        let together: Vec<(usize, f64)> = self.workers.iter().map(|&w| (w, rate(w))).collect();
+        let one = before.max(rate(1));
+        together.into_iter().map(|(w, r)| (w, r / one)).collect()
     }
 }
 
@@ -156,14 +193,68 @@ pub fn relative_speeds(times: &[(usize, f64)]) -> Vec<CpuSpeed> {
 /// CPUs slower than this share of the fastest make the machine's CPUs "unequal".
 pub const UNEQUAL_BELOW: f64 = 0.85;
 
-#[cfg(target_os = "linux")]
+/// The CPUs this process may run on, in ascending order; empty where the OS does not say.
+pub fn allowed_cpus() -> Vec<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sched::{CpuSet, sched_getaffinity};
+        use nix::unistd::Pid;
+        if let Ok(allowed) = sched_getaffinity(Pid::from_raw(0)) {
+            return (0..CpuSet::count())
+                .filter(|&c| allowed.is_set(c).unwrap_or(false))
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
+/// The calling thread held to one CPU; dropping it gives the thread back the CPUs it had.
+/// Threads it starts meanwhile inherit the one CPU (Linux copies a thread's affinity to the
+/// threads it creates), so a backend that starts its one worker thread runs where its caller
+/// is held.
+#[derive(Debug)]
+pub struct Pinned {
+    #[cfg(target_os = "linux")]
+    before: nix::sched::CpuSet,
+}
+
+/// Holds the calling thread to `cpu` until the guard is dropped; `None` (and nothing changed)
+/// where the OS does not allow it.
+pub fn pin(cpu: usize) -> Option<Pinned> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+        use nix::unistd::Pid;
+        let before = sched_getaffinity(Pid::from_raw(0)).ok()?;
+        let mut one = CpuSet::new();
+        one.set(cpu).ok()?;
+        sched_setaffinity(Pid::from_raw(0), &one).ok()?;
+        Some(Pinned { before })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = cpu;
+        None
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        {
+            use nix::sched::sched_setaffinity;
+            use nix::unistd::Pid;
+            // The set was the thread's own a moment ago, so the OS accepts it back.
+            let _ = sched_setaffinity(Pid::from_raw(0), &self.before);
+        }
+    }
+}
+
 fn cpu_times() -> Option<Vec<(usize, f64)>> {
-    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-    use nix::unistd::Pid;
-    let allowed = sched_getaffinity(Pid::from_raw(0)).ok()?;
-    let cpus: Vec<usize> = (0..CpuSet::count())
-        .filter(|&c| allowed.is_set(c).unwrap_or(false))
-        .collect();
+    let cpus = allowed_cpus();
+    if cpus.is_empty() {
+        return None;
+    }
     let n = 2_000_000;
     // Pinned in a thread of its own, so the caller's affinity is left as it was.
     std::thread::scope(|scope| {
@@ -171,9 +262,7 @@ fn cpu_times() -> Option<Vec<(usize, f64)>> {
             .spawn(|| {
                 let mut times = Vec::with_capacity(cpus.len());
                 for &cpu in &cpus {
-                    let mut one = CpuSet::new();
-                    one.set(cpu).ok()?;
-                    sched_setaffinity(Pid::from_raw(0), &one).ok()?;
+                    let _pinned = pin(cpu)?;
                     let best = (0..3)
                         .map(|_| {
                             let t0 = Instant::now();
@@ -193,11 +282,6 @@ fn cpu_times() -> Option<Vec<(usize, f64)>> {
     })
 }
 
-#[cfg(not(target_os = "linux"))]
-fn cpu_times() -> Option<Vec<(usize, f64)>> {
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,7 +290,34 @@ mod tests {
         Probe {
             workers: workers.to_vec(),
             per_loop: MIN_LOOP,
+            earned: 0.0,
+            last: None,
         }
+    }
+
+    #[test]
+    fn short_rounds_are_probed_as_often_as_they_pay_for() {
+        let mut p = probe(&[2]);
+        assert!(p.due(), "the first round is always probed");
+        p.last = Some(vec![(2, 1.5)]);
+        // Rounds of 100 ms earn 6 ms each; a probe of three 15 ms loops costs 45 ms: one probe
+        // every seven or eight rounds.
+        let mut probed = Vec::new();
+        for _ in 0..30 {
+            p.fit(Duration::from_millis(100));
+            probed.push(p.due());
+            if p.due() {
+                p.earned -= 0.045;
+            }
+        }
+        assert_eq!(p.per_loop, MIN_LOOP);
+        let probes = probed.iter().filter(|&&d| d).count();
+        assert!((3..=4).contains(&probes), "{probed:?}");
+        assert!(!probed.windows(2).any(|w| w[0] && w[1]), "{probed:?}");
+        p.earned = 0.0;
+        // Between probes the last sample is given again, at no cost.
+        let (again, cost) = p.sample();
+        assert_eq!((again, cost), (vec![(2, 1.5)], Duration::ZERO));
     }
 
     #[test]
@@ -241,11 +352,29 @@ mod tests {
         let mut p = probe(&[2, 4, 8]);
         p.fit(Duration::ZERO);
         assert_eq!(p.per_loop, MIN_LOOP);
-        // A 1 s round: 8% of it over 4 loops would be 20 ms each, the longest allowed.
+        // A 2 s round: 6% of it over 5 loops (one thread twice, then 2, 4 and 8) would be 24
+        // ms each, more than the longest allowed.
         p.fit(Duration::from_secs(2));
         assert_eq!(p.per_loop, MAX_LOOP);
-        p.fit(Duration::from_millis(500));
-        assert_eq!(p.per_loop, Duration::from_millis(10));
+        p.fit(Duration::from_millis(1500));
+        assert_eq!(p.per_loop, Duration::from_millis(18));
+    }
+
+    #[test]
+    fn a_burst_on_one_single_thread_loop_does_not_raise_the_ceiling() {
+        // The first one-thread loop runs while the host lends the vCPU a fifth of a core; the
+        // second, after the two-thread loop, at full speed: the ceiling is 2, not 10.
+        let r = 2.7e9;
+        let mut ones = 0;
+        let sample = probe(&[2]).sample_with(&mut |w| {
+            if w > 1 {
+                return 2.0 * r;
+            }
+            ones += 1;
+            if ones == 1 { r / 5.0 } else { r }
+        });
+        assert_eq!(sample, [(2, 2.0)]);
+        assert_eq!(ones, 2);
     }
 
     #[test]
@@ -258,7 +387,7 @@ mod tests {
 
     #[test]
     fn a_real_probe_measures_a_positive_finite_ceiling_within_bounds() {
-        let p = Probe::new(&[1, 2]);
+        let mut p = Probe::new(&[1, 2]);
         let (sample, cost) = p.sample();
         assert_eq!(sample.len(), 1);
         let (w, c) = sample[0];
@@ -273,5 +402,25 @@ mod tests {
             speeds.iter().all(|s| s.relative > 0.0 && s.relative <= 1.0),
             "{speeds:?}"
         );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_pinned_thread_runs_on_its_cpu_and_gets_its_cpus_back() {
+        let cpus = allowed_cpus();
+        assert!(!cpus.is_empty());
+        let last = *cpus.last().unwrap();
+        std::thread::spawn(move || {
+            {
+                let _pinned = pin(last).expect("a thread may pin itself to a CPU it may use");
+                assert_eq!(allowed_cpus(), [last]);
+                // A thread started while pinned inherits the one CPU.
+                let inherited = std::thread::spawn(allowed_cpus).join().unwrap();
+                assert_eq!(inherited, [last]);
+            }
+            assert_eq!(allowed_cpus(), cpus);
+        })
+        .join()
+        .unwrap();
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::ceiling;
 use super::machine::Machine;
 use super::matrix::{self, Entry};
+use super::pairing::{partner, round_order};
 use super::rusage::{CpuTime, peak_rss_kib, reset_peak_rss};
 use super::schema::{Cell, Report, Run, SCHEMA_VERSION};
 use super::spec::Spec;
@@ -58,6 +59,7 @@ pub fn run(
     let mut schedule = Schedule::new(spec, entries.len());
     let mut lab = Lab {
         probe: ceiling::Probe::new(&spec.workers),
+        cpus: ceiling::allowed_cpus(),
         samples: Vec::new(),
         probe_s: 0.0,
         started: Instant::now(),
@@ -91,6 +93,8 @@ pub fn run(
 /// The ceiling probe and what it measured, with the time it and the benchmark took.
 struct Lab {
     probe: ceiling::Probe,
+    /// The CPUs one-worker pairs are held to, one each round in turn.
+    cpus: Vec<usize>,
     /// Every measured round's ceiling samples: (workers, ceiling).
     samples: Vec<(usize, f64)>,
     /// Seconds the probes took.
@@ -181,39 +185,8 @@ impl Schedule {
     }
 }
 
-/// The order of one round: for each baseline, the baseline run, then its cells two at a time,
-/// each pair followed by another baseline run (B c1 c2 B c3 c4 B ...), so that every cell runs
-/// right next to a baseline run it is paired with.
-pub(super) fn round_order(entries: &[Entry]) -> Vec<usize> {
-    let mut order = Vec::new();
-    for (b, _) in entries.iter().enumerate().filter(|(i, e)| e.baseline == *i) {
-        let cells: Vec<usize> = (0..entries.len())
-            .filter(|&i| i != b && entries[i].baseline == b)
-            .collect();
-        order.push(b);
-        for two in cells.chunks(2) {
-            order.extend_from_slice(two);
-            order.push(b);
-        }
-    }
-    order
-}
-
-/// The position in `order` of the baseline run paired with the run at `at`: the one just
-/// before it, else the one just after; for a baseline run, the baseline run before it.
-pub(super) fn partner(order: &[usize], entries: &[Entry], at: usize) -> Option<usize> {
-    let b = entries[order[at]].baseline;
-    if order[at] == b {
-        return order[..at].iter().rposition(|&i| i == b);
-    }
-    [at.checked_sub(1), Some(at + 1)]
-        .into_iter()
-        .flatten()
-        .find(|&p| order.get(p) == Some(&b))
-}
-
 /// Measures the ceiling, then runs every cell once in [`round_order`] (the baseline more than
-/// once) and pairs each run with its baseline run. Stops at an interruption with its
+/// once) and pairs each run with its baseline run; pinned pairs run on the round's CPU. Stops at an interruption with its
 /// description; the round is then not counted.
 fn run_round(
     spec: &Spec,
@@ -227,9 +200,12 @@ fn run_round(
     let round_started = Instant::now();
     let (ceilings, cost) = lab.probe.sample();
     lab.probe_s += cost.as_secs_f64();
-    let order = round_order(entries);
+    let workers: Vec<usize> = report.cells.iter().map(|c| c.workers).collect();
+    let order = round_order(entries, &workers);
+    let cpu = (!lab.cpus.is_empty()).then(|| lab.cpus[schedule.round % lab.cpus.len()]);
     let mut done: Vec<(usize, Option<Run>)> = Vec::with_capacity(order.len());
-    for &i in &order {
+    for slot in &order {
+        let i = slot.entry;
         if let Some(signal) = interrupt::requested() {
             return Err(interrupt::error(signal).to_string());
         }
@@ -241,7 +217,8 @@ fn run_round(
             cell: cell.label(),
             phase: if warm { "warm-up" } else { "measure" },
         });
-        let (outcome, mut run) = measure(entry.backend.as_ref(), &entry.job, cell.workers);
+        let on = slot.pinned.then_some(cpu);
+        let (outcome, mut run) = measure(entry.backend.as_ref(), &entry.job, cell.workers, on);
         schedule.done += 1;
         run.ceiling = ceilings
             .iter()
@@ -271,11 +248,17 @@ fn run_round(
         schedule.round += 1;
         return Ok(());
     }
-    lab.samples.extend(ceilings);
+    // A sample given again (the probe was not due) is counted once: when it was measured, or
+    // in the first measured round for one measured during the warm-up.
+    if !cost.is_zero() || lab.samples.is_empty() {
+        lab.samples.extend(ceilings);
+    }
     for at in 0..done.len() {
         let baseline_s = partner(&order, entries, at).and_then(|p| done[p].1.map(|r| r.wall_s));
         let (i, run) = &mut done[at];
-        if let Some(run) = run {
+        // A pinned baseline run is its cell's partner only.
+        let partner_only = order[at].pinned && entries[*i].baseline == *i;
+        if let Some(run) = run.as_mut().filter(|_| !partner_only) {
             run.baseline_s = baseline_s;
             schedule.measured_s[*i] += run.wall_s;
             report.cells[*i].runs.push(*run);
@@ -306,13 +289,37 @@ fn publish(
     update(report)
 }
 
-/// Runs `job` once on `backend`, with its wall time, CPU time and peak memory.
-fn measure(backend: &dyn Backend, job: &Job, workers: usize) -> (Result<Total>, Run) {
+/// Runs `job` once on `backend`, with its wall time, CPU time and peak memory. `on`:
+/// `Some(cpu)` runs it on a thread of its own, held to `cpu` where there is one.
+///
+/// Both sides of a pinned pair start from the same state that way: a run on the engine's own
+/// thread, busy a moment before, gets a smaller share of a shared CPU than the new thread a
+/// one-worker backend starts, which the OS schedules as a newcomer.
+fn measure(
+    backend: &dyn Backend,
+    job: &Job,
+    workers: usize,
+    on: Option<Option<usize>>,
+) -> (Result<Total>, Run) {
     reset_peak_rss();
     let cpu0 = CpuTime::now();
-    let t0 = Instant::now();
-    let outcome = backend.run(job, workers, &Silent);
-    let wall_s = t0.elapsed().as_secs_f64();
+    let timed = || {
+        let t0 = Instant::now();
+        let outcome = backend.run(job, workers, &Silent);
+        (outcome, t0.elapsed().as_secs_f64())
+    };
+    let (outcome, wall_s) = match on {
+        None => timed(),
+        Some(cpu) => std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let _pinned = cpu.and_then(ceiling::pin);
+                    timed()
+                })
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }),
+    };
     let cpu = CpuTime::now().since(cpu0);
     let run = Run {
         wall_s,
@@ -372,13 +379,15 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        // Each round: B seq x2 threads x1 B threads x2 B, after one warm-up round.
-        assert_eq!(heard, 3 * 6);
+        // Each round: B seq x2 threads x2 B, then B' B' threads x1 pinned, after one warm-up
+        // round.
+        assert_eq!(heard, 3 * 7);
         assert_eq!(updates.first(), Some(&(0, false)), "{updates:?}");
         assert_eq!(updates.last(), Some(&(2, true)), "{updates:?}");
         assert!(report.all_correct() && report.complete);
         for cell in &report.cells {
-            let runs = if cell.baseline { 6 } else { 2 };
+            // The pinned baseline runs are partners only.
+            let runs = if cell.baseline { 4 } else { 2 };
             assert_eq!(cell.runs.len(), runs, "{cell:?}");
             assert!(cell.wall.is_some() && cell.speedup.is_some(), "{cell:?}");
             assert_eq!(
@@ -393,22 +402,6 @@ mod tests {
         }
         assert_eq!(report.ceilings.at.len(), 1);
         assert!(report.ceilings.cost_s > 0.0);
-    }
-
-    #[test]
-    fn every_cell_runs_beside_a_baseline_run_it_is_paired_with() {
-        let (_, entries) = matrix::build(&sample()).unwrap();
-        let order = round_order(&entries);
-        assert_eq!(order, [0, 1, 2, 0, 3, 0]);
-        let partners: Vec<Option<usize>> = (0..order.len())
-            .map(|at| partner(&order, &entries, at))
-            .collect();
-        // seq x2 pairs with the baseline before it, threads x1 with the one after, threads x2
-        // with the one before; each baseline run after the first with the one before it.
-        assert_eq!(
-            partners,
-            [None, Some(0), Some(3), Some(0), Some(3), Some(3)]
-        );
     }
 
     #[test]

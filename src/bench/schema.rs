@@ -31,8 +31,8 @@ pub struct Run {
     /// baseline run before it in its round.
     #[serde(default)]
     pub baseline_s: Option<f64>,
-    /// The machine's ceiling at this cell's worker count, measured just before the round
-    /// (for more than one worker).
+    /// The machine's ceiling at this cell's worker count, measured just before the round or
+    /// the latest before it when rounds are short (for more than one worker).
     #[serde(default)]
     pub ceiling: Option<f64>,
 }
@@ -197,7 +197,7 @@ pub struct Report {
     pub gpu_adapter: Option<String>,
     /// Settings.
     pub settings: Settings,
-    /// The machine's ceiling, measured before every round.
+    /// The machine's ceiling, measured before the rounds (every few rounds when they are short).
     #[serde(default)]
     pub ceilings: Ceilings,
     /// With `--baseline`: how this run compares with the saved one.

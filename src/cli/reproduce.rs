@@ -153,14 +153,19 @@ fn summary_table(r: &Report) -> Table {
     t
 }
 
-/// Rows of a section, the family named once at the head of its group, and its verdict.
+/// Rows of a section, the family named once at the head of its group, and its verdict. A
+/// measured row shows its runs, its speedup's interval (paired rounds) and, with more than one
+/// worker on the CPU-bound job, the machine's ceiling and the share of it reached.
 fn section_table(s: &Section) -> Table {
     let mut t = Table::new([
         Column::left("who").min_width(24),
         Column::left("variant").min_width(12),
         Column::right("result").min_width(12),
         Column::right("wall s").min_width(10),
-        Column::right("speedup").min_width(9),
+        Column::right("runs").min_width(4),
+        Column::right("speedup (95% CI)").min_width(18),
+        Column::right("ceiling").min_width(7),
+        Column::right("of ceiling").min_width(10),
         Column::left("note").gap(2),
     ]);
     let mut last_family = String::new();
@@ -180,12 +185,31 @@ fn section_table(s: &Section) -> Table {
             )
         });
         let note: Vec<String> = [row.note.clone(), gil].into_iter().flatten().collect();
+        let spread = row.spread.as_ref();
         t.row([
             shown,
             row.variant.to_string(),
             row.result.map_or("-".into(), |v| v.to_string()),
             row.wall_s.map_or("-".into(), |v| format!("{v:.3}")),
-            row.speedup.map_or("".into(), |v| format!("{v:.2}x")),
+            row.spread.map_or("-".into(), |s| s.runs.to_string()),
+            row.speedup_estimate().map_or("".into(), |e| {
+                if e.low == e.high {
+                    format!("{:.2}x", e.value)
+                } else {
+                    format!("{:.2}x ({:.2}-{:.2})", e.value, e.low, e.high)
+                }
+            }),
+            spread
+                .and_then(|s| s.ceiling)
+                .map_or("".into(), |c| format!("{:.2}x", c.value)),
+            spread.and_then(|s| s.vs_ceiling).map_or("".into(), |v| {
+                format!(
+                    "{:.0}% ({:.0}-{:.0})",
+                    v.value * 100.0,
+                    v.low * 100.0,
+                    v.high * 100.0
+                )
+            }),
             note.join("; "),
         ]);
     }

@@ -84,10 +84,35 @@ impl Exporter for Html {
         }
         s.push_str(
             "<p class=\"note\">Speedup is against the sequential backend \
-             with one worker on the same kernel and range; bars and intervals are 95% percentile \
-             bootstraps of the ratio of medians. Every run's answer was checked against the \
-             sequential answer.</p>\n</body></html>\n",
+             with one worker on the same kernel and range, run beside it in the same round: the \
+             median of the paired ratios, with a 95% percentile bootstrap over the pairs (bars \
+             and intervals). One-worker cells and their baseline runs are held to one CPU per \
+             round. Every run's answer was checked against the sequential answer.</p>\n",
         );
+        if let Some(note) = ceiling_note(report) {
+            let _ = writeln!(s, "<p class=\"note\">{}</p>", escape(&note));
+        }
+        s.push_str("</body></html>\n");
         Ok(s.into_bytes())
     }
+}
+
+/// What the ceiling is and what it cost, when one was measured.
+fn ceiling_note(report: &Report) -> Option<String> {
+    let at = report.ceilings.at.first()?;
+    Some(format!(
+        "The ceiling is what a perfectly parallel loop (the count loop on every worker, nothing \
+         shared) reached against one thread just before the rounds: what this machine allowed at \
+         that moment, {:.2}x at {} workers here (samples {:.2}-{:.2}x). \"Of ceiling\" is each \
+         cell's speedup over the ceiling of the same round: the share of what the machine \
+         allowed that the backend reached. On a shared VM a vCPU is at times lent only part of a \
+         core, so the ceiling falls below the worker count, and a speedup above the ceiling's \
+         interval is flagged as an artefact of the measurement, not reported as a finding. The \
+         probes took {:.1}% of the benchmark's time.",
+        at.ceiling.value,
+        at.workers,
+        at.range.0,
+        at.range.1,
+        100.0 * report.ceilings.cost_share
+    ))
 }

@@ -236,4 +236,22 @@ mod export_tests {
             assert!(!html.contains(external), "external asset: {external}");
         }
     }
+
+    #[test]
+    fn html_explains_the_ceiling_only_when_one_was_measured() {
+        assert!(!text(&Html).contains("The ceiling is"));
+        let mut report = fixture();
+        report.ceilings = serde_json::from_value(serde_json::json!({
+            "at": [{"workers": 2, "ceiling": {"value": 1.4, "low": 1.3, "high": 1.5},
+                    "range": [1.1, 1.9]}],
+            "cost_s": 0.5, "cost_share": 0.05,
+        }))
+        .unwrap();
+        let html = String::from_utf8(Html.render(&report).unwrap()).unwrap();
+        assert!(
+            html.contains("1.40x at 2 workers here (samples 1.10-1.90x)"),
+            "{html}"
+        );
+        assert!(html.contains("The probes took 5.0% of the benchmark"));
+    }
 }

@@ -1,27 +1,24 @@
 //! The measuring: parlab's backends and CPython run the rows and probes of the experiment,
 //! each announced to the progress callback before it starts.
 //!
-//! parlab's rows finish in milliseconds where CPython's take seconds, so each parlab row is
-//! repeated for a time budget and its median shown; every repetition must give the same total,
-//! or the row is a failed run.
+//! A row runs one run at a time ([`Lab::run_once`]); `rounds` repeats the rows of a group
+//! round by round and pairs them.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Options;
 use super::fidelity::{ModelProbe, PythonProbe};
+use super::rounds::Run;
 use super::row::{Comparison, Metric, Row, Variant, Who};
 use crate::backend::gil::GilStats;
 use crate::backend::gil::convoy::{self, Convoy};
-use crate::backend::{BackendKind, BackendOptions};
+use crate::backend::{Backend, BackendKind, BackendOptions};
 use crate::cpython::{Holds, Python, Rates, Timed};
 use crate::error::{Error, Result};
 use crate::job::Job;
-use crate::kernels::{Kernel, Total};
+use crate::kernels::Kernel;
 use crate::observer::Silent;
 use crate::span::Span;
-
-/// Most repetitions of one row, however short it is.
-const MAX_REPETITIONS: usize = 200;
 
 /// Steps each engine's GIL probes take: hold times, then the convoy.
 pub const PROBE_STEPS: usize = 2;
@@ -44,7 +41,12 @@ impl<'a> Progress<'a> {
     }
 
     fn step(&mut self, what: &str) {
-        self.done += 1;
+        self.done = (self.done + 1).min(self.total);
+        (self.tell)(what, self.done, self.total);
+    }
+
+    /// Tells of a run that was not planned as a step of its own (a round past the least).
+    pub fn show(&mut self, what: &str) {
         (self.tell)(what, self.done, self.total);
     }
 }
@@ -112,19 +114,34 @@ impl<'a> Lab<'a> {
         }
     }
 
-    /// Measures `who` running `job` as `variant`. A parlab row is repeated until `budget` has
-    /// passed (run once when it is zero); a CPython row runs once, and is `None` when its
-    /// interpreter (found by looking) failed.
-    pub fn row(
+    /// The backend each of `rows` runs on, built once: parlab's rows only.
+    pub fn backends(&self, rows: &[(Who, Variant)]) -> Vec<Option<Box<dyn Backend>>> {
+        rows.iter()
+            .map(|(who, _)| match who {
+                Who::Parlab(kind) => Some(kind.create_with(self.backends)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Runs `who`'s `job` as `variant` once, told to progress as `what` (a step of its own when
+    /// `step`); on `backend` for a parlab row. `None` when its interpreter (found by looking)
+    /// failed, now or before.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_once(
         &mut self,
         who: &Who,
         variant: Variant,
         job: &Job,
-        budget: Duration,
-    ) -> Result<Option<Row>> {
-        self.progress
-            .step(&format!("{who}, {variant}: {} {}", job.kernel, job.range));
-        let row = Row::new(who.clone(), variant);
+        backend: Option<&dyn Backend>,
+        what: &str,
+        step: bool,
+    ) -> Result<Option<Run>> {
+        if step {
+            self.progress.step(what);
+        } else {
+            self.progress.show(what);
+        }
         match who {
             Who::CPython { version } => {
                 let Some(entry) = self.python(version) else {
@@ -145,42 +162,26 @@ impl<'a> Lab<'a> {
                     }
                     Variant::Threads(_) => None,
                 };
-                Ok(Some(Row {
-                    result: Some(timed.result.into()),
-                    wall_s: Some(timed.elapsed_s),
+                Ok(Some(Run {
+                    wall_s: timed.elapsed_s,
+                    total: timed.result.into(),
+                    gil: None,
                     note,
-                    ..row
                 }))
             }
-            Who::Parlab(kind) => {
-                let what = format!("{who}, {variant}");
-                let w = variant.workers();
-                let (wall, runs, (total, gil)) = self.repeat(*kind, &what, job, w, budget)?;
-                Ok(Some(Row {
-                    result: Some(total.headline()),
-                    wall_s: Some(wall),
-                    note: (runs > 1).then(|| format!("median of {runs} runs")),
+            Who::Parlab(_) => {
+                let backend = backend.ok_or_else(|| not_measured(who))?;
+                let t0 = std::time::Instant::now();
+                let (total, gil) = backend.run_with_stats(job, variant.workers(), &Silent)?;
+                Ok(Some(Run {
+                    wall_s: t0.elapsed().as_secs_f64(),
+                    total: total.headline(),
                     gil,
-                    ..row
+                    note: None,
                 }))
             }
             Who::SeedPost => Err(not_measured(who)),
         }
-    }
-
-    /// Runs `job` on `workers` of backend `kind`, as [`repeated`] does, with what the GIL
-    /// model saw for the `gil` backends.
-    fn repeat(
-        &self,
-        kind: BackendKind,
-        what: &str,
-        job: &Job,
-        workers: usize,
-        budget: Duration,
-    ) -> Result<(f64, usize, (Total, Option<GilStats>))> {
-        let backend = kind.create_with(self.backends);
-        let run = || backend.run_with_stats(job, workers, &Silent);
-        repeated(what, budget, run, |out| out.0)
     }
 
     /// The GIL probes, each `probe` long: every interpreter's (hold time per turn, convoy),
@@ -315,40 +316,6 @@ fn model_figure(metric: Metric, holds: &GilStats, convoy: &Convoy) -> f64 {
         Metric::HoldP90 => holds.hold_p90_s * 1e3,
         Metric::IoAlone => convoy.alone_per_s,
         Metric::IoBesideCpu => convoy.beside_cpu_per_s,
-    }
-}
-
-/// Runs `f` until `budget` has passed (at least once, at most [`MAX_REPETITIONS`] times);
-/// returns the median wall time, the number of runs and the last run's output. A run whose
-/// total differs from the first's is a wrong answer of `what`.
-pub fn repeated<T>(
-    what: &str,
-    budget: Duration,
-    mut f: impl FnMut() -> Result<T>,
-    total_of: impl Fn(&T) -> Total,
-) -> Result<(f64, usize, T)> {
-    let started = Instant::now();
-    let mut times = Vec::new();
-    let mut first: Option<Total> = None;
-    loop {
-        let t0 = Instant::now();
-        let out = f()?;
-        times.push(t0.elapsed().as_secs_f64());
-        let total = total_of(&out);
-        match first {
-            None => first = Some(total),
-            Some(expected) if expected != total => {
-                return Err(Error::WrongAnswer {
-                    what: format!("repetition {} of {what}", times.len()),
-                    got: total.to_string(),
-                    expected: expected.to_string(),
-                });
-            }
-            Some(_) => {}
-        }
-        if started.elapsed() >= budget || times.len() >= MAX_REPETITIONS {
-            return Ok((crate::stats::median(&times), times.len(), out));
-        }
     }
 }
 

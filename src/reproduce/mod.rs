@@ -7,12 +7,15 @@
 //! 3. Inside the GIL: how long a CPU-bound thread keeps the lock per turn, and the convoy
 //!    effect on a thread doing short blocking calls.
 //!
-//! [`run`] plans the rows, has them measured (`measure`), draws the [`verdict`]s from the typed
-//! [`row`]s and returns plain data ([`Report`]); the command line prints it. Every row of
-//! sections 1 and 2 carries its result, so a wrong answer is visible next to its time.
+//! [`run`] plans the rows, has them measured (`measure` runs one run, `rounds` repeats a group
+//! of rows round by round and pairs each with its family's one-thread row), draws the
+//! [`verdict`]s from the typed [`row`]s and their intervals and returns plain data
+//! ([`Report`]); the command line prints it. Every row of sections 1 and 2 carries its result,
+//! so a wrong answer is visible next to its time.
 
 pub mod fidelity;
 mod measure;
+mod rounds;
 pub mod row;
 pub mod verdict;
 
@@ -23,11 +26,13 @@ use serde::Serialize;
 
 use self::fidelity::{Fidelity, Summary};
 use self::measure::{Lab, PROBE_STEPS, Progress};
+use self::rounds::Rounds;
 pub use self::row::{
     Comparison, Metric, Row, SEED_END, SEED_ONE_THREAD_S, SEED_TWO_PROCESSES_S, Variant, Who,
 };
 use crate::backend::BackendKind;
 use crate::backend::BackendOptions;
+use crate::bench::ceiling::Probe;
 use crate::cpython::discover::{self, Places, Spec};
 use crate::cpython::{Info, Python};
 use crate::error::Result;
@@ -122,9 +127,17 @@ struct Sizes {
     items: u64,
     /// How long each GIL probe lasts.
     probe: Duration,
-    /// How long each parlab row of the CPU-bound section is repeated.
-    budget: Duration,
+    /// How parlab's rows of the CPU-bound section are repeated: they finish in milliseconds.
+    parlab: Rounds,
 }
+
+/// Rounds of CPython's rows, and of every row of the I/O-bound section: each CPython run takes
+/// seconds, and three paired rounds give an interval.
+const FEW: Rounds = Rounds {
+    least: 3,
+    budget: Duration::ZERO,
+    most: 3,
+};
 
 /// Time slept per item of the I/O-bound job.
 const PER_ITEM: Duration = Duration::from_millis(1);
@@ -136,14 +149,22 @@ impl Sizes {
                 end: 10_000_000,
                 items: 40,
                 probe: Duration::from_millis(300),
-                budget: Duration::from_millis(100),
+                parlab: Rounds {
+                    least: 7,
+                    budget: Duration::from_millis(1500),
+                    most: 200,
+                },
             }
         } else {
             Sizes {
                 end: SEED_END,
                 items: 200,
                 probe: Duration::from_millis(1000),
-                budget: Duration::from_millis(400),
+                parlab: Rounds {
+                    least: 7,
+                    budget: Duration::from_secs(5),
+                    most: 200,
+                },
             }
         }
     }
@@ -215,10 +236,14 @@ impl Plan {
         Plan { cpython, cpu, io }
     }
 
-    /// Every row, then the GIL probes of each interpreter and of the two models.
-    fn steps(&self) -> usize {
+    /// Every run of the least rounds, then the GIL probes of each interpreter and of the two
+    /// models; parlab's CPU-bound rows run `parlab` rounds at least.
+    fn steps(&self, parlab: Rounds) -> usize {
         let engines = 2 + self.cpython.len();
-        self.cpu.len() + self.io.len() + PROBE_STEPS * engines
+        let ours = |rows: &[(Who, Variant)]| rows.iter().filter(|r| r.0.is_parlab()).count();
+        let (cpu, io) = (ours(&self.cpu), ours(&self.io));
+        let cpython = self.cpu.len() - cpu + self.io.len() - io;
+        (cpython + io) * FEW.least + cpu * parlab.least + PROBE_STEPS * engines
     }
 }
 
@@ -237,17 +262,24 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
         })
         .collect();
     let plan = Plan::new(&who);
-    let mut lab = Lab::new(options, &pythons, Progress::new(plan.steps(), progress));
+    let steps = plan.steps(sizes.parlab);
+    let mut lab = Lab::new(options, &pythons, Progress::new(steps, progress));
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let count = sizes.count();
     let mut cpu = row::seed_post();
-    cpu.extend(measure_all(&mut lab, &plan.cpu, &count, sizes.budget)?);
+    cpu.extend(measure_all(
+        &mut lab,
+        &plan.cpu,
+        &count,
+        sizes.parlab,
+        true,
+    )?);
     row::add_speedups(&mut cpu);
     let cpu_verdict = verdict::cpu(&cpu, cpus, options.backends.check_interval);
 
-    // Sleeps take as long on every run: one each is enough.
-    let mut io = measure_all(&mut lab, &plan.io, &sizes.sleep(), Duration::ZERO)?;
+    // Sleeps take as long on every run, and wait rather than compute: no ceiling bounds them.
+    let mut io = measure_all(&mut lab, &plan.io, &sizes.sleep(), FEW, false)?;
     row::add_speedups(&mut io);
     let io_verdict = verdict::io(&io);
 
@@ -330,15 +362,44 @@ fn find_pythons(options: &Options) -> Result<(Vec<(Python, bool)>, Vec<String>, 
     }
 }
 
+/// Measures the rows of `plan` running `job`: CPython's rows in [`FEW`] rounds, then parlab's
+/// in `parlab` rounds, each group round by round; with the machine's ceiling before each round
+/// when `ceiling` (CPU-bound rows). A row that never ran (its interpreter failed) is left out.
 fn measure_all(
     lab: &mut Lab,
     plan: &[(Who, Variant)],
     job: &Job,
-    budget: Duration,
+    parlab: Rounds,
+    ceiling: bool,
 ) -> Result<Vec<Row>> {
+    let (ours, theirs): (Vec<_>, Vec<_>) = plan.iter().cloned().partition(|r| r.0.is_parlab());
     let mut rows = Vec::new();
-    for (who, variant) in plan {
-        rows.extend(lab.row(who, *variant, job, budget)?);
+    for (group, rounds) in [(theirs, FEW), (ours, parlab)] {
+        let backends = lab.backends(&group);
+        let workers: Vec<usize> = group.iter().map(|r| r.1.workers()).collect();
+        let mut probe = ceiling.then(|| Probe::new(&workers));
+        let measured = rounds::measure(&group, rounds, probe.as_mut(), &mut |i, r| {
+            let (who, variant) = &group[i];
+            let what = format!(
+                "round {}: {who}, {variant}: {} {}",
+                r + 1,
+                job.kernel,
+                job.range
+            );
+            let backend = backends[i].as_deref();
+            lab.run_once(who, *variant, job, backend, &what, r < rounds.least)
+        })?;
+        for ((who, variant), m) in group.iter().zip(measured) {
+            let Some(m) = m else { continue };
+            rows.push(Row {
+                result: Some(m.last.total),
+                wall_s: Some(m.wall_s),
+                note: m.last.note,
+                gil: m.last.gil,
+                spread: Some(m.spread),
+                ..Row::new(who.clone(), *variant)
+            });
+        }
     }
     Ok(rows)
 }
@@ -355,66 +416,4 @@ fn cpu_job(end: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpython_rows_come_first_and_add_their_steps() {
-        let without = Plan::new(&[]);
-        assert!(
-            without
-                .cpu
-                .iter()
-                .chain(&without.io)
-                .all(|(who, _)| matches!(who, Who::Parlab(_)))
-        );
-        let py = Who::CPython {
-            version: "3.12.1".into(),
-        };
-        let with = Plan::new(&[(py.clone(), true)]);
-        let cpython_rows =
-            |rows: &[(Who, Variant)]| rows.iter().take_while(|(w, _)| *w == py).count();
-        let (cpu, io) = (cpython_rows(&with.cpu), cpython_rows(&with.io));
-        assert!(cpu > 0 && io > 0);
-        assert!(
-            with.cpu
-                .contains(&(py.clone(), Variant::Subinterpreters(4)))
-        );
-        // Past CPython's rows, the same parlab rows as without it.
-        assert_eq!(with.cpu[cpu..], without.cpu[..]);
-        assert_eq!(with.io[io..], without.io[..]);
-        assert_eq!(with.steps(), without.steps() + cpu + io + PROBE_STEPS);
-    }
-
-    #[test]
-    fn a_quick_run_says_the_seed_post_counted_more() {
-        assert_eq!(
-            cpu_job(SEED_END),
-            "count over 0..100000000, split into equal parts"
-        );
-        let quick = cpu_job(Sizes::new(true).end);
-        assert!(
-            quick.starts_with("count over 0..10000000, split"),
-            "{quick}"
-        );
-        assert!(
-            quick.ends_with("(the seed post's rows: 0..100000000)"),
-            "{quick}"
-        );
-    }
-
-    #[test]
-    fn every_measured_row_has_a_distinct_who_and_variant() {
-        let plan = Plan::new(&[(
-            Who::CPython {
-                version: "3.13.0".into(),
-            },
-            true,
-        )]);
-        for rows in [&plan.cpu, &plan.io] {
-            for (i, a) in rows.iter().enumerate() {
-                assert!(!rows[i + 1..].contains(a), "{a:?} twice");
-            }
-        }
-    }
-}
+mod tests;

@@ -11,6 +11,7 @@ use serde::{Serialize, Serializer};
 
 use crate::backend::BackendKind;
 use crate::backend::gil::GilStats;
+use crate::stats::Estimate;
 
 /// The seed's published time for 1 thread (a 2017 laptop, CPython 3).
 pub const SEED_ONE_THREAD_S: f64 = 7.474;
@@ -46,6 +47,13 @@ impl Who {
             }
             Who::Parlab(_) => "parlab".into(),
         }
+    }
+}
+
+impl Who {
+    /// One of parlab's backends.
+    pub fn is_parlab(&self) -> bool {
+        matches!(self, Who::Parlab(_))
     }
 }
 
@@ -108,6 +116,30 @@ pub struct Row {
     pub note: Option<String>,
     /// What the GIL model saw, for `gil` and `gil-legacy` rows.
     pub gil: Option<GilStats>,
+    /// How the speedup varied over the rounds, and the machine's ceiling beside it: measured
+    /// rows only.
+    pub spread: Option<Spread>,
+}
+
+/// A measured row's speedup as an interval, from paired runs: in each round the row ran
+/// beside the one-thread row of its family, and each round's ratio cancels what the machine
+/// did in that round. With the machine's ceiling at the row's workers, measured before each
+/// round, and the share of it reached.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    /// The median paired ratio with its 95% bootstrap interval.
+    pub speedup: Estimate,
+    /// What a perfectly parallel loop reached at the row's workers (CPU-bound rows of more
+    /// than one worker).
+    pub ceiling: Option<Estimate>,
+    /// Speedup over the same round's ceiling: the share of what the machine allowed.
+    pub vs_ceiling: Option<Estimate>,
+    /// The lowest and highest ceiling sampled in the row's rounds.
+    pub ceiling_seen: Option<(f64, f64)>,
+    /// The shortest and longest run of the family's one-thread row, seconds.
+    pub base_seen: (f64, f64),
+    /// Runs of the row.
+    pub runs: usize,
 }
 
 impl Row {
@@ -121,7 +153,16 @@ impl Row {
             speedup: None,
             note: None,
             gil: None,
+            spread: None,
         }
+    }
+
+    /// The speedup with its interval: a measured row's paired interval, or the published
+    /// rows' exact ratio.
+    pub fn speedup_estimate(&self) -> Option<Estimate> {
+        self.spread
+            .map(|s| s.speedup)
+            .or(self.speedup.map(Estimate::exact))
     }
 }
 
@@ -134,7 +175,11 @@ impl Serialize for Row {
             workers: usize,
             result: Option<u128>,
             wall_s: Option<f64>,
-            speedup: Option<f64>,
+            speedup: Option<Estimate>,
+            ceiling: Option<Estimate>,
+            vs_ceiling: Option<Estimate>,
+            verdict: Option<&'static str>,
+            runs: Option<usize>,
             note: &'a Option<String>,
             gil: &'a Option<GilStats>,
         }
@@ -144,7 +189,14 @@ impl Serialize for Row {
             workers: self.variant.workers(),
             result: self.result,
             wall_s: self.wall_s,
-            speedup: self.speedup,
+            speedup: self.speedup_estimate(),
+            ceiling: self.spread.and_then(|s| s.ceiling),
+            vs_ceiling: self.spread.and_then(|s| s.vs_ceiling),
+            verdict: self
+                .spread
+                .filter(|_| self.variant != Variant::Threads(1))
+                .map(|s| super::verdict::Pace::of_spread(&s).word()),
+            runs: self.spread.map(|s| s.runs),
             note: &self.note,
             gil: &self.gil,
         }
@@ -176,7 +228,8 @@ pub fn seed_post() -> Vec<Row> {
     ]
 }
 
-/// Sets the speedup of every timed row against the one-thread row of its family.
+/// Sets the speedup of every timed row against the one-thread row of its family: a measured
+/// row's median paired ratio, a published row's ratio of times.
 pub fn add_speedups(rows: &mut [Row]) {
     let bases: Vec<(String, f64)> = rows
         .iter()
@@ -186,7 +239,9 @@ pub fn add_speedups(rows: &mut [Row]) {
     for r in rows.iter_mut() {
         let family = r.who.family();
         let base = bases.iter().find(|(f, _)| *f == family).map(|(_, s)| *s);
-        if let (Some(wall), Some(base)) = (r.wall_s, base) {
+        if let Some(spread) = r.spread {
+            r.speedup = Some(spread.speedup.value);
+        } else if let (Some(wall), Some(base)) = (r.wall_s, base) {
             r.speedup = Some(base / wall);
         }
     }
@@ -345,7 +400,8 @@ mod tests {
             serde_json::to_value(&row).unwrap(),
             serde_json::json!({
                 "family": "parlab", "variant": "2 processes", "workers": 2, "result": 7,
-                "wall_s": 0.5, "speedup": null, "note": "n", "gil": null,
+                "wall_s": 0.5, "speedup": null, "ceiling": null, "vs_ceiling": null,
+                "verdict": null, "runs": null, "note": "n", "gil": null,
             })
         );
         let c = Comparison {

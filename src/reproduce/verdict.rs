@@ -2,34 +2,135 @@
 //!
 //! Pure functions of the rows and the settings in force, so that every sentence can be checked
 //! on hand-made rows. A sentence appears only when every row it speaks of is there.
+//!
+//! The words come from each row's interval, never from its point value ([`Pace::of`]):
+//! "faster" only when the whole interval lies above 1, "slower" only when it lies below, "no
+//! faster" when it holds 1; and when it holds 1 but reaches far enough above it that a real
+//! gain could hide in it, the sentence says that noise hides the answer, and names the noise
+//! seen: how far the machine's ceiling moved, how long the one-thread runs took.
 
 use std::time::Duration;
 
 use super::fidelity::Fidelity;
-use super::row::{Comparison, Metric, Row, Variant, Who};
+use super::row::{Comparison, Metric, Row, Spread, Variant, Who};
 use crate::backend::BackendKind;
+use crate::stats::{Estimate, Side};
+use crate::units::seconds;
 
-/// "2.00x faster than", "about as fast as (1.02x)", "2.30x slower than".
-pub fn pace(s: f64) -> String {
-    if s >= 1.15 {
-        format!("{s:.2}x faster than")
-    } else if s >= 0.87 {
-        format!("about as fast as ({s:.2}x)")
-    } else {
-        format!("{:.2}x slower than", 1.0 / s)
+/// An interval that holds 1 but reaches above this could hide a real gain: noise hides the
+/// answer rather than showing "no faster".
+pub const HIDDEN_ABOVE: f64 = 1.25;
+
+/// What a speedup's interval says against 1 (the pace of one thread).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// The whole interval lies above 1.
+    Faster,
+    /// The interval holds 1, and reaches no higher than [`HIDDEN_ABOVE`].
+    NoFaster,
+    /// The whole interval lies below 1.
+    Slower,
+    /// The interval holds 1 and reaches above [`HIDDEN_ABOVE`]: noise hides the answer.
+    Hidden,
+}
+
+impl Pace {
+    /// The pace `speedup`'s interval shows.
+    pub fn of(speedup: &Estimate) -> Pace {
+        match speedup.side_of(1.0) {
+            Side::Above => Pace::Faster,
+            Side::Below => Pace::Slower,
+            Side::Holds if speedup.high > HIDDEN_ABOVE => Pace::Hidden,
+            Side::Holds => Pace::NoFaster,
+        }
+    }
+
+    /// The pace a measured row shows: as [`Pace::of`] its speedup, except that a speedup whose
+    /// whole interval lies above the machine's ceiling's is an artefact of the measurement
+    /// (the one-thread runs met a slower moment than the row's), never "faster": noise hides
+    /// the answer.
+    pub fn of_spread(spread: &Spread) -> Pace {
+        match (Pace::of(&spread.speedup), spread.ceiling) {
+            (Pace::Faster, Some(c)) if spread.speedup.low > c.high => Pace::Hidden,
+            (pace, _) => pace,
+        }
+    }
+
+    /// The verdict's word: "faster", "no faster", "slower", "noise hides it".
+    pub fn word(self) -> &'static str {
+        match self {
+            Pace::Faster => "faster",
+            Pace::NoFaster => "no faster",
+            Pace::Slower => "slower",
+            Pace::Hidden => "noise hides it",
+        }
     }
 }
 
-/// The speedups of the rows named by `wanted`, when every one of them has one.
-fn speeds<const N: usize>(rows: &[Row], wanted: [(&Who, Variant); N]) -> Option<[f64; N]> {
-    let mut out = [0.0; N];
-    for (slot, (who, variant)) in out.iter_mut().zip(wanted) {
-        *slot = rows
-            .iter()
-            .find(|r| r.who == *who && r.variant == variant)?
-            .speedup?;
+/// `row`'s pace against one thread, to stand between "ran" and "1 thread": "faster (1.92x,
+/// 1.85-1.97x) than", "no faster (...) than", "slower (...) than", or "at a pace the noise
+/// hides (0.95-1.60x; the ceiling moved between 1.40x and 2.00x, one thread took 170 ms to
+/// 340 ms) beside".
+pub fn pace(row: &Row) -> String {
+    let Some(e) = row.speedup_estimate() else {
+        return "at an unmeasured pace beside".into();
+    };
+    let figures = if e.low == e.high {
+        format!("{:.2}x", e.value)
+    } else {
+        format!("{:.2}x, {:.2}-{:.2}x", e.value, e.low, e.high)
+    };
+    let pace = row.spread.as_ref().map_or(Pace::of(&e), Pace::of_spread);
+    match pace {
+        Pace::Hidden => format!(
+            "at a pace the noise hides ({:.2}-{:.2}x; {}) beside",
+            e.low,
+            e.high,
+            noise(row)
+        ),
+        _ => format!("{} ({figures}) than", pace.word()),
     }
-    Some(out)
+}
+
+/// The noise seen around `row`: how far the machine's ceiling moved in its rounds, and how
+/// long its family's one-thread runs took.
+fn noise(row: &Row) -> String {
+    let Some(s) = row.spread else {
+        return "one run each".into();
+    };
+    let (a, b) = s.base_seen;
+    let base = format!("one thread took {} to {}", seconds(a), seconds(b));
+    match s.ceiling_seen {
+        Some((lo, hi)) => format!("the ceiling moved between {lo:.2}x and {hi:.2}x, {base}"),
+        None => base,
+    }
+}
+
+/// ", 0.95 (0.90-1.00) of the machine's ceiling of 1.98x": the share of what the machine
+/// allowed that `row` reached, when it was measured.
+fn of_ceiling(row: &Row) -> String {
+    let Some((share, ceiling)) = row.spread.and_then(|s| s.vs_ceiling.zip(s.ceiling)) else {
+        return String::new();
+    };
+    format!(
+        ", {:.2} ({:.2}-{:.2}) of the machine's ceiling of {:.2}x",
+        share.value, share.low, share.high, ceiling.value
+    )
+}
+
+/// The rows named by `wanted`, when every one of them is there with a speedup.
+fn speeds<'a, const N: usize>(
+    rows: &'a [Row],
+    wanted: [(&Who, Variant); N],
+) -> Option<[&'a Row; N]> {
+    let mut out = Vec::with_capacity(N);
+    for (who, variant) in wanted {
+        let row = rows
+            .iter()
+            .find(|r| r.who == *who && r.variant == variant && r.speedup_estimate().is_some())?;
+        out.push(row);
+    }
+    out.try_into().ok()
 }
 
 /// Every CPython that ran rows, in the rows' order.
@@ -60,14 +161,19 @@ fn cpython_sentence(rows: &[Row], py: &Who) -> Option<String> {
     let free_threaded = version.ends_with('t');
     let mut s = if free_threaded {
         format!(
-            "On {version} (free-threaded, no GIL): 2 threads ran {} 1 thread and 4 threads {}              1 thread: with the GIL gone, CPU-bound threads run in parallel. 2 processes ran {}              1 thread.",
+            "On {version} (free-threaded, no GIL): 2 threads ran {} 1 thread and 4 threads {} \
+             1 thread: with the GIL gone, CPU-bound threads run in parallel. 2 processes ran {} \
+             1 thread.",
             pace(t2),
             pace(t4),
             pace(p2)
         )
     } else {
         format!(
-            "On {version}: 2 threads ran {} 1 thread and 4 threads {} 1 thread: the GIL lets              only one thread run Python code at a time, so CPU-bound threads take turns              instead of running in parallel. 2 processes ran {} 1 thread: each has its own              interpreter and its own GIL.",
+            "On {version}: 2 threads ran {} 1 thread and 4 threads {} 1 thread: the GIL lets \
+             only one thread run Python code at a time, so CPU-bound threads take turns \
+             instead of running in parallel. 2 processes ran {} 1 thread: each has its own \
+             interpreter and its own GIL.",
             pace(t2),
             pace(t4),
             pace(p2)
@@ -118,9 +224,10 @@ pub fn cpu(rows: &[Row], cpus: usize, check_interval: u32) -> Vec<String> {
     if let Some([t2, t4, p2]) = speeds(rows, [(threads, T2), (threads, T4), (processes, P2)]) {
         v.push(format!(
             "Without a GIL, parlab's threads scale with the cores: on this {cpus}-CPU machine 2 \
-             threads ran {} 1 thread and 4 threads {} 1 thread; 2 worker processes ran {} 1 \
+             threads ran {} 1 thread{} and 4 threads {} 1 thread; 2 worker processes ran {} 1 \
              thread, their start-up included.",
             pace(t2),
+            of_ceiling(t2),
             pace(t4),
             pace(p2)
         ));
@@ -216,137 +323,4 @@ pub fn inside(comparisons: &[Comparison], interval: Duration) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(who: &Who, variant: Variant, speedup: f64) -> Row {
-        Row {
-            speedup: Some(speedup),
-            ..Row::new(who.clone(), variant)
-        }
-    }
-
-    fn py() -> Who {
-        Who::CPython {
-            version: "3.12.1".into(),
-        }
-    }
-
-    #[test]
-    fn pace_words() {
-        assert_eq!(pace(2.0), "2.00x faster than");
-        assert_eq!(pace(1.0), "about as fast as (1.00x)");
-        assert_eq!(pace(0.5), "2.00x slower than");
-    }
-
-    #[test]
-    fn cpython_sentence_reads_its_own_rows() {
-        let py = py();
-        let rows = [
-            row(&py, T2, 0.5),
-            row(&py, T4, 0.25),
-            row(&py, P2, 1.9),
-            // Another family's rows at the same variants must not be read.
-            row(&Who::SeedPost, T2, 9.0),
-        ];
-        let v = cpu(&rows, 8, 100);
-        assert_eq!(v.len(), 1, "{v:?}");
-        assert!(
-            v[0].starts_with(
-                "On 3.12.1: 2 threads ran 2.00x slower than 1 thread and 4 threads 4.00x slower \
-                 than 1 thread"
-            ),
-            "{}",
-            v[0]
-        );
-        assert!(
-            v[0].contains("2 processes ran 1.90x faster than 1 thread"),
-            "{}",
-            v[0]
-        );
-    }
-
-    #[test]
-    fn a_sentence_needs_every_row_it_speaks_of() {
-        let gil = Who::Parlab(BackendKind::Gil);
-        assert!(cpu(&[row(&gil, T2, 1.0)], 2, 100).is_empty());
-        let threads = Who::Parlab(BackendKind::Threads);
-        // Without the processes row, the no-GIL sentence is left out.
-        assert!(cpu(&[row(&threads, T2, 2.0), row(&threads, T4, 3.0)], 4, 100).is_empty());
-    }
-
-    #[test]
-    fn the_legacy_sentence_states_the_check_interval_in_force() {
-        let legacy = Who::Parlab(BackendKind::GilLegacy);
-        let rows = [row(&legacy, T2, 1.0), row(&legacy, T4, 1.0)];
-        let v = cpu(&rows, 2, 250);
-        assert_eq!(v.len(), 1);
-        assert!(v[0].contains("every 250 ticks"), "{}", v[0]);
-    }
-
-    #[test]
-    fn parlab_processes_count_with_its_threads() {
-        let threads = Who::Parlab(BackendKind::Threads);
-        let rows = [
-            row(&threads, T2, 1.9),
-            row(&threads, T4, 3.5),
-            row(&Who::Parlab(BackendKind::Processes), P2, 1.5),
-        ];
-        let v = cpu(&rows, 4, 100);
-        assert_eq!(v.len(), 1);
-        assert!(v[0].contains("on this 4-CPU machine"), "{}", v[0]);
-        assert!(
-            v[0].contains("2 worker processes ran 1.50x faster"),
-            "{}",
-            v[0]
-        );
-    }
-
-    #[test]
-    fn io_verdict_starts_with_a_capital_either_way() {
-        let gil = Who::Parlab(BackendKind::Gil);
-        let only_model = io(&[row(&gil, T4, 3.9)]);
-        assert_eq!(
-            only_model,
-            [
-                "The gil model's 4 threads ran 3.90x faster than 1 thread: a thread releases the \
-              GIL while it waits in a blocking call, so threads do help for I/O."
-            ]
-        );
-        let both = io(&[row(&py(), T4, 1.0), row(&gil, T4, 3.9)]);
-        assert!(
-            both[0].starts_with(
-                "CPython's 4 threads ran about as fast as (1.00x) 1 thread and the gil"
-            )
-        );
-        assert!(io(&[]).is_empty());
-    }
-
-    #[test]
-    fn inside_verdict_gives_the_interval_and_the_convoy_fall() {
-        let c = |metric, cpython, parlab| Comparison {
-            metric,
-            cpython,
-            parlab,
-        };
-        let comparisons = [
-            c(Metric::HoldMedian, None, 5.0),
-            c(Metric::IoBesideCpu, Some(100.0), 10.0),
-            c(Metric::IoAlone, Some(300.0), 1000.0),
-        ];
-        let v = inside(&comparisons, Duration::from_micros(2500));
-        assert_eq!(v.len(), 2);
-        assert!(v[0].contains("(2.5 ms)"), "{}", v[0]);
-        assert!(
-            v[1].ends_with("In the model its rate falls 100x, in CPython 3x."),
-            "{}",
-            v[1]
-        );
-        let model_only = inside(&comparisons[..2], Duration::from_millis(5));
-        assert_eq!(
-            model_only.len(),
-            1,
-            "no convoy sentence without the alone rate"
-        );
-    }
-}
+mod tests;

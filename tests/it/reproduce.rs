@@ -10,8 +10,9 @@ use parlab::reproduce::{Options, Report, Variant, Who, run};
 use crate::processes_backend;
 use parlab::backend::BackendOptions;
 
-/// Runs the experiment, checking that progress numbers its steps 1, 2, ... and that the
-/// total it announces is the number of steps taken. Returns the report and that number.
+/// Runs the experiment, checking that progress numbers its steps 1, 2, ... (a round past the
+/// planned ones repeating the number before it) and that the total it announces is the last
+/// step's number. Returns the report and that number.
 fn run_counting_steps(options: &Options) -> (Report, usize) {
     let mut steps = Vec::new();
     let r = run(options, &mut |what, i, n| {
@@ -19,10 +20,17 @@ fn run_counting_steps(options: &Options) -> (Report, usize) {
     })
     .unwrap();
     let announced = steps.first().map_or(0, |s| s.2);
-    for (k, (what, i, n)) in steps.iter().enumerate() {
-        assert_eq!((*i, *n), (k + 1, announced), "step {what}");
+    // Rounds past the least planned repeat the step number they follow.
+    let mut last = 0;
+    for (what, i, n) in &steps {
+        assert_eq!(*n, announced, "step {what}");
+        assert!(
+            *i == last + 1 || (*i == last && last > 0),
+            "step {what}: {i} after {last}"
+        );
+        last = *i;
     }
-    assert_eq!(steps.len(), announced, "{steps:?}");
+    assert_eq!(last, announced, "{steps:?}");
     (r, announced)
 }
 
@@ -122,6 +130,12 @@ esac
     panic!("{} never ran", path.display());
 }
 
+fn py_who() -> Who {
+    Who::CPython {
+        version: "3.99.0".into(),
+    }
+}
+
 #[test]
 fn cpython_rows_are_read_placed_and_judged() {
     let program = fake_python();
@@ -136,6 +150,19 @@ fn cpython_rows_are_read_placed_and_judged() {
         ..Options::default()
     };
     let (r, steps) = run_counting_steps(&options);
+    // Every CPython row ran three times, interleaved across the rows, with the same answer.
+    for row in r
+        .cpu
+        .rows
+        .iter()
+        .chain(&r.io.rows)
+        .filter(|r| r.who == py_who())
+    {
+        let spread = row.spread.unwrap();
+        assert_eq!(spread.runs, 3, "{row:?}");
+        assert!(spread.speedup.low <= spread.speedup.value, "{row:?}");
+        assert!(spread.speedup.value <= spread.speedup.high, "{row:?}");
+    }
     let (_, steps_without) = run_counting_steps(&Options {
         python: false,
         ..options.clone()
@@ -197,8 +224,8 @@ fn cpython_rows_are_read_placed_and_judged() {
 
     assert!(
         r.cpu.verdict[0].starts_with(
-            "On 3.99.0: 2 threads ran about as fast as (1.00x) 1 thread and 4 threads about as \
-             fast as (1.00x) 1 thread"
+            "On 3.99.0: 2 threads ran no faster (1.00x) than 1 thread and 4 threads no faster \
+             (1.00x) than 1 thread"
         ),
         "{:?}",
         r.cpu.verdict
@@ -215,4 +242,62 @@ fn cpython_rows_are_read_placed_and_judged() {
         "{:?}",
         r.inside_verdict
     );
+}
+
+/// A speedup object of the JSON: `{value, low, high}` with low <= value <= high.
+fn interval(v: &serde_json::Value, what: &str) -> (f64, f64, f64) {
+    let f = |k: &str| {
+        v[k].as_f64()
+            .unwrap_or_else(|| panic!("{what}: no {k} in {v}"))
+    };
+    let (value, low, high) = (f("value"), f("low"), f("high"));
+    assert!(low <= value && value <= high, "{what}: {v}");
+    (value, low, high)
+}
+
+#[test]
+fn reproduce_json_gives_every_measured_row_an_interval_and_w_above_1_a_ceiling() {
+    let out = assert_cmd::Command::cargo_bin("parlab")
+        .unwrap()
+        .args(["reproduce", "--quick", "--no-python", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let words = ["faster", "no faster", "slower", "noise hides it"];
+    for (section, cpu_bound) in [("cpu", true), ("io", false)] {
+        for row in v[section]["rows"].as_array().unwrap() {
+            let what = format!("{section}: {} {}", row["family"], row["variant"]);
+            if row["family"].as_str().unwrap().starts_with("seed post") {
+                // Published, not measured: an exact ratio where there are two times.
+                if !row["speedup"].is_null() {
+                    let (value, low, high) = interval(&row["speedup"], &what);
+                    assert!(low == value && value == high, "{what}");
+                }
+                assert!(row["runs"].is_null(), "{what}");
+                continue;
+            }
+            let (value, _, _) = interval(&row["speedup"], &what);
+            assert!(value > 0.0, "{what}");
+            assert!(row["runs"].as_u64().unwrap() >= 3, "{what}");
+            let workers = row["workers"].as_u64().unwrap();
+            let with_ceiling = cpu_bound && workers > 1;
+            assert_eq!(!row["ceiling"].is_null(), with_ceiling, "{what}: {row}");
+            assert_eq!(!row["vs_ceiling"].is_null(), with_ceiling, "{what}: {row}");
+            if with_ceiling {
+                let (ceiling, _, _) = interval(&row["ceiling"], &what);
+                let (share, _, _) = interval(&row["vs_ceiling"], &what);
+                assert!(ceiling > 0.0 && share > 0.0, "{what}");
+            }
+            if workers == 1 {
+                assert_eq!(value, 1.0, "{what}: the one-thread row is its own base");
+                assert!(row["verdict"].is_null(), "{what}");
+            } else {
+                let word = row["verdict"].as_str().unwrap();
+                assert!(words.contains(&word), "{what}: {word}");
+            }
+        }
+    }
 }

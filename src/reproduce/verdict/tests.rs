@@ -1,0 +1,245 @@
+//! Verdict sentences on hand-made rows: words from intervals, the noise named.
+
+use super::*;
+use crate::reproduce::row::Spread;
+use crate::stats;
+
+fn row(who: &Who, variant: Variant, speedup: f64) -> Row {
+    Row {
+        speedup: Some(speedup),
+        ..Row::new(who.clone(), variant)
+    }
+}
+
+fn py() -> Who {
+    Who::CPython {
+        version: "3.12.1".into(),
+    }
+}
+
+/// A measured row whose per-round paired ratios were `ratios`, with the ceiling `ceiling` in
+/// every round.
+fn measured(who: &Who, variant: Variant, ratios: &[f64], ceiling: Option<(f64, f64)>) -> Row {
+    let speedup = stats::median_interval(ratios, 2000);
+    Row {
+        speedup: Some(speedup.value),
+        spread: Some(Spread {
+            speedup,
+            ceiling: ceiling.map(|(lo, hi)| Estimate {
+                value: (lo + hi) / 2.0,
+                low: lo,
+                high: hi,
+            }),
+            vs_ceiling: ceiling.map(|(lo, hi)| speedup.scaled(2.0 / (lo + hi))),
+            ceiling_seen: ceiling,
+            base_seen: (0.17, 0.34),
+            runs: ratios.len(),
+        }),
+        ..Row::new(who.clone(), variant)
+    }
+}
+
+#[test]
+fn pace_words_of_exact_speedups() {
+    let threads = Who::Parlab(BackendKind::Threads);
+    assert_eq!(pace(&row(&threads, T2, 2.0)), "faster (2.00x) than");
+    assert_eq!(pace(&row(&threads, T2, 1.0)), "no faster (1.00x) than");
+    assert_eq!(pace(&row(&threads, T2, 0.5)), "slower (0.50x) than");
+}
+
+#[test]
+fn words_come_from_the_interval_not_the_value() {
+    let pace_of = |ratios: &[f64]| Pace::of(&stats::median_interval(ratios, 2000));
+    // Tight around 1.9: faster; tight around 0.9: slower.
+    assert_eq!(pace_of(&[1.88, 1.9, 1.92, 1.91, 1.89]), Pace::Faster);
+    assert_eq!(pace_of(&[0.9, 0.91, 0.89, 0.92, 0.9]), Pace::Slower);
+    // Around 1 either way, never far above it: no faster, whatever the median says.
+    assert_eq!(pace_of(&[0.97, 1.02, 1.05, 0.99, 1.03]), Pace::NoFaster);
+    assert_eq!(pace_of(&[0.8, 0.9, 1.01, 0.85, 1.1]), Pace::NoFaster);
+    // A median of 1.04 whose interval lies above 1 is faster, if only just.
+    assert_eq!(pace_of(&[1.03, 1.04, 1.05, 1.04, 1.03]), Pace::Faster);
+    // Three rounds, one of them far off: the interval holds 1 and reaches 1.9.
+    assert_eq!(pace_of(&[0.95, 1.9, 1.0]), Pace::Hidden);
+}
+
+#[test]
+fn a_bimodal_machine_hides_the_answer_and_the_verdict_names_the_noise() {
+    // Half the rounds' ratios near 0.6 (the one-thread run had the fast vCPU, the row the slow
+    // one), half near 1.7: the interval holds 1 and reaches far above it.
+    let ratios: Vec<f64> = (0..10)
+        .map(|i| {
+            if i % 2 == 0 {
+                0.6 + 0.01 * i as f64
+            } else {
+                1.7
+            }
+        })
+        .collect();
+    let gil = Who::Parlab(BackendKind::Gil);
+    let r = measured(&gil, T2, &ratios, Some((1.4, 2.0)));
+    assert_eq!(Pace::of(&r.spread.unwrap().speedup), Pace::Hidden);
+    let p = pace(&r);
+    assert!(p.starts_with("at a pace the noise hides ("), "{p}");
+    assert!(
+        p.contains("the ceiling moved between 1.40x and 2.00x, one thread took 170"),
+        "{p}"
+    );
+    // Without a ceiling (a one-worker or I/O row), the one-thread runs are the noise named.
+    let io = measured(&gil, T4, &ratios, None);
+    assert!(!pace(&io).contains("ceiling"), "{}", pace(&io));
+    // The same machine with the pairs in step: every round's ratio 1.7, whatever the mode.
+    let paired = measured(&gil, T2, &[1.7; 10], Some((1.4, 2.0)));
+    assert_eq!(pace(&paired), "faster (1.70x) than");
+}
+
+#[test]
+fn the_threads_sentence_gives_the_share_of_the_ceiling() {
+    let threads = Who::Parlab(BackendKind::Threads);
+    let rows = [
+        measured(
+            &threads,
+            T2,
+            &[1.8, 1.82, 1.78, 1.81, 1.79],
+            Some((1.9, 2.0)),
+        ),
+        row(&threads, T4, 1.9),
+        row(&Who::Parlab(BackendKind::Processes), P2, 1.5),
+    ];
+    let v = cpu(&rows, 2, 100);
+    assert!(
+        v[0].contains("2 threads ran faster (1.80x, ")
+            && v[0].contains("of the machine's ceiling of 1.95x and 4 threads"),
+        "{}",
+        v[0]
+    );
+}
+
+#[test]
+fn cpython_sentence_reads_its_own_rows() {
+    let py = py();
+    let rows = [
+        row(&py, T2, 0.5),
+        row(&py, T4, 0.25),
+        row(&py, P2, 1.9),
+        // Another family's rows at the same variants must not be read.
+        row(&Who::SeedPost, T2, 9.0),
+    ];
+    let v = cpu(&rows, 8, 100);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert!(
+        v[0].starts_with(
+            "On 3.12.1: 2 threads ran slower (0.50x) than 1 thread and 4 threads slower \
+             (0.25x) than 1 thread"
+        ),
+        "{}",
+        v[0]
+    );
+    assert!(
+        v[0].contains("2 processes ran faster (1.90x) than 1 thread"),
+        "{}",
+        v[0]
+    );
+}
+
+#[test]
+fn a_sentence_needs_every_row_it_speaks_of() {
+    let gil = Who::Parlab(BackendKind::Gil);
+    assert!(cpu(&[row(&gil, T2, 1.0)], 2, 100).is_empty());
+    let threads = Who::Parlab(BackendKind::Threads);
+    // Without the processes row, the no-GIL sentence is left out.
+    assert!(cpu(&[row(&threads, T2, 2.0), row(&threads, T4, 3.0)], 4, 100).is_empty());
+}
+
+#[test]
+fn the_legacy_sentence_states_the_check_interval_in_force() {
+    let legacy = Who::Parlab(BackendKind::GilLegacy);
+    let rows = [row(&legacy, T2, 1.0), row(&legacy, T4, 1.0)];
+    let v = cpu(&rows, 2, 250);
+    assert_eq!(v.len(), 1);
+    assert!(v[0].contains("every 250 ticks"), "{}", v[0]);
+}
+
+#[test]
+fn parlab_processes_count_with_its_threads() {
+    let threads = Who::Parlab(BackendKind::Threads);
+    let rows = [
+        row(&threads, T2, 1.9),
+        row(&threads, T4, 3.5),
+        row(&Who::Parlab(BackendKind::Processes), P2, 1.5),
+    ];
+    let v = cpu(&rows, 4, 100);
+    assert_eq!(v.len(), 1);
+    assert!(v[0].contains("on this 4-CPU machine"), "{}", v[0]);
+    assert!(
+        v[0].contains("2 worker processes ran faster (1.50x)"),
+        "{}",
+        v[0]
+    );
+}
+
+#[test]
+fn io_verdict_starts_with_a_capital_either_way() {
+    let gil = Who::Parlab(BackendKind::Gil);
+    let only_model = io(&[row(&gil, T4, 3.9)]);
+    assert_eq!(
+        only_model,
+        [
+            "The gil model's 4 threads ran faster (3.90x) than 1 thread: a thread releases \
+          the GIL while it waits in a blocking call, so threads do help for I/O."
+        ]
+    );
+    let both = io(&[row(&py(), T4, 1.0), row(&gil, T4, 3.9)]);
+    assert!(
+        both[0].starts_with("CPython's 4 threads ran no faster (1.00x) than 1 thread and the gil")
+    );
+    assert!(io(&[]).is_empty());
+}
+
+#[test]
+fn inside_verdict_gives_the_interval_and_the_convoy_fall() {
+    let c = |metric, cpython, parlab| Comparison {
+        metric,
+        cpython,
+        parlab,
+    };
+    let comparisons = [
+        c(Metric::HoldMedian, None, 5.0),
+        c(Metric::IoBesideCpu, Some(100.0), 10.0),
+        c(Metric::IoAlone, Some(300.0), 1000.0),
+    ];
+    let v = inside(&comparisons, Duration::from_micros(2500));
+    assert_eq!(v.len(), 2);
+    assert!(v[0].contains("(2.5 ms)"), "{}", v[0]);
+    assert!(
+        v[1].ends_with("In the model its rate falls 100x, in CPython 3x."),
+        "{}",
+        v[1]
+    );
+    let model_only = inside(&comparisons[..2], Duration::from_millis(5));
+    assert_eq!(
+        model_only.len(),
+        1,
+        "no convoy sentence without the alone rate"
+    );
+}
+
+#[test]
+fn a_speedup_above_the_ceiling_is_never_faster() {
+    // CPython's 2 threads at 1.50x (1.13-2.35) while the machine allowed 0.93-0.99x: the
+    // one-thread runs met slower moments than the row's. Noise hides it.
+    let py = py();
+    let mut r = measured(&py, T2, &[1.13, 1.5, 2.35], Some((0.93, 0.99)));
+    assert_eq!(Pace::of(&r.spread.unwrap().speedup), Pace::Faster);
+    assert_eq!(Pace::of_spread(&r.spread.unwrap()), Pace::Hidden);
+    assert!(pace(&r).starts_with("at a pace the noise hides (1.13-2.35x; the ceiling moved"));
+    // Within the ceiling's reach, the interval's word stands.
+    r.spread.as_mut().unwrap().ceiling = Some(Estimate {
+        value: 1.9,
+        low: 1.8,
+        high: 2.0,
+    });
+    assert_eq!(Pace::of_spread(&r.spread.unwrap()), Pace::Faster);
+    // Only "faster" is in question: one thread's pace above a ceiling under 1 is no faster.
+    let level = measured(&py, T4, &[1.0, 1.0, 1.0], Some((0.9, 0.95)));
+    assert_eq!(Pace::of_spread(&level.spread.unwrap()), Pace::NoFaster);
+}
