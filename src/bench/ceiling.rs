@@ -18,7 +18,7 @@
 //! cost is reported. Each CPU's relative speed is measured once at the start with the loop
 //! pinned to that CPU ([`cpu_speeds`]).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,11 @@ const MIN_LOOP: Duration = Duration::from_millis(15);
 const MAX_LOOP: Duration = Duration::from_millis(20);
 /// Indices a thread counts between two looks at the clock: some 40 us of work.
 const BLOCK: u64 = 100_000;
+/// Share of a loop's time every counting thread must have spent on a CPU before its window
+/// closes (see [`rate`]).
+const MIN_CPU_SHARE: f64 = 0.25;
+/// A loop's window closes after at most this many times its planned length, whatever ran.
+const LATEST: u32 = 10;
 /// Share of a round the probe is sized to take: on a loaded machine its loops overrun (a
 /// sleeping thread wakes late), so this leaves room under the 10% it must stay within.
 pub const MAX_SHARE: f64 = 0.06;
@@ -124,12 +129,22 @@ impl Probe {
 
 /// Indices per second that `w` threads count together for about `time`, each in blocks of
 /// [`BLOCK`] until told to stop.
+///
+/// The window closes after `time`, but not before every thread has had a quarter of it on a CPU
+/// (its own CPU clock, [`MIN_CPU_SHARE`]), and at the latest after [`LATEST`] times `time`. On
+/// a loaded machine a thread may wait for a CPU for most of a 15 ms window: a one-thread loop
+/// that hardly ran made the ceiling look hundreds of times the CPU count, a W-thread loop that
+/// hardly ran made it look like zero. Waiting until each has run keeps the window a measure of
+/// the rate the machine gives while all W count, which is what a job of W workers gets.
 fn rate(w: usize, time: Duration) -> f64 {
     let stop = AtomicBool::new(false);
+    let cpu_ns: Vec<AtomicU64> = (0..w).map(|_| AtomicU64::new(0)).collect();
+    let enough = time.mul_f64(MIN_CPU_SHARE).as_nanos() as u64;
     let t0 = Instant::now();
     let counted: u64 = std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..w)
-            .map(|_| {
+        let threads: Vec<_> = cpu_ns
+            .iter()
+            .map(|used| {
                 let stop = &stop;
                 scope.spawn(move || {
                     // At least one block, even when the thread starts after the stop: a rate
@@ -144,6 +159,7 @@ fn rate(w: usize, time: Duration) -> f64 {
                             .run(block)
                             .expect("count cannot fail")
                             .headline() as u64;
+                        used.store(thread_cpu_ns(), Ordering::Relaxed);
                         if stop.load(Ordering::Relaxed) {
                             break n;
                         }
@@ -152,6 +168,12 @@ fn rate(w: usize, time: Duration) -> f64 {
             })
             .collect();
         std::thread::sleep(time);
+        let latest = t0 + time * LATEST;
+        while Instant::now() < latest
+            && cpu_ns.iter().any(|u| u.load(Ordering::Relaxed) < enough)
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         stop.store(true, Ordering::Relaxed);
         threads
             .into_iter()
@@ -159,6 +181,15 @@ fn rate(w: usize, time: Duration) -> f64 {
             .sum()
     });
     counted as f64 / t0.elapsed().as_secs_f64()
+}
+
+/// CPU time the calling thread has used, in nanoseconds; where the clock cannot be read, a
+/// figure that already meets any share, so that the window closes on time as before.
+fn thread_cpu_ns() -> u64 {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID) {
+        Ok(t) => t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64,
+        Err(_) => u64::MAX,
+    }
 }
 
 /// One CPU's speed relative to the fastest.

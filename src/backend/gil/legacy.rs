@@ -202,12 +202,16 @@ impl Lock for OldGil {
 
     /// Python 2's release and re-take. With no waiter registered the post wakes nobody and the
     /// releaser takes its lock straight back unless a thread arriving that instant beats it:
-    /// the same turn goes on, and the ledger is spared two clock reads and two lock
-    /// round-trips a microsecond (which would slow one thread by a quarter, where Python 2's
+    /// the same turn goes on, and the ledger is spared two clock reads a microsecond (which,
+    /// with the ledger's bookkeeping, would slow one thread by a quarter, where Python 2's
     /// uncontended semaphore costs it a few percent). Otherwise the full release and take,
     /// logged.
     fn check_point(&self, t: usize, rec: &mut Record) {
         if self.waiters.load(Ordering::SeqCst) == 0 {
+            // The ledger stays locked while the lock is free: a newcomer that takes it logs
+            // its acquisition (and reads its clock) only after this release is logged, so the
+            // ledger never sees two holders at once.
+            let mut ledger = self.ledger.lock();
             self.holders.fetch_sub(1, Ordering::AcqRel);
             self.post();
             if self.try_take() {
@@ -216,8 +220,9 @@ impl Lock for OldGil {
                 rec.retakes += 1;
                 return;
             }
-            // Beaten by a newcomer: log the release now, just after it happened.
-            rec.releasing(Release::CheckPoint, &self.ledger);
+            // Beaten by a newcomer: log the release before the newcomer can log its turn.
+            rec.releasing_in(Release::CheckPoint, &mut ledger);
+            drop(ledger);
             self.acquire(t, rec);
             return;
         }

@@ -126,19 +126,27 @@ impl Record {
     }
 
     /// Notes that the lock was acquired after waiting since `asked`; only the holder calls
-    /// this, so the ledger sees acquisitions in their true order.
+    /// this, so the ledger sees acquisitions in their true order. The time is read under the
+    /// ledger's lock: a release logged late by a thread that held the ledger while the lock
+    /// was free (`gil-legacy`'s unlogged check points) then always comes before it.
     pub(crate) fn acquired(&mut self, asked: Instant, ledger: &parking_lot::Mutex<Ledger>) {
+        let mut ledger = ledger.lock();
         let now = Instant::now();
         self.waited += now - asked;
         self.holding = true;
-        ledger.lock().acquired(self.thread, now);
+        ledger.acquired(self.thread, now);
     }
 
     /// Notes that the lock is about to be released.
     pub(crate) fn releasing(&mut self, why: Release, ledger: &parking_lot::Mutex<Ledger>) {
+        self.releasing_in(why, &mut ledger.lock());
+    }
+
+    /// [`Record::releasing`] with the ledger already locked by the caller.
+    pub(crate) fn releasing_in(&mut self, why: Release, ledger: &mut Ledger) {
         assert!(self.holding, "released a lock it did not hold");
         self.holding = false;
-        ledger.lock().released(self.thread, Instant::now(), why);
+        ledger.released(self.thread, Instant::now(), why);
         match why {
             Release::CheckPoint => self.forced += 1,
             Release::Blocking | Release::Exit => self.voluntary += 1,
