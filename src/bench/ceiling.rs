@@ -181,9 +181,7 @@ fn rate(w: usize, time: Duration) -> f64 {
             .collect();
         std::thread::sleep(time);
         let latest = t0 + time * LATEST;
-        while Instant::now() < latest
-            && cpu_ns.iter().any(|u| u.load(Ordering::Relaxed) < enough)
-        {
+        while Instant::now() < latest && cpu_ns.iter().any(|u| u.load(Ordering::Relaxed) < enough) {
             std::thread::sleep(Duration::from_millis(1));
         }
         stop.store(true, Ordering::Relaxed);
