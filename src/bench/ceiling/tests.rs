@@ -1,0 +1,157 @@
+//! The ceiling probe's tests: fake rates for the arithmetic, and a few real probes.
+
+use super::*;
+
+fn probe(workers: &[usize]) -> Probe {
+    Probe {
+        workers: workers.to_vec(),
+        per_loop: MIN_LOOP,
+        earned: 0.0,
+        last: None,
+    }
+}
+
+#[test]
+fn short_rounds_are_probed_as_often_as_they_pay_for() {
+    let mut p = probe(&[2]);
+    assert!(p.due(), "the first round is always probed");
+    p.last = Some(vec![(2, 1.5)]);
+    // Rounds of 100 ms earn 6 ms each; a probe of three 15 ms loops costs 45 ms: one probe
+    // every seven or eight rounds.
+    let mut probed = Vec::new();
+    for _ in 0..30 {
+        p.fit(Duration::from_millis(100));
+        probed.push(p.due());
+        if p.due() {
+            p.earned -= 0.045;
+        }
+    }
+    assert_eq!(p.per_loop, MIN_LOOP);
+    let probes = probed.iter().filter(|&&d| d).count();
+    assert!((3..=4).contains(&probes), "{probed:?}");
+    assert!(!probed.windows(2).any(|w| w[0] && w[1]), "{probed:?}");
+    p.earned = 0.0;
+    // Between probes the last sample is given again, at no cost.
+    let (again, cost) = p.sample();
+    assert_eq!((again, cost), (vec![(2, 1.5)], Duration::ZERO));
+}
+
+#[test]
+fn an_idle_machine_gives_a_ceiling_of_w_and_a_busy_core_less() {
+    // The fake clock of an idle two-core machine: two threads count twice as fast as one.
+    let r = 2.7e9;
+    let idle = probe(&[2]).sample_with(&mut |w| r * w as f64);
+    assert_eq!(idle, [(2, 2.0)]);
+    // A neighbour takes half of one core: together the two threads get one and a half.
+    let busy = probe(&[2]).sample_with(&mut |w| if w == 1 { r } else { 1.5 * r });
+    assert_eq!(busy, [(2, 1.5)]);
+    // Four threads on two cores count no faster than two: the ceiling at 4 is 2.
+    let four = probe(&[2, 4]).sample_with(&mut |w| r * (w as f64).min(2.0));
+    assert_eq!(four, [(2, 2.0), (4, 2.0)]);
+}
+
+#[test]
+fn one_worker_needs_no_probe() {
+    let mut calls = 0;
+    let p = probe(&[]);
+    let sample = p.sample_with(&mut |_| {
+        calls += 1;
+        1.0
+    });
+    assert!(sample.is_empty());
+    assert_eq!(calls, 0);
+    assert!(Probe::new(&[1, 1]).workers().is_empty());
+}
+
+#[test]
+fn loops_fit_the_round_they_precede() {
+    let mut p = probe(&[2, 4, 8]);
+    p.fit(Duration::ZERO);
+    assert_eq!(p.per_loop, MIN_LOOP);
+    // A 2 s round: 6% of it over 5 loops (one thread twice, then 2, 4 and 8) would be 24
+    // ms each, more than the longest allowed.
+    p.fit(Duration::from_secs(2));
+    assert_eq!(p.per_loop, MAX_LOOP);
+    p.fit(Duration::from_millis(1500));
+    assert_eq!(p.per_loop, Duration::from_millis(18));
+}
+
+#[test]
+fn a_burst_on_one_single_thread_loop_does_not_raise_the_ceiling() {
+    // The first one-thread loop runs while the host lends the vCPU a fifth of a core; the
+    // second, after the two-thread loop, at full speed: the ceiling is 2, not 10.
+    let r = 2.7e9;
+    let mut ones = 0;
+    let sample = probe(&[2]).sample_with(&mut |w| {
+        if w > 1 {
+            return 2.0 * r;
+        }
+        ones += 1;
+        if ones == 1 { r / 5.0 } else { r }
+    });
+    assert_eq!(sample, [(2, 2.0)]);
+    assert_eq!(ones, 2);
+}
+
+#[test]
+fn one_thread_drifting_between_its_two_loops_counts_at_its_mean_rate() {
+    // The one-thread loops run at 0.9 and 1.1 of a rate, the two threads together at twice
+    // the mean: the ceiling is 2, where the faster loop alone would make it 1.82.
+    let r = 1e9;
+    let mut ones = 0;
+    let sample = probe(&[2]).sample_with(&mut |w| {
+        if w > 1 {
+            return 2.0 * r;
+        }
+        ones += 1;
+        if ones == 1 { 0.9 * r } else { 1.1 * r }
+    });
+    assert_eq!(sample, [(2, 2.0)]);
+}
+
+#[test]
+fn relative_speeds_are_against_the_fastest_cpu() {
+    let s = relative_speeds(&[(0, 0.10), (1, 0.20)]);
+    assert_eq!(s[0].relative, 1.0);
+    assert_eq!(s[1].relative, 0.5);
+    assert!(s[1].relative < UNEQUAL_BELOW);
+}
+
+#[test]
+fn a_real_probe_measures_a_positive_finite_ceiling_within_bounds() {
+    let mut p = Probe::new(&[1, 2]);
+    let (sample, cost) = p.sample();
+    assert_eq!(sample.len(), 1);
+    let (w, c) = sample[0];
+    assert_eq!(w, 2);
+    // Other tests load the machine while this one runs, and the load may change between the
+    // one-thread and the two-thread loop: a single sample is only known to be a rate ratio.
+    // (Samples above the CPU count are what the engine flags as artefacts.)
+    assert!(c.is_finite() && c > 0.0, "{c}");
+    assert!(cost > Duration::ZERO);
+    let speeds = cpu_speeds();
+    assert!(
+        speeds.iter().all(|s| s.relative > 0.0 && s.relative <= 1.0),
+        "{speeds:?}"
+    );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_pinned_thread_runs_on_its_cpu_and_gets_its_cpus_back() {
+    let cpus = allowed_cpus();
+    assert!(!cpus.is_empty());
+    let last = *cpus.last().unwrap();
+    std::thread::spawn(move || {
+        {
+            let _pinned = pin(last).expect("a thread may pin itself to a CPU it may use");
+            assert_eq!(allowed_cpus(), [last]);
+            // A thread started while pinned inherits the one CPU.
+            let inherited = std::thread::spawn(allowed_cpus).join().unwrap();
+            assert_eq!(inherited, [last]);
+        }
+        assert_eq!(allowed_cpus(), cpus);
+    })
+    .join()
+    .unwrap();
+}
