@@ -2,8 +2,9 @@
 //!
 //! parlab ships its own Python script of the seed experiment (`seed.py` beside this file,
 //! embedded in the binary): threads that append their totals to a shared list, processes that
-//! put theirs on a `multiprocessing.Queue` drained to a `STOP` sentinel, blocking sleeps, and two
-//! probes of the GIL's behaviour (hold time per turn, the convoy effect). Each run prints one JSON
+//! put theirs on a `multiprocessing.Queue` drained to a `STOP` sentinel, blocking sleeps, and the
+//! costs of starting threads and processes; a second script, `gil_probe.py`, probes the GIL's
+//! behaviour (hold time per turn, the convoy effect). Each run prints one JSON
 //! object, which [`Python::run`] returns, and [`Python::run_as`] reads into a typed result such as
 //! [`Timed`], [`Holds`] or [`Rates`]. [`discover`] finds the interpreters a `--python SPEC`
 //! names, on the PATH and in pyenv's versions folder.
@@ -49,7 +50,7 @@ pub struct Timed {
     pub api: Option<String>,
 }
 
-/// What `seed.py holds` prints: how long a CPU-bound thread kept the GIL per turn. Both are
+/// What `gil_probe.py holds` prints: how long a CPU-bound thread kept the GIL per turn. Both are
 /// absent when no hand-off was seen.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct Holds {
@@ -59,7 +60,7 @@ pub struct Holds {
     pub hold_p90_s: Option<f64>,
 }
 
-/// What `seed.py convoy` prints: write+read pairs per second of an I/O thread.
+/// What `gil_probe.py convoy` prints: write+read pairs per second of an I/O thread.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct Rates {
     /// With no other thread.

@@ -14,9 +14,6 @@ Usage: python3 seed.py MODE ARGS...   (prints one JSON object on stdout)
                                each (3.12+: concurrent.interpreters on 3.14+, the private
                                _interpreters on 3.13 and _xxsubinterpreters on 3.12)
   sleep N START END SECONDS    N threads, each time.sleep(SECONDS) once per index of its part
-  holds SECONDS                two CPU-bound threads; how long each keeps the GIL per turn
-  convoy SECONDS               pipe write+read pairs per second: alone, then beside a
-                               CPU-bound thread
   spawn REPS                   threading.Thread and multiprocessing.Process (fork, forkserver,
                                spawn) start+join times
   queue N                      N small ints through a multiprocessing.Queue from a child process
@@ -204,68 +201,6 @@ def in_subinterpreters(n, start, end):
     return sum(totals), elapsed, api
 
 
-def holds(seconds):
-    """Turn lengths of two CPU-bound threads: a gap of over 100 us between two iterations of a
-    thread's loop means another thread held the GIL meanwhile."""
-    deadline = now() + seconds
-    turns = []
-    lock = threading.Lock()
-
-    def spin():
-        mine = []
-        clock = now
-        turn_start = last = clock()
-        while last < deadline:
-            t = clock()
-            if t - last > 0.0001:
-                mine.append(last - turn_start)
-                turn_start = t
-            last = t
-        with lock:
-            turns.extend(mine[1:])  # the first turn started with the thread, not a hand-off
-
-    run_all([threading.Thread(target=spin) for _ in range(2)])
-    turns.sort()
-    if not turns:
-        return {"turns": 0}
-    return {
-        "turns": len(turns),
-        "hold_median_s": median(turns),
-        "hold_p90_s": turns[min(len(turns) - 1, int(round(0.9 * (len(turns) - 1))))],
-    }
-
-
-def convoy(seconds):
-    """Write+read pairs on a pipe per second, alone and beside a CPU-bound thread. Each
-    os.write and os.read releases and re-takes the GIL."""
-    r, w = os.pipe()
-
-    def pairs(duration):
-        n = 0
-        deadline = now() + duration
-        while now() < deadline:
-            for _ in range(10):
-                os.write(w, b"x")
-                os.read(r, 1)
-            n += 10
-        return n / duration
-
-    alone = pairs(seconds)
-    stop = False
-
-    def burn():
-        x = 0
-        while not stop:
-            x += 1
-
-    cpu = threading.Thread(target=burn)
-    cpu.start()
-    beside = pairs(seconds)
-    stop = True
-    cpu.join()
-    return {"alone_per_s": alone, "beside_cpu_per_s": beside}
-
-
 def _noop():
     pass
 
@@ -342,10 +277,6 @@ def main(argv):
     elif mode == "sleep":
         n, a, b = map(int, args[:3])
         out["result"], out["elapsed_s"] = in_threads(snooze, n, a, b, float(args[3]))
-    elif mode == "holds":
-        out.update(holds(float(args[0])))
-    elif mode == "convoy":
-        out.update(convoy(float(args[0])))
     elif mode == "spawn":
         out.update(spawn_costs(int(args[0])))
     elif mode == "queue":

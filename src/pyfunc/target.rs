@@ -22,7 +22,9 @@ impl std::str::FromStr for Target {
     fn from_str(s: &str) -> Result<Target> {
         let bad = |why: &str| Error::invalid("python function", s, why.to_string());
         let Some((file, function)) = s.rsplit_once(':') else {
-            return Err(bad("FILE:FUNCTION, e.g. examples/python/arith.py:work"));
+            return Err(bad(
+                "FILE:FUNCTION, e.g. examples/python/arith.py:sum_of_squares",
+            ));
         };
         if file.is_empty() {
             return Err(bad("FILE:FUNCTION: the file is missing"));
