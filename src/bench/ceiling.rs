@@ -55,6 +55,8 @@ pub struct Probe {
     earned: f64,
     /// The last sample, given again until the next probe is earned.
     last: Option<Vec<(usize, f64)>>,
+    /// Time spent probing so far.
+    spent: Duration,
 }
 
 impl Probe {
@@ -69,6 +71,7 @@ impl Probe {
             per_loop: MIN_LOOP,
             earned: 0.0,
             last: None,
+            spent: Duration::ZERO,
         }
     }
 
@@ -98,6 +101,11 @@ impl Probe {
         self.last.is_none() || self.earned >= self.loops() * self.per_loop.as_secs_f64()
     }
 
+    /// Time spent probing so far, in all the samples timed for real.
+    pub fn spent(&self) -> Duration {
+        self.spent
+    }
+
     /// One sample of the ceiling at every worker count, timed for real when one is
     /// [due](Probe::due), else the last one again; with what it cost (zero for the last again).
     pub fn sample(&mut self) -> (Vec<(usize, f64)>, Duration) {
@@ -109,6 +117,7 @@ impl Probe {
         let ceilings = self.sample_with(&mut |w| rate(w, per_loop));
         let cost = t0.elapsed();
         self.earned = (self.earned - cost.as_secs_f64()).max(0.0);
+        self.spent += cost;
         self.last = Some(ceilings.clone());
         (ceilings, cost)
     }

@@ -213,7 +213,15 @@ fn section_table(s: &Section) -> Table {
             note.join("; "),
         ]);
     }
-    t.notes(&s.verdict);
+    let mut notes = s.verdict.clone();
+    if let Some(p) = s.probes {
+        notes.push(format!(
+            "The ceiling probes took {} ({:.1}% of this section's measuring).",
+            parlab::units::seconds(p.seconds),
+            100.0 * p.share
+        ));
+    }
+    t.notes(&notes);
     t
 }
 

@@ -20,7 +20,7 @@ pub mod row;
 pub mod verdict;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -78,6 +78,17 @@ pub struct Section {
     pub rows: Vec<Row>,
     /// Plain-words conclusions drawn from the rows.
     pub verdict: Vec<String>,
+    /// What the machine's ceiling probes cost, in a section whose rows have one.
+    pub probes: Option<ProbeCost>,
+}
+
+/// What a section's ceiling probes cost.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ProbeCost {
+    /// Seconds spent probing.
+    pub seconds: f64,
+    /// Their share of the section's measuring time (probes included).
+    pub share: f64,
 }
 
 /// One interpreter that ran rows.
@@ -268,18 +279,13 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
 
     let count = sizes.count();
     let mut cpu = row::seed_post();
-    cpu.extend(measure_all(
-        &mut lab,
-        &plan.cpu,
-        &count,
-        sizes.parlab,
-        true,
-    )?);
+    let (measured, cpu_probes) = measure_all(&mut lab, &plan.cpu, &count, sizes.parlab, true)?;
+    cpu.extend(measured);
     row::add_speedups(&mut cpu);
     let cpu_verdict = verdict::cpu(&cpu, cpus, options.backends.check_interval);
 
     // Sleeps take as long on every run, and wait rather than compute: no ceiling bounds them.
-    let mut io = measure_all(&mut lab, &plan.io, &sizes.sleep(), FEW, false)?;
+    let (mut io, _) = measure_all(&mut lab, &plan.io, &sizes.sleep(), FEW, false)?;
     row::add_speedups(&mut io);
     let io_verdict = verdict::io(&io);
 
@@ -315,6 +321,7 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
             job: cpu_job(sizes.end),
             rows: cpu,
             verdict: cpu_verdict,
+            probes: cpu_probes,
         },
         io: Section {
             title: "I/O-bound: a blocking sleep per item".into(),
@@ -325,6 +332,7 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
             ),
             rows: io,
             verdict: io_verdict,
+            probes: None,
         },
         inside,
         inside_verdict,
@@ -364,16 +372,19 @@ fn find_pythons(options: &Options) -> Result<(Vec<(Python, bool)>, Vec<String>, 
 
 /// Measures the rows of `plan` running `job`: CPython's rows in [`FEW`] rounds, then parlab's
 /// in `parlab` rounds, each group round by round; with the machine's ceiling before each round
-/// when `ceiling` (CPU-bound rows). A row that never ran (its interpreter failed) is left out.
+/// when `ceiling` (CPU-bound rows), whose cost comes back beside the rows. A row that never ran
+/// (its interpreter failed) is left out.
 fn measure_all(
     lab: &mut Lab,
     plan: &[(Who, Variant)],
     job: &Job,
     parlab: Rounds,
     ceiling: bool,
-) -> Result<Vec<Row>> {
+) -> Result<(Vec<Row>, Option<ProbeCost>)> {
     let (ours, theirs): (Vec<_>, Vec<_>) = plan.iter().cloned().partition(|r| r.0.is_parlab());
     let mut rows = Vec::new();
+    let started = Instant::now();
+    let mut probing = Duration::ZERO;
     for (group, rounds) in [(theirs, FEW), (ours, parlab)] {
         let backends = lab.backends(&group);
         let workers: Vec<usize> = group.iter().map(|r| r.1.workers()).collect();
@@ -389,6 +400,7 @@ fn measure_all(
             let backend = backends[i].as_deref();
             lab.run_once(who, *variant, job, backend, &what, r < rounds.least)
         })?;
+        probing += probe.as_ref().map_or(Duration::ZERO, Probe::spent);
         for ((who, variant), m) in group.iter().zip(measured) {
             let Some(m) = m else { continue };
             rows.push(Row {
@@ -401,7 +413,11 @@ fn measure_all(
             });
         }
     }
-    Ok(rows)
+    let cost = ceiling.then(|| ProbeCost {
+        seconds: probing.as_secs_f64(),
+        share: probing.as_secs_f64() / started.elapsed().as_secs_f64().max(f64::MIN_POSITIVE),
+    });
+    Ok((rows, cost))
 }
 
 /// The CPU-bound section's job. The seed post's rows keep the range it counted, so a smaller

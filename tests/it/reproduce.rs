@@ -268,6 +268,14 @@ fn reproduce_json_gives_every_measured_row_an_interval_and_w_above_1_a_ceiling()
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let words = ["faster", "no faster", "slower", "noise hides it"];
     for (section, cpu_bound) in [("cpu", true), ("io", false)] {
+        // What the ceiling probes cost: said for the section whose rows have a ceiling only.
+        let probes = &v[section]["probes"];
+        assert_eq!(!probes.is_null(), cpu_bound, "{section}: {probes}");
+        if cpu_bound {
+            let seconds = probes["seconds"].as_f64().unwrap();
+            let share = probes["share"].as_f64().unwrap();
+            assert!(seconds > 0.0 && share > 0.0 && share < 1.0, "{probes}");
+        }
         for row in v[section]["rows"].as_array().unwrap() {
             let what = format!("{section}: {} {}", row["family"], row["variant"]);
             if row["family"].as_str().unwrap().starts_with("seed post") {

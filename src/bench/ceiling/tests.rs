@@ -8,7 +8,23 @@ fn probe(workers: &[usize]) -> Probe {
         per_loop: MIN_LOOP,
         earned: 0.0,
         last: None,
+        spent: Duration::ZERO,
     }
+}
+
+#[test]
+fn what_probing_cost_is_the_sum_of_the_samples_timed_for_real() {
+    let mut p = Probe::new(&[2]);
+    assert_eq!(p.spent(), Duration::ZERO);
+    // The first sample is timed; the next, with no round run since to pay for it, repeats it
+    // at no cost.
+    let (first, cost) = p.sample();
+    assert!(cost > Duration::ZERO);
+    assert_eq!(p.spent(), cost);
+    let (again, free) = p.sample();
+    assert_eq!(free, Duration::ZERO);
+    assert_eq!(again, first);
+    assert_eq!(p.spent(), cost);
 }
 
 #[test]
