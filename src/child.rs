@@ -92,6 +92,35 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// Waits up to `wait` until some of `fds` have something to read, or their writer has gone;
+/// returns their positions (none when the wait ran out or a signal interrupted it). `what`
+/// names the wait in an error.
+pub(crate) fn readable<'a>(
+    fds: impl IntoIterator<Item = std::os::fd::BorrowedFd<'a>>,
+    wait: Duration,
+    what: &str,
+) -> Result<Vec<usize>> {
+    use nix::errno::Errno;
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut fds: Vec<PollFd> = fds
+        .into_iter()
+        .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
+        .collect();
+    // Rounded up, so that an expiring timeout is past when poll returns; capped at poll's
+    // longest (a caller waiting longer polls again).
+    let ms = wait.as_micros().div_ceil(1000).min(u16::MAX as u128) as u16;
+    match poll(&mut fds, PollTimeout::from(ms)) {
+        Ok(0) | Err(Errno::EINTR) => Ok(Vec::new()),
+        Ok(_) => Ok(fds
+            .iter()
+            .enumerate()
+            .filter(|(_, fd)| fd.any().unwrap_or(true))
+            .map(|(i, _)| i)
+            .collect()),
+        Err(e) => Err(Error::io(what, e.into())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::process::{Command, Stdio};

@@ -10,10 +10,12 @@
 //! names, on the PATH and in pyenv's versions folder.
 
 pub mod discover;
+mod script;
+
+pub(crate) use script::Script;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -107,7 +109,7 @@ impl Info {
 #[derive(Debug)]
 pub struct Python {
     program: PathBuf,
-    script: PathBuf,
+    script: Script,
     /// The version as rows show it, e.g. `3.11.7` or `3.13.0t` ([`Info::label`]).
     pub version: String,
     /// Who the interpreter is.
@@ -125,20 +127,7 @@ impl Python {
     /// Writes the script for `program` and asks it who it is; `Ok(Err(why))` when it cannot
     /// be started or does not answer as the seed script would (not a Python, a crash).
     pub fn open(program: &Path) -> Result<std::result::Result<Python, String>> {
-        static SEQ: AtomicU64 = AtomicU64::new(0);
-        let script = std::env::temp_dir().join(format!(
-            "parlab-seed-{}-{}.py",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        // A new file only: a name planted in the shared temporary directory (a symlink, as
-        // root) is refused rather than followed and overwritten.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&script)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, SEED_SCRIPT.as_bytes()))
-            .map_err(|e| Error::io(format!("writing {}", script.display()), e))?;
+        let script = Script::write("parlab-seed", SEED_SCRIPT)?;
         let mut py = Python {
             program: program.to_path_buf(),
             script,
@@ -177,7 +166,7 @@ impl Python {
     /// without one of `T`'s fields is an error that names the run.
     pub fn run_as<T: DeserializeOwned>(&self, args: &[String]) -> Result<T> {
         let what = format!("{} seed.py {}", self.program.display(), args.join(" "));
-        self.run_script_as(self.script.as_os_str(), None, args, what)
+        self.run_script_as(self.script.path().as_os_str(), None, args, what)
     }
 
     /// Runs [`GIL_PROBE_SCRIPT`] with `args` (`holds SECONDS` or `convoy SECONDS`) and reads
@@ -218,12 +207,6 @@ impl Python {
                 std::io::Error::new(std::io::ErrorKind::InvalidData, e),
             )
         })
-    }
-}
-
-impl Drop for Python {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.script);
     }
 }
 

@@ -4,12 +4,10 @@
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use num_bigint::BigInt;
 use serde::Deserialize;
 
@@ -276,60 +274,11 @@ fn describe(status: ExitStatus) -> String {
 /// Waits up to `wait` until some of `interps` have something to read (or ended); returns
 /// their positions.
 pub(crate) fn wait_readable(interps: &[&Interp], wait: Duration) -> Result<Vec<usize>> {
-    let mut fds: Vec<PollFd> = interps
-        .iter()
-        .map(|p| PollFd::new(p.stdout.as_fd(), PollFlags::POLLIN))
-        .collect();
-    // Rounded up, so that an expiring timeout is past when poll returns.
-    let ms = wait.as_micros().div_ceil(1000).min(u16::MAX as u128) as u16;
-    match poll(&mut fds, PollTimeout::from(ms)) {
-        Ok(0) | Err(Errno::EINTR) => Ok(Vec::new()),
-        Ok(_) => Ok(fds
-            .iter()
-            .enumerate()
-            .filter(|(_, fd)| fd.any().unwrap_or(true))
-            .map(|(i, _)| i)
-            .collect()),
-        Err(e) => Err(Error::io("waiting for Python workers (poll)", e.into())),
-    }
-}
-
-/// The worker script written to a new temporary file, removed when dropped.
-#[derive(Debug)]
-pub(crate) struct Script {
-    /// Where it is.
-    pub path: PathBuf,
-}
-
-impl Script {
-    /// Writes `text` to a new file (never through a name planted in the temporary folder).
-    pub(crate) fn write(text: &str) -> Result<Script> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static SEQ: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "parlab-pyfunc-{}-{}.py",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(text.as_bytes()))
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-        Ok(Script { path })
-    }
-
-    /// Its path.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for Script {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
+    crate::child::readable(
+        interps.iter().map(|p| p.stdout.as_fd()),
+        wait,
+        "waiting for Python workers (poll)",
+    )
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub use conn::Fault;
 pub use measure::{Progress, Row};
 pub use target::{Road, Target};
 
-use crate::cpython::Python;
+use crate::cpython::{Python, Script};
 use crate::error::Result;
 use crate::span::Span;
 use crate::split::Split;
@@ -137,7 +137,7 @@ impl Report {
 pub struct Lab {
     target: Target,
     pythons: Vec<Interpreter>,
-    script: conn::Script,
+    script: Script,
 }
 
 impl Lab {
@@ -145,7 +145,7 @@ impl Lab {
     /// not compile, a missing function, one that cannot take `(start, end)` or an interpreter
     /// that cannot run the script is an [`crate::Error::Invalid`].
     pub fn new(target: Target, pythons: Vec<Interpreter>) -> Result<Lab> {
-        let script = conn::Script::write(WORKER_SCRIPT)?;
+        let script = Script::write("parlab-pyfunc", WORKER_SCRIPT)?;
         for py in &pythons {
             check::check(&py.executable, script.path(), &target)?;
         }

@@ -250,22 +250,11 @@ impl Conn for Proc {
     }
 
     fn wait_readable(conns: &[Self], wait: Duration) -> Result<Vec<usize>> {
-        let mut fds: Vec<PollFd> = conns
-            .iter()
-            .map(|p| PollFd::new(p.output.as_fd(), PollFlags::POLLIN))
-            .collect();
-        // Round up so an expiring timeout is past when poll returns.
-        let ms = wait.as_micros().div_ceil(1000) as u16;
-        match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(0) | Err(Errno::EINTR) => Ok(Vec::new()),
-            Ok(_) => Ok(fds
-                .iter()
-                .enumerate()
-                .filter(|(_, fd)| fd.any().unwrap_or(true))
-                .map(|(i, _)| i)
-                .collect()),
-            Err(e) => Err(Error::io("waiting for workers (poll)", e.into())),
-        }
+        crate::child::readable(
+            conns.iter().map(|p| p.output.as_fd()),
+            wait,
+            "waiting for workers (poll)",
+        )
     }
 }
 
