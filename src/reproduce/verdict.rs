@@ -8,6 +8,16 @@
 //! faster" when it holds 1; and when it holds 1 but reaches far enough above it that a real
 //! gain could hide in it, the sentence says that noise hides the answer, and names the noise
 //! seen: how far the machine's ceiling moved, how long the one-thread runs took.
+//!
+//! One margin stands beside that rule: an interval lying wholly within [`EQUAL_WITHIN`] (5%) of
+//! 1 is "no faster" even when it leaves 1 out. Two runs of the same job on this kind of machine
+//! differ by more than that from one minute to the next, a lock-bound model runs at 0.97x or
+//! 1.03x of one thread as the noise falls, and no one parallelises work for 3%: a row at 1.0
+//! should say so every time, not "faster" in one run and "slower" in the next.
+//!
+//! A row is [`decided`] when more rounds would not change its words much: its interval lies
+//! above or below 1, or within the margin, or holds 1 and is narrow. `rounds` runs more rounds
+//! for the rows that are not.
 
 use std::time::Duration;
 
@@ -21,14 +31,40 @@ use crate::units::seconds;
 /// answer rather than showing "no faster".
 pub const HIDDEN_ABOVE: f64 = 1.25;
 
+/// An interval lying wholly within this share of 1 (from 1/1.05 to 1.05) is "no faster", even
+/// when it leaves 1 out: the margin of practical equivalence.
+pub const EQUAL_WITHIN: f64 = 0.05;
+
+/// An interval that holds 1 and is no wider than this share of its value either side is
+/// decided: more rounds would not move it off "no faster" by much.
+pub const NARROW: f64 = 0.05;
+
+/// Whether `speedup`'s interval lies wholly within [`EQUAL_WITHIN`] of 1.
+pub fn within_margin(speedup: &Estimate) -> bool {
+    speedup.low >= 1.0 / (1.0 + EQUAL_WITHIN) && speedup.high <= 1.0 + EQUAL_WITHIN
+}
+
+/// Whether a row's words are settled: its pace is faster or slower, or no faster within the
+/// margin or by a narrow interval that holds 1. A row the noise hides is not.
+pub fn decided(spread: &Spread) -> bool {
+    match Pace::of_spread(spread) {
+        Pace::Faster | Pace::Slower => true,
+        Pace::NoFaster => {
+            within_margin(&spread.speedup) || spread.speedup.relative_half_width() <= NARROW
+        }
+        Pace::Hidden => false,
+    }
+}
+
 /// What a speedup's interval says against 1 (the pace of one thread).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pace {
-    /// The whole interval lies above 1.
+    /// The whole interval lies above 1, and not within [`EQUAL_WITHIN`] of it.
     Faster,
-    /// The interval holds 1, and reaches no higher than [`HIDDEN_ABOVE`].
+    /// The interval holds 1, and reaches no higher than [`HIDDEN_ABOVE`]; or it lies wholly
+    /// within [`EQUAL_WITHIN`] of 1.
     NoFaster,
-    /// The whole interval lies below 1.
+    /// The whole interval lies below 1, and not within [`EQUAL_WITHIN`] of it.
     Slower,
     /// The interval holds 1 and reaches above [`HIDDEN_ABOVE`]: noise hides the answer.
     Hidden,
@@ -37,6 +73,9 @@ pub enum Pace {
 impl Pace {
     /// The pace `speedup`'s interval shows.
     pub fn of(speedup: &Estimate) -> Pace {
+        if within_margin(speedup) {
+            return Pace::NoFaster;
+        }
         match speedup.side_of(1.0) {
             Side::Above => Pace::Faster,
             Side::Below => Pace::Slower,
@@ -68,7 +107,8 @@ impl Pace {
 }
 
 /// `row`'s pace against one thread, to stand between "ran" and "1 thread": "faster (1.92x,
-/// 1.85-1.97x) than", "no faster (...) than", "slower (...) than", or "at a pace the noise
+/// 1.85-1.97x) than", "no faster (...) than" ("no faster (1.03x, 1.01-1.04x: less than 5%
+/// apart) than" when the margin decides it), "slower (...) than", or "at a pace the noise
 /// hides (0.95-1.60x; the ceiling moved between 1.40x and 2.00x, one thread took 170 ms to
 /// 340 ms) beside".
 pub fn pace(row: &Row) -> String {
@@ -87,6 +127,10 @@ pub fn pace(row: &Row) -> String {
             e.low,
             e.high,
             noise(row)
+        ),
+        Pace::NoFaster if e.side_of(1.0) != Side::Holds => format!(
+            "no faster ({figures}: less than {:.0}% apart) than",
+            EQUAL_WITHIN * 100.0
         ),
         _ => format!("{} ({figures}) than", pace.word()),
     }

@@ -56,8 +56,10 @@ fn words_come_from_the_interval_not_the_value() {
     // Around 1 either way, never far above it: no faster, whatever the median says.
     assert_eq!(pace_of(&[0.97, 1.02, 1.05, 0.99, 1.03]), Pace::NoFaster);
     assert_eq!(pace_of(&[0.8, 0.9, 1.01, 0.85, 1.1]), Pace::NoFaster);
-    // A median of 1.04 whose interval lies above 1 is faster, if only just.
-    assert_eq!(pace_of(&[1.03, 1.04, 1.05, 1.04, 1.03]), Pace::Faster);
+    // A median of 1.04 whose interval lies above 1 but within 5% of it is no faster: the
+    // margin; just past it, faster.
+    assert_eq!(pace_of(&[1.03, 1.04, 1.05, 1.04, 1.03]), Pace::NoFaster);
+    assert_eq!(pace_of(&[1.04, 1.05, 1.06, 1.05, 1.04]), Pace::Faster);
     // Three rounds, one of them far off: the interval holds 1 and reaches 1.9.
     assert_eq!(pace_of(&[0.95, 1.9, 1.0]), Pace::Hidden);
 }
@@ -242,4 +244,56 @@ fn a_speedup_above_the_ceiling_is_never_faster() {
     // Only "faster" is in question: one thread's pace above a ceiling under 1 is no faster.
     let level = measured(&py, T4, &[1.0, 1.0, 1.0], Some((0.9, 0.95)));
     assert_eq!(Pace::of_spread(&level.spread.unwrap()), Pace::NoFaster);
+}
+
+#[test]
+fn the_margin_of_equivalence_at_its_edges() {
+    let e = |low: f64, high: f64| Estimate {
+        value: (low + high) / 2.0,
+        low,
+        high,
+    };
+    // Wholly within 1/1.05 .. 1.05, on either side of 1 or holding it: no faster.
+    for (low, high) in [(1.01, 1.05), (1.0 / 1.05, 0.99), (0.97, 1.03), (1.0, 1.0)] {
+        assert!(within_margin(&e(low, high)), "{low}-{high}");
+        assert_eq!(Pace::of(&e(low, high)), Pace::NoFaster, "{low}-{high}");
+    }
+    // Reaching past an edge, the rule of sides again.
+    assert_eq!(Pace::of(&e(1.01, 1.051)), Pace::Faster);
+    assert_eq!(Pace::of(&e(0.95, 0.99)), Pace::Slower);
+    assert_eq!(Pace::of(&e(0.94, 1.04)), Pace::NoFaster);
+    assert!(!within_margin(&e(0.94, 1.04)));
+}
+
+#[test]
+fn the_margin_is_said_in_the_sentence() {
+    let gil = Who::Parlab(BackendKind::Gil);
+    let r = measured(&gil, T2, &[1.02, 1.03, 1.03, 1.04, 1.03], None);
+    assert_eq!(
+        pace(&r),
+        "no faster (1.03x, 1.02-1.04x: less than 5% apart) than"
+    );
+    // Holding 1, nothing to explain.
+    let r = measured(&gil, T2, &[0.99, 1.0, 1.01], None);
+    assert_eq!(pace(&r), "no faster (1.00x, 0.99-1.01x) than");
+}
+
+#[test]
+fn a_row_is_decided_when_more_rounds_would_not_change_its_words() {
+    let spread = |ratios: &[f64], ceiling: Option<(f64, f64)>| {
+        measured(&py(), T2, ratios, ceiling).spread.unwrap()
+    };
+    // Above 1, below 1, within the margin: decided.
+    assert!(decided(&spread(&[1.8, 1.9, 1.85], None)));
+    assert!(decided(&spread(&[0.83, 0.9, 0.95], None)));
+    assert!(decided(&spread(&[0.97, 1.02, 1.0], None)));
+    // Holding 1 and narrow (within 5% either side): decided, though past the margin's edge.
+    assert!(decided(&spread(&[0.95, 0.99, 1.02, 0.98, 1.0], None)));
+    // Holding 1 and wide: the three-round CPython row of 0.83-1.08 is not.
+    assert!(!decided(&spread(&[0.83, 0.93, 1.08], None)));
+    // Hidden by noise, or above the ceiling: not decided.
+    assert!(!decided(&spread(&[0.95, 1.9, 1.0], None)));
+    assert!(!decided(&spread(&[2.5, 2.6, 2.55], Some((1.9, 2.1)))));
+    // A bimodal row (every other round at half speed on one side only) holds 1 widely.
+    assert!(!decided(&spread(&[0.6, 1.2, 0.6, 1.2, 0.6, 1.2], None)));
 }
