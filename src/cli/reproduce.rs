@@ -109,6 +109,15 @@ fn pythons_table(r: &Report) -> Table {
     t
 }
 
+/// A figure and its interval: "5.09 (5.01-5.20)", or the figure alone when exact.
+fn with_interval(value: f64, [low, high]: [f64; 2]) -> String {
+    if low == high {
+        figure(value)
+    } else {
+        format!("{} ({}-{})", figure(value), figure(low), figure(high))
+    }
+}
+
 fn fidelity_table(r: &Report) -> Table {
     let mut t = Table::new([
         Column::left("model").min_width(11),
@@ -117,17 +126,23 @@ fn fidelity_table(r: &Report) -> Table {
         Column::right("model").min_width(10),
         Column::right("CPython").min_width(10),
         Column::right("ratio").min_width(7),
-        Column::left("within target").gap(2),
+        Column::left("target").gap(2),
     ]);
     for f in &r.fidelity {
+        let [lo, hi] = f.ratio_interval;
+        let ratio = if lo == hi {
+            format!("{:.2}", f.ratio)
+        } else {
+            format!("{:.2} ({lo:.2}-{hi:.2})", f.ratio)
+        };
         t.row([
             f.model.clone(),
             f.python.clone(),
             f.measure.clone(),
-            figure(f.model_value),
-            figure(f.python_value),
-            format!("{:.2}", f.ratio),
-            if f.within_target { "yes" } else { "no" }.to_string(),
+            with_interval(f.model_value, f.model_interval),
+            with_interval(f.python_value, f.python_interval),
+            ratio,
+            f.judgement.word().to_string(),
         ]);
     }
     t.notes(&r.fidelity_verdict);
@@ -229,15 +244,16 @@ fn section_table(s: &Section) -> Table {
 fn inside_table(r: &Report) -> Table {
     let mut t = Table::new([
         Column::left("measure").min_width(58),
-        Column::right("CPython").min_width(14),
-        Column::right("parlab gil").min_width(14),
+        Column::right("CPython").min_width(24),
+        Column::right("parlab gil").min_width(24),
         Column::left("unit").gap(2),
     ]);
     for c in &r.inside {
         t.row([
             c.metric.describe().to_string(),
-            c.cpython.map_or("-".to_string(), figure),
-            figure(c.parlab),
+            c.cpython
+                .map_or("-".to_string(), |e| with_interval(e.value, [e.low, e.high])),
+            with_interval(c.parlab.value, [c.parlab.low, c.parlab.high]),
             c.metric.unit().to_string(),
         ]);
     }

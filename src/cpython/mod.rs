@@ -3,9 +3,8 @@
 //! parlab ships its own Python script of the seed experiment (`seed.py` beside this file,
 //! embedded in the binary): threads that append their totals to a shared list, processes that
 //! put theirs on a `multiprocessing.Queue` drained to a `STOP` sentinel, blocking sleeps, and the
-//! costs of starting threads and processes; a second script, `gil_probe.py`, probes the GIL's
-//! behaviour (hold time per turn, the convoy effect). Each run prints one JSON
-//! object, which [`Python::run`] returns, and [`Python::run_as`] reads into a typed result such as
+//! costs of starting threads and processes, and the GIL's behaviour (hold time per turn, the
+//! convoy effect), in Python 2.7 and 3.x alike. Each run prints one JSON object, which [`Python::run`] returns, and [`Python::run_as`] reads into a typed result such as
 //! [`Timed`], [`Holds`] or [`Rates`]. [`discover`] finds the interpreters a `--python SPEC`
 //! names, on the PATH and in pyenv's versions folder.
 
@@ -27,12 +26,6 @@ use crate::error::{Error, Result};
 /// The script, as shipped.
 pub const SEED_SCRIPT: &str = include_str!("seed.py");
 
-/// The GIL probes (hold time per turn, the convoy), written for Python 2.7 and 3.x alike
-/// (`gil_probe.py` beside this file): they see hand-offs directly, so they are right for
-/// Python 2's microsecond turns as well as Python 3's switch intervals. Run with `-c`, so no
-/// file is written for them.
-pub const GIL_PROBE_SCRIPT: &str = include_str!("gil_probe.py");
-
 /// Longest a single CPython run may take before it is killed.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 
@@ -52,7 +45,7 @@ pub struct Timed {
     pub api: Option<String>,
 }
 
-/// What `gil_probe.py holds` prints: how long a CPU-bound thread kept the GIL per turn. Both are
+/// What `seed.py holds` prints: how long a CPU-bound thread kept the GIL per turn. Both are
 /// absent when no hand-off was seen.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct Holds {
@@ -62,7 +55,7 @@ pub struct Holds {
     pub hold_p90_s: Option<f64>,
 }
 
-/// What `gil_probe.py convoy` prints: write+read pairs per second of an I/O thread.
+/// What `seed.py convoy` prints: write+read pairs per second of an I/O thread.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct Rates {
     /// With no other thread.
@@ -166,26 +159,8 @@ impl Python {
     /// without one of `T`'s fields is an error that names the run.
     pub fn run_as<T: DeserializeOwned>(&self, args: &[String]) -> Result<T> {
         let what = format!("{} seed.py {}", self.program.display(), args.join(" "));
-        self.run_script_as(self.script.path().as_os_str(), None, args, what)
-    }
-
-    /// Runs [`GIL_PROBE_SCRIPT`] with `args` (`holds SECONDS` or `convoy SECONDS`) and reads
-    /// the JSON object it prints as a `T`, like [`Python::run_as`].
-    pub fn gil_probe_as<T: DeserializeOwned>(&self, args: &[String]) -> Result<T> {
-        let what = format!("{} gil_probe.py {}", self.program.display(), args.join(" "));
-        self.run_script_as("-c".as_ref(), Some(GIL_PROBE_SCRIPT), args, what)
-    }
-
-    fn run_script_as<T: DeserializeOwned>(
-        &self,
-        script: &std::ffi::OsStr,
-        source: Option<&str>,
-        args: &[String],
-        what: String,
-    ) -> Result<T> {
         let child = Command::new(&self.program)
-            .arg(script)
-            .args(source)
+            .arg(self.script.path())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

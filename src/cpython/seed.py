@@ -17,6 +17,9 @@ Usage: python3 seed.py MODE ARGS...   (prints one JSON object on stdout)
   spawn REPS                   threading.Thread and multiprocessing.Process (fork, forkserver,
                                spawn) start+join times
   queue N                      N small ints through a multiprocessing.Queue from a child process
+  holds SECONDS                two CPU-bound threads: how long each keeps the GIL per turn
+  convoy SECONDS               pipe write+read pairs per second: alone, then beside a CPU-bound
+                               thread, SECONDS each
 
 Parts follow the seed's formula: part k is START + (END-START)*k//N .. START + (END-START)*(k+1)//N.
 """
@@ -255,6 +258,96 @@ def queue_rate(n):
     return {"messages": n, "elapsed_s": elapsed, "per_s": n / elapsed}
 
 
+# The GIL probes. They see hand-offs directly rather than guessing them from pauses, so they are
+# right for Python 2's old GIL as well as for the new one: Python 2 hands the lock over after a
+# few dozen microseconds of running at most, far less than a pause threshold could tell from the
+# operating system's own preemptions.
+
+
+def holds(seconds):
+    """Turn lengths of two CPU-bound threads, seen directly: each thread marks itself as the
+    last to have run, and a thread that finds another's mark has been given the GIL since its
+    previous iteration. Its turn runs from the clock read just after it noticed to the last
+    clock read it made while its own mark still stood, so a switch taken between a clock read
+    and the check that follows it (after a call, at the loop's back-edge) never dates a turn
+    from before the other thread's. Only the GIL's holder runs these lines, so the mark needs no
+    lock of its own."""
+    deadline = now() + seconds
+    owner = [None]
+    turns = []
+    go = threading.Event()
+
+    def spin():
+        me = object()
+        clock = now
+        mine = []
+        start = last = None
+        go.wait()
+        while True:
+            if owner[0] is not me:
+                if start is not None:
+                    mine.append(last - start)
+                owner[0] = me
+                start = last = clock()
+                continue
+            t = clock()
+            if owner[0] is me:
+                last = t
+            if t >= deadline:
+                break
+        turns.extend(mine)
+
+    threads = [threading.Thread(target=spin) for _ in range(2)]
+    for t in threads:
+        t.start()
+    go.set()
+    for t in threads:
+        t.join()
+    turns.sort()
+    if not turns:
+        return {"turns": 0}
+    return {
+        "turns": len(turns),
+        "hold_median_s": median(turns),
+        "hold_p90_s": turns[min(len(turns) - 1, int(round(0.9 * (len(turns) - 1))))],
+    }
+
+
+def convoy(seconds):
+    """Write+read pairs on a pipe per second, alone and beside a CPU-bound thread. Each
+    os.write and os.read releases and re-takes the GIL."""
+    r, w = os.pipe()
+
+    def pairs(duration):
+        n = 0
+        t0 = now()
+        deadline = t0 + duration
+        while now() < deadline:
+            for _ in range(10):
+                os.write(w, b"x")
+                os.read(r, 1)
+            n += 10
+        # Over the time it took: beside a CPU-bound thread ten pairs can outlast the deadline.
+        return n / (now() - t0)
+
+    alone = pairs(seconds)
+    stop = []
+
+    def burn():
+        x = 0
+        while not stop:
+            x += 1
+
+    cpu = threading.Thread(target=burn)
+    cpu.start()
+    beside = pairs(seconds)
+    stop.append(True)
+    cpu.join()
+    os.close(r)
+    os.close(w)
+    return {"alone_per_s": alone, "beside_cpu_per_s": beside}
+
+
 def main(argv):
     mode, args = argv[1], argv[2:]
     out = {"python": sys.version.split()[0]}
@@ -281,6 +374,10 @@ def main(argv):
         out.update(spawn_costs(int(args[0])))
     elif mode == "queue":
         out.update(queue_rate(int(args[0])))
+    elif mode == "holds":
+        out.update(holds(float(args[0])))
+    elif mode == "convoy":
+        out.update(convoy(float(args[0])))
     else:
         print("unknown mode %r" % mode, file=sys.stderr)
         return 2

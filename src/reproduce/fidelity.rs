@@ -2,17 +2,32 @@
 //! Python 2.7, `gil` against each 3.x with its GIL), measure by measure, and the closing
 //! summary of every interpreter's speedup at 2 workers.
 //!
+//! Every figure is an interval, and so is every judgement. A Python 2 turn lasts either
+//! microseconds or a scheduler tick, and which one a probe meets is chance on a shared machine:
+//! the probes run in rounds, interleaved across engines ([`PROBE_ROUNDS`]), and each measure is
+//! the median of its rounds with a bootstrap interval ([`stats::median_interval`]). A measure is
+//! within its target only when its whole ratio interval is; outside only when none of it is;
+//! otherwise the rounds cannot tell ([`Judgement`]).
+//!
 //! Pure functions of the rows and probes, so that every figure can be checked on made-up ones.
 
 use serde::Serialize;
 
-use super::row::{Row, Variant, Who};
+use super::row::{Metric, Row, Variant, Who};
 use crate::backend::BackendKind;
 use crate::backend::gil::GilStats;
 use crate::backend::gil::convoy::Convoy;
 use crate::cpython::{Holds, Rates};
+use crate::stats::{self, Estimate};
 
-/// One interpreter's GIL probes.
+/// Rounds of every engine's GIL probes. Three give an interval (the rounds' range, for a
+/// median of three) at the cost of one probe, each round lasting a third of it.
+pub const PROBE_ROUNDS: usize = 3;
+
+/// Bootstrap resamples of the probes' intervals.
+const BOOTSTRAP_ROUNDS: usize = 2000;
+
+/// One interpreter's GIL probes, one entry a round.
 #[derive(Debug, Clone)]
 pub struct PythonProbe {
     /// The interpreter's label, e.g. `3.12.1`.
@@ -21,19 +36,75 @@ pub struct PythonProbe {
     pub major: u32,
     /// Whether it has a GIL at all (a free-threaded build has none to model).
     pub gil_enabled: bool,
-    /// Hold time per turn.
-    pub holds: Holds,
-    /// The convoy probe.
-    pub rates: Rates,
+    /// Hold time per turn, each round's.
+    pub holds: Vec<Holds>,
+    /// The convoy probe, each round's.
+    pub rates: Vec<Rates>,
 }
 
-/// One model's GIL probes.
+/// One model's GIL probes, one entry a round.
 #[derive(Debug, Clone)]
 pub struct ModelProbe {
-    /// What the lock saw with two CPU-bound threads.
-    pub stats: GilStats,
-    /// The convoy probe.
-    pub convoy: Convoy,
+    /// What the lock saw with two CPU-bound threads, each round.
+    pub stats: Vec<GilStats>,
+    /// The convoy probe, each round's.
+    pub convoy: Vec<Convoy>,
+}
+
+/// The median of `xs` (one figure a round) with its interval; `None` without a figure.
+fn over_rounds(xs: impl IntoIterator<Item = f64>) -> Option<Estimate> {
+    let xs: Vec<f64> = xs.into_iter().filter(|x| x.is_finite()).collect();
+    (!xs.is_empty()).then(|| stats::median_interval(&xs, BOOTSTRAP_ROUNDS))
+}
+
+/// How many times the I/O thread's rate falls beside a CPU-bound thread, in one round.
+fn fall(alone: f64, beside: f64) -> Option<f64> {
+    (beside > 0.0).then(|| alone / beside)
+}
+
+impl PythonProbe {
+    /// The interpreter's figure for `metric` over its rounds, in the metric's unit.
+    pub fn figure(&self, metric: Metric) -> Option<Estimate> {
+        let ms = |s: Option<f64>| s.map(|s| s * 1e3);
+        match metric {
+            Metric::HoldMedian => {
+                over_rounds(self.holds.iter().filter_map(|h| ms(h.hold_median_s)))
+            }
+            Metric::HoldP90 => over_rounds(self.holds.iter().filter_map(|h| ms(h.hold_p90_s))),
+            Metric::IoAlone => over_rounds(self.rates.iter().map(|r| r.alone_per_s)),
+            Metric::IoBesideCpu => over_rounds(self.rates.iter().map(|r| r.beside_cpu_per_s)),
+        }
+    }
+
+    /// The convoy's fall over its rounds: each round's alone rate over its beside rate.
+    pub fn fall(&self) -> Option<Estimate> {
+        over_rounds(
+            self.rates
+                .iter()
+                .filter_map(|r| fall(r.alone_per_s, r.beside_cpu_per_s)),
+        )
+    }
+}
+
+impl ModelProbe {
+    /// The model's figure for `metric` over its rounds, in the metric's unit.
+    pub fn figure(&self, metric: Metric) -> Option<Estimate> {
+        match metric {
+            Metric::HoldMedian => over_rounds(self.stats.iter().map(|s| s.hold_median_s * 1e3)),
+            Metric::HoldP90 => over_rounds(self.stats.iter().map(|s| s.hold_p90_s * 1e3)),
+            Metric::IoAlone => over_rounds(self.convoy.iter().map(|c| c.alone_per_s)),
+            Metric::IoBesideCpu => over_rounds(self.convoy.iter().map(|c| c.beside_cpu_per_s)),
+        }
+    }
+
+    /// The convoy's fall over its rounds.
+    pub fn fall(&self) -> Option<Estimate> {
+        over_rounds(
+            self.convoy
+                .iter()
+                .filter_map(|c| fall(c.alone_per_s, c.beside_cpu_per_s)),
+        )
+    }
 }
 
 /// What is compared.
@@ -49,6 +120,31 @@ pub enum Measure {
     Convoy,
 }
 
+/// What a measure's ratio interval says against its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Judgement {
+    /// The whole interval lies within the target.
+    #[serde(rename = "within")]
+    Within,
+    /// The whole interval lies outside the target.
+    #[serde(rename = "outside")]
+    Outside,
+    /// The interval straddles an edge of the target: the rounds cannot tell.
+    #[serde(rename = "cannot tell")]
+    CannotTell,
+}
+
+impl Judgement {
+    /// In words, as the table shows it: `within`, `outside`, `cannot tell`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Judgement::Within => "within",
+            Judgement::Outside => "outside",
+            Judgement::CannotTell => "cannot tell",
+        }
+    }
+}
+
 impl Measure {
     /// In words, as the table and JSON show it.
     pub fn describe(self) -> &'static str {
@@ -60,15 +156,48 @@ impl Measure {
         }
     }
 
-    /// Whether the model's value over the interpreter's, `ratio`, is within the target:
-    /// 15% on the thread ratios, 10% on the hold time, 2x on the convoy.
-    pub fn within(self, ratio: f64) -> bool {
+    /// The ratios (model over interpreter) within the target: 15% on the thread ratios, 10%
+    /// on the hold time, 2x on the convoy. A hair of slack, so that exactly 15% (or 10%) off
+    /// counts as within.
+    pub fn target(self) -> (f64, f64) {
+        const HAIR: f64 = 1e-9;
         match self {
-            // A hair of slack, so that exactly 15% (or 10%) off counts as within.
-            Measure::T2 | Measure::T4 => (ratio - 1.0).abs() <= 0.15 + 1e-9,
-            Measure::Hold => (ratio - 1.0).abs() <= 0.10 + 1e-9,
-            Measure::Convoy => (0.5..=2.0).contains(&ratio),
+            Measure::T2 | Measure::T4 => (0.85 - HAIR, 1.15 + HAIR),
+            Measure::Hold => (0.90 - HAIR, 1.10 + HAIR),
+            Measure::Convoy => (0.5, 2.0),
         }
+    }
+
+    /// Whether the ratio `ratio` is within the target.
+    pub fn within(self, ratio: f64) -> bool {
+        let (lo, hi) = self.target();
+        (lo..=hi).contains(&ratio)
+    }
+
+    /// What the ratio's interval says: within only when all of it is, outside only when
+    /// none of it is.
+    pub fn judge(self, ratio: &Estimate) -> Judgement {
+        let (lo, hi) = self.target();
+        if ratio.low >= lo && ratio.high <= hi {
+            Judgement::Within
+        } else if ratio.high < lo || ratio.low > hi {
+            Judgement::Outside
+        } else {
+            Judgement::CannotTell
+        }
+    }
+}
+
+/// `model / python` with a conservative interval: from the model's low over the interpreter's
+/// high to the model's high over the interpreter's low. The two sides' rounds are not paired in
+/// any way that cancels noise (a probe meets a Python 2 turn of microseconds or of a scheduler
+/// tick by chance, each engine on its own), so the ratio is no surer than both sides together.
+pub fn ratio(model: &Estimate, python: &Estimate) -> Estimate {
+    let over = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::INFINITY };
+    Estimate {
+        value: over(model.value, python.value),
+        low: over(model.low, python.high),
+        high: over(model.high, python.low),
     }
 }
 
@@ -81,27 +210,58 @@ pub struct Fidelity {
     pub python: String,
     /// What is compared ([`Measure::describe`]).
     pub measure: String,
-    /// The model's value.
+    /// The model's value (the median of its rounds).
     pub model_value: f64,
     /// The interpreter's value.
     pub python_value: f64,
     /// `model_value / python_value`.
     pub ratio: f64,
-    /// Within the measure's target.
+    /// The model's value's 95% interval, `[low, high]`.
+    pub model_interval: [f64; 2],
+    /// The interpreter's value's 95% interval.
+    pub python_interval: [f64; 2],
+    /// The ratio's interval ([`ratio`]).
+    pub ratio_interval: [f64; 2],
+    /// True only when the whole ratio interval is within the measure's target.
     pub within_target: bool,
+    /// What the ratio's interval says against the target.
+    pub judgement: Judgement,
 }
 
-/// Wall time of `variant` over 1 thread in `who`'s rows (1 / its speedup).
-fn over_one(rows: &[Row], who: &Who, variant: Variant) -> Option<f64> {
+impl Fidelity {
+    /// The line for `measure` of `model` against `python` from their estimates.
+    fn of(model: &str, python: String, measure: Measure, m: Estimate, p: Estimate) -> Fidelity {
+        let r = ratio(&m, &p);
+        let judgement = measure.judge(&r);
+        Fidelity {
+            model: model.into(),
+            python,
+            measure: measure.describe().into(),
+            model_value: m.value,
+            python_value: p.value,
+            ratio: r.value,
+            model_interval: [m.low, m.high],
+            python_interval: [p.low, p.high],
+            ratio_interval: [r.low, r.high],
+            within_target: judgement == Judgement::Within,
+            judgement,
+        }
+    }
+}
+
+/// Wall time of `variant` over 1 thread in `who`'s rows (1 / its speedup), with the interval
+/// the row's paired speedup gives.
+fn over_one(rows: &[Row], who: &Who, variant: Variant) -> Option<Estimate> {
     let s = rows
         .iter()
         .find(|r| r.who == *who && r.variant == variant)?
-        .speedup?;
-    (s > 0.0).then(|| 1.0 / s)
-}
-
-fn fall(c: (f64, f64)) -> Option<f64> {
-    (c.1 > 0.0).then(|| c.0 / c.1)
+        .speedup_estimate()?;
+    let inv = |x: f64| if x > 0.0 { 1.0 / x } else { f64::INFINITY };
+    (s.value > 0.0).then(|| Estimate {
+        value: inv(s.value),
+        low: inv(s.high),
+        high: inv(s.low),
+    })
 }
 
 /// The fidelity table: for each interpreter with a GIL, its model's value beside its own for
@@ -136,29 +296,16 @@ pub fn table(
             ),
             (
                 Measure::Hold,
-                Some(model.stats.hold_median_s * 1e3),
-                p.holds.hold_median_s.map(|s| s * 1e3),
+                model.figure(Metric::HoldMedian),
+                p.figure(Metric::HoldMedian),
             ),
-            (
-                Measure::Convoy,
-                fall((model.convoy.alone_per_s, model.convoy.beside_cpu_per_s)),
-                fall((p.rates.alone_per_s, p.rates.beside_cpu_per_s)),
-            ),
+            (Measure::Convoy, model.fall(), p.fall()),
         ];
         for (measure, m, c) in pairs {
             if let (Some(m), Some(c)) = (m, c)
-                && c > 0.0
+                && c.value > 0.0
             {
-                let ratio = m / c;
-                out.push(Fidelity {
-                    model: kind.to_string(),
-                    python: py.family(),
-                    measure: measure.describe().into(),
-                    model_value: m,
-                    python_value: c,
-                    ratio,
-                    within_target: measure.within(ratio),
-                });
+                out.push(Fidelity::of(&kind.to_string(), py.family(), measure, m, c));
             }
         }
     }

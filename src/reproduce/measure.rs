@@ -7,11 +7,10 @@
 use std::time::Duration;
 
 use super::Options;
-use super::fidelity::{ModelProbe, PythonProbe};
+use super::fidelity::{ModelProbe, PROBE_ROUNDS, PythonProbe};
 use super::rounds::Run;
 use super::row::{Comparison, Metric, Row, Variant, Who};
-use crate::backend::gil::GilStats;
-use crate::backend::gil::convoy::{self, Convoy};
+use crate::backend::gil::convoy;
 use crate::backend::{Backend, BackendKind, BackendOptions};
 use crate::cpython::{Holds, Python, Rates, Timed};
 use crate::error::{Error, Result};
@@ -20,8 +19,8 @@ use crate::kernels::Kernel;
 use crate::observer::Silent;
 use crate::span::Span;
 
-/// Steps each engine's GIL probes take: hold times, then the convoy.
-pub const PROBE_STEPS: usize = 2;
+/// Steps each engine's GIL probes take: hold times, then the convoy, in every round.
+pub const PROBE_STEPS: usize = 2 * PROBE_ROUNDS;
 
 /// Numbers the steps and tells the caller of each before it starts.
 pub struct Progress<'a> {
@@ -184,81 +183,123 @@ impl<'a> Lab<'a> {
         }
     }
 
-    /// The GIL probes, each `probe` long: every interpreter's (hold time per turn, convoy),
-    /// then the `gil` model's and the `gil-legacy` model's. The models' hold-time probes count
-    /// for about `probe` at the speed of `threads_row` (parlab's one-thread row of `count`).
+    /// The GIL probes: every interpreter's (hold time per turn, convoy), then the `gil`
+    /// model's and the `gil-legacy` model's, in [`PROBE_ROUNDS`] rounds, each engine's probes
+    /// once a round, forwards in one round and backwards in the next, so that no engine always
+    /// meets the same moment of the machine. Each round's probe lasts `probe` over the rounds,
+    /// so that the rounds together take what one probe of `probe` would. The models' hold-time
+    /// probes count for that long at the speed of `threads_row` (parlab's one-thread row of
+    /// `count`).
     pub fn probes(
         &mut self,
         count: &Job,
         threads_row: Option<&Row>,
         probe: Duration,
     ) -> Result<(Vec<PythonProbe>, ModelProbe, ModelProbe)> {
-        let secs = format!("{}", probe.as_secs_f64());
-        let mut pythons = Vec::new();
-        for entry in self.pythons {
-            let label = &entry.0.version;
-            self.progress.step(&format!(
-                "CPython {label}, two CPU-bound threads: hold time per turn"
-            ));
-            let holds = match self.python(label) {
-                Some(e) => self.on_python(e, |py| {
-                    py.gil_probe_as::<Holds>(&["holds".into(), secs.clone()])
-                })?,
-                None => None,
+        let each = probe / PROBE_ROUNDS as u32;
+        let secs = format!("{}", each.as_secs_f64());
+        let holds_job = hold_job(count, threads_row, each);
+        let kinds = [BackendKind::Gil, BackendKind::GilLegacy];
+        let backends: Vec<Box<dyn Backend>> =
+            kinds.iter().map(|k| k.create_with(self.backends)).collect();
+        let mut theirs: Vec<(Vec<Holds>, Vec<Rates>)> =
+            vec![Default::default(); self.pythons.len()];
+        let mut ours: Vec<ModelProbe> = vec![
+            ModelProbe {
+                stats: Vec::new(),
+                convoy: Vec::new(),
             };
-            self.progress.step(&format!(
-                "CPython {label}, convoy: write+read pairs alone and beside a CPU-bound thread"
-            ));
-            let rates = match self.python(label) {
-                Some(e) => self.on_python(e, |py| {
-                    py.gil_probe_as::<Rates>(&["convoy".into(), secs.clone()])
-                })?,
-                None => None,
-            };
-            if let (Some(holds), Some(rates)) = (holds, rates) {
-                pythons.push(PythonProbe {
-                    python: label.clone(),
-                    major: entry.0.info.major_minor().0,
-                    gil_enabled: entry.0.info.gil_enabled,
-                    holds,
-                    rates,
-                });
+            kinds.len()
+        ];
+        // Engines 0..n are the interpreters, n and n+1 the two models.
+        let engines = self.pythons.len() + kinds.len();
+        for round in 0..PROBE_ROUNDS {
+            let mut order: Vec<usize> = (0..engines).collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            let r = round + 1;
+            for e in order {
+                if let Some(entry) = self.pythons.get(e) {
+                    let label = &entry.0.version;
+                    self.progress.step(&format!(
+                        "round {r}: CPython {label}, two CPU-bound threads: hold time per turn"
+                    ));
+                    let holds = self.probe_python::<Holds>(label, "holds", &secs)?;
+                    self.progress.step(&format!(
+                        "round {r}: CPython {label}, convoy: write+read pairs alone and beside \
+                         a CPU-bound thread"
+                    ));
+                    let rates = self.probe_python::<Rates>(label, "convoy", &secs)?;
+                    if let (Some(h), Some(c)) = (holds, rates) {
+                        theirs[e].0.push(h);
+                        theirs[e].1.push(c);
+                    }
+                    continue;
+                }
+                let m = e - self.pythons.len();
+                let kind = kinds[m];
+                self.progress.step(&format!(
+                    "round {r}: parlab {kind}, two CPU-bound threads: hold time per turn"
+                ));
+                let (_, stats) = backends[m].run_with_stats(&holds_job, 2, &Silent)?;
+                let stats = stats.expect("the GIL models report their lock's statistics");
+                self.progress.step(&format!(
+                    "round {r}: parlab {kind}, convoy: write+read pairs alone and beside a \
+                     CPU-bound thread"
+                ));
+                let convoy = match kind {
+                    BackendKind::Gil => convoy::measure(self.backends.switch_interval, each)?,
+                    _ => convoy::measure_legacy(self.backends.check_interval, each)?,
+                };
+                ours[m].stats.push(stats);
+                ours[m].convoy.push(convoy);
             }
         }
-        let holds = hold_job(count, threads_row, probe);
-        let mut models = Vec::new();
-        for kind in [BackendKind::Gil, BackendKind::GilLegacy] {
-            self.progress.step(&format!(
-                "parlab {kind}, two CPU-bound threads: hold time per turn"
-            ));
-            let (_, stats) = kind
-                .create_with(self.backends)
-                .run_with_stats(&holds, 2, &Silent)?;
-            let stats = stats.expect("the GIL models report their lock's statistics");
-            self.progress.step(&format!(
-                "parlab {kind}, convoy: write+read pairs alone and beside a CPU-bound thread"
-            ));
-            let convoy = match kind {
-                BackendKind::Gil => convoy::measure(self.backends.switch_interval, probe)?,
-                _ => convoy::measure_legacy(self.backends.check_interval, probe)?,
-            };
-            models.push(ModelProbe { stats, convoy });
-        }
-        let legacy = models.pop().expect("two models");
-        let gil = models.pop().expect("two models");
+        let pythons = self
+            .pythons
+            .iter()
+            .zip(theirs)
+            .filter(|(_, (holds, _))| !holds.is_empty())
+            .map(|((py, _), (holds, rates))| PythonProbe {
+                python: py.version.clone(),
+                major: py.info.major_minor().0,
+                gil_enabled: py.info.gil_enabled,
+                holds,
+                rates,
+            })
+            .collect();
+        let legacy = ours.pop().expect("two models");
+        let gil = ours.pop().expect("two models");
         Ok((pythons, gil, legacy))
+    }
+
+    /// One probe of the seed script's `mode` (`holds`, `convoy`) on the interpreter labelled
+    /// `label`, `secs` long; `None` when it failed (found by looking), now or before.
+    fn probe_python<T: serde::de::DeserializeOwned>(
+        &mut self,
+        label: &str,
+        mode: &str,
+        secs: &str,
+    ) -> Result<Option<T>> {
+        let Some(entry) = self.python(label) else {
+            return Ok(None);
+        };
+        self.on_python(entry, |py| py.run_as::<T>(&[mode.into(), secs.into()]))
     }
 }
 
 /// The GIL section's comparisons: `python` (the first 3.x interpreter's probes, if any)
-/// against the `gil` model.
+/// against the `gil` model, each the median of its rounds with its interval.
 pub fn comparisons(python: Option<&PythonProbe>, model: &ModelProbe) -> Vec<Comparison> {
     Metric::ALL
         .into_iter()
-        .map(|metric| Comparison {
-            metric,
-            cpython: python.and_then(|p| cpython_figure(metric, &p.holds, &p.rates)),
-            parlab: model_figure(metric, &model.stats, &model.convoy),
+        .filter_map(|metric| {
+            Some(Comparison {
+                metric,
+                cpython: python.and_then(|p| p.figure(metric)),
+                parlab: model.figure(metric)?,
+            })
         })
         .collect()
 }
@@ -297,26 +338,6 @@ fn seed_args(job: &Job, variant: Variant) -> Result<Vec<String>> {
     ];
     args.extend(extra);
     Ok(args)
-}
-
-/// CPython's figure for `metric`, in the metric's unit.
-fn cpython_figure(metric: Metric, holds: &Holds, rates: &Rates) -> Option<f64> {
-    match metric {
-        Metric::HoldMedian => holds.hold_median_s.map(|s| s * 1e3),
-        Metric::HoldP90 => holds.hold_p90_s.map(|s| s * 1e3),
-        Metric::IoAlone => Some(rates.alone_per_s),
-        Metric::IoBesideCpu => Some(rates.beside_cpu_per_s),
-    }
-}
-
-/// The model's figure for `metric`, in the metric's unit.
-fn model_figure(metric: Metric, holds: &GilStats, convoy: &Convoy) -> f64 {
-    match metric {
-        Metric::HoldMedian => holds.hold_median_s * 1e3,
-        Metric::HoldP90 => holds.hold_p90_s * 1e3,
-        Metric::IoAlone => convoy.alone_per_s,
-        Metric::IoBesideCpu => convoy.beside_cpu_per_s,
-    }
 }
 
 /// A `count` job for two threads that lasts about `probe` at the speed `threads_row` measured

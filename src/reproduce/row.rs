@@ -288,15 +288,16 @@ impl Metric {
     }
 }
 
-/// One measured property of the GIL, in CPython and in the model.
+/// One measured property of the GIL, in CPython and in the model: the medians of their probe
+/// rounds, with intervals.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Comparison {
     /// What is measured.
     pub metric: Metric,
     /// CPython's figure, when CPython ran.
-    pub cpython: Option<f64>,
+    pub cpython: Option<Estimate>,
     /// The `gil` model's figure.
-    pub parlab: f64,
+    pub parlab: Estimate,
 }
 
 impl Serialize for Comparison {
@@ -306,13 +307,17 @@ impl Serialize for Comparison {
             metric: &'static str,
             unit: &'static str,
             cpython: Option<f64>,
+            cpython_interval: Option<[f64; 2]>,
             parlab: f64,
+            parlab_interval: [f64; 2],
         }
         Shown {
             metric: self.metric.describe(),
             unit: self.metric.unit(),
-            cpython: self.cpython,
-            parlab: self.parlab,
+            cpython: self.cpython.map(|e| e.value),
+            cpython_interval: self.cpython.map(|e| [e.low, e.high]),
+            parlab: self.parlab.value,
+            parlab_interval: [self.parlab.low, self.parlab.high],
         }
         .serialize(s)
     }
@@ -407,11 +412,15 @@ mod tests {
         let c = Comparison {
             metric: Metric::IoAlone,
             cpython: None,
-            parlab: 3.0,
+            parlab: Estimate {
+                value: 3.0,
+                low: 2.0,
+                high: 4.0,
+            },
         };
         assert_eq!(
             serde_json::to_string(&c).unwrap(),
-            r#"{"metric":"I/O thread alone: write+read pairs","unit":"per s","cpython":null,"parlab":3.0}"#
+            r#"{"metric":"I/O thread alone: write+read pairs","unit":"per s","cpython":null,"cpython_interval":null,"parlab":3.0,"parlab_interval":[2.0,4.0]}"#
         );
     }
 }

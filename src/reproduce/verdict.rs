@@ -21,7 +21,7 @@
 
 use std::time::Duration;
 
-use super::fidelity::Fidelity;
+use super::fidelity::{Fidelity, Judgement, ratio};
 use super::row::{Comparison, Metric, Row, Spread, Variant, Who};
 use crate::backend::BackendKind;
 use crate::stats::{Estimate, Side};
@@ -305,7 +305,17 @@ pub fn io(rows: &[Row]) -> Vec<String> {
     vec![text]
 }
 
-/// Conclusions of the fidelity section: which measures each model meets, and which it misses.
+/// A ratio and its interval: "1.18x, 1.05-1.30x", or "1.18x" when it is exact.
+fn ratio_words(value: f64, [low, high]: [f64; 2]) -> String {
+    if low == high {
+        format!("{value:.2}x")
+    } else {
+        format!("{value:.2}x, {low:.2}-{high:.2}x")
+    }
+}
+
+/// Conclusions of the fidelity section: which measures each model meets, which it misses, and
+/// which the rounds cannot tell (the ratio's interval straddles an edge of the target).
 pub fn fidelity(lines: &[Fidelity]) -> Vec<String> {
     let mut v = Vec::new();
     let mut pairs: Vec<(&str, &str)> = Vec::new();
@@ -319,26 +329,47 @@ pub fn fidelity(lines: &[Fidelity]) -> Vec<String> {
             .iter()
             .filter(|f| f.model == model && f.python == python)
             .collect();
-        let misses: Vec<String> = of
-            .iter()
-            .filter(|f| !f.within_target)
-            .map(|f| format!("{} ({:.2}x)", f.measure, f.ratio))
-            .collect();
-        v.push(if misses.is_empty() {
+        let listed = |j: Judgement| -> Vec<String> {
+            of.iter()
+                .filter(|f| f.judgement == j)
+                .map(|f| format!("{} ({})", f.measure, ratio_words(f.ratio, f.ratio_interval)))
+                .collect()
+        };
+        let (misses, unsure) = (listed(Judgement::Outside), listed(Judgement::CannotTell));
+        let meets = of.len() - misses.len() - unsure.len();
+        let mut s = if misses.is_empty() && unsure.is_empty() {
             format!(
-                "The {model} model meets {python} on all {} measures.",
+                "The {model} model meets {python} on all {} measures",
                 of.len()
             )
         } else {
             format!(
-                "The {model} model meets {python} on {} of {} measures; it misses {}.",
-                of.len() - misses.len(),
-                of.len(),
-                misses.join(", ")
+                "The {model} model meets {python} on {meets} of {} measures",
+                of.len()
             )
-        });
+        };
+        if !misses.is_empty() {
+            s.push_str(&format!("; it misses {}", misses.join(", ")));
+        }
+        if !unsure.is_empty() {
+            s.push_str(&format!(
+                "; the rounds cannot tell on {} (the interval straddles the target)",
+                unsure.join(", ")
+            ));
+        }
+        s.push('.');
+        v.push(s);
     }
     v
+}
+
+/// A figure and its interval in words: "61x (40-80x)", or "61x" when exact.
+fn fall_words(e: &Estimate) -> String {
+    if e.low == e.high || !e.high.is_finite() {
+        format!("{:.0}x", e.value)
+    } else {
+        format!("{:.0}x ({:.0}-{:.0}x)", e.value, e.low, e.high)
+    }
 }
 
 /// Conclusions of the GIL section, the model having run at switch interval `interval`.
@@ -350,15 +381,15 @@ pub fn inside(comparisons: &[Comparison], interval: Duration) -> Vec<String> {
     )];
     let find = |m: Metric| comparisons.iter().find(|c| c.metric == m);
     if let (Some(alone), Some(beside)) = (find(Metric::IoAlone), find(Metric::IoBesideCpu)) {
-        let fall = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::INFINITY };
+        // The fall's interval, as conservative as the fidelity table's ratios.
         let mut s = format!(
             "The convoy effect: a thread doing short blocking calls must take the GIL back after \
              each one, and beside a CPU-bound thread it often waits for it. In the model its rate \
-             falls {:.0}x",
-            fall(alone.parlab, beside.parlab)
+             falls {}",
+            fall_words(&ratio(&alone.parlab, &beside.parlab))
         );
         if let (Some(a), Some(b)) = (alone.cpython, beside.cpython) {
-            s.push_str(&format!(", in CPython {:.0}x", fall(a, b)));
+            s.push_str(&format!(", in CPython {}", fall_words(&ratio(&a, &b))));
         }
         s.push('.');
         v.push(s);

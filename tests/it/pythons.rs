@@ -189,7 +189,7 @@ fn python_27_and_a_312_from_pyenv_through_reproduce_and_probe() {
 
 /// A fake interpreter in `dir/versions/NAME/bin/python`, as pyenv lays them out: it answers
 /// `info` as the seed script would (version `version`), and every other mode with fixed
-/// figures, or by crashing (SIGSEGV) if `crash`. The GIL probes come through `-c SOURCE`.
+/// figures, or by crashing (SIGSEGV) if `crash`.
 fn fake(dir: &Path, version: &str, crash: bool) -> PathBuf {
     let bin = dir.join("versions").join(version).join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -209,7 +209,7 @@ esac"#
     };
     let script = format!(
         r#"#!/bin/sh
-if [ "$1" = -c ]; then mode=$3; else mode=$2; fi
+mode=$2
 start=$4; end=$5
 if [ "$mode" = info ]; then
   echo '{{"version": "{version}", "implementation": "CPython", "executable": "/x/python{version}", "gil_enabled": true, "free_threaded": false, "start_method": "fork", "subinterpreters": "_interpreters"}}'

@@ -199,10 +199,10 @@ fn io_verdict_starts_with_a_capital_either_way() {
 
 #[test]
 fn inside_verdict_gives_the_interval_and_the_convoy_fall() {
-    let c = |metric, cpython, parlab| Comparison {
+    let c = |metric, cpython: Option<f64>, parlab| Comparison {
         metric,
-        cpython,
-        parlab,
+        cpython: cpython.map(Estimate::exact),
+        parlab: Estimate::exact(parlab),
     };
     let comparisons = [
         c(Metric::HoldMedian, None, 5.0),
@@ -214,6 +214,19 @@ fn inside_verdict_gives_the_interval_and_the_convoy_fall() {
     assert!(v[0].contains("(2.5 ms)"), "{}", v[0]);
     assert!(
         v[1].ends_with("In the model its rate falls 100x, in CPython 3x."),
+        "{}",
+        v[1]
+    );
+    // With intervals over the rounds, the fall's interval is the sides' extremes crossed.
+    let mut rounds = comparisons;
+    rounds[1].parlab = Estimate {
+        value: 10.0,
+        low: 8.0,
+        high: 20.0,
+    };
+    let v = inside(&rounds, Duration::from_millis(5));
+    assert!(
+        v[1].ends_with("In the model its rate falls 100x (50-125x), in CPython 3x."),
         "{}",
         v[1]
     );
