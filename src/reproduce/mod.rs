@@ -253,19 +253,17 @@ impl Plan {
     /// one-thread row runs `places` times a round (once on each of two CPUs, or once).
     fn steps(&self, parlab: Rounds, places: usize) -> usize {
         let engines = 2 + self.cpython.len();
-        // CPU-bound rows count once more per extra place when they are one-thread rows.
-        let weight = |r: &(Who, Variant)| match r.1 {
-            Variant::Threads(1) => places,
-            _ => 1,
+        let runs = |r: &(Who, Variant)| {
+            if r.1 == Variant::Threads(1) {
+                places
+            } else {
+                1
+            }
         };
         let (ours, theirs): (Vec<_>, Vec<_>) = self.cpu.iter().partition(|r| r.0.is_parlab());
-        let cpu_ours: usize = ours.iter().map(|r| weight(r)).sum();
-        let cpu_theirs: usize = theirs.iter().map(|r| weight(r)).sum();
-        let io_ours = self.io.iter().filter(|r| r.0.is_parlab()).count();
-        let io_theirs = self.io.len() - io_ours;
-        (cpu_theirs + io_theirs + io_ours) * FEW.least
-            + cpu_ours * parlab.least
-            + PROBE_STEPS * engines
+        let cpu_ours: usize = ours.iter().map(|r| runs(r)).sum();
+        let cpu_theirs: usize = theirs.iter().map(|r| runs(r)).sum();
+        (cpu_theirs + self.io.len()) * FEW.least + cpu_ours * parlab.least + PROBE_STEPS * engines
     }
 }
 
