@@ -2,7 +2,8 @@
 # Reruns the measurements that say whether parlab's verdicts hold on this machine, and prints a
 # summary:
 #   1. five `parlab reproduce` runs in a row: each row's verdict word in every run (they should
-#      agree), and parlab's 2 threads' share of the machine's ceiling each time (0.8-1.1);
+#      agree; with the runs each took, as undecided rows get more rounds), and parlab's 2
+#      threads' share of the machine's ceiling each time (0.8-1.1);
 #   2. the A/A check: `bench -b sequential,threads -w 1`, whose speedup interval should hold 1;
 #   3. `bench` beside a busy loop pinned to CPU 1: the ceiling at 2 workers, and what the dynamic
 #      (chunks) and the static split reach of it;
@@ -10,8 +11,8 @@
 #
 # Usage: scripts/trust-check.sh [PARLAB] [--quick]
 #   PARLAB  the binary (default target/release/parlab; build it with cargo build --release)
-#   --quick reproduce --quick (about 20 s a run instead of about a minute)
-# Needs python3 (to read the JSON) and, for step 3, taskset. Takes 5-10 minutes.
+#   --quick reproduce --quick (about 20 s a run instead of 70-120 s)
+# Needs python3 (to read the JSON) and, for step 3, taskset. Takes 7-15 minutes.
 set -eu
 
 PARLAB=${1:-target/release/parlab}
@@ -52,7 +53,8 @@ for run in runs:
             key = f'{section}: {r["family"]}, {r["variant"]}'
             s = r["speedup"]
             rows.setdefault(key, []).append(
-                f'{r["verdict"]} ({s["value"]:.2f}x, {s["low"]:.2f}-{s["high"]:.2f})')
+                f'{r["verdict"]} ({s["value"]:.2f}x, {s["low"]:.2f}-{s["high"]:.2f}, '
+                f'{r["runs"]} runs)')
     two = [r for r in run["cpu"]["rows"]
            if r["family"] == "parlab" and r["variant"] == "2 threads"][0]
     v, c = two["vs_ceiling"], two["ceiling"]
