@@ -57,11 +57,6 @@ pub struct Probe {
     last: Option<Vec<(usize, f64)>>,
     /// Time spent probing so far.
     spent: Duration,
-    /// CPUs the one-thread loops run on in turn (the loop before the others on one, the loop
-    /// after on the next); empty: wherever the OS puts them.
-    across: Vec<usize>,
-    /// Samples timed for real so far: where the turn through `across` stands.
-    timed: usize,
 }
 
 impl Probe {
@@ -77,22 +72,7 @@ impl Probe {
             earned: 0.0,
             last: None,
             spent: Duration::ZERO,
-            across: Vec::new(),
-            timed: 0,
         }
-    }
-
-    /// The same probe, its two one-thread loops each held to one of `cpus` in turn (two or
-    /// more), so that its one-thread rate is the mean of two CPUs' rates, as `reproduce`'s
-    /// one-thread rows are: on a VM whose two vCPUs differ by a quarter at times, a one-thread
-    /// loop that met the slower one alone set the ceiling at 2.2-2.4 on two CPUs.
-    pub fn across(mut self, cpus: &[usize]) -> Probe {
-        self.across = if cpus.len() >= 2 {
-            cpus.to_vec()
-        } else {
-            Vec::new()
-        };
-        self
     }
 
     /// The worker counts measured.
@@ -134,17 +114,7 @@ impl Probe {
         }
         let t0 = Instant::now();
         let per_loop = self.per_loop;
-        let (across, mut ones) = (self.across.clone(), 2 * self.timed);
-        let ceilings = self.sample_with(&mut |w| {
-            let pinned = (w == 1 && !across.is_empty()).then(|| {
-                ones += 1;
-                pin(across[(ones - 1) % across.len()])
-            });
-            let r = rate(w, per_loop);
-            drop(pinned);
-            r
-        });
-        self.timed += 1;
+        let ceilings = self.sample_with(&mut |w| rate(w, per_loop));
         let cost = t0.elapsed();
         self.earned = (self.earned - cost.as_secs_f64()).max(0.0);
         self.spent += cost;

@@ -32,7 +32,7 @@ pub use self::row::{
 };
 use crate::backend::BackendKind;
 use crate::backend::BackendOptions;
-use crate::bench::ceiling::{self, Probe};
+use crate::bench::ceiling::Probe;
 use crate::cpython::discover::{self, Places, Spec};
 use crate::cpython::{Info, Python};
 use crate::error::Result;
@@ -144,11 +144,12 @@ struct Sizes {
 
 /// Rounds of CPython's rows, and of every row of the I/O-bound section: each CPython run takes
 /// seconds, and three paired rounds give an interval; a row whose words that leaves undecided
-/// gets up to three more (`rounds`).
+/// gets more, up to nine in all, for as long again as the three took (`rounds`): a row that
+/// loses 8% to one thread needs some seven to say so.
 const FEW: Rounds = Rounds {
     least: 3,
     budget: Duration::ZERO,
-    most: 3,
+    most: 9,
 };
 
 /// Time slept per item of the I/O-bound job.
@@ -249,21 +250,13 @@ impl Plan {
     }
 
     /// Every run of the least rounds, then the GIL probes of each interpreter and of the two
-    /// models; parlab's CPU-bound rows run `parlab` rounds at least, and every CPU-bound
-    /// one-thread row runs `places` times a round (once on each of two CPUs, or once).
-    fn steps(&self, parlab: Rounds, places: usize) -> usize {
+    /// models; parlab's CPU-bound rows run `parlab` rounds at least.
+    fn steps(&self, parlab: Rounds) -> usize {
         let engines = 2 + self.cpython.len();
-        let runs = |r: &(Who, Variant)| {
-            if r.1 == Variant::Threads(1) {
-                places
-            } else {
-                1
-            }
-        };
-        let (ours, theirs): (Vec<_>, Vec<_>) = self.cpu.iter().partition(|r| r.0.is_parlab());
-        let cpu_ours: usize = ours.iter().map(|r| runs(r)).sum();
-        let cpu_theirs: usize = theirs.iter().map(|r| runs(r)).sum();
-        (cpu_theirs + self.io.len()) * FEW.least + cpu_ours * parlab.least + PROBE_STEPS * engines
+        let ours = |rows: &[(Who, Variant)]| rows.iter().filter(|r| r.0.is_parlab()).count();
+        let (cpu, io) = (ours(&self.cpu), ours(&self.io));
+        let cpython = self.cpu.len() - cpu + self.io.len() - io;
+        (cpython + io) * FEW.least + cpu * parlab.least + PROBE_STEPS * engines
     }
 }
 
@@ -282,22 +275,19 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
         })
         .collect();
     let plan = Plan::new(&who);
-    // One-thread CPU-bound rows run on each of two CPUs per round where there are two.
-    let allowed = ceiling::allowed_cpus();
-    let steps = plan.steps(sizes.parlab, if allowed.len() >= 2 { 2 } else { 1 });
+    let steps = plan.steps(sizes.parlab);
     let mut lab = Lab::new(options, &pythons, Progress::new(steps, progress));
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let count = sizes.count();
     let mut cpu = row::seed_post();
-    let (measured, cpu_probes) =
-        measure_all(&mut lab, &plan.cpu, &count, sizes.parlab, Some(&allowed))?;
+    let (measured, cpu_probes) = measure_all(&mut lab, &plan.cpu, &count, sizes.parlab, true)?;
     cpu.extend(measured);
     row::add_speedups(&mut cpu);
     let cpu_verdict = verdict::cpu(&cpu, cpus, options.backends.check_interval);
 
     // Sleeps take as long on every run, and wait rather than compute: no ceiling bounds them.
-    let (mut io, _) = measure_all(&mut lab, &plan.io, &sizes.sleep(), FEW, None)?;
+    let (mut io, _) = measure_all(&mut lab, &plan.io, &sizes.sleep(), FEW, false)?;
     row::add_speedups(&mut io);
     let io_verdict = verdict::io(&io);
 
@@ -383,16 +373,15 @@ fn find_pythons(options: &Options) -> Result<(Vec<(Python, bool)>, Vec<String>, 
 }
 
 /// Measures the rows of `plan` running `job`: CPython's rows in [`FEW`] rounds, then parlab's
-/// in `parlab` rounds, each group round by round. CPU-bound rows come with the CPUs the process
-/// may use (`cpus`): the machine's ceiling is sampled before each round, its cost coming back
-/// beside the rows, and each one-thread row runs on two of those CPUs per round. A row that
-/// never ran (its interpreter failed) is left out.
+/// in `parlab` rounds, each group round by round; with the machine's ceiling before each round
+/// when `ceiling` (CPU-bound rows), whose cost comes back beside the rows. A row that never ran
+/// (its interpreter failed) is left out.
 fn measure_all(
     lab: &mut Lab,
     plan: &[(Who, Variant)],
     job: &Job,
     parlab: Rounds,
-    cpus: Option<&[usize]>,
+    ceiling: bool,
 ) -> Result<(Vec<Row>, Option<ProbeCost>)> {
     let (ours, theirs): (Vec<_>, Vec<_>) = plan.iter().cloned().partition(|r| r.0.is_parlab());
     let mut rows = Vec::new();
@@ -401,9 +390,8 @@ fn measure_all(
     for (group, rounds) in [(theirs, FEW), (ours, parlab)] {
         let backends = lab.backends(&group);
         let workers: Vec<usize> = group.iter().map(|r| r.1.workers()).collect();
-        let mut probe = cpus.map(|c| Probe::new(&workers).across(c));
-        let places = cpus.unwrap_or_default();
-        let measured = rounds::measure(&group, rounds, probe.as_mut(), places, &mut |i, r| {
+        let mut probe = ceiling.then(|| Probe::new(&workers));
+        let measured = rounds::measure(&group, rounds, probe.as_mut(), &mut |i, r| {
             let (who, variant) = &group[i];
             let what = format!(
                 "round {}: {who}, {variant}: {} {}",
@@ -427,7 +415,7 @@ fn measure_all(
             });
         }
     }
-    let cost = cpus.is_some().then(|| ProbeCost {
+    let cost = ceiling.then(|| ProbeCost {
         seconds: probing.as_secs_f64(),
         share: probing.as_secs_f64() / started.elapsed().as_secs_f64().max(f64::MIN_POSITIVE),
     });

@@ -12,15 +12,10 @@
 //! When the rounds planned are over, rounds go on for the rows whose verdict is not decided
 //! yet ([`verdict::decided`]: an interval that holds 1 and is still wide, or one the noise
 //! hides), each such round running only those rows and their families' one-thread rows, until
-//! every row is decided, or as many rounds again have run, or as long again has passed: a
+//! every row is decided, or the rows' runs have taken as long again, or the group's most rounds
+//! (at least twice the rounds before) have run: a
 //! CPython row timed three times gets an interval of about its slowest and fastest ratio, and a
 //! row losing 10% to one thread then says "no faster" or "slower" by chance.
-//!
-//! A family's one-thread row, the base of every ratio, runs once on each of two CPUs per round
-//! (held there by affinity, rotating through the CPUs the process may use), and its time in the
-//! round is the mean of the two: a shared VM's two vCPUs differ by a quarter at times, in
-//! episodes of a second or so, and a one-thread run that met the slower one made two
-//! lock-bound threads, which move between both CPUs, look 1.2x faster than one thread.
 //!
 //! Before each round of CPU-bound rows the machine's ceiling is sampled
 //! ([`Probe`]): a row of W > 1 workers gets the ceiling at W over its rounds, and its
@@ -31,7 +26,7 @@ use std::time::{Duration, Instant};
 use super::row::{Spread, Variant, Who};
 use super::verdict;
 use crate::backend::gil::GilStats;
-use crate::bench::ceiling::{self, Probe};
+use crate::bench::ceiling::Probe;
 use crate::error::{Error, Result};
 use crate::stats;
 
@@ -52,8 +47,8 @@ pub struct Run {
 }
 
 /// How many rounds a group runs: at least `least`, then more until `budget` has passed, at
-/// most `most`; then rounds of the undecided rows only, at most as many and as long again as
-/// those.
+/// most `most`; then rounds of the undecided rows only, as long again as those at most, up to
+/// `most` rounds in all or twice the rounds before, whichever is more.
 #[derive(Debug, Clone, Copy)]
 pub struct Rounds {
     /// Fewest rounds.
@@ -77,14 +72,12 @@ pub struct Measured {
 
 /// Runs the rows `rows` round by round; `run(i, round)` runs row `i` once (`None`: the row
 /// cannot run any more, e.g. its interpreter failed). `probe`, for CPU-bound rows, samples the
-/// ceiling before each round. With two or more `cpus`, each family's one-thread row runs once
-/// on each of two of them per round (none: once, where the OS puts it). Returns each row's figures (`None` for a row that never ran), or
+/// ceiling before each round. Returns each row's figures (`None` for a row that never ran), or
 /// the first failure; a run whose answer differs from the row's first is a wrong answer.
 pub fn measure(
     rows: &[(Who, Variant)],
     rounds: Rounds,
     mut probe: Option<&mut Probe>,
-    cpus: &[usize],
     run: &mut dyn FnMut(usize, usize) -> Result<Option<Run>>,
 ) -> Result<Vec<Option<Measured>>> {
     let started = Instant::now();
@@ -92,7 +85,6 @@ pub fn measure(
         walls: vec![Vec::new(); rows.len()],
         last: vec![None; rows.len()],
         ceilings: Vec::new(),
-        cpus: cpus.to_vec(),
     };
     let all: Vec<usize> = (0..rows.len()).collect();
     while state.ceilings.len() < rounds.least
@@ -100,10 +92,11 @@ pub fn measure(
     {
         state.round(rows, &all, probe.as_deref_mut(), run)?;
     }
-    // Rounds for the undecided rows, bounded by as many rounds and as long again (counted in
-    // the runs' own times, so that fake runs in tests see the same bound as real ones).
+    // Rounds for the undecided rows, bounded by as long again (counted in the runs' own times,
+    // so that fake runs in tests see the same bound as real ones) and by the most rounds.
     let (planned, took) = (state.ceilings.len(), state.run_time());
-    while state.ceilings.len() < 2 * planned && state.run_time() < 2.0 * took {
+    let cap = (2 * planned).max(rounds.most);
+    while state.ceilings.len() < cap && state.run_time() < 2.0 * took {
         let open = state.undecided(rows);
         if open.is_empty() {
             break;
@@ -121,8 +114,6 @@ struct State {
     last: Vec<Option<Run>>,
     /// Per round: the ceilings sampled before it.
     ceilings: Vec<Vec<(usize, f64)>>,
-    /// The CPUs the one-thread rows run on in turn.
-    cpus: Vec<usize>,
 }
 
 impl State {
@@ -151,48 +142,26 @@ impl State {
             order.reverse();
         }
         for i in order {
-            let places = self.places(rows, i, round);
-            let mut walls = Vec::with_capacity(places.len());
-            for cpu in places {
-                let pinned = cpu.and_then(ceiling::pin);
-                let out = run(i, round);
-                drop(pinned);
-                let Some(out) = out? else {
-                    walls.clear();
-                    break;
-                };
-                if let Some(first) = &self.last[i]
-                    && out.total != first.total
-                {
-                    let (who, variant) = &rows[i];
-                    return Err(Error::WrongAnswer {
-                        what: format!("round {} of {who}, {variant}", round + 1),
-                        got: out.total.to_string(),
-                        expected: first.total.to_string(),
-                    });
-                }
-                walls.push(out.wall_s);
+            let out = run(i, round)?;
+            if let (Some(out), Some(first)) = (&out, &self.last[i])
+                && out.total != first.total
+            {
+                let (who, variant) = &rows[i];
+                return Err(Error::WrongAnswer {
+                    what: format!("round {} of {who}, {variant}", round + 1),
+                    got: out.total.to_string(),
+                    expected: first.total.to_string(),
+                });
+            }
+            self.walls[i][round] = out.as_ref().map(|r| r.wall_s);
+            if let Some(out) = out {
                 self.last[i] = Some(out);
             }
-            self.walls[i][round] =
-                (!walls.is_empty()).then(|| walls.iter().sum::<f64>() / walls.len() as f64);
         }
         if let Some(p) = probe {
             p.fit(round_started.elapsed());
         }
         Ok(())
-    }
-
-    /// Where row `i` runs in `round`: a family's one-thread row on each of two CPUs, taken in
-    /// turn from the list; any other row once, where the OS puts it (`None`).
-    fn places(&self, rows: &[(Who, Variant)], i: usize, round: usize) -> Vec<Option<usize>> {
-        let n = self.cpus.len();
-        if n < 2 || base_of(rows, i) != Some(i) {
-            return vec![None];
-        }
-        (0..2)
-            .map(|k| Some(self.cpus[(2 * round + k) % n]))
-            .collect()
     }
 
     /// The time of every run so far, seconds.

@@ -9,23 +9,7 @@ fn probe(workers: &[usize]) -> Probe {
         earned: 0.0,
         last: None,
         spent: Duration::ZERO,
-        across: Vec::new(),
-        timed: 0,
     }
-}
-
-#[test]
-fn one_thread_loops_go_across_two_cpus_or_none() {
-    assert!(Probe::new(&[2]).across(&[5]).across.is_empty());
-    let p = Probe::new(&[2]).across(&[0, 1]);
-    assert_eq!(p.across, [0, 1]);
-    // A real sample, pinned where the OS allows it, still gives a ceiling at 2 workers, and
-    // moves the turn on.
-    let mut p = Probe::new(&[2]).across(&allowed_cpus());
-    let (sample, _) = p.sample();
-    assert_eq!(sample.len(), 1);
-    assert!(sample[0].1 > 0.0, "{sample:?}");
-    assert_eq!(p.timed, 1);
 }
 
 #[test]
