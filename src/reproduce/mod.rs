@@ -144,8 +144,7 @@ struct Sizes {
 
 /// Rounds of CPython's rows, and of every row of the I/O-bound section: each CPython run takes
 /// seconds, and three paired rounds give an interval; a row whose words that leaves undecided
-/// gets more, up to nine in all, for as long again as the three took (`rounds`): a row that
-/// loses 8% to one thread needs some seven to say so.
+/// gets more, up to nine in all, for half as long again as the three took (`rounds`).
 const FEW: Rounds = Rounds {
     least: 3,
     budget: Duration::ZERO,

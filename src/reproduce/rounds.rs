@@ -12,10 +12,10 @@
 //! When the rounds planned are over, rounds go on for the rows whose verdict is not decided
 //! yet ([`verdict::decided`]: an interval that holds 1 and is still wide, or one the noise
 //! hides), each such round running only those rows and their families' one-thread rows, until
-//! every row is decided, or the rows' runs have taken as long again, or the group's most rounds
-//! (at least twice the rounds before) have run: a
-//! CPython row timed three times gets an interval of about its slowest and fastest ratio, and a
-//! row losing 10% to one thread then says "no faster" or "slower" by chance.
+//! every row is decided, or the rows' runs have taken half as long again, or the group's most
+//! rounds (at least twice the rounds before) have run: a CPython row timed three times gets an
+//! interval of about its slowest and fastest ratio, and a row losing 10% to one thread then
+//! says "no faster" or "slower" by chance.
 //!
 //! Before each round of CPU-bound rows the machine's ceiling is sampled
 //! ([`Probe`]): a row of W > 1 workers gets the ceiling at W over its rounds, and its
@@ -33,6 +33,11 @@ use crate::stats;
 /// Bootstrap resamples for every interval.
 const BOOTSTRAP_ROUNDS: usize = 2000;
 
+/// The rounds for undecided rows may take this share of the time the rounds before them took
+/// (counted in the runs' own times): half as long again. As long again doubled a default
+/// `reproduce` from 70 s to 150 s and still left rows within 10% of a word's edge moving.
+const MORE_TIME: f64 = 0.5;
+
 /// One run of a row.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -47,8 +52,8 @@ pub struct Run {
 }
 
 /// How many rounds a group runs: at least `least`, then more until `budget` has passed, at
-/// most `most`; then rounds of the undecided rows only, as long again as those at most, up to
-/// `most` rounds in all or twice the rounds before, whichever is more.
+/// most `most`; then rounds of the undecided rows only, half as long again as those at most,
+/// up to `most` rounds in all or twice the rounds before, whichever is more.
 #[derive(Debug, Clone, Copy)]
 pub struct Rounds {
     /// Fewest rounds.
@@ -92,11 +97,11 @@ pub fn measure(
     {
         state.round(rows, &all, probe.as_deref_mut(), run)?;
     }
-    // Rounds for the undecided rows, bounded by as long again (counted in the runs' own times,
+    // Rounds for the undecided rows, bounded by half as long again (counted in the runs' times,
     // so that fake runs in tests see the same bound as real ones) and by the most rounds.
     let (planned, took) = (state.ceilings.len(), state.run_time());
     let cap = (2 * planned).max(rounds.most);
-    while state.ceilings.len() < cap && state.run_time() < 2.0 * took {
+    while state.ceilings.len() < cap && state.run_time() < (1.0 + MORE_TIME) * took {
         let open = state.undecided(rows);
         if open.is_empty() {
             break;
