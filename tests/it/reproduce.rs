@@ -149,9 +149,9 @@ fn cpython_rows_are_read_placed_and_judged() {
         ..Options::default()
     };
     let (r, steps) = run_counting_steps(&options);
-    // Every CPython row ran three times, interleaved across the rows, with the same answer; at
-    // most three times more where a row was undecided (on a busy machine the fake's exact 2.0x
-    // for processes can lie above the machine's ceiling: an artefact, measured further).
+    // Every CPython row ran three times, interleaved across the rows, with the same answer; up
+    // to nine times where a row was undecided (on a busy machine the fake's exact 2.0x for
+    // processes can lie above the machine's ceiling: an artefact, measured further).
     for row in r
         .cpu
         .rows
@@ -160,7 +160,7 @@ fn cpython_rows_are_read_placed_and_judged() {
         .filter(|r| r.who == py_who())
     {
         let spread = row.spread.unwrap();
-        assert!((3..=6).contains(&spread.runs), "{row:?}");
+        assert!((3..=9).contains(&spread.runs), "{row:?}");
         assert!(spread.speedup.low <= spread.speedup.value, "{row:?}");
         assert!(spread.speedup.value <= spread.speedup.high, "{row:?}");
     }
