@@ -179,15 +179,7 @@ impl State {
     fn undecided(&self, rows: &[(Who, Variant)]) -> Vec<usize> {
         let mut open = Vec::new();
         for i in 0..rows.len() {
-            let Some(base) = base_of(rows, i) else {
-                continue;
-            };
-            let Some(s) = spread(
-                &self.walls[i],
-                &self.walls[base],
-                &self.ceilings,
-                rows[i].1.workers(),
-            ) else {
+            let Some((base, s)) = self.spread_of(rows, i) else {
                 continue;
             };
             if !verdict::decided(&s) {
@@ -199,15 +191,22 @@ impl State {
         open
     }
 
-    /// Row `i`'s figures, `None` when it never ran.
-    fn measured(&self, rows: &[(Who, Variant)], i: usize) -> Option<Measured> {
+    /// Row `i`'s base row and its spread over the rounds so far; `None` when no round ran
+    /// both.
+    fn spread_of(&self, rows: &[(Who, Variant)], i: usize) -> Option<(usize, Spread)> {
         let base = base_of(rows, i)?;
-        let spread = spread(
+        let s = spread(
             &self.walls[i],
             &self.walls[base],
             &self.ceilings,
             rows[i].1.workers(),
         )?;
+        Some((base, s))
+    }
+
+    /// Row `i`'s figures, `None` when it never ran.
+    fn measured(&self, rows: &[(Who, Variant)], i: usize) -> Option<Measured> {
+        let (_, spread) = self.spread_of(rows, i)?;
         Some(Measured {
             wall_s: stats::median(&self.walls[i].iter().flatten().copied().collect::<Vec<_>>()),
             spread,
