@@ -168,12 +168,6 @@ impl Measure {
         }
     }
 
-    /// Whether the ratio `ratio` is within the target.
-    pub fn within(self, ratio: f64) -> bool {
-        let (lo, hi) = self.target();
-        (lo..=hi).contains(&ratio)
-    }
-
     /// What the ratio's interval says: within only when all of it is, outside only when
     /// none of it is.
     pub fn judge(self, ratio: &Estimate) -> Judgement {

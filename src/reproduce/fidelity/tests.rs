@@ -137,13 +137,18 @@ fn each_interpreter_meets_its_own_model() {
     assert!(t.iter().all(|f| f.python != "CPython 3.13.0t"));
 }
 
+/// Whether an exact ratio `ratio` is within `measure`'s target.
+fn within(measure: Measure, ratio: f64) -> bool {
+    measure.judge(&Estimate::exact(ratio)) == Judgement::Within
+}
+
 #[test]
 fn targets_are_15_percent_10_percent_and_2x() {
-    assert!(Measure::T2.within(1.15) && !Measure::T2.within(1.16));
-    assert!(Measure::T4.within(0.85) && !Measure::T4.within(0.84));
-    assert!(Measure::Hold.within(1.1) && !Measure::Hold.within(1.11));
-    assert!(Measure::Convoy.within(0.5) && Measure::Convoy.within(2.0));
-    assert!(!Measure::Convoy.within(2.01) && !Measure::Convoy.within(0.49));
+    assert!(within(Measure::T2, 1.15) && !within(Measure::T2, 1.16));
+    assert!(within(Measure::T4, 0.85) && !within(Measure::T4, 0.84));
+    assert!(within(Measure::Hold, 1.1) && !within(Measure::Hold, 1.11));
+    assert!(within(Measure::Convoy, 0.5) && within(Measure::Convoy, 2.0));
+    assert!(!within(Measure::Convoy, 2.01) && !within(Measure::Convoy, 0.49));
 }
 
 fn est(value: f64, low: f64, high: f64) -> Estimate {
@@ -243,7 +248,7 @@ fn a_bimodal_probe_cannot_tell_and_a_steady_one_can() {
         .unwrap();
     // The median is the microsecond rounds', and the ratio's point is within 10%...
     assert!((hold.python_value - 0.022).abs() < 1e-12, "{hold:?}");
-    assert!(Measure::Hold.within(hold.ratio), "{hold:?}");
+    assert!(within(Measure::Hold, hold.ratio), "{hold:?}");
     // ...but the interval reaches the 4 ms round: the rounds cannot tell.
     assert_eq!(hold.python_interval, [0.02, 4.0]);
     assert_eq!(hold.judgement, Judgement::CannotTell);
