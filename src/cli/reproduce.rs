@@ -109,12 +109,13 @@ fn pythons_table(r: &Report) -> Table {
     t
 }
 
-/// A figure and its interval: "5.09 (5.01-5.20)", or the figure alone when exact.
-fn with_interval(value: f64, [low, high]: [f64; 2]) -> String {
+/// A figure and its interval, each number written by `write`: "5.09 (5.01-5.20)", or the
+/// figure alone when exact.
+fn with_interval(value: f64, [low, high]: [f64; 2], write: fn(f64) -> String) -> String {
     if low == high {
-        figure(value)
+        write(value)
     } else {
-        format!("{} ({}-{})", figure(value), figure(low), figure(high))
+        format!("{} ({}-{})", write(value), write(low), write(high))
     }
 }
 
@@ -129,19 +130,13 @@ fn fidelity_table(r: &Report) -> Table {
         Column::left("target").gap(2),
     ]);
     for f in &r.fidelity {
-        let [lo, hi] = f.ratio_interval;
-        let ratio = if lo == hi {
-            format!("{:.2}", f.ratio)
-        } else {
-            format!("{:.2} ({lo:.2}-{hi:.2})", f.ratio)
-        };
         t.row([
             f.model.clone(),
             f.python.clone(),
             f.measure.clone(),
-            with_interval(f.model_value, f.model_interval),
-            with_interval(f.python_value, f.python_interval),
-            ratio,
+            with_interval(f.model_value, f.model_interval, figure),
+            with_interval(f.python_value, f.python_interval, figure),
+            with_interval(f.ratio, f.ratio_interval, |x| format!("{x:.2}")),
             f.judgement.word().to_string(),
         ]);
     }
@@ -251,9 +246,10 @@ fn inside_table(r: &Report) -> Table {
     for c in &r.inside {
         t.row([
             c.metric.describe().to_string(),
-            c.cpython
-                .map_or("-".to_string(), |e| with_interval(e.value, [e.low, e.high])),
-            with_interval(c.parlab.value, [c.parlab.low, c.parlab.high]),
+            c.cpython.map_or("-".to_string(), |e| {
+                with_interval(e.value, [e.low, e.high], figure)
+            }),
+            with_interval(c.parlab.value, [c.parlab.low, c.parlab.high], figure),
             c.metric.unit().to_string(),
         ]);
     }
