@@ -51,10 +51,15 @@ for run in runs:
             if r.get("verdict") is None:
                 continue
             key = f'{section}: {r["family"]}, {r["variant"]}'
-            s = r["speedup"]
+            s, clock, cpus = r["speedup"], r.get("speedup_by_clock"), r.get("cpus")
+            extra = ""
+            if cpus is not None:
+                extra += f', {cpus["value"]:.2f} CPUs'
+            if clock is not None and abs(clock["value"] - s["value"]) >= 0.005:
+                extra += f', clock {clock["value"]:.2f}x'
             rows.setdefault(key, []).append(
                 f'{r["verdict"]} ({s["value"]:.2f}x, {s["low"]:.2f}-{s["high"]:.2f}, '
-                f'{r["runs"]} runs)')
+                f'{r["runs"]} runs{extra})')
     two = [r for r in run["cpu"]["rows"]
            if r["family"] == "parlab" and r["variant"] == "2 threads"][0]
     v, c = two["vs_ceiling"], two["ceiling"]

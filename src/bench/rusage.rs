@@ -11,7 +11,7 @@ use nix::sys::time::TimeVal;
 
 /// CPU seconds used so far by this process and its reaped children, together.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub(super) struct CpuTime {
+pub(crate) struct CpuTime {
     /// User time, seconds.
     pub user_s: f64,
     /// System time, seconds.

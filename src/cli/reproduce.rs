@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use parlab::report::table::{Column, Table};
-use parlab::reproduce::{self, Options, Report, Section};
+use parlab::reproduce::{self, Options, Report, Section, verdict};
 use parlab::units::{figure, seconds};
 
 use super::args::ReproduceArgs;
@@ -172,6 +172,7 @@ fn section_table(s: &Section) -> Table {
         Column::left("variant").min_width(12),
         Column::right("result").min_width(12),
         Column::right("wall s").min_width(10),
+        Column::right("CPUs").min_width(4),
         Column::right("runs").min_width(4),
         Column::right("speedup (95% CI)").min_width(18),
         Column::right("ceiling").min_width(7),
@@ -194,15 +195,24 @@ fn section_table(s: &Section) -> Table {
                 seconds(g.hold_median_s)
             )
         });
-        let note: Vec<String> = [row.note.clone(), gil].into_iter().flatten().collect();
         let spread = row.spread.as_ref();
+        let equal = spread
+            .filter(|s| verdict::clock_misleads(s))
+            .map(|s| format!("{:.2}x by the clock", s.speedup.value));
+        let note: Vec<String> = [row.note.clone(), gil, equal]
+            .into_iter()
+            .flatten()
+            .collect();
         t.row([
             shown,
             row.variant.to_string(),
             row.result.map_or("-".into(), |v| v.to_string()),
             row.wall_s.map_or("-".into(), |v| format!("{v:.3}")),
+            spread
+                .and_then(|s| s.cpus)
+                .map_or("".into(), |c| format!("{:.2}", c.value)),
             row.spread.map_or("-".into(), |s| s.runs.to_string()),
-            row.speedup_estimate().map_or("".into(), |e| {
+            row.judged_estimate().map_or("".into(), |e| {
                 if e.low == e.high {
                     format!("{:.2}x", e.value)
                 } else {

@@ -43,6 +43,11 @@ pub struct Timed {
     /// The module that made the subinterpreters, for `subinterpreters`.
     #[serde(default)]
     pub api: Option<String>,
+    /// CPU time of the interpreter's process over the same span (`os.times()`, user and
+    /// system), for the modes whose work runs in that process's threads: `threads` and
+    /// `subinterpreters`.
+    #[serde(default)]
+    pub cpu_s: Option<f64>,
 }
 
 /// What `seed.py holds` prints: how long a CPU-bound thread kept the GIL per turn. Both are
@@ -240,6 +245,7 @@ esac
                 elapsed_s: 0.5,
                 start_method: None,
                 api: None,
+                cpu_s: None,
             }
         );
         let holds: Holds = py.run_as(&args(&["holds", "0.1"])).unwrap();
@@ -276,6 +282,13 @@ esac
             let t: Timed = py.run_as(&args(&[mode, "3", "5", "1005"])).unwrap();
             assert_eq!(t.result, 1000, "{mode}");
             assert!(t.elapsed_s > 0.0, "{mode}");
+            // Threads run in the interpreter's process, whose CPU time counts them; processes
+            // report none.
+            assert_eq!(t.cpu_s.is_some(), mode == "threads", "{mode}: {t:?}");
         }
+        // Three threads counting 3 x 10^6 keep one CPU busy under the GIL most of the time.
+        let t: Timed = py.run_as(&args(&["threads", "3", "0", "3000000"])).unwrap();
+        let cpu = t.cpu_s.unwrap();
+        assert!(cpu > 0.3 * t.elapsed_s && cpu < 3.5 * t.elapsed_s, "{t:?}");
     }
 }

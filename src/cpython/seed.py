@@ -21,6 +21,9 @@ Usage: python3 seed.py MODE ARGS...   (prints one JSON object on stdout)
   convoy SECONDS               pipe write+read pairs per second: alone, then beside a CPU-bound
                                thread, SECONDS each
 
+threads, subinterpreters and sleep print result, elapsed_s and cpu_s (os.times(), user and
+system, of this process over the same span); processes prints result and elapsed_s.
+
 Parts follow the seed's formula: part k is START + (END-START)*k//N .. START + (END-START)*(k+1)//N.
 """
 
@@ -91,14 +94,21 @@ def info():
     }
 
 
+def cpu():
+    """This process's CPU time so far, user and system, every thread."""
+    t = os.times()
+    return t[0] + t[1]
+
+
 def run_all(threads):
-    """Starts every thread, waits for all, and returns the seconds they took together."""
-    t0 = now()
+    """Starts every thread, waits for all, and returns the seconds they took together and the
+    CPU seconds this process used meanwhile."""
+    t0, c0 = now(), cpu()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return now() - t0
+    return now() - t0, cpu() - c0
 
 
 def parts(n, start, end):
@@ -125,8 +135,8 @@ def in_threads(fn, n, start, end, *extra):
         results.append(fn(a, b, *extra))
 
     threads = [threading.Thread(target=target, args=p) for p in parts(n, start, end)]
-    elapsed = run_all(threads)
-    return sum(results), elapsed
+    elapsed, cpu_s = run_all(threads)
+    return sum(results), elapsed, cpu_s
 
 
 def _put_total(queue, a, b):
@@ -187,7 +197,7 @@ def in_subinterpreters(n, start, end):
         threading.Thread(target=run[k], kwargs={"c": SUB_WORK % (w, a, b)})
         for k, (a, b) in enumerate(parts(n, start, end))
     ]
-    elapsed = run_all(threads)
+    elapsed, cpu_s = run_all(threads)
     os.close(w)
     data = b""
     while True:
@@ -201,7 +211,7 @@ def in_subinterpreters(n, start, end):
     totals = [int(x) for x in data.split()]
     if len(totals) != n:
         raise SystemExit("%d of %d subinterpreters reported a total" % (len(totals), n))
-    return sum(totals), elapsed, api
+    return sum(totals), elapsed, cpu_s, api
 
 
 def _noop():
@@ -359,17 +369,18 @@ def main(argv):
         out.update(info())
     elif mode == "threads":
         n, a, b = map(int, args)
-        out["result"], out["elapsed_s"] = in_threads(work, n, a, b)
+        out["result"], out["elapsed_s"], out["cpu_s"] = in_threads(work, n, a, b)
     elif mode == "processes":
         n, a, b = map(int, args)
         out["result"], out["elapsed_s"] = in_processes(n, a, b)
         out["start_method"] = start_method()
     elif mode == "subinterpreters":
         n, a, b = map(int, args)
-        out["result"], out["elapsed_s"], out["api"] = in_subinterpreters(n, a, b)
+        out["result"], out["elapsed_s"], out["cpu_s"], out["api"] = in_subinterpreters(n, a, b)
     elif mode == "sleep":
         n, a, b = map(int, args[:3])
-        out["result"], out["elapsed_s"] = in_threads(snooze, n, a, b, float(args[3]))
+        timed = in_threads(snooze, n, a, b, float(args[3]))
+        out["result"], out["elapsed_s"], out["cpu_s"] = timed
     elif mode == "spawn":
         out.update(spawn_costs(int(args[0])))
     elif mode == "queue":

@@ -249,7 +249,7 @@ fn over_one(rows: &[Row], who: &Who, variant: Variant) -> Option<Estimate> {
     let s = rows
         .iter()
         .find(|r| r.who == *who && r.variant == variant)?
-        .speedup_estimate()?;
+        .judged_estimate()?;
     let inv = |x: f64| if x > 0.0 { 1.0 / x } else { f64::INFINITY };
     (s.value > 0.0).then(|| Estimate {
         value: inv(s.value),

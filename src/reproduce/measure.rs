@@ -12,6 +12,7 @@ use super::rounds::Run;
 use super::row::{Comparison, Metric, Row, Variant, Who};
 use crate::backend::gil::convoy;
 use crate::backend::{Backend, BackendKind, BackendOptions};
+use crate::bench::rusage::CpuTime;
 use crate::cpython::{Holds, Python, Rates, Timed};
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -166,17 +167,23 @@ impl<'a> Lab<'a> {
                     total: timed.result.into(),
                     gil: None,
                     note,
+                    cpu_s: timed.cpu_s,
                 }))
             }
             Who::Parlab(_) => {
                 let backend = backend.ok_or_else(|| not_measured(who))?;
-                let t0 = std::time::Instant::now();
+                let (t0, cpu0) = (std::time::Instant::now(), CpuTime::now());
                 let (total, gil) = backend.run_with_stats(job, variant.workers(), &Silent)?;
+                let cpu = CpuTime::now().since(cpu0);
+                // Worker processes are reaped by the fork server, not here: their CPU time
+                // would be missing.
+                let in_process = !matches!(who, Who::Parlab(BackendKind::Processes));
                 Ok(Some(Run {
                     wall_s: t0.elapsed().as_secs_f64(),
                     total: total.headline(),
                     gil,
                     note: None,
+                    cpu_s: in_process.then_some(cpu.user_s + cpu.sys_s),
                 }))
             }
             Who::SeedPost => Err(not_measured(who)),

@@ -49,6 +49,9 @@ pub struct Run {
     pub gil: Option<GilStats>,
     /// A remark on how the run went (e.g. CPython's start method).
     pub note: Option<String>,
+    /// CPU time of the run (user and system, every thread of the job), seconds; `None` where
+    /// part of it cannot be counted (worker processes this process does not reap).
+    pub cpu_s: Option<f64>,
 }
 
 /// How many rounds a group runs: at least `least`, then more until `budget` has passed, at
@@ -88,6 +91,7 @@ pub fn measure(
     let started = Instant::now();
     let mut state = State {
         walls: vec![Vec::new(); rows.len()],
+        cpus: vec![Vec::new(); rows.len()],
         last: vec![None; rows.len()],
         ceilings: Vec::new(),
     };
@@ -115,6 +119,8 @@ pub fn measure(
 struct State {
     /// Per row: each round's wall time (`None` when it did not run in that round).
     walls: Vec<Vec<Option<f64>>>,
+    /// Per row: each round's CPU time, where it was counted.
+    cpus: Vec<Vec<Option<f64>>>,
     /// Per row: its last run.
     last: Vec<Option<Run>>,
     /// Per round: the ceilings sampled before it.
@@ -139,8 +145,9 @@ impl State {
                 .map(|p| p.sample().0)
                 .unwrap_or_default(),
         );
-        for walls in &mut self.walls {
+        for (walls, cpus) in self.walls.iter_mut().zip(&mut self.cpus) {
             walls.push(None);
+            cpus.push(None);
         }
         let mut order = which.to_vec();
         if round % 2 == 1 {
@@ -159,6 +166,7 @@ impl State {
                 });
             }
             self.walls[i][round] = out.as_ref().map(|r| r.wall_s);
+            self.cpus[i][round] = out.as_ref().and_then(|r| r.cpu_s);
             if let Some(out) = out {
                 self.last[i] = Some(out);
             }
@@ -195,12 +203,19 @@ impl State {
     /// both.
     fn spread_of(&self, rows: &[(Who, Variant)], i: usize) -> Option<(usize, Spread)> {
         let base = base_of(rows, i)?;
-        let s = spread(
+        let mut s = spread(
             &self.walls[i],
             &self.walls[base],
             &self.ceilings,
             rows[i].1.workers(),
         )?;
+        if let Some((busy, equal)) = at_equal_speed(
+            [&self.walls[i], &self.cpus[i]],
+            [&self.walls[base], &self.cpus[base]],
+        ) {
+            s.cpus = Some(busy);
+            s.at_equal_speed = Some(equal);
+        }
         Some((base, s))
     }
 
@@ -263,6 +278,47 @@ pub fn spread(
         ceiling_seen: (!seen.is_empty()).then(|| range(&seen)),
         base_seen: range(&bases),
         runs: walls.iter().flatten().count(),
+        cpus: None,
+        at_equal_speed: None,
+    })
+}
+
+/// A one-thread run whose CPU time is below this share of its wall time did not keep a CPU
+/// busy (it slept, or waited): its CPU time says nothing of the CPU's speed.
+const CPU_BOUND: f64 = 0.5;
+
+/// A row's CPUs busy (its CPU time over its wall time) and its speedup at equal CPU speed,
+/// from its `[walls, cpus]` per round and its base row's; `None` unless every round that ran
+/// both counted both CPU times and the base row kept a CPU busy in each.
+///
+/// Two runs of the same work use the same CPU time at the same CPU speed, the parallel one
+/// more for its overhead. When a row's run used less CPU time than the one-thread run of its
+/// round (`cpu < base_cpu`), its CPUs ran faster, by `base_cpu / cpu`, and that much of its
+/// speedup is the machine's: the round's ratio is divided by it. When it used more, overhead
+/// and a slower CPU look alike, and the ratio stands. So a speedup at equal speed never
+/// exceeds the CPUs the row kept busy against the one-thread run's: a lock that lets one thread
+/// run at a time cannot come out faster because the one-thread run met the slower vCPU.
+pub fn at_equal_speed(
+    [walls, cpus]: [&[Option<f64>]; 2],
+    [base_walls, base_cpus]: [&[Option<f64>]; 2],
+) -> Option<(stats::Estimate, stats::Estimate)> {
+    let (mut busy, mut equal) = (Vec::new(), Vec::new());
+    for r in 0..walls.len().min(base_walls.len()) {
+        let (Some(w), Some(b)) = (walls[r], base_walls[r]) else {
+            continue;
+        };
+        let (c, cb) = (cpus.get(r).copied()??, base_cpus.get(r).copied()??);
+        if cb < CPU_BOUND * b || c <= 0.0 {
+            return None;
+        }
+        busy.push(c / w);
+        equal.push(b / w * (c / cb).min(1.0));
+    }
+    (!equal.is_empty()).then(|| {
+        (
+            stats::median_interval(&busy, BOOTSTRAP_ROUNDS),
+            stats::median_interval(&equal, BOOTSTRAP_ROUNDS),
+        )
     })
 }
 

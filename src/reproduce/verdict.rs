@@ -47,11 +47,10 @@ pub fn within_margin(speedup: &Estimate) -> bool {
 /// Whether a row's words are settled: its pace is faster or slower, or no faster within the
 /// margin or by a narrow interval that holds 1. A row the noise hides is not.
 pub fn decided(spread: &Spread) -> bool {
+    let e = spread.judged();
     match Pace::of_spread(spread) {
         Pace::Faster | Pace::Slower => true,
-        Pace::NoFaster => {
-            within_margin(&spread.speedup) || spread.speedup.relative_half_width() <= NARROW
-        }
+        Pace::NoFaster => within_margin(&e) || e.relative_half_width() <= NARROW,
         Pace::Hidden => false,
     }
 }
@@ -84,13 +83,15 @@ impl Pace {
         }
     }
 
-    /// The pace a measured row shows: as [`Pace::of`] its speedup, except that a speedup whose
-    /// whole interval lies above the machine's ceiling's is an artefact of the measurement
-    /// (the one-thread runs met a slower moment than the row's), never "faster": noise hides
-    /// the answer.
+    /// The pace a measured row shows: as [`Pace::of`] its speedup at equal CPU speed (where
+    /// the CPU times were counted: [`Spread::judged`]), except that a speedup whose whole
+    /// interval lies above the machine's ceiling's is an artefact of the measurement (the
+    /// one-thread runs met a slower moment than the row's), never "faster": noise hides the
+    /// answer.
     pub fn of_spread(spread: &Spread) -> Pace {
-        match (Pace::of(&spread.speedup), spread.ceiling) {
-            (Pace::Faster, Some(c)) if spread.speedup.low > c.high => Pace::Hidden,
+        let e = spread.judged();
+        match (Pace::of(&e), spread.ceiling) {
+            (Pace::Faster, Some(c)) if e.low > c.high => Pace::Hidden,
             (pace, _) => pace,
         }
     }
@@ -106,21 +107,40 @@ impl Pace {
     }
 }
 
+/// Whether the clock's speedup alone gives other words than the speedup at equal CPU speed:
+/// the row's runs met faster CPUs than its one-thread runs, by enough to change the verdict.
+pub fn clock_misleads(spread: &Spread) -> bool {
+    let clock = Spread {
+        at_equal_speed: None,
+        ..*spread
+    };
+    spread.at_equal_speed.is_some() && Pace::of_spread(&clock) != Pace::of_spread(spread)
+}
+
 /// `row`'s pace against one thread, to stand between "ran" and "1 thread": "faster (1.92x,
 /// 1.85-1.97x) than", "no faster (...) than" ("no faster (1.03x, 1.01-1.04x: less than 5%
 /// apart) than" when the margin decides it), "slower (...) than", or "at a pace the noise
 /// hides (0.95-1.60x; the ceiling moved between 1.40x and 2.00x, one thread took 170 ms to
 /// 340 ms) beside".
+///
+/// Where the clock's speedup alone would have given other words than the speedup at equal CPU
+/// speed, both are shown: "no faster (1.29x, 1.10-1.40x by the clock; 1.01x, 0.98-1.03x at
+/// equal CPU speed, 1.00 CPUs busy) than".
 pub fn pace(row: &Row) -> String {
-    let Some(e) = row.speedup_estimate() else {
+    let Some(e) = row.judged_estimate() else {
         return "at an unmeasured pace beside".into();
     };
-    let figures = if e.low == e.high {
-        format!("{:.2}x", e.value)
-    } else {
-        format!("{:.2}x, {:.2}-{:.2}x", e.value, e.low, e.high)
-    };
+    let words = |e: Estimate| ratio_words(e.value, [e.low, e.high]);
+    let mut figures = words(e);
     let pace = row.spread.as_ref().map_or(Pace::of(&e), Pace::of_spread);
+    if let Some(s) = row.spread.filter(clock_misleads) {
+        figures = format!(
+            "{} by the clock; {figures} at equal CPU speed{}",
+            words(s.speedup),
+            s.cpus
+                .map_or(String::new(), |c| format!(", {:.2} CPUs busy", c.value))
+        );
+    }
     match pace {
         Pace::Hidden => format!(
             "at a pace the noise hides ({:.2}-{:.2}x; {}) beside",
@@ -171,7 +191,7 @@ fn speeds<'a, const N: usize>(
     for (who, variant) in wanted {
         let row = rows
             .iter()
-            .find(|r| r.who == *who && r.variant == variant && r.speedup_estimate().is_some())?;
+            .find(|r| r.who == *who && r.variant == variant && r.judged_estimate().is_some())?;
         out.push(row);
     }
     out.try_into().ok()
@@ -275,6 +295,18 @@ pub fn cpu(rows: &[Row], cpus: usize, check_interval: u32) -> Vec<String> {
             pace(t4),
             pace(p2)
         ));
+    }
+    if rows
+        .iter()
+        .any(|r| r.spread.is_some_and(|s| clock_misleads(&s)))
+    {
+        v.push(
+            "At equal CPU speed: where a row's runs did the one-thread runs' work in less CPU \
+             time, its CPUs ran faster than theirs (on a shared VM one vCPU can run slower than \
+             the other), and its speedup is divided by that much; it then never exceeds the CPUs \
+             it kept busy."
+                .into(),
+        );
     }
     v
 }

@@ -296,6 +296,22 @@ fn reproduce_json_gives_every_measured_row_an_interval_and_w_above_1_a_ceiling()
             let (value, _, _) = interval(&row["speedup"], &what);
             assert!(value > 0.0, "{what}");
             assert!(row["runs"].as_u64().unwrap() >= 3, "{what}");
+            // CPU-bound rows of this process's threads count their CPU time and are judged at
+            // equal CPU speed, never above the clock; worker processes' CPU time is not
+            // counted here, and sleeping rows keep no CPU busy: the clock's figure stands.
+            let (clock, _, _) = interval(&row["speedup_by_clock"], &what);
+            let threads = row["family"] != "parlab" || row["variant"] != "2 processes";
+            assert_eq!(
+                !row["cpus"].is_null(),
+                cpu_bound && threads,
+                "{what}: {row}"
+            );
+            if row["cpus"].is_null() {
+                assert_eq!(value, clock, "{what}: {row}");
+            } else {
+                let (cpus, _, _) = interval(&row["cpus"], &what);
+                assert!(cpus > 0.2 && value <= clock, "{what}: {row}");
+            }
             let workers = row["workers"].as_u64().unwrap();
             let with_ceiling = cpu_bound && workers > 1;
             assert_eq!(!row["ceiling"].is_null(), with_ceiling, "{what}: {row}");

@@ -199,6 +199,8 @@ fn the_thread_ratios_take_the_rows_intervals() {
         ceiling_seen: None,
         base_seen: (1.0, 1.0),
         runs: 6,
+        cpus: None,
+        at_equal_speed: None,
     };
     let measured = |who: &Who, s: Estimate| Row {
         speedup: Some(s.value),

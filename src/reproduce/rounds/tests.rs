@@ -10,6 +10,7 @@ fn run(wall_s: f64) -> Run {
         total: 7,
         gil: None,
         note: None,
+        cpu_s: None,
     }
 }
 
@@ -209,4 +210,69 @@ fn more_rounds_go_up_to_the_most_when_it_is_above_twice() {
     .unwrap();
     assert_eq!(out[1].as_ref().unwrap().spread.runs, 9);
     assert_eq!(out[2].as_ref().unwrap().spread.runs, 3);
+}
+
+#[test]
+fn a_row_is_judged_at_the_cpu_speed_of_its_one_thread_runs() {
+    let walls = |w: &[f64]| w.iter().map(|&w| Some(w)).collect::<Vec<_>>();
+    // A lock-bound row: one CPU busy (CPU time = wall time) in every round. Where the one-thread
+    // run took longer in CPU time for the same work (1.2 s against 1.0 s), its CPU ran slower:
+    // the clock's 1.2x is the machine's, and at equal speed the row is level.
+    let base = walls(&[1.2, 1.0, 1.2, 1.0, 1.2]);
+    let row = walls(&[1.0, 1.0, 1.0, 1.0, 1.0]);
+    let (busy, equal) = at_equal_speed([&row, &row], [&base, &base]).unwrap();
+    assert_eq!(busy.value, 1.0);
+    assert!(
+        (equal.value - 1.0).abs() < 1e-9 && (equal.high - 1.0).abs() < 1e-9,
+        "{equal:?}"
+    );
+    // Two threads in parallel: half the wall time, the same CPU time: 2x at equal speed.
+    let par = walls(&[0.5, 0.5, 0.5, 0.5, 0.5]);
+    let same = walls(&[1.0; 5]);
+    let (busy, equal) = at_equal_speed([&par, &same], [&same, &same]).unwrap();
+    assert_eq!((busy.value, equal.value), (2.0, 2.0));
+    // More CPU time than one thread (overhead, or a slower CPU: they look alike): the clock's
+    // ratio stands, never raised.
+    let more = walls(&[1.3; 5]);
+    let (_, equal) = at_equal_speed([&row, &more], [&same, &same]).unwrap();
+    assert_eq!(equal.value, 1.0);
+}
+
+#[test]
+fn no_speed_is_judged_without_every_cpu_time_or_a_busy_base() {
+    let some = |w: &[f64]| w.iter().map(|&w| Some(w)).collect::<Vec<_>>();
+    let walls = some(&[1.0, 1.0, 1.0]);
+    // A one-thread run that slept: its CPU time says nothing of the CPU's speed.
+    let asleep = some(&[0.01, 0.01, 0.01]);
+    assert!(at_equal_speed([&walls, &asleep], [&walls, &asleep]).is_none());
+    // A round whose CPU time was not counted.
+    let gap = vec![Some(1.0), None, Some(1.0)];
+    assert!(at_equal_speed([&walls, &gap], [&walls, &walls]).is_none());
+    assert!(at_equal_speed([&walls, &walls], [&walls, &gap]).is_none());
+    // Rounds where the row did not run are left out, not missing.
+    let skipped = vec![Some(1.0), None, Some(1.0)];
+    let (_, equal) = at_equal_speed([&skipped, &gap], [&walls, &walls]).unwrap();
+    assert_eq!(equal.value, 1.0);
+}
+
+#[test]
+fn measured_rows_carry_their_cpus_and_their_speedup_at_equal_speed() {
+    // The gil model's case: a lone thread landing on the slower vCPU in every other round.
+    let out = measure(&threads(), FIXED, None, &mut |i, r| {
+        let slow = if i == 0 && r % 2 == 0 { 1.3 } else { 1.0 };
+        Ok(Some(Run {
+            cpu_s: Some(slow),
+            ..run(slow)
+        }))
+    })
+    .unwrap();
+    let two = out[1].as_ref().unwrap().spread;
+    assert!(two.speedup.high > 1.25, "{two:?}");
+    let (busy, equal) = (two.cpus.unwrap(), two.at_equal_speed.unwrap());
+    assert_eq!((busy.value, equal.value, equal.high), (1.0, 1.0, 1.0));
+    assert_eq!(two.judged(), equal);
+    // Runs without CPU times: judged by the clock.
+    let plain = measure(&threads(), FIXED, None, &mut |_, _| Ok(Some(run(1.0)))).unwrap();
+    let s = plain[1].as_ref().unwrap().spread;
+    assert!(s.cpus.is_none() && s.at_equal_speed.is_none() && s.judged() == s.speedup);
 }

@@ -34,6 +34,8 @@ fn measured(who: &Who, variant: Variant, ratios: &[f64], ceiling: Option<(f64, f
             ceiling_seen: ceiling,
             base_seen: (0.17, 0.34),
             runs: ratios.len(),
+            cpus: None,
+            at_equal_speed: None,
         }),
         ..Row::new(who.clone(), variant)
     }
@@ -309,4 +311,28 @@ fn a_row_is_decided_when_more_rounds_would_not_change_its_words() {
     assert!(!decided(&spread(&[2.5, 2.6, 2.55], Some((1.9, 2.1)))));
     // A bimodal row (every other round at half speed on one side only) holds 1 widely.
     assert!(!decided(&spread(&[0.6, 1.2, 0.6, 1.2, 0.6, 1.2], None)));
+}
+
+#[test]
+fn a_row_faster_only_by_the_clock_is_no_faster() {
+    // The gil model's 2 threads at 1.20x by the clock, with one CPU busy and the one-thread runs
+    // on a slower CPU: level at equal speed. The words follow equal speed, and say why.
+    let gil = Who::Parlab(BackendKind::Gil);
+    let mut r = measured(&gil, T2, &[1.1, 1.2, 1.3], None);
+    let s = r.spread.as_mut().unwrap();
+    assert_eq!(Pace::of_spread(s), Pace::Faster);
+    s.at_equal_speed = Some(stats::median_interval(&[0.99, 1.0, 1.01], 2000));
+    s.cpus = Some(Estimate::exact(1.0));
+    assert_eq!(Pace::of_spread(s), Pace::NoFaster);
+    assert!(decided(s));
+    assert_eq!(
+        pace(&r),
+        "no faster (1.20x, 1.10-1.30x by the clock; 1.00x, 0.99-1.01x at equal CPU speed, \
+         1.00 CPUs busy) than"
+    );
+    // Where both give the same words, the sentence shows the figure the words came from.
+    let mut both = measured(&gil, T2, &[1.8, 1.9, 2.0], None);
+    let s = both.spread.as_mut().unwrap();
+    s.at_equal_speed = Some(stats::median_interval(&[1.7, 1.8, 1.9], 2000));
+    assert_eq!(pace(&both), "faster (1.80x, 1.70-1.90x) than");
 }
