@@ -73,6 +73,7 @@ impl PythonProbe {
             Metric::HoldP90 => over_rounds(self.holds.iter().filter_map(|h| ms(h.hold_p90_s))),
             Metric::IoAlone => over_rounds(self.rates.iter().map(|r| r.alone_per_s)),
             Metric::IoBesideCpu => over_rounds(self.rates.iter().map(|r| r.beside_cpu_per_s)),
+            Metric::ConvoyFall => self.fall(),
         }
     }
 
@@ -94,6 +95,7 @@ impl ModelProbe {
             Metric::HoldP90 => over_rounds(self.stats.iter().map(|s| s.hold_p90_s * 1e3)),
             Metric::IoAlone => over_rounds(self.convoy.iter().map(|c| c.alone_per_s)),
             Metric::IoBesideCpu => over_rounds(self.convoy.iter().map(|c| c.beside_cpu_per_s)),
+            Metric::ConvoyFall => self.fall(),
         }
     }
 

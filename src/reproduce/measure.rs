@@ -142,6 +142,9 @@ impl<'a> Lab<'a> {
         } else {
             self.progress.show(what);
         }
+        // A sleeping job's CPU time says nothing of the CPU's speed: it is counted for
+        // CPU-bound jobs only.
+        let cpu_bound = !matches!(job.kernel, Kernel::Sleep { .. });
         match who {
             Who::CPython { version } => {
                 let Some(entry) = self.python(version) else {
@@ -167,7 +170,7 @@ impl<'a> Lab<'a> {
                     total: timed.result.into(),
                     gil: None,
                     note,
-                    cpu_s: timed.cpu_s,
+                    cpu_s: timed.cpu_s.filter(|_| cpu_bound),
                 }))
             }
             Who::Parlab(_) => {
@@ -183,7 +186,7 @@ impl<'a> Lab<'a> {
                     total: total.headline(),
                     gil,
                     note: None,
-                    cpu_s: in_process.then_some(cpu.user_s + cpu.sys_s),
+                    cpu_s: (in_process && cpu_bound).then_some(cpu.user_s + cpu.sys_s),
                 }))
             }
             Who::SeedPost => Err(not_measured(who)),

@@ -283,13 +283,10 @@ pub fn spread(
     })
 }
 
-/// A one-thread run whose CPU time is below this share of its wall time did not keep a CPU
-/// busy (it slept, or waited): its CPU time says nothing of the CPU's speed.
-const CPU_BOUND: f64 = 0.5;
-
 /// A row's CPUs busy (its CPU time over its wall time) and its speedup at equal CPU speed,
 /// from its `[walls, cpus]` per round and its base row's; `None` unless every round that ran
-/// both counted both CPU times and the base row kept a CPU busy in each.
+/// both counted both CPU times (runs count them for CPU-bound jobs only: a sleeping run's CPU
+/// time says nothing of the CPU's speed).
 ///
 /// Two runs of the same work use the same CPU time at the same CPU speed, the parallel one
 /// more for its overhead. When a row's run used less CPU time than the one-thread run of its
@@ -308,7 +305,7 @@ pub fn at_equal_speed(
             continue;
         };
         let (c, cb) = (cpus.get(r).copied()??, base_cpus.get(r).copied()??);
-        if cb < CPU_BOUND * b || c <= 0.0 {
+        if c <= 0.0 || cb <= 0.0 {
             return None;
         }
         busy.push(c / w);

@@ -277,15 +277,19 @@ pub enum Metric {
     IoAlone,
     /// The same beside a CPU-bound thread: the convoy effect.
     IoBesideCpu,
+    /// How many times the I/O thread's rate falls beside the CPU-bound thread: each probe
+    /// round's rate alone over its rate beside, the median over the rounds.
+    ConvoyFall,
 }
 
 impl Metric {
     /// Every metric, in the table's order.
-    pub const ALL: [Metric; 4] = [
+    pub const ALL: [Metric; 5] = [
         Metric::HoldMedian,
         Metric::HoldP90,
         Metric::IoAlone,
         Metric::IoBesideCpu,
+        Metric::ConvoyFall,
     ];
 
     /// What is measured, in words.
@@ -295,6 +299,7 @@ impl Metric {
             Metric::HoldP90 => "GIL hold per turn, 2 CPU-bound threads, p90",
             Metric::IoAlone => "I/O thread alone: write+read pairs",
             Metric::IoBesideCpu => "I/O thread beside 1 CPU-bound thread: write+read pairs",
+            Metric::ConvoyFall => "convoy: the I/O rate alone over beside, per round",
         }
     }
 
@@ -303,6 +308,7 @@ impl Metric {
         match self {
             Metric::HoldMedian | Metric::HoldP90 => "ms",
             Metric::IoAlone | Metric::IoBesideCpu => "per s",
+            Metric::ConvoyFall => "x",
         }
     }
 }

@@ -21,7 +21,7 @@
 
 use std::time::Duration;
 
-use super::fidelity::{Fidelity, Judgement, ratio};
+use super::fidelity::{Fidelity, Judgement};
 use super::row::{Comparison, Metric, Row, Spread, Variant, Who};
 use crate::backend::BackendKind;
 use crate::stats::{Estimate, Side};
@@ -412,16 +412,16 @@ pub fn inside(comparisons: &[Comparison], interval: Duration) -> Vec<String> {
         interval.as_secs_f64() * 1e3
     )];
     let find = |m: Metric| comparisons.iter().find(|c| c.metric == m);
-    if let (Some(alone), Some(beside)) = (find(Metric::IoAlone), find(Metric::IoBesideCpu)) {
-        // The fall's interval, as conservative as the fidelity table's ratios.
+    if let Some(fall) = find(Metric::ConvoyFall) {
+        // Each round's fall, the median over the rounds: the figure the fidelity table judges.
         let mut s = format!(
             "The convoy effect: a thread doing short blocking calls must take the GIL back after \
              each one, and beside a CPU-bound thread it often waits for it. In the model its rate \
              falls {}",
-            fall_words(&ratio(&alone.parlab, &beside.parlab))
+            fall_words(&fall.parlab)
         );
-        if let (Some(a), Some(b)) = (alone.cpython, beside.cpython) {
-            s.push_str(&format!(", in CPython {}", fall_words(&ratio(&a, &b))));
+        if let Some(py) = fall.cpython {
+            s.push_str(&format!(", in CPython {}", fall_words(&py)));
         }
         s.push('.');
         v.push(s);

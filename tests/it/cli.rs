@@ -237,7 +237,7 @@ fn reproduce_json_is_one_object() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["cpu"]["rows"].as_array().unwrap().len(), 14);
     assert_eq!(v["io"]["rows"].as_array().unwrap().len(), 3);
-    assert_eq!(v["inside"].as_array().unwrap().len(), 4);
+    assert_eq!(v["inside"].as_array().unwrap().len(), 5);
     assert!(v["python"]["Err"].is_string(), "{v}");
 }
 

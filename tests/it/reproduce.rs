@@ -70,7 +70,7 @@ fn quick_run_without_python_gets_every_answer_right() {
     for row in &r.io.rows {
         assert_eq!(row.result, Some(40), "{row:?}");
     }
-    assert_eq!(r.inside.len(), 4);
+    assert_eq!(r.inside.len(), 5);
     assert!(
         r.inside
             .iter()
@@ -241,7 +241,13 @@ fn cpython_rows_are_read_placed_and_judged() {
         .collect();
     assert_eq!(
         cpython,
-        [Some(250.0), Some(500.0), Some(5000.0), Some(500.0)]
+        [
+            Some(250.0),
+            Some(500.0),
+            Some(5000.0),
+            Some(500.0),
+            Some(10.0)
+        ]
     );
     assert!(
         r.inside_verdict[1].ends_with(", in CPython 10x."),

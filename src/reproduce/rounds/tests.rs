@@ -239,12 +239,18 @@ fn a_row_is_judged_at_the_cpu_speed_of_its_one_thread_runs() {
 }
 
 #[test]
-fn no_speed_is_judged_without_every_cpu_time_or_a_busy_base() {
+fn no_speed_is_judged_without_every_cpu_time() {
     let some = |w: &[f64]| w.iter().map(|&w| Some(w)).collect::<Vec<_>>();
     let walls = some(&[1.0, 1.0, 1.0]);
-    // A one-thread run that slept: its CPU time says nothing of the CPU's speed.
-    let asleep = some(&[0.01, 0.01, 0.01]);
-    assert!(at_equal_speed([&walls, &asleep], [&walls, &asleep]).is_none());
+    // No CPU time at all (a clock that did not move): nothing to compare.
+    let none = some(&[0.0, 0.0, 0.0]);
+    assert!(at_equal_speed([&walls, &none], [&walls, &none]).is_none());
+    // A run that waited for a CPU half the time (a loaded machine) still counts its CPU time:
+    // it did the work in half the one-thread run's CPU time, so its CPU ran twice as fast, and
+    // at equal speed it would have taken twice as long again: 0.5x, the half CPU it kept busy.
+    let half = some(&[0.5, 0.5, 0.5]);
+    let (busy, equal) = at_equal_speed([&walls, &half], [&walls, &walls]).unwrap();
+    assert_eq!((busy.value, equal.value), (0.5, 0.5));
     // A round whose CPU time was not counted.
     let gap = vec![Some(1.0), None, Some(1.0)];
     assert!(at_equal_speed([&walls, &gap], [&walls, &walls]).is_none());

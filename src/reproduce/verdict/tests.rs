@@ -206,38 +206,38 @@ fn inside_verdict_gives_the_interval_and_the_convoy_fall() {
         cpython: cpython.map(Estimate::exact),
         parlab: Estimate::exact(parlab),
     };
+    // The fall is its own figure (each round's alone over beside, the median over rounds), not
+    // the ratio of the two rates' medians: here those would say 100x and 3x.
     let comparisons = [
         c(Metric::HoldMedian, None, 5.0),
         c(Metric::IoBesideCpu, Some(100.0), 10.0),
         c(Metric::IoAlone, Some(300.0), 1000.0),
+        c(Metric::ConvoyFall, Some(3.2), 90.0),
     ];
     let v = inside(&comparisons, Duration::from_micros(2500));
     assert_eq!(v.len(), 2);
     assert!(v[0].contains("(2.5 ms)"), "{}", v[0]);
     assert!(
-        v[1].ends_with("In the model its rate falls 100x, in CPython 3x."),
+        v[1].ends_with("In the model its rate falls 90x, in CPython 3x."),
         "{}",
         v[1]
     );
-    // With intervals over the rounds, the fall's interval is the sides' extremes crossed.
+    // With an interval over the rounds, the sentence gives it.
     let mut rounds = comparisons;
-    rounds[1].parlab = Estimate {
-        value: 10.0,
-        low: 8.0,
-        high: 20.0,
+    rounds[3].parlab = Estimate {
+        value: 90.0,
+        low: 50.0,
+        high: 125.0,
     };
+    rounds[3].cpython = None;
     let v = inside(&rounds, Duration::from_millis(5));
     assert!(
-        v[1].ends_with("In the model its rate falls 100x (50-125x), in CPython 3x."),
+        v[1].ends_with("In the model its rate falls 90x (50-125x)."),
         "{}",
         v[1]
     );
-    let model_only = inside(&comparisons[..2], Duration::from_millis(5));
-    assert_eq!(
-        model_only.len(),
-        1,
-        "no convoy sentence without the alone rate"
-    );
+    let without_fall = inside(&comparisons[..3], Duration::from_millis(5));
+    assert_eq!(without_fall.len(), 1, "no convoy sentence without the fall");
 }
 
 #[test]
