@@ -203,19 +203,12 @@ impl State {
     /// both.
     fn spread_of(&self, rows: &[(Who, Variant)], i: usize) -> Option<(usize, Spread)> {
         let base = base_of(rows, i)?;
-        let mut s = spread(
-            &self.walls[i],
-            &self.walls[base],
+        let s = spread(
+            [&self.walls[i], &self.cpus[i]],
+            [&self.walls[base], &self.cpus[base]],
             &self.ceilings,
             rows[i].1.workers(),
         )?;
-        if let Some((busy, equal)) = at_equal_speed(
-            [&self.walls[i], &self.cpus[i]],
-            [&self.walls[base], &self.cpus[base]],
-        ) {
-            s.cpus = Some(busy);
-            s.at_equal_speed = Some(equal);
-        }
         Some((base, s))
     }
 
@@ -237,30 +230,60 @@ fn base_of(rows: &[(Who, Variant)], i: usize) -> Option<usize> {
         .position(|(w, v)| w.family() == family && *v == Variant::Threads(1))
 }
 
-/// A row's spread from its per-round times, its base row's, and each round's ceilings; `None`
-/// when no round ran both.
+/// A row's spread from its per-round `[walls, cpus]`, its base row's, and each round's
+/// ceilings; `None` when no round ran both.
+///
+/// Where every round that ran both counted both CPU times (runs count them for CPU-bound jobs
+/// only: a sleeping run's CPU time says nothing of the CPU's speed), the row also gets the CPUs
+/// it kept busy (CPU time over wall time) and its speedup at equal CPU speed, and its share of
+/// the ceiling is taken at equal speed too. Two runs of the same work use the same CPU time at
+/// the same CPU speed, the parallel one more for its overhead. When a row's run used less CPU
+/// time than the one-thread run of its round (`cpu < base_cpu`), its CPUs ran faster, by
+/// `base_cpu / cpu`, and that much of its speedup is the machine's: the round's ratio is
+/// divided by it. When it used more, overhead and a slower CPU look alike, and the ratio
+/// stands. So a speedup at equal speed never exceeds the CPUs the row kept busy against the
+/// one-thread run's: a lock that lets one thread run at a time cannot come out faster because
+/// the one-thread run met the slower vCPU.
 pub fn spread(
-    walls: &[Option<f64>],
-    base: &[Option<f64>],
+    [walls, cpus]: [&[Option<f64>]; 2],
+    [base, base_cpus]: [&[Option<f64>]; 2],
     ceilings: &[Vec<(usize, f64)>],
     workers: usize,
 ) -> Option<Spread> {
-    let mut ratios = Vec::new();
-    let mut shares = Vec::new();
-    let mut seen = Vec::new();
-    for (r, (w, b)) in walls.iter().zip(base).enumerate() {
-        let (Some(w), Some(b)) = (w, b) else { continue };
+    let paired: Vec<(usize, f64, f64)> = walls
+        .iter()
+        .zip(base)
+        .enumerate()
+        .filter_map(|(r, (w, b))| Some((r, (*w)?, (*b)?)))
+        .collect();
+    if paired.is_empty() {
+        return None;
+    }
+    let cpu = |xs: &[Option<f64>], r: usize| xs.get(r).copied().flatten().filter(|&c| c > 0.0);
+    let counted: Option<Vec<(f64, f64)>> = paired
+        .iter()
+        .map(|&(r, _, _)| Some((cpu(cpus, r)?, cpu(base_cpus, r)?)))
+        .collect();
+    let (mut ratios, mut equal, mut busy) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut shares, mut seen) = (Vec::new(), Vec::new());
+    for (k, &(r, w, b)) in paired.iter().enumerate() {
         ratios.push(b / w);
+        let judged = match &counted {
+            Some(cs) => {
+                let (c, cb) = cs[k];
+                busy.push(c / w);
+                b / w * (c / cb).min(1.0)
+            }
+            None => b / w,
+        };
+        equal.push(judged);
         let at = ceilings
             .get(r)
             .and_then(|c| c.iter().find(|c| c.0 == workers));
         if let Some(&(_, c)) = at.filter(|_| workers > 1) {
             seen.push(c);
-            shares.push(b / w / c);
+            shares.push(judged / c);
         }
-    }
-    if ratios.is_empty() {
-        return None;
     }
     let bases: Vec<f64> = base.iter().flatten().copied().collect();
     let range = |xs: &[f64]| {
@@ -278,44 +301,10 @@ pub fn spread(
         ceiling_seen: (!seen.is_empty()).then(|| range(&seen)),
         base_seen: range(&bases),
         runs: walls.iter().flatten().count(),
-        cpus: None,
-        at_equal_speed: None,
-    })
-}
-
-/// A row's CPUs busy (its CPU time over its wall time) and its speedup at equal CPU speed,
-/// from its `[walls, cpus]` per round and its base row's; `None` unless every round that ran
-/// both counted both CPU times (runs count them for CPU-bound jobs only: a sleeping run's CPU
-/// time says nothing of the CPU's speed).
-///
-/// Two runs of the same work use the same CPU time at the same CPU speed, the parallel one
-/// more for its overhead. When a row's run used less CPU time than the one-thread run of its
-/// round (`cpu < base_cpu`), its CPUs ran faster, by `base_cpu / cpu`, and that much of its
-/// speedup is the machine's: the round's ratio is divided by it. When it used more, overhead
-/// and a slower CPU look alike, and the ratio stands. So a speedup at equal speed never
-/// exceeds the CPUs the row kept busy against the one-thread run's: a lock that lets one thread
-/// run at a time cannot come out faster because the one-thread run met the slower vCPU.
-pub fn at_equal_speed(
-    [walls, cpus]: [&[Option<f64>]; 2],
-    [base_walls, base_cpus]: [&[Option<f64>]; 2],
-) -> Option<(stats::Estimate, stats::Estimate)> {
-    let (mut busy, mut equal) = (Vec::new(), Vec::new());
-    for r in 0..walls.len().min(base_walls.len()) {
-        let (Some(w), Some(b)) = (walls[r], base_walls[r]) else {
-            continue;
-        };
-        let (c, cb) = (cpus.get(r).copied()??, base_cpus.get(r).copied()??);
-        if c <= 0.0 || cb <= 0.0 {
-            return None;
-        }
-        busy.push(c / w);
-        equal.push(b / w * (c / cb).min(1.0));
-    }
-    (!equal.is_empty()).then(|| {
-        (
-            stats::median_interval(&busy, BOOTSTRAP_ROUNDS),
-            stats::median_interval(&equal, BOOTSTRAP_ROUNDS),
-        )
+        cpus: interval(&busy),
+        at_equal_speed: counted
+            .is_some()
+            .then(|| stats::median_interval(&equal, BOOTSTRAP_ROUNDS)),
     })
 }
 

@@ -63,17 +63,25 @@ fn rows_of_several_workers_get_the_ceiling_of_their_rounds() {
     let walls = [Some(0.5), Some(0.6), Some(0.5)];
     let base = [Some(1.0), Some(0.9), Some(1.0)];
     let ceilings = vec![vec![(2, 2.0)], vec![(2, 1.5)], vec![(2, 2.0)]];
-    let s = spread(&walls, &base, &ceilings, 2).unwrap();
+    let s = spread([&walls, &[]], [&base, &[]], &ceilings, 2).unwrap();
     assert_eq!(s.ceiling.unwrap().value, 2.0);
     assert_eq!(s.ceiling_seen, Some((1.5, 2.0)));
     // Round shares: 2.0/2.0, 1.5/1.5, 2.0/2.0.
     let share = s.vs_ceiling.unwrap();
     assert!((share.value - 1.0).abs() < 1e-9, "{share:?}");
     // One worker: no ceiling.
-    let one = spread(&walls, &base, &ceilings, 1).unwrap();
+    let one = spread([&walls, &[]], [&base, &[]], &ceilings, 1).unwrap();
     assert!(one.ceiling.is_none() && one.vs_ceiling.is_none() && one.ceiling_seen.is_none());
     // No round in which both ran: nothing to say.
-    assert!(spread(&[None, Some(1.0)], &[Some(1.0), None], &ceilings, 2).is_none());
+    assert!(
+        spread(
+            [&[None, Some(1.0)], &[]],
+            [&[Some(1.0), None], &[]],
+            &ceilings,
+            2
+        )
+        .is_none()
+    );
 }
 
 #[test]
@@ -212,6 +220,15 @@ fn more_rounds_go_up_to_the_most_when_it_is_above_twice() {
     assert_eq!(out[2].as_ref().unwrap().spread.runs, 3);
 }
 
+/// A row's CPUs busy and speedup at equal speed, from its `[walls, cpus]` and its base's.
+fn equal_speed(
+    row: [&[Option<f64>]; 2],
+    base: [&[Option<f64>]; 2],
+) -> Option<(stats::Estimate, stats::Estimate)> {
+    let s = spread(row, base, &[], 1)?;
+    Some((s.cpus?, s.at_equal_speed?))
+}
+
 #[test]
 fn a_row_is_judged_at_the_cpu_speed_of_its_one_thread_runs() {
     let walls = |w: &[f64]| w.iter().map(|&w| Some(w)).collect::<Vec<_>>();
@@ -220,7 +237,7 @@ fn a_row_is_judged_at_the_cpu_speed_of_its_one_thread_runs() {
     // the clock's 1.2x is the machine's, and at equal speed the row is level.
     let base = walls(&[1.2, 1.0, 1.2, 1.0, 1.2]);
     let row = walls(&[1.0, 1.0, 1.0, 1.0, 1.0]);
-    let (busy, equal) = at_equal_speed([&row, &row], [&base, &base]).unwrap();
+    let (busy, equal) = equal_speed([&row, &row], [&base, &base]).unwrap();
     assert_eq!(busy.value, 1.0);
     assert!(
         (equal.value - 1.0).abs() < 1e-9 && (equal.high - 1.0).abs() < 1e-9,
@@ -229,12 +246,12 @@ fn a_row_is_judged_at_the_cpu_speed_of_its_one_thread_runs() {
     // Two threads in parallel: half the wall time, the same CPU time: 2x at equal speed.
     let par = walls(&[0.5, 0.5, 0.5, 0.5, 0.5]);
     let same = walls(&[1.0; 5]);
-    let (busy, equal) = at_equal_speed([&par, &same], [&same, &same]).unwrap();
+    let (busy, equal) = equal_speed([&par, &same], [&same, &same]).unwrap();
     assert_eq!((busy.value, equal.value), (2.0, 2.0));
     // More CPU time than one thread (overhead, or a slower CPU: they look alike): the clock's
     // ratio stands, never raised.
     let more = walls(&[1.3; 5]);
-    let (_, equal) = at_equal_speed([&row, &more], [&same, &same]).unwrap();
+    let (_, equal) = equal_speed([&row, &more], [&same, &same]).unwrap();
     assert_eq!(equal.value, 1.0);
 }
 
@@ -244,25 +261,25 @@ fn no_speed_is_judged_without_every_cpu_time() {
     let walls = some(&[1.0, 1.0, 1.0]);
     // No CPU time at all (a clock that did not move): nothing to compare.
     let none = some(&[0.0, 0.0, 0.0]);
-    assert!(at_equal_speed([&walls, &none], [&walls, &none]).is_none());
+    assert!(equal_speed([&walls, &none], [&walls, &none]).is_none());
     // A run that waited for a CPU half the time (a loaded machine) still counts its CPU time:
     // it did the work in half the one-thread run's CPU time, so its CPU ran twice as fast, and
     // at equal speed it would have taken twice as long again: 0.5x, the half CPU it kept busy.
     let half = some(&[0.5, 0.5, 0.5]);
-    let (busy, equal) = at_equal_speed([&walls, &half], [&walls, &walls]).unwrap();
+    let (busy, equal) = equal_speed([&walls, &half], [&walls, &walls]).unwrap();
     assert_eq!((busy.value, equal.value), (0.5, 0.5));
     // A round whose CPU time was not counted.
     let gap = vec![Some(1.0), None, Some(1.0)];
-    assert!(at_equal_speed([&walls, &gap], [&walls, &walls]).is_none());
-    assert!(at_equal_speed([&walls, &walls], [&walls, &gap]).is_none());
+    assert!(equal_speed([&walls, &gap], [&walls, &walls]).is_none());
+    assert!(equal_speed([&walls, &walls], [&walls, &gap]).is_none());
     // Rounds where the row did not run are left out, not missing.
     let skipped = vec![Some(1.0), None, Some(1.0)];
-    let (_, equal) = at_equal_speed([&skipped, &gap], [&walls, &walls]).unwrap();
+    let (_, equal) = equal_speed([&skipped, &gap], [&walls, &walls]).unwrap();
     assert_eq!(equal.value, 1.0);
 }
 
 #[test]
-fn measured_rows_carry_their_cpus_and_their_speedup_at_equal_speed() {
+fn measured_rows_carry_their_cpus_and_their_speedup_equal_speed() {
     // The gil model's case: a lone thread landing on the slower vCPU in every other round.
     let out = measure(&threads(), FIXED, None, &mut |i, r| {
         let slow = if i == 0 && r % 2 == 0 { 1.3 } else { 1.0 };
@@ -281,4 +298,20 @@ fn measured_rows_carry_their_cpus_and_their_speedup_at_equal_speed() {
     let plain = measure(&threads(), FIXED, None, &mut |_, _| Ok(Some(run(1.0)))).unwrap();
     let s = plain[1].as_ref().unwrap().spread;
     assert!(s.cpus.is_none() && s.at_equal_speed.is_none() && s.judged() == s.speedup);
+}
+
+#[test]
+fn the_share_of_the_ceiling_is_taken_at_equal_speed() {
+    // Two threads at 2.2x by the clock against a ceiling of 2.0, because the one-thread run
+    // used 1.1 s of CPU for what the row did in 1.0 s: at equal speed 2.0x, all of the ceiling.
+    let some = |w: &[f64]| w.iter().map(|&w| Some(w)).collect::<Vec<_>>();
+    let (walls, cpus) = (some(&[0.5, 0.5, 0.5]), some(&[1.0, 1.0, 1.0]));
+    let (base, base_cpus) = (some(&[1.1, 1.1, 1.1]), some(&[1.1, 1.1, 1.1]));
+    let ceilings = vec![vec![(2, 2.0)]; 3];
+    let s = spread([&walls, &cpus], [&base, &base_cpus], &ceilings, 2).unwrap();
+    assert!((s.speedup.value - 2.2).abs() < 1e-9, "{s:?}");
+    assert!((s.vs_ceiling.unwrap().value - 1.0).abs() < 1e-9, "{s:?}");
+    // Without CPU times, the clock's ratio over the ceiling.
+    let s = spread([&walls, &[]], [&base, &[]], &ceilings, 2).unwrap();
+    assert!((s.vs_ceiling.unwrap().value - 1.1).abs() < 1e-9, "{s:?}");
 }
