@@ -4,8 +4,8 @@
 //! on hand-made rows. A sentence appears only when every row it speaks of is there.
 //!
 //! The words come from each row's interval, never from its point value ([`Pace::of`]):
-//! "faster" only when the whole interval lies above 1, "slower" only when it lies below, "no
-//! faster" when it holds 1; and when it holds 1 but reaches far enough above it that a real
+//! "faster" only when the whole interval lies above 1, "slower" only when it lies below (past
+//! the margin, below), "no faster" when it holds 1; and when it holds 1 but reaches far enough above it that a real
 //! gain could hide in it, the sentence says that noise hides the answer, and names the noise
 //! seen: how far the machine's ceiling moved, how long the one-thread runs took.
 //!
@@ -13,11 +13,17 @@
 //! 1 is "no faster" even when it leaves 1 out. Two runs of the same job on this kind of machine
 //! differ by more than that from one minute to the next, a lock-bound model runs at 0.97x or
 //! 1.03x of one thread as the noise falls, and no one parallelises work for 3%: a row at 1.0
-//! should say so every time, not "faster" in one run and "slower" in the next.
+//! should say so every time, not "faster" in one run and "slower" in the next. For the same
+//! reason "slower" needs the whole interval more than the margin below 1 (under 1/1.05): an
+//! interval below 1 that reaches within the margin (0.77-0.97x) shows a row no faster, and
+//! perhaps slower by less than anyone would notice; the sentence says both. The words answer
+//! whether splitting the job pays: "faster", or not ("no faster"), and "slower" when the loss
+//! is larger than the machine's margin.
 //!
 //! A row is [`decided`] when more rounds would not change its words much: its interval lies
-//! above or below 1, or within the margin, or holds 1 and is narrow. `rounds` runs more rounds
-//! for the rows that are not.
+//! above 1, or more than the margin below it, or within the margin, or holds 1 (or reaches
+//! within the margin from below) and is narrow. `rounds` runs more rounds for the rows that
+//! are not.
 
 use std::time::Duration;
 
@@ -61,9 +67,10 @@ pub enum Pace {
     /// The whole interval lies above 1, and not within [`EQUAL_WITHIN`] of it.
     Faster,
     /// The interval holds 1, and reaches no higher than [`HIDDEN_ABOVE`]; or it lies wholly
-    /// within [`EQUAL_WITHIN`] of 1.
+    /// within [`EQUAL_WITHIN`] of 1; or it lies below 1 but reaches within [`EQUAL_WITHIN`] of
+    /// it (slower, perhaps by less than the margin: not a loss this machine reproduces).
     NoFaster,
-    /// The whole interval lies below 1, and not within [`EQUAL_WITHIN`] of it.
+    /// The whole interval lies more than [`EQUAL_WITHIN`] below 1 (under 1/1.05).
     Slower,
     /// The interval holds 1 and reaches above [`HIDDEN_ABOVE`]: noise hides the answer.
     Hidden,
@@ -77,7 +84,8 @@ impl Pace {
         }
         match speedup.side_of(1.0) {
             Side::Above => Pace::Faster,
-            Side::Below => Pace::Slower,
+            Side::Below if speedup.high < 1.0 / (1.0 + EQUAL_WITHIN) => Pace::Slower,
+            Side::Below => Pace::NoFaster,
             Side::Holds if speedup.high > HIDDEN_ABOVE => Pace::Hidden,
             Side::Holds => Pace::NoFaster,
         }
@@ -148,8 +156,12 @@ pub fn pace(row: &Row) -> String {
             e.high,
             noise(row)
         ),
-        Pace::NoFaster if e.side_of(1.0) != Side::Holds => format!(
+        Pace::NoFaster if within_margin(&e) && e.side_of(1.0) != Side::Holds => format!(
             "no faster ({figures}: less than {:.0}% apart) than",
+            EQUAL_WITHIN * 100.0
+        ),
+        Pace::NoFaster if e.side_of(1.0) == Side::Below => format!(
+            "no faster ({figures}: slower, but perhaps by less than {:.0}%) than",
             EQUAL_WITHIN * 100.0
         ),
         _ => format!("{} ({figures}) than", pace.word()),

@@ -273,9 +273,13 @@ fn the_margin_of_equivalence_at_its_edges() {
         assert!(within_margin(&e(low, high)), "{low}-{high}");
         assert_eq!(Pace::of(&e(low, high)), Pace::NoFaster, "{low}-{high}");
     }
-    // Reaching past an edge, the rule of sides again.
+    // Reaching past the upper edge from above 1: faster.
     assert_eq!(Pace::of(&e(1.01, 1.051)), Pace::Faster);
-    assert_eq!(Pace::of(&e(0.95, 0.99)), Pace::Slower);
+    // Below 1 but reaching within the margin: no faster, perhaps slower by less than 5%; wholly
+    // more than 5% below 1: slower.
+    assert_eq!(Pace::of(&e(0.95, 0.99)), Pace::NoFaster);
+    assert_eq!(Pace::of(&e(0.77, 0.96)), Pace::NoFaster);
+    assert_eq!(Pace::of(&e(0.77, 0.95)), Pace::Slower);
     assert_eq!(Pace::of(&e(0.94, 1.04)), Pace::NoFaster);
     assert!(!within_margin(&e(0.94, 1.04)));
 }
@@ -291,6 +295,16 @@ fn the_margin_is_said_in_the_sentence() {
     // Holding 1, nothing to explain.
     let r = measured(&gil, T2, &[0.99, 1.0, 1.01], None);
     assert_eq!(pace(&r), "no faster (1.00x, 0.99-1.01x) than");
+    // Below 1, reaching within the margin: both said.
+    let r = measured(&gil, T2, &[0.8, 0.9, 0.97], None);
+    assert_eq!(
+        pace(&r),
+        "no faster (0.90x, 0.80-0.97x: slower, but perhaps by less than 5%) than"
+    );
+    assert!(
+        !decided(&r.spread.unwrap()),
+        "a wide interval gets more rounds"
+    );
 }
 
 #[test]
