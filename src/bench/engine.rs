@@ -80,13 +80,17 @@ pub fn run(
             report.interrupted = Some(stopped);
             break;
         }
+        // Every round: whether to stop reads each cell's interval (`--precision`), which must
+        // be this round's, not the one of the last export.
+        summarise(&mut report, spec, lab.figures());
         if last_update.is_none_or(|t| t.elapsed() >= UPDATE_EVERY) {
-            publish(&mut report, spec, &lab, &mut machine, update)?;
+            publish(&mut report, &mut machine, update)?;
             last_update = Some(Instant::now());
         }
     }
     report.complete = report.interrupted.is_none();
-    publish(&mut report, spec, &lab, &mut machine, update)?;
+    summarise(&mut report, spec, lab.figures());
+    publish(&mut report, &mut machine, update)?;
     Ok(report)
 }
 
@@ -275,15 +279,13 @@ fn keep_error(cell: &mut Cell, e: String) {
     }
 }
 
-/// Brings the report's figures and machine load up to date and hands it to `update`.
+/// Brings the report's machine load up to date and hands it to `update` (its figures are
+/// summarised after every round).
 fn publish(
     report: &mut Report,
-    spec: &Spec,
-    lab: &Lab,
     machine: &mut Machine,
     update: &mut dyn FnMut(&Report) -> Result<()>,
 ) -> Result<()> {
-    summarise(report, spec, lab.figures());
     machine.finish();
     report.machine = machine.clone();
     update(report)

@@ -279,3 +279,43 @@ fn the_html_report_renders_in_a_browser() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn precision_stops_a_benchmark_early_only_when_every_interval_meets_it() {
+    // Runs of microseconds: five rounds take a fraction of a second, far less than --max-time,
+    // and their paired ratios scatter by more than 1%. A benchmark that stopped before
+    // --max-time must have met --precision in every cell, as its own figures show.
+    let dir = tempdir("precision");
+    let started = std::time::Instant::now();
+    let out = bench(
+        &dir,
+        "-b sequential,threads -w 1 -r 0..2e4 --precision 1% --max-time 4s",
+    )
+    .output()
+    .unwrap();
+    let took = started.elapsed();
+    assert!(out.status.success(), "{out:?}");
+    let r = json(&dir);
+    let rounds = r["rounds"].as_u64().unwrap();
+    let widest = r["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let s = &c["speedup"];
+            let (v, lo, hi) = (
+                s["value"].as_f64().unwrap(),
+                s["low"].as_f64().unwrap(),
+                s["high"].as_f64().unwrap(),
+            );
+            (hi - lo) / 2.0 / v
+        })
+        .fold(0.0, f64::max);
+    if took < std::time::Duration::from_secs(4) {
+        assert!(
+            widest <= 0.01,
+            "stopped after {rounds} rounds in {took:?} with an interval of +-{:.1}%",
+            widest * 100.0
+        );
+    }
+}
