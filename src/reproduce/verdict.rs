@@ -4,10 +4,11 @@
 //! on hand-made rows. A sentence appears only when every row it speaks of is there.
 //!
 //! The words come from each row's interval, never from its point value ([`Pace::of`]):
-//! "faster" only when the whole interval lies above 1, "slower" only when it lies below (past
-//! the margin, below), "no faster" when it holds 1; and when it holds 1 but reaches far enough above it that a real
-//! gain could hide in it, the sentence says that noise hides the answer, and names the noise
-//! seen: how far the machine's ceiling moved, how long the one-thread runs took.
+//! "faster" only when the whole interval lies above 1, "slower" only when it lies below 1 by
+//! more than the margin (below), "no faster" when it holds 1; and when it holds 1 but reaches
+//! far enough above it that a real gain could hide in it, the sentence says that noise hides
+//! the answer, and names the noise seen: how far the machine's ceiling moved, how long the
+//! one-thread runs took.
 //!
 //! One margin stands beside that rule: an interval lying wholly within [`EQUAL_WITHIN`] (5%) of
 //! 1 is "no faster" even when it leaves 1 out. Two runs of the same job on this kind of machine
