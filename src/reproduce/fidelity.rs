@@ -62,27 +62,33 @@ fn fall(alone: f64, beside: f64) -> Option<f64> {
     (beside > 0.0).then(|| alone / beside)
 }
 
+/// The figure for `metric` over the rounds of either engine's probes, in the metric's unit:
+/// from each round's hold per turn (`[median, p90]`, seconds; absent when no hand-off was seen)
+/// and each round's convoy rates (`(alone, beside)`, pairs per second).
+fn figure(
+    metric: Metric,
+    holds: impl Iterator<Item = [Option<f64>; 2]>,
+    rates: impl Iterator<Item = (f64, f64)>,
+) -> Option<Estimate> {
+    let ms = |s: Option<f64>| s.map(|s| s * 1e3);
+    match metric {
+        Metric::HoldMedian => over_rounds(holds.filter_map(|[m, _]| ms(m))),
+        Metric::HoldP90 => over_rounds(holds.filter_map(|[_, p]| ms(p))),
+        Metric::IoAlone => over_rounds(rates.map(|(a, _)| a)),
+        Metric::IoBesideCpu => over_rounds(rates.map(|(_, b)| b)),
+        Metric::ConvoyFall => over_rounds(rates.filter_map(|(a, b)| fall(a, b))),
+    }
+}
+
 impl PythonProbe {
     /// The interpreter's figure for `metric` over its rounds, in the metric's unit.
     pub fn figure(&self, metric: Metric) -> Option<Estimate> {
-        let ms = |s: Option<f64>| s.map(|s| s * 1e3);
-        match metric {
-            Metric::HoldMedian => {
-                over_rounds(self.holds.iter().filter_map(|h| ms(h.hold_median_s)))
-            }
-            Metric::HoldP90 => over_rounds(self.holds.iter().filter_map(|h| ms(h.hold_p90_s))),
-            Metric::IoAlone => over_rounds(self.rates.iter().map(|r| r.alone_per_s)),
-            Metric::IoBesideCpu => over_rounds(self.rates.iter().map(|r| r.beside_cpu_per_s)),
-            Metric::ConvoyFall => self.fall(),
-        }
-    }
-
-    /// The convoy's fall over its rounds: each round's alone rate over its beside rate.
-    pub fn fall(&self) -> Option<Estimate> {
-        over_rounds(
+        figure(
+            metric,
+            self.holds.iter().map(|h| [h.hold_median_s, h.hold_p90_s]),
             self.rates
                 .iter()
-                .filter_map(|r| fall(r.alone_per_s, r.beside_cpu_per_s)),
+                .map(|r| (r.alone_per_s, r.beside_cpu_per_s)),
         )
     }
 }
@@ -90,21 +96,14 @@ impl PythonProbe {
 impl ModelProbe {
     /// The model's figure for `metric` over its rounds, in the metric's unit.
     pub fn figure(&self, metric: Metric) -> Option<Estimate> {
-        match metric {
-            Metric::HoldMedian => over_rounds(self.stats.iter().map(|s| s.hold_median_s * 1e3)),
-            Metric::HoldP90 => over_rounds(self.stats.iter().map(|s| s.hold_p90_s * 1e3)),
-            Metric::IoAlone => over_rounds(self.convoy.iter().map(|c| c.alone_per_s)),
-            Metric::IoBesideCpu => over_rounds(self.convoy.iter().map(|c| c.beside_cpu_per_s)),
-            Metric::ConvoyFall => self.fall(),
-        }
-    }
-
-    /// The convoy's fall over its rounds.
-    pub fn fall(&self) -> Option<Estimate> {
-        over_rounds(
+        figure(
+            metric,
+            self.stats
+                .iter()
+                .map(|s| [Some(s.hold_median_s), Some(s.hold_p90_s)]),
             self.convoy
                 .iter()
-                .filter_map(|c| fall(c.alone_per_s, c.beside_cpu_per_s)),
+                .map(|c| (c.alone_per_s, c.beside_cpu_per_s)),
         )
     }
 }
@@ -252,12 +251,7 @@ fn over_one(rows: &[Row], who: &Who, variant: Variant) -> Option<Estimate> {
         .iter()
         .find(|r| r.who == *who && r.variant == variant)?
         .judged_estimate()?;
-    let inv = |x: f64| if x > 0.0 { 1.0 / x } else { f64::INFINITY };
-    (s.value > 0.0).then(|| Estimate {
-        value: inv(s.value),
-        low: inv(s.high),
-        high: inv(s.low),
-    })
+    (s.value > 0.0).then(|| ratio(&Estimate::exact(1.0), &s))
 }
 
 /// The fidelity table: for each interpreter with a GIL, its model's value beside its own for
@@ -295,7 +289,11 @@ pub fn table(
                 model.figure(Metric::HoldMedian),
                 p.figure(Metric::HoldMedian),
             ),
-            (Measure::Convoy, model.fall(), p.fall()),
+            (
+                Measure::Convoy,
+                model.figure(Metric::ConvoyFall),
+                p.figure(Metric::ConvoyFall),
+            ),
         ];
         for (measure, m, c) in pairs {
             if let (Some(m), Some(c)) = (m, c)

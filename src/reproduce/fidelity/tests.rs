@@ -290,7 +290,7 @@ fn figures_are_medians_of_the_rounds_that_saw_something() {
     assert_eq!(p.figure(Metric::IoAlone).unwrap().value, 200.0);
     assert_eq!(p.figure(Metric::HoldP90), None);
     // A round whose I/O thread never ran beside the CPU-bound one has no fall.
-    assert_eq!(p.fall().unwrap().value, 125.0);
+    assert_eq!(p.figure(Metric::ConvoyFall).unwrap().value, 125.0);
 }
 
 #[test]
