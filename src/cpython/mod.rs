@@ -4,7 +4,8 @@
 //! embedded in the binary): threads that append their totals to a shared list, processes that
 //! put theirs on a `multiprocessing.Queue` drained to a `STOP` sentinel, blocking sleeps, and the
 //! costs of starting threads and processes, and the GIL's behaviour (hold time per turn, the
-//! convoy effect), in Python 2.7 and 3.x alike. Each run prints one JSON object, which [`Python::run`] returns, and [`Python::run_as`] reads into a typed result such as
+//! convoy effect), in Python 2.7 and 3.x alike. Each run prints one JSON object, which
+//! [`Python::run`] returns, and [`Python::run_as`] reads into a typed result such as
 //! [`Timed`], [`Holds`] or [`Rates`]. [`discover`] finds the interpreters a `--python SPEC`
 //! names, on the PATH and in pyenv's versions folder.
 
@@ -44,8 +45,8 @@ pub struct Timed {
     #[serde(default)]
     pub api: Option<String>,
     /// CPU time of the interpreter's process over the same span (`os.times()`, user and
-    /// system), for the modes whose work runs in that process's threads: `threads` and
-    /// `subinterpreters`.
+    /// system), for the modes whose work runs in that process's threads: `threads`,
+    /// `subinterpreters` and `sleep`.
     #[serde(default)]
     pub cpu_s: Option<f64>,
 }

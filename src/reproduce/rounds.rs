@@ -10,8 +10,8 @@
 //! the rounds ([`stats::median_interval`]), as `bench` does over its paired runs.
 //!
 //! When the rounds planned are over, rounds go on for the rows whose verdict is not decided
-//! yet ([`verdict::decided`]: an interval that holds 1 and is still wide, or one the noise
-//! hides), each such round running only those rows and their families' one-thread rows, until
+//! yet ([`verdict::decided`]: an interval that holds 1, or reaches within the margin from
+//! below, and is still wide, or one the noise hides), each such round running only those rows and their families' one-thread rows, until
 //! every row is decided, or the rows' runs have taken half as long again, or the group's most
 //! rounds (at least twice the rounds before) have run: a CPython row timed three times gets an
 //! interval of about its slowest and fastest ratio, and a row losing 10% to one thread then

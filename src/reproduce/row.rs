@@ -144,7 +144,7 @@ pub struct Spread {
     /// in full: threads of this process, CPython's threads).
     pub cpus: Option<Estimate>,
     /// The speedup at equal CPU speed: each round's ratio divided by how much faster the row's
-    /// CPUs ran than the one-thread run's (`rounds::at_equal_speed`); the verdict's figure.
+    /// CPUs ran than the one-thread run's (`rounds::spread`); the verdict's figure.
     pub at_equal_speed: Option<Estimate>,
 }
 

@@ -52,7 +52,8 @@ pub fn within_margin(speedup: &Estimate) -> bool {
 }
 
 /// Whether a row's words are settled: its pace is faster or slower, or no faster within the
-/// margin or by a narrow interval that holds 1. A row the noise hides is not.
+/// margin or by a narrow interval (one that holds 1, or lies below 1 and reaches within the
+/// margin). A row the noise hides is not.
 pub fn decided(spread: &Spread) -> bool {
     let e = spread.judged();
     match Pace::of_spread(spread) {
