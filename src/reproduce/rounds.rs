@@ -11,11 +11,11 @@
 //!
 //! When the rounds planned are over, rounds go on for the rows whose verdict is not decided
 //! yet ([`verdict::decided`]: an interval that holds 1, or reaches within the margin from
-//! below, and is still wide, or one the noise hides), each such round running only those rows and their families' one-thread rows, until
-//! every row is decided, or the rows' runs have taken half as long again, or the group's most
-//! rounds (at least twice the rounds before) have run: a CPython row timed three times gets an
-//! interval of about its slowest and fastest ratio, and a row losing 10% to one thread then
-//! says "no faster" or "slower" by chance.
+//! below, and is still wide, or one the noise hides), each such round running only those rows
+//! and their families' one-thread rows, until every row is decided, or the rows' runs have
+//! taken half as long again, or the group's most rounds (at least twice the rounds before)
+//! have run: a CPython row timed three times gets an interval of about its slowest and fastest
+//! ratio, and a row losing 10% to one thread then says "no faster" or "slower" by chance.
 //!
 //! Before each round of CPU-bound rows the machine's ceiling is sampled
 //! ([`Probe`]): a row of W > 1 workers gets the ceiling at W over its rounds, and its
