@@ -9,6 +9,7 @@
 //! - [`backend`]: sequential, threads, a rayon pool, worker processes and two models of
 //!   CPython's GIL, behind one trait;
 //! - [`verify`]: every backend against the sequential answer;
+//! - [`measure`]: the judge and the rules that `bench`, `reproduce` and `python` share;
 //! - [`reproduce`]: the seed experiment beside real CPython ([`cpython`]).
 //!
 //! The library never prints: progress goes to an [`observer::Observer`].
@@ -42,6 +43,7 @@ pub mod fault;
 pub mod interrupt;
 pub mod job;
 pub mod kernels;
+pub mod measure;
 mod named;
 pub mod number;
 pub mod observer;

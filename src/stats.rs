@@ -212,6 +212,41 @@ impl Estimate {
         (self.high - self.low) / 2.0 / self.value.abs()
     }
 
+    /// The one way parlab writes a ratio with its interval: `1.92x (1.85-1.97)`, or `1.92x`
+    /// when it is exact. Every command's text uses it (JSON gives `{value, low, high}`).
+    pub fn ratio(&self) -> String {
+        self.figure(2, "x")
+    }
+
+    /// A figure with its interval at `digits` decimals and `unit` after the value:
+    /// `0.95 (0.90-1.00)`, `9.04 ms (8.80-9.30)`, or the value alone when exact (or when an end
+    /// is not finite). Where an end is negative, the ends are joined by " to ".
+    pub fn figure(&self, digits: usize, unit: &str) -> String {
+        let unit = if unit.is_empty() || unit == "x" {
+            unit.to_string()
+        } else {
+            format!(" {unit}")
+        };
+        let value = format!("{:.digits$}{unit}", self.value);
+        self.written_as(value, |x| format!("{x:.digits$}"))
+    }
+
+    /// The interval in the one style with each end written by `write`, after `value` already
+    /// written: `value (low-high)`, or `value` alone when the ends read the same or one is not
+    /// finite.
+    pub fn written_as(&self, value: String, write: impl Fn(f64) -> String) -> String {
+        let (low, high) = (write(self.low), write(self.high));
+        if low == high || !self.low.is_finite() || !self.high.is_finite() {
+            return value;
+        }
+        let join = if self.low < 0.0 || self.high < 0.0 {
+            " to "
+        } else {
+            "-"
+        };
+        format!("{value} ({low}{join}{high})")
+    }
+
     /// The estimate scaled by `factor` (e.g. a speedup over workers gives an efficiency).
     pub fn scaled(&self, factor: f64) -> Estimate {
         Estimate {
@@ -285,6 +320,31 @@ mod tests {
         );
         assert_eq!(a, median_interval(&xs, 2000));
         assert_eq!(median_interval(&[3.0], 2000), Estimate::exact(3.0));
+    }
+
+    #[test]
+    fn intervals_are_written_one_way() {
+        let e = Estimate {
+            value: 1.921,
+            low: 1.849,
+            high: 1.97,
+        };
+        assert_eq!(e.ratio(), "1.92x (1.85-1.97)");
+        assert_eq!(Estimate::exact(1.0).ratio(), "1.00x");
+        assert_eq!(e.figure(1, "ms"), "1.9 ms (1.8-2.0)");
+        assert_eq!(e.scaled(0.5).figure(2, ""), "0.96 (0.92-0.98)");
+        let negative = Estimate {
+            value: -0.01,
+            low: -0.02,
+            high: 0.01,
+        };
+        assert_eq!(negative.figure(2, ""), "-0.01 (-0.02 to 0.01)");
+        let open = Estimate {
+            value: 3.0,
+            low: 2.0,
+            high: f64::INFINITY,
+        };
+        assert_eq!(open.ratio(), "3.00x");
     }
 
     #[test]

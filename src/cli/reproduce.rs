@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use parlab::report::table::{Column, Table};
 use parlab::reproduce::{self, Options, Report, Section, verdict};
+use parlab::stats::Estimate;
 use parlab::units::{figure, seconds};
 
 use super::args::ReproduceArgs;
@@ -33,15 +34,21 @@ pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
 }
 
 fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
-    let python = match &r.python {
-        Ok(v) => format!("CPython {v}"),
-        Err(why) => why.clone(),
+    let python = match &r.python_missing {
+        Some(why) => why.clone(),
+        None => {
+            let all: Vec<String> = r.pythons.iter().map(|p| p.info.label()).collect();
+            format!("CPython {}", all.join(", "))
+        }
     };
     writeln!(
         out,
         "The seed experiment, reproduced ({} CPUs; {python})",
         r.cpus
     )?;
+    if let Some(busy) = &r.busy_warning {
+        writeln!(out, "Warning: {busy}.")?;
+    }
     if !r.pythons.is_empty() {
         writeln!(out)?;
         write!(out, "{}", pythons_table(r).render())?;
@@ -109,14 +116,10 @@ fn pythons_table(r: &Report) -> Table {
     t
 }
 
-/// A figure and its interval, each number written by `write`: "5.09 (5.01-5.20)", or the
+/// A figure and its interval, each number written by [`figure`]: "5.09 (5.01-5.20)", or the
 /// figure alone when exact.
-fn with_interval(value: f64, [low, high]: [f64; 2], write: fn(f64) -> String) -> String {
-    if low == high {
-        write(value)
-    } else {
-        format!("{} ({}-{})", write(value), write(low), write(high))
-    }
+fn with_interval(e: &Estimate) -> String {
+    e.written_as(figure(e.value), figure)
 }
 
 fn fidelity_table(r: &Report) -> Table {
@@ -134,9 +137,9 @@ fn fidelity_table(r: &Report) -> Table {
             f.model.clone(),
             f.python.clone(),
             f.measure.clone(),
-            with_interval(f.model_value, f.model_interval, figure),
-            with_interval(f.python_value, f.python_interval, figure),
-            with_interval(f.ratio, f.ratio_interval, |x| format!("{x:.2}")),
+            with_interval(&f.model_value),
+            with_interval(&f.python_value),
+            f.ratio.figure(2, ""),
             f.judgement.word().to_string(),
         ]);
     }
@@ -198,7 +201,7 @@ fn section_table(s: &Section) -> Table {
         let spread = row.spread.as_ref();
         let equal = spread
             .filter(|s| verdict::clock_misleads(s))
-            .map(|s| format!("{:.2}x by the clock", s.speedup.value));
+            .map(|s| format!("{} by the clock", s.speedup.ratio()));
         let note: Vec<String> = [row.note.clone(), gil, equal]
             .into_iter()
             .flatten()
@@ -212,24 +215,13 @@ fn section_table(s: &Section) -> Table {
                 .and_then(|s| s.cpus)
                 .map_or("".into(), |c| format!("{:.2}", c.value)),
             row.spread.map_or("-".into(), |s| s.runs.to_string()),
-            row.judged_estimate().map_or("".into(), |e| {
-                if e.low == e.high {
-                    format!("{:.2}x", e.value)
-                } else {
-                    format!("{:.2}x ({:.2}-{:.2})", e.value, e.low, e.high)
-                }
-            }),
+            row.judged_estimate().map_or("".into(), |e| e.ratio()),
             spread
                 .and_then(|s| s.ceiling)
                 .map_or("".into(), |c| format!("{:.2}x", c.value)),
-            spread.and_then(|s| s.vs_ceiling).map_or("".into(), |v| {
-                format!(
-                    "{:.0}% ({:.0}-{:.0})",
-                    v.value * 100.0,
-                    v.low * 100.0,
-                    v.high * 100.0
-                )
-            }),
+            spread
+                .and_then(|s| s.vs_ceiling)
+                .map_or("".into(), |v| v.figure(2, "")),
             note.join("; "),
         ]);
     }
@@ -256,10 +248,8 @@ fn inside_table(r: &Report) -> Table {
     for c in &r.inside {
         t.row([
             c.metric.describe().to_string(),
-            c.cpython.map_or("-".to_string(), |e| {
-                with_interval(e.value, [e.low, e.high], figure)
-            }),
-            with_interval(c.parlab.value, [c.parlab.low, c.parlab.high], figure),
+            c.cpython.as_ref().map_or("-".to_string(), with_interval),
+            with_interval(&c.parlab),
             c.metric.unit().to_string(),
         ]);
     }

@@ -58,8 +58,9 @@ impl Stats {
     }
 }
 
-/// One measured figure.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One measured figure. In JSON: `what`, `unit`, then either `median`, `min`, `max` and `n`, or
+/// `error` (why there are no figures).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// What was measured.
     pub what: String,
@@ -67,6 +68,37 @@ pub struct Row {
     pub unit: &'static str,
     /// The figures, or why there are none.
     pub value: std::result::Result<Stats, String>,
+}
+
+impl Serialize for Row {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            what: &'a str,
+            unit: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            median: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            min: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            max: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            n: Option<usize>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error: Option<&'a str>,
+        }
+        let ok = self.value.as_ref().ok();
+        Shown {
+            what: &self.what,
+            unit: self.unit,
+            median: ok.map(|v| v.median),
+            min: ok.map(|v| v.min),
+            max: ok.map(|v| v.max),
+            n: ok.map(|v| v.n),
+            error: self.value.as_ref().err().map(String::as_str),
+        }
+        .serialize(s)
+    }
 }
 
 impl Row {

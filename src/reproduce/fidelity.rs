@@ -205,18 +205,12 @@ pub struct Fidelity {
     pub python: String,
     /// What is compared ([`Measure::describe`]).
     pub measure: String,
-    /// The model's value (the median of its rounds).
-    pub model_value: f64,
-    /// The interpreter's value.
-    pub python_value: f64,
-    /// `model_value / python_value`.
-    pub ratio: f64,
-    /// The model's value's 95% interval, `[low, high]`.
-    pub model_interval: [f64; 2],
-    /// The interpreter's value's 95% interval.
-    pub python_interval: [f64; 2],
-    /// The ratio's interval ([`ratio`]).
-    pub ratio_interval: [f64; 2],
+    /// The model's figure: the median of its rounds, with its 95% interval.
+    pub model_value: Estimate,
+    /// The interpreter's figure.
+    pub python_value: Estimate,
+    /// The model's figure over the interpreter's, with the interval [`ratio`] gives.
+    pub ratio: Estimate,
     /// True only when the whole ratio interval is within the measure's target.
     pub within_target: bool,
     /// What the ratio's interval says against the target.
@@ -232,12 +226,9 @@ impl Fidelity {
             model: model.into(),
             python,
             measure: measure.describe().into(),
-            model_value: m.value,
-            python_value: p.value,
-            ratio: r.value,
-            model_interval: [m.low, m.high],
-            python_interval: [p.low, p.high],
-            ratio_interval: [r.low, r.high],
+            model_value: m,
+            python_value: p,
+            ratio: r,
             within_target: judgement == Judgement::Within,
             judgement,
         }

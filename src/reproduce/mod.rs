@@ -104,8 +104,11 @@ pub struct PythonUsed {
 /// Everything `parlab reproduce` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// The first interpreter's version, or why there are no CPython rows.
-    pub python: std::result::Result<String, String>,
+    /// Why there are no CPython rows, when there are none.
+    pub python_missing: Option<String>,
+    /// Set when the machine was busy as the run started, with what that does to the verdicts
+    /// ([`crate::measure::busy`]).
+    pub busy_warning: Option<String>,
     /// Every interpreter that ran rows.
     pub pythons: Vec<PythonUsed>,
     /// Interpreters left out: found by looking but not answering, or failing mid-run.
@@ -262,6 +265,10 @@ impl Plan {
 /// Runs the experiment; `progress` hears about every step before it starts, with its number
 /// and the number of steps.
 pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> Result<Report> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Judged before parlab adds its own load (discovery starts interpreters).
+    let busy_warning =
+        crate::measure::busy::by_load(crate::measure::busy::load_now(), cpus, "the run");
     let (pythons, mut python_notes, why_none) = find_pythons(options)?;
     let sizes = Sizes::new(options.quick);
     let who: Vec<(Who, bool)> = pythons
@@ -276,7 +283,6 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     let plan = Plan::new(&who);
     let steps = plan.steps(sizes.parlab);
     let mut lab = Lab::new(options, &pythons, Progress::new(steps, progress));
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let count = sizes.count();
     let mut cpu = row::seed_post();
@@ -302,10 +308,8 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     python_notes.append(&mut lab.notes);
 
     Ok(Report {
-        python: match (pythons.first(), why_none) {
-            (Some((p, _)), _) => Ok(p.version.clone()),
-            (None, why) => Err(why),
-        },
+        python_missing: pythons.is_empty().then_some(why_none),
+        busy_warning,
         pythons: pythons
             .iter()
             .map(|(p, _)| PythonUsed {

@@ -11,6 +11,7 @@ use serde::{Serialize, Serializer};
 
 use crate::backend::BackendKind;
 use crate::backend::gil::GilStats;
+use crate::measure::judge::{self, Bounds, Verdict};
 use crate::stats::Estimate;
 
 /// The seed's published time for 1 thread (a 2017 laptop, CPython 3).
@@ -154,6 +155,21 @@ impl Spread {
     pub fn judged(&self) -> Estimate {
         self.at_equal_speed.unwrap_or(self.speedup)
     }
+
+    /// What bounds the row: the machine's ceiling at its workers, where it was measured
+    /// (CPU-bound rows of more than one worker); a row without one is judged unbounded.
+    pub fn bounds(&self) -> Bounds {
+        Bounds {
+            cpus: None,
+            ceiling: self.ceiling,
+        }
+    }
+
+    /// The judge's verdict on the row: its [judged](Spread::judged) speedup against its
+    /// [bounds](Spread::bounds).
+    pub fn verdict(&self) -> Verdict {
+        judge::judge(&self.judged(), self.bounds())
+    }
 }
 
 impl Row {
@@ -168,6 +184,17 @@ impl Row {
             note: None,
             gil: None,
             spread: None,
+        }
+    }
+
+    /// The judge's verdict on the row: its spread's, or the judge's on a published row's exact
+    /// ratio.
+    pub fn verdict(&self) -> Option<Verdict> {
+        match self.spread {
+            Some(s) => Some(s.verdict()),
+            None => self
+                .judged_estimate()
+                .map(|e| judge::judge(&e, Bounds::default())),
         }
     }
 
@@ -213,7 +240,7 @@ impl Serialize for Row {
             verdict: self
                 .spread
                 .filter(|_| self.variant != Variant::Threads(1))
-                .map(|s| super::verdict::Pace::of_spread(&s).word()),
+                .map(|s| s.verdict().word()),
             runs: self.spread.map(|s| s.runs),
             note: &self.note,
             gil: &self.gil,
@@ -331,18 +358,14 @@ impl Serialize for Comparison {
         struct Shown {
             metric: &'static str,
             unit: &'static str,
-            cpython: Option<f64>,
-            cpython_interval: Option<[f64; 2]>,
-            parlab: f64,
-            parlab_interval: [f64; 2],
+            cpython: Option<Estimate>,
+            parlab: Estimate,
         }
         Shown {
             metric: self.metric.describe(),
             unit: self.metric.unit(),
-            cpython: self.cpython.map(|e| e.value),
-            cpython_interval: self.cpython.map(|e| [e.low, e.high]),
-            parlab: self.parlab.value,
-            parlab_interval: [self.parlab.low, self.parlab.high],
+            cpython: self.cpython,
+            parlab: self.parlab,
         }
         .serialize(s)
     }

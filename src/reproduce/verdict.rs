@@ -3,118 +3,29 @@
 //! Pure functions of the rows and the settings in force, so that every sentence can be checked
 //! on hand-made rows. A sentence appears only when every row it speaks of is there.
 //!
-//! The words come from each row's interval, never from its point value ([`Pace::of`]):
-//! "faster" only when the whole interval lies above 1, "slower" only when it lies below 1 by
-//! more than the margin (below), "no faster" when it holds 1; and when it holds 1 but reaches
-//! far enough above it that a real gain could hide in it, the sentence says that noise hides
-//! the answer, and names the noise seen: how far the machine's ceiling moved, how long the
-//! one-thread runs took.
+//! Every word comes from [the judge](crate::measure::judge), never from a row's point value:
+//! faster, no faster, slower, noise hides it, or an artefact, with the one margin of 5%; and
+//! every claim a sentence makes beyond its figures (that the GIL stops threads from scaling,
+//! that threads without one scale with the cores, that threads help for I/O) is chosen by the
+//! verdicts it stands on, so no sentence says what its own figures contradict. Where noise
+//! hides the answer, the sentence names the noise seen: how far the machine's ceiling moved,
+//! how long the one-thread runs took.
 //!
-//! One margin stands beside that rule: an interval lying wholly within [`EQUAL_WITHIN`] (5%) of
-//! 1 is "no faster" even when it leaves 1 out. Two runs of the same job on this kind of machine
-//! differ by more than that from one minute to the next, a lock-bound model runs at 0.97x or
-//! 1.03x of one thread as the noise falls, and no one parallelises work for 3%: a row at 1.0
-//! should say so every time, not "faster" in one run and "slower" in the next. For the same
-//! reason "slower" needs the whole interval more than the margin below 1 (under 1/1.05): an
-//! interval below 1 that reaches within the margin (0.77-0.97x) shows a row no faster, and
-//! perhaps slower by less than anyone would notice; the sentence says both. The words answer
-//! whether splitting the job pays: "faster", or not ("no faster"), and "slower" when the loss
-//! is larger than the machine's margin.
-//!
-//! A row is [`decided`] when more rounds would not change its words much: its interval lies
-//! above 1, or more than the margin below it, or within the margin, or holds 1 (or reaches
-//! within the margin from below) and is narrow. `rounds` runs more rounds for the rows that
-//! are not.
+//! A row is settled ([`crate::measure::judge::settled`]) when more rounds would not change its
+//! words much; `rounds` runs more rounds for the rows that are not.
 
 use std::time::Duration;
 
 use super::fidelity::{Fidelity, Judgement};
 use super::row::{Comparison, Metric, Row, Spread, Variant, Who};
 use crate::backend::BackendKind;
-use crate::stats::{Estimate, Side};
+use crate::measure::judge::{self, Verdict, no_faster_because};
+use crate::stats::Estimate;
 use crate::units::seconds;
 
-/// An interval that holds 1 but reaches above this could hide a real gain: noise hides the
-/// answer rather than showing "no faster".
-pub const HIDDEN_ABOVE: f64 = 1.25;
-
-/// An interval lying wholly within this share of 1 (from 1/1.05 to 1.05) is "no faster", even
-/// when it leaves 1 out: the margin of practical equivalence.
-pub const EQUAL_WITHIN: f64 = 0.05;
-
-/// An interval that holds 1 and is no wider than this share of its value either side is
-/// decided: more rounds would not move it off "no faster" by much.
-pub const NARROW: f64 = 0.05;
-
-/// Whether `speedup`'s interval lies wholly within [`EQUAL_WITHIN`] of 1.
-pub fn within_margin(speedup: &Estimate) -> bool {
-    speedup.low >= 1.0 / (1.0 + EQUAL_WITHIN) && speedup.high <= 1.0 + EQUAL_WITHIN
-}
-
-/// Whether a row's words are settled: its pace is faster or slower, or no faster within the
-/// margin or by a narrow interval (one that holds 1, or lies below 1 and reaches within the
-/// margin). A row the noise hides is not.
+/// Whether a row's words are settled: more rounds would not change them much.
 pub fn decided(spread: &Spread) -> bool {
-    let e = spread.judged();
-    match Pace::of_spread(spread) {
-        Pace::Faster | Pace::Slower => true,
-        Pace::NoFaster => within_margin(&e) || e.relative_half_width() <= NARROW,
-        Pace::Hidden => false,
-    }
-}
-
-/// What a speedup's interval says against 1 (the pace of one thread).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pace {
-    /// The whole interval lies above 1, and not within [`EQUAL_WITHIN`] of it.
-    Faster,
-    /// The interval holds 1, and reaches no higher than [`HIDDEN_ABOVE`]; or it lies wholly
-    /// within [`EQUAL_WITHIN`] of 1; or it lies below 1 but reaches within [`EQUAL_WITHIN`] of
-    /// it (slower, perhaps by less than the margin: not a loss this machine reproduces).
-    NoFaster,
-    /// The whole interval lies more than [`EQUAL_WITHIN`] below 1 (under 1/1.05).
-    Slower,
-    /// The interval holds 1 and reaches above [`HIDDEN_ABOVE`]: noise hides the answer.
-    Hidden,
-}
-
-impl Pace {
-    /// The pace `speedup`'s interval shows.
-    pub fn of(speedup: &Estimate) -> Pace {
-        if within_margin(speedup) {
-            return Pace::NoFaster;
-        }
-        match speedup.side_of(1.0) {
-            Side::Above => Pace::Faster,
-            Side::Below if speedup.high < 1.0 / (1.0 + EQUAL_WITHIN) => Pace::Slower,
-            Side::Below => Pace::NoFaster,
-            Side::Holds if speedup.high > HIDDEN_ABOVE => Pace::Hidden,
-            Side::Holds => Pace::NoFaster,
-        }
-    }
-
-    /// The pace a measured row shows: as [`Pace::of`] its speedup at equal CPU speed (where
-    /// the CPU times were counted: [`Spread::judged`]), except that a speedup whose whole
-    /// interval lies above the machine's ceiling's is an artefact of the measurement (the
-    /// one-thread runs met a slower moment than the row's), never "faster": noise hides the
-    /// answer.
-    pub fn of_spread(spread: &Spread) -> Pace {
-        let e = spread.judged();
-        match (Pace::of(&e), spread.ceiling) {
-            (Pace::Faster, Some(c)) if e.low > c.high => Pace::Hidden,
-            (pace, _) => pace,
-        }
-    }
-
-    /// The verdict's word: "faster", "no faster", "slower", "noise hides it".
-    pub fn word(self) -> &'static str {
-        match self {
-            Pace::Faster => "faster",
-            Pace::NoFaster => "no faster",
-            Pace::Slower => "slower",
-            Pace::Hidden => "noise hides it",
-        }
-    }
+    judge::settled(&spread.judged(), spread.bounds())
 }
 
 /// Whether the clock's speedup alone gives other words than the speedup at equal CPU speed:
@@ -124,50 +35,63 @@ pub fn clock_misleads(spread: &Spread) -> bool {
         at_equal_speed: None,
         ..*spread
     };
-    spread.at_equal_speed.is_some() && Pace::of_spread(&clock) != Pace::of_spread(spread)
+    spread.at_equal_speed.is_some() && clock.verdict() != spread.verdict()
 }
 
-/// `row`'s pace against one thread, to stand between "ran" and "1 thread": "faster (1.92x,
-/// 1.85-1.97x) than", "no faster (...) than" ("no faster (1.03x, 1.01-1.04x: less than 5%
-/// apart) than" when the margin decides it), "slower (...) than", or "at a pace the noise
-/// hides (0.95-1.60x; the ceiling moved between 1.40x and 2.00x, one thread took 170 ms to
-/// 340 ms) beside".
+/// What `row` ran against `base` (e.g. "1 thread"), after the word "ran": "faster than 1
+/// thread, at 1.92x (1.85-1.97)"; "no faster than 1 thread, at 1.03x (1.01-1.04): less than 5%
+/// apart"; "slower than 1 thread, at 0.50x (0.45-0.55)"; "beside 1 thread at a pace the noise
+/// hides, 1.10x (0.95-1.60): the ceiling moved between 1.40x and 2.00x, one thread took 170 ms
+/// to 340 ms"; or, for a speedup the machine could not give, "faster than the machine allowed
+/// beside 1 thread, at 2.40x (2.30-2.50), above its ceiling of 1.90x (1.80-2.00): an artefact
+/// (the one-thread runs met a slower moment), not a finding".
 ///
 /// Where the clock's speedup alone would have given other words than the speedup at equal CPU
-/// speed, both are shown: "no faster (1.29x, 1.10-1.40x by the clock; 1.01x, 0.98-1.03x at
-/// equal CPU speed, 1.00 CPUs busy) than".
-pub fn pace(row: &Row) -> String {
+/// speed, both are shown: "no faster than 1 thread, at 1.01x (0.98-1.03) at equal CPU speed with
+/// 1.00 CPUs busy; 1.29x (1.10-1.40) by the clock".
+pub fn ran(row: &Row, base: &str) -> String {
     let Some(e) = row.judged_estimate() else {
-        return "at an unmeasured pace beside".into();
+        return format!("beside {base} at an unmeasured pace");
     };
-    let words = |e: Estimate| ratio_words(e.value, [e.low, e.high]);
-    let mut figures = words(e);
-    let pace = row.spread.as_ref().map_or(Pace::of(&e), Pace::of_spread);
+    let mut figures = e.ratio();
     if let Some(s) = row.spread.filter(clock_misleads) {
         figures = format!(
-            "{} by the clock; {figures} at equal CPU speed{}",
-            words(s.speedup),
+            "{figures} at equal CPU speed{}; {} by the clock",
             s.cpus
-                .map_or(String::new(), |c| format!(", {:.2} CPUs busy", c.value))
+                .map_or(String::new(), |c| format!(" with {:.2} CPUs busy", c.value)),
+            s.speedup.ratio()
         );
     }
-    match pace {
-        Pace::Hidden => format!(
-            "at a pace the noise hides ({:.2}-{:.2}x; {}) beside",
-            e.low,
-            e.high,
+    let verdict = row.verdict().unwrap_or(Verdict::NoFaster);
+    match verdict {
+        Verdict::Faster | Verdict::Slower => {
+            format!("{} than {base}, at {figures}", verdict.word())
+        }
+        Verdict::NoFaster => match no_faster_because(&e) {
+            Some(why) => format!("no faster than {base}, at {figures}: {why}"),
+            None => format!("no faster than {base}, at {figures}"),
+        },
+        Verdict::Hidden => format!(
+            "beside {base} at a pace the noise hides, {figures}: {}",
             noise(row)
         ),
-        Pace::NoFaster if within_margin(&e) && e.side_of(1.0) != Side::Holds => format!(
-            "no faster ({figures}: less than {:.0}% apart) than",
-            EQUAL_WITHIN * 100.0
+        Verdict::Artefact => format!(
+            "faster than the machine allowed beside {base}, at {figures}{}: an artefact (the \
+             one-thread runs met a slower moment), not a finding",
+            row.spread
+                .and_then(|s| s.ceiling)
+                .map_or(String::new(), |c| format!(
+                    ", above its ceiling of {}",
+                    c.ratio()
+                ))
         ),
-        Pace::NoFaster if e.side_of(1.0) == Side::Below => format!(
-            "no faster ({figures}: slower, but perhaps by less than {:.0}%) than",
-            EQUAL_WITHIN * 100.0
-        ),
-        _ => format!("{} ({figures}) than", pace.word()),
     }
+}
+
+/// True when `row` was measured faster than its base: the one verdict that supports a claim
+/// that it scales.
+fn faster(row: &Row) -> bool {
+    row.verdict().is_some_and(Verdict::is_gain)
 }
 
 /// The noise seen around `row`: how far the machine's ceiling moved in its rounds, and how
@@ -184,15 +108,16 @@ fn noise(row: &Row) -> String {
     }
 }
 
-/// ", 0.95 (0.90-1.00) of the machine's ceiling of 1.98x": the share of what the machine
-/// allowed that `row` reached, when it was measured.
+/// " (0.95 (0.90-1.00) of the machine's ceiling of 1.98x (1.90-2.00))": the share of what the
+/// machine allowed that `row` reached, when it was measured.
 fn of_ceiling(row: &Row) -> String {
     let Some((share, ceiling)) = row.spread.and_then(|s| s.vs_ceiling.zip(s.ceiling)) else {
         return String::new();
     };
     format!(
-        ", {:.2} ({:.2}-{:.2}) of the machine's ceiling of {:.2}x",
-        share.value, share.low, share.high, ceiling.value
+        ", {} of the machine's ceiling of {}",
+        share.figure(2, ""),
+        ceiling.ratio()
     )
 }
 
@@ -230,38 +155,62 @@ fn cpython(rows: &[Row]) -> Option<&Who> {
 const S2: Variant = Variant::Subinterpreters(2);
 
 /// What one interpreter's rows say: threads against processes, and subinterpreters where
-/// they ran.
+/// they ran. What the sentence says of the GIL follows from the threads' verdicts: that the
+/// GIL makes CPU-bound threads take turns only when neither thread row was faster; that
+/// threads run in parallel without it only when both were.
 fn cpython_sentence(rows: &[Row], py: &Who) -> Option<String> {
     let Who::CPython { version } = py else {
         return None;
     };
     let [t2, t4, p2] = speeds(rows, [(py, T2), (py, T4), (py, P2)])?;
     let free_threaded = version.ends_with('t');
-    let mut s = if free_threaded {
+    let threads = format!(
+        "2 threads ran {}; 4 threads ran {}",
+        ran(t2, "1 thread"),
+        ran(t4, "1 thread")
+    );
+    let why = match (free_threaded, faster(t2), faster(t4)) {
+        (true, true, true) => "with the GIL gone, CPU-bound threads run in parallel.",
+        (true, _, _) => {
+            "the build has no GIL, yet its threads did not all run faster: something else \
+             held them back (a lock of their own, shared state, or a busy machine)."
+        }
+        (false, false, false) => {
+            "the GIL lets only one thread run Python code at a time, so CPU-bound threads \
+             take turns instead of running in parallel."
+        }
+        (false, _, _) => {
+            "threads under a GIL were faster here, which CPU-bound Python code under one lock \
+             should not be: read the CPUs column (a row that kept one CPU busy ran faster \
+             CPUs, not in parallel)."
+        }
+    };
+    let processes = if faster(p2) {
         format!(
-            "On {version} (free-threaded, no GIL): 2 threads ran {} 1 thread and 4 threads {} \
-             1 thread: with the GIL gone, CPU-bound threads run in parallel. 2 processes ran {} \
-             1 thread.",
-            pace(t2),
-            pace(t4),
-            pace(p2)
+            "2 processes ran {}: each has its own interpreter and its own GIL.",
+            ran(p2, "1 thread")
         )
     } else {
-        format!(
-            "On {version}: 2 threads ran {} 1 thread and 4 threads {} 1 thread: the GIL lets \
-             only one thread run Python code at a time, so CPU-bound threads take turns \
-             instead of running in parallel. 2 processes ran {} 1 thread: each has its own \
-             interpreter and its own GIL.",
-            pace(t2),
-            pace(t4),
-            pace(p2)
-        )
+        format!("2 processes ran {}.", ran(p2, "1 thread"))
     };
+    let label = if free_threaded {
+        format!("{version} (free-threaded, no GIL)")
+    } else {
+        version.clone()
+    };
+    let mut s = format!("On {label}: {threads}: {why} {processes}");
     if let Some([s2]) = speeds(rows, [(py, S2)]) {
-        s.push_str(&format!(
-            " Two subinterpreters ran {} 1 thread: each has its own GIL, in one process.",
-            pace(s2)
-        ));
+        if faster(s2) {
+            s.push_str(&format!(
+                " Two subinterpreters ran {}: each has its own GIL, in one process.",
+                ran(s2, "1 thread")
+            ));
+        } else {
+            s.push_str(&format!(
+                " Two subinterpreters ran {}.",
+                ran(s2, "1 thread")
+            ));
+        }
     }
     Some(s)
 }
@@ -277,37 +226,65 @@ pub fn cpu(rows: &[Row], cpus: usize, check_interval: u32) -> Vec<String> {
     for py in cpythons(rows) {
         v.extend(cpython_sentence(rows, py));
     }
+    let lock_bound = |a: &Row, b: &Row, claim: &str| {
+        if faster(a) || faster(b) {
+            " A lock that lets one thread run at a time should not give that: read the CPUs \
+             column (a row that kept one CPU busy ran on faster CPUs, not in parallel)."
+                .to_string()
+        } else {
+            format!(" {claim}")
+        }
+    };
     let gil = &Who::Parlab(BackendKind::Gil);
     if let Some([g2, g4]) = speeds(rows, [(gil, T2), (gil, T4)]) {
         v.push(format!(
-            "parlab's model of CPython 3's GIL, running Rust code: 2 threads ran {} 1 thread and \
-             4 threads {} 1 thread. The lock alone, with no interpreter around it, is enough to \
-             stop threads from scaling.",
-            pace(g2),
-            pace(g4)
+            "parlab's model of CPython 3's GIL, running Rust code: 2 threads ran {}; 4 threads \
+             ran {}.{}",
+            ran(g2, "1 thread"),
+            ran(g4, "1 thread"),
+            lock_bound(
+                g2,
+                g4,
+                "The lock alone, with no interpreter around it, is enough to stop threads from \
+                 scaling."
+            )
         ));
     }
     let legacy = &Who::Parlab(BackendKind::GilLegacy);
     if let Some([l2, l4]) = speeds(rows, [(legacy, T2), (legacy, T4)]) {
         v.push(format!(
             "Python 2's GIL (released and re-taken every {check_interval} ticks, no hand-off): \
-             2 threads ran {} 1 thread and 4 threads {} 1 thread; the releasing thread nearly \
-             always wins the lock back, and the others are woken again and again for nothing.",
-            pace(l2),
-            pace(l4)
+             2 threads ran {}; 4 threads ran {}.{}",
+            ran(l2, "1 thread"),
+            ran(l4, "1 thread"),
+            lock_bound(
+                l2,
+                l4,
+                "The releasing thread nearly always wins the lock back, and the others are \
+                 woken again and again for nothing."
+            )
         ));
     }
     let threads = &Who::Parlab(BackendKind::Threads);
     let processes = &Who::Parlab(BackendKind::Processes);
     if let Some([t2, t4, p2]) = speeds(rows, [(threads, T2), (threads, T4), (processes, P2)]) {
+        let lead = if faster(t2) {
+            format!(
+                "Without a GIL, parlab's threads scale with the cores on this {cpus}-CPU machine"
+            )
+        } else {
+            format!(
+                "parlab's threads have no GIL, yet on this {cpus}-CPU machine they did not \
+                 scale in this run (a busy machine, or CPUs lent to other work)"
+            )
+        };
         v.push(format!(
-            "Without a GIL, parlab's threads scale with the cores: on this {cpus}-CPU machine 2 \
-             threads ran {} 1 thread{} and 4 threads {} 1 thread; 2 worker processes ran {} 1 \
-             thread, their start-up included.",
-            pace(t2),
+            "{lead}: 2 threads ran {}{}; 4 threads ran {}; 2 worker processes ran {}, their \
+             start-up included.",
+            ran(t2, "1 thread"),
             of_ceiling(t2),
-            pace(t4),
-            pace(p2)
+            ran(t4, "1 thread"),
+            ran(p2, "1 thread")
         ));
     }
     if rows
@@ -325,39 +302,36 @@ pub fn cpu(rows: &[Row], cpus: usize, check_interval: u32) -> Vec<String> {
     v
 }
 
-/// Conclusion of the I/O-bound section.
+/// Conclusion of the I/O-bound section: that threads help for I/O only when a row of them was
+/// faster.
 pub fn io(rows: &[Row]) -> Vec<String> {
     let mut parts = Vec::new();
+    let mut any_faster = false;
     if let Some(py) = cpython(rows)
         && let Some([s]) = speeds(rows, [(py, T4)])
     {
-        parts.push(format!("CPython's 4 threads ran {} 1 thread", pace(s)));
+        any_faster |= faster(s);
+        parts.push(format!("CPython's 4 threads ran {}", ran(s, "1 thread")));
     }
     if let Some([s]) = speeds(rows, [(&Who::Parlab(BackendKind::Gil), T4)]) {
+        any_faster |= faster(s);
         parts.push(format!(
-            "the gil model's 4 threads ran {} 1 thread",
-            pace(s)
+            "the gil model's 4 threads ran {}",
+            ran(s, "1 thread")
         ));
     }
     if parts.is_empty() {
         return Vec::new();
     }
-    let mut text = format!(
-        "{}: a thread releases the GIL while it waits in a blocking call, so threads do help \
-         for I/O.",
-        parts.join(" and ")
-    );
+    let claim = if any_faster {
+        "a thread releases the GIL while it waits in a blocking call, so threads do help for I/O."
+    } else {
+        "a thread releases the GIL while it waits in a blocking call, yet no row of threads ran \
+         faster here: the waits were too short to pay for the threads, or the machine too busy."
+    };
+    let mut text = format!("{}; {claim}", parts.join("; "));
     text[..1].make_ascii_uppercase();
     vec![text]
-}
-
-/// A ratio and its interval: "1.18x, 1.05-1.30x", or "1.18x" when it is exact.
-fn ratio_words(value: f64, [low, high]: [f64; 2]) -> String {
-    if low == high {
-        format!("{value:.2}x")
-    } else {
-        format!("{value:.2}x, {low:.2}-{high:.2}x")
-    }
 }
 
 /// Conclusions of the fidelity section: which measures each model meets, which it misses, and
@@ -378,7 +352,7 @@ pub fn fidelity(lines: &[Fidelity]) -> Vec<String> {
         let listed = |j: Judgement| -> Vec<String> {
             of.iter()
                 .filter(|f| f.judgement == j)
-                .map(|f| format!("{} ({})", f.measure, ratio_words(f.ratio, f.ratio_interval)))
+                .map(|f| format!("{} ({})", f.measure, f.ratio.ratio()))
                 .collect()
         };
         let (misses, unsure) = (listed(Judgement::Outside), listed(Judgement::CannotTell));
@@ -409,23 +383,32 @@ pub fn fidelity(lines: &[Fidelity]) -> Vec<String> {
     v
 }
 
-/// A figure and its interval in words: "61x (40-80x)", or "61x" when exact.
+/// A fall and its interval: "61x (40-80)", or "61x" when exact.
 fn fall_words(e: &Estimate) -> String {
-    if e.low == e.high || !e.high.is_finite() {
-        format!("{:.0}x", e.value)
-    } else {
-        format!("{:.0}x ({:.0}-{:.0}x)", e.value, e.low, e.high)
-    }
+    e.figure(0, "x")
 }
 
-/// Conclusions of the GIL section, the model having run at switch interval `interval`.
+/// Conclusions of the GIL section, the model having run at switch interval `interval`: the
+/// hold per turn as measured (the model's and CPython's, beside the interval that sets it), and
+/// the convoy's fall.
 pub fn inside(comparisons: &[Comparison], interval: Duration) -> Vec<String> {
-    let mut v = vec![format!(
-        "With two CPU-bound threads, a thread keeps the GIL for about one switch interval ({} ms) \
-         per turn: the waiting thread asks for it only after waiting that long.",
-        interval.as_secs_f64() * 1e3
-    )];
     let find = |m: Metric| comparisons.iter().find(|c| c.metric == m);
+    let mut v = Vec::new();
+    let ms = interval.as_secs_f64() * 1e3;
+    if let Some(hold) = find(Metric::HoldMedian) {
+        let mut s = format!(
+            "With two CPU-bound threads, a turn with the GIL lasted {} in the model",
+            hold.parlab.figure(2, "ms")
+        );
+        if let Some(py) = hold.cpython {
+            s.push_str(&format!(" and {} in CPython", py.figure(2, "ms")));
+        }
+        s.push_str(&format!(
+            ", against a switch interval of {ms} ms: the waiting thread asks for the lock only \
+             after waiting that long, and the holder lets go at its next check."
+        ));
+        v.push(s);
+    }
     if let Some(fall) = find(Metric::ConvoyFall) {
         // Each round's fall, the median over the rounds: the figure the fidelity table judges.
         let mut s = format!(

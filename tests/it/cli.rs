@@ -238,7 +238,22 @@ fn reproduce_json_is_one_object() {
     assert_eq!(v["cpu"]["rows"].as_array().unwrap().len(), 14);
     assert_eq!(v["io"]["rows"].as_array().unwrap().len(), 3);
     assert_eq!(v["inside"].as_array().unwrap().len(), 5);
-    assert!(v["python"]["Err"].is_string(), "{v}");
+    assert!(v["python_missing"].is_string(), "{v}");
+    assert_no_rust_internals(&v);
+}
+
+/// No `{"Ok": ...}` / `{"Err": ...}` (a Rust `Result` serialised as it is) anywhere in `v`.
+pub fn assert_no_rust_internals(v: &serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                assert!(k != "Ok" && k != "Err", "a Rust Result in the JSON: {v}");
+                assert_no_rust_internals(x);
+            }
+        }
+        serde_json::Value::Array(xs) => xs.iter().for_each(assert_no_rust_internals),
+        _ => {}
+    }
 }
 
 #[cfg(not(feature = "mpi"))]

@@ -200,6 +200,13 @@ fn cli_prints_tables_json_and_a_plot() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["probe"], "switch");
     assert_eq!(v[0]["rows"].as_array().unwrap().len(), 4);
+    for row in v[0]["rows"].as_array().unwrap() {
+        assert!(
+            row["median"].is_number() || row["error"].is_string(),
+            "{row}"
+        );
+    }
+    crate::cli::assert_no_rust_internals(&v);
 
     let dir = std::env::temp_dir().join(format!("parlab-probe-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -152,9 +152,9 @@ fn python_27_and_a_312_from_pyenv_through_reproduce_and_probe() {
     );
     for f in fidelity {
         let (m, c, ratio) = (
-            f["model_value"].as_f64().unwrap(),
-            f["python_value"].as_f64().unwrap(),
-            f["ratio"].as_f64().unwrap(),
+            f["model_value"]["value"].as_f64().unwrap(),
+            f["python_value"]["value"].as_f64().unwrap(),
+            f["ratio"]["value"].as_f64().unwrap(),
         );
         assert!(m > 0.0 && c > 0.0, "{f}");
         assert!((ratio - m / c).abs() <= 1e-9 * ratio.abs(), "{f}");

@@ -47,8 +47,8 @@ fn quick_run_without_python_gets_every_answer_right() {
     };
     let (r, _) = run_counting_steps(&options);
     assert_eq!(
-        r.python,
-        Err("CPython rows skipped (--no-python)".to_string())
+        r.python_missing.as_deref(),
+        Some("CPython rows skipped (--no-python)")
     );
     let parlab_rows: Vec<_> = r
         .cpu
@@ -169,7 +169,8 @@ fn cpython_rows_are_read_placed_and_judged() {
         ..options.clone()
     });
     std::fs::remove_file(program).unwrap();
-    assert_eq!(r.python, Ok("3.99.0".to_string()));
+    assert_eq!(r.python_missing, None);
+    assert_eq!(r.pythons[0].info.version, "3.99.0");
 
     let py = Who::CPython {
         version: "3.99.0".into(),

@@ -116,11 +116,13 @@ fn each_interpreter_meets_its_own_model() {
     // 2.7 meets gil-legacy: 2.0 against 1.25 is a miss.
     let t2 = pick("2.7.18", Measure::T2).unwrap();
     assert_eq!(t2.model, "gil-legacy");
-    assert!((t2.model_value - 2.0).abs() < 1e-9 && (t2.python_value - 1.25).abs() < 1e-9);
-    assert!((t2.ratio - 1.6).abs() < 1e-9 && !t2.within_target);
+    assert!(
+        (t2.model_value.value - 2.0).abs() < 1e-9 && (t2.python_value.value - 1.25).abs() < 1e-9
+    );
+    assert!((t2.ratio.value - 1.6).abs() < 1e-9 && !t2.within_target);
     assert_eq!(t2.judgement, Judgement::Outside);
     // Rows without rounds are exact: so is their ratio.
-    assert_eq!(t2.ratio_interval, [t2.ratio, t2.ratio]);
+    assert_eq!(t2.ratio, Estimate::exact(t2.ratio.value));
     // No 4-thread row of 2.7 or of gil-legacy: no T4 line.
     assert!(pick("2.7.18", Measure::T4).is_none());
     let hold = pick("2.7.18", Measure::Hold).unwrap();
@@ -220,7 +222,7 @@ fn the_thread_ratios_take_the_rows_intervals() {
         .iter()
         .find(|f| f.measure == Measure::T2.describe())
         .unwrap();
-    assert_eq!(t2.model_interval, [0.8, 1.25]);
+    assert_eq!([t2.model_value.low, t2.model_value.high], [0.8, 1.25]);
     assert_eq!(t2.judgement, Judgement::CannotTell);
     assert!(!t2.within_target);
     // The same row, surely within: 0.95-1.05x.
@@ -249,10 +251,10 @@ fn a_bimodal_probe_cannot_tell_and_a_steady_one_can() {
         .find(|f| f.measure == Measure::Hold.describe())
         .unwrap();
     // The median is the microsecond rounds', and the ratio's point is within 10%...
-    assert!((hold.python_value - 0.022).abs() < 1e-12, "{hold:?}");
-    assert!(within(Measure::Hold, hold.ratio), "{hold:?}");
+    assert!((hold.python_value.value - 0.022).abs() < 1e-12, "{hold:?}");
+    assert!(within(Measure::Hold, hold.ratio.value), "{hold:?}");
     // ...but the interval reaches the 4 ms round: the rounds cannot tell.
-    assert_eq!(hold.python_interval, [0.02, 4.0]);
+    assert_eq!([hold.python_value.low, hold.python_value.high], [0.02, 4.0]);
     assert_eq!(hold.judgement, Judgement::CannotTell);
     assert!(!hold.within_target);
     // The convoy fell 10x every round in 2.7 and 8.3x in the model: within 2x, surely.
@@ -261,7 +263,7 @@ fn a_bimodal_probe_cannot_tell_and_a_steady_one_can() {
         .find(|f| f.measure == Measure::Convoy.describe())
         .unwrap();
     assert_eq!(convoy.judgement, Judgement::Within, "{convoy:?}");
-    assert!((convoy.python_value - 10.0).abs() < 1e-9);
+    assert!((convoy.python_value.value - 10.0).abs() < 1e-9);
     // A model that met the ticks in every round is outside, whatever 2.7's rounds met.
     let ticks = models(&[(4.0, 1e6, 1e5); 3]);
     let micro = probes("2.7.18", 2, true, &[(0.02, 1e6, 1e5); 3]);
@@ -344,8 +346,8 @@ fn the_verdict_names_misses_and_what_the_rounds_cannot_tell() {
         v,
         [
             "The gil-legacy model meets CPython 2.7.18 on 1 of 3 measures; it misses convoy: I/O \
-          rate alone / beside CPU (9.30x, 8.00-11.00x); the rounds cannot tell on T2/T1 (wall, \
-          2 threads over 1) (1.18x, 1.05-1.30x) (the interval straddles the target)."
+          rate alone / beside CPU (9.30x (8.00-11.00)); the rounds cannot tell on T2/T1 (wall, \
+          2 threads over 1) (1.18x (1.05-1.30)) (the interval straddles the target)."
         ]
     );
     let all = crate::reproduce::verdict::fidelity(&lines[1..2]);

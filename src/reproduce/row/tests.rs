@@ -96,6 +96,6 @@ fn json_shows_rows_and_comparisons_in_the_tables_words() {
     };
     assert_eq!(
         serde_json::to_string(&c).unwrap(),
-        r#"{"metric":"I/O thread alone: write+read pairs","unit":"per s","cpython":null,"cpython_interval":null,"parlab":3.0,"parlab_interval":[2.0,4.0]}"#
+        r#"{"metric":"I/O thread alone: write+read pairs","unit":"per s","cpython":null,"parlab":{"value":3.0,"low":2.0,"high":4.0}}"#
     );
 }

@@ -1,6 +1,7 @@
 //! Verdict sentences on hand-made rows: words from intervals, the noise named.
 
 use super::*;
+use crate::measure::judge::{self, Bounds};
 use crate::reproduce::row::Spread;
 use crate::stats;
 
@@ -44,26 +45,28 @@ fn measured(who: &Who, variant: Variant, ratios: &[f64], ceiling: Option<(f64, f
 #[test]
 fn pace_words_of_exact_speedups() {
     let threads = Who::Parlab(BackendKind::Threads);
-    assert_eq!(pace(&row(&threads, T2, 2.0)), "faster (2.00x) than");
-    assert_eq!(pace(&row(&threads, T2, 1.0)), "no faster (1.00x) than");
-    assert_eq!(pace(&row(&threads, T2, 0.5)), "slower (0.50x) than");
+    let ran1 = |x| ran(&row(&threads, T2, x), "1 thread");
+    assert_eq!(ran1(2.0), "faster than 1 thread, at 2.00x");
+    assert_eq!(ran1(1.0), "no faster than 1 thread, at 1.00x");
+    assert_eq!(ran1(0.5), "slower than 1 thread, at 0.50x");
 }
 
 #[test]
 fn words_come_from_the_interval_not_the_value() {
-    let pace_of = |ratios: &[f64]| Pace::of(&stats::median_interval(ratios, 2000));
+    let pace_of =
+        |ratios: &[f64]| judge::judge(&stats::median_interval(ratios, 2000), Bounds::default());
     // Tight around 1.9: faster; tight around 0.9: slower.
-    assert_eq!(pace_of(&[1.88, 1.9, 1.92, 1.91, 1.89]), Pace::Faster);
-    assert_eq!(pace_of(&[0.9, 0.91, 0.89, 0.92, 0.9]), Pace::Slower);
+    assert_eq!(pace_of(&[1.88, 1.9, 1.92, 1.91, 1.89]), Verdict::Faster);
+    assert_eq!(pace_of(&[0.9, 0.91, 0.89, 0.92, 0.9]), Verdict::Slower);
     // Around 1 either way, never far above it: no faster, whatever the median says.
-    assert_eq!(pace_of(&[0.97, 1.02, 1.05, 0.99, 1.03]), Pace::NoFaster);
-    assert_eq!(pace_of(&[0.8, 0.9, 1.01, 0.85, 1.1]), Pace::NoFaster);
+    assert_eq!(pace_of(&[0.97, 1.02, 1.05, 0.99, 1.03]), Verdict::NoFaster);
+    assert_eq!(pace_of(&[0.8, 0.9, 1.01, 0.85, 1.1]), Verdict::NoFaster);
     // A median of 1.04 whose interval lies above 1 but within 5% of it is no faster: the
     // margin; just past it, faster.
-    assert_eq!(pace_of(&[1.03, 1.04, 1.05, 1.04, 1.03]), Pace::NoFaster);
-    assert_eq!(pace_of(&[1.04, 1.05, 1.06, 1.05, 1.04]), Pace::Faster);
+    assert_eq!(pace_of(&[1.03, 1.04, 1.05, 1.04, 1.03]), Verdict::NoFaster);
+    assert_eq!(pace_of(&[1.04, 1.05, 1.06, 1.05, 1.04]), Verdict::Faster);
     // Three rounds, one of them far off: the interval holds 1 and reaches 1.9.
-    assert_eq!(pace_of(&[0.95, 1.9, 1.0]), Pace::Hidden);
+    assert_eq!(pace_of(&[0.95, 1.9, 1.0]), Verdict::Hidden);
 }
 
 #[test]
@@ -81,19 +84,26 @@ fn a_bimodal_machine_hides_the_answer_and_the_verdict_names_the_noise() {
         .collect();
     let gil = Who::Parlab(BackendKind::Gil);
     let r = measured(&gil, T2, &ratios, Some((1.4, 2.0)));
-    assert_eq!(Pace::of(&r.spread.unwrap().speedup), Pace::Hidden);
-    let p = pace(&r);
-    assert!(p.starts_with("at a pace the noise hides ("), "{p}");
+    assert_eq!(r.spread.unwrap().verdict(), Verdict::Hidden);
+    let p = ran(&r, "1 thread");
+    assert!(
+        p.starts_with("beside 1 thread at a pace the noise hides, "),
+        "{p}"
+    );
     assert!(
         p.contains("the ceiling moved between 1.40x and 2.00x, one thread took 170"),
         "{p}"
     );
     // Without a ceiling (a one-worker or I/O row), the one-thread runs are the noise named.
     let io = measured(&gil, T4, &ratios, None);
-    assert!(!pace(&io).contains("ceiling"), "{}", pace(&io));
+    assert!(
+        !ran(&io, "1 thread").contains("ceiling"),
+        "{}",
+        ran(&io, "1 thread")
+    );
     // The same machine with the pairs in step: every round's ratio 1.7, whatever the mode.
     let paired = measured(&gil, T2, &[1.7; 10], Some((1.4, 2.0)));
-    assert_eq!(pace(&paired), "faster (1.70x) than");
+    assert_eq!(ran(&paired, "1 thread"), "faster than 1 thread, at 1.70x");
 }
 
 #[test]
@@ -111,8 +121,8 @@ fn the_threads_sentence_gives_the_share_of_the_ceiling() {
     ];
     let v = cpu(&rows, 2, 100);
     assert!(
-        v[0].contains("2 threads ran faster (1.80x, ")
-            && v[0].contains("of the machine's ceiling of 1.95x and 4 threads"),
+        v[0].contains("2 threads ran faster than 1 thread, at 1.80x (")
+            && v[0].contains("of the machine's ceiling of 1.95x (1.90-2.00); 4 threads"),
         "{}",
         v[0]
     );
@@ -132,14 +142,14 @@ fn cpython_sentence_reads_its_own_rows() {
     assert_eq!(v.len(), 1, "{v:?}");
     assert!(
         v[0].starts_with(
-            "On 3.12.1: 2 threads ran slower (0.50x) than 1 thread and 4 threads slower \
-             (0.25x) than 1 thread"
+            "On 3.12.1: 2 threads ran slower than 1 thread, at 0.50x; 4 threads ran slower \
+             than 1 thread, at 0.25x: the GIL lets only one thread"
         ),
         "{}",
         v[0]
     );
     assert!(
-        v[0].contains("2 processes ran faster (1.90x) than 1 thread"),
+        v[0].contains("2 processes ran faster than 1 thread, at 1.90x: each has its own"),
         "{}",
         v[0]
     );
@@ -175,7 +185,7 @@ fn parlab_processes_count_with_its_threads() {
     assert_eq!(v.len(), 1);
     assert!(v[0].contains("on this 4-CPU machine"), "{}", v[0]);
     assert!(
-        v[0].contains("2 worker processes ran faster (1.50x)"),
+        v[0].contains("2 worker processes ran faster than 1 thread, at 1.50x"),
         "{}",
         v[0]
     );
@@ -188,13 +198,13 @@ fn io_verdict_starts_with_a_capital_either_way() {
     assert_eq!(
         only_model,
         [
-            "The gil model's 4 threads ran faster (3.90x) than 1 thread: a thread releases \
+            "The gil model's 4 threads ran faster than 1 thread, at 3.90x; a thread releases \
           the GIL while it waits in a blocking call, so threads do help for I/O."
         ]
     );
     let both = io(&[row(&py(), T4, 1.0), row(&gil, T4, 3.9)]);
     assert!(
-        both[0].starts_with("CPython's 4 threads ran no faster (1.00x) than 1 thread and the gil")
+        both[0].starts_with("CPython's 4 threads ran no faster than 1 thread, at 1.00x; the gil")
     );
     assert!(io(&[]).is_empty());
 }
@@ -216,7 +226,12 @@ fn inside_verdict_gives_the_interval_and_the_convoy_fall() {
     ];
     let v = inside(&comparisons, Duration::from_micros(2500));
     assert_eq!(v.len(), 2);
-    assert!(v[0].contains("(2.5 ms)"), "{}", v[0]);
+    // The hold is the one measured, beside the interval that sets it; not a fixed claim.
+    assert!(
+        v[0].contains("lasted 5.00 ms in the model, against a switch interval of 2.5 ms"),
+        "{}",
+        v[0]
+    );
     assert!(
         v[1].ends_with("In the model its rate falls 90x, in CPython 3x."),
         "{}",
@@ -232,56 +247,41 @@ fn inside_verdict_gives_the_interval_and_the_convoy_fall() {
     rounds[3].cpython = None;
     let v = inside(&rounds, Duration::from_millis(5));
     assert!(
-        v[1].ends_with("In the model its rate falls 90x (50-125x)."),
+        v[1].ends_with("In the model its rate falls 90x (50-125)."),
         "{}",
         v[1]
     );
     let without_fall = inside(&comparisons[..3], Duration::from_millis(5));
     assert_eq!(without_fall.len(), 1, "no convoy sentence without the fall");
+    assert!(inside(&comparisons[1..3], Duration::from_millis(5)).is_empty());
 }
 
 #[test]
-fn a_speedup_above_the_ceiling_is_never_faster() {
+fn a_speedup_above_the_ceiling_is_an_artefact_never_faster() {
     // CPython's 2 threads at 1.50x (1.13-2.35) while the machine allowed 0.93-0.99x: the
-    // one-thread runs met slower moments than the row's. Noise hides it.
+    // one-thread runs met slower moments than the row's.
     let py = py();
     let mut r = measured(&py, T2, &[1.13, 1.5, 2.35], Some((0.93, 0.99)));
-    assert_eq!(Pace::of(&r.spread.unwrap().speedup), Pace::Faster);
-    assert_eq!(Pace::of_spread(&r.spread.unwrap()), Pace::Hidden);
-    assert!(pace(&r).starts_with("at a pace the noise hides (1.13-2.35x; the ceiling moved"));
+    assert_eq!(
+        judge::judge(&r.spread.unwrap().speedup, Bounds::default()),
+        Verdict::Faster
+    );
+    assert_eq!(r.spread.unwrap().verdict(), Verdict::Artefact);
+    let p = ran(&r, "1 thread");
+    assert!(
+        p.starts_with(
+            "faster than the machine allowed beside 1 thread, at 1.50x (1.13-2.35), above \
+             its ceiling of 0.96x (0.93-0.99): an artefact"
+        ),
+        "{p}"
+    );
     // Within the ceiling's reach, the interval's word stands.
     r.spread.as_mut().unwrap().ceiling = Some(Estimate {
         value: 1.9,
         low: 1.8,
         high: 2.0,
     });
-    assert_eq!(Pace::of_spread(&r.spread.unwrap()), Pace::Faster);
-    // Only "faster" is in question: one thread's pace above a ceiling under 1 is no faster.
-    let level = measured(&py, T4, &[1.0, 1.0, 1.0], Some((0.9, 0.95)));
-    assert_eq!(Pace::of_spread(&level.spread.unwrap()), Pace::NoFaster);
-}
-
-#[test]
-fn the_margin_of_equivalence_at_its_edges() {
-    let e = |low: f64, high: f64| Estimate {
-        value: (low + high) / 2.0,
-        low,
-        high,
-    };
-    // Wholly within 1/1.05 .. 1.05, on either side of 1 or holding it: no faster.
-    for (low, high) in [(1.01, 1.05), (1.0 / 1.05, 0.99), (0.97, 1.03), (1.0, 1.0)] {
-        assert!(within_margin(&e(low, high)), "{low}-{high}");
-        assert_eq!(Pace::of(&e(low, high)), Pace::NoFaster, "{low}-{high}");
-    }
-    // Reaching past the upper edge from above 1: faster.
-    assert_eq!(Pace::of(&e(1.01, 1.051)), Pace::Faster);
-    // Below 1 but reaching within the margin: no faster, perhaps slower by less than 5%; wholly
-    // more than 5% below 1: slower.
-    assert_eq!(Pace::of(&e(0.95, 0.99)), Pace::NoFaster);
-    assert_eq!(Pace::of(&e(0.77, 0.96)), Pace::NoFaster);
-    assert_eq!(Pace::of(&e(0.77, 0.95)), Pace::Slower);
-    assert_eq!(Pace::of(&e(0.94, 1.04)), Pace::NoFaster);
-    assert!(!within_margin(&e(0.94, 1.04)));
+    assert_eq!(r.spread.unwrap().verdict(), Verdict::Faster);
 }
 
 #[test]
@@ -289,22 +289,103 @@ fn the_margin_is_said_in_the_sentence() {
     let gil = Who::Parlab(BackendKind::Gil);
     let r = measured(&gil, T2, &[1.02, 1.03, 1.03, 1.04, 1.03], None);
     assert_eq!(
-        pace(&r),
-        "no faster (1.03x, 1.02-1.04x: less than 5% apart) than"
+        ran(&r, "1 thread"),
+        "no faster than 1 thread, at 1.03x (1.02-1.04): less than 5% apart"
     );
     // Holding 1, nothing to explain.
     let r = measured(&gil, T2, &[0.99, 1.0, 1.01], None);
-    assert_eq!(pace(&r), "no faster (1.00x, 0.99-1.01x) than");
+    assert_eq!(
+        ran(&r, "1 thread"),
+        "no faster than 1 thread, at 1.00x (0.99-1.01)"
+    );
     // Below 1, reaching within the margin: both said.
     let r = measured(&gil, T2, &[0.8, 0.9, 0.97], None);
     assert_eq!(
-        pace(&r),
-        "no faster (0.90x, 0.80-0.97x: slower, but perhaps by less than 5%) than"
+        ran(&r, "1 thread"),
+        "no faster than 1 thread, at 0.90x (0.80-0.97): slower, but perhaps by less than 5%"
     );
     assert!(
         !decided(&r.spread.unwrap()),
         "a wide interval gets more rounds"
     );
+}
+
+#[test]
+fn every_claim_follows_from_the_verdicts_it_stands_on() {
+    // The fixed claims of the sentences, each with the verdicts that allow it.
+    let threads = Who::Parlab(BackendKind::Threads);
+    let procs = Who::Parlab(BackendKind::Processes);
+    let scale = |t2: f64| {
+        cpu(
+            &[
+                row(&threads, T2, t2),
+                row(&threads, T4, t2),
+                row(&procs, P2, 1.5),
+            ],
+            2,
+            100,
+        )
+        .join(" ")
+    };
+    assert!(scale(1.9).contains("Without a GIL, parlab's threads scale with the cores"));
+    // 0.99x: the threads did not scale, and the sentence does not say they do.
+    let flat = scale(0.99);
+    assert!(!flat.contains("scale with the cores"), "{flat}");
+    assert!(flat.contains("did not scale in this run"), "{flat}");
+    // A GIL model: "the lock stops threads from scaling" only when neither row was faster.
+    let gil = Who::Parlab(BackendKind::Gil);
+    let model = |x: f64| cpu(&[row(&gil, T2, x), row(&gil, T4, 1.0)], 2, 100).join(" ");
+    assert!(model(1.0).contains("is enough to stop threads from scaling"));
+    assert!(!model(1.3).contains("is enough to stop"), "{}", model(1.3));
+    // CPython with a GIL whose threads came out faster: the GIL claim is not made.
+    let py = py();
+    let gil_claim = "the GIL lets only one thread run Python code at a time";
+    let on = |t2: f64| {
+        cpu(
+            &[row(&py, T2, t2), row(&py, T4, 1.0), row(&py, P2, 1.9)],
+            2,
+            100,
+        )
+        .join(" ")
+    };
+    assert!(on(1.0).contains(gil_claim));
+    assert!(!on(1.4).contains(gil_claim), "{}", on(1.4));
+    // I/O: "threads do help" only when a row of threads was faster.
+    assert!(io(&[row(&gil, T4, 3.9)])[0].contains("so threads do help for I/O"));
+    assert!(!io(&[row(&gil, T4, 1.0)])[0].contains("so threads do help"));
+}
+
+#[test]
+fn every_sentence_template_is_chosen_by_the_judges_words() {
+    // `ran` has one template per verdict: each verdict's sentence differs from the others'.
+    let gil = Who::Parlab(BackendKind::Gil);
+    let cases = [
+        (
+            Verdict::Faster,
+            measured(&gil, T2, &[1.8, 1.9, 1.85], Some((1.8, 2.0))),
+        ),
+        (
+            Verdict::NoFaster,
+            measured(&gil, T2, &[0.99, 1.0, 1.01], None),
+        ),
+        (Verdict::Slower, measured(&gil, T2, &[0.5, 0.55, 0.6], None)),
+        (Verdict::Hidden, measured(&gil, T2, &[0.95, 1.9, 1.0], None)),
+        (
+            Verdict::Artefact,
+            measured(&gil, T2, &[2.4, 2.5, 2.45], Some((1.8, 2.0))),
+        ),
+    ];
+    let mut heads = Vec::new();
+    for (verdict, r) in &cases {
+        assert_eq!(r.verdict(), Some(*verdict), "{r:?}");
+        let text = ran(r, "1 thread");
+        let head: String = text.split(',').next().unwrap().to_string();
+        heads.push(head);
+    }
+    let mut unique = heads.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), Verdict::ALL.len(), "{heads:?}");
 }
 
 #[test]
@@ -334,19 +415,22 @@ fn a_row_faster_only_by_the_clock_is_no_faster() {
     let gil = Who::Parlab(BackendKind::Gil);
     let mut r = measured(&gil, T2, &[1.1, 1.2, 1.3], None);
     let s = r.spread.as_mut().unwrap();
-    assert_eq!(Pace::of_spread(s), Pace::Faster);
+    assert_eq!(s.verdict(), Verdict::Faster);
     s.at_equal_speed = Some(stats::median_interval(&[0.99, 1.0, 1.01], 2000));
     s.cpus = Some(Estimate::exact(1.0));
-    assert_eq!(Pace::of_spread(s), Pace::NoFaster);
+    assert_eq!(s.verdict(), Verdict::NoFaster);
     assert!(decided(s));
     assert_eq!(
-        pace(&r),
-        "no faster (1.20x, 1.10-1.30x by the clock; 1.00x, 0.99-1.01x at equal CPU speed, \
-         1.00 CPUs busy) than"
+        ran(&r, "1 thread"),
+        "no faster than 1 thread, at 1.00x (0.99-1.01) at equal CPU speed with 1.00 CPUs \
+         busy; 1.20x (1.10-1.30) by the clock"
     );
     // Where both give the same words, the sentence shows the figure the words came from.
     let mut both = measured(&gil, T2, &[1.8, 1.9, 2.0], None);
     let s = both.spread.as_mut().unwrap();
     s.at_equal_speed = Some(stats::median_interval(&[1.7, 1.8, 1.9], 2000));
-    assert_eq!(pace(&both), "faster (1.80x, 1.70-1.90x) than");
+    assert_eq!(
+        ran(&both, "1 thread"),
+        "faster than 1 thread, at 1.80x (1.70-1.90)"
+    );
 }
