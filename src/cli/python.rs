@@ -150,14 +150,12 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         Column::right("workers"),
         Column::right("start-up"),
         Column::right("median"),
-        Column::right("speedup [95% interval]"),
+        Column::right("speedup (95% CI)"),
         Column::right("ceiling"),
         Column::left("answer"),
     ]));
     for row in &r.rows {
-        let speedup = row.speedup.map_or(String::new(), |s| {
-            format!("{:.2}x [{:.2}, {:.2}]", s.value, s.low, s.high)
-        });
+        let speedup = row.speedup.map_or(String::new(), |s| s.ratio());
         let status = match (&row.error, &row.result) {
             (Some(_), _) => "FAILED".to_string(),
             (None, Some(v)) if Some(v) == r.result.as_ref() || many => "ok".to_string(),

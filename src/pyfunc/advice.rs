@@ -4,15 +4,17 @@
 //! The fastest row is the one with the highest speedup; among rows whose interval reaches its
 //! interval (the data cannot tell them apart) the cheapest is recommended: threads before
 //! processes (no interpreter to start, memory shared) before subinterpreters (private modules
-//! before 3.14), then the fewest workers. A parallel road is recommended only when its interval lies wholly above
-//! 1x; otherwise the sequential road is, with the reason.
+//! before 3.14), then the fewest workers.
+//! A parallel road is recommended only when [the judge](crate::measure::judge) calls it
+//! faster (its whole interval above 1, and not within the 5% margin of it: the same words as
+//! every other command's); otherwise the sequential road is, with the reason.
 
 use serde::Serialize;
 
 use super::Road;
 use super::measure::Row;
+use crate::measure::{Bounds, Verdict, busy, judge};
 use crate::span::Span;
-use crate::stats::Side;
 
 /// What to use, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -30,10 +32,6 @@ pub struct Recommendation {
     /// sequential road.
     pub smallest_range: Option<String>,
 }
-
-/// Below this ceiling at every worker count the machine is called busy: two free cores give
-/// a perfectly parallel loop about 2x.
-const BUSY: f64 = 1.5;
 
 /// How much a road costs beside its speed, for choosing among rows the data cannot tell apart.
 fn cost(road: Road) -> u8 {
@@ -71,22 +69,34 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
         .collect();
     let figures: Vec<String> = roads
         .iter()
-        .map(|r| format!("{} {:.2}x at {}", r.road, speed(r), r.workers))
+        .map(|r| {
+            format!(
+                "{} x{} {}",
+                r.road,
+                r.workers,
+                r.speedup.expect("measured").ratio()
+            )
+        })
         .collect();
     let figures = figures.join(", ");
-    // A busy machine: the most that a perfectly parallel loop reached beside these rows.
+    // A busy machine: the most that a perfectly parallel loop reached beside these rows, by the
+    // one rule of every command ([`busy::by_ceiling`]).
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let most = measured
         .iter()
-        .filter_map(|r| r.ceiling)
-        .fold(None, |m: Option<f64>, c| Some(m.map_or(c, |m| m.max(c))));
-    let busy = match most {
-        Some(c) if c < BUSY => format!(
-            "; the machine was busy (a perfectly parallel loop reached at most {c:.2}x), so \
-             these figures are weak: measure again on a quieter machine"
-        ),
-        _ => String::new(),
+        .filter_map(|r| Some((r.ceiling?, r.workers)))
+        .fold(None, |m: Option<(f64, usize)>, c| {
+            Some(m.map_or(c, |m| if c.0 > m.0 { c } else { m }))
+        });
+    let busy = most
+        .and_then(|(c, w)| busy::by_ceiling(c, w, cpus))
+        .map_or(String::new(), |w| format!("; {w}"));
+    let most = most.map(|(c, _)| c);
+    // A Python function may wait rather than compute, so no CPU bound applies: the judge's
+    // words with the one margin.
+    let wins = |r: &Row| {
+        judge(&r.speedup.expect("measured"), Bounds::default()) == Verdict::Faster
     };
-    let wins = |r: &Row| r.speedup.expect("measured").side_of(1.0) == Side::Above;
     let best = measured
         .iter()
         .filter(|r| r.road != Road::Sequential && wins(r))
@@ -100,11 +110,14 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
             // On a busy machine the cause cannot be told: only the figures are given.
             reason: if busy.is_empty() {
                 format!(
-                    "no road beats one thread beyond doubt at this size: the work per part does \
-                     not pay for handing parts out ({figures})"
+                    "no road is faster than one thread by more than the 5% margin at this size: \
+                     the work per part does not pay for handing parts out ({figures})"
                 )
             } else {
-                format!("no road beats one thread beyond doubt at this size ({figures}){busy}")
+                format!(
+                    "no road is faster than one thread by more than the 5% margin at this size \
+                     ({figures}){busy}"
+                )
             },
             smallest_range: None,
         });
@@ -199,7 +212,9 @@ mod tests {
         assert!(rec.reason.contains("holds the GIL"), "{}", rec.reason);
         assert!(
             rec.reason
-                .contains("threads 0.97x at 2, processes 1.86x at 2")
+                .contains("threads x2 0.97x (0.90-1.05), processes x2 1.86x (1.70-1.95)"),
+            "{}",
+            rec.reason
         );
         assert_eq!(rec.smallest_range, None);
         assert!(!rec.reason.contains("busy"), "{}", rec.reason);
@@ -212,7 +227,9 @@ mod tests {
         let rec = recommend(&[base("0..100"), threads.clone()], "0..100").unwrap();
         assert!(
             rec.reason
-                .contains("busy (a perfectly parallel loop reached at most 1.16x)")
+                .contains("busy (a perfectly parallel loop of 2 threads reached at most 1.16x"),
+            "{}",
+            rec.reason
         );
         // Waiting, not computing: beyond the ceiling, the busy machine is not the point.
         threads.speedup = Some(Estimate {
@@ -252,10 +269,21 @@ mod tests {
         let rec = recommend(&rows, "0..100").unwrap();
         assert_eq!((rec.road, rec.workers), (Road::Sequential, 1));
         assert!(
-            rec.reason.starts_with("no road beats one thread"),
+            rec.reason.starts_with("no road is faster than one thread"),
             "{}",
             rec.reason
         );
+    }
+
+    #[test]
+    fn a_gain_within_the_margin_is_not_recommended() {
+        // 1.02x (1.01-1.03) lies above 1 but within 5% of it: "no faster" in every command.
+        let rows = [
+            base("0..100"),
+            row("0..100", Road::Processes, 2, (1.02, 1.01, 1.03)),
+        ];
+        let rec = recommend(&rows, "0..100").unwrap();
+        assert_eq!((rec.road, rec.workers), (Road::Sequential, 1), "{rec:?}");
     }
 
     #[test]

@@ -57,14 +57,12 @@ pub fn to_csv(report: &Report) -> Result<String> {
 pub fn to_markdown(report: &Report) -> String {
     let mut out = format!(
         "# `{}` over {} ({} split)\n\n| python | range | road | workers | start-up (s) | \
-         median (s) | speedup [95% interval] | answer |\n|---|---|---|---:|---:|---:|---:|---|\n",
+         median (s) | speedup (95% CI) | answer |\n|---|---|---|---:|---:|---:|---:|---|\n",
         report.function, report.range, report.split
     );
     for row in &report.rows {
         let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
-        let speedup = row.speedup.map_or(String::new(), |s| {
-            format!("{:.2}x [{:.2}, {:.2}]", s.value, s.low, s.high)
-        });
+        let speedup = row.speedup.map_or(String::new(), |s| s.ratio());
         let answer = match &row.error {
             Some(e) => format!("failed: {}", e.replace('|', "\\|")),
             None => row.result.clone().unwrap_or_default(),
