@@ -222,7 +222,7 @@ impl Estimate {
     /// `0.95 (0.90-1.00)`, `9.04 ms (8.80-9.30)`, or the value alone when exact (or when an end
     /// is not finite). Where an end is negative, the ends are joined by " to ".
     pub fn figure(&self, digits: usize, unit: &str) -> String {
-        let unit = if unit.is_empty() || unit == "x" {
+        let unit = if unit.is_empty() || unit == "x" || unit == "%" {
             unit.to_string()
         } else {
             format!(" {unit}")
@@ -332,6 +332,7 @@ mod tests {
         assert_eq!(e.ratio(), "1.92x (1.85-1.97)");
         assert_eq!(Estimate::exact(1.0).ratio(), "1.00x");
         assert_eq!(e.figure(1, "ms"), "1.9 ms (1.8-2.0)");
+        assert_eq!(e.scaled(50.0).figure(0, "%"), "96% (92-98)");
         assert_eq!(e.scaled(0.5).figure(2, ""), "0.96 (0.92-0.98)");
         let negative = Estimate {
             value: -0.01,

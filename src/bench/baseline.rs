@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::schema::{Cell, Report, SCHEMA_VERSION};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
+use crate::measure::judge::{self, Bounds, Verdict};
 use crate::span::Span;
 use crate::stats::{self, Estimate, Side};
 
@@ -108,26 +109,25 @@ impl Comparison {
     }
 }
 
-/// `1.92x slower (1.71-2.10)`, `1.10x faster (1.02-1.19)`, or, when the interval holds 1,
-/// `1.05x the baseline's wall time (0.91-1.22)`.
+/// The change in words, from the judge's verdict on the speed ratio (the baseline's wall over
+/// this run's, the change inverted): "slower: 1.92x (1.71-2.10) the baseline's wall time",
+/// "faster: 1.10x (1.02-1.19) the baseline's speed", "no faster: 1.02x (0.99-1.04) the
+/// baseline's wall time" (with the margin's qualifier when it decided), or "noise hides it:
+/// ...".
 pub fn describe(change: &Estimate) -> String {
-    if change.low >= 1.0 {
-        format!(
-            "{:.2}x slower ({:.2}-{:.2})",
-            change.value, change.low, change.high
-        )
-    } else if change.high <= 1.0 {
-        format!(
-            "{:.2}x faster ({:.2}-{:.2})",
-            1.0 / change.value,
-            1.0 / change.high,
-            1.0 / change.low
-        )
-    } else {
-        format!(
-            "{:.2}x the baseline's wall time ({:.2}-{:.2})",
-            change.value, change.low, change.high
-        )
+    let speed = Estimate {
+        value: 1.0 / change.value,
+        low: 1.0 / change.high,
+        high: 1.0 / change.low,
+    };
+    let wall = format!("{} the baseline's wall time", change.ratio());
+    match judge::judge(&speed, Bounds::default()) {
+        Verdict::Faster => format!("faster: {} the baseline's speed", speed.ratio()),
+        Verdict::NoFaster => match judge::no_faster_because(&speed) {
+            Some(why) => format!("no faster: {wall} ({why})"),
+            None => format!("no faster: {wall}"),
+        },
+        verdict => format!("{}: {wall}", verdict.word()),
     }
 }
 
@@ -299,8 +299,10 @@ pub fn machine_differences(old: &Report, new: &Report) -> Vec<String> {
         let (t, n) = (then.ceiling, now.ceiling);
         if n.side_of(t.value) != Side::Holds && t.side_of(n.value) != Side::Holds {
             out.push(format!(
-                "ceiling at {} workers: {:.2}x ({:.2}-{:.2}) then, {:.2}x ({:.2}-{:.2}) now",
-                now.workers, t.value, t.low, t.high, n.value, n.low, n.high
+                "ceiling at {} workers: {} then, {} now",
+                now.workers,
+                t.ratio(),
+                n.ratio()
             ));
         }
     }

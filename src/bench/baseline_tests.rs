@@ -29,6 +29,7 @@ pub(crate) fn cell(
                 sys_s: 0.0,
                 peak_rss_kib: None,
                 baseline_s: None,
+                baseline_cpu_s: None,
                 ceiling,
             })
             .collect(),
@@ -37,6 +38,9 @@ pub(crate) fn cell(
         sys_s: None,
         peak_rss_kib: None,
         speedup: None,
+        speedup_by_clock: None,
+        noise: None,
+        verdict: None,
         efficiency: None,
         ceiling: ceiling.map(|c| Estimate {
             value: c,
@@ -134,7 +138,7 @@ fn a_clear_slowdown_fails_the_gate_and_names_the_cell() {
     assert_eq!(c.slower.len(), 1, "{c:?}");
     let line = c.slower[0].line();
     assert!(
-        line.starts_with("threads x2 on count 0..1000: 1.90x slower ("),
+        line.starts_with("threads x2 on count 0..1000: slower: 1.90x ("),
         "{line}"
     );
     assert!(c.slower[0].explained.is_none());
@@ -203,7 +207,7 @@ fn cells_on_one_side_only_and_machine_differences_are_listed() {
 #[test]
 fn a_baseline_without_a_common_cell_is_refused() {
     let keys = sample().cell_keys();
-    assert_eq!(keys.len(), 4);
+    assert_eq!(keys.len(), 3);
     let mut old = report(vec![cell(BackendKind::Pool, 3, &around(0.1), None)]);
     let e = check_overlap("old.json", &old, &keys)
         .unwrap_err()
@@ -225,13 +229,19 @@ fn changes_are_described_either_way() {
         low: 1.71,
         high: 2.10,
     };
-    assert_eq!(describe(&slower), "1.92x slower (1.71-2.10)");
+    assert_eq!(
+        describe(&slower),
+        "slower: 1.92x (1.71-2.10) the baseline's wall time"
+    );
     let faster = Estimate {
         value: 0.5,
         low: 0.4,
         high: 0.625,
     };
-    assert_eq!(describe(&faster), "2.00x faster (1.60-2.50)");
+    assert_eq!(
+        describe(&faster),
+        "faster: 2.00x (1.60-2.50) the baseline's speed"
+    );
     let either = Estimate {
         value: 1.05,
         low: 0.91,
@@ -239,7 +249,17 @@ fn changes_are_described_either_way() {
     };
     assert_eq!(
         describe(&either),
-        "1.05x the baseline's wall time (0.91-1.22)"
+        "no faster: 1.05x (0.91-1.22) the baseline's wall time"
+    );
+    // Within the 5% margin: the same words as every command gives such an interval.
+    let level = Estimate {
+        value: 0.98,
+        low: 0.97,
+        high: 0.99,
+    };
+    assert_eq!(
+        describe(&level),
+        "no faster: 0.98x (0.97-0.99) the baseline's wall time (less than 5% apart)"
     );
 }
 

@@ -258,12 +258,13 @@ fn run_round(
         lab.samples.extend(ceilings);
     }
     for at in 0..done.len() {
-        let baseline_s = partner(&order, entries, at).and_then(|p| done[p].1.map(|r| r.wall_s));
+        let paired = partner(&order, entries, at).and_then(|p| done[p].1);
         let (i, run) = &mut done[at];
         // A pinned baseline run is its cell's partner only.
         let partner_only = order[at].pinned && entries[*i].baseline == *i;
         if let Some(run) = run.as_mut().filter(|_| !partner_only) {
-            run.baseline_s = baseline_s;
+            run.baseline_s = paired.map(|r| r.wall_s);
+            run.baseline_cpu_s = paired.map(|r| r.user_s + r.sys_s);
             schedule.measured_s[*i] += run.wall_s;
             report.cells[*i].runs.push(*run);
         }
@@ -329,6 +330,7 @@ fn measure(
         sys_s: cpu.sys_s,
         peak_rss_kib: peak_rss_kib(),
         baseline_s: None,
+        baseline_cpu_s: None,
         ceiling: None,
     };
     (outcome, run)
@@ -381,9 +383,8 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        // Each round: B seq x2 threads x2 B, then B' B' threads x1 pinned, after one warm-up
-        // round.
-        assert_eq!(heard, 3 * 7);
+        // Each round: B threads x2 B, then B' B' threads x1 pinned, after one warm-up round.
+        assert_eq!(heard, 3 * 6);
         assert_eq!(updates.first(), Some(&(0, false)), "{updates:?}");
         assert_eq!(updates.last(), Some(&(2, true)), "{updates:?}");
         assert!(report.all_correct() && report.complete);

@@ -95,12 +95,19 @@ pub(super) fn partner(order: &[Slot], entries: &[Entry], at: usize) -> Option<us
 mod tests {
     use super::*;
     use crate::bench::matrix;
-    use crate::bench::spec::sample;
+    use crate::bench::spec::{Spec, sample};
+
+    /// Cells: sequential x1 (the baseline), threads x1, threads x2, threads x4.
+    fn four() -> Spec {
+        Spec {
+            workers: vec![1, 2, 4],
+            ..sample()
+        }
+    }
 
     #[test]
     fn every_cell_runs_beside_a_baseline_run_it_is_paired_with() {
-        // Cells: sequential x1 (the baseline), sequential x2, threads x1, threads x2.
-        let (cells, entries) = matrix::build(&sample()).unwrap();
+        let (cells, entries) = matrix::build(&four()).unwrap();
         let workers: Vec<usize> = cells.iter().map(|c| c.workers).collect();
         let order = round_order(&entries, &workers);
         let shown: Vec<(usize, bool)> = order.iter().map(|s| (s.entry, s.pinned)).collect();
@@ -108,18 +115,18 @@ mod tests {
             shown,
             [
                 (0, false),
-                (1, false),
+                (2, false),
                 (3, false),
                 (0, false),
                 (0, true),
                 (0, true),
-                (2, true)
+                (1, true)
             ]
         );
         let partners: Vec<Option<usize>> = (0..order.len())
             .map(|at| partner(&order, &entries, at))
             .collect();
-        // seq x2 pairs with the baseline before it, threads x2 with the one after; threads x1
+        // threads x2 pairs with the baseline before it, threads x4 with the one after; threads x1
         // with the pinned baseline run just before it, not the settling run before that; each
         // baseline run after the first with the one before it.
         assert_eq!(
@@ -130,7 +137,7 @@ mod tests {
 
     #[test]
     fn a_free_cell_never_pairs_with_a_pinned_baseline_run() {
-        let (cells, entries) = matrix::build(&sample()).unwrap();
+        let (cells, entries) = matrix::build(&four()).unwrap();
         // As if every cell had more than one worker but the baseline: no pinned runs at all.
         let workers: Vec<usize> = cells
             .iter()

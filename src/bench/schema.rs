@@ -31,6 +31,10 @@ pub struct Run {
     /// baseline run before it in its round.
     #[serde(default)]
     pub baseline_s: Option<f64>,
+    /// CPU time (user and system) of that baseline run, seconds: with this run's, it says how
+    /// fast the two runs' CPUs ran (equal CPU speed).
+    #[serde(default)]
+    pub baseline_cpu_s: Option<f64>,
     /// The machine's ceiling at this cell's worker count, measured just before the round or
     /// the latest before it when rounds are short (for more than one worker).
     #[serde(default)]
@@ -65,8 +69,19 @@ pub struct Cell {
     /// Highest peak resident memory of parlab over the runs, KiB.
     pub peak_rss_kib: Option<u64>,
     /// Speedup against the baseline: the median ratio of paired runs, with a 95% bootstrap
-    /// interval over the pairs.
+    /// interval over the pairs, at equal CPU speed where the CPU time is counted in full; 1 for
+    /// the baseline cell; absent for a cell with no work.
     pub speedup: Option<Estimate>,
+    /// The ratio of wall times alone, where it differs from `speedup` (equal CPU speed applied).
+    #[serde(default)]
+    pub speedup_by_clock: Option<Estimate>,
+    /// The baseline cell only: its runs paired with each other (an A/A comparison), the noise
+    /// every speedup carries.
+    #[serde(default)]
+    pub noise: Option<Estimate>,
+    /// The judge's word for `speedup` (absent for the baseline and cells with no work).
+    #[serde(default)]
+    pub verdict: Option<crate::measure::Verdict>,
     /// Speedup divided by workers, with the speedup's interval.
     pub efficiency: Option<Estimate>,
     /// The machine's ceiling at this worker count over the rounds (median and 95% interval),
@@ -259,6 +274,7 @@ mod tests {
         assert_eq!(
             keys(run),
             [
+                "baseline_cpu_s",
                 "baseline_s",
                 "ceiling",
                 "peak_rss_kib",

@@ -1,13 +1,29 @@
-//! A cell's figures from its runs: wall-time summary, CPU and memory, the paired speedup, the
-//! machine's ceiling and the share of it reached, the artefact flag and the precision met.
+//! A cell's figures from its runs: wall-time summary, CPU and memory, the paired speedup (at
+//! equal CPU speed where the CPU time is counted in full), the machine's ceiling and the share
+//! of it reached, the judge's verdict and the precision met.
+//!
+//! The baseline cell is the baseline: its speedup is 1 by definition, and what its runs paired
+//! with each other give (an A/A comparison) is reported as its `noise`, not as a speedup. A cell
+//! with no work (an empty range) gets no speedup, no verdict and no serial fraction: a ratio of
+//! two empty runs measures the clock.
+//!
+//! At equal CPU speed (as `reproduce` judges its rows): where a run did the baseline's work in
+//! less CPU time than the baseline run it is paired with, its CPUs ran faster, by `base_cpu /
+//! cpu`, and that much of its ratio is the machine's, so the ratio is divided by it; a run that
+//! used more keeps its ratio (overhead and a slower CPU look alike). Only for CPU-bound kernels
+//! on backends whose CPU time this process counts in full (its own threads; not worker processes
+//! started by a fork server, nor MPI ranks, nor the GPU).
 
 use super::karp_flatt::karp_flatt;
 use super::schema::{CeilingAt, Ceilings, Cell, Report, Run};
 use super::spec::Spec;
+use crate::backend::BackendKind;
+use crate::kernels::Kernel;
+use crate::measure::judge::{self, Bounds};
 use crate::stats::{self, Estimate, Summary};
 
 /// Bootstrap resamples for every interval.
-const BOOTSTRAP_ROUNDS: usize = 2000;
+pub(crate) const BOOTSTRAP_ROUNDS: usize = 2000;
 
 /// Recomputes every cell's figures, and the ceilings, from the runs so far.
 /// `samples` are every measured round's ceilings, `probe_s` what the probes took and
@@ -25,6 +41,43 @@ pub(super) fn summarise(
     report.ceilings = ceilings(samples, probe_s, elapsed_s);
 }
 
+/// Whether `kernel` keeps the CPUs busy (every kernel but `sleep`, which waits): its speedup is
+/// then bounded by the CPUs and the ceiling, and its CPU time says how fast the CPUs ran.
+pub(crate) fn cpu_bound(kernel: &str) -> bool {
+    !matches!(kernel.parse::<Kernel>(), Ok(Kernel::Sleep { .. }))
+}
+
+/// Whether `backend`'s runs are counted in full by this process's CPU time: its own threads.
+pub(crate) fn cpu_counted(backend: BackendKind) -> bool {
+    matches!(
+        backend,
+        BackendKind::Sequential
+            | BackendKind::Threads
+            | BackendKind::Pool
+            | BackendKind::Gil
+            | BackendKind::GilLegacy
+    )
+}
+
+/// Each paired run's ratio, its baseline's wall over its own, at equal CPU speed when
+/// `equal_speed` and both CPU times are known (see the module doc).
+fn ratios(runs: &[Run], equal_speed: bool) -> (Vec<f64>, Vec<f64>) {
+    let mut clock = Vec::new();
+    let mut judged = Vec::new();
+    for r in runs {
+        let Some(b) = r.baseline_s else { continue };
+        let ratio = b / r.wall_s;
+        clock.push(ratio);
+        let cpu = r.user_s + r.sys_s;
+        let factor = match r.baseline_cpu_s {
+            Some(cb) if equal_speed && cpu > 0.0 && cb > 0.0 => (cpu / cb).min(1.0),
+            _ => 1.0,
+        };
+        judged.push(ratio * factor);
+    }
+    (clock, judged)
+}
+
 /// One cell's figures from its runs.
 pub(super) fn figures(cell: &mut Cell, cpus: usize, precision: Option<f64>) {
     let walls: Vec<f64> = cell.runs.iter().map(|r| r.wall_s).collect();
@@ -38,60 +91,55 @@ pub(super) fn figures(cell: &mut Cell, cpus: usize, precision: Option<f64>) {
     cell.sys_s = Some(median_of(|r| r.sys_s));
     cell.peak_rss_kib = cell.runs.iter().filter_map(|r| r.peak_rss_kib).max();
     cell.outliers = stats::outliers(&walls);
-    let (base, paired): (Vec<f64>, Vec<f64>) = cell
-        .runs
-        .iter()
-        .filter_map(|r| r.baseline_s.map(|b| (b, r.wall_s)))
-        .unzip();
-    let speedup = if cell.baseline && paired.is_empty() {
-        Some(Estimate::exact(1.0))
-    } else if paired.is_empty() {
-        None
-    } else {
-        Some(stats::paired_speedup(&base, &paired, BOOTSTRAP_ROUNDS))
-    };
+    let cpu_bound = cpu_bound(&cell.kernel);
+    let equal_speed = cpu_bound && cpu_counted(cell.backend);
+    let (clock, judged) = ratios(&cell.runs, equal_speed);
+    let interval =
+        |xs: &[f64]| (!xs.is_empty()).then(|| stats::median_interval(xs, BOOTSTRAP_ROUNDS));
+    if cell.range.is_empty() {
+        // No work: nothing to compare.
+        cell.speedup = None;
+        cell.speedup_by_clock = None;
+        cell.noise = None;
+        cell.efficiency = None;
+        cell.karp_flatt = None;
+        cell.verdict = None;
+        cell.artefact = None;
+        cell.within_precision = None;
+        return;
+    }
+    if cell.baseline {
+        cell.speedup = Some(Estimate::exact(1.0));
+        cell.efficiency = Some(Estimate::exact(1.0));
+        cell.noise = interval(&clock);
+        return;
+    }
+    let speedup = interval(&judged);
     cell.speedup = speedup;
+    cell.speedup_by_clock = interval(&clock).filter(|c| Some(*c) != speedup);
     cell.efficiency = speedup.map(|s| s.scaled(1.0 / cell.workers as f64));
     cell.karp_flatt = speedup.and_then(|s| karp_flatt(&s, cell.workers));
-    if cell.workers > 1 {
+    if cell.workers > 1 && cpu_bound {
         let samples: Vec<f64> = cell.runs.iter().filter_map(|r| r.ceiling).collect();
-        cell.ceiling =
-            (!samples.is_empty()).then(|| stats::median_interval(&samples, BOOTSTRAP_ROUNDS));
+        cell.ceiling = interval(&samples);
         let shares: Vec<f64> = cell
             .runs
             .iter()
-            .filter_map(|r| Some(r.baseline_s? / r.wall_s / r.ceiling?))
+            .zip(judged.iter())
+            .filter_map(|(r, s)| Some(s / r.ceiling?))
             .collect();
-        cell.vs_ceiling =
-            (!shares.is_empty()).then(|| stats::median_interval(&shares, BOOTSTRAP_ROUNDS));
+        cell.vs_ceiling = interval(&shares);
     }
-    cell.artefact = speedup.and_then(|s| artefact(&s, cell.ceiling.as_ref(), cpus));
+    let bounds = if cpu_bound {
+        Bounds::cpu_bound(cpus, cell.ceiling)
+    } else {
+        Bounds::default()
+    };
+    cell.verdict = speedup.map(|s| judge::judge(&s, bounds));
+    cell.artefact = speedup.and_then(|s| judge::artefact(&s, bounds));
     cell.within_precision = precision
         .zip(speedup)
         .map(|(p, s)| s.relative_half_width() <= p);
-}
-
-/// Why `speedup` cannot be a finding: above the CPU count, or its whole interval above the
-/// machine's ceiling's.
-pub(super) fn artefact(
-    speedup: &Estimate,
-    ceiling: Option<&Estimate>,
-    cpus: usize,
-) -> Option<String> {
-    if speedup.value > cpus as f64 {
-        return Some(format!(
-            "speedup {:.2}x above the {cpus} CPUs: the baseline ran in a slow moment",
-            speedup.value
-        ));
-    }
-    let c = ceiling?;
-    (speedup.low > c.high).then(|| {
-        format!(
-            "speedup {:.2}-{:.2}x above the machine's ceiling ({:.2}-{:.2}x): the baseline ran in \
-             a slow moment",
-            speedup.low, speedup.high, c.low, c.high
-        )
-    })
 }
 
 /// The ceiling at each worker count over all samples, and what the probes cost.
@@ -128,21 +176,79 @@ fn ceilings(samples: &[(usize, f64)], cost_s: f64, elapsed_s: f64) -> Ceilings {
 mod tests {
     use super::*;
 
-    fn e(value: f64, low: f64, high: f64) -> Estimate {
-        Estimate { value, low, high }
+    fn run(wall_s: f64, baseline_s: f64, cpu_s: f64, baseline_cpu_s: f64) -> Run {
+        Run {
+            wall_s,
+            user_s: cpu_s,
+            sys_s: 0.0,
+            peak_rss_kib: None,
+            baseline_s: Some(baseline_s),
+            baseline_cpu_s: Some(baseline_cpu_s),
+            ceiling: Some(1.9),
+        }
+    }
+
+    fn cell(backend: BackendKind, workers: usize, runs: Vec<Run>) -> Cell {
+        let (mut cells, _) = crate::bench::matrix::build(&crate::bench::spec::sample()).unwrap();
+        let mut c = cells.remove(0);
+        c.backend = backend;
+        c.workers = workers;
+        c.baseline = false;
+        c.runs = runs;
+        c
     }
 
     #[test]
-    fn speedups_the_machine_could_not_give_are_flagged() {
-        let ceiling = e(1.5, 1.4, 1.6);
-        assert!(artefact(&e(1.45, 1.3, 1.6), Some(&ceiling), 2).is_none());
-        let above = artefact(&e(1.9, 1.8, 2.0), Some(&ceiling), 2).unwrap();
-        assert!(
-            above.contains("above the machine's ceiling (1.40-1.60x)"),
-            "{above}"
+    fn a_cell_is_judged_at_equal_cpu_speed_when_its_cpu_time_is_counted() {
+        // One worker that did the baseline's work in 0.8 of its CPU time ran on a faster CPU:
+        // 1.25x by the clock, 1.00x at equal speed.
+        let runs = vec![run(0.8, 1.0, 0.8, 1.0); 5];
+        let mut c = cell(BackendKind::Threads, 1, runs.clone());
+        figures(&mut c, 2, None);
+        assert!((c.speedup.unwrap().value - 1.0).abs() < 1e-9, "{c:?}");
+        assert!((c.speedup_by_clock.unwrap().value - 1.25).abs() < 1e-9);
+        assert_eq!(c.verdict, Some(crate::measure::Verdict::NoFaster));
+        // Worker processes' CPU time is not counted here: the clock's ratio stands.
+        let mut p = cell(BackendKind::Processes, 1, runs);
+        figures(&mut p, 2, None);
+        assert!((p.speedup.unwrap().value - 1.25).abs() < 1e-9, "{p:?}");
+        assert_eq!(p.speedup_by_clock, None);
+    }
+
+    #[test]
+    fn the_baseline_is_one_and_its_spread_is_noise() {
+        let mut b = cell(
+            BackendKind::Sequential,
+            1,
+            vec![
+                run(1.0, 1.26, 1.0, 1.0),
+                run(1.0, 0.99, 1.0, 1.0),
+                run(1.0, 1.22, 1.0, 1.0),
+            ],
         );
-        let cpus = artefact(&e(2.84, 2.5, 3.1), None, 2).unwrap();
-        assert!(cpus.contains("above the 2 CPUs"), "{cpus}");
+        b.baseline = true;
+        figures(&mut b, 2, None);
+        assert_eq!(b.speedup, Some(Estimate::exact(1.0)));
+        assert_eq!(b.verdict, None);
+        assert!(b.noise.unwrap().high > 1.2, "{b:?}");
+    }
+
+    #[test]
+    fn a_cell_with_no_work_gets_no_speedup_and_no_serial_fraction() {
+        let mut c = cell(BackendKind::Threads, 2, vec![run(1e-6, 4e-4, 0.0, 0.0); 3]);
+        c.range = crate::span::Span::new(0, 0).unwrap();
+        figures(&mut c, 2, None);
+        assert_eq!((c.speedup, c.karp_flatt, c.verdict), (None, None, None));
+        assert!(c.wall.is_some());
+    }
+
+    #[test]
+    fn speedups_the_machine_could_not_give_are_artefacts() {
+        let mut c = cell(BackendKind::Processes, 2, vec![run(0.5, 1.0, 0.0, 1.0); 5]);
+        figures(&mut c, 2, None);
+        assert_eq!(c.verdict, Some(crate::measure::Verdict::Artefact));
+        assert!(c.artefact.as_ref().unwrap().contains("ceiling"), "{c:?}");
+        assert_eq!(c.status(), "artefact");
     }
 
     #[test]

@@ -394,8 +394,11 @@ fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     for c in &r.ceilings.at {
         table.note(format!(
             "The machine's ceiling at {} workers (a perfectly parallel loop, measured before every \
-             round): {:.2}x (95% CI {:.2}-{:.2}), between {:.2}x and {:.2}x over the rounds.",
-            c.workers, c.ceiling.value, c.ceiling.low, c.ceiling.high, c.range.0, c.range.1
+             round): {}, between {:.2}x and {:.2}x over the rounds.",
+            c.workers,
+            c.ceiling.ratio(),
+            c.range.0,
+            c.range.1
         ));
     }
     if !r.ceilings.at.is_empty() {

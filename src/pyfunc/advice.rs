@@ -94,9 +94,7 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
     let most = most.map(|(c, _)| c);
     // A Python function may wait rather than compute, so no CPU bound applies: the judge's
     // words with the one margin.
-    let wins = |r: &Row| {
-        judge(&r.speedup.expect("measured"), Bounds::default()) == Verdict::Faster
-    };
+    let wins = |r: &Row| judge(&r.speedup.expect("measured"), Bounds::default()) == Verdict::Faster;
     let best = measured
         .iter()
         .filter(|r| r.road != Road::Sequential && wins(r))

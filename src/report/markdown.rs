@@ -33,9 +33,11 @@ pub fn cells_of(c: &Cell) -> [String; 13] {
     let wall = c.wall.map_or("-".into(), |w| {
         format!("{} (± {})", seconds(w.median), seconds(w.stddev))
     });
-    let speedup = c.speedup.map_or("-".into(), |s| {
-        format!("{:.2}x ({:.2}-{:.2})", s.value, s.low, s.high)
-    });
+    let speedup = match (c.baseline, c.speedup) {
+        (true, Some(_)) => "1.00x (baseline)".to_string(),
+        (_, Some(s)) => s.ratio(),
+        (_, None) => "-".into(),
+    };
     let cpu = match (c.user_s, c.sys_s) {
         (Some(u), Some(s)) => format!("{} / {}", seconds(u), seconds(s)),
         _ => "-".into(),
@@ -53,6 +55,8 @@ pub fn cells_of(c: &Cell) -> [String; 13] {
     }
     if c.baseline {
         status.push_str(", baseline");
+    } else if let Some(v) = c.verdict {
+        status.push_str(&format!(", {}", v.word()));
     }
     [
         c.kernel.clone(),
@@ -61,30 +65,14 @@ pub fn cells_of(c: &Cell) -> [String; 13] {
         c.workers.to_string(),
         wall,
         speedup,
-        c.vs_ceiling.map_or("-".into(), |v| {
-            format!(
-                "{:.0}% ({:.0}-{:.0})",
-                v.value * 100.0,
-                v.low * 100.0,
-                v.high * 100.0
-            )
-        }),
-        c.efficiency.map_or("-".into(), |e| {
-            format!(
-                "{:.0}% ({:.0}-{:.0})",
-                e.value * 100.0,
-                e.low * 100.0,
-                e.high * 100.0
-            )
-        }),
+        c.vs_ceiling
+            .map_or("-".into(), |v| v.scaled(100.0).figure(0, "%")),
+        c.efficiency
+            .map_or("-".into(), |e| e.scaled(100.0).figure(0, "%")),
         cpu,
         rss,
-        c.karp_flatt.map_or("-".into(), |e| {
-            format!("{:.3} ({:.3}-{:.3})", e.value, e.low, e.high)
-        }),
-        c.baseline_change.map_or("-".into(), |e| {
-            format!("{:.2}x ({:.2}-{:.2})", e.value, e.low, e.high)
-        }),
+        c.karp_flatt.map_or("-".into(), |e| e.figure(3, "")),
+        c.baseline_change.map_or("-".into(), |e| e.ratio()),
         status,
     ]
 }
@@ -140,6 +128,17 @@ pub fn findings(r: &Report) -> Vec<String> {
             if c.slower.is_empty() && c.maybe.is_empty() {
                 lines.push(format!("No cell slower by more than {pct:.0}%."));
             }
+        }
+    }
+    for c in r.cells.iter().filter(|c| c.baseline) {
+        if let Some(n) = c.noise {
+            lines.push(format!(
+                "The baseline ({} {}) against itself, run beside run: {}; the noise every speedup \
+                 of its cells carries.",
+                c.kernel,
+                c.range,
+                n.ratio()
+            ));
         }
     }
     lines.extend(crate::bench::karp_flatt::trends(r));

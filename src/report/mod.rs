@@ -46,6 +46,7 @@ mod export_tests {
                     sys_s: 0.001,
                     peak_rss_kib: Some(4096),
                     baseline_s: Some(0.013),
+                    baseline_cpu_s: None,
                     ceiling: (workers > 1).then_some(1.9),
                 };
                 3
@@ -65,6 +66,9 @@ mod export_tests {
                 low: v * 0.95,
                 high: v * 1.03,
             }),
+            speedup_by_clock: None,
+            noise: None,
+            verdict: None,
             efficiency: speedup.map(|v| Estimate {
                 value: v / workers as f64,
                 low: v * 0.95 / workers as f64,
