@@ -82,18 +82,15 @@ impl Machine {
         self.check_busy();
     }
 
-    /// Busy means a one-minute load above a quarter of the CPUs before the run started (the
-    /// benchmark's own load shows in `load_after`, so only the start is judged).
+    /// Busy by the one rule of every command ([`crate::measure::busy::by_load`]): a one-minute
+    /// load above a quarter of the CPUs before the run started (the benchmark's own load shows
+    /// in `load_after`, so only the start is judged).
     fn check_busy(&mut self) {
-        let cpus = self.available_parallelism as f64;
-        let load = self.load_before[0];
-        self.busy_warning = (load > 0.25 * cpus).then(|| {
-            format!(
-                "the machine was busy when the benchmark started (load {load:.2} on {} CPUs): \
-                 expect noisy figures, and compare cells measured in this run only",
-                self.available_parallelism
-            )
-        });
+        self.busy_warning = crate::measure::busy::by_load(
+            self.load_before[0],
+            self.available_parallelism,
+            "the benchmark",
+        );
     }
 }
 

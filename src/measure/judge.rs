@@ -37,6 +37,10 @@ pub const MARGIN: f64 = 0.05;
 /// answer rather than showing "no faster".
 pub const HIDDEN_ABOVE: f64 = 1.25;
 
+/// A ceiling whose interval reaches no higher than this measured a scheduler's moment, not the
+/// machine (see [`artefact`]).
+pub const CEILING_FLOOR: f64 = 0.9;
+
 /// An interval that holds 1 (or reaches within the margin from below) and is no wider than this
 /// share of its value either side is settled: more rounds would not move it off "no faster"
 /// by much.
@@ -112,8 +116,15 @@ pub fn within_margin(speedup: &Estimate) -> bool {
     speedup.low >= 1.0 / (1.0 + MARGIN) && speedup.high <= 1.0 + MARGIN
 }
 
-/// Why `speedup` is an artefact under `bounds`, in words; `None` when it is not.
+/// Why `speedup` is an artefact under `bounds`, in words; `None` when it is not. Only a gain is
+/// in question (the judge's words before the bounds are "faster"). A job can always run at the
+/// pace of one thread, so the bound is never below 1, and a ceiling that reaches no higher than
+/// [`CEILING_FLOOR`] bounds nothing: its threads together counted less than one thread alone,
+/// a scheduler's moment rather than the machine.
 pub fn artefact(speedup: &Estimate, bounds: Bounds) -> Option<String> {
+    if words(speedup) != Verdict::Faster {
+        return None;
+    }
     if let Some(cpus) = bounds.cpus
         && speedup.value > cpus as f64
     {
@@ -122,8 +133,8 @@ pub fn artefact(speedup: &Estimate, bounds: Bounds) -> Option<String> {
             speedup.ratio()
         ));
     }
-    let c = bounds.ceiling?;
-    (speedup.low > c.high).then(|| {
+    let c = bounds.ceiling.filter(|c| c.high >= CEILING_FLOOR)?;
+    (speedup.low > c.high.max(1.0)).then(|| {
         format!(
             "{} lies above the machine's ceiling of {}: the baseline ran in a slower moment",
             speedup.ratio(),
@@ -138,6 +149,11 @@ pub fn judge(speedup: &Estimate, bounds: Bounds) -> Verdict {
     if artefact(speedup, bounds).is_some() {
         return Verdict::Artefact;
     }
+    words(speedup)
+}
+
+/// The interval's words against 1, before any bound.
+fn words(speedup: &Estimate) -> Verdict {
     if within_margin(speedup) {
         return Verdict::NoFaster;
     }
@@ -231,6 +247,17 @@ mod tests {
         );
         // Work that waits is not bound by the CPUs: 4 sleeping threads on 2 CPUs.
         assert_eq!(free(e(3.8, 4.0)), Verdict::Faster);
+        // Only a gain can be an artefact, and a ceiling below 1 (a probe that met a scheduler's
+        // moment) bounds nothing: one thread's pace is always within reach.
+        let low = Estimate {
+            value: 0.43,
+            low: 0.4,
+            high: 0.46,
+        };
+        let under = |x| judge(&x, Bounds::cpu_bound(2, Some(low)));
+        assert_eq!(under(e(0.98, 1.02)), Verdict::NoFaster);
+        assert_eq!(under(e(1.3, 1.5)), Verdict::Faster);
+        assert_eq!(under(e(0.5, 0.6)), Verdict::Slower);
     }
 
     #[test]

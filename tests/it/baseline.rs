@@ -124,7 +124,7 @@ fn a_run_far_slower_than_its_baseline_fails_the_gate_naming_the_cells() {
             "{cell}: {stderr}"
         );
     }
-    assert!(stderr.contains("x slower ("), "{stderr}");
+    assert!(stderr.contains(": slower: "), "{stderr}");
     assert!(
         stderr.contains("error: 2 cell(s) slower than the baseline by more than 20%"),
         "{stderr}"

@@ -76,11 +76,12 @@ fn a_small_matrix_writes_every_export() {
     assert_eq!(v["settings"]["start_method"], "forkserver");
     assert_eq!(v["settings"]["switch_interval_s"], serde_json::Value::Null);
     let cells = v["cells"].as_array().unwrap();
-    // Per kernel: the baseline, then 4 backends x 2 worker counts less the baseline's twin.
-    assert_eq!(cells.len(), 2 * 8);
+    // Per kernel: the baseline, then 3 parallel backends x 2 worker counts (no sequential
+    // cell above one worker, and the baseline has no twin).
+    assert_eq!(cells.len(), 2 * 7);
     for c in cells {
         // Each round runs the baseline before every two cells of 2 workers and once more after
-        // them: 4 such cells per kernel, so 3 baseline runs a round kept. (The 3 one-worker
+        // them: 3 such cells per kernel, so 3 baseline runs a round kept. (The 3 one-worker
         // cells each get pinned baseline runs of their own, which are partners only.)
         let runs = if c["baseline"] == true { 3 * 3 } else { 3 };
         assert_eq!(c["runs"].as_array().unwrap().len(), runs, "{c}");
@@ -100,7 +101,7 @@ fn a_small_matrix_writes_every_export() {
     let share = v["ceilings"]["cost_share"].as_f64().unwrap();
     assert!(share > 0.0 && share < 1.0, "{share}");
     let csv = std::fs::read_to_string(dir.join("r.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 16);
+    assert_eq!(csv.lines().count(), 1 + 14);
     let md = std::fs::read_to_string(dir.join("r.md")).unwrap();
     assert!(md.starts_with("# parlab bench\n"), "{md}");
     let svg = std::fs::read_to_string(dir.join("s.svg")).unwrap();

@@ -33,12 +33,12 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// A complete benchmark report: valid JSON, finished, with its four cells measured.
+/// A complete benchmark report: valid JSON, finished, with its three cells measured.
 fn assert_complete(json: &str) {
     let v: serde_json::Value = serde_json::from_str(json)
         .unwrap_or_else(|e| panic!("not one valid JSON document ({e}): {json}"));
     assert_eq!(v["complete"], true, "{v}");
-    assert_eq!(v["cells"].as_array().unwrap().len(), 4, "{v}");
+    assert_eq!(v["cells"].as_array().unwrap().len(), 3, "{v}");
 }
 
 fn text(out: &Output) -> (String, String) {
@@ -156,7 +156,7 @@ fn a_closed_standard_output_beside_a_good_export() {
     assert!(stderr.contains("speedup (95% CI)"), "{stderr}");
     assert_eq!(
         std::fs::read_to_string(&csv).unwrap().lines().count(),
-        1 + 4
+        1 + 3
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -226,8 +226,8 @@ fn cpython_rows_are_read_placed_and_judged() {
 
     assert!(
         r.cpu.verdict[0].starts_with(
-            "On 3.99.0: 2 threads ran no faster (1.00x) than 1 thread and 4 threads no faster \
-             (1.00x) than 1 thread"
+            "On 3.99.0: 2 threads ran no faster than 1 thread, at 1.00x; 4 threads ran no \
+             faster than 1 thread, at 1.00x"
         ),
         "{:?}",
         r.cpu.verdict
