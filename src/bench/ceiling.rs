@@ -12,6 +12,15 @@
 //! backend's `vs_ceiling` is its speedup over the ceiling of the same round (the latest probe
 //! before it): the share of what the machine allowed that it reached.
 //!
+//! The ceiling is what the CPUs allow, never more: a sample above the worker count or the CPU
+//! count (beyond a 5% slack, [`CAP_SLACK`], within which it is held to that count) is taken
+//! again, and dropped if it reads too high again ([`Probe::sample_with`]). The W threads are held
+//! to distinct CPUs (round robin over the CPUs this process may use): unpinned, the OS may leave
+//! two new threads on one CPU for longer than a 15-20 ms loop, and a probe beside a busy loop on
+//! one CPU then read 0.92x where a dynamic split reached 1.24x. And the ceiling is taken at equal
+//! CPU speed, as the rows it judges are: where the W threads counted an index in less CPU time
+//! than the one thread did, their CPUs ran faster, and the ratio is divided by that much.
+//!
 //! The loops are sized so that probing costs about 6% of the rounds' time (see
 //! [`Probe::fit`]): before every round when rounds are long, every few rounds when they are
 //! short (shorter loops are at the mercy of the scheduler on a loaded machine); what the probes
@@ -41,6 +50,11 @@ const LATEST: u32 = 10;
 /// Two one-thread loops whose rates differ by more than this ratio are taken for a burst on the
 /// slower one (see [`Probe::sample_with`]).
 const BURST: f64 = 0.8;
+/// A sample this share above what the CPUs allow (the worker count, at most the CPU count) is
+/// noise and is held to that count; further above, it is taken again, then dropped.
+pub const CAP_SLACK: f64 = 0.05;
+/// Times a sample that read above what the CPUs allow is taken again before it is dropped.
+const RETAKES: usize = 2;
 /// Share of a round the probe is sized to take: on a loaded machine its loops overrun (a
 /// sleeping thread wakes late), so this leaves room under the 10% it must stay within.
 pub const MAX_SHARE: f64 = 0.06;
@@ -50,6 +64,8 @@ pub const MAX_SHARE: f64 = 0.06;
 #[derive(Debug, Clone)]
 pub struct Probe {
     workers: Vec<usize>,
+    /// CPUs this process may use: the W threads are held to them, and no ceiling exceeds them.
+    cpus: Vec<usize>,
     per_loop: Duration,
     /// Seconds of probing earned ([`MAX_SHARE`] of every round) and not yet spent.
     earned: f64,
@@ -66,8 +82,16 @@ impl Probe {
         let mut ws: Vec<usize> = workers.iter().copied().filter(|&w| w > 1).collect();
         ws.sort_unstable();
         ws.dedup();
+        let mut cpus = allowed_cpus();
+        if cpus.is_empty() {
+            // No affinity to read: the CPU count bounds the ceiling, and no thread is pinned.
+            cpus = (0..std::thread::available_parallelism().map_or(1, |n| n.get()))
+                .map(|_| usize::MAX)
+                .collect();
+        }
         Probe {
             workers: ws,
+            cpus,
             per_loop: MIN_LOOP,
             earned: 0.0,
             last: None,
@@ -114,7 +138,8 @@ impl Probe {
         }
         let t0 = Instant::now();
         let per_loop = self.per_loop;
-        let ceilings = self.sample_with(&mut |w| rate(w, per_loop));
+        let cpus = self.cpus.clone();
+        let ceilings = self.sample_with(&mut |w| rate(w, per_loop, &cpus));
         let cost = t0.elapsed();
         self.earned = (self.earned - cost.as_secs_f64()).max(0.0);
         self.spent += cost;
@@ -122,10 +147,11 @@ impl Probe {
         (ceilings, cost)
     }
 
-    /// One sample of the ceiling at every worker count, from `rate(w)`: the indices per second
-    /// `w` threads count together (`rate(1)`: one thread alone, asked before and after the
-    /// others).
-    pub fn sample_with(&self, rate: &mut dyn FnMut(usize) -> f64) -> Vec<(usize, f64)> {
+    /// One sample of the ceiling at every worker count, from `rate(w)`: what `w` threads
+    /// counted together ([`Loop`]; `rate(1)`: one thread alone, asked before and after the
+    /// others). A worker count whose sample read above what the CPUs allow, every time it was
+    /// taken, is left out.
+    pub fn sample_with(&self, rate: &mut dyn FnMut(usize) -> Loop) -> Vec<(usize, f64)> {
         if self.workers.is_empty() {
             return Vec::new();
         }
@@ -136,15 +162,90 @@ impl Probe {
         // pick the upward noise and set the ceiling some 5-10% low, under speedups that
         // genuinely reached it.)
         let before = rate(1);
-        let together: Vec<(usize, f64)> = self.workers.iter().map(|&w| (w, rate(w))).collect();
+        let together: Vec<(usize, Vec<Loop>)> = self
+            .workers
+            .iter()
+            .map(|&w| {
+                let mut tries = vec![rate(w)];
+                while tries.len() <= RETAKES
+                    && tries
+                        .last()
+                        .is_some_and(|l| l.per_s / before.per_s > self.cap(w))
+                {
+                    tries.push(rate(w));
+                }
+                (w, tries)
+            })
+            .collect();
         let after = rate(1);
-        let (slow, fast) = (before.min(after), before.max(after));
-        let one = if slow >= BURST * fast {
-            (before + after) / 2.0
+        let (slow, fast) = if before.per_s <= after.per_s {
+            (before, after)
+        } else {
+            (after, before)
+        };
+        let one = if slow.per_s >= BURST * fast.per_s {
+            Loop {
+                per_s: (before.per_s + after.per_s) / 2.0,
+                cpu_per_index: before
+                    .cpu_per_index
+                    .zip(after.cpu_per_index)
+                    .map(|(a, b)| (a + b) / 2.0),
+            }
         } else {
             fast
         };
-        together.into_iter().map(|(w, r)| (w, r / one)).collect()
+        together
+            .into_iter()
+            .filter_map(|(w, tries)| {
+                let allowed = self.allowed(w);
+                tries.iter().find_map(|l| {
+                    let c = l.per_s / one.per_s * l.speed_factor(&one);
+                    (c <= allowed * (1.0 + CAP_SLACK)).then(|| (w, c.min(allowed)))
+                })
+            })
+            .collect()
+    }
+
+    /// What the CPUs allow `w` threads: `w`, at most the CPU count.
+    fn allowed(&self, w: usize) -> f64 {
+        w.min(self.cpus.len().max(1)) as f64
+    }
+
+    /// The highest clock ratio at `w` kept without a retake.
+    fn cap(&self, w: usize) -> f64 {
+        self.allowed(w) * (1.0 + CAP_SLACK)
+    }
+}
+
+/// What one probe loop counted: its rate and, where the CPU clocks could be read, the CPU time
+/// it spent per index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Loop {
+    /// Indices per second, all threads together.
+    pub per_s: f64,
+    /// CPU nanoseconds per index, all threads together.
+    pub cpu_per_index: Option<f64>,
+}
+
+impl From<f64> for Loop {
+    /// A loop of this rate whose CPU time is unknown.
+    fn from(per_s: f64) -> Loop {
+        Loop {
+            per_s,
+            cpu_per_index: None,
+        }
+    }
+}
+
+impl Loop {
+    /// The factor that takes this loop's ratio over `one` to equal CPU speed: where this loop
+    /// counted an index in less CPU time, its CPUs ran faster, and its ratio is divided by that
+    /// much (never multiplied: more CPU time is overhead or a slower CPU, which look alike).
+    fn speed_factor(&self, one: &Loop) -> f64 {
+        match (self.cpu_per_index, one.cpu_per_index) {
+            (Some(mine), Some(theirs)) if mine > 0.0 && theirs > 0.0 => (mine / theirs).min(1.0),
+            _ => 1.0,
+        }
     }
 }
 
@@ -157,17 +258,24 @@ impl Probe {
 /// that hardly ran made the ceiling look hundreds of times the CPU count, a W-thread loop that
 /// hardly ran made it look like zero. Waiting until each has run keeps the window a measure of
 /// the rate the machine gives while all W count, which is what a job of W workers gets.
-fn rate(w: usize, time: Duration) -> f64 {
+fn rate(w: usize, time: Duration, cpus: &[usize]) -> Loop {
     let stop = AtomicBool::new(false);
     let cpu_ns: Vec<AtomicU64> = (0..w).map(|_| AtomicU64::new(0)).collect();
     let enough = time.mul_f64(MIN_CPU_SHARE).as_nanos() as u64;
     let t0 = Instant::now();
-    let counted: u64 = std::thread::scope(|scope| {
+    let counted: Vec<u64> = std::thread::scope(|scope| {
         let threads: Vec<_> = cpu_ns
             .iter()
-            .map(|used| {
+            .enumerate()
+            .map(|(i, used)| {
                 let stop = &stop;
+                // W threads on distinct CPUs; one thread where the OS puts it.
+                let cpu = (w > 1 && !cpus.is_empty())
+                    .then(|| cpus[i % cpus.len()])
+                    .filter(|&c| c != usize::MAX);
                 scope.spawn(move || {
+                    let _pinned = cpu.and_then(pin);
+                    let start_cpu = thread_cpu_ns();
                     // At least one block, even when the thread starts after the stop: a rate
                     // is never zero.
                     let mut n = 0;
@@ -180,7 +288,7 @@ fn rate(w: usize, time: Duration) -> f64 {
                             .run(block)
                             .expect("count cannot fail")
                             .headline() as u64;
-                        used.store(thread_cpu_ns(), Ordering::Relaxed);
+                        used.store(thread_cpu_ns().saturating_sub(start_cpu), Ordering::Relaxed);
                         if stop.load(Ordering::Relaxed) {
                             break n;
                         }
@@ -197,9 +305,19 @@ fn rate(w: usize, time: Duration) -> f64 {
         threads
             .into_iter()
             .map(|t| t.join().expect("a counting thread cannot panic"))
-            .sum()
+            .collect()
     });
-    counted as f64 / t0.elapsed().as_secs_f64()
+    let wall = t0.elapsed().as_secs_f64();
+    let total: u64 = counted.iter().sum();
+    let cpu: Vec<u64> = cpu_ns.iter().map(|u| u.load(Ordering::Relaxed)).collect();
+    // The CPU clock is readable when no thread reported the "cannot read" figure.
+    let cpu_per_index = (!cpu.iter().any(|&c| c >= u64::MAX / 2))
+        .then(|| cpu.iter().sum::<u64>() as f64 / total as f64)
+        .filter(|c| c.is_finite() && *c > 0.0);
+    Loop {
+        per_s: total as f64 / wall,
+        cpu_per_index,
+    }
 }
 
 /// CPU time the calling thread has used, in nanoseconds; where the clock cannot be read, a

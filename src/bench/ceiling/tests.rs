@@ -5,6 +5,7 @@ use super::*;
 fn probe(workers: &[usize]) -> Probe {
     Probe {
         workers: workers.to_vec(),
+        cpus: vec![0, 1],
         per_loop: MIN_LOOP,
         earned: 0.0,
         last: None,
@@ -56,13 +57,13 @@ fn short_rounds_are_probed_as_often_as_they_pay_for() {
 fn an_idle_machine_gives_a_ceiling_of_w_and_a_busy_core_less() {
     // The fake clock of an idle two-core machine: two threads count twice as fast as one.
     let r = 2.7e9;
-    let idle = probe(&[2]).sample_with(&mut |w| r * w as f64);
+    let idle = probe(&[2]).sample_with(&mut |w| (r * w as f64).into());
     assert_eq!(idle, [(2, 2.0)]);
     // A neighbour takes half of one core: together the two threads get one and a half.
-    let busy = probe(&[2]).sample_with(&mut |w| if w == 1 { r } else { 1.5 * r });
+    let busy = probe(&[2]).sample_with(&mut |w| if w == 1 { r } else { 1.5 * r }.into());
     assert_eq!(busy, [(2, 1.5)]);
     // Four threads on two cores count no faster than two: the ceiling at 4 is 2.
-    let four = probe(&[2, 4]).sample_with(&mut |w| r * (w as f64).min(2.0));
+    let four = probe(&[2, 4]).sample_with(&mut |w| (r * (w as f64).min(2.0)).into());
     assert_eq!(four, [(2, 2.0), (4, 2.0)]);
 }
 
@@ -72,7 +73,7 @@ fn one_worker_needs_no_probe() {
     let p = probe(&[]);
     let sample = p.sample_with(&mut |_| {
         calls += 1;
-        1.0
+        1.0.into()
     });
     assert!(sample.is_empty());
     assert_eq!(calls, 0);
@@ -100,10 +101,10 @@ fn a_burst_on_one_single_thread_loop_does_not_raise_the_ceiling() {
     let mut ones = 0;
     let sample = probe(&[2]).sample_with(&mut |w| {
         if w > 1 {
-            return 2.0 * r;
+            return (2.0 * r).into();
         }
         ones += 1;
-        if ones == 1 { r / 5.0 } else { r }
+        if ones == 1 { r / 5.0 } else { r }.into()
     });
     assert_eq!(sample, [(2, 2.0)]);
     assert_eq!(ones, 2);
@@ -117,12 +118,54 @@ fn one_thread_drifting_between_its_two_loops_counts_at_its_mean_rate() {
     let mut ones = 0;
     let sample = probe(&[2]).sample_with(&mut |w| {
         if w > 1 {
-            return 2.0 * r;
+            return (2.0 * r).into();
         }
         ones += 1;
-        if ones == 1 { 0.9 * r } else { 1.1 * r }
+        if ones == 1 { 0.9 * r } else { 1.1 * r }.into()
     });
     assert_eq!(sample, [(2, 2.0)]);
+}
+
+#[test]
+fn a_ceiling_above_what_the_cpus_allow_is_taken_again_then_dropped() {
+    let r = 1e9;
+    // Two threads "counting" 2.5 times one thread's rate on two CPUs: taken three times, never
+    // used.
+    let mut calls = 0;
+    let high = probe(&[2]).sample_with(&mut |w| {
+        calls += 1;
+        if w == 1 { r } else { 2.5 * r }.into()
+    });
+    assert!(high.is_empty(), "{high:?}");
+    assert_eq!(calls, 2 + 1 + RETAKES);
+    // A first reading too high, the retake within reach: the retake is used.
+    let mut tries = 0;
+    let retaken = probe(&[2]).sample_with(&mut |w| {
+        if w == 1 {
+            return r.into();
+        }
+        tries += 1;
+        if tries == 1 { 3.0 * r } else { 1.6 * r }.into()
+    });
+    assert_eq!(retaken, [(2, 1.6)]);
+    // Within the slack, held to the count: 4 threads on 2 CPUs reading 2.04 give 2.
+    let slack = probe(&[4]).sample_with(&mut |w| if w == 1 { r } else { 2.04 * r }.into());
+    assert_eq!(slack, [(4, 2.0)]);
+}
+
+#[test]
+fn the_ceiling_is_taken_at_equal_cpu_speed() {
+    // Two threads that spent 0.8 of the one thread's CPU time per index ran on faster CPUs: a
+    // clock ratio of 2.0 is 1.6 at equal speed. More CPU time per index (overhead) stands.
+    let r = 1e9;
+    let at = |mine: f64| {
+        probe(&[2]).sample_with(&mut |w| Loop {
+            per_s: if w == 1 { r } else { 2.0 * r },
+            cpu_per_index: Some(if w == 1 { 1.0 } else { mine }),
+        })
+    };
+    assert_eq!(at(0.8), [(2, 1.6)]);
+    assert_eq!(at(1.2), [(2, 2.0)]);
 }
 
 #[test]
@@ -142,8 +185,8 @@ fn a_real_probe_measures_a_positive_finite_ceiling_within_bounds() {
     assert_eq!(w, 2);
     // Other tests load the machine while this one runs, and the load may change between the
     // one-thread and the two-thread loop: a single sample is only known to be a rate ratio.
-    // (Samples above the CPU count are what the engine flags as artefacts.)
-    assert!(c.is_finite() && c > 0.0, "{c}");
+    // It is never above what the CPUs allow.
+    assert!(c.is_finite() && c > 0.0 && c <= 2.0, "{c}");
     assert!(cost > Duration::ZERO);
     let speeds = cpu_speeds();
     assert!(
