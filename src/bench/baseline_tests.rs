@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::bench::machine::Machine;
-use crate::bench::schema::{Run, Settings};
+use crate::bench::schema::{Run, Settings, describe};
 use crate::bench::spec::sample;
 use crate::stats::Summary;
 

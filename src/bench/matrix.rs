@@ -38,7 +38,7 @@ pub(super) fn build(spec: &Spec) -> Result<(Vec<Cell>, Vec<Entry>)> {
             };
             let expected = crate::backend::sequential::reference(&job)?;
             let baseline = cells.len();
-            for (b, w) in backends_and_workers(spec) {
+            for (b, w) in spec.backends_and_workers() {
                 cells.push(Cell {
                     kernel: kernel.to_string(),
                     range,
@@ -80,24 +80,6 @@ pub(super) fn build(spec: &Spec) -> Result<(Vec<Cell>, Vec<Entry>)> {
     Ok((cells, entries))
 }
 
-/// The baseline (sequential, one worker) first, then every backend with every worker count,
-/// without the baseline's twin, and without `sequential` above one worker (it ignores the
-/// count: such a cell would be the baseline again under another name); each worker count once.
-pub(super) fn backends_and_workers(spec: &Spec) -> Vec<(BackendKind, usize)> {
-    let baseline = (BackendKind::Sequential, 1);
-    let mut pairs = vec![baseline];
-    for &b in &spec.backends {
-        for &w in &spec.workers {
-            let pair = (b, w);
-            if b == BackendKind::Sequential && w > 1 || pairs.contains(&pair) {
-                continue;
-            }
-            pairs.push(pair);
-        }
-    }
-    pairs
-}
-
 /// The backend of kind `b` with the spec's settings; `mpi` runs each job under a launcher
 /// (`mpirun` unless the spec names another).
 fn backend(spec: &Spec, b: BackendKind) -> Box<dyn Backend> {
@@ -110,25 +92,6 @@ fn backend(spec: &Spec, b: BackendKind) -> Box<dyn Backend> {
 mod tests {
     use super::*;
     use crate::bench::spec::sample;
-
-    #[test]
-    fn the_baseline_comes_first_and_has_no_twin() {
-        let pairs = backends_and_workers(&sample());
-        assert_eq!(
-            pairs,
-            [
-                (BackendKind::Sequential, 1),
-                (BackendKind::Threads, 1),
-                (BackendKind::Threads, 2),
-            ]
-        );
-        // A worker count asked for twice is one cell.
-        let twice = Spec {
-            workers: vec![2, 2, 1],
-            ..sample()
-        };
-        assert_eq!(backends_and_workers(&twice).len(), 3);
-    }
 
     #[test]
     fn every_kernel_and_range_gets_its_baseline_and_answer() {

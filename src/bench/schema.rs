@@ -6,9 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::baseline::Comparison;
 use super::machine::Machine;
 use crate::backend::BackendKind;
+use crate::measure::judge::{self, Bounds, Verdict};
 use crate::span::Span;
 use crate::stats::{Estimate, Summary};
 
@@ -287,5 +287,76 @@ mod tests {
         );
         let back: Report = serde_json::from_value(v).unwrap();
         assert_eq!(back, report);
+    }
+}
+
+/// A cell that the gate fails or cannot clear.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slowdown {
+    /// The cell, as [`CellKey::label`] writes it.
+    pub cell: String,
+    /// Its change: this run's median wall over the baseline's, with a 95% interval.
+    pub change: Estimate,
+    /// Set when the machine's ceiling at the cell's worker count fell enough since the baseline
+    /// to account for the slowdown.
+    pub explained: Option<String>,
+}
+
+impl Slowdown {
+    /// `threads x2 on count 0..5e8: 1.92x slower (1.71-2.10)`, with the explanation if any.
+    pub fn line(&self) -> String {
+        let mut s = format!("{}: {}", self.cell, describe(&self.change));
+        if let Some(e) = &self.explained {
+            s.push_str(&format!("; {e}"));
+        }
+        s
+    }
+}
+
+/// This run against a saved report: the `comparison` section of the JSON report.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The baseline file as given on the command line.
+    pub file: String,
+    /// How the two machines differ (CPU model, CPU count, parlab version, ceilings).
+    pub machine_differences: Vec<String>,
+    /// Cells measured here only.
+    pub only_here: Vec<String>,
+    /// Cells of the baseline not measured here.
+    pub only_in_baseline: Vec<String>,
+    /// `--fail-if-slower`, as a share (0.2 for 20%).
+    pub fail_if_slower: Option<f64>,
+    /// Cells whose change interval lies wholly above `1 + fail_if_slower`.
+    pub slower: Vec<Slowdown>,
+    /// Cells whose change interval holds `1 + fail_if_slower`: maybe slower, maybe not.
+    pub maybe: Vec<Slowdown>,
+}
+
+impl Comparison {
+    /// True when the gate was asked for and some cell failed it.
+    pub fn failed(&self) -> bool {
+        self.fail_if_slower.is_some() && !self.slower.is_empty()
+    }
+}
+
+/// The change in words, from the judge's verdict on the speed ratio (the baseline's wall over
+/// this run's, the change inverted): "slower: 1.92x (1.71-2.10) the baseline's wall time",
+/// "faster: 1.10x (1.02-1.19) the baseline's speed", "no faster: 1.02x (0.99-1.04) the
+/// baseline's wall time" (with the margin's qualifier when it decided), or "noise hides it:
+/// ...".
+pub fn describe(change: &Estimate) -> String {
+    let speed = Estimate {
+        value: 1.0 / change.value,
+        low: 1.0 / change.high,
+        high: 1.0 / change.low,
+    };
+    let wall = format!("{} the baseline's wall time", change.ratio());
+    match judge::judge(&speed, Bounds::default()) {
+        Verdict::Faster => format!("faster: {} the baseline's speed", speed.ratio()),
+        Verdict::NoFaster => match judge::no_faster_because(&speed) {
+            Some(why) => format!("no faster: {wall} ({why})"),
+            None => format!("no faster: {wall}"),
+        },
+        verdict => format!("{}: {wall}", verdict.word()),
     }
 }

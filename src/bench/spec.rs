@@ -40,6 +40,24 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// The baseline (sequential, one worker) first, then every backend with every worker count,
+    /// without the baseline's twin, and without `sequential` above one worker (it ignores the
+    /// count: such a cell would be the baseline again under another name); each worker count once.
+    pub(super) fn backends_and_workers(&self) -> Vec<(BackendKind, usize)> {
+        let baseline = (BackendKind::Sequential, 1);
+        let mut pairs = vec![baseline];
+        for &b in &self.backends {
+            for &w in &self.workers {
+                let pair = (b, w);
+                if b == BackendKind::Sequential && w > 1 || pairs.contains(&pair) {
+                    continue;
+                }
+                pairs.push(pair);
+            }
+        }
+        pairs
+    }
+
     /// Worker counts 1, 2, 4, ... up to twice the available parallelism.
     pub fn default_workers() -> Vec<usize> {
         let limit = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -92,7 +110,7 @@ impl Spec {
         let mut keys = Vec::new();
         for kernel in &self.kernels {
             for &range in &self.ranges {
-                for (backend, workers) in super::matrix::backends_and_workers(self) {
+                for (backend, workers) in self.backends_and_workers() {
                     keys.push(super::baseline::CellKey {
                         kernel: kernel.to_string(),
                         range,
@@ -184,5 +202,24 @@ mod tests {
         assert!(w.windows(2).all(|p| p[1] == 2 * p[0]), "{w:?}");
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         assert!(*w.last().unwrap() <= 2 * cpus && 2 * w.last().unwrap() > 2 * cpus);
+    }
+
+    #[test]
+    fn the_baseline_comes_first_and_has_no_twin() {
+        let pairs = sample().backends_and_workers();
+        assert_eq!(
+            pairs,
+            [
+                (BackendKind::Sequential, 1),
+                (BackendKind::Threads, 1),
+                (BackendKind::Threads, 2),
+            ]
+        );
+        // A worker count asked for twice is one cell.
+        let twice = Spec {
+            workers: vec![2, 2, 1],
+            ..sample()
+        };
+        assert_eq!(twice.backends_and_workers().len(), 3);
     }
 }

@@ -1,5 +1,5 @@
 //! The measuring layer that `bench`, `reproduce` and `python` share: one judge of what a
-//! speedup's interval says ([`judge`]), one way to write an interval
+//! speedup's interval says ([`judge()`]), one way to write an interval
 //! ([`Estimate::ratio`](crate::stats::Estimate::ratio)), and one rule for a busy machine
 //! ([`busy`]).
 //!

@@ -5,7 +5,7 @@
 //! interval (the data cannot tell them apart) the cheapest is recommended: threads before
 //! processes (no interpreter to start, memory shared) before subinterpreters (private modules
 //! before 3.14), then the fewest workers.
-//! A parallel road is recommended only when [the judge](crate::measure::judge) calls it
+//! A parallel road is recommended only when [the judge](crate::measure::judge()) calls it
 //! faster (its whole interval above 1, and not within the 5% margin of it: the same words as
 //! every other command's); otherwise the sequential road is, with the reason.
 

@@ -3,7 +3,7 @@
 //! Pure functions of the rows and the settings in force, so that every sentence can be checked
 //! on hand-made rows. A sentence appears only when every row it speaks of is there.
 //!
-//! Every word comes from [the judge](crate::measure::judge), never from a row's point value:
+//! Every word comes from [the judge](crate::measure::judge()), never from a row's point value:
 //! faster, no faster, slower, noise hides it, or an artefact, with the one margin of 5%; and
 //! every claim a sentence makes beyond its figures (that the GIL stops threads from scaling,
 //! that threads without one scale with the cores, that threads help for I/O) is chosen by the

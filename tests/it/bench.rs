@@ -206,14 +206,14 @@ fn the_html_report_renders_in_a_browser() {
     let dir = tempdir("browser");
     let out = bench(
         &dir,
-        "-b sequential,threads -w 1,2 -k sleep:2ms -r 0..60 --runs 3",
+        "-b sequential,threads,pool -w 1,2 -k sleep:2ms -r 0..60 --runs 3",
     )
     .output()
     .unwrap();
     assert!(out.status.success());
-    // Sleeping threads overlap whatever else loads the machine, so the two lines part at two
-    // workers: sequential stays at 1x, threads climbs to about 2x. (CPU-bound lines would
-    // coincide on a busy machine and hide one another.)
+    // Sleeping threads overlap whatever else loads the machine, so both lines climb to about 2x
+    // at two workers, above the sequential baseline's 1 (CPU-bound lines would coincide with it
+    // on a busy machine and hide it).
     let v = json(&dir);
     let speedup_at_two = |backend: &str| {
         v["cells"]
@@ -224,10 +224,8 @@ fn the_html_report_renders_in_a_browser() {
             .and_then(|c| c["speedup"]["value"].as_f64())
             .unwrap()
     };
-    assert!(
-        speedup_at_two("threads") > speedup_at_two("sequential") + 0.4,
-        "{v}"
-    );
+    assert!(speedup_at_two("threads") > 1.4, "{v}");
+    assert!(speedup_at_two("pool") > 1.4, "{v}");
     let shot = dir.join("shot.png");
     let profile = dir.join("profile");
     let status = Command::new(chromium)
@@ -270,12 +268,13 @@ fn the_html_report_renders_in_a_browser() {
         "the page is blank: {non_white} of {} pixels",
         pixels.len()
     );
-    // The first two plot lines' colours (sequential: blue, threads: red), with a little tolerance.
+    // The plot lines' colours (threads: blue, pool: red, drawn over it where the two coincide;
+    // the legend shows both), with a little tolerance.
     let near = |p: &&[u8], c: [u8; 3]| (0..3).all(|i| (p[i] as i32 - c[i] as i32).abs() < 40);
     let blue = pixels.iter().filter(|p| near(p, [31, 119, 180])).count();
     let red = pixels.iter().filter(|p| near(p, [214, 39, 40])).count();
     assert!(
-        blue > 100 && red > 100,
+        blue > 100 && red > 1000,
         "plot lines not drawn: {blue} blue, {red} red pixels"
     );
     std::fs::remove_dir_all(&dir).unwrap();
