@@ -5,8 +5,8 @@
 //! two causes, as free-threaded CPython's users meet them (cpython#134761, #123619, #128691):
 //!
 //! - threads that kept about **one** CPU busy were waiting: on a lock that lets one of them run
-//!   at a time (the GIL, or a lock of their own), unless the machine itself lent them about one
-//!   CPU (its ceiling, measured beside the row, reached no higher);
+//!   at a time (the GIL, or a lock of their own), unless the machine itself lent them no more
+//!   (its ceiling, measured beside the row, reached no higher);
 //! - threads that kept **all** the CPUs they could have busy and still ran little faster were
 //!   working against each other: contending on shared state (reference counts of shared
 //!   objects, one shared dict or list, a `threading.local`), each index costing more CPU time
@@ -18,6 +18,9 @@ use crate::stats::Estimate;
 
 /// At most this many CPUs busy is "about one".
 pub const ABOUT_ONE: f64 = 1.3;
+/// At least this many CPUs busy is "about one"; fewer, and the threads waited for something
+/// other than a lock held by a running thread (the machine, a sleep, I/O).
+pub const AT_LEAST_ONE: f64 = 0.7;
 /// At least this share of the CPUs a row could use, busy, is "all of them".
 pub const ALL_OF_THEM: f64 = 0.8;
 /// A speedup whose interval reaches this share of the CPUs the row could use scaled: nothing
@@ -32,7 +35,8 @@ pub enum Stall {
         /// CPUs they kept busy.
         busy: Estimate,
     },
-    /// About one CPU busy, and so was all the machine lent: its ceiling reached no higher.
+    /// About one CPU busy or fewer, and so was all the machine lent: its ceiling reached no
+    /// higher.
     Machine {
         /// CPUs they kept busy.
         busy: Estimate,
@@ -59,8 +63,8 @@ impl Stall {
                 busy.figure(2, "")
             ),
             Stall::Machine { busy, ceiling } => format!(
-                "they kept {} CPUs busy, about one, and the machine allowed no more (its \
-                 ceiling: {}): other work had the other CPUs",
+                "they kept {} CPUs busy, and the machine allowed no more (its ceiling: {}): \
+                 other work had the other CPUs",
                 busy.figure(2, ""),
                 ceiling.ratio()
             ),
@@ -91,10 +95,10 @@ pub fn stall(
         return None;
     }
     if busy.value <= ABOUT_ONE {
-        return Some(match ceiling {
-            Some(c) if c.high <= ABOUT_ONE => Stall::Machine { busy, ceiling: c },
-            _ => Stall::Lock { busy },
-        });
+        return match ceiling {
+            Some(c) if c.high <= ABOUT_ONE => Some(Stall::Machine { busy, ceiling: c }),
+            _ => (busy.value >= AT_LEAST_ONE).then_some(Stall::Lock { busy }),
+        };
     }
     (busy.value >= ALL_OF_THEM * reach).then_some(Stall::Contention { busy, speedup })
 }
@@ -155,6 +159,17 @@ mod tests {
         );
         // 1.5 CPUs busy on 2: partly waiting, partly working; no claim either way.
         assert_eq!(stall(e(1.1, 1.0, 1.2), e(1.5, 1.4, 1.6), 2, 2, None), None);
+        // Well under one CPU busy on a machine that had more: waiting on something else.
+        assert_eq!(
+            stall(
+                e(0.5, 0.4, 0.6),
+                e(0.3, 0.2, 0.4),
+                2,
+                2,
+                Some(e(1.9, 1.8, 2.0))
+            ),
+            None
+        );
         // One worker, or one CPU: nothing to scale onto.
         assert_eq!(stall(e(1.0, 0.9, 1.1), e(1.0, 1.0, 1.0), 1, 2, None), None);
         assert_eq!(stall(e(1.0, 0.9, 1.1), e(1.0, 1.0, 1.0), 4, 1, None), None);
