@@ -20,6 +20,7 @@ mod pythons;
 mod reproduce;
 mod signals;
 mod soak;
+mod today;
 
 use parlab::backend::processes::worker::WORKER_ARG;
 use parlab::backend::processes::{Processes, StartMethod};
