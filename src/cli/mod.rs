@@ -58,7 +58,12 @@ pub fn main() -> ExitCode {
             }
             eprintln!("error: {}", one_line(&chain(&e)));
             let error = e.downcast_ref::<parlab::Error>();
-            if let Some(signal) = error.and_then(parlab::Error::interrupted_by) {
+            // A failure that follows a stop asked for by Ctrl-C or SIGTERM (an export that
+            // gave up waiting for its reader, a run cut short) ends as that signal would have.
+            if let Some(signal) = error
+                .and_then(parlab::Error::interrupted_by)
+                .or_else(parlab::interrupt::requested)
+            {
                 return ExitCode::from(128 + signal as u8);
             }
             let usage = error.is_some_and(parlab::Error::is_usage);
@@ -119,6 +124,20 @@ fn job_columns() -> [parlab::report::table::Column; 4] {
         Column::left("backend").min_width(11),
         Column::right("workers").min_width(7),
     ]
+}
+
+/// `protected` and every interpreter of `pythons`: files a command runs, which no export may
+/// replace.
+fn protect_pythons(
+    protected: parlab::report::output::Protected,
+    pythons: &[(parlab::cpython::Python, bool)],
+) -> parlab::report::output::Protected {
+    pythons.iter().fold(protected, |p, (py, _)| {
+        p.input(
+            format!("the interpreter {} (--python)", py.program().display()),
+            py.program(),
+        )
+    })
 }
 
 /// A line of progress on standard error that rewrites itself in place, shown only when standard
