@@ -168,7 +168,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     };
     let failed: Vec<_> = exports.iter().filter_map(|e| e.failed.as_ref()).collect();
     for e in &failed {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", super::shown(e));
     }
     table?;
     if let Some(stopped) = &report.interrupted {

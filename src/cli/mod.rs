@@ -56,7 +56,8 @@ pub fn main() -> ExitCode {
             {
                 return ExitCode::from(141);
             }
-            eprintln!("error: {}", one_line(&chain(&e)));
+            // Errors quote what the user typed and what files held: shown, never obeyed.
+            eprintln!("error: {}", shown(one_line(&chain(&e))));
             let error = e.downcast_ref::<parlab::Error>();
             // A failure that follows a stop asked for by Ctrl-C or SIGTERM (an export that
             // gave up waiting for its reader, a run cut short) ends as that signal would have.
@@ -87,7 +88,7 @@ fn clap_error(e: clap::Error) -> ExitCode {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("error: {first} (see 'parlab --help')");
+            eprintln!("error: {} (see 'parlab --help')", shown(first));
             ExitCode::from(EXIT_USAGE)
         }
     }
@@ -104,6 +105,12 @@ fn chain(e: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// `text` as printed: its control characters escaped, since messages quote what the user
+/// typed and what files and programs said.
+fn shown(text: impl std::fmt::Display) -> String {
+    parlab::report::escape::controls(&text.to_string()).into_owned()
 }
 
 /// Joins a multi-line message into one line.

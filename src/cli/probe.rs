@@ -63,7 +63,7 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
         (true, false) => "no interpreter found: CPython rows skipped".into(),
     };
     for note in &found_notes {
-        eprintln!("note: {note}");
+        eprintln!("note: {}", super::shown(note));
     }
     let options = Options {
         quick: a.quick,
@@ -96,7 +96,7 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
         print_reports(&mut std::io::stdout().lock(), &a, &python_note, &reports)
     };
     if let Some(e) = &failed {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", super::shown(e));
     }
     printed?;
     Ok(match (failed, parlab::interrupt::requested()) {
