@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use parlab::backend::BackendKind;
 use parlab::bench::{self, Report, Spec};
 use parlab::kernels::Kernel;
-use parlab::number::parse_u64_as;
+use parlab::number::parse_u64_in;
 use parlab::report::csv::Csv;
 use parlab::report::export::Exporter;
 use parlab::report::html::Html;
@@ -26,14 +26,7 @@ use super::run::policy;
 use super::verify::parse_workers;
 
 fn count(what: &'static str, text: &str, lo: u64, hi: u64) -> parlab::Result<usize> {
-    match parse_u64_as(what, text)? {
-        n if (lo..=hi).contains(&n) => Ok(n as usize),
-        _ => Err(parlab::Error::invalid(
-            what,
-            text,
-            format!("must be between {lo} and {hi}"),
-        )),
-    }
+    Ok(parse_u64_in(what, text, lo, hi)? as usize)
 }
 
 pub fn bench(a: BenchArgs) -> Result<ExitCode> {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use parlab::cpython::discover::{Places, Spec, resolve};
-use parlab::number::parse_u64_as;
+use parlab::number::parse_u64_in;
 use parlab::pyfunc::{Interpreter, Lab, Report, Road, Settings, Target, export};
 use parlab::report::output::{Output, Protected};
 use parlab::report::table::{Column, Table};
@@ -37,11 +37,9 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
     }
     let roads = Road::parse_list(&a.roads)?;
     let policy = super::run::policy(a.timeout.as_deref(), &a.retries)?;
-    let warmup = parse_u64_as("warmup", &a.warmup)? as usize;
-    let runs = match parse_u64_as("runs", &a.runs)? {
-        0 => return Err(parlab::Error::invalid("runs", &a.runs, "at least 1").into()),
-        n => n as usize,
-    };
+    // The bounds of bench: a number beyond them would measure for ever.
+    let warmup = parse_u64_in("warmup", &a.warmup, 0, 100)? as usize;
+    let runs = parse_u64_in("runs", &a.runs, 1, 10_000)? as usize;
     // Checked before the interpreters are looked for, and again once they are known: no
     // export replaces the function's file, an interpreter or parlab itself.
     let source = Protected::program().input(
