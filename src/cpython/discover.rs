@@ -211,6 +211,11 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
                     free_threaded,
                 } = spec
                 {
+                    // Named twice (`3.12,3.12`, or `3.12` after `3.12.1`): the one already
+                    // taken serves both.
+                    if hits.is_empty() && found.pythons.iter().any(|(p, _)| spec.matches(p)) {
+                        continue;
+                    }
                     if hits.is_empty() {
                         let t = if *free_threaded { "t" } else { "" };
                         return Err(no_such_version(&format!("{prefix}{t}"), all));

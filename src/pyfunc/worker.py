@@ -98,12 +98,24 @@ def check(path, name):
     try:
         with open(path, "rb") as f:
             source = f.read()
+    except OSError as e:
+        out["error"] = "cannot read %s: %s" % (path, e)
+        return out
+    if b"\0" in source:
+        # No interpreter compiles it, and none says where it is (a SyntaxError without a line
+        # or a ValueError, by version).
+        line = source.count(b"\n", 0, source.index(b"\0")) + 1
+        out["error"] = "syntax error in %s line %d: a NUL byte, which Python source cannot hold" % (
+            path, line)
+        return out
+    try:
         compile(source, path, "exec")
     except SyntaxError as e:
-        out["error"] = "syntax error in %s line %s: %s" % (path, e.lineno, e.msg)
+        at = " line %s" % e.lineno if e.lineno is not None else ""
+        out["error"] = "syntax error in %s%s: %s" % (path, at, e.msg)
         return out
-    except (OSError, ValueError) as e:
-        out["error"] = "cannot read %s: %s" % (path, e)
+    except ValueError as e:
+        out["error"] = "cannot compile %s: %s" % (path, e)
         return out
     try:
         fn = load(path, name)
