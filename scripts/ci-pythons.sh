@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CI's checks against today's Pythons, after `scripts/pythons.sh` made them: the release binary
 # on the free-threaded 3.13.5t and its GIL twin here, and inside the Debian unstable root on
-# 3.14 and 3.15. Each check asserts what the build must show, never a speed, except that the
-# free-threaded build's threads use more than one CPU (CI's machine is otherwise idle).
+# 3.14 and 3.15. Each check asserts what the build must show, never a speed; the free-threaded
+# build's threads must keep more CPUs busy than its GIL twin's in the same run, unless the machine
+# was busy as the run began (reproduce's own warning; then it is said, not judged).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,13 +23,20 @@ r = json.load(open(sys.argv[1]))
 by = {("t" if p["free_threaded"] else ""): p for p in r["pythons"]}
 assert by["t"]["gil_enabled"] is False, by["t"]
 assert by[""]["gil_enabled"] is True, by[""]
-rows = [x for x in r["cpu"]["rows"] if "3.13.5t" in x["family"] and x["variant"] != "1 thread"
-        and "thread" in x["variant"]]
-assert rows, r["cpu"]["rows"]
-busy = [x["cpus"]["value"] for x in rows if x.get("cpus")]
-assert busy and max(busy) > 1.2, ("3.13.5t's threads kept one CPU busy", busy)
+def busy(label):
+    rows = [x for x in r["cpu"]["rows"] if x["family"] == "CPython " + label
+            and x["variant"] in ("2 threads", "4 threads") and x.get("cpus")]
+    assert rows, (label, r["cpu"]["rows"])
+    return max(x["cpus"]["value"] for x in rows)
+# The free-threaded build's threads keep more CPUs busy than its twin's, which take turns under
+# the GIL: a ratio within this run, so that other work on the machine squeezes both alike.
+ft, twin = busy("3.13.5t"), busy("3.13.5")
+if r["busy_warning"]:
+    print("not judged: how many CPUs the threads kept busy (%s)" % r["busy_warning"])
+else:
+    assert ft > 1.3 * twin, ("3.13.5t's threads kept no more CPUs busy than 3.13.5's", ft, twin)
 assert all(x["result"] is not None for x in r["cpu"]["rows"] if "3.13.5" in x["family"])
-print("3.13.5t: GIL disabled, threads kept up to %.2f CPUs busy" % max(busy))
+print("3.13.5t: GIL disabled, threads kept up to %.2f CPUs busy; 3.13.5's %.2f" % (ft, twin))
 print("\n".join(r["cpu"]["verdict"]))
 EOF
 

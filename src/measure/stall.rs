@@ -82,13 +82,17 @@ impl Stall {
 /// What held back a row of `workers` threads on a machine of `cpus` CPUs, from its `speedup`,
 /// the CPUs it kept `busy` and the machine's `ceiling` at its workers (if measured); `None`
 /// where it scaled (its interval reaches [`SCALED`] of the CPUs it could use), or kept some but
-/// not all of them busy.
+/// not all of them busy. On a machine `loaded` with other work ([`crate::measure::busy`]) few
+/// CPUs busy may be the machine's doing however high the ceiling read in its short probes, so
+/// no lock is claimed then; contention still is (other work cannot make threads keep more CPUs
+/// busy).
 pub fn stall(
     speedup: Estimate,
     busy: Estimate,
     workers: usize,
     cpus: usize,
     ceiling: Option<Estimate>,
+    loaded: bool,
 ) -> Option<Stall> {
     let reach = workers.min(cpus).max(1) as f64;
     if reach < 2.0 || speedup.high >= SCALED * reach {
@@ -97,7 +101,7 @@ pub fn stall(
     if busy.value <= ABOUT_ONE {
         return match ceiling {
             Some(c) if c.high <= ABOUT_ONE => Some(Stall::Machine { busy, ceiling: c }),
-            _ => (busy.value >= AT_LEAST_ONE).then_some(Stall::Lock { busy }),
+            _ => (busy.value >= AT_LEAST_ONE && !loaded).then_some(Stall::Lock { busy }),
         };
     }
     (busy.value >= ALL_OF_THEM * reach).then_some(Stall::Contention { busy, speedup })
@@ -116,16 +120,16 @@ mod tests {
         let flat = e(0.98, 0.95, 1.01);
         let one = e(1.02, 1.0, 1.05);
         assert_eq!(
-            stall(flat, one, 2, 2, None),
+            stall(flat, one, 2, 2, None, false),
             Some(Stall::Lock { busy: one })
         );
         assert_eq!(
-            stall(flat, one, 2, 2, Some(e(1.9, 1.8, 1.97))),
+            stall(flat, one, 2, 2, Some(e(1.9, 1.8, 1.97)), false),
             Some(Stall::Lock { busy: one })
         );
         let squeezed = e(1.05, 0.98, 1.1);
         assert_eq!(
-            stall(flat, one, 2, 2, Some(squeezed)),
+            stall(flat, one, 2, 2, Some(squeezed), false),
             Some(Stall::Machine {
                 busy: one,
                 ceiling: squeezed
@@ -134,18 +138,31 @@ mod tests {
     }
 
     #[test]
+    fn a_loaded_machine_claims_no_lock_but_still_contention() {
+        let flat = e(0.98, 0.95, 1.01);
+        let one = e(1.02, 1.0, 1.05);
+        assert_eq!(stall(flat, one, 2, 2, Some(e(1.9, 1.8, 1.97)), true), None);
+        let busy = e(1.95, 1.9, 1.99);
+        let speedup = e(1.25, 1.2, 1.3);
+        assert_eq!(
+            stall(speedup, busy, 2, 2, None, true),
+            Some(Stall::Contention { busy, speedup })
+        );
+    }
+
+    #[test]
     fn every_cpu_busy_and_little_faster_is_contention() {
         let busy = e(1.95, 1.9, 1.99);
         for speedup in [e(1.25, 1.2, 1.3), e(0.6, 0.5, 0.7)] {
             assert_eq!(
-                stall(speedup, busy, 2, 2, None),
+                stall(speedup, busy, 2, 2, None, false),
                 Some(Stall::Contention { busy, speedup })
             );
         }
         // Four threads on two CPUs can keep two busy: that is all of them.
         let speedup = e(1.1, 1.0, 1.2);
         assert_eq!(
-            stall(speedup, busy, 4, 2, None),
+            stall(speedup, busy, 4, 2, None, false),
             Some(Stall::Contention { busy, speedup })
         );
     }
@@ -154,11 +171,14 @@ mod tests {
     fn threads_that_scaled_or_kept_some_cpus_busy_are_not_explained() {
         // Scaled: 1.9x on 1.95 CPUs.
         assert_eq!(
-            stall(e(1.9, 1.85, 1.95), e(1.95, 1.9, 2.0), 2, 2, None),
+            stall(e(1.9, 1.85, 1.95), e(1.95, 1.9, 2.0), 2, 2, None, false),
             None
         );
         // 1.5 CPUs busy on 2: partly waiting, partly working; no claim either way.
-        assert_eq!(stall(e(1.1, 1.0, 1.2), e(1.5, 1.4, 1.6), 2, 2, None), None);
+        assert_eq!(
+            stall(e(1.1, 1.0, 1.2), e(1.5, 1.4, 1.6), 2, 2, None, false),
+            None
+        );
         // Well under one CPU busy on a machine that had more: waiting on something else.
         assert_eq!(
             stall(
@@ -166,13 +186,20 @@ mod tests {
                 e(0.3, 0.2, 0.4),
                 2,
                 2,
-                Some(e(1.9, 1.8, 2.0))
+                Some(e(1.9, 1.8, 2.0)),
+                false
             ),
             None
         );
         // One worker, or one CPU: nothing to scale onto.
-        assert_eq!(stall(e(1.0, 0.9, 1.1), e(1.0, 1.0, 1.0), 1, 2, None), None);
-        assert_eq!(stall(e(1.0, 0.9, 1.1), e(1.0, 1.0, 1.0), 4, 1, None), None);
+        assert_eq!(
+            stall(e(1.0, 0.9, 1.1), e(1.0, 1.0, 1.0), 1, 2, None, false),
+            None
+        );
+        assert_eq!(
+            stall(e(1.0, 0.9, 1.1), e(1.0, 1.0, 1.0), 4, 1, None, false),
+            None
+        );
     }
 
     #[test]

@@ -47,11 +47,12 @@ fn cost(road: Road) -> u8 {
 
 /// Why the threads of `row` did not scale, from the CPUs they kept busy ([`stall`]), in words
 /// that begin with the row: "threads x2 kept 1.01 (1.00-1.02) CPUs busy, about one: they waited
-/// on the GIL, ...". The lock is the GIL on a build with one, else a lock of the function's own.
-fn threads_stall(row: &Row, cpus: usize) -> Option<String> {
+/// on the GIL, ...". The lock is the GIL on a build with one, else a lock of the function's own;
+/// on a `loaded` machine no lock is claimed ([`stall`]).
+fn threads_stall(row: &Row, cpus: usize, loaded: bool) -> Option<String> {
     let speedup = row.speedup?;
     let ceiling = row.ceiling.map(Estimate::exact);
-    let s = stall(speedup, row.cpus_busy?, row.workers, cpus, ceiling)?;
+    let s = stall(speedup, row.cpus_busy?, row.workers, cpus, ceiling, loaded)?;
     let lock = if row.python.ends_with('t') {
         "a lock of the function's own"
     } else {
@@ -131,7 +132,7 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
         .max_by(|a, b| speed(a).total_cmp(&speed(b)))
         .copied();
     let threads = best_of(Road::Threads);
-    let stalled = threads.and_then(|t| threads_stall(t, cpus));
+    let stalled = threads.and_then(|t| threads_stall(t, cpus, !busy.is_empty()));
     let Some(best) = best else {
         let stalled = stalled.map_or(String::new(), |s| format!("; {s}"));
         return Some(Recommendation {

@@ -245,13 +245,24 @@ class Subinterpreters(object):
 
             self.interps = [interpreters.create() for _ in range(n)]
             self.run = lambda k, code: self.interps[k].exec(code)
+            self.destroy = lambda interp: interp.close()
         else:
             mod = __import__(api)
             runner = getattr(mod, "exec", None) or mod.run_string
             self.interps = [mod.create() for _ in range(n)]
             self.run = lambda k, code: runner(self.interps[k], code)
+            self.destroy = mod.destroy
         for k in range(n):
             self.call(k, setup)
+
+    def close(self):
+        """Destroys the subinterpreters, so that the interpreter exits without a warning."""
+        for interp in self.interps:
+            try:
+                self.destroy(interp)
+            except Exception:
+                pass
+        self.interps = []
 
     def call(self, k, code):
         """Runs `code` in subinterpreter k; an uncaught exception there is raised here (3.13's
@@ -333,6 +344,8 @@ def serve(path, name):
                 subs.round(chan, parse_parts(words[2] if len(words) > 2 else ""))
         elif words[0] == "quit":
             break
+    if subs is not None:
+        subs.close()
 
 
 def main():
