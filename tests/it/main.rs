@@ -18,6 +18,7 @@ mod probe;
 mod processes;
 mod python;
 mod pythons;
+mod random_input;
 mod reproduce;
 mod signals;
 mod soak;
