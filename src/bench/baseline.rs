@@ -6,6 +6,7 @@
 //! resamples both runs' samples, so a change the noise of either run could give holds 1. The
 //! gate fails a cell only when its whole interval lies above the allowed slowdown; an interval
 //! that holds it is "maybe", which a re-run settles, not a failure.
+
 use std::path::Path;
 
 use super::schema::{Cell, Comparison, Report, SCHEMA_VERSION, Slowdown};

@@ -40,6 +40,9 @@ pub(crate) struct Cell {
     timeout: Option<Duration>,
     retries: u32,
     interps: Vec<Interp>,
+    /// CPU seconds the interpreter's process used on the last round, where it said (one
+    /// interpreter: sequential, threads, subinterpreters).
+    pub last_cpu_s: Option<f64>,
 }
 
 impl Cell {
@@ -60,6 +63,7 @@ impl Cell {
             timeout,
             retries,
             interps: Vec::new(),
+            last_cpu_s: None,
         }
     }
 
@@ -95,6 +99,7 @@ impl Cell {
 
     /// Runs the whole plan once; returns the exact sum of the parts' answers.
     pub(crate) fn round(&mut self) -> Result<BigInt> {
+        self.last_cpu_s = None;
         if self.interps.is_empty() {
             self.start()?;
         }
@@ -186,7 +191,10 @@ impl Cell {
                             let cause = WorkerCause::Kernel(fault.to_string());
                             return Err(self.error(i, by_index.get(&k).copied(), cause));
                         }
-                        Event::End if answered == parts.len() => return Ok(total),
+                        Event::End(cpu) if answered == parts.len() => {
+                            self.last_cpu_s = cpu;
+                            return Ok(total);
+                        }
                         other => {
                             self.interps[i].kill();
                             let why = format!("sent {other:?} out of turn");

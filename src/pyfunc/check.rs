@@ -19,11 +19,21 @@ const CHECK_LIMIT: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, Deserialize)]
 struct Answer {
     error: Option<String>,
+    /// Whether the GIL was on once FILE was imported (3.13+; absent where the import failed).
+    #[serde(default)]
+    gil_after_import: Option<bool>,
+}
+
+/// What the check saw, once the function was loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Checked {
+    /// Whether the GIL was on after FILE was imported, where the interpreter can say.
+    pub gil_after_import: Option<bool>,
 }
 
 /// Runs `program script check FILE FUNCTION`; an interpreter that cannot run it, or a file or
 /// function it finds wrong, is an [`Error::Invalid`].
-pub(crate) fn check(program: &Path, script: &Path, target: &Target) -> Result<()> {
+pub(crate) fn check(program: &Path, script: &Path, target: &Target) -> Result<Checked> {
     let shown = target.to_string();
     let what = format!("{} checking {shown}", program.display());
     let child = Command::new(program)
@@ -45,8 +55,13 @@ pub(crate) fn check(program: &Path, script: &Path, target: &Target) -> Result<()
     let out = output_limited(child, Some(CHECK_LIMIT), &what)?;
     let answer: Option<Answer> = serde_json::from_slice(&out.stdout).ok();
     match answer {
-        Some(Answer { error: None }) if out.status.success() => Ok(()),
-        Some(Answer { error: Some(why) }) => Err(Error::invalid("python function", shown, why)),
+        Some(Answer {
+            error: None,
+            gil_after_import,
+        }) if out.status.success() => Ok(Checked { gil_after_import }),
+        Some(Answer {
+            error: Some(why), ..
+        }) => Err(Error::invalid("python function", shown, why)),
         _ => {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let last = stderr.lines().last().unwrap_or("no message");

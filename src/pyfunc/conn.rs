@@ -61,8 +61,9 @@ pub(crate) enum Event {
     Done(u64, BigInt),
     /// A part raised or returned a non-int.
     Fail(u64, Fault),
-    /// Every part of a request was answered, or one failed.
-    End,
+    /// Every part of a request was answered, or one failed; with the CPU seconds the
+    /// interpreter's process used on the request (every thread), where it said.
+    End(Option<f64>),
 }
 
 impl Event {
@@ -76,7 +77,12 @@ impl Event {
         };
         match head {
             "ready" => Ok(Event::Ready),
-            "end" => Ok(Event::End),
+            "end" => Ok(Event::End(
+                words
+                    .next()
+                    .and_then(|w| w.parse::<f64>().ok())
+                    .filter(|c| c.is_finite() && *c >= 0.0),
+            )),
             "start" => Ok(Event::Start(index(words.next())?)),
             "done" => {
                 let i = index(words.next())?;
@@ -288,6 +294,9 @@ mod tests {
     #[test]
     fn protocol_lines_read_as_events() {
         assert_eq!(Event::parse("ready"), Ok(Event::Ready));
+        assert_eq!(Event::parse("end"), Ok(Event::End(None)));
+        assert_eq!(Event::parse("end 0.25"), Ok(Event::End(Some(0.25))));
+        assert_eq!(Event::parse("end nan"), Ok(Event::End(None)));
         assert_eq!(Event::parse("start 3"), Ok(Event::Start(3)));
         let big = "123456789012345678901234567890123456789";
         assert_eq!(

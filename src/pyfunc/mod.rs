@@ -85,8 +85,12 @@ pub struct Interpreter {
     pub executable: PathBuf,
     /// A free-threaded build.
     pub free_threaded: bool,
-    /// Whether the GIL is on.
+    /// Whether the GIL is on: at start-up, then once FILE was imported.
     pub gil_enabled: bool,
+    /// Why a free-threaded build runs with its GIL on, where it does: `PYTHON_GIL=1` in the
+    /// environment, `-X gil=1`, or importing FILE (an extension module without free-threading
+    /// support).
+    pub gil_back_on: Option<String>,
     /// The module that makes subinterpreters with their own GIL, if any.
     pub subinterpreters: Option<String>,
 }
@@ -99,6 +103,7 @@ impl Interpreter {
             executable: py.info.executable.clone(),
             free_threaded: py.info.free_threaded,
             gil_enabled: py.info.gil_enabled,
+            gil_back_on: py.info.gil_back_on(),
             subinterpreters: py.info.subinterpreters.clone(),
         }
     }
@@ -138,21 +143,41 @@ pub struct Lab {
     target: Target,
     pythons: Vec<Interpreter>,
     script: Script,
+    /// What the checks found that the report must say (a GIL turned back on).
+    notes: Vec<String>,
 }
 
 impl Lab {
     /// Writes the worker script and checks `target` on every interpreter: a file that does
     /// not compile, a missing function, one that cannot take `(start, end)` or an interpreter
     /// that cannot run the script is an [`crate::Error::Invalid`].
-    pub fn new(target: Target, pythons: Vec<Interpreter>) -> Result<Lab> {
+    pub fn new(target: Target, mut pythons: Vec<Interpreter>) -> Result<Lab> {
         let script = Script::write("parlab-pyfunc", WORKER_SCRIPT)?;
-        for py in &pythons {
-            check::check(&py.executable, script.path(), &target)?;
+        let mut notes = Vec::new();
+        for py in &mut pythons {
+            let checked = check::check(&py.executable, script.path(), &target)?;
+            if py.free_threaded && !py.gil_enabled && checked.gil_after_import == Some(true) {
+                py.gil_enabled = true;
+                py.label = format!("{} (GIL on)", py.label);
+                py.gil_back_on = Some(format!(
+                    "importing {} turned it back on (an extension module without \
+                     free-threading support)",
+                    target.file.display()
+                ));
+            }
+            if let Some(why) = &py.gil_back_on {
+                notes.push(format!(
+                    "{}: a free-threaded build running with its GIL on: {why}; its threads take \
+                     turns as under any GIL",
+                    py.label
+                ));
+            }
         }
         Ok(Lab {
             target,
             pythons,
             script,
+            notes,
         })
     }
 
@@ -173,7 +198,7 @@ impl Lab {
                 function: self.target.function.clone(),
             })
             .collect();
-        let mut notes = Vec::new();
+        let mut notes = self.notes.clone();
         let (rows, answers) =
             measure::measure(settings, &self.pythons, &launches, &mut notes, progress)?;
         let last = settings

@@ -23,7 +23,8 @@ Usage:
     start I                    part I has begun (seq, threads, subs)
     done I VALUE               part I's int, in decimal
     fail I JSON                part I raised or returned a non-int: {type, message, where}
-    end                        every part of the request was answered (or one failed)
+    end [CPU]                  every part of the request was answered (or one failed); CPU:
+                               the seconds of CPU time this process used on it, every thread
 
 The protocol has standard output to itself: what the function prints goes to standard error.
 SIGINT is ignored: parlab stops its workers itself, so that Ctrl-C at a terminal (which
@@ -132,6 +133,8 @@ def check(path, name):
         out["error"] = "importing %s raised %s: %s (%s)" % (
             path, type(e).__name__, e, where(sys.exc_info()[2]))
         return out
+    # An extension module without free-threading support turns the GIL back on as it loads.
+    out["gil_after_import"] = gil() if gil else True
     if not callable(fn):
         out["error"] = "%s in %s is not a function (it is of type %s)" % (name, path, type(fn).__name__)
         return out
@@ -179,6 +182,7 @@ def parse_parts(text):
 
 
 def run_threads(chan, fn, n, parts):
+    cpu0 = time.process_time()
     lock = threading.Lock()
     state = {"next": 0, "failed": False}
 
@@ -203,7 +207,7 @@ def run_threads(chan, fn, n, parts):
             t.start()
         for t in threads:
             t.join()
-    chan.say("end")
+    chan.say("end", "%.9f" % (time.process_time() - cpu0))
 
 
 # This script is loaded into each subinterpreter under another name, so that main() does
@@ -269,6 +273,7 @@ class Subinterpreters(object):
             os.close(w)
 
     def round(self, chan, parts):
+        cpu0 = time.process_time()
         n = len(self.interps)
 
         def forward(r):
@@ -297,7 +302,7 @@ class Subinterpreters(object):
         for s, t in workers:
             s.join()
             t.join()
-        chan.say("end")
+        chan.say("end", "%.9f" % (time.process_time() - cpu0))
 
 
 def serve(path, name):

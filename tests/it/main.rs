@@ -22,6 +22,7 @@ mod random_input;
 mod reproduce;
 mod signals;
 mod soak;
+mod today;
 
 use parlab::backend::processes::worker::WORKER_ARG;
 use parlab::backend::processes::{Processes, StartMethod};
