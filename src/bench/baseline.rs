@@ -12,8 +12,8 @@ use std::path::Path;
 use super::schema::{Cell, Comparison, Report, SCHEMA_VERSION, Slowdown};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
+use crate::escape::controls;
 use crate::input::Unread;
-use crate::report::escape::controls;
 use crate::span::Span;
 use crate::stats::{self, Estimate, Side};
 
