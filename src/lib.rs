@@ -39,6 +39,7 @@ pub mod bench;
 mod child;
 pub mod cpython;
 pub mod error;
+pub mod escape;
 pub mod fault;
 mod input;
 pub mod interrupt;

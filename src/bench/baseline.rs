@@ -12,8 +12,8 @@ use std::path::Path;
 use super::schema::{Cell, Comparison, Report, SCHEMA_VERSION, Slowdown};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
+use crate::escape::controls;
 use crate::input::Unread;
-use crate::report::escape::controls;
 use crate::span::Span;
 use crate::stats::{self, Estimate, Side};
 
@@ -68,6 +68,10 @@ pub const MAX_BASELINE_BYTES: usize = 64 << 20;
 /// The shortest wall time a run can have (the clock's resolution): a baseline run below it,
 /// zero or negative, is no measurement and would turn every change into infinity.
 const MIN_WALL_S: f64 = 1e-9;
+
+/// The longest (about 31 years), and the largest ratio of times a report can hold: beyond
+/// them a change would round to nothing and a figure fill a screen.
+const MAX_FIGURE: f64 = 1e9;
 
 /// Reads a saved report: one line, as [`Error::Invalid`], when the file is missing, not a
 /// regular file or stream, larger than [`MAX_BASELINE_BYTES`], not JSON, not a report of this
@@ -139,11 +143,12 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Report> {
 
 /// The first figure of `report` that no benchmark could have measured, as "where: what", among
 /// those a comparison reads: every run's times, the speedups and ceilings, and a cell of a
-/// complete report with neither runs nor an error to say why.
+/// complete report with neither runs nor an error to say why. A figure is "from 1 ns" or
+/// "above zero" and at most [`MAX_FIGURE`].
 fn check_figures(report: &Report) -> std::result::Result<(), String> {
-    let wall = |v: f64| v.is_finite() && v >= MIN_WALL_S;
-    let cpu = |v: f64| v.is_finite() && v >= 0.0;
-    let ratio = |v: f64| v.is_finite() && v > 0.0;
+    let wall = |v: f64| (MIN_WALL_S..=MAX_FIGURE).contains(&v);
+    let cpu = |v: f64| (0.0..=MAX_FIGURE).contains(&v);
+    let ratio = |v: f64| v > 0.0 && v <= MAX_FIGURE;
     for (i, cell) in report.cells.iter().enumerate() {
         let at = |field: String, value: f64, rule: &str| {
             format!(
@@ -161,7 +166,7 @@ fn check_figures(report: &Report) -> std::result::Result<(), String> {
             ));
         }
         for (j, run) in cell.runs.iter().enumerate() {
-            let longer = "and a run takes at least 1 ns";
+            let longer = "and a run takes from 1 ns to 1e9 s";
             if !wall(run.wall_s) {
                 return Err(at(format!("runs[{j}].wall_s"), run.wall_s, longer));
             }
@@ -177,7 +182,7 @@ fn check_figures(report: &Report) -> std::result::Result<(), String> {
                     return Err(at(
                         format!("runs[{j}].{name}"),
                         v,
-                        "and CPU time is never below zero",
+                        "and CPU time is from 0 to 1e9 s",
                     ));
                 }
             }
@@ -185,7 +190,7 @@ fn check_figures(report: &Report) -> std::result::Result<(), String> {
                 return Err(at(
                     format!("runs[{j}].ceiling"),
                     c,
-                    "and a ceiling is above zero",
+                    "and a ceiling is above zero and at most 1e9",
                 ));
             }
         }
@@ -196,7 +201,7 @@ fn check_figures(report: &Report) -> std::result::Result<(), String> {
                     return Err(at(
                         format!("{name}.{end}"),
                         v,
-                        "and a ratio of times is above zero",
+                        "and a ratio of times is above zero and at most 1e9",
                     ));
                 }
             }
@@ -210,7 +215,8 @@ fn check_figures(report: &Report) -> std::result::Result<(), String> {
         ] {
             if !ratio(v) {
                 return Err(format!(
-                    "ceilings.at[{k}].ceiling.{end} is {}, and a ratio of times is above zero",
+                    "ceilings.at[{k}].ceiling.{end} is {}, and a ratio of times is above zero \
+                     and at most 1e9",
                     shown(v)
                 ));
             }

@@ -166,16 +166,21 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     table?;
     if let Some(stopped) = &report.interrupted {
         let kept = exports.iter().filter(|e| e.failed.is_none()).count();
-        let rounds = match report.rounds {
-            1 => "the 1 round measured".to_string(),
-            n => format!("the {n} rounds measured"),
+        let (when, held) = match report.rounds {
+            0 => (
+                "before any round was measured".to_string(),
+                "the settings and no run",
+            ),
+            1 => ("after 1 round measured".to_string(), "that round"),
+            n => (format!("after {n} rounds measured"), "those rounds"),
         };
-        match (kept, exports.len()) {
-            (_, 0) => eprintln!("error: {stopped} after {rounds}"),
-            (0, _) => eprintln!("error: {stopped} after {rounds}; no export could be written"),
-            (k, n) if k == n => eprintln!("error: {stopped}; the exports hold {rounds}"),
-            _ => eprintln!("error: {stopped}; the exports written hold {rounds}"),
-        }
+        let tail = match (kept, exports.len()) {
+            (_, 0) => String::new(),
+            (0, _) => "; no export could be written".to_string(),
+            (k, n) if k == n => format!("; the exports hold {held}"),
+            _ => format!("; the exports written hold {held}"),
+        };
+        eprintln!("error: {stopped} {when}{tail}");
         let signal = parlab::interrupt::requested().unwrap_or(2);
         return Ok(ExitCode::from(128 + signal as u8));
     }

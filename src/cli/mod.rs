@@ -110,7 +110,7 @@ fn chain(e: &anyhow::Error) -> String {
 /// `text` as printed: its control characters escaped, since messages quote what the user
 /// typed and what files and programs said.
 fn shown(text: impl std::fmt::Display) -> String {
-    parlab::report::escape::controls(&text.to_string()).into_owned()
+    parlab::escape::controls(&text.to_string()).into_owned()
 }
 
 /// Joins a multi-line message into one line.

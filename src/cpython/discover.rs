@@ -204,6 +204,16 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
                     pys
                 });
                 let named = !matches!(spec, Spec::All);
+                // A version already served (`3.12,3.12`, `3.12.1,3.12`, `all,3.12`) is not
+                // looked for again: one interpreter answers it, now as one the user named.
+                if named && found.pythons.iter().any(|(p, _)| spec.matches(p)) {
+                    for (p, was_named) in found.pythons.iter_mut() {
+                        if spec.matches(p) {
+                            *was_named = true;
+                        }
+                    }
+                    continue;
+                }
                 let mut hits: Vec<usize> =
                     (0..all.len()).filter(|&i| spec.matches(&all[i])).collect();
                 if let Spec::Version {
@@ -211,11 +221,6 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
                     free_threaded,
                 } = spec
                 {
-                    // Named twice (`3.12,3.12`, or `3.12` after `3.12.1`): the one already
-                    // taken serves both.
-                    if hits.is_empty() && found.pythons.iter().any(|(p, _)| spec.matches(p)) {
-                        continue;
-                    }
                     if hits.is_empty() {
                         let t = if *free_threaded { "t" } else { "" };
                         return Err(no_such_version(&format!("{prefix}{t}"), all));

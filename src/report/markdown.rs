@@ -2,10 +2,10 @@
 
 use std::fmt::Write;
 
-use super::escape::controls;
 use super::export::Exporter;
 use crate::bench::{Cell, Report};
 use crate::error::Result;
+use crate::escape::controls;
 use crate::units::seconds;
 
 /// Markdown export.

@@ -3,7 +3,6 @@
 //! behind the [`export::Exporter`] trait.
 
 pub mod csv;
-pub mod escape;
 pub mod export;
 pub mod html;
 pub mod json;

@@ -24,7 +24,7 @@
 /// `text` with its control characters escaped: cells and notes carry text from elsewhere (an
 /// error of the user's code, a file's name) that must not move the cursor or break a line.
 fn printable(text: String) -> String {
-    match super::escape::controls(&text) {
+    match crate::escape::controls(&text) {
         std::borrow::Cow::Borrowed(_) => text,
         std::borrow::Cow::Owned(escaped) => escaped,
     }

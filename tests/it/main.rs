@@ -10,6 +10,7 @@ mod faults;
 mod gil;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod hostile_input;
 mod limits;
 #[cfg(feature = "mpi")]
 mod mpi;
@@ -17,6 +18,7 @@ mod probe;
 mod processes;
 mod python;
 mod pythons;
+mod random_input;
 mod reproduce;
 mod signals;
 mod soak;

@@ -15,7 +15,7 @@ fn hostile(c: char) -> bool {
 /// borrowed when there is none, as for nearly all text.
 ///
 /// ```
-/// use parlab::report::escape::controls;
+/// use parlab::escape::controls;
 /// assert_eq!(controls("Xeon\u{1b}[2J"), "Xeon\\u{1b}[2J");
 /// assert_eq!(controls("12.3 µs ± 1"), "12.3 µs ± 1");
 /// ```
