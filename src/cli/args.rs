@@ -108,6 +108,11 @@ pub struct ReproduceArgs {
     pub quick: bool,
     #[command(flatten)]
     pub python: PythonArgs,
+    /// CPython's processes rows: the multiprocessing start method, fork, forkserver or spawn.
+    /// Default: each interpreter's own (forkserver on Linux from 3.14, fork before), the one a
+    /// ProcessPoolExecutor gets.
+    #[arg(long, value_name = "METHOD", allow_hyphen_values = true)]
+    pub python_start: Option<String>,
     #[command(flatten)]
     pub settings: BackendArgs,
     /// Print one JSON object instead of tables.

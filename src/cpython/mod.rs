@@ -83,18 +83,51 @@ pub struct Info {
     pub gil_enabled: bool,
     /// A free-threaded build (`Py_GIL_DISABLED`).
     pub free_threaded: bool,
-    /// The multiprocessing start method of the "processes" rows.
+    /// The interpreter's default multiprocessing start method (`forkserver` on Linux from 3.14,
+    /// `fork` before): what a user's `ProcessPoolExecutor` or `Pool` uses unless told otherwise,
+    /// and so what the "processes" rows use unless `--python-start` names another.
     pub start_method: String,
+    /// Every start method the interpreter has, its default first.
+    #[serde(default)]
+    pub start_methods: Vec<String>,
+    /// `PYTHON_GIL` in the interpreter's environment, if set (`1` turns a free-threaded
+    /// build's GIL back on).
+    #[serde(default)]
+    pub gil_env: Option<String>,
+    /// The `-X gil=...` option the interpreter was started with, if any.
+    #[serde(default)]
+    pub gil_option: Option<String>,
     /// The module through which subinterpreters with their own GIL are made, if any:
     /// `concurrent.interpreters` (3.14+), `_interpreters` (3.13), `_xxsubinterpreters` (3.12).
     pub subinterpreters: Option<String>,
 }
 
 impl Info {
-    /// The version as rows show it: `3.13.0`, or `3.13.0t` for a free-threaded build.
+    /// The version as rows show it: `3.13.0`, `3.13.0t` for a free-threaded build, or
+    /// `3.13.0t (GIL on)` for one whose GIL was turned back on ([`Info::gil_back_on`]): it runs
+    /// as a GIL build does, and its rows are read as such.
     pub fn label(&self) -> String {
-        let t = if self.free_threaded { "t" } else { "" };
-        format!("{}{t}", self.version)
+        match (self.free_threaded, self.gil_enabled) {
+            (true, false) => format!("{}t", self.version),
+            (true, true) => format!("{}t (GIL on)", self.version),
+            (false, _) => self.version.clone(),
+        }
+    }
+
+    /// Why a free-threaded build runs with its GIL on, if it does: the cause the interpreter
+    /// shows ("PYTHON_GIL=1 in the environment", "-X gil=1"), or that something at start-up
+    /// turned it on.
+    pub fn gil_back_on(&self) -> Option<String> {
+        if !self.free_threaded || !self.gil_enabled {
+            return None;
+        }
+        Some(if let Some(v) = &self.gil_option {
+            format!("-X gil={v}")
+        } else if let Some(v) = &self.gil_env {
+            format!("PYTHON_GIL={v} in the environment")
+        } else {
+            "a module imported at start-up (site or PYTHONSTARTUP) turned it on".into()
+        })
     }
 
     /// `major.minor` as numbers, for ordering; (0, 0) when unreadable.
@@ -138,6 +171,9 @@ impl Python {
                 gil_enabled: true,
                 free_threaded: false,
                 start_method: String::new(),
+                start_methods: Vec::new(),
+                gil_env: None,
+                gil_option: None,
                 subinterpreters: None,
             },
         };

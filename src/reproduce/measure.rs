@@ -56,6 +56,7 @@ impl<'a> Progress<'a> {
 pub struct Lab<'a> {
     pythons: &'a [(Python, bool)],
     backends: &'a BackendOptions,
+    python_start: Option<&'a str>,
     progress: Progress<'a>,
     /// Interpreters found by looking that failed mid-run: their later rows are skipped.
     failed: Vec<String>,
@@ -73,6 +74,7 @@ impl<'a> Lab<'a> {
         Lab {
             pythons,
             backends: &options.backends,
+            python_start: options.python_start.as_deref(),
             progress,
             failed: Vec::new(),
             notes: Vec::new(),
@@ -150,7 +152,10 @@ impl<'a> Lab<'a> {
                 let Some(entry) = self.python(version) else {
                     return Ok(None);
                 };
-                let args = seed_args(job, variant)?;
+                let mut args = seed_args(job, variant)?;
+                if let (Variant::Processes(_), Some(m)) = (variant, self.python_start) {
+                    args.push(m.to_string());
+                }
                 let Some(timed) = self.on_python(entry, |py| py.run_as::<Timed>(&args))? else {
                     return Ok(None);
                 };

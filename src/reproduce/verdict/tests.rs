@@ -434,3 +434,94 @@ fn a_row_faster_only_by_the_clock_is_no_faster() {
         "faster than 1 thread, at 1.80x (1.70-1.90)"
     );
 }
+
+/// `measured`, with the CPUs the row kept busy in every round about `busy`.
+fn busy_row(who: &Who, variant: Variant, ratios: &[f64], busy: f64) -> Row {
+    let mut r = measured(who, variant, ratios, Some((1.9, 2.0)));
+    if let Some(s) = r.spread.as_mut() {
+        s.cpus = Some(Estimate {
+            value: busy,
+            low: busy - 0.02,
+            high: busy + 0.02,
+        });
+    }
+    r
+}
+
+#[test]
+fn threads_that_do_not_scale_are_explained_by_the_cpus_they_kept_busy() {
+    let ft = Who::CPython {
+        version: "3.13.5t".into(),
+    };
+    // Free-threaded threads keeping both CPUs busy at 1.25x: contention on shared state.
+    let rows = [
+        busy_row(&ft, T2, &[1.24, 1.25, 1.26, 1.25, 1.25], 1.96),
+        busy_row(&ft, T4, &[1.2, 1.22, 1.21, 1.2, 1.22], 1.97),
+        busy_row(&ft, P2, &[1.9, 1.91, 1.92, 1.9, 1.91], 1.0),
+    ];
+    let v = cpu(&rows, 2, 100).join(" ");
+    assert!(v.contains("On 3.13.5t (free-threaded, no GIL)"), "{v}");
+    assert!(
+        v.contains("at 2 threads they kept 1.96 (1.94-1.98) CPUs busy yet ran only"),
+        "{v}"
+    );
+    assert!(v.contains("contended on shared state"), "{v}");
+    assert!(!v.contains("waited on"), "{v}");
+    // The same build with threads keeping one CPU busy: a lock of their own.
+    let rows = [
+        busy_row(&ft, T2, &[1.0, 0.99, 1.01, 1.0, 1.0], 1.01),
+        busy_row(&ft, T4, &[0.98, 0.99, 1.0, 0.99, 0.98], 1.02),
+    ];
+    let v = cpu(&rows, 2, 100).join(" ");
+    assert!(v.contains("waited on a lock of their own"), "{v}");
+    assert!(!v.contains("contended"), "{v}");
+    // A GIL build whose threads kept one CPU busy: the GIL, with the figure.
+    let gil = py();
+    let rows = [
+        busy_row(&gil, T2, &[0.98, 0.99, 1.0, 0.99, 0.98], 1.0),
+        busy_row(&gil, T4, &[0.97, 0.98, 0.99, 0.98, 0.97], 1.0),
+    ];
+    let v = cpu(&rows, 2, 100).join(" ");
+    assert!(
+        v.contains("take turns instead of running in parallel (at 2 threads they kept"),
+        "{v}"
+    );
+    assert!(v.contains("waited on the GIL"), "{v}");
+    // Threads that scaled are not explained.
+    let rows = [
+        busy_row(&ft, T2, &[1.9, 1.92, 1.91, 1.9, 1.93], 1.97),
+        busy_row(&ft, T4, &[1.88, 1.9, 1.89, 1.9, 1.91], 1.98),
+    ];
+    let v = cpu(&rows, 2, 100).join(" ");
+    assert!(
+        v.contains("with the GIL gone") && !v.contains("CPUs busy"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_free_threaded_build_beside_its_gil_twin_gets_its_single_thread_cost() {
+    let (ft, gil) = (
+        Who::CPython {
+            version: "3.13.5t".into(),
+        },
+        Who::CPython {
+            version: "3.13.5".into(),
+        },
+    );
+    let one = |who: &Who, wall: f64| Row {
+        wall_s: Some(wall),
+        ..Row::new(who.clone(), Variant::Threads(1))
+    };
+    let v = cpu(&[one(&ft, 0.345), one(&gil, 0.25)], 2, 100).join(" ");
+    assert!(
+        v.contains("3.13.5t's one thread took 1.38x the time of 3.13.5's"),
+        "{v}"
+    );
+    // Without the twin, no such line.
+    assert!(
+        !cpu(&[one(&ft, 0.345)], 2, 100)
+            .join(" ")
+            .contains("own cost")
+    );
+}
