@@ -61,3 +61,14 @@ pub mod verify;
 
 pub use backend::processes::worker;
 pub use error::{Error, Result};
+
+/// README.md's Rust example, compiled and run by `cargo test --doc`, so the page a newcomer
+/// reads first cannot drift from the library.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+/// docs/library.md's Rust example, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/library.md")]
+pub struct LibraryDoctests;

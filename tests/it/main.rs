@@ -38,6 +38,7 @@ mod bad_input;
 mod baseline;
 mod bench;
 mod cli;
+mod docs;
 mod exports;
 mod faults;
 mod gil;
