@@ -10,6 +10,7 @@ mod faults;
 mod gil;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod hostile;
 mod limits;
 #[cfg(feature = "mpi")]
 mod mpi;
