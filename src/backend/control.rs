@@ -21,7 +21,7 @@ use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::fault::{Fault, FaultKind};
 use crate::interrupt;
 use crate::job::Job;
-use crate::kernels::{Kernel, Ticker, Total};
+use crate::kernels::{Kernel, Ticker, Total, nap};
 use crate::observer::Observer;
 use crate::span::Part;
 use crate::split::Plan;
@@ -160,7 +160,7 @@ impl<'a> Control<'a> {
             let outcome = catch_unwind(AssertUnwindSafe(|| match fault {
                 Some(f) if f.kind == FaultKind::Panic => resume_unwind(Box::new(f.panic_message())),
                 Some(f) if f.kind == FaultKind::Hang => loop {
-                    ticker.blocking(&mut || std::thread::sleep(Duration::from_millis(2)));
+                    ticker.sleep(Duration::from_millis(2));
                     ticker.tick();
                 },
                 _ => run(job, part, ticker),
@@ -211,9 +211,16 @@ impl Watched<'_> {
     /// Unwinds out of the kernel if the worker was asked to stop.
     #[inline]
     pub fn check(stop: &AtomicBool) {
-        if stop.load(Ordering::Relaxed) || interrupt::requested().is_some() {
+        if Watched::asked(Some(stop)) {
             resume_unwind(Box::new(Stop));
         }
+    }
+
+    /// True when the worker whose flag is `stop` (if it has one) or the whole process
+    /// (Ctrl-C, SIGTERM) was asked to stop.
+    #[inline]
+    pub fn asked(stop: Option<&AtomicBool>) -> bool {
+        stop.is_some_and(|s| s.load(Ordering::Relaxed)) || interrupt::requested().is_some()
     }
 }
 
@@ -224,6 +231,13 @@ impl Ticker for Watched<'_> {
     #[inline]
     fn tick(&mut self) {
         Watched::check(self.stop);
+    }
+
+    /// Sleeps in slices, and stops the part as a check point does when asked to meanwhile.
+    fn sleep(&mut self, time: Duration) {
+        let stop = self.stop;
+        nap(time, || Watched::asked(Some(stop)));
+        Watched::check(stop);
     }
 }
 

@@ -44,6 +44,7 @@ mod faults;
 mod gil;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod hostile;
 mod hostile_input;
 mod limits;
 #[cfg(feature = "mpi")]

@@ -1,0 +1,193 @@
+//! The hostile-conditions catalogue: long blocking calls, system limits, stopped and stubborn
+//! processes, hostile Python functions. Every case ends (a signal or `--timeout` is obeyed
+//! within a generous bound), with its exit code and one line on standard error that names the
+//! cause, no panic, and no process left behind.
+//!
+//! Each case runs parlab in a process group of its own, under a shell prefix where it needs a
+//! limit (`ulimit -n 5; exec ...`), sends its signal after a moment if it has one, and is
+//! killed (and the test failed) if it outlives its bound.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// The bound within which every case must end: minutes against the hour it would take if
+/// the cause were ignored, so that two busy CPUs never fail it.
+const BOUND: Duration = Duration::from_secs(60);
+
+/// One hostile invocation and what it must give.
+pub struct Case {
+    /// What it checks, for failure messages.
+    pub name: String,
+    /// parlab's arguments.
+    pub args: Vec<String>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+    /// Shell commands run before parlab is executed in the same shell (`ulimit -n 5`).
+    pub prefix: Option<String>,
+    /// A signal sent to parlab this long after it started.
+    pub signal: Option<(Signal, Duration)>,
+    /// The exit code it must end with.
+    pub code: i32,
+    /// Text its last line of standard error must hold, each piece.
+    pub says: Vec<String>,
+}
+
+impl Case {
+    /// A case of `args` that must end with `code`, saying each of `says`.
+    pub fn new(name: &str, args: &[&str], code: i32, says: &[&str]) -> Case {
+        Case {
+            name: name.to_string(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+            prefix: None,
+            signal: None,
+            code,
+            says: says.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// With `signal` sent after `after`.
+    pub fn signal(mut self, signal: Signal, after: Duration) -> Case {
+        self.signal = Some((signal, after));
+        self
+    }
+
+    /// Runs the case and checks its outcome; returns its standard error.
+    pub fn check(&self) -> String {
+        let exe = env!("CARGO_BIN_EXE_parlab");
+        let mut cmd = match &self.prefix {
+            Some(prefix) => {
+                let mut c = Command::new("bash");
+                c.arg("-c")
+                    .arg(format!("{prefix}\nexec \"$0\" \"$@\""))
+                    .arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        cmd.args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let child = cmd.spawn().unwrap();
+        let pid = child.id() as i32;
+        let t0 = Instant::now();
+        // The bound is kept by a watchdog that kills the whole group, so a hang fails here.
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let signal = self.signal;
+        let guard = std::thread::spawn(move || {
+            if let Some((sig, after)) = signal
+                && done_rx.recv_timeout(after).is_err()
+            {
+                let _ = kill(Pid::from_raw(pid), sig);
+            }
+            let left = BOUND.saturating_sub(t0.elapsed());
+            if done_rx.recv_timeout(left).is_err() {
+                let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
+                return true;
+            }
+            false
+        });
+        let out = child.wait_with_output().unwrap();
+        let took = t0.elapsed();
+        let _ = done_tx.send(());
+        let killed = guard.join().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let name = &self.name;
+        assert!(!killed, "{name}: still running after {BOUND:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(self.code), "{name}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+            "{name}: {stderr}"
+        );
+        let last = stderr.lines().last().unwrap_or("");
+        for piece in &self.says {
+            assert!(
+                last.contains(piece.as_str()),
+                "{name}: no {piece:?} in {stderr}"
+            );
+        }
+        if self.code != 0 {
+            assert!(
+                last.starts_with("error: "),
+                "{name}: the cause is not on one error line: {stderr}"
+            );
+        }
+        // Nothing of the group outlives it (a worker, a server, an interpreter).
+        let t1 = Instant::now();
+        while group_alive(pid) && t1.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!group_alive(pid), "{name}: its process group outlived it");
+        eprintln!("{name}: exit {:?} after {took:.1?}", out.status.code());
+        stderr
+    }
+}
+
+/// True while a process of group `pgid` runs (zombies not counted).
+pub fn group_alive(pgid: i32) -> bool {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    procs.flatten().any(|p| {
+        std::fs::read_to_string(p.path().join("stat")).is_ok_and(|stat| {
+            // pid (comm) state ppid pgrp ...
+            let Some((_, rest)) = stat.rsplit_once(") ") else {
+                return false;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
+        })
+    })
+}
+
+/// The in-process backends, whose parts cannot be killed, only asked to stop.
+const IN_PROCESS: [&str; 5] = ["sequential", "threads", "pool", "gil", "gil-legacy"];
+
+/// An hour's sleep per item, on every in-process backend, ends at `--timeout`, Ctrl-C and
+/// SIGTERM: a blocking sleep wakes for a stop request.
+#[test]
+fn an_hours_sleep_ends_at_a_timeout_or_a_signal_on_every_in_process_backend() {
+    let second = Duration::from_secs(1);
+    let mut cases = Vec::new();
+    for backend in IN_PROCESS {
+        let run = [
+            "run", "-b", backend, "-w", "2", "-k", "sleep:1h", "-r", "0..2",
+        ];
+        let mut timed = run.to_vec();
+        timed.extend(["--timeout", "1s"]);
+        cases.push(Case::new(
+            &format!("{backend} --timeout"),
+            &timed,
+            1,
+            &["did not finish within the timeout of 1s"],
+        ));
+        cases.push(
+            Case::new(&format!("{backend} SIGTERM"), &run, 143, &["signal 15"])
+                .signal(Signal::SIGTERM, second),
+        );
+        cases.push(
+            Case::new(&format!("{backend} SIGINT"), &run, 130, &["signal 2"])
+                .signal(Signal::SIGINT, second),
+        );
+    }
+    // verify computes the sequential reference first: that sleep ends at Ctrl-C too.
+    cases.push(
+        Case::new(
+            "verify's reference",
+            &["verify", "-b", "threads", "-k", "sleep:1h", "-r", "0..1"],
+            130,
+            &["signal 2"],
+        )
+        .signal(Signal::SIGINT, second),
+    );
+    for case in &cases {
+        case.check();
+    }
+}
