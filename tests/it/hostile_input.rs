@@ -896,6 +896,36 @@ fn python_sources_and_interpreters_named_twice_or_holding_a_nul() {
         let sequential = rows.iter().filter(|r| r["road"] == "sequential").count();
         assert_eq!(sequential, 1, "{twice}: {rows:?}");
     }
+    // A file whose name would drive the terminal is measured, and its name shown escaped.
+    let odd = "odd\u{1b}[2J.py";
+    std::fs::write(dir.join(odd), FUNCTION).unwrap();
+    let out = parlab(
+        &dir,
+        &args(&[
+            "python",
+            &format!("{odd}:f"),
+            "-r",
+            "0..100",
+            "-w",
+            "2",
+            "--roads",
+            "threads",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "-q",
+        ]),
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    for text in [&out.stdout, &out.stderr] {
+        assert!(!has_controls(text), "raw control characters: {text:?}");
+    }
+    assert!(
+        out.stdout.contains("odd\\u{1b}[2J.py:f over 0..100"),
+        "{}",
+        out.stdout
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
