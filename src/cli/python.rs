@@ -142,10 +142,14 @@ fn exports(a: &PythonFnArgs, protected: &Protected) -> parlab::Result<Vec<(Forma
 
 fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     let answer = r.result.as_deref().unwrap_or("none");
+    // The file's name and what the interpreters said are the user's: shown, never obeyed.
     writeln!(
         out,
-        "{} over {} ({} split): answer {answer}",
-        r.function, r.range, r.split
+        "{}",
+        super::shown(format_args!(
+            "{} over {} ({} split): answer {answer}",
+            r.function, r.range, r.split
+        ))
     )?;
     writeln!(out)?;
     let many = r.rows.iter().any(|row| row.range != r.range);
@@ -197,12 +201,15 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "Recommendation: {} with {} worker{} on {}: {}",
-            rec.road,
-            rec.workers,
-            if rec.workers == 1 { "" } else { "s" },
-            rec.python,
-            rec.reason
+            "{}",
+            super::shown(format_args!(
+                "Recommendation: {} with {} worker{} on {}: {}",
+                rec.road,
+                rec.workers,
+                if rec.workers == 1 { "" } else { "s" },
+                rec.python,
+                rec.reason
+            ))
         )?;
         if let Some(range) = &rec.smallest_range {
             writeln!(

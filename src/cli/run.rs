@@ -150,7 +150,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         )?;
         writeln!(out, "Elapsed: {elapsed:.4} s")?;
         if let Some(a) = &adapter {
-            writeln!(out, "Adapter: {a}")?;
+            writeln!(out, "Adapter: {}", super::shown(a))?;
         }
         if retries > 0 {
             writeln!(
