@@ -143,6 +143,16 @@ impl Error {
         matches!(self, Error::Invalid { .. })
     }
 
+    /// True when the error is a limit of this machine met (open files, processes, memory;
+    /// the message names it), not a fault of the program or interpreter being started.
+    pub fn is_limit(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => crate::limits::is_limit(source),
+            Error::Incomplete { error, .. } => error.is_limit(),
+            _ => false,
+        }
+    }
+
     /// The signal that stopped the run, if a signal did.
     pub fn interrupted_by(&self) -> Option<i32> {
         match self {

@@ -43,6 +43,7 @@ pub mod fault;
 pub mod interrupt;
 pub mod job;
 pub mod kernels;
+mod limits;
 pub mod measure;
 mod named;
 pub mod number;

@@ -189,7 +189,7 @@ pub(crate) fn measure(
         let measured = round >= settings.warmup;
         let t0 = Instant::now();
         if measured {
-            ceilings.extend(probe.sample().0);
+            ceilings.extend(probe.sample()?.0);
         }
         for (g, reference) in reference.iter_mut().enumerate() {
             let mine: Vec<usize> = (0..slots.len()).filter(|&s| slots[s].group == g).collect();

@@ -56,6 +56,18 @@ impl Case {
         self
     }
 
+    /// With the shell commands `prefix` run first (limits).
+    pub fn prefix(mut self, prefix: &str) -> Case {
+        self.prefix = Some(prefix.to_string());
+        self
+    }
+
+    /// With `key=value` in the environment.
+    pub fn env(mut self, key: &str, value: &str) -> Case {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
     /// Runs the case and checks its outcome; returns its standard error.
     pub fn check(&self) -> String {
         let exe = env!("CARGO_BIN_EXE_parlab");
@@ -186,6 +198,209 @@ fn an_hours_sleep_ends_at_a_timeout_or_a_signal_on_every_in_process_backend() {
             &["signal 2"],
         )
         .signal(Signal::SIGINT, second),
+    );
+    for case in &cases {
+        case.check();
+    }
+}
+
+/// The shell prefix that runs parlab under `ulimit -u N`: as a user of its own (nobody) when
+/// the tests run as root, whom the limit does not bind; `None` where neither works.
+fn processes_limit(n: usize) -> Option<String> {
+    if nix::unistd::geteuid().is_root() {
+        let setpriv = std::path::Path::new("/usr/bin/setpriv");
+        // nobody's processes count against its limit, whoever started them.
+        return setpriv.exists().then(|| {
+            format!(
+                "exec /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups bash -c \
+                 'ulimit -u {n}; exec \"$0\" \"$@\"' \"$0\" \"$@\""
+            )
+        });
+    }
+    Some(format!("ulimit -u {n}"))
+}
+
+/// Every command that starts threads, under a limit on processes (threads count) too low for
+/// them: one line naming the limit, exit 1, no panic, no hang (the ceiling probe's threads
+/// already counting stop before the error is passed on).
+#[test]
+fn a_refused_thread_is_one_line_naming_the_limit_in_every_command() {
+    let python = format!(
+        "{}/examples/python/arith.py:sum_of_squares",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    // Each with the number of processes its user may run: parlab's main thread is one.
+    let commands: Vec<(&str, usize, Vec<&str>)> = vec![
+        (
+            "bench's ceiling probe",
+            3,
+            vec![
+                "bench",
+                "-b",
+                "sequential,threads",
+                "-w",
+                "1,8",
+                "-r",
+                "0..1e5",
+                "--runs",
+                "1",
+                "--warmup",
+                "0",
+                "-q",
+            ],
+        ),
+        (
+            "run -b threads",
+            3,
+            vec![
+                "run", "-b", "threads", "-w", "8", "-k", "sleep:1s", "-r", "0..8",
+            ],
+        ),
+        (
+            "run -b gil",
+            3,
+            vec![
+                "run", "-b", "gil", "-w", "8", "-k", "sleep:1s", "-r", "0..8",
+            ],
+        ),
+        (
+            "run -b pool",
+            3,
+            vec!["run", "-b", "pool", "-w", "8", "-r", "0..1e6"],
+        ),
+        (
+            "run's watchdog",
+            1,
+            vec!["run", "-b", "sequential", "--timeout", "5s", "-r", "0..1e6"],
+        ),
+        (
+            "probe spawn",
+            1,
+            vec!["probe", "--quick", "--no-python", "spawn"],
+        ),
+        (
+            "probe switch",
+            1,
+            vec!["probe", "--quick", "--no-python", "switch"],
+        ),
+        (
+            "probe message",
+            1,
+            vec!["probe", "--quick", "--no-python", "message"],
+        ),
+        (
+            "probe memory",
+            3,
+            vec!["probe", "--quick", "--no-python", "memory"],
+        ),
+        (
+            "python's discovery",
+            3,
+            vec!["python", &python, "--python", "all", "-r", "0..100"],
+        ),
+    ];
+    let Some(_) = processes_limit(1) else {
+        eprintln!("skipped: no way to limit processes here");
+        return;
+    };
+    for (name, n, args) in commands {
+        let limit = processes_limit(n).unwrap();
+        let stderr = Case::new(name, &args, 1, &["RLIMIT_NPROC", "`ulimit -u`"])
+            .prefix(&limit)
+            .check();
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+    }
+}
+
+/// Open files and the environment: the limit or the variable is named, never "no such
+/// interpreter".
+#[test]
+fn limits_and_environment_are_named_as_the_cause() {
+    let python = format!(
+        "{}/examples/python/arith.py:sum_of_squares",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let py = |spec: &'static str| -> Vec<String> {
+        [
+            "python", &python, "--python", spec, "-r", "0..100", "--runs", "1", "-q",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let strs = |v: &[String]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let mut cases = vec![
+        Case::new(
+            "the fork server under ulimit -n 5",
+            &["run", "-b", "processes", "-w", "2", "-r", "0..100"],
+            1,
+            &["starting the fork server", "RLIMIT_NOFILE", "`ulimit -n`"],
+        )
+        .prefix("ulimit -n 5"),
+        Case::new(
+            "spawned workers under ulimit -n 8",
+            &[
+                "run",
+                "-b",
+                "processes",
+                "--start",
+                "spawn",
+                "-w",
+                "4",
+                "-r",
+                "0..100",
+            ],
+            1,
+            &["RLIMIT_NOFILE"],
+        )
+        .prefix("ulimit -n 8"),
+    ];
+    let mut args = strs(&py("3.12"));
+    let named = Case {
+        args: std::mem::take(&mut args),
+        ..Case::new(
+            "discovery under ulimit -n 10",
+            &[],
+            1,
+            &["RLIMIT_NOFILE", "`ulimit -n`"],
+        )
+    };
+    cases.push(named.prefix("ulimit -n 10"));
+    cases.push(
+        Case {
+            args: py("3.12"),
+            ..Case::new(
+                "TMPDIR=/nonexistent",
+                &[],
+                1,
+                &["temporary folder", "TMPDIR=/nonexistent"],
+            )
+        }
+        .env("TMPDIR", "/nonexistent"),
+    );
+    cases.push(
+        Case {
+            args: py("3.12"),
+            ..Case::new(
+                "PYTHONHOME=/nonexistent, a version",
+                &[],
+                2,
+                &["PYTHONHOME=/nonexistent is set"],
+            )
+        }
+        .env("PYTHONHOME", "/nonexistent"),
+    );
+    cases.push(
+        Case {
+            args: py("python3"),
+            ..Case::new(
+                "PYTHONHOME=/nonexistent, a program",
+                &[],
+                2,
+                &["PYTHONHOME=/nonexistent is set", "Fatal Python error"],
+            )
+        }
+        .env("PYTHONHOME", "/nonexistent"),
     );
     for case in &cases {
         case.check();
