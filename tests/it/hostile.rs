@@ -28,8 +28,12 @@ pub struct Case {
     pub env: Vec<(String, String)>,
     /// Shell commands run before parlab is executed in the same shell (`ulimit -n 5`).
     pub prefix: Option<String>,
-    /// A signal sent to parlab this long after it started.
+    /// A signal sent to parlab this long after it started, or (with [`Case::when`]) once
+    /// that holds.
     pub signal: Option<(Signal, Duration)>,
+    /// What must hold of parlab's PID before the signal is sent (it is in the step the
+    /// signal must stop).
+    pub when: Option<fn(i32) -> bool>,
     /// The exit code it must end with.
     pub code: i32,
     /// Text its last line of standard error must hold, each piece.
@@ -45,6 +49,7 @@ impl Case {
             env: Vec::new(),
             prefix: None,
             signal: None,
+            when: None,
             code,
             says: says.iter().map(|s| s.to_string()).collect(),
         }
@@ -53,6 +58,13 @@ impl Case {
     /// With `signal` sent after `after`.
     pub fn signal(mut self, signal: Signal, after: Duration) -> Case {
         self.signal = Some((signal, after));
+        self
+    }
+
+    /// With `signal` sent as soon as `ready(pid)` holds.
+    pub fn signal_when(mut self, signal: Signal, ready: fn(i32) -> bool) -> Case {
+        self.signal = Some((signal, Duration::ZERO));
+        self.when = Some(ready);
         self
     }
 
@@ -92,11 +104,18 @@ impl Case {
         let t0 = Instant::now();
         // The bound is kept by a watchdog that kills the whole group, so a hang fails here.
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-        let signal = self.signal;
+        let (signal, when) = (self.signal, self.when);
         let guard = std::thread::spawn(move || {
             if let Some((sig, after)) = signal
                 && done_rx.recv_timeout(after).is_err()
             {
+                let mut ready = when.is_none_or(|w| w(pid));
+                while !ready && t0.elapsed() < BOUND {
+                    if done_rx.recv_timeout(Duration::from_millis(2)).is_ok() {
+                        return false;
+                    }
+                    ready = when.is_none_or(|w| w(pid));
+                }
                 let _ = kill(Pid::from_raw(pid), sig);
             }
             let left = BOUND.saturating_sub(t0.elapsed());
@@ -157,6 +176,50 @@ pub fn group_alive(pgid: i32) -> bool {
             fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
         })
     })
+}
+
+/// True when a thread of `pid` is called `name` (as far as the 15 characters the kernel keeps).
+pub fn has_thread(pid: i32, name: &str) -> bool {
+    let name = &name[..name.len().min(15)];
+    std::fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|tasks| {
+        tasks.flatten().any(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+    })
+}
+
+/// `pid`'s resident memory in MiB.
+pub fn rss_mib(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
+/// The probes that ping-pong and fork for seconds stop at Ctrl-C and SIGTERM mid-step.
+#[test]
+fn probes_stop_at_a_signal_in_the_middle_of_a_measurement() {
+    let switch = ["probe", "--no-python", "switch"];
+    let fork_rss = ["probe", "--no-python", "fork-rss"];
+    let cases = [
+        Case::new("probe switch, threads", &switch, 130, &["signal 2"])
+            .signal_when(Signal::SIGINT, |pid| has_thread(pid, "parlab-probe-echo")),
+        Case::new("probe switch, processes", &switch, 143, &["signal 15"])
+            .signal_when(Signal::SIGTERM, |pid| {
+                !super::children(pid as u32).is_empty()
+            }),
+        // Past the first 64 MiB: touching the ballast, forking or waiting for a child that
+        // writes every page.
+        Case::new("probe fork-rss", &fork_rss, 130, &["signal 2"])
+            .signal_when(Signal::SIGINT, |pid| rss_mib(pid) > 60),
+    ];
+    for case in &cases {
+        case.check();
+    }
 }
 
 /// The in-process backends, whose parts cannot be killed, only asked to stop.
