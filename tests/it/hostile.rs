@@ -34,6 +34,8 @@ pub struct Case {
     /// What must hold of parlab's PID before the signal is sent (it is in the step the
     /// signal must stop).
     pub when: Option<fn(i32) -> bool>,
+    /// The signal goes to parlab's latest child (a worker, an interpreter), not to parlab.
+    pub to_child: bool,
     /// The exit code it must end with.
     pub code: i32,
     /// Text its last line of standard error must hold, each piece.
@@ -50,6 +52,7 @@ impl Case {
             prefix: None,
             signal: None,
             when: None,
+            to_child: false,
             code,
             says: says.iter().map(|s| s.to_string()).collect(),
         }
@@ -58,6 +61,14 @@ impl Case {
     /// With `signal` sent after `after`.
     pub fn signal(mut self, signal: Signal, after: Duration) -> Case {
         self.signal = Some((signal, after));
+        self
+    }
+
+    /// With `signal` sent to parlab's latest child once it has one.
+    pub fn signal_child(mut self, signal: Signal) -> Case {
+        self.signal = Some((signal, Duration::ZERO));
+        self.when = Some(|pid| !super::children(pid as u32).is_empty());
+        self.to_child = true;
         self
     }
 
@@ -104,7 +115,7 @@ impl Case {
         let t0 = Instant::now();
         // The bound is kept by a watchdog that kills the whole group, so a hang fails here.
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-        let (signal, when) = (self.signal, self.when);
+        let (signal, when, to_child) = (self.signal, self.when, self.to_child);
         let guard = std::thread::spawn(move || {
             if let Some((sig, after)) = signal
                 && done_rx.recv_timeout(after).is_err()
@@ -116,7 +127,14 @@ impl Case {
                     }
                     ready = when.is_none_or(|w| w(pid));
                 }
-                let _ = kill(Pid::from_raw(pid), sig);
+                let target = match to_child {
+                    true => super::children(pid as u32)
+                        .into_iter()
+                        .max()
+                        .map_or(pid, |c| c as i32),
+                    false => pid,
+                };
+                let _ = kill(Pid::from_raw(target), sig);
             }
             let left = BOUND.saturating_sub(t0.elapsed());
             if done_rx.recv_timeout(left).is_err() {
@@ -464,6 +482,80 @@ fn limits_and_environment_are_named_as_the_cause() {
             )
         }
         .env("PYTHONHOME", "/nonexistent"),
+    );
+    for case in &cases {
+        case.check();
+    }
+}
+
+/// A worker process stopped by a signal (its own, injected, or one sent from outside) never
+/// answers: it is seen, killed and reported with its part, PID and the signal, with or
+/// without `--timeout`.
+#[test]
+fn a_stopped_worker_is_a_failure_named_as_such() {
+    let run = |start: &'static str| {
+        vec![
+            "run",
+            "-b",
+            "processes",
+            "--start",
+            start,
+            "-w",
+            "2",
+            "-k",
+            "sleep:1ms",
+            "-r",
+            "0..40",
+            "-s",
+            "chunks:10",
+        ]
+    };
+    let says = [
+        "worker 1 (pid ",
+        "failed on part 1 (10..20): stopped by signal 19 (SIGSTOP)",
+    ];
+    let mut cases = Vec::new();
+    for start in ["spawn", "forkserver"] {
+        cases.push(
+            Case::new(
+                &format!("PARLAB_FAULT=signal:19@1, {start}"),
+                &run(start),
+                1,
+                &says,
+            )
+            .env("PARLAB_FAULT", "signal:19@1"),
+        );
+    }
+    let long = [
+        "run",
+        "-b",
+        "processes",
+        "--start",
+        "spawn",
+        "-w",
+        "2",
+        "-k",
+        "sleep:1h",
+        "-r",
+        "0..2",
+    ];
+    cases.push(
+        Case::new(
+            "kill -STOP on a worker",
+            &long,
+            1,
+            &["(pid ", "stopped by signal 19 (SIGSTOP)"],
+        )
+        .signal_child(Signal::SIGSTOP),
+    );
+    cases.push(
+        Case::new(
+            "kill -TSTP on a worker",
+            &long,
+            1,
+            &["stopped by signal 20 (SIGTSTP)"],
+        )
+        .signal_child(Signal::SIGTSTP),
     );
     for case in &cases {
         case.check();
