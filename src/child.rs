@@ -96,14 +96,15 @@ pub(crate) fn output_limited(
 }
 
 /// A thread reading one of a child's pipes to its end into a buffer shared with the caller.
-struct Drain {
+#[derive(Debug)]
+pub(crate) struct Drain {
     bytes: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drain {
     /// Starts reading `pipe`, if there is one, on a thread called `name`.
-    fn start(pipe: Option<Box<dyn Read + Send>>, name: &str) -> Result<Drain> {
+    pub(crate) fn start(pipe: Option<Box<dyn Read + Send>>, name: &str) -> Result<Drain> {
         let bytes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let reader = match pipe {
             None => None,
@@ -126,7 +127,7 @@ impl Drain {
 
     /// What was read, once the pipe ended or `until` passed (a process the child left holds
     /// it open; its thread then ends when that process does).
-    fn finish(self, until: Instant) -> Vec<u8> {
+    pub(crate) fn finish(self, until: Instant) -> Vec<u8> {
         if let Some(reader) = self.reader {
             while !reader.is_finished() && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(2));
@@ -167,6 +168,68 @@ fn stop(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The descendants of `pid` that still run (its children, theirs, and so on; zombies, which
+/// have ended, are left out), from `/proc`.
+pub(crate) fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Ok(list) = std::fs::read_to_string(task.path().join("children")) else {
+                continue;
+            };
+            for child in list
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok())
+            {
+                if !found.contains(&child) && child != pid {
+                    found.push(child);
+                    todo.push(child);
+                }
+            }
+        }
+    }
+    found.retain(|&p| running(p));
+    found
+}
+
+/// True while `pid` runs: it exists and has not ended (a zombie has).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        !matches!(state, Some('Z' | 'X') | None)
+    })
+}
+
+/// Kills every descendant of `pid` that still runs, however it got there: a child subreaper
+/// (`PR_SET_CHILD_SUBREAPER`, as the Python workers are) keeps even a double-forked `setsid`
+/// daemon among them. Returns how many there were. Looks again until none is left (a process
+/// may fork while its siblings are killed), a bounded number of times.
+pub(crate) fn kill_descendants(pid: u32) -> usize {
+    use nix::sys::signal::{Signal, kill};
+    let mut killed: Vec<u32> = Vec::new();
+    for _ in 0..50 {
+        let left = descendants(pid);
+        if left.is_empty() {
+            break;
+        }
+        for p in left {
+            let _ = kill(nix::unistd::Pid::from_raw(p as i32), Signal::SIGKILL);
+            if !killed.contains(&p) {
+                killed.push(p);
+            }
+        }
+        // A killed process runs no more once it is a zombie: a moment for that.
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    killed.len()
 }
 
 /// Waits up to `wait` until some of `fds` have something to read, or their writer has gone;
@@ -220,6 +283,45 @@ mod tests {
         assert_eq!(out.status.code(), Some(3));
         assert_eq!(out.stdout.len(), 1 << 20);
         assert_eq!(out.stderr.len(), 1 << 20);
+    }
+
+    #[test]
+    fn descendants_left_by_a_child_are_found_and_killed_even_when_they_leave_its_session() {
+        use std::os::unix::process::CommandExt;
+        // The child makes itself a subreaper, as a Python worker does, then runs a shell that
+        // starts a sleep in a new session through a double fork, and one of its own, and waits.
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "(setsid sleep 60 &) ; sleep 60 & echo started; wait"])
+            .stdout(Stdio::piped());
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                let _ = nix::sys::prctl::set_child_subreaper(true);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut line = [0u8; 8];
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut line)
+            .unwrap();
+        let pid = child.id();
+        // The orphaned setsid sleep is adopted by the subreaper a moment after its parent
+        // exits.
+        let t0 = Instant::now();
+        while descendants(pid).len() < 2 && t0.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let found = descendants(pid);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(kill_descendants(pid), 2);
+        assert!(descendants(pid).is_empty());
+        // With its sleeps gone, the shell's wait ends.
+        assert!(child.wait().unwrap().success());
+        assert!(found.iter().all(|&p| !running(p)));
     }
 
     #[test]

@@ -241,6 +241,15 @@ pub(crate) fn measure(
     let mut rows = Vec::new();
     for mut slot in slots {
         slot.cell.stop();
+        let left = slot.cell.left();
+        if left > 0 {
+            notes.push(format!(
+                "{}: the function left {} running; {} killed when the row ended",
+                name(&slot.row),
+                super::processes(left),
+                if left == 1 { "it was" } else { "they were" }
+            ));
+        }
         let row = &mut slot.row;
         row.runs = row.times.len();
         if !row.times.is_empty() {

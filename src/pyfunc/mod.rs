@@ -76,6 +76,11 @@ pub struct Settings {
     pub retries: u32,
 }
 
+/// "1 process", "3 processes".
+pub(crate) fn processes(n: usize) -> String {
+    format!("{n} process{}", if n == 1 { "" } else { "es" })
+}
+
 /// An interpreter the function runs on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Interpreter {
@@ -138,22 +143,85 @@ pub struct Lab {
     target: Target,
     pythons: Vec<Interpreter>,
     script: Script,
+    /// Interpreters left out and processes the imports left, for the report.
+    notes: Vec<String>,
 }
 
 impl Lab {
-    /// Writes the worker script and checks `target` on every interpreter: a file that does
-    /// not compile, a missing function, one that cannot take `(start, end)` or an interpreter
-    /// that cannot run the script is an [`crate::Error::Invalid`].
-    pub fn new(target: Target, pythons: Vec<Interpreter>) -> Result<Lab> {
+    /// Writes the worker script and checks `target` on every interpreter, each with whether
+    /// the user named it (rather than `all` finding it); each import may take `timeout` (else
+    /// two minutes). A file that does not compile, a missing function, one that cannot take
+    /// `(start, end)` or a named interpreter that cannot run the script is an
+    /// [`crate::Error::Invalid`]; an interpreter found by `all` that cannot serve the function
+    /// (Python 2) is left out with a note, unless none is left. An import past the timeout is
+    /// a failure; Ctrl-C, SIGTERM and a limit met are passed on.
+    pub fn new(
+        target: Target,
+        pythons: Vec<(Interpreter, bool)>,
+        timeout: Option<Duration>,
+    ) -> Result<Lab> {
         let script = Script::write("parlab-pyfunc", WORKER_SCRIPT)?;
-        for py in &pythons {
-            check::check(&py.executable, script.path(), &target)?;
+        let mut kept = Vec::new();
+        let mut notes = Vec::new();
+        let mut first_failure = None;
+        for (py, named) in pythons {
+            let launch = conn::Launch {
+                program: py.executable.clone(),
+                script: script.path().to_path_buf(),
+                file: target.file.clone(),
+                function: target.function.clone(),
+            };
+            match check::check(&launch, &target, timeout) {
+                Ok(checked) => {
+                    if checked.left > 0 {
+                        notes.push(format!(
+                            "{}: importing {} left {} running; {} killed",
+                            py.label,
+                            target.file.display(),
+                            processes(checked.left),
+                            if checked.left == 1 {
+                                "it was"
+                            } else {
+                                "they were"
+                            }
+                        ));
+                    }
+                    kept.push(py);
+                }
+                Err(e) if named || e.interrupted_by().is_some() || e.is_limit() => return Err(e),
+                Err(e) => {
+                    let why = match &e {
+                        crate::Error::Invalid {
+                            what: "python",
+                            allowed,
+                            ..
+                        } => format!("not {allowed}"),
+                        crate::Error::Invalid { allowed, .. } => allowed.clone(),
+                        other => other.to_string(),
+                    };
+                    notes.push(format!(
+                        "CPython {} ({}) is left out: {why}",
+                        py.label,
+                        py.executable.display()
+                    ));
+                    first_failure.get_or_insert(e);
+                }
+            }
+        }
+        if let (true, Some(e)) = (kept.is_empty(), first_failure) {
+            return Err(e);
         }
         Ok(Lab {
             target,
-            pythons,
+            pythons: kept,
             script,
+            notes,
         })
+    }
+
+    /// The interpreters the function is measured on: those that passed the check.
+    pub fn pythons(&self) -> &[Interpreter] {
+        &self.pythons
     }
 
     /// Measures every road; rows that failed keep their error, and only Ctrl-C or SIGTERM is
@@ -173,7 +241,7 @@ impl Lab {
                 function: self.target.function.clone(),
             })
             .collect();
-        let mut notes = Vec::new();
+        let mut notes = self.notes.clone();
         let (rows, answers) =
             measure::measure(settings, &self.pythons, &launches, &mut notes, progress)?;
         let last = settings
