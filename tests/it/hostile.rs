@@ -93,6 +93,11 @@ impl Case {
 
     /// Runs the case and checks its outcome; returns its standard error.
     pub fn check(&self) -> String {
+        self.run().1
+    }
+
+    /// Runs the case and checks its outcome; returns its standard output and error.
+    pub fn run(&self) -> (String, String) {
         let exe = env!("CARGO_BIN_EXE_parlab");
         let mut cmd = match &self.prefix {
             Some(prefix) => {
@@ -175,7 +180,7 @@ impl Case {
         }
         assert!(!group_alive(pid), "{name}: its process group outlived it");
         eprintln!("{name}: exit {:?} after {took:.1?}", out.status.code());
-        stderr
+        (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
     }
 }
 
@@ -560,4 +565,365 @@ fn a_stopped_worker_is_a_failure_named_as_such() {
     for case in &cases {
         case.check();
     }
+}
+
+/// True where a python3 (3.6 or later) is on the PATH; else says the test is skipped.
+fn python3_found(test: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import sys; sys.exit(sys.version_info < (3, 6))"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: {test}: no python3 (3.6+) on the PATH");
+    }
+    ok
+}
+
+/// A folder of this test's own with `files` written in it.
+fn folder(test: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("parlab-hostile-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        if !name.ends_with(".py") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    dir
+}
+
+/// `parlab python DIR/FILE:f` on python3, two workers, one measured round.
+fn python_args(dir: &std::path::Path, file: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["python", &format!("{}/{file}:f", dir.display())]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let workers: &[&str] = if extra.contains(&"-w") {
+        &[]
+    } else {
+        &["-w", "2"]
+    };
+    let range: &[&str] = if extra.contains(&"-r") {
+        &[]
+    } else {
+        &["-r", "0..20"]
+    };
+    args.extend(
+        ["--python", "python3", "--runs", "1", "--warmup", "0", "-q"]
+            .iter()
+            .chain(workers)
+            .chain(range)
+            .map(|s| s.to_string()),
+    );
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// Hostile modules and functions: they print at import, end or close their output at import,
+/// read their standard input, sleep through the import, stop: each is named and bounded, the
+/// user's file is named when it is the cause, and the protocol never sees what they do.
+#[test]
+fn hostile_python_modules_are_bounded_and_named() {
+    if !python3_found("hostile_python_modules_are_bounded_and_named") {
+        return;
+    }
+    let f = "def f(a, b):\n    return b - a\n";
+    let dir = folder(
+        "modules",
+        &[
+            (
+                "prints.py",
+                &format!(
+                    "import os\nprint('printed at import')\nos.write(1, b'written at import\\n')\n{f}"
+                ),
+            ),
+            ("exits.py", &format!("import os\nos._exit(3)\n{f}")),
+            (
+                "closes.py",
+                &format!("import os\nos.close(1)\nos.close(0)\n{f}"),
+            ),
+            (
+                "reads.py",
+                "import sys\nsys.stdin.read()\ndef f(a, b):\n    return b - a + len(sys.stdin.read())\n",
+            ),
+            ("slow.py", &format!("import time\ntime.sleep(100)\n{f}")),
+            // Only the workers sleep: the check passes, each worker's import is bounded.
+            (
+                "slow_worker.py",
+                &format!(
+                    "import os, time\nif os.environ.get('PARLAB_ROAD'):\n    time.sleep(100)\n{f}"
+                ),
+            ),
+            (
+                "stops.py",
+                "import time\ndef f(a, b):\n    time.sleep(0.5)\n    return b - a\n",
+            ),
+        ],
+    );
+    let case = |name: &str, file: &str, extra: &[&str], code: i32, says: &[&str]| Case {
+        args: python_args(&dir, file, extra),
+        ..Case::new(name, &[], code, says)
+    };
+    let (stdout, stderr) = case("prints at import", "prints.py", &[], 0, &[]).run();
+    assert!(
+        stdout.contains("answer 20") && !stdout.contains("at import"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("printed at import") && stderr.contains("written at import"),
+        "{stderr}"
+    );
+    case(
+        "os._exit at import",
+        "exits.py",
+        &[],
+        2,
+        &["importing", "exits.py ended the interpreter", "code 3"],
+    )
+    .check();
+    case("os.close(1) at import", "closes.py", &[], 0, &[]).check();
+    let (stdout, _) = case("reads standard input", "reads.py", &[], 0, &[]).run();
+    assert!(stdout.contains("answer 20"), "{stdout}");
+    case(
+        "sleeps through the import",
+        "slow.py",
+        &["--timeout", "1s"],
+        1,
+        &[
+            "importing",
+            "slow.py did not finish within the timeout of 1s",
+        ],
+    )
+    .check();
+    case(
+        "sleeps through the workers' import",
+        "slow_worker.py",
+        &["--timeout", "1s", "--roads", "processes"],
+        1,
+        &["slow_worker.py did not finish within the timeout of 1s"],
+    )
+    .check();
+    // The processes road's one interpreter (the latest started) is stopped while the
+    // baseline runs; its turn sees it stopped.
+    let mut stopped = case(
+        "kill -STOP on an interpreter",
+        "stops.py",
+        &["--roads", "processes", "-w", "1", "-r", "0..2"],
+        1,
+        &["processes x1", "(pid ", "stopped by signal 19 (SIGSTOP)"],
+    );
+    stopped.signal = Some((Signal::SIGSTOP, Duration::ZERO));
+    stopped.to_child = true;
+    stopped.when = Some(|pid| {
+        super::children(pid as u32)
+            .iter()
+            .filter(|&&c| cmdline(c).contains(" serve "))
+            .count()
+            >= 2
+    });
+    stopped.check();
+}
+
+/// A process's command line, its arguments joined by spaces.
+fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+/// Processes of this machine whose command line holds `marker`, zombies left out.
+fn running_with(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|&p| cmdline(p).contains(marker) && !group_alive_zombie(p))
+        .collect()
+}
+
+/// True when `pid` is a zombie.
+fn group_alive_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')))
+}
+
+/// What a function starts (a child, a double fork into a session of its own, a daemon by
+/// `setsid`) is killed when its row ends, and the output says how many it left; nothing
+/// outlives parlab.
+#[test]
+fn processes_a_function_leaves_are_killed_and_counted() {
+    if !python3_found("processes_a_function_leaves_are_killed_and_counted") {
+        return;
+    }
+    let marker = format!("{}", 3_000_000 + std::process::id());
+    let module = format!(
+        "import os, subprocess\n\
+         def f(a, b):\n\
+         \x20   if a == 0:\n\
+         \x20       subprocess.Popen(['sleep', '{marker}'])\n\
+         \x20       subprocess.Popen(['setsid', 'sh', '-c', 'sleep {marker} &'])\n\
+         \x20       if os.fork() == 0:\n\
+         \x20           os.setsid()\n\
+         \x20           if os.fork() == 0:\n\
+         \x20               os.execvp('sleep', ['sleep', '{marker}'])\n\
+         \x20           os._exit(0)\n\
+         \x20   return b - a\n"
+    );
+    // At import too: the check's interpreter holds them as well.
+    let at_import = format!(
+        "import subprocess\nsubprocess.Popen(['sleep', '{marker}'])\n{}",
+        "def f(a, b):\n    return b - a\n"
+    );
+    let dir = folder(
+        "leaves",
+        &[("leaves.py", &module), ("imports.py", &at_import)],
+    );
+    let (stdout, _) = Case {
+        args: python_args(&dir, "leaves.py", &["--roads", "threads,processes"]),
+        ..Case::new(
+            "a function that forks, double-forks and setsids",
+            &[],
+            0,
+            &[],
+        )
+    }
+    .run();
+    // The part at 0 runs once per round (one here) on each row: three each time.
+    for row in ["sequential x1", "threads x2", "processes x2"] {
+        assert!(
+            stdout.contains(&format!("{row} on ")) && stdout.contains("left 3 processes running"),
+            "{row}: {stdout}"
+        );
+    }
+    let (stdout, _) = Case {
+        args: python_args(&dir, "imports.py", &["--roads", "threads"]),
+        ..Case::new("a module that starts a process at import", &[], 0, &[])
+    }
+    .run();
+    assert!(
+        stdout.contains("imports.py left 1 process running"),
+        "{stdout}"
+    );
+    // Killed by SIGKILL: gone at once, but give a busy machine a moment to show it.
+    let t0 = Instant::now();
+    while !running_with(&marker).is_empty() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(running_with(&marker), Vec::<u32>::new(), "left running");
+}
+
+/// Ctrl-C or SIGTERM while a CPython row runs is the interruption (130, 143), not a fault of
+/// the interpreter, whether the user named it or `all` found it.
+#[test]
+fn a_signal_during_a_cpython_row_is_an_interruption() {
+    if !python3_found("a_signal_during_a_cpython_row_is_an_interruption") {
+        return;
+    }
+    // A CPython row runs: an interpreter runs the seed script in a mode other than `info`.
+    fn in_a_row(pid: i32) -> bool {
+        super::children(pid as u32).iter().any(|&c| {
+            let line = cmdline(c);
+            line.contains("parlab-seed") && !line.contains(" info")
+        })
+    }
+    let mut cases = Vec::new();
+    for spec in ["python3", "all"] {
+        cases.push(
+            Case::new(
+                &format!("reproduce --python {spec}, SIGINT"),
+                &["reproduce", "--quick", "--python", spec],
+                130,
+                &["interrupted by signal 2 (SIGINT)"],
+            )
+            .signal_when(Signal::SIGINT, in_a_row),
+        );
+        cases.push(
+            Case::new(
+                &format!("probe spawn --python {spec}, SIGTERM"),
+                &["probe", "--quick", "--python", spec, "spawn"],
+                143,
+                &["interrupted by signal 15 (SIGTERM)"],
+            )
+            .signal_when(Signal::SIGTERM, in_a_row),
+        );
+    }
+    for case in &cases {
+        case.check();
+    }
+}
+
+/// Discovery: a program on the PATH that never answers costs a short bound, and an
+/// interpreter found by `all` that cannot serve the function (Python 2) is a note.
+#[test]
+fn discovery_is_bounded_and_python_2_found_by_all_is_a_note() {
+    if !python3_found("discovery_is_bounded_and_python_2_found_by_all_is_a_note") {
+        return;
+    }
+    let python3 = String::from_utf8(
+        Command::new("python3")
+            .args([
+                "-c",
+                "import sys, os; print(os.path.realpath(sys.executable))",
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let dir = folder(
+        "discovery",
+        &[
+            ("ok.py", "def f(a, b):\n    return b - a\n"),
+            ("python3.9", "#!/bin/sh\nexec sleep 600\n"),
+            ("python3.8", "#!/bin/sh\nexec sleep 600\n"),
+        ],
+    );
+    std::os::unix::fs::symlink(python3.trim(), dir.join("python3")).unwrap();
+    let mut args = python_args(&dir, "ok.py", &["--roads", "threads"]);
+    let at = args.iter().position(|a| a == "python3").unwrap();
+    args[at] = "all".into();
+    let empty = dir.join("no-pyenv");
+    let (stdout, _) = Case {
+        args,
+        ..Case::new("two hanging programs on the PATH", &[], 0, &[])
+    }
+    .env("PATH", &format!("{}:/usr/bin:/bin", dir.display()))
+    .env("PYENV_ROOT", &empty.display().to_string())
+    .run();
+    assert!(stdout.contains("answer 20"), "{stdout}");
+    // Python 2 from pyenv's versions folder, where the machine has one.
+    let root = std::env::var_os("PYENV_ROOT")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".pyenv")));
+    let two = root.and_then(|r| {
+        std::fs::read_dir(r.join("versions"))
+            .ok()?
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with("2.7"))
+    });
+    let Some(two) = two else {
+        eprintln!("skipped: no Python 2.7 in pyenv's versions folder");
+        return;
+    };
+    let mut args = python_args(&dir, "ok.py", &["--roads", "threads"]);
+    let at = args.iter().position(|a| a == "python3").unwrap();
+    args[at] = format!("all");
+    let (stdout, _) = Case {
+        args,
+        ..Case::new("all finds Python 2", &[], 0, &[])
+    }
+    .env(
+        "PATH",
+        &format!("{}:/usr/bin:/bin", two.path().join("bin").display()),
+    )
+    .run();
+    // The note is wrapped to the table's width: read it as one line.
+    let text = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("CPython 2.7") && text.contains("is left out: not an interpreter that runs"),
+        "{stdout}"
+    );
 }
