@@ -910,7 +910,7 @@ fn discovery_is_bounded_and_python_2_found_by_all_is_a_note() {
     };
     let mut args = python_args(&dir, "ok.py", &["--roads", "threads"]);
     let at = args.iter().position(|a| a == "python3").unwrap();
-    args[at] = format!("all");
+    args[at] = "all".to_string();
     let (stdout, _) = Case {
         args,
         ..Case::new("all finds Python 2", &[], 0, &[])
