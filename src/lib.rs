@@ -40,6 +40,7 @@ mod child;
 pub mod cpython;
 pub mod error;
 pub mod fault;
+mod input;
 pub mod interrupt;
 pub mod job;
 pub mod kernels;

@@ -7,6 +7,9 @@
 //! gate fails a cell only when its whole interval lies above the allowed slowdown; an interval
 //! that holds it is "maybe", which a re-run settles, not a failure.
 
+use std::path::Path;
+use std::time::Duration;
+
 use super::schema::{Cell, Comparison, Report, SCHEMA_VERSION, Slowdown};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
@@ -58,11 +61,27 @@ impl CellKey {
     }
 }
 
+/// The largest baseline read: a report of a thousand rounds of a hundred cells is some 30 MiB,
+/// and `/dev/zero` is cut here in a fraction of a second.
+const MAX_BASELINE: u64 = 256 << 20;
+/// The longest a baseline may keep parlab waiting for its bytes (a FIFO no one writes to).
+const BASELINE_WAIT: Duration = Duration::from_secs(30);
+
 /// Reads a saved report: one line, as [`Error::Invalid`], when the file is missing, is not
-/// JSON, or is not a report of this schema.
+/// JSON, or is not a report of this schema; larger than [`MAX_BASELINE`] or silent for
+/// [`BASELINE_WAIT`] too. Ctrl-C while waiting is the interruption.
 pub fn load(path: &str) -> Result<Report> {
     let bad = |allowed: String| Error::invalid("baseline", path, allowed);
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes =
+        crate::input::read_bounded(Path::new(path), MAX_BASELINE, BASELINE_WAIT).map_err(|e| {
+            match e {
+                crate::input::Unread::Interrupted(e) => e,
+                e => bad(format!(
+                    "cannot read it ({e}); give a report written by bench --export-json"
+                )),
+            }
+        })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
         bad(format!(
             "cannot read it ({}); give a report written by bench --export-json",
             first_line(&e.to_string())

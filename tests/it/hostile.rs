@@ -927,3 +927,56 @@ fn discovery_is_bounded_and_python_2_found_by_all_is_a_note() {
         "{stdout}"
     );
 }
+
+/// An input that never ends or never comes (`--baseline /dev/zero`, a FIFO no one writes to)
+/// is bounded in size and in the wait, and Ctrl-C ends the wait.
+#[test]
+fn an_endless_or_silent_input_is_bounded() {
+    let dir = folder("inputs", &[]);
+    let fifo = dir.join("baseline.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let fifo = fifo.display().to_string();
+    let bench = |baseline: &str| -> Vec<String> {
+        [
+            "bench",
+            "--baseline",
+            baseline,
+            "-r",
+            "0..1000",
+            "--runs",
+            "1",
+            "-q",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let cases = [
+        Case {
+            args: bench("/dev/zero"),
+            ..Case::new(
+                "--baseline /dev/zero",
+                &[],
+                2,
+                &["invalid baseline '/dev/zero'", "more than 256 MiB"],
+            )
+        },
+        Case {
+            args: bench(&fifo),
+            ..Case::new("--baseline FIFO, Ctrl-C", &[], 130, &["signal 2"])
+        }
+        .signal(Signal::SIGINT, Duration::from_millis(500)),
+        Case {
+            args: bench(&fifo),
+            ..Case::new(
+                "--baseline FIFO, no writer",
+                &[],
+                2,
+                &["nothing came to read within 30s"],
+            )
+        },
+    ];
+    for case in &cases {
+        case.check();
+    }
+}
