@@ -68,8 +68,8 @@ const MAX_BASELINE: u64 = 256 << 20;
 const BASELINE_WAIT: Duration = Duration::from_secs(30);
 
 /// Reads a saved report: one line, as [`Error::Invalid`], when the file is missing, is not
-/// JSON, or is not a report of this schema; larger than [`MAX_BASELINE`] or silent for
-/// [`BASELINE_WAIT`] too. Ctrl-C while waiting is the interruption.
+/// JSON, or is not a report of this schema; larger than 256 MiB or silent for 30 s
+/// too. Ctrl-C while waiting is the interruption.
 pub fn load(path: &str) -> Result<Report> {
     let bad = |allowed: String| Error::invalid("baseline", path, allowed);
     let bytes =

@@ -287,7 +287,7 @@ const AT_ONCE: usize = 8;
 
 /// Every interpreter in `places` that answers, once each by real path, in version order;
 /// and a note for each that did not answer (save a version manager's shim for a version not
-/// selected, which exits 127 as a missing command does). Candidates are asked [`AT_ONCE`] at
+/// selected, which exits 127 as a missing command does). Candidates are asked eight at
 /// a time, each within [`super::INFO_LIMIT`]. What is not a candidate's fault is an error: the
 /// script cannot be written, a limit of this machine is met, or Ctrl-C.
 pub fn discover(places: &Places) -> Result<(Vec<Python>, Vec<String>)> {

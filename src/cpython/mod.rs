@@ -31,7 +31,7 @@ pub const SEED_SCRIPT: &str = include_str!("seed.py");
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 /// Longest an interpreter may take to say who it is ([`Python::open`]): a start and a few
 /// imports, which take well under a second even on a busy machine. A program on the PATH
-/// that hangs costs discovery this much, not [`RUN_LIMIT`].
+/// that hangs costs discovery this much, not the five minutes a run may take.
 pub const INFO_LIMIT: Duration = Duration::from_secs(10);
 
 /// What `seed.py threads|processes|subinterpreters|sleep` prints: the job's total and its

@@ -10,8 +10,9 @@
 //! written to a new temporary file for each [`Lab`]. Before anything is measured, every
 //! interpreter runs it once in `check` mode (`check.rs`): a syntax error, a missing function or
 //! one that cannot take two arguments is bad input. Then each cell (`cell.rs`) starts its worker
-//! interpreters in `serve` mode, which load the function once and answer requests on their
-//! standard input:
+//! interpreters in `serve` mode, which load the function once and answer requests on a
+//! descriptor of their own (`conn.rs`; the function's standard input is `/dev/null`, what it
+//! prints goes to standard error):
 //!
 //! - `sequential` (the baseline) and `threads`: one interpreter runs the parts in its main
 //!   thread, or in N threads taking the parts in turn;
@@ -22,9 +23,11 @@
 //!
 //! The interpreters report every part as it starts and ends (`conn.rs`), so a part that runs
 //! past `--timeout` is seen whichever road runs it: its process is killed (for threads and
-//! subinterpreters, the interpreter running them, as a thread cannot be killed). Workers are
-//! started with `PR_SET_PDEATHSIG`, ignore SIGINT (parlab stops them itself), and are killed and
-//! reaped when their cell is dropped, so none outlives parlab.
+//! subinterpreters, the interpreter running them, as a thread cannot be killed); so is the
+//! import of the user's file, in the check and in every worker. Workers are started with
+//! `PR_SET_PDEATHSIG`, ignore SIGINT (parlab stops them itself), and are killed and reaped when
+//! their cell is dropped, so none outlives parlab; each is a child subreaper, and what the
+//! function left running is killed (and counted in a note) before it (docs/failures.md).
 //!
 //! [`measure`] times the rounds; [`advice`] turns the rows into a recommendation.
 
