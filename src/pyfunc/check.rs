@@ -146,3 +146,123 @@ pub(crate) fn check(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// A fake interpreter at a path of this test's own: a shell script that speaks the
+    /// protocol on descriptor 4 (or does not), as a real one running worker.py would.
+    fn fake(name: &str, body: &str) -> (PathBuf, Launch, Target) {
+        let dir = std::env::temp_dir().join(format!("parlab-check-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let program = dir.join("python3");
+        std::fs::write(&program, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = dir.join("f.py");
+        std::fs::write(&file, "def f(a, b):\n    return b - a\n").unwrap();
+        let launch = Launch {
+            program,
+            script: dir.join("worker.py"),
+            file: file.clone(),
+            function: "f".into(),
+        };
+        let target = Target {
+            file,
+            function: "f".into(),
+        };
+        (dir, launch, target)
+    }
+
+    /// The check, again while another test's fork holds the just-written script (ETXTBSY).
+    fn checked(launch: &Launch, target: &Target, timeout: Option<Duration>) -> Result<Checked> {
+        for _ in 0..100 {
+            match check(launch, target, timeout) {
+                Err(e) if e.to_string().contains("busy") => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                other => return other,
+            }
+        }
+        check(launch, target, timeout)
+    }
+
+    #[test]
+    fn an_interpreter_that_cannot_run_the_script_is_blamed_with_its_message() {
+        let (dir, launch, target) = fake(
+            "cannot",
+            "echo '  File \"x\", line 1' >&2; echo 'SyntaxError: invalid syntax' >&2; exit 1",
+        );
+        let e = checked(&launch, &target, None).unwrap_err();
+        let text = e.to_string();
+        assert!(e.is_usage(), "{text}");
+        assert!(
+            text.starts_with("invalid python '")
+                && text.contains("exited with code 1: SyntaxError: invalid syntax"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_ends_the_interpreter_at_import_is_named() {
+        let (dir, launch, target) = fake("exits", "echo loading >&4; echo bye; exit 3");
+        let e = checked(&launch, &target, None).unwrap_err();
+        let text = e.to_string();
+        assert!(e.is_usage(), "{text}");
+        assert!(
+            text.starts_with("invalid python function '")
+                && text.contains("importing ")
+                && text.contains("f.py ended the interpreter: the interpreter exited with code 3")
+                && text.ends_with("it said: bye"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_import_past_the_timeout_is_killed_and_named() {
+        let (dir, launch, target) = fake("slow", "echo loading >&4; exec sleep 60");
+        let t0 = std::time::Instant::now();
+        let e = checked(&launch, &target, Some(Duration::from_millis(300))).unwrap_err();
+        let text = e.to_string();
+        assert!(!e.is_usage(), "{text}");
+        assert!(
+            text.contains("f.py did not finish within the timeout of 300ms; the interpreter"),
+            "{text}"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(30));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_passing_check_counts_what_the_import_left_running() {
+        // Two sleeps, one of them in a session of its own after a double fork; then the
+        // verdict, and a wait for "quit" as worker.py does.
+        let (dir, launch, target) = fake(
+            "leaves",
+            "sleep 60 & (setsid sleep 60 &); echo loading >&4; \
+             echo 'checked {\"error\": null}' >&4; read line <&3",
+        );
+        let found = checked(&launch, &target, None).unwrap();
+        assert_eq!(found, Checked { left: 2 });
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_verdict_against_the_function_is_bad_input() {
+        let (dir, launch, target) = fake(
+            "verdict",
+            "echo loading >&4; echo 'checked {\"error\": \"f.py has no function f\"}' >&4; \
+             read line <&3",
+        );
+        let e = checked(&launch, &target, None).unwrap_err();
+        assert!(e.is_usage());
+        assert!(e.to_string().ends_with("': f.py has no function f"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
