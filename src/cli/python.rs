@@ -53,12 +53,12 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
     let specs = Spec::parse_list(&a.python)?;
     let found = resolve(&specs, &Places::from_env())?;
     let exports = exports(&a, &super::protect_pythons(source, &found.pythons))?;
-    let pythons: Vec<Interpreter> = found
+    let pythons: Vec<(Interpreter, bool)> = found
         .pythons
         .iter()
-        .map(|(py, _)| Interpreter::of(py))
+        .map(|(py, named)| (Interpreter::of(py), *named))
         .collect();
-    let lab = Lab::new(target, pythons)?;
+    let lab = Lab::new(target, pythons, policy.timeout)?;
     let settings = Settings {
         ranges,
         split,

@@ -3,11 +3,17 @@ a range through it, in this interpreter's main thread, in N threads, or in N sub
 
 Runs on CPython 3.6 and later.
 
+The protocol has two descriptors of its own, set up by parlab: requests come in on fd 3 and
+events go out on fd 4, one line each. The function's standard input is /dev/null and what it
+prints (standard output or error) goes to parlab's standard error, so that neither can touch
+the protocol.
+
 Usage:
-  python3 worker.py check FILE FUNCTION   one JSON line: who the interpreter is, and whether
-                                          FUNCTION in FILE can be called as FUNCTION(start, end)
-  python3 worker.py serve FILE FUNCTION   loads the function, says "ready", then answers
-                                          requests read from stdin, one per line:
+  python3 worker.py check FILE FUNCTION   says "loading", then whether FUNCTION in FILE can be
+                                          called as FUNCTION(start, end) ("checked JSON"),
+                                          then waits for "quit"
+  python3 worker.py serve FILE FUNCTION   says "loading", loads the function, says "ready",
+                                          then answers requests, one per line:
 
     part I A B                 FUNCTION(A, B) in the main thread
     seq  I:A:B,I:A:B,...       the parts one after another in the main thread, then "end"
@@ -19,6 +25,8 @@ Usage:
 
   and writes, one per line:
 
+    loading                    the user's file is read from now on
+    checked JSON               (check) {"error": null} or {"error": why}
     ready                      the function is loaded
     start I                    part I has begun (seq, threads, subs)
     done I VALUE               part I's int, in decimal
@@ -26,7 +34,6 @@ Usage:
     end [CPU]                  every part of the request was answered (or one failed); CPU:
                                the seconds of CPU time this process used on it, every thread
 
-The protocol has standard output to itself: what the function prints goes to standard error.
 SIGINT is ignored: parlab stops its workers itself, so that Ctrl-C at a terminal (which
 signals the whole process group) prints no traceback from here.
 """
@@ -84,17 +91,7 @@ def where(tb):
 
 
 def check(path, name):
-    import platform
-    import sysconfig
-
-    gil = getattr(sys, "_is_gil_enabled", None)
-    out = {
-        "version": platform.python_version(),
-        "executable": os.path.realpath(sys.executable),
-        "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": gil() if gil else True,
-        "subinterpreters": subinterpreter_api(),
-    }
+    out = {"error": None}
     try:
         with open(path, "rb") as f:
             source = f.read()
@@ -134,6 +131,7 @@ def check(path, name):
             path, type(e).__name__, e, where(sys.exc_info()[2]))
         return out
     # An extension module without free-threading support turns the GIL back on as it loads.
+    gil = getattr(sys, "_is_gil_enabled", None)
     out["gil_after_import"] = gil() if gil else True
     if not callable(fn):
         out["error"] = "%s in %s is not a function (it is of type %s)" % (name, path, type(fn).__name__)
@@ -148,12 +146,18 @@ def check(path, name):
     return out
 
 
+REQUESTS = 3  # parlab's requests, one per line
+EVENTS = 4  # the events written back
+
+
 class Channel(object):
-    """Standard output, for the protocol alone, one whole line per write."""
+    """The events descriptor, for the protocol alone, one whole line per write."""
 
     def __init__(self):
-        self.fd = os.dup(1)
-        os.dup2(2, 1)  # the function's prints go to standard error
+        self.fd = EVENTS
+        # Not passed on to a program the function runs; only the function's own forks hold it.
+        for fd in (REQUESTS, EVENTS):
+            os.set_inheritable(fd, False)
         self.lock = threading.Lock()
 
     def say(self, *words):
@@ -161,6 +165,11 @@ class Channel(object):
         with self.lock:
             while data:
                 data = data[os.write(self.fd, data):]
+
+
+def requests():
+    """parlab's requests, one line at a time, until it closes them."""
+    return os.fdopen(REQUESTS, "r")
 
 
 def answer(fn, a, b):
@@ -319,10 +328,11 @@ class Subinterpreters(object):
 def serve(path, name):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     chan = Channel()
+    chan.say("loading")
     fn = load(path, name)
     subs = None
     chan.say("ready")
-    for line in sys.stdin:
+    for line in requests():
         words = line.split()
         if not words:
             continue
@@ -348,10 +358,22 @@ def serve(path, name):
         subs.close()
 
 
+def check_and_wait(path, name):
+    """Checks the function, then waits for parlab to be done with this interpreter (it looks
+    for processes the import left behind while this interpreter still holds them)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    chan = Channel()
+    chan.say("loading")
+    chan.say("checked", json.dumps(check(path, name)))
+    for line in requests():
+        if line.split() == ["quit"]:
+            break
+
+
 def main():
     mode, path, name = sys.argv[1:4]
     if mode == "check":
-        print(json.dumps(check(path, name)))
+        check_and_wait(path, name)
     elif mode == "serve":
         serve(path, name)
     else:
