@@ -7,7 +7,6 @@
 //! gate fails a cell only when its whole interval lies above the allowed slowdown; an interval
 //! that holds it is "maybe", which a re-run settles, not a failure.
 
-
 use super::schema::{Cell, Comparison, Report, SCHEMA_VERSION, Slowdown};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
