@@ -78,15 +78,17 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
     drop(status);
     // With an export on standard output, the text goes to standard error.
     let to_stdout = exports.iter().any(|(_, o)| *o == Output::Stdout);
-    let mut text: Box<dyn Write> = if to_stdout {
-        Box::new(std::io::stderr().lock())
+    let (mut text, width): (Box<dyn Write>, usize) = if to_stdout {
+        let width = parlab::report::width::of_stderr();
+        (Box::new(std::io::stderr().lock()), width)
     } else {
-        Box::new(std::io::stdout().lock())
+        let width = parlab::report::width::of_stdout();
+        (Box::new(std::io::stdout().lock()), width)
     };
     if a.json {
         writeln!(text, "{}", serde_json::to_string(&report)?)?;
     } else {
-        print_report(&mut text, &report)?;
+        print_report(&mut text, &report, width)?;
     }
     text.flush()?;
     drop(text);
@@ -140,16 +142,17 @@ fn exports(a: &PythonFnArgs, protected: &Protected) -> parlab::Result<Vec<(Forma
     Ok(out)
 }
 
-fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Result<()> {
+    let prose = parlab::report::width::prose(width);
     let answer = r.result.as_deref().unwrap_or("none");
-    // The file's name and what the interpreters said are the user's: shown, never obeyed.
-    writeln!(
+    super::paragraph(
         out,
-        "{}",
-        super::shown(format_args!(
+        // The file's name and what the interpreters said are the user's: shown, never obeyed.
+        &super::shown(format_args!(
             "{} over {} ({} split): answer {answer}",
             r.function, r.range, r.split
-        ))
+        )),
+        prose,
     )?;
     writeln!(out)?;
     let many = r.rows.iter().any(|row| row.range != r.range);
@@ -162,10 +165,11 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         Column::right("workers"),
         Column::right("start-up"),
         Column::right("median"),
-        Column::right("speedup (95% CI)"),
+        Column::right("speedup (95% CI)").short("speedup"),
         Column::right("ceiling"),
-        Column::left("answer"),
+        Column::left("answer").spill(6),
     ]));
+    table.fit(width);
     for row in &r.rows {
         let speedup = row.speedup.map_or(String::new(), |s| s.ratio());
         let status = match (&row.error, &row.result) {
@@ -199,22 +203,22 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     write!(out, "{}", table.render())?;
     if let Some(rec) = &r.recommendation {
         writeln!(out)?;
-        writeln!(
+        super::paragraph(
             out,
-            "{}",
-            super::shown(format_args!(
-                "Recommendation: {} with {} worker{} on {}: {}",
+            &super::shown(format_args!(
+                "Recommendation: {} with {} on {}: {}",
                 rec.road,
-                rec.workers,
-                if rec.workers == 1 { "" } else { "s" },
+                parlab::units::count(rec.workers as u64, "worker"),
                 rec.python,
                 rec.reason
-            ))
+            )),
+            prose,
         )?;
         if let Some(range) = &rec.smallest_range {
-            writeln!(
+            super::paragraph(
                 out,
-                "It beats one thread from range {range} on (the smallest measured)."
+                &format!("It beats one thread from range {range} on (the smallest measured)."),
+                prose,
             )?;
         }
     }
