@@ -132,8 +132,12 @@ impl Case {
                     c.retain(|&c| cmdline(c).contains(m));
                     c
                 };
+                // Sent to parlab, a signal waits until parlab has its handler for it: a busy
+                // machine may take its time to start it.
                 let holds = || {
-                    when.is_none_or(|w| w(pid)) && to_child.is_none_or(|m| !marked(m).is_empty())
+                    when.is_none_or(|w| w(pid))
+                        && to_child.is_none_or(|m| !marked(m).is_empty())
+                        && (to_child.is_some() || catches(pid, sig))
                 };
                 let mut ready = holds();
                 while !ready && t0.elapsed() < BOUND {
@@ -189,6 +193,17 @@ impl Case {
         eprintln!("{name}: exit {:?} after {took:.1?}", out.status.code());
         (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
     }
+}
+
+/// True when `pid` has a handler for `signal` (its bit in `SigCgt` of its status).
+pub fn catches(pid: i32, signal: Signal) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (signal as i32 - 1)) != 0)
+    })
 }
 
 /// True while a process of group `pgid` runs (zombies not counted).
