@@ -1,87 +1,86 @@
-//! Reading a file the user names as an input (`bench --baseline`) with a bound on its size and
-//! on the wait for it, and a look at Ctrl-C while waiting: `/dev/zero` would otherwise grow
-//! parlab's memory without end, and a FIFO nobody writes to would block it for ever.
+//! Reading a file the user named as an input (`bench --baseline`): bounded in size, and never
+//! deaf to a stop.
+//!
+//! A path can lead anywhere: `/dev/zero` never ends, a FIFO with no writer never starts, a
+//! terminal waits for typing. The file is opened without blocking, read in chunks up to a size
+//! limit, and a special file is polled in short waits; Ctrl-C or SIGTERM (the flag of
+//! [`crate::interrupt`]) ends the read within one wait.
 
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use crate::error::Error;
-use crate::interrupt;
+/// How long one wait for a special file's data lasts before the stop flag is looked at again.
+const POLL_MS: u16 = 100;
+
+/// Bytes read at a time.
+const CHUNK: usize = 64 * 1024;
 
 /// Why an input could not be read.
 #[derive(Debug)]
 pub(crate) enum Unread {
-    /// The system said no (missing, a folder, no permission).
+    /// The operating system refused it (no such file, a directory, no permission).
     Io(std::io::Error),
-    /// It holds more than the bound, in bytes.
-    TooLarge(u64),
-    /// Nothing came for this long (a FIFO no one writes to).
-    Silent(Duration),
-    /// Ctrl-C or SIGTERM while waiting: the error to pass on as it is.
-    Interrupted(Error),
+    /// It holds more than the limit, in bytes.
+    TooLarge(usize),
+    /// A stop was asked for by this signal while reading or waiting for data.
+    Stopped(i32),
 }
 
-impl std::fmt::Display for Unread {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Unread::Io(e) => write!(f, "{}", e.to_string().lines().next().unwrap_or("")),
-            Unread::TooLarge(limit) => {
-                write!(f, "it holds more than {} MiB", limit >> 20)
-            }
-            Unread::Silent(wait) => write!(
-                f,
-                "nothing came to read within {wait:?} (a FIFO that no one writes to?)"
-            ),
-            Unread::Interrupted(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-/// How often a wait looks at the interrupt flag.
-const TICK: Duration = Duration::from_millis(100);
-
-/// The bytes of `path`, at most `limit` of them, waiting at most `silence` for more to come
-/// (a regular file never makes it wait; a FIFO or a device may). Opening never blocks: a FIFO
-/// is opened without waiting for its writer, and then waited for like any other input.
-pub(crate) fn read_bounded(path: &Path, limit: u64, silence: Duration) -> Result<Vec<u8>, Unread> {
+/// The whole content of `path`, at most `limit` bytes: a regular file, or a FIFO, pipe,
+/// socket or character device read until its end.
+pub(crate) fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, Unread> {
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK)
         .open(path)
         .map_err(Unread::Io)?;
-    let mut out = Vec::new();
-    let mut chunk = vec![0u8; 1 << 16];
-    let mut last = Instant::now();
+    let meta = file.metadata().map_err(Unread::Io)?;
+    if meta.is_dir() {
+        return Err(Unread::Io(std::io::Error::from_raw_os_error(
+            nix::libc::EISDIR,
+        )));
+    }
+    if meta.is_file() && meta.len() > limit as u64 {
+        return Err(Unread::TooLarge(limit));
+    }
+    // A regular file never blocks; anything else may wait for ever for its data.
+    let special = {
+        let t = meta.file_type();
+        t.is_fifo() || t.is_socket() || t.is_char_device()
+    };
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; CHUNK];
     loop {
-        if let Some(signal) = interrupt::requested() {
-            return Err(Unread::Interrupted(interrupt::error(signal)));
+        if let Some(signal) = crate::interrupt::requested() {
+            return Err(Unread::Stopped(signal));
         }
-        let ready = {
-            use std::os::fd::AsFd;
-            crate::child::readable([file.as_fd()], TICK, "waiting for an input")
-                .map_err(|e| Unread::Io(std::io::Error::other(e.to_string())))?
-        };
-        if ready.is_empty() {
-            if last.elapsed() >= silence {
-                return Err(Unread::Silent(silence));
+        if special {
+            // A FIFO opened without blocking is not ready (no end of file either) until its
+            // first writer comes, then readable until the last one leaves.
+            let mut fds = [nix::poll::PollFd::new(
+                std::os::fd::AsFd::as_fd(&file),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(POLL_MS)) {
+                Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+                Ok(_) => {}
+                Err(e) => return Err(Unread::Io(e.into())),
             }
-            continue;
         }
-        match file.read(&mut chunk) {
-            Ok(0) => return Ok(out),
+        let room = (limit + 1 - bytes.len()).min(CHUNK);
+        match file.read(&mut chunk[..room]) {
+            Ok(0) => return Ok(bytes),
             Ok(n) => {
-                if out.len() as u64 + n as u64 > limit {
+                bytes.extend_from_slice(&chunk[..n]);
+                if bytes.len() > limit {
                     return Err(Unread::TooLarge(limit));
                 }
-                out.extend_from_slice(&chunk[..n]);
-                last = Instant::now();
             }
             Err(e)
                 if matches!(
                     e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
                 ) => {}
             Err(e) => return Err(Unread::Io(e)),
         }
@@ -91,41 +90,53 @@ pub(crate) fn read_bounded(path: &Path, limit: u64, silence: Duration) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
 
-    #[test]
-    fn a_file_is_read_whole_and_an_endless_device_is_cut_at_the_bound() {
-        let path = std::env::temp_dir().join(format!("parlab-input-{}", std::process::id()));
-        std::fs::write(&path, b"{\"schema\": 2}").unwrap();
-        let read = read_bounded(&path, 1 << 20, Duration::from_secs(10)).unwrap();
-        assert_eq!(read, b"{\"schema\": 2}");
-        std::fs::remove_file(&path).unwrap();
-        let t0 = Instant::now();
-        let e = read_bounded(Path::new("/dev/zero"), 1 << 20, Duration::from_secs(10)).unwrap_err();
-        assert!(matches!(e, Unread::TooLarge(_)), "{e}");
-        assert_eq!(e.to_string(), "it holds more than 1 MiB");
-        assert!(t0.elapsed() < Duration::from_secs(30));
-        let missing = read_bounded(Path::new("/no/such/file"), 10, Duration::from_secs(1));
-        assert!(missing.unwrap_err().to_string().starts_with("No such file"));
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("parlab-input-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]
-    fn a_fifo_with_no_writer_is_waited_for_a_bounded_time() {
-        let path = std::env::temp_dir().join(format!("parlab-input-fifo-{}", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
-        let t0 = Instant::now();
-        let e = read_bounded(&path, 1 << 20, Duration::from_millis(300)).unwrap_err();
-        assert!(matches!(e, Unread::Silent(_)), "{e}");
-        assert!(t0.elapsed() >= Duration::from_millis(300));
-        // A writer that comes in time is read to its end.
-        let writer_path = path.clone();
-        let writer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
-            std::fs::write(writer_path, b"late").unwrap();
-        });
-        let read = read_bounded(&path, 1 << 20, Duration::from_secs(20)).unwrap();
+    fn a_file_is_read_whole_up_to_the_limit_and_refused_beyond() {
+        let dir = scratch("file");
+        let path = dir.join("a");
+        std::fs::write(&path, b"0123456789").unwrap();
+        assert_eq!(read_bounded(&path, 10).unwrap(), b"0123456789");
+        assert!(matches!(read_bounded(&path, 9), Err(Unread::TooLarge(9))));
+        assert!(matches!(read_bounded(&dir, 100), Err(Unread::Io(_))));
+        assert!(matches!(
+            read_bounded(&dir.join("none"), 100),
+            Err(Unread::Io(e)) if e.kind() == std::io::ErrorKind::NotFound
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_device_without_end_stops_at_the_limit() {
+        let began = Instant::now();
+        let read = read_bounded(Path::new("/dev/zero"), 1 << 20);
+        assert!(matches!(read, Err(Unread::TooLarge(_))), "{read:?}");
+        assert!(began.elapsed() < Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_fifo_waits_for_its_writer_and_reads_to_its_end() {
+        let dir = scratch("fifo");
+        let fifo = dir.join("f");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                // Late, so that the reader has found no writer yet and must wait for one.
+                std::thread::sleep(Duration::from_millis(300));
+                std::fs::write(&fifo, b"late data").unwrap();
+            })
+        };
+        assert_eq!(read_bounded(&fifo, 100).unwrap(), b"late data");
         writer.join().unwrap();
-        assert_eq!(read, b"late");
-        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::backend::{Backend, BackendKind};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::{Kernel, Total};
 use crate::observer::Silent;
@@ -101,7 +101,9 @@ impl Row {
 /// Runs every case of `matrix`, calling `on_row` as each finishes.
 ///
 /// `backend_for` builds the backend of a kind (tests point the `processes` backend at the
-/// parlab binary). Fails only if a reference answer cannot be computed.
+/// parlab binary). Fails if a reference answer cannot be computed, and with the stop's error
+/// once Ctrl-C or SIGTERM asked runs to stop: the row it cut short is the last one given to
+/// `on_row`, and no case starts after it.
 pub fn run(
     matrix: &Matrix,
     backend_for: &dyn Fn(BackendKind) -> Box<dyn Backend>,
@@ -127,10 +129,13 @@ pub fn run(
                         range,
                         split,
                     };
+                    if let Some(signal) = crate::interrupt::requested() {
+                        return Err(crate::interrupt::error(signal));
+                    }
                     let t0 = Instant::now();
-                    let got = backend
-                        .run(&job, workers, &Silent)
-                        .map_err(|e| e.to_string());
+                    let outcome = backend.run(&job, workers, &Silent);
+                    let stopped = outcome.as_ref().err().and_then(Error::interrupted_by);
+                    let got = outcome.map_err(|e| e.to_string());
                     let row = Row {
                         job,
                         backend: kind,
@@ -141,6 +146,9 @@ pub fn run(
                     };
                     on_row(&row);
                     rows.push(row);
+                    if let Some(signal) = stopped {
+                        return Err(crate::interrupt::error(signal));
+                    }
                 }
             }
         }

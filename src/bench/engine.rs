@@ -52,6 +52,7 @@ pub fn run(
     update: &mut dyn FnMut(&Report) -> Result<()>,
 ) -> Result<Report> {
     spec.check()?;
+    let spec = &spec.clone().without_repeats();
     let mut machine = Machine::now();
     machine.set_cpu_speeds(ceiling::cpu_speeds()?);
     let (cells, entries) = matrix::build(spec)?;

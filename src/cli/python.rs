@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use parlab::cpython::discover::{Places, Spec, resolve};
-use parlab::number::parse_u64_as;
+use parlab::number::parse_u64_in;
 use parlab::pyfunc::{Interpreter, Lab, Report, Road, Settings, Target, export};
-use parlab::report::output::Output;
+use parlab::report::output::{Output, Protected};
 use parlab::report::table::{Column, Table};
 use parlab::span::Span;
 use parlab::units::seconds;
@@ -37,14 +37,22 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
     }
     let roads = Road::parse_list(&a.roads)?;
     let policy = super::run::policy(a.timeout.as_deref(), &a.retries)?;
-    let warmup = parse_u64_as("warmup", &a.warmup)? as usize;
-    let runs = match parse_u64_as("runs", &a.runs)? {
-        0 => return Err(parlab::Error::invalid("runs", &a.runs, "at least 1").into()),
-        n => n as usize,
-    };
-    let exports = exports(&a)?;
+    // The bounds of bench: a number beyond them would measure for ever.
+    let warmup = parse_u64_in("warmup", &a.warmup, 0, 100)? as usize;
+    let runs = parse_u64_in("runs", &a.runs, 1, 10_000)? as usize;
+    // Checked before the interpreters are looked for, and again once they are known: no
+    // export replaces the function's file, an interpreter or parlab itself.
+    let source = Protected::program().input(
+        format!(
+            "the Python file of the function measured ({})",
+            target.file.display()
+        ),
+        &target.file,
+    );
+    exports(&a, &source)?;
     let specs = Spec::parse_list(&a.python)?;
     let found = resolve(&specs, &Places::from_env())?;
+    let exports = exports(&a, &super::protect_pythons(source, &found.pythons))?;
     let pythons: Vec<(Interpreter, bool)> = found
         .pythons
         .iter()
@@ -109,9 +117,9 @@ enum Format {
     Markdown,
 }
 
-/// The exports asked for, each destination checked before any work; two to one place are
-/// bad input.
-fn exports(a: &PythonFnArgs) -> parlab::Result<Vec<(Format, Output)>> {
+/// The exports asked for, each destination checked before any work; two to one place, or one
+/// onto a file of `protected`, are bad input.
+fn exports(a: &PythonFnArgs, protected: &Protected) -> parlab::Result<Vec<(Format, Output)>> {
     let mut out: Vec<(Format, Output)> = Vec::new();
     for (format, what, path) in [
         (Format::Json, "JSON export path", &a.export_json),
@@ -119,7 +127,7 @@ fn exports(a: &PythonFnArgs) -> parlab::Result<Vec<(Format, Output)>> {
         (Format::Markdown, "Markdown export path", &a.export_markdown),
     ] {
         let Some(path) = path else { continue };
-        let to = Output::parse(what, path)?;
+        let to = Output::parse_with(what, path, protected)?;
         if out.iter().any(|(_, o)| o.same_place(&to)) {
             return Err(parlab::Error::invalid(
                 what,
@@ -134,10 +142,14 @@ fn exports(a: &PythonFnArgs) -> parlab::Result<Vec<(Format, Output)>> {
 
 fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     let answer = r.result.as_deref().unwrap_or("none");
+    // The file's name and what the interpreters said are the user's: shown, never obeyed.
     writeln!(
         out,
-        "{} over {} ({} split): answer {answer}",
-        r.function, r.range, r.split
+        "{}",
+        super::shown(format_args!(
+            "{} over {} ({} split): answer {answer}",
+            r.function, r.range, r.split
+        ))
     )?;
     writeln!(out)?;
     let many = r.rows.iter().any(|row| row.range != r.range);
@@ -189,12 +201,15 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "Recommendation: {} with {} worker{} on {}: {}",
-            rec.road,
-            rec.workers,
-            if rec.workers == 1 { "" } else { "s" },
-            rec.python,
-            rec.reason
+            "{}",
+            super::shown(format_args!(
+                "Recommendation: {} with {} worker{} on {}: {}",
+                rec.road,
+                rec.workers,
+                if rec.workers == 1 { "" } else { "s" },
+                rec.python,
+                rec.reason
+            ))
         )?;
         if let Some(range) = &rec.smallest_range {
             writeln!(

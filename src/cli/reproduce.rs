@@ -44,8 +44,9 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     };
     writeln!(
         out,
-        "The seed experiment, reproduced ({} CPUs; {python})",
-        r.cpus
+        "The seed experiment, reproduced ({} CPUs; {})",
+        r.cpus,
+        super::shown(&python)
     )?;
     if let Some(busy) = &r.busy_warning {
         writeln!(out, "Warning: {busy}.")?;

@@ -205,6 +205,16 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
                 }
                 let all = discovered.as_mut().expect("discovered just now");
                 let named = !matches!(spec, Spec::All);
+                // A version already served (`3.12,3.12`, `3.12.1,3.12`, `all,3.12`) is not
+                // looked for again: one interpreter answers it, now as one the user named.
+                if named && found.pythons.iter().any(|(p, _)| spec.matches(p)) {
+                    for (p, was_named) in found.pythons.iter_mut() {
+                        if spec.matches(p) {
+                            *was_named = true;
+                        }
+                    }
+                    continue;
+                }
                 let mut hits: Vec<usize> =
                     (0..all.len()).filter(|&i| spec.matches(&all[i])).collect();
                 if let Spec::Version {

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 /// The longest a sleep run through [`Ticker::sleep`] goes without looking at its stop request
-/// (it sleeps in slices to one deadline): an hour's sleep ends within this of a timeout or Ctrl-C, and a thread that
+/// (see `nap`): an hour's sleep ends within this of a timeout or Ctrl-C, and a thread that
 /// sleeps long wakes at most 200 times a second to look.
 pub const SLEEP_CHECK: Duration = Duration::from_millis(5);
 

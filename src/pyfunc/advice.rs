@@ -13,8 +13,10 @@ use serde::Serialize;
 
 use super::Road;
 use super::measure::Row;
+use crate::measure::stall::stall;
 use crate::measure::{Bounds, Verdict, busy, judge};
 use crate::span::Span;
+use crate::stats::Estimate;
 
 /// What to use, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -43,9 +45,39 @@ fn cost(road: Road) -> u8 {
     }
 }
 
+/// Why the threads of `row` did not scale, from the CPUs they kept busy ([`stall`]), in words
+/// that begin with the row: "threads x2 kept 1.01 (1.00-1.02) CPUs busy, about one: they waited
+/// on the GIL, ...". The lock is the GIL on a build with one, else a lock of the function's own;
+/// on a `loaded` machine no lock is claimed ([`stall`]).
+fn threads_stall(row: &Row, cpus: usize, loaded: bool) -> Option<String> {
+    let speedup = row.speedup?;
+    let ceiling = row.ceiling.map(Estimate::exact);
+    let s = stall(speedup, row.cpus_busy?, row.workers, cpus, ceiling, loaded)?;
+    let lock = if row.python.ends_with('t') {
+        "a lock of the function's own"
+    } else {
+        "the GIL"
+    };
+    let words = s.words(lock);
+    Some(format!(
+        "{} x{}: {}",
+        row.road,
+        row.workers,
+        words
+            .strip_prefix("they ")
+            .map_or(words.clone(), |w| format!("the threads {w}"))
+    ))
+}
+
 /// The recommendation at `range` from `rows` (failed rows and rows without a speedup are left
 /// out); `None` when no row was measured.
 pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    recommend_on(rows, range, cpus)
+}
+
+/// [`recommend`] on a machine of `cpus` CPUs.
+fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation> {
     // Speedups are against each interpreter's own baseline: the first interpreter's rows.
     let first = &rows.first()?.python;
     let ok = |r: &&Row| &r.python == first && r.error.is_none() && r.speedup.is_some();
@@ -81,7 +113,6 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
     let figures = figures.join(", ");
     // A busy machine: the most that a perfectly parallel loop reached beside these rows, by the
     // one rule of every command ([`busy::by_ceiling`]).
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let most = measured
         .iter()
         .filter_map(|r| Some((r.ceiling?, r.workers)))
@@ -100,7 +131,10 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
         .filter(|r| r.road != Road::Sequential && wins(r))
         .max_by(|a, b| speed(a).total_cmp(&speed(b)))
         .copied();
+    let threads = best_of(Road::Threads);
+    let stalled = threads.and_then(|t| threads_stall(t, cpus, !busy.is_empty()));
     let Some(best) = best else {
+        let stalled = stalled.map_or(String::new(), |s| format!("; {s}"));
         return Some(Recommendation {
             road: Road::Sequential,
             workers: 1,
@@ -109,12 +143,12 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
             reason: if busy.is_empty() {
                 format!(
                     "no road is faster than one thread by more than the 5% margin at this size: \
-                     the work per part does not pay for handing parts out ({figures})"
+                     the work per part does not pay for handing parts out ({figures}){stalled}"
                 )
             } else {
                 format!(
                     "no road is faster than one thread by more than the 5% margin at this size \
-                     ({figures}){busy}"
+                     ({figures}){stalled}{busy}"
                 )
             },
             smallest_range: None,
@@ -129,19 +163,20 @@ pub fn recommend(rows: &[Row], range: &str) -> Option<Recommendation> {
         .min_by_key(|r| (cost(r.road), r.workers))
         .copied()
         .unwrap_or(best);
-    let threads = best_of(Road::Threads);
     let threads_win = threads.is_some_and(wins);
-    let why = match pick.road {
-        Road::Threads => {
-            "the function releases the GIL (or the interpreter has none), so threads \
-                          run it in parallel at the least cost"
-        }
-        _ if !threads_win && threads.is_some() => {
-            "the function holds the GIL, so threads take turns; separate interpreters run in \
-             parallel"
-        }
+    let parallel = match pick.road {
         Road::Processes => "separate interpreters run the function in parallel",
         _ => "subinterpreters, each with its own GIL, run the function in parallel",
+    };
+    let why = match (pick.road, &stalled) {
+        (Road::Threads, _) => "the function releases the GIL (or the interpreter has none), so \
+                               threads run it in parallel at the least cost"
+            .to_string(),
+        (_, Some(s)) => format!("{s}; {parallel}"),
+        _ if !threads_win && threads.is_some() => {
+            format!("threads ran no faster than one thread; {parallel}")
+        }
+        _ => parallel.to_string(),
     };
     let tied = if pick.road != best.road || pick.workers != best.workers {
         format!(
@@ -198,6 +233,68 @@ mod tests {
         row(range, Road::Sequential, 1, (1.0, 1.0, 1.0))
     }
 
+    fn busy(mut r: Row, cpus: f64) -> Row {
+        r.cpus_busy = Some(Estimate {
+            value: cpus,
+            low: cpus - 0.02,
+            high: cpus + 0.02,
+        });
+        r
+    }
+
+    #[test]
+    fn threads_that_do_not_scale_are_explained_in_the_recommendation() {
+        // A GIL build, threads keeping one CPU busy: the GIL.
+        let rows = [
+            base("0..100"),
+            busy(row("0..100", Road::Threads, 2, (0.97, 0.95, 0.99)), 1.0),
+            row("0..100", Road::Processes, 2, (1.86, 1.7, 1.95)),
+        ];
+        let rec = recommend_on(&rows, "0..100", 2).unwrap();
+        assert_eq!(rec.road, Road::Processes);
+        assert!(
+            rec.reason.starts_with(
+                "threads x2: the threads kept 1.00 (0.98-1.02) CPUs busy, about one: they \
+                 waited on the GIL"
+            ),
+            "{}",
+            rec.reason
+        );
+        // A free-threaded build, threads keeping both CPUs busy at 1.25x: contention.
+        let ft = |mut r: Row| {
+            r.python = "3.13.5t".into();
+            r
+        };
+        let rows = [
+            ft(base("0..100")),
+            ft(busy(
+                row("0..100", Road::Threads, 2, (1.25, 1.2, 1.3)),
+                1.96,
+            )),
+            ft(row("0..100", Road::Processes, 2, (1.91, 1.85, 1.95))),
+        ];
+        let rec = recommend_on(&rows, "0..100", 2).unwrap();
+        assert_eq!(rec.road, Road::Processes);
+        assert!(
+            rec.reason.contains("contended on shared state"),
+            "{}",
+            rec.reason
+        );
+        assert!(!rec.reason.contains("GIL"), "{}", rec.reason);
+        // No faster anywhere, threads waiting on a lock: said beside the figures.
+        let rows = [
+            base("0..100"),
+            busy(row("0..100", Road::Threads, 2, (0.98, 0.95, 1.01)), 1.01),
+        ];
+        let rec = recommend_on(&rows, "0..100", 2).unwrap();
+        assert_eq!(rec.road, Road::Sequential);
+        assert!(
+            rec.reason.contains("; threads x2: the threads kept"),
+            "{}",
+            rec.reason
+        );
+    }
+
     #[test]
     fn processes_win_when_threads_hold_the_gil() {
         let rows = [
@@ -207,7 +304,13 @@ mod tests {
         ];
         let rec = recommend(&rows, "0..100").unwrap();
         assert_eq!((rec.road, rec.workers), (Road::Processes, 2));
-        assert!(rec.reason.contains("holds the GIL"), "{}", rec.reason);
+        // Without the CPUs the threads kept busy, no cause is claimed.
+        assert!(
+            rec.reason
+                .starts_with("threads ran no faster than one thread; separate"),
+            "{}",
+            rec.reason
+        );
         assert!(
             rec.reason
                 .contains("threads x2 0.97x (0.90-1.05), processes x2 1.86x (1.70-1.95)"),

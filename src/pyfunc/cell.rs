@@ -45,6 +45,9 @@ pub(crate) struct Cell {
     interps: Vec<Interp>,
     /// Processes the function left running, killed as its interpreters stopped.
     left: Arc<AtomicUsize>,
+    /// CPU seconds the interpreter's process used on the last round, where it said (one
+    /// interpreter: sequential, threads, subinterpreters).
+    pub last_cpu_s: Option<f64>,
 }
 
 impl Cell {
@@ -66,6 +69,7 @@ impl Cell {
             retries,
             interps: Vec::new(),
             left: Arc::new(AtomicUsize::new(0)),
+            last_cpu_s: None,
         }
     }
 
@@ -151,6 +155,7 @@ impl Cell {
 
     /// Runs the whole plan once; returns the exact sum of the parts' answers.
     pub(crate) fn round(&mut self) -> Result<BigInt> {
+        self.last_cpu_s = None;
         if self.interps.is_empty() {
             self.start()?;
         }
@@ -258,7 +263,10 @@ impl Cell {
                             let cause = WorkerCause::Kernel(fault.to_string());
                             return Err(self.error(i, by_index.get(&k).copied(), cause));
                         }
-                        Event::End if answered == parts.len() => return Ok(total),
+                        Event::End(cpu) if answered == parts.len() => {
+                            self.last_cpu_s = cpu;
+                            return Ok(total);
+                        }
                         other => {
                             self.interps[i].kill();
                             let why = format!("sent {other:?} out of turn");

@@ -26,6 +26,9 @@ const TICK: Duration = Duration::from_millis(100);
 pub(crate) struct Checked {
     /// Processes the import left running (killed).
     pub left: usize,
+    /// Whether the GIL was on after FILE was imported, where the interpreter can say (3.13+):
+    /// an extension module without free-threading support turns it back on as it loads.
+    pub gil_after_import: Option<bool>,
 }
 
 /// Runs `launch` in `check` mode; the import may take `timeout` (else [`START_LIMIT`]). An
@@ -103,7 +106,7 @@ pub(crate) fn check(
         }
         let read = interp.receive(&mut events);
         if let Some(verdict) = events.iter().find_map(|e| match e {
-            Event::Checked(v) => Some(v.clone()),
+            Event::Checked(v, gil) => Some((v.clone(), *gil)),
             _ => None,
         }) {
             break Ok(verdict);
@@ -114,13 +117,14 @@ pub(crate) fn check(
         }
     };
     match verdict {
-        Ok(None) => {
+        Ok((None, gil_after_import)) => {
             interp.quit();
             Ok(Checked {
                 left: left.load(Ordering::Relaxed),
+                gil_after_import,
             })
         }
-        Ok(Some(why)) => {
+        Ok((Some(why), _)) => {
             interp.quit();
             Err(Error::invalid("python function", target.to_string(), why))
         }
@@ -249,7 +253,13 @@ mod tests {
              echo 'checked {\"error\": null}' >&4; read line <&3",
         );
         let found = checked(&launch, &target, None).unwrap();
-        assert_eq!(found, Checked { left: 2 });
+        assert_eq!(
+            found,
+            Checked {
+                left: 2,
+                gil_after_import: None
+            }
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -81,8 +81,9 @@ impl std::fmt::Display for Fault {
 pub(crate) enum Event {
     /// The interpreter runs the script and reads the user's file from now on.
     Loading,
-    /// `check` mode's verdict: what is wrong with the file or function, if anything.
-    Checked(Option<String>),
+    /// `check` mode's verdict: what is wrong with the file or function, if anything; and
+    /// whether the GIL was on once the file was imported, where the interpreter can say.
+    Checked(Option<String>, Option<bool>),
     /// The function is loaded.
     Ready,
     /// A part has begun.
@@ -91,8 +92,9 @@ pub(crate) enum Event {
     Done(u64, BigInt),
     /// A part raised or returned a non-int.
     Fail(u64, Fault),
-    /// Every part of a request was answered, or one failed.
-    End,
+    /// Every part of a request was answered, or one failed; with the CPU seconds the
+    /// interpreter's process used on the request (every thread), where it said.
+    End(Option<f64>),
 }
 
 impl Event {
@@ -110,14 +112,21 @@ impl Event {
                 #[derive(Deserialize)]
                 struct Verdict {
                     error: Option<String>,
+                    #[serde(default)]
+                    gil_after_import: Option<bool>,
                 }
                 let text = line.strip_prefix("checked").unwrap_or("").trim();
                 serde_json::from_str::<Verdict>(text)
-                    .map(|v| Event::Checked(v.error))
+                    .map(|v| Event::Checked(v.error, v.gil_after_import))
                     .map_err(|e| format!("sent an unreadable check: {e}"))
             }
             "ready" => Ok(Event::Ready),
-            "end" => Ok(Event::End),
+            "end" => Ok(Event::End(
+                words
+                    .next()
+                    .and_then(|w| w.parse::<f64>().ok())
+                    .filter(|c| c.is_finite() && *c >= 0.0),
+            )),
             "start" => Ok(Event::Start(index(words.next())?)),
             "done" => {
                 let i = index(words.next())?;
@@ -443,14 +452,17 @@ mod tests {
         assert_eq!(Event::parse("loading"), Ok(Event::Loading));
         assert_eq!(
             Event::parse(r#"checked {"error": null}"#),
-            Ok(Event::Checked(None))
+            Ok(Event::Checked(None, None))
         );
         assert_eq!(
             Event::parse(r#"checked {"error": "no function f"}"#),
-            Ok(Event::Checked(Some("no function f".into())))
+            Ok(Event::Checked(Some("no function f".into()), None))
         );
         assert!(Event::parse("checked nonsense").is_err());
         assert_eq!(Event::parse("ready"), Ok(Event::Ready));
+        assert_eq!(Event::parse("end"), Ok(Event::End(None)));
+        assert_eq!(Event::parse("end 0.25"), Ok(Event::End(Some(0.25))));
+        assert_eq!(Event::parse("end nan"), Ok(Event::End(None)));
         assert_eq!(Event::parse("start 3"), Ok(Event::Start(3)));
         let big = "123456789012345678901234567890123456789";
         assert_eq!(

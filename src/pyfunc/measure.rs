@@ -20,7 +20,7 @@ use super::conn::Launch;
 use super::{Interpreter, Settings};
 use crate::bench::ceiling::Probe;
 use crate::error::{Error, Result};
-use crate::stats::{Estimate, median, paired_speedup};
+use crate::stats::{Estimate, median, median_interval, paired_speedup};
 
 /// Bootstrap resamples for each interval.
 const RESAMPLES: usize = 2000;
@@ -49,6 +49,10 @@ pub struct Row {
     /// what a perfectly parallel loop reached just before each ([`crate::bench::ceiling`]);
     /// absent at one worker.
     pub ceiling: Option<f64>,
+    /// CPUs the row kept busy: its interpreter's CPU time over its wall time, every thread
+    /// counted, median of the runs with its 95% interval (one interpreter: sequential, threads,
+    /// subinterpreters; absent for processes).
+    pub cpus_busy: Option<Estimate>,
     /// Measured runs.
     pub runs: usize,
     /// Why the row failed, in one line.
@@ -57,6 +61,8 @@ pub struct Row {
     times: Vec<f64>,
     #[serde(skip)]
     base: Vec<f64>,
+    #[serde(skip)]
+    busy: Vec<f64>,
 }
 
 impl Row {
@@ -79,10 +85,12 @@ impl Row {
             median_s: Some(1.0 / speedup.value),
             speedup: Some(speedup),
             ceiling: None,
+            cpus_busy: None,
             runs: 5,
             error: None,
             times: Vec::new(),
             base: Vec::new(),
+            busy: Vec::new(),
         }
     }
 }
@@ -143,10 +151,12 @@ pub(crate) fn measure(
                     median_s: None,
                     speedup: None,
                     ceiling: None,
+                    cpus_busy: None,
                     runs: 0,
                     error: None,
                     times: Vec::new(),
                     base: Vec::new(),
+                    busy: Vec::new(),
                 },
             });
         };
@@ -232,6 +242,9 @@ pub(crate) fn measure(
                 for (s, t) in cells.into_iter().chain([(base, b)]) {
                     slots[s].row.times.push(t);
                     slots[s].row.base.push(b);
+                    if let Some(cpu) = slots[s].cell.last_cpu_s.filter(|_| t > 0.0) {
+                        slots[s].row.busy.push(cpu / t);
+                    }
                 }
             }
         }
@@ -260,6 +273,9 @@ pub(crate) fn measure(
                 .map(|(_, c)| *c)
                 .collect();
             row.ceiling = (!at.is_empty() && row.road != Road::Sequential).then(|| median(&at));
+            // Every run said, or the figure would stand on some runs only.
+            row.cpus_busy =
+                (row.busy.len() == row.times.len()).then(|| median_interval(&row.busy, RESAMPLES));
             row.speedup = Some(if row.road == Road::Sequential {
                 Estimate::exact(1.0)
             } else {

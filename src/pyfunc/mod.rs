@@ -93,8 +93,12 @@ pub struct Interpreter {
     pub executable: PathBuf,
     /// A free-threaded build.
     pub free_threaded: bool,
-    /// Whether the GIL is on.
+    /// Whether the GIL is on: at start-up, then once FILE was imported.
     pub gil_enabled: bool,
+    /// Why a free-threaded build runs with its GIL on, where it does: `PYTHON_GIL=1` in the
+    /// environment, `-X gil=1`, or importing FILE (an extension module without free-threading
+    /// support).
+    pub gil_back_on: Option<String>,
     /// The module that makes subinterpreters with their own GIL, if any.
     pub subinterpreters: Option<String>,
 }
@@ -107,6 +111,7 @@ impl Interpreter {
             executable: py.info.executable.clone(),
             free_threaded: py.info.free_threaded,
             gil_enabled: py.info.gil_enabled,
+            gil_back_on: py.info.gil_back_on(),
             subinterpreters: py.info.subinterpreters.clone(),
         }
     }
@@ -167,7 +172,7 @@ impl Lab {
         let mut kept = Vec::new();
         let mut notes = Vec::new();
         let mut first_failure = None;
-        for (py, named) in pythons {
+        for (mut py, named) in pythons {
             let launch = conn::Launch {
                 program: py.executable.clone(),
                 script: script.path().to_path_buf(),
@@ -187,6 +192,23 @@ impl Lab {
                             } else {
                                 "they were"
                             }
+                        ));
+                    }
+                    if py.free_threaded && !py.gil_enabled && checked.gil_after_import == Some(true)
+                    {
+                        py.gil_enabled = true;
+                        py.label = format!("{} (GIL on)", py.label);
+                        py.gil_back_on = Some(format!(
+                            "importing {} turned it back on (an extension module without \
+                             free-threading support)",
+                            target.file.display()
+                        ));
+                    }
+                    if let Some(why) = &py.gil_back_on {
+                        notes.push(format!(
+                            "{}: a free-threaded build running with its GIL on: {why}; its \
+                             threads take turns as under any GIL",
+                            py.label
                         ));
                     }
                     kept.push(py);

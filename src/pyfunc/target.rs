@@ -15,10 +15,31 @@ pub struct Target {
     pub function: String,
 }
 
+/// The largest Python file parlab hands an interpreter to read (it reads it whole).
+const MAX_SOURCE_BYTES: u64 = 64 << 20;
+
+/// What kind of file `m` is, for a message: "a directory", "a FIFO", ...
+fn kind_of(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
 impl std::str::FromStr for Target {
     type Err = Error;
 
-    /// Reads `FILE:FUNCTION`, split at the last colon; the file must exist.
+    /// Reads `FILE:FUNCTION`, split at the last colon; the file must be a regular file of at
+    /// most 64 MiB (never a directory, FIFO or device, which the interpreter would block on).
     fn from_str(s: &str) -> Result<Target> {
         let bad = |why: &str| Error::invalid("python function", s, why.to_string());
         let Some((file, function)) = s.rsplit_once(':') else {
@@ -38,8 +59,24 @@ impl std::str::FromStr for Target {
             return Err(bad("FILE:FUNCTION, FUNCTION a Python name"));
         }
         let path = PathBuf::from(file);
-        if !path.is_file() {
-            return Err(bad(&format!("no such file {file}")));
+        match std::fs::metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(bad(&format!("no such file {file}")));
+            }
+            Err(e) => return Err(bad(&format!("cannot read {file}: {e}"))),
+            Ok(m) if !m.is_file() => {
+                return Err(bad(&format!(
+                    "{file} is {}, not a regular file; FILE is Python source",
+                    kind_of(&m)
+                )));
+            }
+            Ok(m) if m.len() > MAX_SOURCE_BYTES => {
+                return Err(bad(&format!(
+                    "{file} holds more than {} MiB, more than any Python source",
+                    MAX_SOURCE_BYTES >> 20
+                )));
+            }
+            Ok(_) => {}
         }
         Ok(Target {
             file: path,

@@ -31,7 +31,8 @@ Usage:
     start I                    part I has begun (seq, threads, subs)
     done I VALUE               part I's int, in decimal
     fail I JSON                part I raised or returned a non-int: {type, message, where}
-    end                        every part of the request was answered (or one failed)
+    end [CPU]                  every part of the request was answered (or one failed); CPU:
+                               the seconds of CPU time this process used on it, every thread
 
 SIGINT is ignored: parlab stops its workers itself, so that Ctrl-C at a terminal (which
 signals the whole process group) prints no traceback from here.
@@ -94,12 +95,24 @@ def check(path, name):
     try:
         with open(path, "rb") as f:
             source = f.read()
+    except OSError as e:
+        out["error"] = "cannot read %s: %s" % (path, e)
+        return out
+    if b"\0" in source:
+        # No interpreter compiles it, and none says where it is (a SyntaxError without a line
+        # or a ValueError, by version).
+        line = source.count(b"\n", 0, source.index(b"\0")) + 1
+        out["error"] = "syntax error in %s line %d: a NUL byte, which Python source cannot hold" % (
+            path, line)
+        return out
+    try:
         compile(source, path, "exec")
     except SyntaxError as e:
-        out["error"] = "syntax error in %s line %s: %s" % (path, e.lineno, e.msg)
+        at = " line %s" % e.lineno if e.lineno is not None else ""
+        out["error"] = "syntax error in %s%s: %s" % (path, at, e.msg)
         return out
-    except (OSError, ValueError) as e:
-        out["error"] = "cannot read %s: %s" % (path, e)
+    except ValueError as e:
+        out["error"] = "cannot compile %s: %s" % (path, e)
         return out
     try:
         fn = load(path, name)
@@ -117,6 +130,9 @@ def check(path, name):
         out["error"] = "importing %s raised %s: %s (%s)" % (
             path, type(e).__name__, e, where(sys.exc_info()[2]))
         return out
+    # An extension module without free-threading support turns the GIL back on as it loads.
+    gil = getattr(sys, "_is_gil_enabled", None)
+    out["gil_after_import"] = gil() if gil else True
     if not callable(fn):
         out["error"] = "%s in %s is not a function (it is of type %s)" % (name, path, type(fn).__name__)
         return out
@@ -175,6 +191,7 @@ def parse_parts(text):
 
 
 def run_threads(chan, fn, n, parts):
+    cpu0 = time.process_time()
     lock = threading.Lock()
     state = {"next": 0, "failed": False}
 
@@ -199,7 +216,7 @@ def run_threads(chan, fn, n, parts):
             t.start()
         for t in threads:
             t.join()
-    chan.say("end")
+    chan.say("end", "%.9f" % (time.process_time() - cpu0))
 
 
 # This script is loaded into each subinterpreter under another name, so that main() does
@@ -237,13 +254,24 @@ class Subinterpreters(object):
 
             self.interps = [interpreters.create() for _ in range(n)]
             self.run = lambda k, code: self.interps[k].exec(code)
+            self.destroy = lambda interp: interp.close()
         else:
             mod = __import__(api)
             runner = getattr(mod, "exec", None) or mod.run_string
             self.interps = [mod.create() for _ in range(n)]
             self.run = lambda k, code: runner(self.interps[k], code)
+            self.destroy = mod.destroy
         for k in range(n):
             self.call(k, setup)
+
+    def close(self):
+        """Destroys the subinterpreters, so that the interpreter exits without a warning."""
+        for interp in self.interps:
+            try:
+                self.destroy(interp)
+            except Exception:
+                pass
+        self.interps = []
 
     def call(self, k, code):
         """Runs `code` in subinterpreter k; an uncaught exception there is raised here (3.13's
@@ -265,6 +293,7 @@ class Subinterpreters(object):
             os.close(w)
 
     def round(self, chan, parts):
+        cpu0 = time.process_time()
         n = len(self.interps)
 
         def forward(r):
@@ -293,7 +322,7 @@ class Subinterpreters(object):
         for s, t in workers:
             s.join()
             t.join()
-        chan.say("end")
+        chan.say("end", "%.9f" % (time.process_time() - cpu0))
 
 
 def serve(path, name):
@@ -325,6 +354,8 @@ def serve(path, name):
                 subs.round(chan, parse_parts(words[2] if len(words) > 2 else ""))
         elif words[0] == "quit":
             break
+    if subs is not None:
+        subs.close()
 
 
 def check_and_wait(path, name):

@@ -21,6 +21,15 @@
 //! );
 //! ```
 
+/// `text` with its control characters escaped: cells and notes carry text from elsewhere (an
+/// error of the user's code, a file's name) that must not move the cursor or break a line.
+fn printable(text: String) -> String {
+    match crate::escape::controls(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
 /// Which side of its column a cell keeps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -102,20 +111,22 @@ impl Table {
     /// Adds a row. Missing cells at its end are empty; cells beyond the last column are kept
     /// and separated by one space, unaligned.
     pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) -> &mut Table {
-        self.rows.push(cells.into_iter().map(Into::into).collect());
+        self.rows
+            .push(cells.into_iter().map(|c| printable(c.into())).collect());
         self
     }
 
     /// Adds a note: a paragraph printed under the rows after a blank line, as a bulleted item
     /// wrapped at word boundaries.
     pub fn note(&mut self, text: impl Into<String>) -> &mut Table {
-        self.notes.push(text.into());
+        self.notes.push(printable(text.into()));
         self
     }
 
     /// Adds each of `texts` as a note, in order.
     pub fn notes<S: Into<String>>(&mut self, texts: impl IntoIterator<Item = S>) -> &mut Table {
-        self.notes.extend(texts.into_iter().map(Into::into));
+        self.notes
+            .extend(texts.into_iter().map(|t| printable(t.into())));
         self
     }
 

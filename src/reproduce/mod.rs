@@ -327,7 +327,12 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     let (measured, cpu_probes) = measure_all(&mut lab, &plan.cpu, &count, sizes.parlab, true)?;
     cpu.extend(measured);
     row::add_speedups(&mut cpu);
-    let cpu_verdict = verdict::cpu(&cpu, cpus, options.backends.check_interval);
+    let cpu_verdict = verdict::cpu(
+        &cpu,
+        cpus,
+        options.backends.check_interval,
+        busy_warning.is_some(),
+    );
 
     // Sleeps take as long on every run, and wait rather than compute: no ceiling bounds them.
     let (mut io, _) = measure_all(&mut lab, &plan.io, &sizes.sleep(), FEW, false)?;

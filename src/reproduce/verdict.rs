@@ -156,10 +156,17 @@ fn cpython(rows: &[Row]) -> Option<&Who> {
 const S2: Variant = Variant::Subinterpreters(2);
 
 /// What held a row of threads back, from the CPUs it kept busy ([`stall`]), on a machine of
-/// `cpus` CPUs.
-fn stalled(row: &Row, cpus: usize) -> Option<Stall> {
+/// `cpus` CPUs, `loaded` with other work as the run began or not.
+fn stalled(row: &Row, cpus: usize, loaded: bool) -> Option<Stall> {
     let s = row.spread?;
-    stall(s.judged(), s.cpus?, row.variant.workers(), cpus, s.ceiling)
+    stall(
+        s.judged(),
+        s.cpus?,
+        row.variant.workers(),
+        cpus,
+        s.ceiling,
+        loaded,
+    )
 }
 
 /// What one interpreter's rows say: threads against processes, and subinterpreters where
@@ -167,7 +174,7 @@ fn stalled(row: &Row, cpus: usize) -> Option<Stall> {
 /// GIL makes CPU-bound threads take turns only when neither thread row was faster; that
 /// threads run in parallel without it only when both were. Where threads did not scale, the
 /// CPUs they kept busy say why ([`stall`]): about one, a lock; all of them, contention.
-fn cpython_sentence(rows: &[Row], py: &Who, cpus: usize) -> Option<String> {
+fn cpython_sentence(rows: &[Row], py: &Who, cpus: usize, loaded: bool) -> Option<String> {
     let Who::CPython { version } = py else {
         return None;
     };
@@ -179,9 +186,9 @@ fn cpython_sentence(rows: &[Row], py: &Who, cpus: usize) -> Option<String> {
         ran(t2, "1 thread"),
         ran(t4, "1 thread")
     );
-    let stall = match stalled(t2, cpus) {
+    let stall = match stalled(t2, cpus, loaded) {
         Some(s) => Some((2, s)),
-        None => stalled(t4, cpus).map(|s| (4, s)),
+        None => stalled(t4, cpus, loaded).map(|s| (4, s)),
     };
     let why = match (free_threaded, faster(t2), faster(t4), stall) {
         (true, true, true, None) => "with the GIL gone, CPU-bound threads run in parallel.".into(),
@@ -311,11 +318,12 @@ const T4: Variant = Variant::Threads(4);
 const P2: Variant = Variant::Processes(2);
 
 /// Conclusions of the CPU-bound section, on a machine of `cpus` CPUs with `gil-legacy`
-/// releasing the lock every `check_interval` ticks.
-pub fn cpu(rows: &[Row], cpus: usize, check_interval: u32) -> Vec<String> {
+/// releasing the lock every `check_interval` ticks, `loaded` with other work as the run began
+/// ([`crate::measure::busy`]) or not.
+pub fn cpu(rows: &[Row], cpus: usize, check_interval: u32, loaded: bool) -> Vec<String> {
     let mut v = Vec::new();
     for py in cpythons(rows) {
-        v.extend(cpython_sentence(rows, py, cpus));
+        v.extend(cpython_sentence(rows, py, cpus, loaded));
     }
     v.extend(single_thread_costs(rows));
     let lock_bound = |a: &Row, b: &Row, claim: &str| {

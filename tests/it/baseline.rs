@@ -43,18 +43,25 @@ fn measured(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
 }
 
-/// `report` with every run's wall time multiplied by `factor`, written to `dir/name`.
-fn scaled(dir: &Path, report: &Value, factor: f64, name: &str) -> String {
+/// `report` with every run's wall time set to `wall_s`, written to `dir/name`. Crafted walls
+/// are the same in every run, since a measured report of a busy machine may hold one run many
+/// times slower than the others, and a scaled copy carries that spread into the comparison.
+fn crafted(dir: &Path, report: &Value, wall_s: f64, name: &str) -> String {
     let mut r = report.clone();
     for cell in r["cells"].as_array_mut().unwrap() {
         for run in cell["runs"].as_array_mut().unwrap() {
-            let w = run["wall_s"].as_f64().unwrap();
-            run["wall_s"] = (w * factor).into();
+            run["wall_s"] = wall_s.into();
         }
     }
     std::fs::write(dir.join(name), serde_json::to_string(&r).unwrap()).unwrap();
     name.to_string()
 }
+
+/// A wall time no run of the matrix can beat: a nanosecond (a run of count over 0..1e6 takes
+/// hundreds of microseconds).
+const FASTER_THAN_ANY_RUN: f64 = 1e-9;
+/// A wall time no run of the matrix comes near, however busy the machine: a thousand seconds.
+const SLOWER_THAN_ANY_RUN: f64 = 1e3;
 
 #[test]
 fn bad_baselines_and_gates_are_refused_before_measuring() {
@@ -107,8 +114,8 @@ fn bad_baselines_and_gates_are_refused_before_measuring() {
 fn a_run_far_slower_than_its_baseline_fails_the_gate_naming_the_cells() {
     let dir = tempdir("slower");
     let run = measured(&dir);
-    // A baseline twenty times faster than this machine just measured.
-    let fast = scaled(&dir, &run, 1.0 / 20.0, "fast.json");
+    // A baseline far faster than this machine can be.
+    let fast = crafted(&dir, &run, FASTER_THAN_ANY_RUN, "fast.json");
     let out = bench(
         &dir,
         &format!("--baseline {fast} --fail-if-slower 20% --export-json new.json"),
@@ -147,9 +154,10 @@ fn a_run_far_slower_than_its_baseline_fails_the_gate_naming_the_cells() {
 fn a_run_no_slower_than_its_baseline_passes_and_every_export_carries_the_change() {
     let dir = tempdir("passes");
     let run = measured(&dir);
-    // A baseline twenty times slower, with a cell this benchmark does not measure.
+    // A baseline far slower than any run, with a cell this benchmark does not measure.
     let mut slow: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join(scaled(&dir, &run, 20.0, "slow.json"))).unwrap(),
+        &std::fs::read_to_string(dir.join(crafted(&dir, &run, SLOWER_THAN_ANY_RUN, "slow.json")))
+            .unwrap(),
     )
     .unwrap();
     let mut extra = slow["cells"][1].clone();

@@ -1,9 +1,14 @@
 //! Injected faults on every backend, through the command line: each is reported with the part,
-//! the worker and the cause, quickly; with `--retries` the answer is still exact.
+//! the worker and the cause, and a hang is stopped by its timeout; with `--retries` the answer
+//! is still exact.
 
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+
+/// The most a failed run may take: a run that did not stop at its fault would be killed at
+/// 30 s (`run`'s own limit) and fail on its exit code instead.
+const GENEROUS: Duration = Duration::from_secs(15);
 
 /// Every local backend; `processes` by both start methods (forkserver is the default).
 const BACKENDS: [&str; 7] = [
@@ -91,8 +96,10 @@ fn every_fault_is_reported_with_part_worker_and_cause() {
             if backend.starts_with("processes") {
                 assert!(stderr.contains("(pid "), "{what}");
             }
-            // About a second at most, hangs included (they stop at the 0.3 s timeout).
-            assert!(took < Duration::from_millis(1500), "{what} took {took:?}");
+            // A hang stops at its 0.3 s timeout (the message says so), well before the 30 s
+            // after which the command is killed; on a quiet machine each run takes about
+            // 0.35 s, and 15 s leaves room for a machine whose CPUs are both busy.
+            assert!(took < GENEROUS, "{what} took {took:?}");
         }
     }
 }
