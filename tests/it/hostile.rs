@@ -34,8 +34,10 @@ pub struct Case {
     /// What must hold of parlab's PID before the signal is sent (it is in the step the
     /// signal must stop).
     pub when: Option<fn(i32) -> bool>,
-    /// The signal goes to parlab's latest child (a worker, an interpreter), not to parlab.
-    pub to_child: bool,
+    /// The signal goes to parlab's latest child whose command line holds this (`__worker`, a
+    /// worker; ` serve `, an interpreter), once there is one, not to parlab: a child not yet
+    /// past its exec is never the target (stopped there, it would hold parlab in its spawn).
+    pub to_child: Option<&'static str>,
     /// The exit code it must end with.
     pub code: i32,
     /// Text its last line of standard error must hold, each piece.
@@ -52,7 +54,7 @@ impl Case {
             prefix: None,
             signal: None,
             when: None,
-            to_child: false,
+            to_child: None,
             code,
             says: says.iter().map(|s| s.to_string()).collect(),
         }
@@ -64,11 +66,11 @@ impl Case {
         self
     }
 
-    /// With `signal` sent to parlab's latest child once it has one.
-    pub fn signal_child(mut self, signal: Signal) -> Case {
+    /// With `signal` sent to parlab's latest child whose command line holds `marker`, once
+    /// it has one.
+    pub fn signal_child(mut self, signal: Signal, marker: &'static str) -> Case {
         self.signal = Some((signal, Duration::ZERO));
-        self.when = Some(|pid| !super::children(pid as u32).is_empty());
-        self.to_child = true;
+        self.to_child = Some(marker);
         self
     }
 
@@ -125,19 +127,28 @@ impl Case {
             if let Some((sig, after)) = signal
                 && done_rx.recv_timeout(after).is_err()
             {
-                let mut ready = when.is_none_or(|w| w(pid));
+                let marked = |m: &str| -> Vec<u32> {
+                    let mut c = super::children(pid as u32);
+                    c.retain(|&c| cmdline(c).contains(m));
+                    c
+                };
+                // Sent to parlab, a signal waits until parlab has its handler for it: a busy
+                // machine may take its time to start it.
+                let holds = || {
+                    when.is_none_or(|w| w(pid))
+                        && to_child.is_none_or(|m| !marked(m).is_empty())
+                        && (to_child.is_some() || catches(pid, sig))
+                };
+                let mut ready = holds();
                 while !ready && t0.elapsed() < BOUND {
                     if done_rx.recv_timeout(Duration::from_millis(2)).is_ok() {
                         return false;
                     }
-                    ready = when.is_none_or(|w| w(pid));
+                    ready = holds();
                 }
                 let target = match to_child {
-                    true => super::children(pid as u32)
-                        .into_iter()
-                        .max()
-                        .map_or(pid, |c| c as i32),
-                    false => pid,
+                    Some(m) => marked(m).into_iter().max().map_or(pid, |c| c as i32),
+                    None => pid,
                 };
                 let _ = kill(Pid::from_raw(target), sig);
             }
@@ -182,6 +193,17 @@ impl Case {
         eprintln!("{name}: exit {:?} after {took:.1?}", out.status.code());
         (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
     }
+}
+
+/// True when `pid` has a handler for `signal` (its bit in `SigCgt` of its status).
+pub fn catches(pid: i32, signal: Signal) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (signal as i32 - 1)) != 0)
+    })
 }
 
 /// True while a process of group `pgid` runs (zombies not counted).
@@ -561,7 +583,7 @@ fn a_stopped_worker_is_a_failure_named_as_such() {
             1,
             &["(pid ", "stopped by signal 19 (SIGSTOP)"],
         )
-        .signal_child(Signal::SIGSTOP),
+        .signal_child(Signal::SIGSTOP, "__worker"),
     );
     cases.push(
         Case::new(
@@ -570,7 +592,7 @@ fn a_stopped_worker_is_a_failure_named_as_such() {
             1,
             &["stopped by signal 20 (SIGTSTP)"],
         )
-        .signal_child(Signal::SIGTSTP),
+        .signal_child(Signal::SIGTSTP, "__worker"),
     );
     for case in &cases {
         case.check();
@@ -726,7 +748,7 @@ fn hostile_python_modules_are_bounded_and_named() {
         &["processes x1", "(pid ", "stopped by signal 19 (SIGSTOP)"],
     );
     stopped.signal = Some((Signal::SIGSTOP, Duration::ZERO));
-    stopped.to_child = true;
+    stopped.to_child = Some(" serve ");
     stopped.when = Some(|pid| {
         super::children(pid as u32)
             .iter()
