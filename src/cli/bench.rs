@@ -188,7 +188,10 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
             .iter()
             .filter(|c| c.mismatches > 0 || !c.errors.is_empty())
             .count();
-        eprintln!("error: {bad} cell(s) had wrong answers or failed runs (see the status column)");
+        eprintln!(
+            "error: {} had wrong answers or failed runs (see the status column)",
+            parlab::units::count(bad as u64, "cell")
+        );
         return Ok(ExitCode::from(super::EXIT_FAILURE));
     }
     if !failed.is_empty() {
@@ -199,8 +202,8 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
             eprintln!("slower: {}", s.line());
         }
         eprintln!(
-            "error: {} cell(s) slower than the baseline by more than {:.0}%",
-            c.slower.len(),
+            "error: {} slower than the baseline by more than {:.0}%",
+            parlab::units::count(c.slower.len() as u64, "cell"),
             c.fail_if_slower.unwrap_or(0.0) * 100.0
         );
         return Ok(ExitCode::from(super::EXIT_FAILURE));
