@@ -30,13 +30,26 @@ const MAX_ROUNDS: usize = 1000;
 /// Errors kept per cell: enough to see what went wrong, few enough to keep the report small.
 const ERRORS_KEPT: usize = 5;
 
-/// Progress of a benchmark.
+/// Progress of a benchmark, heard before every run.
 #[derive(Debug, Clone)]
 pub struct Progress {
     /// Runs done, warm-up included.
     pub done: usize,
-    /// Runs planned (a `--min-time` benchmark may run more).
-    pub planned: usize,
+    /// Every run the benchmark will do, warm-up included, when that is known from the start: a
+    /// fixed number of rounds (`--runs` without `--precision` or `--min-time`). `None` when the
+    /// benchmark stops on its intervals or its time, which no one can know beforehand.
+    pub total: Option<usize>,
+    /// Runs in one round (the baseline runs beside each cell included).
+    pub per_round: usize,
+    /// The round under way, counted from 1, warm-up rounds included.
+    pub round: usize,
+    /// Rounds the benchmark runs at least, warm-up included.
+    pub least_rounds: usize,
+    /// Time left with a known `total`: the mean time of the rounds run so far times the rounds
+    /// left, less what the round under way has taken. `None` before a round has ended.
+    pub eta: Option<Duration>,
+    /// Time since the benchmark started.
+    pub elapsed: Duration,
     /// The cell about to run.
     pub cell: String,
     /// "warm-up" or "measure".
@@ -56,8 +69,10 @@ pub fn run(
     let mut machine = Machine::now();
     machine.set_cpu_speeds(ceiling::cpu_speeds()?);
     let (cells, entries) = matrix::build(spec)?;
+    let workers: Vec<usize> = cells.iter().map(|c| c.workers).collect();
+    let per_round = round_order(&entries, &workers).len();
     let mut report = empty_report(spec, &machine, cells);
-    let mut schedule = Schedule::new(spec, entries.len());
+    let mut schedule = Schedule::new(spec, entries.len(), per_round);
     let mut lab = Lab {
         probe: ceiling::Probe::new(&spec.workers),
         cpus: ceiling::allowed_cpus(),
@@ -151,25 +166,64 @@ fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<Cell>) -> Report {
     }
 }
 
-/// Where the benchmark stands: rounds run, runs done, and the time measured in every cell.
+/// Where the benchmark stands: rounds run, runs done, the time measured in every cell and
+/// the time each round took.
 struct Schedule {
     /// Rounds run so far, warm-up included.
     round: usize,
     /// Runs done so far, warm-up included.
     done: usize,
-    /// Runs planned when the requested rounds are enough.
-    planned: usize,
+    /// Runs in one round.
+    per_round: usize,
+    /// Rounds at least, warm-up included.
+    least_rounds: usize,
+    /// Every round when the number is fixed from the start (see [`Progress::total`]).
+    fixed_rounds: Option<usize>,
     /// Wall time measured so far, per cell, seconds.
     measured_s: Vec<f64>,
+    /// How long each round run so far took, probes included.
+    round_times: Vec<Duration>,
 }
 
 impl Schedule {
-    fn new(spec: &Spec, cells: usize) -> Schedule {
+    fn new(spec: &Spec, cells: usize, per_round: usize) -> Schedule {
+        let least_rounds = spec.warmup + spec.least_rounds();
+        // Only these stop a benchmark after more rounds than asked (see `finished`).
+        let open = spec.precision.is_some() || spec.min_time.is_some();
         Schedule {
             round: 0,
             done: 0,
-            planned: cells * (spec.warmup + spec.least_rounds()),
+            per_round,
+            least_rounds,
+            fixed_rounds: (!open).then_some(least_rounds),
             measured_s: vec![0.0; cells],
+            round_times: Vec::new(),
+        }
+    }
+
+    /// Where the benchmark stands before the next run, in the round that started at `round`
+    /// of a benchmark that started at `started`.
+    fn progress(&self, spec: &Spec, cell: String, started: Instant, round: Instant) -> Progress {
+        let eta = self.fixed_rounds.and_then(|rounds| {
+            let ran = self.round_times.len() as u32;
+            let mean = self.round_times.iter().sum::<Duration>().checked_div(ran)?;
+            let left = rounds.saturating_sub(self.round) as u32;
+            Some((mean * left).saturating_sub(round.elapsed()))
+        });
+        Progress {
+            done: self.done,
+            total: self.fixed_rounds.map(|r| r * self.per_round),
+            per_round: self.per_round,
+            round: self.round + 1,
+            least_rounds: self.least_rounds,
+            eta,
+            elapsed: started.elapsed(),
+            cell,
+            phase: if self.warm(spec) {
+                "warm-up"
+            } else {
+                "measure"
+            },
         }
     }
 
@@ -233,12 +287,7 @@ fn run_round(
         }
         let entry = &entries[i];
         let cell = &mut report.cells[i];
-        progress(&Progress {
-            done: schedule.done,
-            planned: schedule.planned.max(schedule.done + 1),
-            cell: cell.label(),
-            phase: if warm { "warm-up" } else { "measure" },
-        });
+        progress(&schedule.progress(spec, cell.label(), lab.started, round_started));
         let on = slot.pinned.then_some(cpu);
         let (outcome, mut run) = measure(entry.backend.as_ref(), &entry.job, cell.workers, on);
         schedule.done += 1;
@@ -266,6 +315,7 @@ fn run_round(
         }
     }
     lab.probe.fit(round_started.elapsed());
+    schedule.round_times.push(round_started.elapsed());
     if warm {
         schedule.round += 1;
         return Ok(());
@@ -366,7 +416,7 @@ mod tests {
 
     /// Rounds a schedule runs before it is finished, measured `wall_s` per run and cell.
     fn rounds_run(spec: &Spec, wall_s: f64) -> usize {
-        let mut s = Schedule::new(spec, 2);
+        let mut s = Schedule::new(spec, 2, 6);
         let report = empty_report(spec, &Machine::now(), Vec::new());
         while !s.finished(spec, &report, Duration::ZERO) {
             if !s.warm(spec) {
@@ -381,9 +431,44 @@ mod tests {
     fn the_schedule_runs_warm_up_then_the_rounds_asked_for() {
         let spec = sample();
         assert_eq!(rounds_run(&spec, 1.0), 1 + 2);
-        assert_eq!(Schedule::new(&spec, 4).planned, 4 * 3);
+        let s = Schedule::new(&spec, 4, 6);
+        assert_eq!((s.least_rounds, s.fixed_rounds), (3, Some(3)));
         // At least one measured round, even when none is asked for.
         assert_eq!(rounds_run(&Spec { runs: 0, ..spec }, 1.0), 1 + 1);
+    }
+
+    #[test]
+    fn a_benchmark_that_stops_on_its_intervals_or_its_time_has_no_total() {
+        for spec in [
+            Spec {
+                precision: Some(0.05),
+                ..sample()
+            },
+            Spec {
+                min_time: Some(Duration::from_secs(1)),
+                ..sample()
+            },
+        ] {
+            let s = Schedule::new(&spec, 4, 6);
+            assert_eq!((s.least_rounds, s.fixed_rounds), (3, None));
+            let p = s.progress(&spec, String::new(), Instant::now(), Instant::now());
+            assert_eq!((p.total, p.eta, p.round), (None, None, 1));
+        }
+    }
+
+    #[test]
+    fn the_time_left_is_the_mean_round_times_the_rounds_left() {
+        let spec = sample();
+        let mut s = Schedule::new(&spec, 4, 6);
+        s.round_times = vec![Duration::from_secs(2), Duration::from_secs(4)];
+        s.round = 2;
+        let p = s.progress(&spec, String::new(), Instant::now(), Instant::now());
+        // One round of three left, at a mean of 3 s.
+        let eta = p.eta.unwrap();
+        assert!(
+            eta <= Duration::from_secs(3) && eta > Duration::from_millis(2900),
+            "{eta:?}"
+        );
     }
 
     #[test]
@@ -399,15 +484,22 @@ mod tests {
 
     #[test]
     fn a_run_measures_every_cell_and_reports_after_the_first_round_and_at_the_end() {
-        let mut heard = 0;
+        let mut heard = Vec::new();
         let mut updates = Vec::new();
-        let report = run(&sample(), &mut |_| heard += 1, &mut |r| {
+        let report = run(&sample(), &mut |p| heard.push(p.clone()), &mut |r| {
             updates.push((r.rounds, r.complete));
             Ok(())
         })
         .unwrap();
-        // Each round: B threads x2 B, then B' B' threads x1 pinned, after one warm-up round.
-        assert_eq!(heard, 3 * 6);
+        // Each round: B threads x2 B, then B' B' threads x1 pinned, after one warm-up round:
+        // the total is known from the start, and never changes.
+        assert_eq!(heard.len(), 3 * 6);
+        for (i, p) in heard.iter().enumerate() {
+            assert_eq!((p.done, p.total, p.per_round), (i, Some(18), 6), "{p:?}");
+            assert_eq!(p.round, i / 6 + 1, "{p:?}");
+            // The time left is known once a round has ended.
+            assert_eq!(p.eta.is_some(), i >= 6, "{p:?}");
+        }
         assert_eq!(updates.first(), Some(&(0, false)), "{updates:?}");
         assert_eq!(updates.last(), Some(&(2, true)), "{updates:?}");
         assert!(report.all_correct() && report.complete);
@@ -438,7 +530,7 @@ mod tests {
             ..sample()
         };
         let mut report = empty_report(&spec, &Machine::now(), matrix::build(&spec).unwrap().0);
-        let mut s = Schedule::new(&spec, 4);
+        let mut s = Schedule::new(&spec, 4, 6);
         s.round = 1 + spec.runs;
         assert!(
             s.finished(&spec, &report, Duration::ZERO),

@@ -111,24 +111,21 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     // A report on standard output must stay one clean document: the table goes to stderr.
     let to_stdout = exports.iter().any(|e| e.to == Output::Stdout);
 
-    let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new(1);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} runs, eta {eta}  {msg}",
-            )
-            .expect("valid template"),
-        );
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    });
+    // The bar is made at the first run, when the engine has said whether the total is known.
+    let live = !a.quiet && std::io::stderr().is_terminal();
+    let mut bar: Option<ProgressBar> = None;
     let report = bench::run(
         &spec,
         &mut |p| {
-            if let Some(bar) = &bar {
-                bar.set_length(p.planned as u64);
+            if live {
+                let bar = bar.get_or_insert_with(|| progress_bar(p));
                 bar.set_position(p.done as u64);
-                bar.set_message(format!("{}: {}", p.phase, p.cell));
+                bar.set_message(format!(
+                    "{}; {}: {}",
+                    progress_words(p, &spec),
+                    p.phase,
+                    p.cell
+                ));
             }
         },
         &mut |r| {
@@ -198,7 +195,10 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
             .iter()
             .filter(|c| c.mismatches > 0 || !c.errors.is_empty())
             .count();
-        eprintln!("error: {bad} cell(s) had wrong answers or failed runs (see the status column)");
+        eprintln!(
+            "error: {} had wrong answers or failed runs (see the status column)",
+            parlab::units::count(bad as u64, "cell")
+        );
         return Ok(ExitCode::from(super::EXIT_FAILURE));
     }
     if !failed.is_empty() {
@@ -209,13 +209,67 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
             eprintln!("slower: {}", s.line());
         }
         eprintln!(
-            "error: {} cell(s) slower than the baseline by more than {:.0}%",
-            c.slower.len(),
+            "error: {} slower than the baseline by more than {:.0}%",
+            parlab::units::count(c.slower.len() as u64, "cell"),
             c.fail_if_slower.unwrap_or(0.0) * 100.0
         );
         return Ok(ExitCode::from(super::EXIT_FAILURE));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The progress bar for a benchmark: a bar of every run when the total is known from the
+/// start, else an open count with no total and no time left, since neither is known. The
+/// message (where it stands, then the run under way) is cut to what the terminal's width
+/// leaves.
+fn progress_bar(p: &bench::Progress) -> ProgressBar {
+    let (bar, template) = match p.total {
+        Some(total) => (
+            ProgressBar::new(total as u64),
+            "{spinner} [{elapsed_precise}] {bar:24} {pos}/{len} runs, {wide_msg}",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{spinner} [{elapsed_precise}] {pos} runs, {wide_msg}",
+        ),
+    };
+    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Where a benchmark stands, in words: the time left from the rounds measured when the total
+/// is known; else the round and what ends the benchmark.
+fn progress_words(p: &bench::Progress, spec: &Spec) -> String {
+    if p.total.is_some() {
+        return match p.eta {
+            Some(eta) => {
+                let s = eta.as_secs_f64().round() as u64;
+                if s < 60 {
+                    format!("{s}s left")
+                } else {
+                    format!("{}m{:02}s left", s / 60, s % 60)
+                }
+            }
+            None => "time left after the first round".to_string(),
+        };
+    }
+    let mut until = Vec::new();
+    if let Some(precision) = spec.precision {
+        until.push(format!("±{}%", precision * 100.0));
+    }
+    if let Some(t) = spec.min_time {
+        until.push(format!("{} a cell", parlab::units::format_duration(t)));
+    }
+    let by = spec.max_time.map_or(String::new(), |t| {
+        format!(", none after {}", parlab::units::format_duration(t))
+    });
+    format!(
+        "round {} of {}+ (until {}{by})",
+        p.round,
+        p.least_rounds,
+        until.join(" and ")
+    )
 }
 
 /// Measured rounds when `--runs` is not given (more follow until `--precision` is met).

@@ -134,14 +134,16 @@ fn paragraph(out: &mut impl std::io::Write, text: &str, width: usize) -> std::io
     write!(out, "{}", parlab::report::width::paragraph(text, width))
 }
 
-/// The columns that name a job's run, first in the tables of `verify` and `bench`.
+/// The columns that name a job's run, first in the tables of `verify` and `bench`; one that
+/// holds the same cell in every row gives way first to fit the width (the note under the
+/// table names its cell).
 fn job_columns() -> [parlab::report::table::Column; 4] {
     use parlab::report::table::Column;
     [
-        Column::left("kernel").min_width(14),
-        Column::left("range").min_width(22),
-        Column::left("backend").min_width(11),
-        Column::right("workers").min_width(7),
+        Column::left("kernel").min_width(14).constant(),
+        Column::left("range").min_width(22).constant(),
+        Column::left("backend").min_width(11).constant(),
+        Column::right("workers").min_width(7).constant(),
     ]
 }
 

@@ -63,7 +63,11 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
         (true, false) => "no interpreter found: CPython rows skipped".into(),
     };
     for note in &found_notes {
-        eprintln!("note: {}", super::shown(note));
+        let width = parlab::report::width::prose(parlab::report::width::of_stderr());
+        eprint!(
+            "{}",
+            parlab::report::width::paragraph(&format!("note: {}", super::shown(note)), width)
+        );
     }
     let options = Options {
         quick: a.quick,

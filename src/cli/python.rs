@@ -156,7 +156,7 @@ fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Resu
     )?;
     writeln!(out)?;
     let many = r.rows.iter().any(|row| row.range != r.range);
-    let mut columns = vec![Column::left("python").min_width(8)];
+    let mut columns = vec![Column::left("python").min_width(8).constant()];
     if many {
         columns.push(Column::left("range"));
     }
@@ -166,7 +166,7 @@ fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Resu
         Column::right("start-up"),
         Column::right("median"),
         Column::right("speedup (95% CI)").short("speedup"),
-        Column::right("ceiling"),
+        Column::right("ceiling").optional(1),
         Column::left("answer").spill(6),
     ]));
     table.fit(width);

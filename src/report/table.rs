@@ -83,6 +83,7 @@ pub struct Column {
     min_width: usize,
     gap: usize,
     rank: Option<u32>,
+    constant: bool,
     wrap: Option<usize>,
     spill: Option<usize>,
 }
@@ -108,6 +109,7 @@ impl Column {
             min_width: 0,
             gap: 1,
             rank: None,
+            constant: false,
             wrap: None,
             spill: None,
         }
@@ -137,6 +139,14 @@ impl Column {
     /// `rank` go first.
     pub fn optional(mut self, rank: u32) -> Column {
         self.rank = Some(rank);
+        self
+    }
+
+    /// The column may be left out when the table does not fit its width and every row holds
+    /// the same cell in it, before any [optional](Column::optional) column (nothing is lost):
+    /// the note under the table then gives that cell.
+    pub fn constant(mut self) -> Column {
+        self.constant = true;
         self
     }
 
@@ -270,7 +280,7 @@ impl Table {
             }
         }
         let notes: Vec<String> = self
-            .cut_note(&layout)
+            .cut_notes(&layout)
             .into_iter()
             .chain(self.notes.iter().cloned())
             .collect();
@@ -307,27 +317,59 @@ impl Table {
     /// The note [`Table::render`] puts first under the rows when [`Table::fit`] left columns
     /// out, for a table printed row by row, which has no notes of its own.
     pub fn left_out(&self) -> Option<String> {
-        self.cut_note(&self.layout())
+        let notes = self.cut_notes(&self.layout());
+        (!notes.is_empty()).then(|| notes.join(" "))
     }
 
-    /// The note on the columns [`Table::fit`] left out, if it left any.
-    fn cut_note(&self, layout: &Layout) -> Option<String> {
-        if layout.dropped.is_empty() {
-            return None;
-        }
-        let names: Vec<&str> = layout
+    /// The notes on the columns [`Table::fit`] left out, if it left any: those that held one
+    /// cell throughout, with it, and the others.
+    fn cut_notes(&self, layout: &Layout) -> Vec<String> {
+        let mut notes = Vec::new();
+        let (same, cut): (Vec<usize>, Vec<usize>) = layout
             .dropped
             .iter()
-            .map(|&i| self.columns[i].header.as_str())
-            .collect();
-        Some(format!(
-            "Left out to fit {} columns: {}{}",
-            self.width.unwrap_or_default(),
-            names.join(", "),
-            self.when_cut
-                .as_ref()
-                .map_or(".".to_string(), |h| format!("; {h}"))
-        ))
+            .partition(|&&i| self.columns[i].constant && self.same(i).is_some());
+        if !same.is_empty() {
+            let cells: Vec<String> = same
+                .iter()
+                .map(|&i| format!("{} {}", self.columns[i].header, self.same(i).unwrap_or("")))
+                .collect();
+            notes.push(format!("The same in every row: {}.", cells.join(", ")));
+        }
+        if !cut.is_empty() {
+            let names: Vec<&str> = cut
+                .iter()
+                .map(|&i| self.columns[i].header.as_str())
+                .collect();
+            notes.push(format!(
+                "Left out to fit {} columns: {}{}",
+                self.width.unwrap_or_default(),
+                names.join(", "),
+                self.when_cut
+                    .as_ref()
+                    .map_or(".".to_string(), |h| format!("; {h}"))
+            ));
+        }
+        notes
+    }
+
+    /// The cell every row holds in column `i`, for a [constant](Column::constant) column
+    /// with at least one row.
+    fn same(&self, i: usize) -> Option<&str> {
+        if !self.columns[i].constant {
+            return None;
+        }
+        let mut cells = self
+            .lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Row(cells) => Some(cells),
+                Line::Heading(_) => None,
+            })
+            .chain(&self.sizing)
+            .map(|r| r.get(i).map_or("", String::as_str));
+        let first = cells.next()?;
+        cells.all(|c| c == first).then_some(first)
     }
 
     fn header_of(&self, layout: &Layout) -> String {
@@ -450,12 +492,15 @@ impl Table {
         let Some(width) = self.width else {
             return self.build(&all, Stage::MINIMUM);
         };
+        // Columns that hold one cell throughout go first, then the optional ones by rank.
         let mut optional: Vec<usize> = all
             .iter()
             .copied()
-            .filter(|&i| self.columns[i].rank.is_some())
+            .filter(|&i| self.columns[i].rank.is_some() && self.same(i).is_none())
             .collect();
         optional.sort_by_key(|&i| self.columns[i].rank);
+        let constants = all.iter().copied().filter(|&i| self.same(i).is_some());
+        let optional: Vec<usize> = constants.chain(optional).collect();
         let mut last = None;
         for cut in 0..=optional.len() {
             let shown: Vec<usize> = all
@@ -806,6 +851,30 @@ mod tests {
              \x20 turn, median\n\
              \x20 hold p90      9.12\n"
         );
+    }
+
+    #[test]
+    fn a_column_of_one_cell_goes_first_and_the_note_gives_the_cell() {
+        let mut t = Table::new([
+            Column::left("kernel").constant(),
+            Column::left("backend"),
+            Column::right("peak RSS").optional(1),
+            Column::right("speedup"),
+        ]);
+        t.row(["count", "threads", "4.0 MiB", "1.98x"]);
+        t.row(["count", "pool", "4.1 MiB", "1.90x"]);
+        assert_eq!(
+            t.fit(26).render(),
+            "backend peak RSS speedup\n\
+             threads  4.0 MiB   1.98x\n\
+             pool     4.1 MiB   1.90x\n\
+             \n  - The same in every row:\n    kernel count.\n"
+        );
+        // A kernel that differs between rows is no constant: it stays, and the optional goes.
+        t.row(["sum", "pool", "4.1 MiB", "1.90x"]);
+        let text = t.fit(26).render();
+        assert!(text.starts_with("kernel backend speedup\n"), "{text}");
+        assert!(text.contains("Left out to fit 26"), "{text}");
     }
 
     #[test]

@@ -133,7 +133,7 @@ fn a_run_far_slower_than_its_baseline_fails_the_gate_naming_the_cells() {
     }
     assert!(stderr.contains(": slower: "), "{stderr}");
     assert!(
-        stderr.contains("error: 2 cell(s) slower than the baseline by more than 20%"),
+        stderr.contains("error: 2 cells slower than the baseline by more than 20%"),
         "{stderr}"
     );
     assert!(stdout.contains("Compared with fast.json"), "{stdout}");

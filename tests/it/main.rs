@@ -23,8 +23,7 @@
 //!   directory is removed beside them (`exports`).
 //! - Ratios within one test: four GIL threads overlap their sleeps, 1.25x as fast as one
 //!   thread timed beside them at least (about 4x on a quiet machine, 2x with every CPU taken;
-//!   `gil`); sleeping threads' speedup above 1.4x at two workers
-//!   (`bench`); a thread starts faster than a fork+exec, a fork of a 256 MiB parent is slower
+//!   `gil`); a thread starts faster than a fork+exec, a fork of a 256 MiB parent is slower
 //!   than of a small one (`probe`); a CPU-bound GIL turn lasts at least the switch interval
 //!   (load only lengthens it) and at most a fifth of the run (`gil`).
 //! - Baselines made far from any run: a nanosecond and a thousand seconds a run (`baseline`).
@@ -32,6 +31,9 @@
 //!   `--max-time` (`bench`); a busy machine that runs out of time asks nothing of it.
 //! - Words that depend on what was measured are checked against the figures they stand on,
 //!   not expected: the I/O section says threads help only beside a row that ran faster (`cli`).
+//!   No speedup is asked for: the browser test wants each plotted line's points, not their
+//!   height (`bench`); a row's busy CPUs are more than none and no more than its threads
+//!   (`reproduce`).
 
 mod backends;
 mod bad_input;
@@ -58,6 +60,7 @@ mod reproduce;
 mod signals;
 mod soak;
 mod today;
+mod width;
 
 use parlab::backend::processes::worker::WORKER_ARG;
 use parlab::backend::processes::{Processes, StartMethod};
