@@ -59,25 +59,6 @@ fn figure_cell(v: &str) -> String {
         .join(" ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::figure_cell;
-
-    #[test]
-    fn a_figure_breaks_only_before_its_interval_and_after_a_slash() {
-        assert_eq!(
-            figure_cell("1.02 ms (± 3.1 us)"),
-            "<span class=\"nw\">1.02 ms</span> <span class=\"nw\">(± 3.1 us)</span>"
-        );
-        assert_eq!(
-            figure_cell("0.5 s / 1.0 ms"),
-            "<span class=\"nw\">0.5 s /</span> <span class=\"nw\">1.0 ms</span>"
-        );
-        assert_eq!(figure_cell("-"), "<span class=\"nw\">-</span>");
-        assert_eq!(figure_cell("a<b"), "<span class=\"nw\">a&lt;b</span>");
-    }
-}
-
 impl Exporter for Html {
     fn name(&self) -> &'static str {
         "html"
@@ -173,4 +154,23 @@ fn ceiling_note(report: &Report) -> Option<String> {
         at.range.1,
         100.0 * report.ceilings.cost_share
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::figure_cell;
+
+    #[test]
+    fn a_figure_breaks_only_before_its_interval_and_after_a_slash() {
+        assert_eq!(
+            figure_cell("1.02 ms (± 3.1 us)"),
+            "<span class=\"nw\">1.02 ms</span> <span class=\"nw\">(± 3.1 us)</span>"
+        );
+        assert_eq!(
+            figure_cell("0.5 s / 1.0 ms"),
+            "<span class=\"nw\">0.5 s /</span> <span class=\"nw\">1.0 ms</span>"
+        );
+        assert_eq!(figure_cell("-"), "<span class=\"nw\">-</span>");
+        assert_eq!(figure_cell("a<b"), "<span class=\"nw\">a&lt;b</span>");
+    }
 }
