@@ -214,7 +214,7 @@ pub struct BenchArgs {
     /// Write a Markdown table.
     #[arg(long, value_name = "FILE")]
     pub export_markdown: Option<String>,
-    /// Write a self-contained HTML report (machine, plot, table).
+    /// Write a self-contained HTML report (machine, table, plot).
     #[arg(long, value_name = "FILE")]
     pub export_html: Option<String>,
     /// Write the speedup plot as SVG.
