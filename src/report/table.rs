@@ -245,8 +245,9 @@ fn bulleted(text: &str, line_width: usize) -> String {
     out
 }
 
-/// Words of `text` filled into lines of at most `width` characters.
-fn wrap(text: &str, width: usize) -> Vec<String> {
+/// Words of `text` filled into lines of at most `width` characters (a longer word keeps a line
+/// of its own).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
