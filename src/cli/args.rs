@@ -239,12 +239,7 @@ pub struct PythonFnArgs {
     pub items: Option<String>,
     /// Map mode: items per chunk, comma-separated for several (each its own rows); default:
     /// about four chunks per worker.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        requires = "items",
-        allow_hyphen_values = true
-    )]
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub chunksize: Vec<String>,
     /// Map mode: the most items taken from SOURCE; one more is refused (an endless iterator?).
     #[arg(long, default_value = "1000000", allow_hyphen_values = true)]

@@ -66,6 +66,17 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
         )
         .into());
     }
+    if a.items.is_none()
+        && let Some(c) = a.chunksize.first()
+    {
+        return Err(parlab::Error::invalid(
+            "chunksize",
+            c.as_str(),
+            "chunks are of items: --chunksize goes with --items SOURCE (map mode); a range is \
+             cut by --split",
+        )
+        .into());
+    }
     let mut chunksizes = Vec::new();
     for c in &a.chunksize {
         let c = parse_u64_in("chunksize", c, 1, 1_000_000_000)?;

@@ -112,7 +112,8 @@ fn short(text: &str, most: usize) -> String {
 /// AttributeError ('NoneType' object has no attribute 'link'): the function shares state
 /// between calls; it is not safe on threads".
 fn failure_words(row: &Row, failure: &Failure) -> String {
-    let setting = row.setting();
+    // The road fails at any chunk size: the row's is left out.
+    let setting = format!("{} x{}", row.road, row.workers);
     let what = match failure {
         Failure::Raised { kind, message } if message.is_empty() => {
             format!("{setting} raised {kind}")

@@ -4,7 +4,7 @@
 //! A record is a tag byte, a little-endian u32 length and that many bytes: tag `P`, the value
 //! pickled (as `ProcessPoolExecutor` sends it); tag `R`, `TYPE\n` and the value's repr, for a
 //! value that cannot be pickled, which only the roads that never send one (sequential, threads)
-//! may give. The worker script writes and reads the same format.
+//! may give (any address in it left out). The worker script writes and reads the same format.
 //!
 //! A road's results are checked against the sequential ones record by record: equal bytes are
 //! the same value (pickling is deterministic within one interpreter version); the records that

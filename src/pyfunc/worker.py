@@ -370,7 +370,8 @@ def serve(path, name):
 # Items and results cross between interpreters as *forms*: one record per value, a tag byte, a
 # little-endian u32 length and the bytes. Tag P: the value pickled (how ProcessPoolExecutor
 # sends it); tag R: "TYPE\n" and its repr, for a value that cannot be pickled, which only the
-# roads that never send it (sequential, threads) may give: parlab then compares reprs.
+# roads that never send it (sequential, threads) may give: parlab then compares reprs
+# (with any address left out).
 #
 #   check-map FILE FUNCTION SOURCE...  one JSON line: check's, with "items" (how many) or the
 #                                      "error" SOURCE gave
@@ -401,9 +402,11 @@ def serve(path, name):
 #     info JSON                  an answer of load, reference or judge
 
 import pickle
+import re
 import struct
 
 PROTOCOL = pickle.DEFAULT_PROTOCOL
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 LENGTH = struct.Struct("<I")
 INDEX = struct.Struct("<Q")
 
@@ -569,7 +572,9 @@ def form(value, may_repr):
     except BaseException as e:  # pickling runs the value's own code, which may raise anything
         if not may_repr:
             raise Uncrossable(value, e)
-        text = type_name(value) + "\n" + short_repr(value, 1 << 20)
+        # An address in a repr (`<generator object f at 0x7f...>`) differs between
+        # interpreters: it is left out.
+        text = type_name(value) + "\n" + ADDRESS.sub(" at 0x...", short_repr(value, 1 << 20))
         return record(b"R", text.encode("utf-8", "backslashreplace"))
 
 
