@@ -45,6 +45,7 @@ mod input;
 pub mod interrupt;
 pub mod job;
 pub mod kernels;
+mod limits;
 pub mod measure;
 mod named;
 pub mod number;

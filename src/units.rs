@@ -53,6 +53,13 @@ pub fn format_duration(d: Duration) -> String {
     format!("{ns}ns")
 }
 
+/// A count and its noun, plural unless the count is one: `1 hand-off`, `3 hand-offs`,
+/// `0 cells`. The noun takes an `s`.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Seconds in the unit that reads best, e.g. `12.3 ms`.
 pub fn seconds(s: f64) -> String {
     if s >= 1.0 {
@@ -82,6 +89,9 @@ mod tests {
 
     #[test]
     fn durations() {
+        assert_eq!(count(1u32, "hand-off"), "1 hand-off");
+        assert_eq!(count(0u32, "cell"), "0 cells");
+        assert_eq!(count(3u64, "worker"), "3 workers");
         assert_eq!(parse_duration("1ms").unwrap(), Duration::from_millis(1));
         assert_eq!(parse_duration("0.5s").unwrap(), Duration::from_millis(500));
         assert_eq!(format_duration(Duration::from_micros(250)), "250us");

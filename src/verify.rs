@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::backend::processes::StartMethod;
 use crate::backend::{Backend, BackendKind};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::{Kernel, Total};
 use crate::observer::Silent;
@@ -69,6 +70,38 @@ pub fn default_chunks(range: Span) -> Split {
     Split::Chunks(range.len() / 64 + 1)
 }
 
+/// What a verification of `backends`, with worker processes started by `start`, leaves out of
+/// what parlab can run, one phrase each, for its summary: the backends that need a launcher or
+/// a build feature, and the other way of starting worker processes.
+pub fn left_out(backends: &[BackendKind], start: StartMethod) -> Vec<String> {
+    let mut out = Vec::new();
+    if !backends.contains(&BackendKind::Mpi) {
+        out.push(if cfg!(feature = "mpi") {
+            "mpi (it runs under an MPI launcher: bench -b mpi starts one)".to_string()
+        } else {
+            "mpi (not in this build: --features mpi)".to_string()
+        });
+    }
+    if !backends.contains(&BackendKind::Gpu) {
+        out.push(if cfg!(feature = "gpu") {
+            "gpu (verify -b gpu checks it)".to_string()
+        } else {
+            "gpu (not in this build: --features gpu)".to_string()
+        });
+    }
+    if backends.contains(&BackendKind::Processes) {
+        let other = StartMethod::ALL.into_iter().find(|m| *m != start);
+        if let Some(other) = other {
+            out.push(format!(
+                "processes started by {} (verify --start {} checks them)",
+                other.name(),
+                other.name()
+            ));
+        }
+    }
+    out
+}
+
 /// One verified case.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
@@ -98,22 +131,47 @@ impl Row {
     }
 }
 
+/// The sequential answer of each of `matrix`'s jobs, in order. Fails if one cannot be
+/// computed (an overflow).
+pub fn references(matrix: &Matrix) -> Result<Vec<Total>> {
+    matrix
+        .jobs
+        .iter()
+        .map(|&(kernel, range)| {
+            crate::backend::sequential::reference(&Job {
+                kernel,
+                range,
+                split: Split::Static,
+            })
+        })
+        .collect()
+}
+
 /// Runs every case of `matrix`, calling `on_row` as each finishes.
 ///
 /// `backend_for` builds the backend of a kind (tests point the `processes` backend at the
-/// parlab binary). Fails only if a reference answer cannot be computed.
+/// parlab binary). Fails if a reference answer cannot be computed, and with the stop's error
+/// once Ctrl-C or SIGTERM asked runs to stop: the row it cut short is the last one given to
+/// `on_row`, and no case starts after it.
 pub fn run(
     matrix: &Matrix,
     backend_for: &dyn Fn(BackendKind) -> Box<dyn Backend>,
     on_row: &mut dyn FnMut(&Row),
 ) -> Result<Vec<Row>> {
+    run_against(matrix, &references(matrix)?, backend_for, on_row)
+}
+
+/// [`run`] against the answers [`references`] computed beforehand, one per job (a caller that
+/// lays out its table before the first row needs them first); the stop's error once Ctrl-C or
+/// SIGTERM asked runs to stop, as [`run`].
+pub fn run_against(
+    matrix: &Matrix,
+    references: &[Total],
+    backend_for: &dyn Fn(BackendKind) -> Box<dyn Backend>,
+    on_row: &mut dyn FnMut(&Row),
+) -> Result<Vec<Row>> {
     let mut rows = Vec::with_capacity(matrix.len());
-    for &(kernel, range) in &matrix.jobs {
-        let expected = crate::backend::sequential::reference(&Job {
-            kernel,
-            range,
-            split: Split::Static,
-        })?;
+    for (&(kernel, range), &expected) in matrix.jobs.iter().zip(references) {
         for &kind in &matrix.backends {
             let backend = backend_for(kind);
             if !backend.supports(&kernel) {
@@ -127,10 +185,13 @@ pub fn run(
                         range,
                         split,
                     };
+                    if let Some(signal) = crate::interrupt::requested() {
+                        return Err(crate::interrupt::error(signal));
+                    }
                     let t0 = Instant::now();
-                    let got = backend
-                        .run(&job, workers, &Silent)
-                        .map_err(|e| e.to_string());
+                    let outcome = backend.run(&job, workers, &Silent);
+                    let stopped = outcome.as_ref().err().and_then(Error::interrupted_by);
+                    let got = outcome.map_err(|e| e.to_string());
                     let row = Row {
                         job,
                         backend: kind,
@@ -141,6 +202,9 @@ pub fn run(
                     };
                     on_row(&row);
                     rows.push(row);
+                    if let Some(signal) = stopped {
+                        return Err(crate::interrupt::error(signal));
+                    }
                 }
             }
         }
@@ -205,6 +269,31 @@ mod tests {
         let rows = run(&m, &|_| Box::new(DropsLastPart), &mut |_| {}).unwrap();
         assert_eq!(rows.len(), 4);
         assert!(rows.iter().all(|r| !r.passed()), "{rows:?}");
+    }
+
+    #[test]
+    fn what_is_left_out_is_named() {
+        let all = BackendKind::verified();
+        let out = left_out(&all, StartMethod::ForkServer);
+        assert!(out.iter().any(|o| o.starts_with("mpi (")), "{out:?}");
+        assert!(
+            out.iter()
+                .any(|o| o.starts_with("processes started by spawn")),
+            "{out:?}"
+        );
+        assert_eq!(
+            out.iter().any(|o| o.starts_with("gpu (")),
+            !cfg!(feature = "gpu"),
+            "{out:?}"
+        );
+        let out = left_out(&[BackendKind::Processes], StartMethod::Spawn);
+        assert!(
+            out.iter()
+                .any(|o| o.starts_with("processes started by forkserver")),
+            "{out:?}"
+        );
+        let out = left_out(&[BackendKind::Threads], StartMethod::Spawn);
+        assert!(!out.iter().any(|o| o.starts_with("processes")), "{out:?}");
     }
 
     #[test]

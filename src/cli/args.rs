@@ -100,6 +100,10 @@ pub struct VerifyArgs {
     pub json: bool,
     #[command(flatten)]
     pub settings: BackendArgs,
+    /// Show every column of the table, however wide (by default the columns that do not fit
+    /// the terminal, or $COLUMNS, are left out and named under the table).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +123,10 @@ pub struct ReproduceArgs {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Show every column of the tables, however wide (by default the columns that do not fit
+    /// the terminal, or $COLUMNS, are left out and named under the table).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +232,10 @@ pub struct BenchArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Show every column of the table, however wide (by default the columns that do not fit
+    /// the terminal, or $COLUMNS, are left out and named under the table).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]

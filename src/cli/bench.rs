@@ -154,10 +154,13 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     for e in exports.iter_mut().filter(|e| !e.to.is_rewritable()) {
         e.failed = e.format.write(&report, &e.to).err();
     }
+    let wide = |w: usize| (!a.wide).then_some(w);
     let table = if to_stdout {
-        print_table(&mut std::io::stderr().lock(), &report)
+        let w = wide(parlab::report::width::of_stderr());
+        print_table(&mut std::io::stderr().lock(), &report, w)
     } else {
-        print_table(&mut std::io::stdout().lock(), &report)
+        let w = wide(parlab::report::width::of_stdout());
+        print_table(&mut std::io::stdout().lock(), &report, w)
     };
     let failed: Vec<_> = exports.iter().filter_map(|e| e.failed.as_ref()).collect();
     for e in &failed {
@@ -356,44 +359,60 @@ fn exports(a: &BenchArgs) -> parlab::Result<Vec<Export>> {
     Ok(exports)
 }
 
-fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+/// The table on the terminal: the Markdown export's columns that have something to show,
+/// fitted to `width` (none: `--wide`, every column however wide), the columns that give way
+/// first being those the exports hold anyway.
+fn print_table(out: &mut impl Write, r: &Report, width: Option<usize>) -> std::io::Result<()> {
+    let prose = parlab::report::width::prose(width.unwrap_or(parlab::report::width::DEFAULT));
     for line in markdown::machine_lines(r)
         .into_iter()
         .chain(markdown::comparison_lines(r))
     {
-        writeln!(out, "{line}")?;
+        super::paragraph(out, &line, prose)?;
     }
-    // The Markdown export's cells; the terminal leaves out CPU time and memory for width, and
-    // the change against a baseline when there is none.
-    let compared = r.comparison.is_some();
+    let [kernel, range, backend, workers] = super::job_columns();
+    let columns = [
+        kernel,
+        range,
+        backend,
+        workers,
+        Column::right("median wall (± sd)")
+            .min_width(22)
+            .gap(2)
+            .short("wall (± sd)")
+            .optional(6),
+        Column::right("speedup (95% CI)")
+            .min_width(22)
+            .short("speedup"),
+        Column::right("of ceiling").min_width(14).optional(5),
+        Column::right("efficiency").optional(3),
+        Column::right("CPU user / sys").optional(2),
+        Column::right("peak RSS").optional(1),
+        Column::right("serial fraction (Karp-Flatt)")
+            .min_width(20)
+            .short("serial fraction")
+            .optional(4),
+        Column::right("wall vs baseline")
+            .min_width(18)
+            .short("vs baseline"),
+        Column::left("status").gap(2).spill(16),
+    ];
+    let shown = markdown::shown_columns(r);
     let mut table = Table::new(
-        super::job_columns()
+        columns
             .into_iter()
-            .chain([
-                Column::right("median wall (± sd)").min_width(22).gap(2),
-                Column::right("speedup (95% CI)").min_width(22),
-                Column::right("of ceiling").min_width(14),
-                Column::right("serial fraction").min_width(20),
-            ])
-            .chain(compared.then(|| Column::right("vs baseline").min_width(18)))
-            .chain([Column::left("status").gap(2)]),
+            .enumerate()
+            .filter(|(i, _)| shown.contains(i))
+            .map(|(_, c)| c),
     );
+    if let Some(w) = width {
+        table
+            .fit(w)
+            .when_cut("--wide shows every column, and the exports hold them.");
+    }
     for c in &r.cells {
-        let [
-            kernel,
-            range,
-            backend,
-            workers,
-            wall,
-            speedup,
-            of_ceiling,
-            _,
-            _,
-            _,
-            serial,
-            change,
-            mut status,
-        ] = markdown::cells_of(c);
+        let mut cells = markdown::cells_of(c);
+        let status = &mut cells[12];
         if let Some(e) = c.errors.first().or(c.artefact.as_ref()) {
             status.push_str(&format!(": {e}"));
         }
@@ -401,12 +420,11 @@ fn print_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             status.push_str(", interval wider than --precision");
         }
         table.row(
-            [
-                kernel, range, backend, workers, wall, speedup, of_ceiling, serial,
-            ]
-            .into_iter()
-            .chain(compared.then_some(change))
-            .chain([status]),
+            cells
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| shown.contains(i))
+                .map(|(_, v)| v),
         );
     }
     for c in &r.ceilings.at {

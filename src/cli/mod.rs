@@ -15,8 +15,8 @@ mod verify;
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches};
 
 use args::{Cli, Command};
 
@@ -27,7 +27,14 @@ const EXIT_FAILURE: u8 = 1;
 
 /// Parses the command line, runs it and maps errors to exit codes.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // Help is prose: wrapped to the width of standard output, at most 100 columns, in one
+    // layout for every command (each option's help on the lines under it).
+    let width = parlab::report::width::prose(parlab::report::width::of_stdout());
+    let command = Cli::command().term_width(width).next_line_help(true);
+    let cli = match command
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
@@ -122,6 +129,11 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
+/// Writes `text` as a paragraph wrapped to `width` columns.
+fn paragraph(out: &mut impl std::io::Write, text: &str, width: usize) -> std::io::Result<()> {
+    write!(out, "{}", parlab::report::width::paragraph(text, width))
+}
+
 /// The columns that name a job's run, first in the tables of `verify` and `bench`.
 fn job_columns() -> [parlab::report::table::Column; 4] {
     use parlab::report::table::Column;
@@ -161,10 +173,13 @@ impl StatusLine {
         }
     }
 
-    /// Shows `text` in place of the line before.
+    /// Shows `text` in place of the line before, cut to the terminal's width (a line longer
+    /// than that would wrap, and the next one would not replace it).
     fn show(&self, text: &str) {
         use std::io::Write;
         if self.live {
+            let room = parlab::report::width::of_stderr().saturating_sub(5);
+            let text: String = text.chars().take(room).collect();
             eprint!("\r\x1b[2K{text} ...");
             let _ = std::io::stderr().flush();
         }

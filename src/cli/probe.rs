@@ -91,9 +91,23 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
     }
     // With the plot on standard output (`--plot -`), the tables go to stderr.
     let printed = if plot_to == Some(Output::Stdout) {
-        print_reports(&mut std::io::stderr().lock(), &a, &python_note, &reports)
+        let width = parlab::report::width::of_stderr();
+        print_reports(
+            &mut std::io::stderr().lock(),
+            &a,
+            &python_note,
+            &reports,
+            width,
+        )
     } else {
-        print_reports(&mut std::io::stdout().lock(), &a, &python_note, &reports)
+        let width = parlab::report::width::of_stdout();
+        print_reports(
+            &mut std::io::stdout().lock(),
+            &a,
+            &python_note,
+            &reports,
+            width,
+        )
     };
     if let Some(e) = &failed {
         eprintln!("error: {}", super::shown(e));
@@ -140,44 +154,61 @@ fn print_reports(
     a: &ProbeArgs,
     python_note: &str,
     reports: &[Report],
+    width: usize,
 ) -> Result<()> {
     if a.json {
         writeln!(out, "{}", serde_json::to_string(&reports)?)?;
     } else {
-        writeln!(out, "What workers cost on this machine ({python_note})")?;
+        let prose = parlab::report::width::prose(width);
+        super::paragraph(
+            out,
+            &format!("What workers cost on this machine ({python_note})"),
+            prose,
+        )?;
         for r in reports {
-            print_report(out, r)?;
+            print_report(out, r, width)?;
         }
     }
     Ok(())
 }
 
-fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+/// One probe's rows: the median, least and most of each row's samples, and how many samples
+/// there were (one sample has no spread: its least and most are left blank).
+fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Result<()> {
     let mut table = Table::new([
-        Column::left("what").min_width(58),
+        Column::left("what").min_width(58).wrap(24),
         Column::right("median").min_width(11),
         Column::right("min").min_width(11),
         Column::right("max").min_width(11),
-        Column::left("unit").gap(2),
+        Column::right("samples").short("n"),
+        Column::left("unit").gap(2).spill(6),
     ]);
+    table.fit(width);
     for row in &r.rows {
         match &row.value {
-            Ok(s) => table.row([
-                row.what.clone(),
-                figure(s.median),
-                figure(s.min),
-                figure(s.max),
-                row.unit.to_string(),
-            ]),
+            Ok(s) => {
+                let spread = |v: f64| if s.n > 1 { figure(v) } else { "-".into() };
+                table.row([
+                    row.what.clone(),
+                    figure(s.median),
+                    spread(s.min),
+                    spread(s.max),
+                    s.n.to_string(),
+                    row.unit.to_string(),
+                ])
+            }
             Err(why) => table.row([
                 row.what.clone(),
                 "-".into(),
                 "-".into(),
                 "-".into(),
+                "0".into(),
                 format!("not measured: {why}"),
             ]),
         };
     }
     table.notes(&r.conclusion);
-    write!(out, "\n{}\n\n{}", r.title, table.render())
+    writeln!(out)?;
+    super::paragraph(out, &r.title, parlab::report::width::prose(width))?;
+    write!(out, "\n{}", table.render())
 }

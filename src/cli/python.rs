@@ -14,7 +14,7 @@ use parlab::pyfunc::{
     export,
 };
 use parlab::report::output::{Output, Protected};
-use parlab::report::table::{Column, Table, wrap};
+use parlab::report::table::{Column, Table};
 use parlab::span::Span;
 use parlab::units::seconds;
 
@@ -104,12 +104,12 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
     let specs = Spec::parse_list(&a.python)?;
     let found = resolve(&specs, &Places::from_env())?;
     let exports = exports(&a, &super::protect_pythons(source, &found.pythons))?;
-    let pythons: Vec<Interpreter> = found
+    let pythons: Vec<(Interpreter, bool)> = found
         .pythons
         .iter()
-        .map(|(py, _)| Interpreter::of(py))
+        .map(|(py, named)| (Interpreter::of(py), *named))
         .collect();
-    let lab = Lab::new(target, calls, pythons)?;
+    let lab = Lab::new(target, calls, pythons, policy.timeout)?;
     let settings = Settings {
         ranges,
         split,
@@ -131,15 +131,17 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
     drop(status);
     // With an export on standard output, the text goes to standard error.
     let to_stdout = exports.iter().any(|(_, o)| *o == Output::Stdout);
-    let mut text: Box<dyn Write> = if to_stdout {
-        Box::new(std::io::stderr().lock())
+    let (mut text, width): (Box<dyn Write>, usize) = if to_stdout {
+        let width = parlab::report::width::of_stderr();
+        (Box::new(std::io::stderr().lock()), width)
     } else {
-        Box::new(std::io::stdout().lock())
+        let width = parlab::report::width::of_stdout();
+        (Box::new(std::io::stdout().lock()), width)
     };
     if a.json {
         writeln!(text, "{}", serde_json::to_string(&report)?)?;
     } else {
-        print_report(&mut text, &report)?;
+        print_report(&mut text, &report, width)?;
     }
     text.flush()?;
     drop(text);
@@ -193,25 +195,24 @@ fn exports(a: &PythonFnArgs, protected: &Protected) -> parlab::Result<Vec<(Forma
     Ok(out)
 }
 
-fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Result<()> {
+    let prose = parlab::report::width::prose(width);
     let map = r.mode == Mode::Map;
-    match &r.items {
-        Some(items) if map => paragraph(
-            out,
-            &format!(
-                "{} over {} items of {}: every result checked against the sequential one",
-                r.function, items.count, items.source
-            ),
-        )?,
+    // The file's name and what the interpreters said are the user's: shown, never obeyed.
+    let head = match &r.items {
+        Some(items) if map => super::shown(format_args!(
+            "{} over {} items of {}: every result checked against the sequential one",
+            r.function, items.count, items.source
+        )),
         _ => {
             let answer = r.result.as_deref().unwrap_or("none");
-            writeln!(
-                out,
+            super::shown(format_args!(
                 "{} over {} ({} split): answer {answer}",
                 r.function, r.range, r.split
-            )?
+            ))
         }
-    }
+    };
+    super::paragraph(out, &head, prose)?;
     writeln!(out)?;
     let many = r.rows.iter().any(|row| row.range != r.range);
     let mut columns = vec![Column::left("python").min_width(8)];
@@ -225,11 +226,12 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     columns.extend([
         Column::right("start-up"),
         Column::right("median"),
-        Column::right("speedup (95% CI)"),
+        Column::right("speedup (95% CI)").short("speedup"),
         Column::right("ceiling"),
-        Column::left("answer"),
+        Column::left("answer").spill(6),
     ]);
     let mut table = Table::new(columns);
+    table.fit(width);
     for row in &r.rows {
         let speedup = row.speedup.map_or(String::new(), |s| s.ratio());
         let status = match (&row.error, &row.result) {
@@ -279,7 +281,7 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     for rec in each {
         writeln!(out)?;
         let text = format!("On {}: {}: {}", rec.python, rec.setting(), rec.reason);
-        paragraph(out, &text)?;
+        super::paragraph(out, &super::shown(text), prose)?;
     }
     if let Some(rec) = &r.recommendation {
         writeln!(out)?;
@@ -290,21 +292,14 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             rec.python,
             rec.reason
         );
-        paragraph(out, &text)?;
+        super::paragraph(out, &super::shown(text), prose)?;
         if let Some(range) = &rec.smallest_range {
-            writeln!(
+            super::paragraph(
                 out,
-                "It beats one thread from range {range} on (the smallest measured)."
+                &format!("It beats one thread from range {range} on (the smallest measured)."),
+                prose,
             )?;
         }
-    }
-    Ok(())
-}
-
-/// `text` in lines of at most 100 columns.
-fn paragraph(out: &mut impl Write, text: &str) -> std::io::Result<()> {
-    for line in wrap(text, 100) {
-        writeln!(out, "{line}")?;
     }
     Ok(())
 }

@@ -29,12 +29,16 @@ pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
     if a.json {
         writeln!(out, "{}", serde_json::to_string(&report)?)?;
     } else {
-        print_report(&mut out, &report)?;
+        let width = parlab::report::width::of_stdout();
+        print_report(&mut out, &report, width, a.wide)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+/// The report as text: prose wrapped to `width` (at most 100 columns), tables fitted to it
+/// unless `wide`.
+fn print_report(out: &mut impl Write, r: &Report, width: usize, wide: bool) -> std::io::Result<()> {
+    let prose = parlab::report::width::prose(width);
     let python = match &r.python_missing {
         Some(why) => why.clone(),
         None => {
@@ -42,47 +46,61 @@ fn print_report(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             format!("CPython {}", all.join(", "))
         }
     };
-    writeln!(
+    let say = |out: &mut dyn Write, text: &str| -> std::io::Result<()> {
+        write!(out, "{}", parlab::report::width::paragraph(text, prose))
+    };
+    say(
         out,
-        "The seed experiment, reproduced ({} CPUs; {python})",
-        r.cpus
+        &format!(
+            "The seed experiment, reproduced ({} CPUs; {})",
+            r.cpus,
+            super::shown(&python)
+        ),
     )?;
     if let Some(busy) = &r.busy_warning {
-        writeln!(out, "Warning: {busy}.")?;
+        say(out, &format!("Warning: {busy}."))?;
     }
+    let fitted = |t: &mut Table| {
+        if !wide {
+            t.fit(width).when_cut("--wide shows every column.");
+        }
+        t.render()
+    };
     if !r.pythons.is_empty() {
         writeln!(out)?;
-        write!(out, "{}", pythons_table(r).render())?;
+        write!(out, "{}", fitted(&mut pythons_table(r)))?;
     }
     for (n, section) in [(1, &r.cpu), (2, &r.io)] {
         writeln!(out)?;
-        writeln!(out, "{n}. {}: {}", section.title, section.job)?;
+        say(out, &format!("{n}. {}: {}", section.title, section.job))?;
         writeln!(out)?;
-        write!(out, "{}", section_table(section).render())?;
+        write!(out, "{}", fitted(&mut section_table(section)))?;
     }
     writeln!(out)?;
-    writeln!(
+    say(
         out,
-        "3. Inside the GIL: CPython against parlab's model (switch interval {} ms)",
-        r.switch_interval_s * 1e3
+        &format!(
+            "3. Inside the GIL: CPython against parlab's model (switch interval {} ms)",
+            r.switch_interval_s * 1e3
+        ),
     )?;
     writeln!(out)?;
-    write!(out, "{}", inside_table(r).render())?;
+    write!(out, "{}", fitted(&mut inside_table(r)))?;
     if !r.fidelity.is_empty() {
         writeln!(out)?;
-        writeln!(
+        say(
             out,
-            "4. Fidelity: each GIL model against the interpreter it models (targets: 15% on \
-             the thread ratios, 10% on the hold, 2x on the convoy)"
+            "4. Fidelity: each GIL model against the interpreter it models (targets: 15% on the \
+             thread ratios, 10% on the hold, 2x on the convoy)",
         )?;
         writeln!(out)?;
-        write!(out, "{}", fidelity_table(r).render())?;
+        write!(out, "{}", fitted(&mut fidelity_table(r)))?;
     }
     if !r.summary.is_empty() {
         writeln!(out)?;
-        writeln!(out, "Summary: speedup at 2 workers against 1 thread")?;
+        say(out, "Summary: speedup at 2 workers against 1 thread")?;
         writeln!(out)?;
-        write!(out, "{}", summary_table(r).render())?;
+        write!(out, "{}", fitted(&mut summary_table(r)))?;
     }
     Ok(())
 }
@@ -96,7 +114,7 @@ fn pythons_table(r: &Report) -> Table {
         Column::left("GIL").min_width(8),
         Column::left("processes by").min_width(12),
         Column::left("subinterpreters").min_width(16),
-        Column::left("program").gap(2),
+        Column::left("program").gap(2).spill(12),
     ]);
     for p in &r.pythons {
         t.row([
@@ -123,21 +141,25 @@ fn with_interval(e: &Estimate) -> String {
     e.written_as(figure(e.value), figure)
 }
 
+/// Each model's measures against its interpreter's, under a heading per model and
+/// interpreter.
 fn fidelity_table(r: &Report) -> Table {
     let mut t = Table::new([
-        Column::left("model").min_width(11),
-        Column::left("interpreter").min_width(16),
-        Column::left("measure").min_width(36),
+        Column::left("measure").min_width(38).wrap(16),
         Column::right("model").min_width(10),
         Column::right("CPython").min_width(10),
         Column::right("ratio").min_width(7),
         Column::left("target").gap(2),
     ]);
+    let mut last = None;
     for f in &r.fidelity {
+        let pair = (f.model.as_str(), f.python.as_str());
+        if last != Some(pair) {
+            t.heading(format!("{} against {}", f.model, f.python));
+            last = Some(pair);
+        }
         t.row([
-            f.model.clone(),
-            f.python.clone(),
-            f.measure.clone(),
+            format!("  {}", f.measure),
             with_interval(&f.model_value),
             with_interval(&f.python_value),
             f.ratio.figure(2, ""),
@@ -167,35 +189,34 @@ fn summary_table(r: &Report) -> Table {
     t
 }
 
-/// Rows of a section, the family named once at the head of its group, and its verdict. A
-/// measured row shows its runs, its speedup's interval (paired rounds) and, with more than one
-/// worker on the CPU-bound job, the machine's ceiling and the share of it reached.
+/// Rows of a section under a heading per family (who ran them), and its verdict. A measured
+/// row shows its runs, its speedup's interval (paired rounds) and, with more than one worker
+/// on the CPU-bound job, the machine's ceiling and the share of it reached.
 fn section_table(s: &Section) -> Table {
     let mut t = Table::new([
-        Column::left("who").min_width(24),
-        Column::left("variant").min_width(12),
-        Column::right("result").min_width(12),
-        Column::right("wall s").min_width(10),
+        Column::left("who, variant").min_width(16),
+        Column::right("result").min_width(10).optional(2),
+        Column::right("wall s").min_width(8),
         Column::right("CPUs").min_width(4),
         Column::right("runs").min_width(4),
-        Column::right("speedup (95% CI)").min_width(18),
-        Column::right("ceiling").min_width(7),
+        Column::right("speedup (95% CI)")
+            .min_width(18)
+            .short("speedup"),
+        Column::right("ceiling").min_width(7).optional(1),
         Column::right("of ceiling").min_width(10),
-        Column::left("note").gap(2),
+        Column::left("note").gap(2).spill(12),
     ]);
     let mut last_family = String::new();
     for row in &s.rows {
         let family = row.who.family();
-        let shown = if family == last_family {
-            String::new()
-        } else {
-            family.clone()
-        };
-        last_family = family;
+        if family != last_family {
+            t.heading(family.clone());
+            last_family = family;
+        }
         let gil = row.gil.as_ref().filter(|g| g.handoffs > 0).map(|g| {
             format!(
-                "{} hand-offs, hold median {}",
-                g.handoffs,
+                "{}, hold median {}",
+                parlab::units::count(g.handoffs, "hand-off"),
                 seconds(g.hold_median_s)
             )
         });
@@ -208,8 +229,7 @@ fn section_table(s: &Section) -> Table {
             .flatten()
             .collect();
         t.row([
-            shown,
-            row.variant.to_string(),
+            format!("  {}", row.variant),
             row.result.map_or("-".into(), |v| v.to_string()),
             row.wall_s.map_or("-".into(), |v| format!("{v:.3}")),
             spread
@@ -241,7 +261,7 @@ fn section_table(s: &Section) -> Table {
 /// CPython against the model, metric by metric, and the verdict.
 fn inside_table(r: &Report) -> Table {
     let mut t = Table::new([
-        Column::left("measure").min_width(58),
+        Column::left("measure").min_width(58).wrap(24),
         Column::right("CPython").min_width(24),
         Column::right("parlab gil").min_width(24),
         Column::left("unit").gap(2),

@@ -138,19 +138,23 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         record.gil = gil;
         writeln!(out, "{}", record.to_line())?;
     } else {
-        writeln!(out, "Result: {total}")?;
-        writeln!(
-            out,
-            "kernel {}, range {}, split {} ({parts} part{}), backend {backend}, {workers} worker{}",
-            job.kernel,
-            job.range,
-            job.split,
-            if parts == 1 { "" } else { "s" },
-            if workers == 1 { "" } else { "s" }
+        let width = parlab::report::width::prose(parlab::report::width::of_stdout());
+        super::paragraph(&mut out, &format!("Result: {total}"), width)?;
+        super::paragraph(
+            &mut out,
+            &format!(
+                "kernel {}, range {}, split {} ({}), backend {backend}, {}",
+                job.kernel,
+                job.range,
+                job.split,
+                parlab::units::count(parts, "part"),
+                parlab::units::count(workers as u64, "worker")
+            ),
+            width,
         )?;
         writeln!(out, "Elapsed: {elapsed:.4} s")?;
         if let Some(a) = &adapter {
-            writeln!(out, "Adapter: {a}")?;
+            writeln!(out, "Adapter: {}", super::shown(a))?;
         }
         if retries > 0 {
             writeln!(
@@ -159,19 +163,19 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             )?;
         }
         if let Some(g) = gil {
-            writeln!(
-                out,
-                "GIL ({}): {} hand-offs ({:.0}/s), hold per turn median {:.3} ms, p90 {:.3} ms; \
-                 {} forced and {} voluntary drops; threads waited {:.3} s in total",
+            let line = format!(
+                "GIL ({}): {} ({:.0}/s), hold per turn median {:.3} ms, p90 {:.3} ms; drops: {} \
+                 forced, {} voluntary; threads waited {:.3} s in total",
                 g.model,
-                g.handoffs,
+                parlab::units::count(g.handoffs, "hand-off"),
                 g.handoffs_per_s,
                 g.hold_median_s * 1e3,
                 g.hold_p90_s * 1e3,
                 g.forced_drops,
                 g.voluntary_drops,
                 g.wait_s,
-            )?;
+            );
+            super::paragraph(&mut out, &line, width)?;
         }
     }
     Ok(ExitCode::SUCCESS)

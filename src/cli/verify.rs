@@ -66,71 +66,113 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     }
 
     let mut out = std::io::stdout().lock();
+    let width = parlab::report::width::of_stdout();
     if !a.json && m.backends.contains(&BackendKind::Gpu) {
-        writeln!(out, "Adapter: {}", parlab::backend::gpu::adapter()?)?;
+        super::paragraph(
+            &mut out,
+            &format!("Adapter: {}", parlab::backend::gpu::adapter()?),
+            parlab::report::width::prose(width),
+        )?;
     }
-    // Rows are printed as they finish, so the columns keep fixed widths.
-    let table = Table::new(super::job_columns().into_iter().chain([
+    let references = verify::references(&m)?;
+    // Rows are printed as they finish, so the columns are laid out beforehand, from the cases
+    // to come and their expected answers (a wrong answer of other length pushes its line); a
+    // long error goes on the lines under its row.
+    let mut table = Table::new(super::job_columns().into_iter().chain([
         Column::left("split").min_width(16).gap(2),
         Column::right("result").min_width(24),
-        Column::right("time").min_width(10).gap(2),
-        Column::left("status").gap(2),
+        Column::right("time").min_width(10).gap(2).optional(1),
+        Column::left("status").gap(2).spill(6),
     ]));
+    if !a.wide {
+        table.fit(width).when_cut("--wide shows every column.");
+    }
+    for (&(kernel, range), expected) in m.jobs.iter().zip(&references) {
+        for backend in &m.backends {
+            for split in &m.splits {
+                let split = split.unwrap_or_else(|| verify::default_chunks(range));
+                for workers in &m.workers {
+                    table.sizing_row([
+                        kernel.to_string(),
+                        range.to_string(),
+                        backend.to_string(),
+                        workers.to_string(),
+                        split.to_string(),
+                        expected.headline().to_string(),
+                        "99999.99ms".to_string(),
+                        "ok".to_string(),
+                    ]);
+                }
+            }
+        }
+    }
     if !a.json {
         write!(out, "{}", table.header_line())?;
     }
-    let rows = verify::run(&m, &|k| k.create_with(&options), &mut |row: &Row| {
-        let _ = if a.json {
-            writeln!(
-                out,
-                "{}",
-                serde_json::json!({
-                    "kernel": row.job.kernel,
-                    "range": row.job.range,
-                    "split": row.job.split,
-                    "backend": row.backend,
-                    "workers": row.workers,
-                    "expected": row.expected,
-                    "got": row.got.as_ref().ok(),
-                    "error": row.got.as_ref().err(),
-                    "passed": row.passed(),
-                    "elapsed_s": row.elapsed.as_secs_f64(),
-                })
-            )
-        } else {
-            let (result, status) = match &row.got {
-                Ok(t) if row.passed() => (t.headline().to_string(), "ok".to_string()),
-                Ok(t) => (
-                    t.headline().to_string(),
-                    format!("MISMATCH: expected {}", row.expected.headline()),
-                ),
-                Err(e) => ("-".to_string(), format!("ERROR: {e}")),
+    let rows = verify::run_against(
+        &m,
+        &references,
+        &|k| k.create_with(&options),
+        &mut |row: &Row| {
+            let _ = if a.json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({
+                        "kernel": row.job.kernel,
+                        "range": row.job.range,
+                        "split": row.job.split,
+                        "backend": row.backend,
+                        "workers": row.workers,
+                        "expected": row.expected,
+                        "got": row.got.as_ref().ok(),
+                        "error": row.got.as_ref().err(),
+                        "passed": row.passed(),
+                        "elapsed_s": row.elapsed.as_secs_f64(),
+                    })
+                )
+            } else {
+                let (result, status) = match &row.got {
+                    Ok(t) if row.passed() => (t.headline().to_string(), "ok".to_string()),
+                    Ok(t) => (
+                        t.headline().to_string(),
+                        format!("MISMATCH: expected {}", row.expected.headline()),
+                    ),
+                    Err(e) => ("-".to_string(), format!("ERROR: {e}")),
+                };
+                write!(
+                    out,
+                    "{}",
+                    table.row_line(&[
+                        row.job.kernel.to_string(),
+                        row.job.range.to_string(),
+                        row.backend.to_string(),
+                        row.workers.to_string(),
+                        row.job.split.to_string(),
+                        result,
+                        format!("{:.2}ms", row.elapsed.as_secs_f64() * 1e3),
+                        status,
+                    ])
+                )
             };
-            write!(
-                out,
-                "{}",
-                table.row_line(&[
-                    row.job.kernel.to_string(),
-                    row.job.range.to_string(),
-                    row.backend.to_string(),
-                    row.workers.to_string(),
-                    row.job.split.to_string(),
-                    result,
-                    format!("{:.2}ms", row.elapsed.as_secs_f64() * 1e3),
-                    status,
-                ])
-            )
-        };
-    })?;
+        },
+    )?;
     let failed = rows.iter().filter(|r| !r.passed()).count();
     if !a.json {
-        writeln!(
-            out,
-            "{} cases: {} passed, {} failed",
-            rows.len(),
+        let left_out = verify::left_out(&m.backends, options.start);
+        let mut summary = format!(
+            "{}: {} passed, {} failed.",
+            parlab::units::count(rows.len() as u64, "case"),
             rows.len() - failed,
             failed
-        )?;
+        );
+        if !left_out.is_empty() {
+            summary.push_str(&format!(" Not verified: {}.", left_out.join("; ")));
+        }
+        if let Some(cut) = table.left_out() {
+            summary.push_str(&format!(" {cut}"));
+        }
+        super::paragraph(&mut out, &summary, parlab::report::width::prose(width))?;
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS

@@ -20,21 +20,23 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use num_bigint::BigInt;
 
 use super::Road;
-use super::conn::{Event, Fault, Interp, Launch, TICK, Unanswered, wait_readable};
+use super::conn::{Event, Fault, Interp, Launch, Mode, TICK, Unanswered, wait_readable};
 use super::forms::Forms;
 use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::interrupt;
 use crate::span::Part;
 use crate::split::Plan;
 
-/// How long a worker interpreter may take to load the function (or to take its items, or to
-/// hand back a round's results) when no timeout is set.
-const START_LIMIT: Duration = Duration::from_secs(120);
+/// How long a worker interpreter may take to start the worker script, and to import the
+/// user's file when no `--timeout` bounds that (and, in map mode, to take its items or hand
+/// back a round's results).
+pub(crate) const START_LIMIT: Duration = Duration::from_secs(120);
 
 /// What one round answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +71,8 @@ pub(crate) struct Cell {
     items: Option<Arc<Forms>>,
     run_limit: Option<RunLimit>,
     interps: Vec<Interp>,
+    /// Processes the function left running, killed as its interpreters stopped.
+    left: Arc<AtomicUsize>,
     /// CPU seconds the interpreter's process used on the last round, where it said (one
     /// interpreter: sequential, threads, subinterpreters).
     pub last_cpu_s: Option<f64>,
@@ -100,9 +104,59 @@ impl Cell {
             items,
             run_limit: None,
             interps: Vec::new(),
+            left: Arc::new(AtomicUsize::new(0)),
             last_cpu_s: None,
             last_fault: None,
             limited: false,
+        }
+    }
+
+    /// How many processes the function left running so far (each killed when its interpreter
+    /// stopped).
+    pub(crate) fn left(&self) -> usize {
+        self.left.load(Ordering::Relaxed)
+    }
+
+    fn interp(&self) -> Result<Interp> {
+        Interp::start(&self.launch, Mode::Serve(self.road), &self.left)
+    }
+
+    /// The longest the import of the user's file may take: `--timeout`, as for a part.
+    fn import_limit(&self) -> Duration {
+        self.timeout.unwrap_or(START_LIMIT)
+    }
+
+    /// Why worker `i`, not ready yet, is taken for failed: it did not start the worker script
+    /// within [`START_LIMIT`], or did not import the user's file within the import limit.
+    fn start_overdue(&self, i: usize) -> Option<String> {
+        let interp = &self.interps[i];
+        match interp.loading {
+            None if interp.started.elapsed() > START_LIMIT => Some(format!(
+                "it did not start the worker script within {START_LIMIT:?}"
+            )),
+            Some(t) if t.elapsed() > self.import_limit() => Some(format!(
+                "importing {} did not finish within {}{:?}",
+                self.launch.file.display(),
+                if self.timeout.is_some() {
+                    "the timeout of "
+                } else {
+                    ""
+                },
+                self.import_limit()
+            )),
+            _ => None,
+        }
+    }
+
+    /// The cause for worker `i` failing before it was ready, for `why`: named as the import of
+    /// the user's file when the interpreter had begun it (the file ended it: `os._exit`).
+    fn start_failure(&self, i: usize, why: impl std::fmt::Display) -> WorkerCause {
+        match self.interps[i].loading {
+            Some(_) => WorkerCause::Spawn(format!(
+                "importing {} ended it: {why}",
+                self.launch.file.display()
+            )),
+            None => WorkerCause::Spawn(why.to_string()),
         }
     }
 
@@ -146,7 +200,8 @@ impl Cell {
             });
         }
         for _ in 0..n {
-            self.interps.push(Interp::start(&self.launch, self.road)?);
+            let interp = self.interp()?;
+            self.interps.push(interp);
         }
         for i in 0..n {
             self.await_ready(i)?;
@@ -276,27 +331,38 @@ impl Cell {
         Ok((Answer::Forms(forms), took))
     }
 
-    /// Waits until worker `i` has said `ready`.
+    /// Waits until worker `i` has said `ready`: within [`START_LIMIT`] to start the worker
+    /// script, then within the import limit to import the user's file.
     fn await_ready(&mut self, i: usize) -> Result<()> {
-        let limit = self.timeout.unwrap_or(START_LIMIT).max(START_LIMIT);
         let mut events = Vec::new();
         while !self.interps[i].ready {
             check_interrupt()?;
-            if self.interps[i].started.elapsed() > limit {
+            if let Some(why) = self.start_overdue(i) {
                 self.interps[i].kill();
-                let why = format!("it did not load the function within {limit:?}");
                 return Err(self.error(i, None, WorkerCause::Spawn(why)));
             }
             if wait_readable(&[&self.interps[i]], TICK)?.is_empty() {
+                if let Some(cause) = self.interps[i].gone() {
+                    let cause = match cause {
+                        WorkerCause::Stopped { .. } => cause,
+                        other => self.start_failure(i, other),
+                    };
+                    return Err(self.error(i, None, cause));
+                }
                 continue;
             }
             let read = self.interps[i].receive(&mut events);
-            if let Some(e) = events.iter().find(|e| **e != Event::Ready) {
+            if let Some(e) = events
+                .iter()
+                .find(|e| !matches!(e, Event::Ready | Event::Loading))
+            {
                 let why = format!("it sent {} before it was ready", e.brief());
                 return Err(self.error(i, None, WorkerCause::Protocol(why)));
             }
             events.clear();
-            read.map_err(|why| self.error(i, None, WorkerCause::Spawn(why)))?;
+            if let Err(why) = read {
+                return Err(self.error(i, None, self.start_failure(i, why)));
+            }
         }
         Ok(())
     }
@@ -319,7 +385,12 @@ impl Cell {
                 return Err(e);
             }
             let wait = self.next_wait(t0, running.values().copied());
-            if !wait_readable(&[&self.interps[i]], wait)?.is_empty() {
+            let readable = !wait_readable(&[&self.interps[i]], wait)?.is_empty();
+            if !readable && let Some(cause) = self.interps[i].gone() {
+                let part = running.keys().next().and_then(|k| by_index.get(k).copied());
+                return Err(self.error(i, part, cause));
+            }
+            if readable {
                 let read = self.interps[i].receive(&mut events);
                 for event in events.drain(..) {
                     match event {
@@ -418,13 +489,28 @@ impl Cell {
             let since: Vec<Instant> = held.iter().flatten().map(|(_, t)| *t).collect();
             let wait = self.next_wait(t0, since.into_iter());
             let conns: Vec<&Interp> = self.interps.iter().collect();
-            for i in wait_readable(&conns, wait)? {
+            let readable = wait_readable(&conns, wait)?;
+            if readable.is_empty() {
+                for i in 0..n {
+                    if let Some(cause) = self.interps[i].gone() {
+                        let cause = match cause {
+                            WorkerCause::Stopped { .. } => cause,
+                            _ if !self.interps[i].ready => self.start_failure(i, cause),
+                            _ => cause,
+                        };
+                        self.interps[i].kill();
+                        let e = self.error(i, held[i].map(|(p, _)| p), cause);
+                        self.retry(i, e, &mut held, &mut todo, &mut failures)?;
+                    }
+                }
+            }
+            for i in readable {
                 let read = self.interps[i].receive(&mut events);
                 let mut failed = None;
                 for event in events.drain(..) {
                     let holds = |k| held[i].is_some_and(|(p, _)| p.index == k);
                     match event {
-                        Event::Ready => {}
+                        Event::Ready | Event::Loading => {}
                         Event::Done(k, v) if holds(k) && map.is_none() => {
                             total += v;
                             left -= 1;
@@ -463,7 +549,10 @@ impl Cell {
                     }
                 }
                 if let (None, Err(why)) = (&failed, read) {
-                    failed = Some(WorkerCause::Protocol(why));
+                    failed = Some(match self.interps[i].ready {
+                        true => WorkerCause::Protocol(why),
+                        false => self.start_failure(i, why),
+                    });
                 }
                 if let Some(cause) = failed {
                     self.interps[i].kill();
@@ -480,16 +569,14 @@ impl Cell {
                 return Err(e);
             }
             for i in 0..n {
-                let cause = match (self.timeout, held[i]) {
-                    (Some(limit), Some((_, t))) if t.elapsed() >= limit => {
+                let overdue = (!self.interps[i].ready)
+                    .then(|| self.start_overdue(i))
+                    .flatten();
+                let cause = match (self.timeout, held[i], overdue) {
+                    (Some(limit), Some((_, t)), _) if t.elapsed() >= limit => {
                         WorkerCause::TimedOut(limit)
                     }
-                    _ if !self.interps[i].ready
-                        && self.interps[i].started.elapsed() > START_LIMIT =>
-                    {
-                        let why = format!("it did not load the function within {START_LIMIT:?}");
-                        WorkerCause::Spawn(why)
-                    }
+                    (_, _, Some(why)) => WorkerCause::Spawn(why),
                     _ => continue,
                 };
                 self.interps[i].kill();
@@ -523,7 +610,7 @@ impl Cell {
         }
         *count += 1;
         self.last_fault = None;
-        self.interps[i] = Interp::start(&self.launch, self.road)?;
+        self.interps[i] = self.interp()?;
         todo.push_front(part);
         Ok(())
     }

@@ -3,12 +3,14 @@
 //! same items in the same order (a set of str iterates in another order in another process),
 //! and it compares, with `==`, the results whose bytes differ from the sequential ones.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use super::Road;
-use super::conn::{Event, Interp, Launch, TICK, Unanswered, wait_readable};
+use super::conn::{Event, Interp, Launch, Mode, TICK, Unanswered, wait_readable};
 use super::forms::Forms;
 use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::span::Part;
@@ -58,7 +60,12 @@ impl Helper {
     /// Starts it and waits until it has loaded the function's module.
     pub(crate) fn start(launch: &Launch, source: String) -> Result<Helper> {
         let mut helper = Helper {
-            interp: Interp::start(launch, Road::Sequential)?,
+            // What the import leaves running is counted by the check and the cells already.
+            interp: Interp::start(
+                launch,
+                Mode::Serve(Road::Sequential),
+                &Arc::new(AtomicUsize::new(0)),
+            )?,
             source,
         };
         let t0 = Instant::now();
@@ -73,10 +80,16 @@ impl Helper {
                 return Err(helper.failed(WorkerCause::Spawn(why)));
             }
             if wait_readable(&[&helper.interp], TICK)?.is_empty() {
+                if let Some(cause) = helper.interp.gone() {
+                    return Err(helper.failed(cause));
+                }
                 continue;
             }
             let read = helper.interp.receive(&mut events);
-            if let Some(e) = events.iter().find(|e| **e != Event::Ready) {
+            if let Some(e) = events
+                .iter()
+                .find(|e| !matches!(e, Event::Ready | Event::Loading))
+            {
                 let why = format!("it sent {} before it was ready", e.brief());
                 return Err(helper.failed(WorkerCause::Protocol(why)));
             }

@@ -351,7 +351,7 @@ pub(crate) fn measure(
         let measured = round >= settings.warmup;
         let t0 = Instant::now();
         if measured {
-            ceilings.extend(probe.sample().0);
+            ceilings.extend(probe.sample()?.0);
         }
         for (g, group) in groups.iter_mut().enumerate() {
             let mine: Vec<usize> = (0..slots.len()).filter(|&s| slots[s].group == g).collect();
@@ -416,6 +416,15 @@ pub(crate) fn measure(
     let mut rows = Vec::new();
     for mut slot in slots {
         slot.cell.stop();
+        let left = slot.cell.left();
+        if left > 0 {
+            notes.push(format!(
+                "{}: the function left {} running; {} killed when the row ended",
+                slot.row.name(),
+                super::processes(left),
+                if left == 1 { "it was" } else { "they were" }
+            ));
+        }
         let row = &mut slot.row;
         row.runs = row.times.len();
         if !row.times.is_empty() {

@@ -18,8 +18,9 @@
 //! written to a new temporary file for each [`Lab`]. Before anything is measured, every
 //! interpreter runs it once in `check` mode (`check.rs`): a syntax error, a missing function or
 //! one that cannot take two arguments is bad input. Then each cell (`cell.rs`) starts its worker
-//! interpreters in `serve` mode, which load the function once and answer requests on their
-//! standard input:
+//! interpreters in `serve` mode, which load the function once and answer requests on a
+//! descriptor of their own (`conn.rs`; the function's standard input is `/dev/null`, what it
+//! prints goes to standard error):
 //!
 //! - `sequential` (the baseline) and `threads`: one interpreter runs the parts in its main
 //!   thread, or in N threads taking the parts in turn;
@@ -30,9 +31,11 @@
 //!
 //! The interpreters report every part as it starts and ends (`conn.rs`), so a part that runs
 //! past `--timeout` is seen whichever road runs it: its process is killed (for threads and
-//! subinterpreters, the interpreter running them, as a thread cannot be killed). Workers are
-//! started with `PR_SET_PDEATHSIG`, ignore SIGINT (parlab stops them itself), and are killed and
-//! reaped when their cell is dropped, so none outlives parlab.
+//! subinterpreters, the interpreter running them, as a thread cannot be killed); so is the
+//! import of the user's file, in the check and in every worker. Workers are started with
+//! `PR_SET_PDEATHSIG`, ignore SIGINT (parlab stops them itself), and are killed and reaped when
+//! their cell is dropped, so none outlives parlab; each is a child subreaper, and what the
+//! function left running is killed (and counted in a note) before it (docs/failures.md).
 //!
 //! Once the sequential run is timed, every run may take at most 10 times as long, or 10 s
 //! ([`measure::DEFAULT_LIMIT_TIMES`]), unless `--timeout` says otherwise.
@@ -133,6 +136,11 @@ pub struct Settings {
     pub retries: u32,
 }
 
+/// "1 process", "3 processes".
+pub(crate) fn processes(n: usize) -> String {
+    format!("{n} process{}", if n == 1 { "" } else { "es" })
+}
+
 /// An interpreter the function runs on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Interpreter {
@@ -211,52 +219,110 @@ pub struct Lab {
     calls: Calls,
     pythons: Vec<Interpreter>,
     script: Script,
-    /// What the checks found that the report must say (a GIL turned back on).
+    /// Interpreters left out and processes the imports left, for the report.
     notes: Vec<String>,
 }
 
 impl Lab {
-    /// Writes the worker script and checks `target` on every interpreter: a file that does
-    /// not compile, a missing function, one that cannot take `(start, end)` (in map mode, one
-    /// item; or a SOURCE that gives no items) or an interpreter that cannot run the script is
-    /// an [`crate::Error::Invalid`].
-    pub fn new(target: Target, calls: Calls, mut pythons: Vec<Interpreter>) -> Result<Lab> {
+    /// Writes the worker script and checks `target` on every interpreter, each with whether
+    /// the user named it (rather than `all` finding it); each import may take `timeout` (else
+    /// two minutes). A file that does not compile, a missing function, one that cannot take
+    /// `(start, end)` (in map mode, one item; or a SOURCE that gives no items) or a named
+    /// interpreter that cannot run the script is an [`crate::Error::Invalid`]; an interpreter found by `all` that cannot serve the function
+    /// (Python 2) is left out with a note, unless none is left. An import past the timeout is
+    /// a failure; Ctrl-C, SIGTERM and a limit met are passed on.
+    pub fn new(
+        target: Target,
+        calls: Calls,
+        pythons: Vec<(Interpreter, bool)>,
+        timeout: Option<Duration>,
+    ) -> Result<Lab> {
         let script = Script::write("parlab-pyfunc", WORKER_SCRIPT)?;
+        let mut kept = Vec::new();
         let mut notes = Vec::new();
+        let mut first_failure = None;
         let words = source_words(&calls);
-        for py in &mut pythons {
-            let source = match (&calls, &words) {
-                (Calls::Map { shown, .. }, Some(words)) => Some(check::SourceArg {
-                    words,
-                    shown: shown.as_str(),
-                }),
-                _ => None,
+        let shown = match &calls {
+            Calls::Map { shown, .. } => Some(shown.as_str()),
+            Calls::Range => None,
+        };
+        for (mut py, named) in pythons {
+            let launch = conn::Launch {
+                program: py.executable.clone(),
+                script: script.path().to_path_buf(),
+                file: target.file.clone(),
+                function: target.function.clone(),
+                source: words.clone(),
             };
-            let checked = check::check(&py.executable, script.path(), &target, source)?;
-            if py.free_threaded && !py.gil_enabled && checked.gil_after_import == Some(true) {
-                py.gil_enabled = true;
-                py.label = format!("{} (GIL on)", py.label);
-                py.gil_back_on = Some(format!(
-                    "importing {} turned it back on (an extension module without \
-                     free-threading support)",
-                    target.file.display()
-                ));
+            match check::check(&launch, &target, shown, timeout) {
+                Ok(checked) => {
+                    if checked.left > 0 {
+                        notes.push(format!(
+                            "{}: importing {} left {} running; {} killed",
+                            py.label,
+                            target.file.display(),
+                            processes(checked.left),
+                            if checked.left == 1 {
+                                "it was"
+                            } else {
+                                "they were"
+                            }
+                        ));
+                    }
+                    if py.free_threaded && !py.gil_enabled && checked.gil_after_import == Some(true)
+                    {
+                        py.gil_enabled = true;
+                        py.label = format!("{} (GIL on)", py.label);
+                        py.gil_back_on = Some(format!(
+                            "importing {} turned it back on (an extension module without \
+                             free-threading support)",
+                            target.file.display()
+                        ));
+                    }
+                    if let Some(why) = &py.gil_back_on {
+                        notes.push(format!(
+                            "{}: a free-threaded build running with its GIL on: {why}; its \
+                             threads take turns as under any GIL",
+                            py.label
+                        ));
+                    }
+                    kept.push(py);
+                }
+                Err(e) if named || e.interrupted_by().is_some() || e.is_limit() => return Err(e),
+                Err(e) => {
+                    let why = match &e {
+                        crate::Error::Invalid {
+                            what: "python",
+                            allowed,
+                            ..
+                        } => format!("not {allowed}"),
+                        crate::Error::Invalid { allowed, .. } => allowed.clone(),
+                        other => other.to_string(),
+                    };
+                    notes.push(format!(
+                        "CPython {} ({}) is left out: {why}",
+                        py.label,
+                        py.executable.display()
+                    ));
+                    first_failure.get_or_insert(e);
+                }
             }
-            if let Some(why) = &py.gil_back_on {
-                notes.push(format!(
-                    "{}: a free-threaded build running with its GIL on: {why}; its threads take \
-                     turns as under any GIL",
-                    py.label
-                ));
-            }
+        }
+        if let (true, Some(e)) = (kept.is_empty(), first_failure) {
+            return Err(e);
         }
         Ok(Lab {
             target,
             calls,
-            pythons,
+            pythons: kept,
             script,
             notes,
         })
+    }
+
+    /// The interpreters the function is measured on: those that passed the check.
+    pub fn pythons(&self) -> &[Interpreter] {
+        &self.pythons
     }
 
     /// Measures every road; rows that failed keep their error, and only Ctrl-C or SIGTERM is

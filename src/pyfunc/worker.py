@@ -4,11 +4,17 @@ subinterpreters.
 
 Runs on CPython 3.6 and later.
 
+The protocol has two descriptors of its own, set up by parlab: requests come in on fd 3 and
+events go out on fd 4, one line each. The function's standard input is /dev/null and what it
+prints (standard output or error) goes to parlab's standard error, so that neither can touch
+the protocol.
+
 Usage:
-  python3 worker.py check FILE FUNCTION   one JSON line: who the interpreter is, and whether
-                                          FUNCTION in FILE can be called as FUNCTION(start, end)
-  python3 worker.py serve FILE FUNCTION   loads the function, says "ready", then answers
-                                          requests read from stdin, one per line:
+  python3 worker.py check FILE FUNCTION   says "loading", then whether FUNCTION in FILE can be
+                                          called as FUNCTION(start, end) ("checked JSON"),
+                                          then waits for "quit"
+  python3 worker.py serve FILE FUNCTION   says "loading", loads the function, says "ready",
+                                          then answers requests, one per line:
 
     part I A B                 FUNCTION(A, B) in the main thread
     seq  I:A:B,I:A:B,...       the parts one after another in the main thread, then "end"
@@ -20,6 +26,8 @@ Usage:
 
   and writes, one per line:
 
+    loading                    the user's file is read from now on
+    checked JSON               (check) {"error": null} or {"error": why}
     ready                      the function is loaded
     start I                    part I has begun (seq, threads, subs)
     done I VALUE               part I's int, in decimal
@@ -32,7 +40,6 @@ Usage:
                                           the same for FUNCTION(item) over the items of
                                           SOURCE: see "Map mode" below
 
-The protocol has standard output to itself: what the function prints goes to standard error.
 SIGINT is ignored: parlab stops its workers itself, so that Ctrl-C at a terminal (which
 signals the whole process group) prints no traceback from here.
 """
@@ -96,17 +103,7 @@ def where(tb):
 
 
 def check(path, name, args=(0, 0), called="with two arguments (start, end)"):
-    import platform
-    import sysconfig
-
-    gil = getattr(sys, "_is_gil_enabled", None)
-    out = {
-        "version": platform.python_version(),
-        "executable": os.path.realpath(sys.executable),
-        "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": gil() if gil else True,
-        "subinterpreters": subinterpreter_api(),
-    }
+    out = {"error": None}
     try:
         with open(path, "rb") as f:
             source = f.read()
@@ -146,6 +143,7 @@ def check(path, name, args=(0, 0), called="with two arguments (start, end)"):
             path, type(e).__name__, e, where(sys.exc_info()[2]))
         return out
     # An extension module without free-threading support turns the GIL back on as it loads.
+    gil = getattr(sys, "_is_gil_enabled", None)
     out["gil_after_import"] = gil() if gil else True
     if not callable(fn):
         out["error"] = "%s in %s is not a function (it is of type %s)" % (name, path, type(fn).__name__)
@@ -160,12 +158,18 @@ def check(path, name, args=(0, 0), called="with two arguments (start, end)"):
     return out
 
 
+REQUESTS = 3  # parlab's requests, one per line
+EVENTS = 4  # the events written back
+
+
 class Channel(object):
-    """Standard output, for the protocol alone, one whole line per write."""
+    """The events descriptor, for the protocol alone, one whole line per write."""
 
     def __init__(self):
-        self.fd = os.dup(1)
-        os.dup2(2, 1)  # the function's prints go to standard error
+        self.fd = EVENTS
+        # Not passed on to a program the function runs; only the function's own forks hold it.
+        for fd in (REQUESTS, EVENTS):
+            os.set_inheritable(fd, False)
         self.lock = threading.Lock()
 
     def say(self, *words):
@@ -173,6 +177,11 @@ class Channel(object):
         with self.lock:
             while data:
                 data = data[os.write(self.fd, data):]
+
+
+def requests():
+    """parlab's requests, one line at a time, until it closes them."""
+    return os.fdopen(REQUESTS, "r")
 
 
 def answer(fn, a, b):
@@ -331,10 +340,11 @@ class Subinterpreters(object):
 def serve(path, name):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     chan = Channel()
+    chan.say("loading")
     fn = load(path, name)
     subs = None
     chan.say("ready")
-    for line in sys.stdin:
+    for line in requests():
         words = line.split()
         if not words:
             continue
@@ -373,9 +383,10 @@ def serve(path, name):
 # roads that never send it (sequential, threads) may give: parlab then compares reprs
 # (with any address left out).
 #
-#   check-map FILE FUNCTION SOURCE...  one JSON line: check's, with "items" (how many) or the
-#                                      "error" SOURCE gave
-#   map FILE FUNCTION SOURCE...        loads the function, says "ready", then answers:
+#   check-map FILE FUNCTION SOURCE...  as check, its JSON with "items" (how many) or the
+#                                      "source_error" SOURCE gave
+#   map FILE FUNCTION SOURCE...        says "loading", loads the function, says "ready", then
+#                                      answers:
 #
 #     load                       SOURCE's items: "data 0 LEN" and their forms, then "end"
 #     own-items                  the same, and keeps them as this interpreter's items
@@ -552,7 +563,7 @@ def load_items(words, fn_path):
 
 def check_map(path, name, words):
     out = check(path, name, (None,), "with one argument (an item)")
-    if "error" in out:
+    if out["error"] is not None:
         return out
     try:
         out["items"] = len(load_items(words, path))
@@ -904,9 +915,10 @@ def self_unequal(data):
 def serve_map(path, name, words):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     chan = Channel()
+    chan.say("loading")
     fn = load(path, name)
     prepare_source(words, path)
-    requests = FdReader(0)
+    requests = FdReader(REQUESTS)
     items, blob, starts = [], b"", [0]
     last = (None, [])  # the last round's results: by chunk, and its chunks in order
     subs = None
@@ -994,12 +1006,26 @@ def serve_map(path, name, words):
         subs.close()
 
 
+def check_and_wait(path, name, words=None):
+    """Checks the function (in map mode, with the words of SOURCE, and SOURCE too), then waits
+    for parlab to be done with this interpreter (it looks for processes the import left behind
+    while this interpreter still holds them)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    chan = Channel()
+    chan.say("loading")
+    verdict = check(path, name) if words is None else check_map(path, name, words)
+    chan.say("checked", json.dumps(verdict))
+    for line in requests():
+        if line.split() == ["quit"]:
+            break
+
+
 def main():
     mode, path, name = sys.argv[1:4]
     if mode == "check":
-        print(json.dumps(check(path, name)))
+        check_and_wait(path, name)
     elif mode == "check-map":
-        print(json.dumps(check_map(path, name, sys.argv[4:])))
+        check_and_wait(path, name, sys.argv[4:])
     elif mode == "serve":
         serve(path, name)
     elif mode == "map":

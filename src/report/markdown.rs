@@ -29,6 +29,20 @@ pub const COLUMNS: [&str; 13] = [
     "status",
 ];
 
+/// The [`COLUMNS`] with something to show in report `r`: a column whose every cell is "-" is
+/// left out, and "wall vs baseline" without `--baseline`. Indices into [`COLUMNS`], in order.
+pub fn shown_columns(r: &Report) -> Vec<usize> {
+    let rows: Vec<[String; 13]> = r.cells.iter().map(cells_of).collect();
+    (0..COLUMNS.len())
+        .filter(|&i| match COLUMNS[i] {
+            "wall vs baseline" => r.comparison.is_some(),
+            // The job's columns and the status always show, even for a benchmark of no cell.
+            "kernel" | "range" | "backend" | "workers" | "status" => true,
+            _ => rows.iter().any(|row| row[i] != "-"),
+        })
+        .collect()
+}
+
 /// A cell's table row, as plain strings.
 pub fn cells_of(c: &Cell) -> [String; 13] {
     let wall = c.wall.map_or("-".into(), |w| {

@@ -11,6 +11,7 @@ pub mod output;
 pub mod plot;
 pub mod speedup;
 pub mod table;
+pub mod width;
 
 pub use output::write_atomic;
 

@@ -90,7 +90,8 @@ impl<'a> Lab<'a> {
     }
 
     /// Runs `f` on interpreter `py`: a failure of one the user named is bad input (exit 2),
-    /// of one found by looking a note, after which its rows are skipped (`None`).
+    /// of one found by looking a note, after which its rows are skipped (`None`). Ctrl-C or
+    /// SIGTERM, or a limit met, is no failure of the interpreter: it is the error as it is.
     fn on_python<T>(
         &mut self,
         entry: &(Python, bool),
@@ -99,6 +100,8 @@ impl<'a> Lab<'a> {
         let (py, named) = entry;
         match f(py) {
             Ok(t) => Ok(Some(t)),
+            // Not the interpreter's doing: Ctrl-C (exit 130/143), a limit of this machine.
+            Err(e) if e.interrupted_by().is_some() || e.is_limit() => Err(e),
             Err(e) if *named => Err(Error::invalid(
                 "python",
                 py.program().display().to_string(),

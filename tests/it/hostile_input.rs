@@ -782,12 +782,12 @@ fn a_cell_asked_for_twice_is_measured_once() {
     assert_eq!(cells.len(), 2, "{cells:?}");
     assert_ne!(cells[0], cells[1]);
     // One table row each, and one A/A line for the one baseline.
-    assert_eq!(
-        out.stdout.matches("count          0..10000").count(),
-        2,
-        "{}",
-        out.stdout
-    );
+    let rows = out
+        .stdout
+        .lines()
+        .filter(|l| l.split_whitespace().take(2).eq(["count", "0..10000"]))
+        .count();
+    assert_eq!(rows, 2, "{}", out.stdout);
     assert_eq!(
         out.stdout.matches("against itself").count(),
         1,
@@ -895,6 +895,79 @@ fn python_sources_and_interpreters_named_twice_or_holding_a_nul() {
         let rows = report["rows"].as_array().unwrap();
         let sequential = rows.iter().filter(|r| r["road"] == "sequential").count();
         assert_eq!(sequential, 1, "{twice}: {rows:?}");
+    }
+    // A file whose name would drive the terminal is measured, and its name shown escaped.
+    let odd = "odd\u{1b}[2J.py";
+    std::fs::write(dir.join(odd), FUNCTION).unwrap();
+    let out = parlab(
+        &dir,
+        &args(&[
+            "python",
+            &format!("{odd}:f"),
+            "-r",
+            "0..100",
+            "-w",
+            "2",
+            "--roads",
+            "threads",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "-q",
+        ]),
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    for text in [&out.stdout, &out.stderr] {
+        assert!(!has_controls(text), "raw control characters: {text:?}");
+    }
+    assert!(
+        out.stdout.contains("odd\\u{1b}[2J.py:f over 0..100"),
+        "{}",
+        out.stdout
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_stopped_verify_starts_no_further_case() {
+    let dir = scratch("verify-stop");
+    let out_path = dir.join("rows");
+    let child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args([
+            "verify",
+            "-b",
+            "sequential,threads",
+            "-w",
+            "1,2",
+            "-k",
+            "count",
+        ])
+        .args(["-r", "0..3e8"])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The header, then the first case: the stop comes while the later ones are to run.
+    let began = Instant::now();
+    while std::fs::read_to_string(&out_path).map_or(0, |t| t.lines().count()) < 2 {
+        assert!(began.elapsed() < DEADLINE, "no case finished");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let before = std::fs::read_to_string(&out_path).unwrap().lines().count();
+    let stderr = stop(child, Signal::SIGTERM, 143);
+    assert!(
+        stderr.contains("interrupted by signal 15 (SIGTERM)"),
+        "{stderr}"
+    );
+    let rows = std::fs::read_to_string(&out_path).unwrap();
+    let after = rows.lines().count();
+    // At most the case the stop cut short was added, and no summary of cases never run.
+    assert!(after <= before + 1, "{rows}");
+    assert!(!rows.contains(" cases: "), "{rows}");
+    if after == before + 1 {
+        assert!(rows.lines().last().unwrap().contains("SIGTERM"), "{rows}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -30,7 +30,7 @@ const COMMAND_BUDGET: Duration = Duration::from_secs(40);
 const LET_RUN: Duration = Duration::from_secs(2);
 
 /// How long a command may take to end once sent SIGTERM, generous for a busy machine.
-const STOP_WITHIN: Duration = Duration::from_secs(20);
+const STOP_WITHIN: Duration = Duration::from_secs(60);
 
 fn scratch() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
