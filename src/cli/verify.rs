@@ -66,8 +66,15 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     }
 
     let mut out = std::io::stdout().lock();
-    if !a.json && m.backends.contains(&BackendKind::Gpu) {
-        writeln!(out, "Adapter: {}", parlab::backend::gpu::adapter()?)?;
+    // The GPU is set up before the first case, and its set-up reported apart from theirs.
+    let gpu = if m.backends.contains(&BackendKind::Gpu) {
+        Some(parlab::backend::gpu::info()?)
+    } else {
+        None
+    };
+    if let Some(g) = gpu.as_ref().filter(|_| !a.json) {
+        writeln!(out, "Adapter: {}", super::shown(g.description()))?;
+        writeln!(out, "GPU set-up: {}; not in any case's time", g.setup())?;
     }
     // Rows are printed as they finish, so the columns keep fixed widths.
     let table = Table::new(super::job_columns().into_iter().chain([
@@ -95,6 +102,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
                     "error": row.got.as_ref().err(),
                     "passed": row.passed(),
                     "elapsed_s": row.elapsed.as_secs_f64(),
+                    "gpu": gpu.as_ref().filter(|_| row.backend == BackendKind::Gpu),
                 })
             )
         } else {
