@@ -118,7 +118,12 @@ pub fn run(
         })?;
         for &kind in &matrix.backends {
             let backend = backend_for(kind);
-            if !backend.supports(&kernel) {
+            let whole = Job {
+                kernel,
+                range,
+                split: Split::Static,
+            };
+            if !backend.supports(&whole) {
                 continue;
             }
             for &split in &matrix.splits {

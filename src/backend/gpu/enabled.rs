@@ -18,6 +18,8 @@ use crate::observer::Observer;
 const SLOTS: usize = 2;
 /// Bytes of a dispatch's parameters (`Params` in `kernels.wgsl`).
 const PARAMS_BYTES: u64 = 32;
+/// `primes` runs below this end only: trial division in 32-bit words.
+const PRIMES_END: u64 = 1 << 32;
 /// Bytes of a dispatch's record.
 const RECORD_BYTES: u64 = RECORD_WORDS as u64 * 4;
 
@@ -467,8 +469,8 @@ struct InFlight {
 }
 
 impl Backend for Gpu {
-    fn supports(&self, kernel: &Kernel) -> bool {
-        !kernel.is_blocking()
+    fn supports(&self, job: &Job) -> bool {
+        !job.kernel.is_blocking() && !(job.kernel == Kernel::Primes && job.range.end > PRIMES_END)
     }
 
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
@@ -480,7 +482,7 @@ impl Backend for Gpu {
                 "the gpu backend cannot run sleep: a shader cannot block; use a CPU backend",
             ));
         }
-        if job.kernel == Kernel::Primes && job.range.end > 1 << 32 {
+        if job.kernel == Kernel::Primes && job.range.end > PRIMES_END {
             return Err(Error::invalid(
                 "range",
                 job.range.to_string(),
