@@ -1,6 +1,9 @@
 //! Before anything is measured: each interpreter runs the worker script once in `check` mode,
 //! which compiles the file, imports it and looks at the function, so that a syntax error, a
 //! missing function or one that cannot take `(start, end)` is bad input (exit 2) with one line.
+//! In map mode (`check-map`) the function must take one argument, and SOURCE's items are loaded
+//! once, so that a SOURCE that is missing, empty, not iterable, endless or raising half way is
+//! bad input too.
 //!
 //! The interpreter says `loading` before it reads the user's file, so what goes wrong is put
 //! where it belongs: before that, the interpreter cannot run parlab's script (Python 2, a
@@ -14,7 +17,7 @@ use std::time::Duration;
 
 use super::Target;
 use super::cell::START_LIMIT;
-use super::conn::{Event, Interp, Launch, Mode, wait_readable};
+use super::conn::{Event, Interp, Launch, Mode, Verdict, wait_readable};
 use crate::error::{Error, Result};
 use crate::interrupt;
 
@@ -29,15 +32,19 @@ pub(crate) struct Checked {
     /// Whether the GIL was on after FILE was imported, where the interpreter can say (3.13+):
     /// an extension module without free-threading support turns it back on as it loads.
     pub gil_after_import: Option<bool>,
+    /// Map mode: how many items SOURCE gave.
+    pub items: Option<u64>,
 }
 
-/// Runs `launch` in `check` mode; the import may take `timeout` (else [`START_LIMIT`]). An
-/// interpreter that cannot run the script, or a file or function it finds wrong, is an
-/// [`Error::Invalid`]; an import past the timeout is a failure (exit 1); Ctrl-C and a limit
-/// met are passed on as they are.
+/// Runs `launch` in `check` mode (`check-map` where it has a SOURCE, `source` as the user wrote
+/// it); the import may take `timeout` (else [`START_LIMIT`]). An interpreter that cannot run
+/// the script, or a file, function or SOURCE it finds wrong, is an [`Error::Invalid`]; an
+/// import past the timeout is a failure (exit 1); Ctrl-C and a limit met are passed on as they
+/// are.
 pub(crate) fn check(
     launch: &Launch,
     target: &Target,
+    source: Option<&str>,
     timeout: Option<Duration>,
 ) -> Result<Checked> {
     let program = launch.program.display().to_string();
@@ -106,7 +113,7 @@ pub(crate) fn check(
         }
         let read = interp.receive(&mut events);
         if let Some(verdict) = events.iter().find_map(|e| match e {
-            Event::Checked(v, gil) => Some((v.clone(), *gil)),
+            Event::Checked(v) => Some(v.clone()),
             _ => None,
         }) {
             break Ok(verdict);
@@ -117,16 +124,30 @@ pub(crate) fn check(
         }
     };
     match verdict {
-        Ok((None, gil_after_import)) => {
+        Ok(Verdict {
+            error: Some(why), ..
+        }) => {
+            interp.quit();
+            Err(Error::invalid("python function", target.to_string(), why))
+        }
+        Ok(Verdict {
+            source_error: Some(why),
+            ..
+        }) => {
+            interp.quit();
+            Err(Error::invalid("items", source.unwrap_or(""), why))
+        }
+        Ok(Verdict {
+            gil_after_import,
+            items,
+            ..
+        }) => {
             interp.quit();
             Ok(Checked {
                 left: left.load(Ordering::Relaxed),
                 gil_after_import,
+                items,
             })
-        }
-        Ok((Some(why), _)) => {
-            interp.quit();
-            Err(Error::invalid("python function", target.to_string(), why))
         }
         // The interpreter ended, or closed its events, without a verdict.
         Err(how) if interp.loading.is_some() => {
@@ -174,6 +195,7 @@ mod tests {
             script: dir.join("worker.py"),
             file: file.clone(),
             function: "f".into(),
+            source: None,
         };
         let target = Target {
             file,
@@ -185,14 +207,14 @@ mod tests {
     /// The check, again while another test's fork holds the just-written script (ETXTBSY).
     fn checked(launch: &Launch, target: &Target, timeout: Option<Duration>) -> Result<Checked> {
         for _ in 0..100 {
-            match check(launch, target, timeout) {
+            match check(launch, target, None, timeout) {
                 Err(e) if e.to_string().contains("busy") => {
                     std::thread::sleep(Duration::from_millis(20))
                 }
                 other => return other,
             }
         }
-        check(launch, target, timeout)
+        check(launch, target, None, timeout)
     }
 
     #[test]
@@ -257,7 +279,8 @@ mod tests {
             found,
             Checked {
                 left: 2,
-                gil_after_import: None
+                gil_after_import: None,
+                items: None,
             }
         );
         std::fs::remove_dir_all(dir).unwrap();

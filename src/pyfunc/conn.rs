@@ -1,6 +1,8 @@
-//! One Python interpreter running `worker.py check|serve FILE FUNCTION`: started so that it
-//! cannot outlive parlab, nor anything the function starts outlive its row, spoken to in lines
-//! on descriptors of its own, read without blocking, killed and reaped.
+//! One Python interpreter running `worker.py check|serve FILE FUNCTION` (in map mode,
+//! `check-map|map FILE FUNCTION SOURCE...`): started so that it cannot outlive parlab, nor
+//! anything the function starts outlive its row, spoken to in lines on descriptors of its own
+//! (some lines followed by a payload of bytes, `data I LEN`), read without blocking, killed and
+//! reaped.
 //!
 //! The interpreter gets `/dev/null` as standard input and parlab's standard error as its
 //! standard output (in `check` mode, one pipe parlab reads, for the message of an interpreter
@@ -38,6 +40,9 @@ pub(crate) struct Launch {
     pub file: PathBuf,
     /// The function's name.
     pub function: String,
+    /// Map mode: SOURCE as the worker reads it (`MAX range A B`, `MAX lines PATH`,
+    /// `MAX attr PATH NAME`); `None` for `FUNCTION(start, end)`.
+    pub source: Option<Vec<String>>,
 }
 
 /// What an interpreter is started to do.
@@ -64,16 +69,42 @@ pub struct Fault {
     /// The last traceback line: `file.py:12 in work: raise ValueError(...)`.
     #[serde(rename = "where")]
     pub place: String,
+    /// Map mode: the item it failed on, `17: 'line text'`.
+    #[serde(default)]
+    pub item: Option<String>,
+    /// Map mode: the type of the value that could not be pickled to cross between
+    /// interpreters, where that was the failure.
+    #[serde(default)]
+    pub cross: Option<String>,
 }
 
 impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)?;
-        if !self.place.is_empty() {
-            write!(f, " (at {})", self.place)?;
+        let item = self.item.as_ref().map(|i| format!("on item {i}"));
+        let place = (!self.place.is_empty()).then(|| format!("at {}", self.place));
+        let said: Vec<String> = item.into_iter().chain(place).collect();
+        if !said.is_empty() {
+            write!(f, " ({})", said.join(", "))?;
         }
         Ok(())
     }
+}
+
+/// `check` mode's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(crate) struct Verdict {
+    /// What is wrong with the file or function, if anything.
+    pub error: Option<String>,
+    /// Whether the GIL was on once the file was imported, where the interpreter can say.
+    #[serde(default)]
+    pub gil_after_import: Option<bool>,
+    /// Map mode: how many items SOURCE gave.
+    #[serde(default)]
+    pub items: Option<u64>,
+    /// Map mode: why SOURCE gave none.
+    #[serde(default)]
+    pub source_error: Option<String>,
 }
 
 /// One line from the worker.
@@ -81,9 +112,8 @@ impl std::fmt::Display for Fault {
 pub(crate) enum Event {
     /// The interpreter runs the script and reads the user's file from now on.
     Loading,
-    /// `check` mode's verdict: what is wrong with the file or function, if anything; and
-    /// whether the GIL was on once the file was imported, where the interpreter can say.
-    Checked(Option<String>, Option<bool>),
+    /// `check` mode's verdict.
+    Checked(Verdict),
     /// The function is loaded.
     Ready,
     /// A part has begun.
@@ -92,12 +122,30 @@ pub(crate) enum Event {
     Done(u64, BigInt),
     /// A part raised or returned a non-int.
     Fail(u64, Fault),
+    /// Map mode: a chunk's results are kept in the interpreter.
+    Ok(u64),
+    /// Bytes for part or request `I`: item or result forms.
+    Data(u64, Vec<u8>),
+    /// An answer in JSON (the helper's).
+    Info(serde_json::Value),
     /// Every part of a request was answered, or one failed; with the CPU seconds the
     /// interpreter's process used on the request (every thread), where it said.
     End(Option<f64>),
 }
 
 impl Event {
+    /// The event in a few words, for a message (a payload by its size only).
+    pub(crate) fn brief(&self) -> String {
+        match self {
+            Event::Data(i, data) => format!("data {i} ({} bytes)", data.len()),
+            Event::Info(v) => {
+                let text = v.to_string();
+                format!("info {}", text.chars().take(80).collect::<String>())
+            }
+            other => format!("{other:?}"),
+        }
+    }
+
     /// Reads one protocol line.
     pub(crate) fn parse(line: &str) -> std::result::Result<Event, String> {
         let mut words = line.splitn(3, ' ');
@@ -109,15 +157,9 @@ impl Event {
         match head {
             "loading" => Ok(Event::Loading),
             "checked" => {
-                #[derive(Deserialize)]
-                struct Verdict {
-                    error: Option<String>,
-                    #[serde(default)]
-                    gil_after_import: Option<bool>,
-                }
                 let text = line.strip_prefix("checked").unwrap_or("").trim();
                 serde_json::from_str::<Verdict>(text)
-                    .map(|v| Event::Checked(v.error, v.gil_after_import))
+                    .map(Event::Checked)
                     .map_err(|e| format!("sent an unreadable check: {e}"))
             }
             "ready" => Ok(Event::Ready),
@@ -128,6 +170,13 @@ impl Event {
                     .filter(|c| c.is_finite() && *c >= 0.0),
             )),
             "start" => Ok(Event::Start(index(words.next())?)),
+            "ok" => Ok(Event::Ok(index(words.next())?)),
+            "info" => {
+                let rest = line.split_once(' ').map_or("", |(_, r)| r);
+                serde_json::from_str(rest)
+                    .map(Event::Info)
+                    .map_err(|e| format!("sent an unreadable answer: {e}"))
+            }
             "done" => {
                 let i = index(words.next())?;
                 let value = words.next().unwrap_or("");
@@ -145,6 +194,31 @@ impl Event {
             _ => Err(format!("sent an unexpected line: {line:?}")),
         }
     }
+}
+
+/// The longest a wait goes without looking at the interrupt flag.
+pub(crate) const TICK: Duration = Duration::from_millis(100);
+
+/// What a request answered before its `end`.
+#[derive(Debug, Default)]
+pub(crate) struct Reply {
+    /// The payloads of its `data` lines, in order.
+    pub data: Vec<Vec<u8>>,
+    /// Its `info` answers, in order.
+    pub info: Vec<serde_json::Value>,
+}
+
+/// Why a request got no reply; the worker is killed in every case.
+#[derive(Debug)]
+pub(crate) enum Unanswered {
+    /// The worker said `fail`.
+    Fault(Fault),
+    /// It ended, was stopped, or broke the protocol: how, in words.
+    Gone(String),
+    /// No `end` within the limit.
+    Late(Duration),
+    /// Ctrl-C or SIGTERM, or waiting failed.
+    Stopped(crate::Error),
 }
 
 /// A running worker interpreter. Dropping it kills and reaps the process, and what the
@@ -180,14 +254,17 @@ impl Interp {
         let (events, events_out) = pipe()?;
         let parent = std::process::id();
         let mut cmd = Command::new(&launch.program);
+        let verb = match (mode, launch.source.is_some()) {
+            (Mode::Check, false) => "check",
+            (Mode::Check, true) => "check-map",
+            (Mode::Serve(_), false) => "serve",
+            (Mode::Serve(_), true) => "map",
+        };
         cmd.arg(&launch.script)
-            .arg(if mode == Mode::Check {
-                "check"
-            } else {
-                "serve"
-            })
+            .arg(verb)
             .arg(&launch.file)
             .arg(&launch.function)
+            .args(launch.source.iter().flatten())
             .stdin(Stdio::null());
         let mut captured = None;
         match mode {
@@ -279,10 +356,21 @@ impl Interp {
 
     /// Sends one request line; a worker that is gone is an error naming how it ended.
     pub(crate) fn send(&mut self, line: &str) -> std::result::Result<(), String> {
+        self.send_with(line, &[])
+    }
+
+    /// Sends one request line and `payload` after it (the worker reads as many bytes as the
+    /// line says, and only when it is idle, so the write cannot wait on the worker's output).
+    pub(crate) fn send_with(
+        &mut self,
+        line: &str,
+        payload: &[u8],
+    ) -> std::result::Result<(), String> {
         let requests = self.requests.as_mut().ok_or("its input is closed")?;
-        let mut data = Vec::with_capacity(line.len() + 1);
+        let mut data = Vec::with_capacity(line.len() + 1 + payload.len());
         data.extend_from_slice(line.as_bytes());
         data.push(b'\n');
+        data.extend_from_slice(payload);
         if requests
             .write_all(&data)
             .and_then(|_| requests.flush())
@@ -297,21 +385,33 @@ impl Interp {
     /// events of every whole line. `Err` when the worker closed its output (it ended) or sent
     /// something that is not the protocol.
     pub(crate) fn receive(&mut self, events: &mut Vec<Event>) -> std::result::Result<(), String> {
-        let mut chunk = [0u8; 65536];
-        let n = loop {
-            match self.events.read(&mut chunk) {
+        let old = self.buf.len();
+        self.buf.resize(old + READ_SIZE, 0);
+        let read = loop {
+            match self.events.read(&mut self.buf[old..]) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(format!("reading its output failed: {e}")),
-                Ok(n) => break n,
+                other => break other,
             }
         };
+        self.buf.truncate(old + *read.as_ref().unwrap_or(&0));
+        let n = read.map_err(|e| format!("reading its output failed: {e}"))?;
         if n == 0 {
             return Err(self.ended());
         }
-        self.buf.extend_from_slice(&chunk[..n]);
         let mut used = 0;
         while let Some(at) = self.buf[used..].iter().position(|&b| b == b'\n') {
-            let line = String::from_utf8_lossy(&self.buf[used..used + at]).into_owned();
+            let head = &self.buf[used..used + at];
+            if let Some(rest) = head.strip_prefix(b"data ") {
+                let (i, len) = data_header(rest)?;
+                let from = used + at + 1;
+                if self.buf.len() < from + len {
+                    break; // the rest of the payload is still on its way
+                }
+                events.push(Event::Data(i, self.buf[from..from + len].to_vec()));
+                used = from + len;
+                continue;
+            }
+            let line = String::from_utf8_lossy(head).into_owned();
             used += at + 1;
             let event = Event::parse(line.trim_end())?;
             match event {
@@ -323,6 +423,61 @@ impl Interp {
         }
         self.buf.drain(..used);
         Ok(())
+    }
+
+    /// Sends a request and reads its answer up to `end`, for at most `limit`.
+    pub(crate) fn call(
+        &mut self,
+        line: &str,
+        payload: &[u8],
+        limit: Duration,
+    ) -> std::result::Result<Reply, Unanswered> {
+        let t0 = Instant::now();
+        self.send_with(line, payload).map_err(Unanswered::Gone)?;
+        let mut events = Vec::new();
+        let mut reply = Reply::default();
+        loop {
+            if let Some(signal) = crate::interrupt::requested() {
+                self.kill();
+                return Err(Unanswered::Stopped(crate::interrupt::error(signal)));
+            }
+            let left = limit.saturating_sub(t0.elapsed());
+            if left.is_zero() {
+                self.kill();
+                return Err(Unanswered::Late(limit));
+            }
+            if wait_readable(&[&*self], left.min(TICK))
+                .map_err(Unanswered::Stopped)?
+                .is_empty()
+            {
+                if let Some(cause) = self.gone() {
+                    self.kill();
+                    return Err(Unanswered::Gone(cause.to_string()));
+                }
+                continue;
+            }
+            let read = self.receive(&mut events);
+            for event in events.drain(..) {
+                match event {
+                    Event::Data(_, data) => reply.data.push(data),
+                    Event::Info(v) => reply.info.push(v),
+                    Event::End(_) => return Ok(reply),
+                    Event::Fail(_, fault) => {
+                        self.kill();
+                        return Err(Unanswered::Fault(fault));
+                    }
+                    other => {
+                        self.kill();
+                        let why = format!("sent {} out of turn", other.brief());
+                        return Err(Unanswered::Gone(why));
+                    }
+                }
+            }
+            if let Err(why) = read {
+                self.kill();
+                return Err(Unanswered::Gone(why));
+            }
+        }
     }
 
     /// Why the worker will never answer, if it will not: it ended (a descendant may still hold
@@ -414,6 +569,24 @@ impl Interp {
     }
 }
 
+/// How much one read of a worker's output takes at most.
+const READ_SIZE: usize = 1 << 18;
+/// The largest payload a worker may announce (a protocol error beyond: no real answer is
+/// this big).
+const MOST_DATA: usize = 1 << 36;
+
+/// `I LEN` of a `data I LEN` line.
+fn data_header(rest: &[u8]) -> std::result::Result<(u64, usize), String> {
+    let text = String::from_utf8_lossy(rest);
+    let mut words = text.split(' ');
+    let i = words.next().and_then(|w| w.parse::<u64>().ok());
+    let len = words.next().and_then(|w| w.parse::<usize>().ok());
+    match (i, len, words.next()) {
+        (Some(i), Some(len), None) if len <= MOST_DATA => Ok((i, len)),
+        _ => Err(format!("sent an unreadable data line: {:?}", text)),
+    }
+}
+
 impl Drop for Interp {
     fn drop(&mut self) {
         self.kill();
@@ -450,14 +623,32 @@ mod tests {
     #[test]
     fn protocol_lines_read_as_events() {
         assert_eq!(Event::parse("loading"), Ok(Event::Loading));
+        let verdict = |error: Option<&str>, items| {
+            Ok(Event::Checked(Verdict {
+                error: error.map(str::to_string),
+                gil_after_import: None,
+                items,
+                source_error: None,
+            }))
+        };
         assert_eq!(
             Event::parse(r#"checked {"error": null}"#),
-            Ok(Event::Checked(None, None))
+            verdict(None, None)
         );
         assert_eq!(
             Event::parse(r#"checked {"error": "no function f"}"#),
-            Ok(Event::Checked(Some("no function f".into()), None))
+            verdict(Some("no function f"), None)
         );
+        assert_eq!(
+            Event::parse(r#"checked {"error": null, "items": 12}"#),
+            verdict(None, Some(12))
+        );
+        assert_eq!(Event::parse("ok 4"), Ok(Event::Ok(4)));
+        assert_eq!(
+            Event::parse(r#"info {"differs": null}"#),
+            Ok(Event::Info(serde_json::json!({"differs": null})))
+        );
+        assert!(Event::parse("info {").is_err());
         assert!(Event::parse("checked nonsense").is_err());
         assert_eq!(Event::parse("ready"), Ok(Event::Ready));
         assert_eq!(Event::parse("end"), Ok(Event::End(None)));
@@ -482,6 +673,12 @@ mod tests {
             fault.to_string(),
             "ValueError: boom (at f.py:3 in f: raise)"
         );
+        let fail =
+            r#"fail 1 {"type": "KeyError", "message": "'k'", "where": "", "item": "3: 'x'"}"#;
+        let Ok(Event::Fail(1, fault)) = Event::parse(fail) else {
+            panic!("{fail}");
+        };
+        assert_eq!(fault.to_string(), "KeyError: 'k' (on item 3: 'x')");
         assert!(Event::parse("done x 1").is_err());
         assert!(
             Event::parse("done 1 1.5")

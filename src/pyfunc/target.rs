@@ -50,38 +50,44 @@ impl std::str::FromStr for Target {
         if file.is_empty() {
             return Err(bad("FILE:FUNCTION: the file is missing"));
         }
-        let identifier = function
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_alphabetic() || c == '_')
-            && function.chars().all(|c| c.is_alphanumeric() || c == '_');
-        if !identifier {
+        if !is_identifier(function) {
             return Err(bad("FILE:FUNCTION, FUNCTION a Python name"));
         }
-        let path = PathBuf::from(file);
-        match std::fs::metadata(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(bad(&format!("no such file {file}")));
-            }
-            Err(e) => return Err(bad(&format!("cannot read {file}: {e}"))),
-            Ok(m) if !m.is_file() => {
-                return Err(bad(&format!(
-                    "{file} is {}, not a regular file; FILE is Python source",
-                    kind_of(&m)
-                )));
-            }
-            Ok(m) if m.len() > MAX_SOURCE_BYTES => {
-                return Err(bad(&format!(
-                    "{file} holds more than {} MiB, more than any Python source",
-                    MAX_SOURCE_BYTES >> 20
-                )));
-            }
-            Ok(_) => {}
-        }
         Ok(Target {
-            file: path,
+            file: regular_file(file, "Python source", MAX_SOURCE_BYTES).map_err(|why| bad(&why))?,
             function: function.to_string(),
         })
+    }
+}
+
+/// Whether `name` is a Python identifier (ASCII or not).
+pub(crate) fn is_identifier(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// `file` as a path, where it is a regular file of at most `most` bytes (never a directory,
+/// FIFO or device, which the interpreter would block on); else why not, naming it as `what`.
+pub(crate) fn regular_file(
+    file: &str,
+    what: &str,
+    most: u64,
+) -> std::result::Result<PathBuf, String> {
+    let path = PathBuf::from(file);
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!("no such file {file}")),
+        Err(e) => Err(format!("cannot read {file}: {e}")),
+        Ok(m) if !m.is_file() => Err(format!(
+            "{file} is {}, not a regular file; FILE is {what}",
+            kind_of(&m)
+        )),
+        Ok(m) if m.len() > most => Err(format!(
+            "{file} holds more than {} MiB, more than any {what}",
+            most >> 20
+        )),
+        Ok(_) => Ok(path),
     }
 }
 
@@ -122,6 +128,12 @@ impl Road {
             Road::Processes => "processes",
             Road::Subinterpreters => "subinterpreters",
         }
+    }
+
+    /// Whether the road sends items and results between interpreters, pickled (processes,
+    /// subinterpreters), where the others keep them in one interpreter's memory.
+    pub fn sends(self) -> bool {
+        matches!(self, Road::Processes | Road::Subinterpreters)
     }
 
     /// Reads `threads,processes,...`; `sequential`, the baseline, always runs and is not named.

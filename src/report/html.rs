@@ -1,9 +1,11 @@
-//! `--export-html`: one self-contained page (machine section, plot, table), no external assets.
+//! `--export-html`: one self-contained page (machine section, table, plot), no external assets.
 
 use std::fmt::Write;
 
 use super::export::Exporter;
-use super::markdown::{COLUMNS, cells_of, comparison_lines, findings, machine_lines};
+use super::markdown::{
+    COLUMNS, cells_of, comparison_lines, findings, machine_lines, shown_columns,
+};
 use super::speedup::SpeedupPlot;
 use crate::bench::Report;
 use crate::error::Result;
@@ -19,16 +21,43 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The page's style. The table sits in a box of its own that scrolls sideways if it must, so
+/// the page never does; headers wrap, and a figure wraps only before its interval.
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;\
 max-width:1200px;color:#222;padding:0 1rem}h1{font-size:1.6rem;margin-bottom:.2rem}\
 ul.machine{color:#444;line-height:1.5}li.warn{color:#b00020;font-weight:600}\
 figure{margin:1.5rem 0}figure svg{max-width:100%;height:auto;border:1px solid #ddd}\
-table{border-collapse:collapse;width:100%;font-size:.86rem}th,td{padding:.3rem .45rem;\
-border-bottom:1px solid #e4e4e4;text-align:right;white-space:nowrap}\
-td:last-child,th:last-child{white-space:normal;text-align:left}th{background:#f4f6f8;\
-text-align:right}td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}\
+div.cells{overflow-x:auto;max-width:100%}\
+table{border-collapse:collapse;font-size:.86rem}th,td{padding:.3rem .4rem;\
+border-bottom:1px solid #e4e4e4;text-align:right;vertical-align:top}\
+th{background:#f4f6f8;vertical-align:bottom;font-weight:600}\
+td:last-child,th:last-child{text-align:left;min-width:9rem}\
+td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}\
 tr.mismatch td,tr.error td{background:#fde8e8}tr.baseline td{color:#555}\
-p.note{color:#555;font-size:.9rem}p.warn{color:#b00020;font-weight:600}";
+p.note{color:#555;font-size:.9rem}p.warn{color:#b00020;font-weight:600}\
+span.nw{white-space:nowrap}";
+
+/// A figure's cell: it may break only before its interval (`1.02 ms (± 3.1 us)`) and after a
+/// slash (`CPU user / sys`), never inside a figure, its unit or its interval.
+fn figure_cell(v: &str) -> String {
+    let parts: Vec<&str> = v.split(" / ").collect();
+    let mut pieces: Vec<String> = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let slash = if i + 1 < parts.len() { " /" } else { "" };
+        match part.find(" (") {
+            Some(at) => {
+                pieces.push(part[..at].to_string());
+                pieces.push(format!("{}{slash}", &part[at + 1..]));
+            }
+            None => pieces.push(format!("{part}{slash}")),
+        }
+    }
+    pieces
+        .iter()
+        .map(|p| format!("<span class=\"nw\">{}</span>", escape(p)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 impl Exporter for Html {
     fn name(&self) -> &'static str {
@@ -54,11 +83,12 @@ impl Exporter for Html {
             };
             let _ = writeln!(s, "<li{class}>{}</li>", escape(&line));
         }
-        s.push_str("</ul>\n<figure>\n");
-        s.push_str(&SpeedupPlot.svg(report)?);
-        s.push_str("\n</figure>\n<table>\n<thead><tr>");
-        for c in COLUMNS {
-            let _ = write!(s, "<th>{}</th>", escape(c));
+        // The table first, in the window's first screen; the plot under it. The columns with
+        // something to show in this run.
+        let shown = shown_columns(report);
+        s.push_str("</ul>\n<div class=\"cells\"><table>\n<thead><tr>");
+        for &i in &shown {
+            let _ = write!(s, "<th>{}</th>", escape(COLUMNS[i]));
         }
         s.push_str("</tr></thead>\n<tbody>\n");
         for cell in &report.cells {
@@ -68,12 +98,21 @@ impl Exporter for Html {
                 cell.status()
             };
             let _ = write!(s, "<tr class=\"{class}\">");
-            for v in cells_of(cell) {
-                let _ = write!(s, "<td>{}</td>", escape(&v));
+            let values = cells_of(cell);
+            for &i in &shown {
+                let v = &values[i];
+                let text = if COLUMNS[i] == "status" {
+                    escape(v)
+                } else {
+                    figure_cell(v)
+                };
+                let _ = write!(s, "<td>{text}</td>");
             }
             s.push_str("</tr>\n");
         }
-        s.push_str("</tbody>\n</table>\n");
+        s.push_str("</tbody>\n</table></div>\n<figure>\n");
+        s.push_str(&SpeedupPlot.svg(report)?);
+        s.push_str("\n</figure>\n");
         for line in findings(report) {
             let class = if line.starts_with("Slower") {
                 "warn"
@@ -115,4 +154,23 @@ fn ceiling_note(report: &Report) -> Option<String> {
         at.range.1,
         100.0 * report.ceilings.cost_share
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::figure_cell;
+
+    #[test]
+    fn a_figure_breaks_only_before_its_interval_and_after_a_slash() {
+        assert_eq!(
+            figure_cell("1.02 ms (± 3.1 us)"),
+            "<span class=\"nw\">1.02 ms</span> <span class=\"nw\">(± 3.1 us)</span>"
+        );
+        assert_eq!(
+            figure_cell("0.5 s / 1.0 ms"),
+            "<span class=\"nw\">0.5 s /</span> <span class=\"nw\">1.0 ms</span>"
+        );
+        assert_eq!(figure_cell("-"), "<span class=\"nw\">-</span>");
+        assert_eq!(figure_cell("a<b"), "<span class=\"nw\">a&lt;b</span>");
+    }
 }

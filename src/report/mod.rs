@@ -119,6 +119,7 @@ mod export_tests {
                 unequal_cpus: None,
             },
             gpu_adapter: None,
+            gpu: None,
             settings: Settings {
                 warmup: 1,
                 runs: 3,
@@ -240,6 +241,24 @@ mod export_tests {
         for external in ["<script", "<link", "src=", "href=\"http", "url(", "@import"] {
             assert!(!html.contains(external), "external asset: {external}");
         }
+    }
+
+    #[test]
+    fn html_leaves_out_the_columns_this_run_left_empty() {
+        let html = text(&Html);
+        assert!(!html.contains("<th>wall vs baseline</th>"), "no --baseline");
+        assert!(html.contains("<th>serial fraction (Karp-Flatt)</th>"));
+        let mut report = fixture();
+        for c in &mut report.cells {
+            c.karp_flatt = None;
+        }
+        report.comparison = Some(Default::default());
+        let html = String::from_utf8(Html.render(&report).unwrap()).unwrap();
+        assert!(!html.contains("Karp-Flatt)</th>"), "every cell '-'");
+        assert!(html.contains("<th>wall vs baseline</th>"));
+        // A figure wraps before its interval only, inside a box that scrolls if it must.
+        assert!(html.contains("<div class=\"cells\"><table>"));
+        assert!(html.contains("</span> <span class=\"nw\">(± "), "{html}");
     }
 
     #[test]

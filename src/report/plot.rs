@@ -2,6 +2,7 @@
 //! plot shares (palette, legend, the document and its errors), which the speedup plot uses too.
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
@@ -70,6 +71,16 @@ pub(crate) fn legend_line(
     move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style)
 }
 
+/// The legend's sample of a line drawn in `dash` pixels on, `gap` off (as a
+/// `DashedLineSeries` of the same pattern draws it), in `style`.
+pub(crate) fn legend_dashed(
+    style: impl Into<ShapeStyle>,
+    (dash, gap): (i32, i32),
+) -> impl Fn((i32, i32)) -> DashedPathElement<std::vec::IntoIter<(i32, i32)>, i32> {
+    let style = style.into();
+    move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 24, y)], dash, gap, style)
+}
+
 /// Draws the legend in the upper left corner, on a light box.
 pub(crate) fn draw_legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> DrawResult
 where
@@ -123,4 +134,41 @@ pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) ->
         }
         draw_legend(&mut chart)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plotters::element::{Drawable, PointCollection};
+
+    /// The SVG of one legend swatch drawn by `swatch` at (10, 20).
+    fn swatch<E>(swatch: impl Fn((i32, i32)) -> E) -> String
+    where
+        E: for<'a> Drawable<SVGBackend<'a>>,
+        for<'b> &'b E: PointCollection<'b, (i32, i32)>,
+    {
+        svg_document((60, 40), "a swatch", |root| {
+            root.draw(&swatch((10, 20)))?;
+            Ok(())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_dashed_line_has_a_dashed_swatch_and_a_solid_one_a_solid_swatch() {
+        // 24 pixels of 6 on, 4 off: three dashes; of 3 on, 3 off: four.
+        assert_eq!(
+            swatch(legend_dashed(BLACK, (6, 4)))
+                .matches("<polyline")
+                .count(),
+            3
+        );
+        assert_eq!(
+            swatch(legend_dashed(BLACK, (3, 3)))
+                .matches("<polyline")
+                .count(),
+            4
+        );
+        assert_eq!(swatch(legend_line(BLACK)).matches("<polyline").count(), 1);
+    }
 }

@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 
 use super::export::Exporter;
-use super::plot::{COLORS, draw_legend, legend_line, svg_document, titled};
+use super::plot::{COLORS, draw_legend, legend_dashed, legend_line, svg_document, titled};
 use crate::backend::BackendKind;
 use crate::bench::{Cell, Estimate, Report};
 use crate::error::Result;
@@ -13,6 +13,13 @@ use crate::error::Result;
 /// The speedup plot.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SpeedupPlot;
+
+/// The ideal line's dashes: pixels on, pixels off.
+const IDEAL: (i32, i32) = (6, 4);
+/// The ceiling's: short, so that it reads as dotted.
+const CEILING: (i32, i32) = (3, 3);
+/// A backend's line in the baseline report.
+const BASELINE: (i32, i32) = (8, 5);
 
 /// A point of a line: workers, speedup, and the interval's low and high ends.
 type Point = (f64, f64, f64, f64);
@@ -106,12 +113,12 @@ impl SpeedupPlot {
             chart
                 .draw_series(DashedLineSeries::new(
                     vec![(1.0, 1.0), (max_workers, max_workers)],
-                    6,
-                    4,
+                    IDEAL.0,
+                    IDEAL.1,
                     grey.stroke_width(1),
                 ))?
                 .label("ideal (speedup = workers)")
-                .legend(legend_line(grey));
+                .legend(legend_dashed(grey.stroke_width(1), IDEAL));
             // The machine's ceiling: what a perfectly parallel loop reached, measured before
             // every round; a line well under the ideal one means the machine, not the backend,
             // held the speedups down.
@@ -126,12 +133,12 @@ impl SpeedupPlot {
                 chart
                     .draw_series(DashedLineSeries::new(
                         ceiling.iter().map(|p| (p.0, p.1)),
-                        3,
-                        3,
+                        CEILING.0,
+                        CEILING.1,
                         black.stroke_width(2),
                     ))?
                     .label("machine's ceiling (measured)")
-                    .legend(legend_line(black.stroke_width(2)));
+                    .legend(legend_dashed(black.stroke_width(2), CEILING));
                 chart.draw_series(ceiling.iter().skip(1).map(|p| {
                     ErrorBar::new_vertical(p.0, p.2, p.1, p.3, black.stroke_width(1), 8)
                 }))?;
@@ -157,12 +164,12 @@ impl SpeedupPlot {
                     chart
                         .draw_series(DashedLineSeries::new(
                             old.iter().map(|p| (p.0, p.1)),
-                            8,
-                            5,
+                            BASELINE.0,
+                            BASELINE.1,
                             color.stroke_width(2),
                         ))?
                         .label(format!("{label}, baseline"))
-                        .legend(legend_line(color.stroke_width(1)));
+                        .legend(legend_dashed(color.stroke_width(2), BASELINE));
                 }
             }
             draw_legend(&mut chart)

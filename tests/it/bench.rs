@@ -224,10 +224,10 @@ fn the_html_report_renders_in_a_browser() {
             .count();
         assert_eq!(points, 2, "{backend}: {v}");
     }
-    let shot = dir.join("shot.png");
     let profile = dir.join("profile");
-    let status = Command::new(chromium)
-        .args([
+    let browser = |window: &str| {
+        let mut cmd = Command::new(chromium);
+        cmd.args([
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -237,13 +237,55 @@ fn the_html_report_renders_in_a_browser() {
             "--disable-component-update",
             "--disable-sync",
             "--hide-scrollbars",
-            "--window-size=1280,1000",
         ])
+        .arg(format!("--window-size={window}"))
         .arg(format!("--user-data-dir={}", profile.display()))
+        .stderr(Stdio::null());
+        cmd
+    };
+    // In a laptop's window of 1280x900 the page does not scroll sideways, its table shows
+    // every column with something to show without scrolling in its box, and the table comes
+    // first: a copy of the page measures itself into its title.
+    let page = std::fs::read_to_string(dir.join("r.html")).unwrap();
+    assert!(
+        !page.contains("wall vs baseline"),
+        "a column empty without --baseline"
+    );
+    let measure = "<script>const b = document.querySelector('div.cells'); document.title = \
+                   [document.documentElement.scrollWidth, document.documentElement.clientWidth, \
+                   b.scrollWidth, b.clientWidth, document.querySelectorAll('th').length, \
+                   Math.round(b.getBoundingClientRect().top)].join(' ');</script></body>";
+    std::fs::write(dir.join("measure.html"), page.replace("</body>", measure)).unwrap();
+    let dom = browser("1280,900")
+        .arg("--dump-dom")
+        .arg(format!("file://{}", dir.join("measure.html").display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let title = dom
+        .split_once("<title>")
+        .and_then(|(_, t)| t.split_once("</title>"))
+        .map(|(t, _)| t)
+        .expect("a title");
+    let m: Vec<u32> = title.split(' ').filter_map(|n| n.parse().ok()).collect();
+    let [page_w, window_w, table_w, box_w, columns, top] = m[..] else {
+        panic!("not measured: {title}")
+    };
+    assert!(page_w <= window_w, "the page scrolls sideways: {title}");
+    assert!(table_w <= box_w, "the table scrolls in its box: {title}");
+    // Every column the page holds was measured in place (its box holds them all).
+    assert_eq!(columns as usize, page.matches("<th>").count(), "{title}");
+    assert!(columns >= 10, "{title}");
+    assert!(
+        top < 900,
+        "the table starts below the first screen: {title}"
+    );
+    // The whole page, plot included, for its pixels.
+    let shot = dir.join("shot.png");
+    let status = browser("1280,1600")
         .arg(format!("--screenshot={}", shot.display()))
         .arg(format!("file://{}", dir.join("r.html").display()))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .status()
         .unwrap();
     assert!(status.success());
