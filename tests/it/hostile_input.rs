@@ -783,11 +783,7 @@ fn a_cell_asked_for_twice_is_measured_once() {
     assert_ne!(cells[0], cells[1]);
     // One table row each, and one A/A line for the one baseline.
     // The table's rows, by their status cell (kernel and range may be stated once under it).
-    let rows = out
-        .stdout
-        .lines()
-        .filter(|l| l.contains("  ok, "))
-        .count();
+    let rows = out.stdout.lines().filter(|l| l.contains("  ok, ")).count();
     assert_eq!(rows, 2, "{}", out.stdout);
     assert_eq!(
         out.stdout.matches("against itself").count(),
