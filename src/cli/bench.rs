@@ -173,8 +173,8 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     table?;
     if let Some(stopped) = &report.interrupted {
         eprintln!(
-            "error: {stopped}; the exports hold the {} rounds measured",
-            report.rounds
+            "error: {stopped}; the exports hold the {} measured",
+            parlab::units::count(report.rounds as u64, "round")
         );
         let signal = parlab::interrupt::requested().unwrap_or(2);
         return Ok(ExitCode::from(128 + signal as u8));

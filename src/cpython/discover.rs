@@ -232,23 +232,26 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
     Ok(found)
 }
 
-/// The error for a version not among `found`, listing those that are.
+/// The error for a version not among `found`, listing the versions that are.
 fn no_such_version(value: &str, found: &[Python]) -> Error {
-    let list: Vec<String> = found
-        .iter()
-        .map(|p| format!("{} ({})", p.version, p.program().display()))
-        .collect();
-    Error::invalid(
-        "python",
-        value,
-        if list.is_empty() {
-            "an interpreter that is there; none was found on the PATH or in pyenv's versions \
-             folder"
-                .to_string()
-        } else {
-            format!("one of the interpreters found: {}", list.join(", "))
-        },
-    )
+    let mut versions: Vec<&str> = Vec::new();
+    for p in found {
+        if !versions.contains(&p.version.as_str()) {
+            versions.push(&p.version);
+        }
+    }
+    let allowed = if versions.is_empty() {
+        "no interpreter was found on the PATH or in pyenv's versions folder; give the path of \
+         one"
+        .to_string()
+    } else {
+        format!(
+            "no interpreter of that version on the PATH or in pyenv's versions folder, which \
+             hold {}; give one of those versions, all, or an interpreter's path",
+            versions.join(", ")
+        )
+    };
+    Error::invalid("python", value, allowed)
 }
 
 fn add(pythons: &mut Vec<(Python, bool)>, py: Python, named: bool) {

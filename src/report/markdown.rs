@@ -165,8 +165,9 @@ pub fn machine_lines(r: &Report) -> Vec<String> {
     let m = &r.machine;
     let mut lines = vec![
         format!(
-            "CPU: {}, {} threads available",
-            m.cpu_model, m.available_parallelism
+            "CPU: {}, {} available",
+            m.cpu_model,
+            crate::units::count(m.available_parallelism as u64, "thread")
         ),
         format!("OS: {}; parlab {}", m.os, r.parlab_version),
         format!(
