@@ -143,6 +143,16 @@ impl Error {
         matches!(self, Error::Invalid { .. })
     }
 
+    /// True when the error is a limit of this machine met (open files, processes, memory;
+    /// the message names it), not a fault of the program or interpreter being started.
+    pub fn is_limit(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => crate::limits::is_limit(source),
+            Error::Incomplete { error, .. } => error.is_limit(),
+            _ => false,
+        }
+    }
+
     /// The signal that stopped the run, if a signal did.
     pub fn interrupted_by(&self) -> Option<i32> {
         match self {
@@ -183,12 +193,28 @@ pub enum WorkerCause {
     Spawn(String),
     /// The worker did not finish its part within the timeout.
     TimedOut(std::time::Duration),
+    /// The worker process was stopped by a signal (SIGSTOP, SIGTSTP) and would never have
+    /// answered; it was killed.
+    Stopped {
+        /// Signal number.
+        signal: i32,
+        /// Signal name, e.g. "SIGSTOP".
+        name: String,
+    },
 }
 
 impl WorkerCause {
     /// A worker killed by `signal`, with the signal's name.
     pub fn signaled(signal: i32) -> Self {
         WorkerCause::Signaled {
+            signal,
+            name: signal_name(signal),
+        }
+    }
+
+    /// A worker stopped by `signal`, with the signal's name.
+    pub fn stopped(signal: i32) -> Self {
+        WorkerCause::Stopped {
             signal,
             name: signal_name(signal),
         }
@@ -207,6 +233,9 @@ impl fmt::Display for WorkerCause {
             WorkerCause::Kernel(msg) => write!(f, "{msg}"),
             WorkerCause::Spawn(msg) => write!(f, "could not start: {msg}"),
             WorkerCause::TimedOut(t) => write!(f, "did not finish within the timeout of {t:?}"),
+            WorkerCause::Stopped { signal, name } => {
+                write!(f, "stopped by signal {signal} ({name}), and killed")
+            }
         }
     }
 }

@@ -39,10 +39,13 @@ pub mod bench;
 mod child;
 pub mod cpython;
 pub mod error;
+pub mod escape;
 pub mod fault;
+mod input;
 pub mod interrupt;
 pub mod job;
 pub mod kernels;
+mod limits;
 pub mod measure;
 mod named;
 pub mod number;
@@ -59,3 +62,14 @@ pub mod verify;
 
 pub use backend::processes::worker;
 pub use error::{Error, Result};
+
+/// README.md's Rust example, compiled and run by `cargo test --doc`, so the page a newcomer
+/// reads first cannot drift from the library.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+/// docs/library.md's Rust example, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/library.md")]
+pub struct LibraryDoctests;

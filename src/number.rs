@@ -26,7 +26,45 @@ pub fn parse_u64(text: &str) -> Result<u64> {
 
 /// Like [`parse_u64`], naming the value as `what` in the error.
 pub fn parse_u64_as(what: &'static str, text: &str) -> Result<u64> {
-    let bad = || Error::invalid(what, text, ALLOWED);
+    parse_exact(what, text).map_err(|why| match why {
+        Refused::TooLarge => Error::invalid(
+            what,
+            text,
+            "too large; the largest allowed is 18446744073709551615 (u64::MAX)",
+        ),
+        Refused::Bad(e) => e,
+    })
+}
+
+/// Like [`parse_u64_as`] for a value allowed from `lo` to `hi`: any number outside, however
+/// large (beyond `u64::MAX` too), is refused naming that range.
+///
+/// ```
+/// use parlab::number::parse_u64_in;
+/// assert_eq!(parse_u64_in("workers", "1e3", 1, 1024).unwrap(), 1000);
+/// let e = parse_u64_in("workers", "18446744073709551616", 1, 1024).unwrap_err();
+/// assert!(e.to_string().contains("between 1 and 1024"), "{e}");
+/// ```
+pub fn parse_u64_in(what: &'static str, text: &str, lo: u64, hi: u64) -> Result<u64> {
+    match parse_exact(what, text) {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+        Ok(_) | Err(Refused::TooLarge) => Err(Error::invalid(
+            what,
+            text,
+            format!("must be between {lo} and {hi}"),
+        )),
+        Err(Refused::Bad(e)) => Err(e),
+    }
+}
+
+/// Why a text is not a `u64`: beyond it, or not a whole number at all.
+enum Refused {
+    TooLarge,
+    Bad(Error),
+}
+
+fn parse_exact(what: &'static str, text: &str) -> std::result::Result<u64, Refused> {
+    let bad = || Refused::Bad(Error::invalid(what, text, ALLOWED));
     let cleaned: String = text.trim().chars().filter(|&c| c != '_').collect();
     if cleaned.is_empty() || text.trim().starts_with('_') {
         return Err(bad());
@@ -53,21 +91,15 @@ pub fn parse_u64_as(what: &'static str, text: &str) -> Result<u64> {
             Some('0') => shift += 1,
             None => return Ok(0),
             Some(_) => {
-                return Err(Error::invalid(
+                return Err(Refused::Bad(Error::invalid(
                     what,
                     text,
                     "not a whole number; expected a non-negative integer",
-                ));
+                )));
             }
         }
     }
-    let too_big = || {
-        Error::invalid(
-            what,
-            text,
-            "too large; the largest allowed is 18446744073709551615 (u64::MAX)",
-        )
-    };
+    let too_big = || Refused::TooLarge;
     if digits.len() > 20 {
         return Err(too_big());
     }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// Parses a duration such as `1ms`, `250us`, `0.5s` or `100ns` (at most one hour).
+/// Parses a duration such as `1ms`, `250us`, `0.5s` or `100ns` (at most one hour), rounded to
+/// whole nanoseconds; a value above zero that rounds to none is refused, never taken for zero.
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let allowed = "expected a duration such as 1ms, 250us, 2s or 500ns, at most 1h";
     let t = text.trim();
@@ -29,6 +30,14 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     let ns = value * scale_ns;
     if ns > 3600e9 {
         return Err(Error::invalid("duration", text, allowed));
+    }
+    // Durations are whole nanoseconds: one above zero that rounds to none is not zero.
+    if ns > 0.0 && ns.round() == 0.0 {
+        return Err(Error::invalid(
+            "duration",
+            text,
+            "above zero but below 1ns, the finest step of a duration",
+        ));
     }
     Ok(Duration::from_nanos(ns.round() as u64))
 }
@@ -87,6 +96,12 @@ mod tests {
         assert_eq!(parse_duration("0.5s").unwrap(), Duration::from_millis(500));
         assert_eq!(format_duration(Duration::from_micros(250)), "250us");
         assert_eq!(format_duration(Duration::from_nanos(1500)), "1500ns");
+        assert_eq!(parse_duration("0.6ns").unwrap(), Duration::from_nanos(1));
+        assert_eq!(parse_duration("0ns").unwrap(), Duration::ZERO);
+        for tiny in ["0.0000001ns", "0.4ns", "0.000000000001s"] {
+            let e = parse_duration(tiny).unwrap_err();
+            assert!(e.to_string().contains("below 1ns"), "{e}");
+        }
     }
 
     #[test]

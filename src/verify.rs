@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::backend::processes::StartMethod;
 use crate::backend::{Backend, BackendKind};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::{Kernel, Total};
 use crate::observer::Silent;
@@ -150,28 +150,26 @@ pub fn references(matrix: &Matrix) -> Result<Vec<Total>> {
 /// Runs every case of `matrix`, calling `on_row` as each finishes.
 ///
 /// `backend_for` builds the backend of a kind (tests point the `processes` backend at the
-/// parlab binary). Fails only if a reference answer cannot be computed.
+/// parlab binary). Fails if a reference answer cannot be computed, and with the stop's error
+/// once Ctrl-C or SIGTERM asked runs to stop: the row it cut short is the last one given to
+/// `on_row`, and no case starts after it.
 pub fn run(
     matrix: &Matrix,
     backend_for: &dyn Fn(BackendKind) -> Box<dyn Backend>,
     on_row: &mut dyn FnMut(&Row),
 ) -> Result<Vec<Row>> {
-    Ok(run_against(
-        matrix,
-        &references(matrix)?,
-        backend_for,
-        on_row,
-    ))
+    run_against(matrix, &references(matrix)?, backend_for, on_row)
 }
 
 /// [`run`] against the answers [`references`] computed beforehand, one per job (a caller that
-/// lays out its table before the first row needs them first).
+/// lays out its table before the first row needs them first); the stop's error once Ctrl-C or
+/// SIGTERM asked runs to stop, as [`run`].
 pub fn run_against(
     matrix: &Matrix,
     references: &[Total],
     backend_for: &dyn Fn(BackendKind) -> Box<dyn Backend>,
     on_row: &mut dyn FnMut(&Row),
-) -> Vec<Row> {
+) -> Result<Vec<Row>> {
     let mut rows = Vec::with_capacity(matrix.len());
     for (&(kernel, range), &expected) in matrix.jobs.iter().zip(references) {
         for &kind in &matrix.backends {
@@ -187,10 +185,13 @@ pub fn run_against(
                         range,
                         split,
                     };
+                    if let Some(signal) = crate::interrupt::requested() {
+                        return Err(crate::interrupt::error(signal));
+                    }
                     let t0 = Instant::now();
-                    let got = backend
-                        .run(&job, workers, &Silent)
-                        .map_err(|e| e.to_string());
+                    let outcome = backend.run(&job, workers, &Silent);
+                    let stopped = outcome.as_ref().err().and_then(Error::interrupted_by);
+                    let got = outcome.map_err(|e| e.to_string());
                     let row = Row {
                         job,
                         backend: kind,
@@ -201,11 +202,14 @@ pub fn run_against(
                     };
                     on_row(&row);
                     rows.push(row);
+                    if let Some(signal) = stopped {
+                        return Err(crate::interrupt::error(signal));
+                    }
                 }
             }
         }
     }
-    rows
+    Ok(rows)
 }
 
 #[cfg(test)]

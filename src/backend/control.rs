@@ -16,12 +16,13 @@ use std::thread::Scope;
 use std::time::{Duration, Instant};
 
 use crate::backend::combine::Combiner;
-use crate::backend::{Policy, limits, panic_message};
+use crate::backend::{Policy, panic_message};
 use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::fault::{Fault, FaultKind};
 use crate::interrupt;
 use crate::job::Job;
-use crate::kernels::{Kernel, Ticker, Total};
+use crate::kernels::{Kernel, Ticker, Total, nap};
+use crate::limits;
 use crate::observer::Observer;
 use crate::span::Part;
 use crate::split::Plan;
@@ -44,6 +45,9 @@ pub struct Control<'a> {
     observer: &'a dyn Observer,
     finished: Mutex<bool>,
     wake: Condvar,
+    /// Set when the run failed outside any part (a thread the OS refused): parts stop and
+    /// are not retried.
+    halted: AtomicBool,
 }
 
 impl<'a> Control<'a> {
@@ -56,17 +60,19 @@ impl<'a> Control<'a> {
             observer,
             finished: Mutex::new(false),
             wake: Condvar::new(),
+            halted: AtomicBool::new(false),
         })
     }
 
     /// Starts the watchdog in `scope` if there is a timeout; it stops by itself once
-    /// [`Control::finish`] is called.
-    pub fn watch<'scope>(&'scope self, scope: &'scope Scope<'scope, '_>) {
+    /// [`Control::finish`] is called. A watchdog the OS refuses to start is an error naming the
+    /// limit (nothing was started then).
+    pub fn watch<'scope>(&'scope self, scope: &'scope Scope<'scope, '_>) -> Result<()> {
         let Some(limit) = self.policy.timeout else {
-            return;
+            return Ok(());
         };
         let every = (limit / 10).clamp(Duration::from_millis(1), Duration::from_millis(20));
-        scope.spawn(move || {
+        limits::spawn_scoped(scope, "parlab-watchdog", move || {
             let mut finished = self.finished.lock().expect("control lock");
             while !*finished {
                 let now = Instant::now();
@@ -82,13 +88,15 @@ impl<'a> Control<'a> {
                     .expect("control lock")
                     .0;
             }
-        });
+        })?;
+        Ok(())
     }
 
     /// Runs `body(worker)` on `workers` scoped threads named `{name}-{worker}` under the
-    /// watchdog, joins them and ends the watch. A thread the OS refuses to start fails `parts`,
-    /// and no further thread is started. Parts run under `catch_unwind` ([`Control::run_part`]),
-    /// so a worker thread does not panic.
+    /// watchdog, joins them and ends the watch. A thread the OS refuses to start (the watchdog
+    /// or a worker) fails `parts` with the limit named, no further thread is started, and those
+    /// started stop at their next part (no more are handed out). Parts run under
+    /// `catch_unwind` ([`Control::run_part`]), so a worker thread does not panic.
     pub fn on_threads(
         &self,
         workers: usize,
@@ -97,18 +105,20 @@ impl<'a> Control<'a> {
         body: impl Fn(usize) + Sync,
     ) {
         std::thread::scope(|scope| {
-            self.watch(scope);
             let mut handles = Vec::with_capacity(workers);
-            for worker in 0..workers {
+            if let Err(e) = self.watch(scope) {
+                parts.fail(e);
+            }
+            for worker in (0..workers).take_while(|_| !parts.stopped()) {
                 let body = &body;
-                let spawned = std::thread::Builder::new()
-                    .name(format!("{name}-{worker}"))
-                    .spawn_scoped(scope, move || body(worker));
-                match spawned {
+                match limits::spawn_scoped(scope, &format!("{name}-{worker}"), move || body(worker))
+                {
                     Ok(h) => handles.push(h),
                     Err(e) => {
-                        let context = format!("spawning worker thread {worker}");
-                        parts.fail(limits::start_error(context, e, 0));
+                        // Kept as the run's failure first; then a part already running stops
+                        // at its next check point, so that the scope's wait ends soon.
+                        parts.fail(e);
+                        self.halt();
                         break;
                     }
                 }
@@ -118,6 +128,14 @@ impl<'a> Control<'a> {
             }
             self.finish();
         });
+    }
+
+    /// Asks every worker to stop its part, as a timeout does, and not to run it again.
+    fn halt(&self) {
+        self.halted.store(true, Ordering::Relaxed);
+        for slot in &self.slots {
+            slot.stop.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Tells the watchdog the run is over.
@@ -160,7 +178,7 @@ impl<'a> Control<'a> {
             let outcome = catch_unwind(AssertUnwindSafe(|| match fault {
                 Some(f) if f.kind == FaultKind::Panic => resume_unwind(Box::new(f.panic_message())),
                 Some(f) if f.kind == FaultKind::Hang => loop {
-                    ticker.blocking(&mut || std::thread::sleep(Duration::from_millis(2)));
+                    ticker.sleep(Duration::from_millis(2));
                     ticker.tick();
                 },
                 _ => run(job, part, ticker),
@@ -184,7 +202,7 @@ impl<'a> Control<'a> {
                     WorkerCause::Panicked(panic_message(payload.as_ref())),
                 ),
             };
-            if attempt >= self.policy.retries {
+            if attempt >= self.policy.retries || self.halted.load(Ordering::Relaxed) {
                 return Err(error);
             }
             attempt += 1;
@@ -211,9 +229,16 @@ impl Watched<'_> {
     /// Unwinds out of the kernel if the worker was asked to stop.
     #[inline]
     pub fn check(stop: &AtomicBool) {
-        if stop.load(Ordering::Relaxed) || interrupt::requested().is_some() {
+        if Watched::asked(Some(stop)) {
             resume_unwind(Box::new(Stop));
         }
+    }
+
+    /// True when the worker whose flag is `stop` (if it has one) or the whole process
+    /// (Ctrl-C, SIGTERM) was asked to stop.
+    #[inline]
+    pub fn asked(stop: Option<&AtomicBool>) -> bool {
+        stop.is_some_and(|s| s.load(Ordering::Relaxed)) || interrupt::requested().is_some()
     }
 }
 
@@ -224,6 +249,13 @@ impl Ticker for Watched<'_> {
     #[inline]
     fn tick(&mut self) {
         Watched::check(self.stop);
+    }
+
+    /// Sleeps in slices, and stops the part as a check point does when asked to meanwhile.
+    fn sleep(&mut self, time: Duration) {
+        let stop = self.stop;
+        nap(time, || Watched::asked(Some(stop)));
+        Watched::check(stop);
     }
 }
 
@@ -276,6 +308,11 @@ impl<'a> Parts<'a> {
         observer.part_done(part, worker, done, self.plan.len());
     }
 
+    /// True once a failure stopped the handing out of parts.
+    pub fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
+    }
+
     /// Records a failure: the first one is kept, and no more parts are handed out.
     pub fn fail(&self, error: Error) {
         self.stopped.store(true, Ordering::Relaxed);
@@ -291,6 +328,63 @@ impl<'a> Parts<'a> {
         match self.first_error.into_inner().expect("error lock") {
             Some(e) => Err(results.incomplete(e, self.plan)),
             None => Ok(results.finish()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::backend::{BackendKind, BackendOptions, Policy};
+    use crate::job::Job;
+    use crate::kernels::Kernel;
+    use crate::limits::allow_threads;
+    use crate::observer::Silent;
+
+    /// The in-process backends, with a timeout, so that each starts a watchdog.
+    const IN_PROCESS: [BackendKind; 5] = [
+        BackendKind::Sequential,
+        BackendKind::Threads,
+        BackendKind::Pool,
+        BackendKind::Gil,
+        BackendKind::GilLegacy,
+    ];
+
+    /// A refused thread (the watchdog, or a worker after two others are asleep in an hour's
+    /// part) fails the run with the limit named, and the parts already running stop at once:
+    /// the run returns instead of waiting out the hour.
+    #[test]
+    fn a_refused_thread_fails_the_run_and_stops_the_parts_already_running() {
+        let options = BackendOptions {
+            policy: Policy {
+                timeout: Some(Duration::from_secs(7200)),
+                retries: 3,
+            },
+            ..BackendOptions::default()
+        };
+        let job = Job {
+            kernel: Kernel::Sleep {
+                per_item_ns: 3600 * 1_000_000_000,
+            },
+            range: "0..4".parse().unwrap(),
+            ..Job::seed()
+        };
+        for kind in IN_PROCESS {
+            // The watchdog alone, then the watchdog and two workers (rayon's own threads are
+            // not counted here: for the pool, only its watchdog).
+            for allowed in [0, 3] {
+                if allowed == 3 && matches!(kind, BackendKind::Sequential | BackendKind::Pool) {
+                    continue;
+                }
+                allow_threads(Some(allowed));
+                let outcome = kind.create_with(&options).run(&job, 4, &Silent);
+                allow_threads(None);
+                let e = outcome.unwrap_err();
+                assert!(e.is_limit(), "{kind:?} with {allowed}: {e}");
+                assert!(e.to_string().contains("RLIMIT_NPROC"), "{kind:?}: {e}");
+                assert!(e.interrupted_by().is_none(), "{kind:?}: {e}");
+            }
         }
     }
 }

@@ -18,7 +18,6 @@ pub(crate) mod combine;
 pub(crate) mod control;
 pub mod gil;
 pub mod gpu;
-pub(crate) mod limits;
 pub mod mpi;
 pub mod pool;
 pub mod processes;

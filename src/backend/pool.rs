@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::backend::control::Control;
-use crate::backend::{Backend, Policy, check_workers, limits};
+use crate::backend::{Backend, Policy, check_workers};
 use crate::error::{Error, PrefixNote, Result};
 use crate::job::Job;
 use crate::kernels::Total;
+use crate::limits;
 use crate::observer::Observer;
 
 /// rayon work-stealing.
@@ -46,7 +47,7 @@ impl Backend for Pool {
         let done = AtomicU64::new(0);
         let zero = job.kernel.zero();
         let outcome = std::thread::scope(|scope| {
-            ctl.watch(scope);
+            ctl.watch(scope)?;
             let outcome = pool.install(|| {
                 (0..plan.len())
                     .into_par_iter()

@@ -36,7 +36,7 @@ impl Backend for Sequential {
         observer.worker_started(0, None);
         let mut results = Combiner::new(&job.kernel, plan.len());
         let outcome = std::thread::scope(|scope| {
-            ctl.watch(scope);
+            ctl.watch(scope)?;
             let mut ticker = ctl.ticker(0);
             let outcome = plan.parts().try_for_each(|part| {
                 let total = ctl.run_part(job, part, 0, &mut ticker, |job, part, t| {

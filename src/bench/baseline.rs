@@ -7,10 +7,13 @@
 //! gate fails a cell only when its whole interval lies above the allowed slowdown; an interval
 //! that holds it is "maybe", which a re-run settles, not a failure.
 
+use std::path::Path;
+
 use super::schema::{Cell, Comparison, Report, SCHEMA_VERSION, Slowdown};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
-
+use crate::escape::controls;
+use crate::input::Unread;
 use crate::span::Span;
 use crate::stats::{self, Estimate, Side};
 
@@ -58,19 +61,55 @@ impl CellKey {
     }
 }
 
-/// Reads a saved report: one line, as [`Error::Invalid`], when the file is missing, is not
-/// JSON, or is not a report of this schema.
+/// The most bytes a baseline may hold: far more than any report bench writes, and a bound on
+/// what a path such as `/dev/zero` can make parlab read.
+pub const MAX_BASELINE_BYTES: usize = 64 << 20;
+
+/// The shortest wall time a run can have (the clock's resolution): a baseline run below it,
+/// zero or negative, is no measurement and would turn every change into infinity.
+const MIN_WALL_S: f64 = 1e-9;
+
+/// The longest (about 31 years), and the largest ratio of times a report can hold: beyond
+/// them a change would round to nothing and a figure fill a screen.
+const MAX_FIGURE: f64 = 1e9;
+
+/// Reads a saved report: one line, as [`Error::Invalid`], when the file is missing, not a
+/// regular file or stream, larger than [`MAX_BASELINE_BYTES`], not JSON, not a report of this
+/// schema, or holds a figure no benchmark measures. A FIFO waits for its writer; Ctrl-C or
+/// SIGTERM ends the wait (and the read) as [`Error::Interrupted`].
 pub fn load(path: &str) -> Result<Report> {
     let bad = |allowed: String| Error::invalid("baseline", path, allowed);
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes =
+        crate::input::read_bounded(Path::new(path), MAX_BASELINE_BYTES).map_err(
+            |why| match why {
+                Unread::Io(e) => bad(format!(
+                    "cannot read it ({}); give a report written by bench --export-json",
+                    first_line(&e.to_string())
+                )),
+                Unread::TooLarge(limit) => bad(format!(
+                    "larger than {} MiB, more than any report bench writes; give a report written \
+                 by bench --export-json",
+                    limit >> 20
+                )),
+                Unread::Stopped(signal) => crate::interrupt::error(signal),
+            },
+        )?;
+    parse(path, &bytes)
+}
+
+/// Reads the report `bytes`, the content of the file `path`: what [`load`] does once the
+/// file is read. Any bytes give a report or one [`Error::Invalid`], never a panic.
+pub fn parse(path: &str, bytes: &[u8]) -> Result<Report> {
+    let bad = |allowed: String| Error::invalid("baseline", path, allowed);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
         bad(format!(
-            "cannot read it ({}); give a report written by bench --export-json",
-            first_line(&e.to_string())
+            "not JSON (not UTF-8 text: {e}); give a report written by bench --export-json"
         ))
     })?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         bad(format!(
-            "not JSON ({e}); give a report written by bench --export-json"
+            "not JSON ({}); give a report written by bench --export-json",
+            controls(&e.to_string())
         ))
     })?;
     match value.get("schema").and_then(|s| s.as_u64()) {
@@ -88,40 +127,162 @@ pub fn load(path: &str) -> Result<Report> {
             ));
         }
     }
-    serde_json::from_value(value).map_err(|e| {
+    let report: Report = serde_json::from_value(value).map_err(|e| {
         bad(format!(
-            "not a complete schema {SCHEMA_VERSION} report ({e})"
+            "not a complete schema {SCHEMA_VERSION} report ({})",
+            controls(&e.to_string())
         ))
-    })
+    })?;
+    check_figures(&report).map_err(|why| {
+        bad(format!(
+            "{why}; no benchmark measures that: give a report written by bench --export-json"
+        ))
+    })?;
+    Ok(report)
+}
+
+/// The first figure of `report` that no benchmark could have measured, as "where: what", among
+/// those a comparison reads: every run's times, the speedups and ceilings, and a cell of a
+/// complete report with neither runs nor an error to say why. A figure is "from 1 ns" or
+/// "above zero" and at most [`MAX_FIGURE`].
+fn check_figures(report: &Report) -> std::result::Result<(), String> {
+    let wall = |v: f64| (MIN_WALL_S..=MAX_FIGURE).contains(&v);
+    let cpu = |v: f64| (0.0..=MAX_FIGURE).contains(&v);
+    let ratio = |v: f64| v > 0.0 && v <= MAX_FIGURE;
+    for (i, cell) in report.cells.iter().enumerate() {
+        let at = |field: String, value: f64, rule: &str| {
+            format!(
+                "cells[{i}] ({}): {field} is {}, {rule}",
+                controls(&CellKey::of(cell).label()),
+                shown(value)
+            )
+        };
+        if cell.runs.is_empty() && report.complete && cell.errors.is_empty() && cell.mismatches == 0
+        {
+            return Err(format!(
+                "cells[{i}] ({}): runs is empty in a complete report, and the cell has no error \
+                 to say why",
+                controls(&CellKey::of(cell).label())
+            ));
+        }
+        for (j, run) in cell.runs.iter().enumerate() {
+            let longer = "and a run takes from 1 ns to 1e9 s";
+            if !wall(run.wall_s) {
+                return Err(at(format!("runs[{j}].wall_s"), run.wall_s, longer));
+            }
+            if let Some(b) = run.baseline_s.filter(|b| !wall(*b)) {
+                return Err(at(format!("runs[{j}].baseline_s"), b, longer));
+            }
+            for (name, v) in [
+                ("user_s", Some(run.user_s)),
+                ("sys_s", Some(run.sys_s)),
+                ("baseline_cpu_s", run.baseline_cpu_s),
+            ] {
+                if let Some(v) = v.filter(|v| !cpu(*v)) {
+                    return Err(at(
+                        format!("runs[{j}].{name}"),
+                        v,
+                        "and CPU time is from 0 to 1e9 s",
+                    ));
+                }
+            }
+            if let Some(c) = run.ceiling.filter(|c| !ratio(*c)) {
+                return Err(at(
+                    format!("runs[{j}].ceiling"),
+                    c,
+                    "and a ceiling is above zero and at most 1e9",
+                ));
+            }
+        }
+        for (name, e) in [("speedup", cell.speedup), ("ceiling", cell.ceiling)] {
+            let Some(e) = e else { continue };
+            for (end, v) in [("value", e.value), ("low", e.low), ("high", e.high)] {
+                if !ratio(v) {
+                    return Err(at(
+                        format!("{name}.{end}"),
+                        v,
+                        "and a ratio of times is above zero and at most 1e9",
+                    ));
+                }
+            }
+        }
+    }
+    for (k, c) in report.ceilings.at.iter().enumerate() {
+        for (end, v) in [
+            ("value", c.ceiling.value),
+            ("low", c.ceiling.low),
+            ("high", c.ceiling.high),
+        ] {
+            if !ratio(v) {
+                return Err(format!(
+                    "ceilings.at[{k}].ceiling.{end} is {}, and a ratio of times is above zero \
+                     and at most 1e9",
+                    shown(v)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A figure as it stands in the file, short: `0`, `-1.5`, `5e-324`.
+fn shown(v: f64) -> String {
+    if v == 0.0 || (1e-3..1e9).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
 }
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
-/// Refuses a baseline that shares no cell with the cells about to be measured (`keys`).
+/// Refuses a baseline that shares no cell with the cells about to be measured (`keys`), or
+/// whose cells in common have no measured run: a comparison that could compare nothing.
 pub fn check_overlap(path: &str, old: &Report, keys: &[CellKey]) -> Result<()> {
-    if old.cells.iter().any(|c| keys.contains(&CellKey::of(c))) {
-        return Ok(());
-    }
-    let theirs: Vec<String> = old
+    let common: Vec<&Cell> = old
         .cells
         .iter()
-        .take(3)
-        .map(|c| CellKey::of(c).label())
+        .filter(|c| keys.contains(&CellKey::of(c)))
         .collect();
+    if common.iter().any(|c| !c.runs.is_empty()) {
+        return Ok(());
+    }
+    let listed = |cells: &[&Cell]| {
+        let mut text: Vec<String> = cells
+            .iter()
+            .take(3)
+            .map(|c| controls(&CellKey::of(c).label()).into_owned())
+            .collect();
+        if cells.len() > 3 {
+            text.push("...".into());
+        }
+        text.join(", ")
+    };
+    if !common.is_empty() {
+        return Err(Error::invalid(
+            "baseline",
+            path,
+            format!(
+                "its cells in common with this benchmark ({}) have no measured run to compare \
+                 with; give a report that measured them",
+                listed(&common)
+            ),
+        ));
+    }
+    let theirs: Vec<&Cell> = old.cells.iter().collect();
     Err(Error::invalid(
         "baseline",
         path,
         format!(
-            "no cell in common with this benchmark (it holds {}{}); benchmark the same kernel, \
+            "no cell in common with this benchmark (it holds {}); benchmark the same kernel, \
              range, split, backend and workers",
             if theirs.is_empty() {
                 "no cells".to_string()
             } else {
-                theirs.join(", ")
+                listed(&theirs)
             },
-            if old.cells.len() > 3 { ", ..." } else { "" }
         ),
     ))
 }
@@ -166,7 +327,7 @@ pub fn annotate(new: &mut Report, old: &Report, file: &str, fail_if_slower: Opti
         .iter()
         .map(CellKey::of)
         .filter(|k| !new.cells.iter().any(|c| CellKey::of(c) == *k))
-        .map(|k| k.label())
+        .map(|k| controls(&k.label()).into_owned())
         .collect();
     new.comparison = Some(comparison);
 }
@@ -197,14 +358,16 @@ fn explained(then: &Cell, now: &Cell, change: &Estimate, limit: f64) -> Option<S
     })
 }
 
-/// How the machine of `old` differs from that of `new`, one sentence each.
+/// How the machine of `old` differs from that of `new`, one sentence each; the text either
+/// file holds is shown with its control characters escaped.
 pub fn machine_differences(old: &Report, new: &Report) -> Vec<String> {
     let (a, b) = (&old.machine, &new.machine);
     let mut out = Vec::new();
     if a.cpu_model != b.cpu_model {
         out.push(format!(
             "CPU model: {} then, {} now",
-            a.cpu_model, b.cpu_model
+            controls(&a.cpu_model),
+            controls(&b.cpu_model)
         ));
     }
     if a.available_parallelism != b.available_parallelism {
@@ -216,7 +379,8 @@ pub fn machine_differences(old: &Report, new: &Report) -> Vec<String> {
     if old.parlab_version != new.parlab_version {
         out.push(format!(
             "parlab version: {} then, {} now",
-            old.parlab_version, new.parlab_version
+            controls(&old.parlab_version),
+            controls(&new.parlab_version)
         ));
     }
     for now in &new.ceilings.at {

@@ -32,7 +32,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Result;
 use crate::kernels::Kernel;
+use crate::limits;
 use crate::span::Span;
 
 /// Shortest loop a probe runs: below this, thread start-up weighs on the ratio, and on a loaded
@@ -132,19 +134,33 @@ impl Probe {
 
     /// One sample of the ceiling at every worker count, timed for real when one is
     /// [due](Probe::due), else the last one again; with what it cost (zero for the last again).
-    pub fn sample(&mut self) -> (Vec<(usize, f64)>, Duration) {
+    /// A counting thread the OS refuses to start is an error naming the limit, after the
+    /// threads already counting have stopped.
+    pub fn sample(&mut self) -> Result<(Vec<(usize, f64)>, Duration)> {
         if let Some(last) = self.last.as_ref().filter(|_| !self.due()) {
-            return (last.clone(), Duration::ZERO);
+            return Ok((last.clone(), Duration::ZERO));
         }
         let t0 = Instant::now();
         let per_loop = self.per_loop;
         let cpus = self.cpus.clone();
-        let ceilings = self.sample_with(&mut |w| rate(w, per_loop, &cpus));
+        let mut failed = None;
+        let ceilings = self.sample_with(&mut |w| {
+            if failed.is_some() {
+                return Loop::from(1.0);
+            }
+            rate(w, per_loop, &cpus).unwrap_or_else(|e| {
+                failed = Some(e);
+                Loop::from(1.0)
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
         let cost = t0.elapsed();
         self.earned = (self.earned - cost.as_secs_f64()).max(0.0);
         self.spent += cost;
         self.last = Some(ceilings.clone());
-        (ceilings, cost)
+        Ok((ceilings, cost))
     }
 
     /// One sample of the ceiling at every worker count, from `rate(w)`: what `w` threads
@@ -258,55 +274,60 @@ impl Loop {
 /// that hardly ran made the ceiling look hundreds of times the CPU count, a W-thread loop that
 /// hardly ran made it look like zero. Waiting until each has run keeps the window a measure of
 /// the rate the machine gives while all W count, which is what a job of W workers gets.
-fn rate(w: usize, time: Duration, cpus: &[usize]) -> Loop {
+fn rate(w: usize, time: Duration, cpus: &[usize]) -> Result<Loop> {
     let stop = AtomicBool::new(false);
     let cpu_ns: Vec<AtomicU64> = (0..w).map(|_| AtomicU64::new(0)).collect();
     let enough = time.mul_f64(MIN_CPU_SHARE).as_nanos() as u64;
     let t0 = Instant::now();
     let counted: Vec<u64> = std::thread::scope(|scope| {
-        let threads: Vec<_> = cpu_ns
-            .iter()
-            .enumerate()
-            .map(|(i, used)| {
-                let stop = &stop;
-                // W threads on distinct CPUs; one thread where the OS puts it.
-                let cpu = (w > 1 && !cpus.is_empty())
-                    .then(|| cpus[i % cpus.len()])
-                    .filter(|&c| c != usize::MAX);
-                scope.spawn(move || {
-                    let _pinned = cpu.and_then(pin);
-                    let start_cpu = thread_cpu_ns();
-                    // At least one block, even when the thread starts after the stop: a rate
-                    // is never zero.
-                    let mut n = 0;
-                    loop {
-                        let block = Span {
-                            start: n,
-                            end: n + BLOCK,
-                        };
-                        n += Kernel::Count
-                            .run(block)
-                            .expect("count cannot fail")
-                            .headline() as u64;
-                        used.store(thread_cpu_ns().saturating_sub(start_cpu), Ordering::Relaxed);
-                        if stop.load(Ordering::Relaxed) {
-                            break n;
-                        }
+        let mut threads = Vec::with_capacity(w);
+        for (i, used) in cpu_ns.iter().enumerate() {
+            let stop = &stop;
+            // W threads on distinct CPUs; one thread where the OS puts it.
+            let cpu = (w > 1 && !cpus.is_empty())
+                .then(|| cpus[i % cpus.len()])
+                .filter(|&c| c != usize::MAX);
+            let started = limits::spawn_scoped(scope, &format!("parlab-ceiling-{i}"), move || {
+                let _pinned = cpu.and_then(pin);
+                let start_cpu = thread_cpu_ns();
+                // At least one block, even when the thread starts after the stop: a rate
+                // is never zero.
+                let mut n = 0;
+                loop {
+                    let block = Span {
+                        start: n,
+                        end: n + BLOCK,
+                    };
+                    n += Kernel::Count
+                        .run(block)
+                        .expect("count cannot fail")
+                        .headline() as u64;
+                    used.store(thread_cpu_ns().saturating_sub(start_cpu), Ordering::Relaxed);
+                    if stop.load(Ordering::Relaxed) {
+                        break n;
                     }
-                })
-            })
-            .collect();
+                }
+            });
+            match started {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    // The threads already counting stop before the scope waits for them.
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        }
         std::thread::sleep(time);
         let latest = t0 + time * LATEST;
         while Instant::now() < latest && cpu_ns.iter().any(|u| u.load(Ordering::Relaxed) < enough) {
             std::thread::sleep(Duration::from_millis(1));
         }
         stop.store(true, Ordering::Relaxed);
-        threads
+        Ok(threads
             .into_iter()
             .map(|t| t.join().expect("a counting thread cannot panic"))
-            .collect()
-    });
+            .collect())
+    })?;
     let wall = t0.elapsed().as_secs_f64();
     let total: u64 = counted.iter().sum();
     let cpu: Vec<u64> = cpu_ns.iter().map(|u| u.load(Ordering::Relaxed)).collect();
@@ -314,10 +335,10 @@ fn rate(w: usize, time: Duration, cpus: &[usize]) -> Loop {
     let cpu_per_index = (!cpu.iter().any(|&c| c >= u64::MAX / 2))
         .then(|| cpu.iter().sum::<u64>() as f64 / total as f64)
         .filter(|c| c.is_finite() && *c > 0.0);
-    Loop {
+    Ok(Loop {
         per_s: total as f64 / wall,
         cpu_per_index,
-    }
+    })
 }
 
 /// CPU time the calling thread has used, in nanoseconds; where the clock cannot be read, a
@@ -339,11 +360,12 @@ pub struct CpuSpeed {
 }
 
 /// Each CPU this process may run on, timed with the count loop pinned to it (the best of three
-/// tries), relative to the fastest. Empty where the OS does not let a thread pin itself.
-pub fn cpu_speeds() -> Vec<CpuSpeed> {
-    cpu_times()
+/// tries), relative to the fastest. Empty where the OS does not let a thread pin itself; an
+/// error (naming the limit) where it refuses the thread that times them.
+pub fn cpu_speeds() -> Result<Vec<CpuSpeed>> {
+    Ok(cpu_times()?
         .map(|times| relative_speeds(&times))
-        .unwrap_or_default()
+        .unwrap_or_default())
 }
 
 /// Speeds from each CPU's best time: the fastest time over each.
@@ -418,36 +440,31 @@ impl Drop for Pinned {
     }
 }
 
-fn cpu_times() -> Option<Vec<(usize, f64)>> {
+fn cpu_times() -> Result<Option<Vec<(usize, f64)>>> {
     let cpus = allowed_cpus();
     if cpus.is_empty() {
-        return None;
+        return Ok(None);
     }
     let n = 2_000_000;
     // Pinned in a thread of its own, so the caller's affinity is left as it was.
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let mut times = Vec::with_capacity(cpus.len());
-                for &cpu in &cpus {
-                    let _pinned = pin(cpu)?;
-                    let best = (0..3)
-                        .map(|_| {
-                            let t0 = Instant::now();
-                            Kernel::Count
-                                .run(Span { start: 0, end: n })
-                                .expect("count cannot fail");
-                            t0.elapsed().as_secs_f64()
-                        })
-                        .fold(f64::INFINITY, f64::min);
-                    times.push((cpu, best));
-                }
-                Some(times)
-            })
-            .join()
-            .ok()
-            .flatten()
-    })
+    let timer = limits::spawn("parlab-cpu-speeds", move || {
+        let mut times = Vec::with_capacity(cpus.len());
+        for &cpu in &cpus {
+            let _pinned = pin(cpu)?;
+            let best = (0..3)
+                .map(|_| {
+                    let t0 = Instant::now();
+                    Kernel::Count
+                        .run(Span { start: 0, end: n })
+                        .expect("count cannot fail");
+                    t0.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min);
+            times.push((cpu, best));
+        }
+        Some(times)
+    })?;
+    Ok(timer.join().ok().flatten())
 }
 
 #[cfg(test)]

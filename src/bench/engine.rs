@@ -65,8 +65,9 @@ pub fn run(
     update: &mut dyn FnMut(&Report) -> Result<()>,
 ) -> Result<Report> {
     spec.check()?;
+    let spec = &spec.clone().without_repeats();
     let mut machine = Machine::now();
-    machine.set_cpu_speeds(ceiling::cpu_speeds());
+    machine.set_cpu_speeds(ceiling::cpu_speeds()?);
     let (cells, entries) = matrix::build(spec)?;
     let workers: Vec<usize> = cells.iter().map(|c| c.workers).collect();
     let per_round = round_order(&entries, &workers).len();
@@ -91,9 +92,18 @@ pub fn run(
             &mut lab,
             progress,
         );
-        if let Err(stopped) = round {
-            report.interrupted = Some(stopped);
-            break;
+        match round {
+            Ok(()) => {}
+            Err(Stop::Interrupted(why)) => {
+                report.interrupted = Some(why);
+                break;
+            }
+            // What was measured is kept in the exports before the failure is passed on.
+            Err(Stop::Failed(e)) => {
+                summarise(&mut report, spec, lab.figures());
+                publish(&mut report, &mut machine, update)?;
+                return Err(e);
+            }
         }
         // Every round: whether to stop reads each cell's interval (`--precision`), which must
         // be this round's, not the one of the last export.
@@ -243,9 +253,17 @@ impl Schedule {
     }
 }
 
+/// Why a round stopped before its end; the round is then not counted.
+enum Stop {
+    /// Ctrl-C or SIGTERM, described.
+    Interrupted(String),
+    /// The benchmark itself cannot go on (the OS refused the ceiling probe's threads).
+    Failed(crate::Error),
+}
+
 /// Measures the ceiling, then runs every cell once in [`round_order`] (the baseline more than
-/// once) and pairs each run with its baseline run; pinned pairs run on the round's CPU. Stops at an interruption with its
-/// description; the round is then not counted.
+/// once) and pairs each run with its baseline run; pinned pairs run on the round's CPU. Stops
+/// at an interruption with its description, or at a failure of the probe.
 fn run_round(
     spec: &Spec,
     entries: &[Entry],
@@ -253,10 +271,10 @@ fn run_round(
     schedule: &mut Schedule,
     lab: &mut Lab,
     progress: &mut dyn FnMut(&Progress),
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), Stop> {
     let warm = schedule.warm(spec);
     let round_started = Instant::now();
-    let (ceilings, cost) = lab.probe.sample();
+    let (ceilings, cost) = lab.probe.sample().map_err(Stop::Failed)?;
     lab.probe_s += cost.as_secs_f64();
     let workers: Vec<usize> = report.cells.iter().map(|c| c.workers).collect();
     let order = round_order(entries, &workers);
@@ -265,7 +283,7 @@ fn run_round(
     for slot in &order {
         let i = slot.entry;
         if let Some(signal) = interrupt::requested() {
-            return Err(interrupt::error(signal).to_string());
+            return Err(Stop::Interrupted(interrupt::error(signal).to_string()));
         }
         let entry = &entries[i];
         let cell = &mut report.cells[i];
@@ -289,7 +307,7 @@ fn run_round(
                 keep_error(cell, e);
                 done.push((i, None));
             }
-            Err(e) if e.interrupted_by().is_some() => return Err(e.to_string()),
+            Err(e) if e.interrupted_by().is_some() => return Err(Stop::Interrupted(e.to_string())),
             Err(e) => {
                 keep_error(cell, e.to_string());
                 done.push((i, None));
@@ -364,13 +382,18 @@ fn measure(
     let (outcome, wall_s) = match on {
         None => timed(),
         Some(cpu) => std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    let _pinned = cpu.and_then(ceiling::pin);
-                    timed()
-                })
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            let run = crate::limits::spawn_scoped(scope, "parlab-bench-run", || {
+                let _pinned = cpu.and_then(ceiling::pin);
+                timed()
+            });
+            match run {
+                Ok(run) => run
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // A run that could not start is the run's failure, as a backend's own
+                // refused thread is.
+                Err(e) => (Err(e), 0.0),
+            }
         }),
     };
     let cpu = CpuTime::now().since(cpu0);

@@ -58,6 +58,26 @@ impl Spec {
         pairs
     }
 
+    /// The same spec with each backend, worker count, kernel and range once, where first
+    /// given: a repeat (`-w 2,2`, `-k count,count`, `0..1e4` and `0..10000`) would measure
+    /// the same cell twice under one name.
+    pub fn without_repeats(mut self) -> Spec {
+        fn once<T: PartialEq>(items: &mut Vec<T>) {
+            let mut kept: Vec<T> = Vec::with_capacity(items.len());
+            for item in items.drain(..) {
+                if !kept.contains(&item) {
+                    kept.push(item);
+                }
+            }
+            *items = kept;
+        }
+        once(&mut self.backends);
+        once(&mut self.workers);
+        once(&mut self.kernels);
+        once(&mut self.ranges);
+        self
+    }
+
     /// Worker counts 1, 2, 4, ... up to twice the available parallelism.
     pub fn default_workers() -> Vec<usize> {
         let limit = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -108,9 +128,10 @@ impl Spec {
     /// check a `--baseline` report against).
     pub fn cell_keys(&self) -> Vec<super::baseline::CellKey> {
         let mut keys = Vec::new();
-        for kernel in &self.kernels {
-            for &range in &self.ranges {
-                for (backend, workers) in self.backends_and_workers() {
+        let spec = self.clone().without_repeats();
+        for kernel in &spec.kernels {
+            for &range in &spec.ranges {
+                for (backend, workers) in spec.backends_and_workers() {
                     keys.push(super::baseline::CellKey {
                         kernel: kernel.to_string(),
                         range,
@@ -221,5 +242,25 @@ mod tests {
             ..sample()
         };
         assert_eq!(twice.backends_and_workers().len(), 3);
+    }
+
+    #[test]
+    fn a_kernel_or_range_asked_for_twice_is_one_cell() {
+        let range = Span::new(0, 1000).unwrap();
+        let twice = Spec {
+            kernels: vec![Kernel::Count, Kernel::Sum, Kernel::Count],
+            ranges: vec![range, "0..1e3".parse().unwrap()],
+            workers: vec![2, 1, 2],
+            ..sample()
+        };
+        let keys = twice.cell_keys();
+        assert_eq!(keys.len(), 2 * 3, "{keys:?}");
+        for (i, k) in keys.iter().enumerate() {
+            assert!(!keys[..i].contains(k), "{k:?} twice");
+        }
+        let once = twice.without_repeats();
+        assert_eq!(once.kernels, [Kernel::Count, Kernel::Sum]);
+        assert_eq!(once.ranges, [range]);
+        assert_eq!(once.workers, [2, 1]);
     }
 }

@@ -27,8 +27,9 @@ pub enum Command {
     /// Measure what threads and processes cost on this machine: spawn, switch, fork-rss,
     /// message, memory (all by default), beside each CPython that --python names (python3 if found).
     Probe(ProbeArgs),
-    /// Measure your own Python function FUNCTION(start, end) -> int on threads, processes and
-    /// subinterpreters against one thread, check every answer, and recommend a road.
+    /// Measure your own Python function, FUNCTION(start, end) -> int or (with --items)
+    /// FUNCTION(item), on threads, processes and subinterpreters against one thread, check
+    /// every answer, and recommend a road.
     Python(PythonFnArgs),
     /// Serve parts as a worker process of the processes backend (internal).
     #[command(name = "__worker", hide = true)]
@@ -107,11 +108,16 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
-    /// A smaller job (0..1e7) and shorter probes: seconds instead of tens of seconds.
+    /// A smaller job (0..1e7) and shorter probes: about 20 s instead of about 90 s on 2 CPUs.
     #[arg(long)]
     pub quick: bool,
     #[command(flatten)]
     pub python: PythonArgs,
+    /// CPython's processes rows: the multiprocessing start method, fork, forkserver or spawn.
+    /// Default: each interpreter's own (forkserver on Linux from 3.14, fork before), the one a
+    /// ProcessPoolExecutor gets.
+    #[arg(long, value_name = "METHOD", allow_hyphen_values = true)]
+    pub python_start: Option<String>,
     #[command(flatten)]
     pub settings: BackendArgs,
     /// Print one JSON object instead of tables.
@@ -235,9 +241,21 @@ pub struct BenchArgs {
 #[derive(Debug, Args)]
 pub struct PythonFnArgs {
     /// The function: FILE:FUNCTION, called as FUNCTION(start, end) for each half-open part and
-    /// returning that part's int.
+    /// returning that part's int; with --items, as FUNCTION(item), returning any value.
     #[arg(value_name = "FILE:FUNCTION")]
     pub target: String,
+    /// Map mode: the items, handed out in chunks: a range of ints (0..1000), FILE:ITEMS (a
+    /// list, or a function returning an iterable, in a Python file) or a text file of one str
+    /// item a line.
+    #[arg(long, value_name = "SOURCE", allow_hyphen_values = true)]
+    pub items: Option<String>,
+    /// Map mode: items per chunk, comma-separated for several (each its own rows); default:
+    /// about four chunks per worker.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub chunksize: Vec<String>,
+    /// Map mode: the most items taken from SOURCE; one more is refused (an endless iterator?).
+    #[arg(long, default_value = "1000000", allow_hyphen_values = true)]
+    pub max_items: String,
     /// Half-open ranges START..END cut into parts, comma-separated: several (in growing size)
     /// find the smallest at which a parallel road beats one thread; the last is recommended for.
     #[arg(
@@ -245,6 +263,7 @@ pub struct PythonFnArgs {
         long,
         value_delimiter = ',',
         default_value = "0..1e6",
+        conflicts_with = "items",
         allow_hyphen_values = true
     )]
     pub range: Vec<String>,
@@ -266,7 +285,13 @@ pub struct PythonFnArgs {
     )]
     pub roads: String,
     /// Split: static (one equal part per worker) or chunks:SIZE.
-    #[arg(short, long, default_value = "static", allow_hyphen_values = true)]
+    #[arg(
+        short,
+        long,
+        default_value = "static",
+        conflicts_with = "items",
+        allow_hyphen_values = true
+    )]
     pub split: String,
     /// Interpreters, comma-separated: a path or program name, a version (3.12, 3.13t) or all.
     #[arg(long, value_name = "SPEC[,SPEC...]", default_value = "python3")]
@@ -278,7 +303,8 @@ pub struct PythonFnArgs {
     #[arg(long, default_value = "5", allow_hyphen_values = true)]
     pub runs: String,
     /// Fail a part that runs longer than this (e.g. 2s): its process is killed, for threads
-    /// the interpreter running them; default: no limit.
+    /// the interpreter running them; none: no limit. Default: each run may take 10 times the
+    /// sequential run, or 10 s, whichever is longer.
     #[arg(long, allow_hyphen_values = true)]
     pub timeout: Option<String>,
     /// Run a failed part again on a fresh worker (threads, subinterpreters: the whole run on

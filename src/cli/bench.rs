@@ -10,13 +10,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use parlab::backend::BackendKind;
 use parlab::bench::{self, Report, Spec};
 use parlab::kernels::Kernel;
-use parlab::number::parse_u64_as;
+use parlab::number::parse_u64_in;
 use parlab::report::csv::Csv;
 use parlab::report::export::Exporter;
 use parlab::report::html::Html;
 use parlab::report::json::Json;
 use parlab::report::markdown::{self, Markdown};
-use parlab::report::output::Output;
+use parlab::report::output::{Output, Protected};
 use parlab::report::speedup::SpeedupPlot;
 use parlab::report::table::{Column, Table};
 use parlab::units::parse_duration;
@@ -26,14 +26,7 @@ use super::run::policy;
 use super::verify::parse_workers;
 
 fn count(what: &'static str, text: &str, lo: u64, hi: u64) -> parlab::Result<usize> {
-    match parse_u64_as(what, text)? {
-        n if (lo..=hi).contains(&n) => Ok(n as usize),
-        _ => Err(parlab::Error::invalid(
-            what,
-            text,
-            format!("must be between {lo} and {hi}"),
-        )),
-    }
+    Ok(parse_u64_in(what, text, lo, hi)? as usize)
 }
 
 pub fn bench(a: BenchArgs) -> Result<ExitCode> {
@@ -168,15 +161,32 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
     };
     let failed: Vec<_> = exports.iter().filter_map(|e| e.failed.as_ref()).collect();
     for e in &failed {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", super::shown(e));
     }
     table?;
     if let Some(stopped) = &report.interrupted {
-        eprintln!(
-            "error: {stopped}; the exports hold the {} measured",
-            parlab::units::count(report.rounds as u64, "round")
-        );
+        let kept = exports.iter().filter(|e| e.failed.is_none()).count();
+        let (when, held) = match report.rounds {
+            0 => (
+                "before any round was measured".to_string(),
+                "the settings and no run",
+            ),
+            1 => ("after 1 round measured".to_string(), "that round"),
+            n => (format!("after {n} rounds measured"), "those rounds"),
+        };
+        let tail = match (kept, exports.len()) {
+            (_, 0) => String::new(),
+            (0, _) => "; no export could be written".to_string(),
+            (k, n) if k == n => format!("; the exports hold {held}"),
+            _ => format!("; the exports written hold {held}"),
+        };
+        eprintln!("error: {stopped} {when}{tail}");
         let signal = parlab::interrupt::requested().unwrap_or(2);
+        return Ok(ExitCode::from(128 + signal as u8));
+    }
+    // A stop asked for while an export still waited for its reader (a FIFO): the exit of a
+    // process stopped by that signal, as for a stop during the runs.
+    if let Some(signal) = parlab::interrupt::requested() {
         return Ok(ExitCode::from(128 + signal as u8));
     }
     if !report.all_correct() {
@@ -342,8 +352,16 @@ struct Export {
 }
 
 /// The exports named on the command line, every destination checked before any work; two
-/// exports to one place (two `-`, or two names of one file) are bad input.
+/// exports to one place (two `-`, or two names of one file) are bad input, and so is an export
+/// onto the baseline or parlab's own program.
 fn exports(a: &BenchArgs) -> parlab::Result<Vec<Export>> {
+    let mut protected = Protected::program();
+    if let Some(b) = &a.baseline {
+        protected = protected.input(
+            format!("the baseline this benchmark compares with (--baseline {b})"),
+            b,
+        );
+    }
     let mut exports: Vec<Export> = Vec::new();
     let mut flags: Vec<&str> = Vec::new();
     for (path, format, what, flag) in [
@@ -374,7 +392,7 @@ fn exports(a: &BenchArgs) -> parlab::Result<Vec<Export>> {
         (&a.plot, Box::new(SpeedupPlot), "plot path", "--plot"),
     ] {
         let Some(p) = path else { continue };
-        let to = Output::parse(what, p)?;
+        let to = Output::parse_with(what, p, &protected)?;
         if let Some(i) = exports.iter().position(|e| e.to.same_place(&to)) {
             return Err(parlab::Error::invalid(
                 what,

@@ -63,9 +63,15 @@ pub fn main() -> ExitCode {
             {
                 return ExitCode::from(141);
             }
-            eprintln!("error: {}", one_line(&chain(&e)));
+            // Errors quote what the user typed and what files held: shown, never obeyed.
+            eprintln!("error: {}", shown(one_line(&chain(&e))));
             let error = e.downcast_ref::<parlab::Error>();
-            if let Some(signal) = error.and_then(parlab::Error::interrupted_by) {
+            // A failure that follows a stop asked for by Ctrl-C or SIGTERM (an export that
+            // gave up waiting for its reader, a run cut short) ends as that signal would have.
+            if let Some(signal) = error
+                .and_then(parlab::Error::interrupted_by)
+                .or_else(parlab::interrupt::requested)
+            {
                 return ExitCode::from(128 + signal as u8);
             }
             let usage = error.is_some_and(parlab::Error::is_usage);
@@ -89,7 +95,7 @@ fn clap_error(e: clap::Error) -> ExitCode {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("error: {first} (see 'parlab --help')");
+            eprintln!("error: {} (see 'parlab --help')", shown(first));
             ExitCode::from(EXIT_USAGE)
         }
     }
@@ -106,6 +112,12 @@ fn chain(e: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// `text` as printed: its control characters escaped, since messages quote what the user
+/// typed and what files and programs said.
+fn shown(text: impl std::fmt::Display) -> String {
+    parlab::escape::controls(&text.to_string()).into_owned()
 }
 
 /// Joins a multi-line message into one line.
@@ -133,6 +145,20 @@ fn job_columns() -> [parlab::report::table::Column; 4] {
         Column::left("backend").min_width(11).constant(),
         Column::right("workers").min_width(7).constant(),
     ]
+}
+
+/// `protected` and every interpreter of `pythons`: files a command runs, which no export may
+/// replace.
+fn protect_pythons(
+    protected: parlab::report::output::Protected,
+    pythons: &[(parlab::cpython::Python, bool)],
+) -> parlab::report::output::Protected {
+    pythons.iter().fold(protected, |p, (py, _)| {
+        p.input(
+            format!("the interpreter {} (--python)", py.program().display()),
+            py.program(),
+        )
+    })
 }
 
 /// A line of progress on standard error that rewrites itself in place, shown only when standard

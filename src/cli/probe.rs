@@ -9,7 +9,7 @@ use parlab::backend::processes::Processes;
 use parlab::cpython::Python;
 use parlab::cpython::discover::{self, Places, Spec};
 use parlab::probe::{self, Options, ProbeKind, Report};
-use parlab::report::output::Output;
+use parlab::report::output::{Output, Protected};
 use parlab::report::plot;
 use parlab::report::table::{Column, Table};
 use parlab::units::figure;
@@ -25,29 +25,7 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
             .map(|p| p.parse())
             .collect::<Result<_, _>>()?
     };
-    let plot_to = match &a.plot {
-        None => None,
-        Some(path) => {
-            if !probes.contains(&ProbeKind::ForkRss) {
-                return Err(parlab::Error::invalid(
-                    "plot",
-                    path.as_str(),
-                    "--plot draws the fork-rss probe, which is not selected",
-                )
-                .into());
-            }
-            let to = Output::parse("plot path", path)?;
-            if a.json && to == Output::Stdout {
-                return Err(parlab::Error::invalid(
-                    "plot path",
-                    path.as_str(),
-                    "--json already writes to standard output; give the plot a file",
-                )
-                .into());
-            }
-            Some(to)
-        }
-    };
+    let plot_to = plot_destination(&a, &probes, &Protected::program())?;
     // A --python the user named must be there and run as Python (exit 2 before probing);
     // every interpreter it names gets its own CPython rows.
     let (pythons, found_notes) = match (&a.python.python, a.python.no_python) {
@@ -64,6 +42,15 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
             Vec::new(),
         ),
     };
+    // Checked again once the interpreters are known: the plot replaces none of them.
+    let plot_to = match plot_to {
+        None => None,
+        Some(_) => plot_destination(
+            &a,
+            &probes,
+            &super::protect_pythons(Protected::program(), &pythons),
+        )?,
+    };
     let python_note = match (pythons.is_empty(), a.python.no_python) {
         (false, _) => {
             let names: Vec<String> = pythons
@@ -79,7 +66,7 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
         let width = parlab::report::width::prose(parlab::report::width::of_stderr());
         eprint!(
             "{}",
-            parlab::report::width::paragraph(&format!("note: {note}"), width)
+            parlab::report::width::paragraph(&format!("note: {}", super::shown(note)), width)
         );
     }
     let options = Options {
@@ -127,13 +114,43 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
         )
     };
     if let Some(e) = &failed {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", super::shown(e));
     }
     printed?;
-    Ok(match failed {
-        Some(_) => ExitCode::from(super::EXIT_FAILURE),
-        None => ExitCode::SUCCESS,
+    Ok(match (failed, parlab::interrupt::requested()) {
+        // Stopped while the plot waited for its reader (a FIFO).
+        (Some(_), Some(signal)) => ExitCode::from(128 + signal as u8),
+        (Some(_), None) => ExitCode::from(super::EXIT_FAILURE),
+        (None, _) => ExitCode::SUCCESS,
     })
+}
+
+/// `--plot`: only with the fork-rss probe, not onto standard output beside `--json`, and onto
+/// no file of `protected`.
+fn plot_destination(
+    a: &ProbeArgs,
+    probes: &[ProbeKind],
+    protected: &Protected,
+) -> parlab::Result<Option<Output>> {
+    let Some(path) = &a.plot else {
+        return Ok(None);
+    };
+    if !probes.contains(&ProbeKind::ForkRss) {
+        return Err(parlab::Error::invalid(
+            "plot",
+            path.as_str(),
+            "--plot draws the fork-rss probe, which is not selected",
+        ));
+    }
+    let to = Output::parse_with("plot path", path, protected)?;
+    if a.json && to == Output::Stdout {
+        return Err(parlab::Error::invalid(
+            "plot path",
+            path.as_str(),
+            "--json already writes to standard output; give the plot a file",
+        ));
+    }
+    Ok(Some(to))
 }
 
 fn print_reports(

@@ -1,5 +1,6 @@
-//! `parlab python FILE:FUNCTION`: the user's function on every road, a table (or one JSON
-//! object) and a recommendation; exit 1 when any row failed, after the rows that finished.
+//! `parlab python FILE:FUNCTION [--items SOURCE]`: the user's function on every road, a table
+//! (or one JSON object) and a recommendation for each interpreter and overall; exit 1 when any
+//! row failed, after the rows that finished.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -7,9 +8,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use parlab::cpython::discover::{Places, Spec, resolve};
-use parlab::number::parse_u64_as;
-use parlab::pyfunc::{Interpreter, Lab, Report, Road, Settings, Target, export};
-use parlab::report::output::Output;
+use parlab::number::parse_u64_in;
+use parlab::pyfunc::{
+    Calls, DEFAULT_MAX_ITEMS, Interpreter, ItemSource, Lab, Mode, Report, Road, Settings, Target,
+    export,
+};
+use parlab::report::output::{Output, Protected};
 use parlab::report::table::{Column, Table};
 use parlab::span::Span;
 use parlab::units::seconds;
@@ -36,29 +40,86 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
         }
     }
     let roads = Road::parse_list(&a.roads)?;
-    let policy = super::run::policy(a.timeout.as_deref(), &a.retries)?;
-    let warmup = parse_u64_as("warmup", &a.warmup)? as usize;
-    let runs = match parse_u64_as("runs", &a.runs)? {
-        0 => return Err(parlab::Error::invalid("runs", &a.runs, "at least 1").into()),
-        n => n as usize,
+    let calls = match &a.items {
+        None => Calls::Range,
+        Some(text) => Calls::Map {
+            source: text.parse::<ItemSource>()?,
+            shown: text.clone(),
+            max_items: parse_u64_in("max items", &a.max_items, 1, 1_000_000_000)?,
+        },
     };
-    let exports = exports(&a)?;
+    if let Calls::Map {
+        source: ItemSource::Range(span),
+        max_items,
+        ..
+    } = &calls
+        && span.len() > *max_items
+    {
+        return Err(parlab::Error::invalid(
+            "items",
+            a.items.clone().unwrap_or_default(),
+            format!(
+                "the range holds {} items, more than --max-items {max_items} (default {})",
+                span.len(),
+                DEFAULT_MAX_ITEMS
+            ),
+        )
+        .into());
+    }
+    if a.items.is_none()
+        && let Some(c) = a.chunksize.first()
+    {
+        return Err(parlab::Error::invalid(
+            "chunksize",
+            c.as_str(),
+            "chunks are of items: --chunksize goes with --items SOURCE (map mode); a range is \
+             cut by --split",
+        )
+        .into());
+    }
+    let mut chunksizes = Vec::new();
+    for c in &a.chunksize {
+        let c = parse_u64_in("chunksize", c, 1, 1_000_000_000)?;
+        if !chunksizes.contains(&c) {
+            chunksizes.push(c);
+        }
+    }
+    // No --timeout: a limit on each run once the sequential run is timed; "none": no limit.
+    let off = a.timeout.as_deref() == Some("none");
+    let timeout = a.timeout.as_deref().filter(|_| !off);
+    let policy = super::run::policy(timeout, &a.retries)?;
+    // The bounds of bench: a number beyond them would measure for ever.
+    let warmup = parse_u64_in("warmup", &a.warmup, 0, 100)? as usize;
+    let runs = parse_u64_in("runs", &a.runs, 1, 10_000)? as usize;
+    // Checked before the interpreters are looked for, and again once they are known: no
+    // export replaces the function's file, an interpreter or parlab itself.
+    let source = Protected::program().input(
+        format!(
+            "the Python file of the function measured ({})",
+            target.file.display()
+        ),
+        &target.file,
+    );
+    exports(&a, &source)?;
     let specs = Spec::parse_list(&a.python)?;
     let found = resolve(&specs, &Places::from_env())?;
-    let pythons: Vec<Interpreter> = found
+    let exports = exports(&a, &super::protect_pythons(source, &found.pythons))?;
+    let pythons: Vec<(Interpreter, bool)> = found
         .pythons
         .iter()
-        .map(|(py, _)| Interpreter::of(py))
+        .map(|(py, named)| (Interpreter::of(py), *named))
         .collect();
-    let lab = Lab::new(target, pythons)?;
+    let lab = Lab::new(target, calls, pythons, policy.timeout)?;
     let settings = Settings {
         ranges,
         split,
+        chunksizes,
         workers,
         roads,
         warmup,
         runs,
         timeout: policy.timeout,
+        default_limit: a.timeout.is_none(),
         retries: policy.retries,
     };
     let status = (!a.quiet).then(super::StatusLine::new);
@@ -111,9 +172,9 @@ enum Format {
     Markdown,
 }
 
-/// The exports asked for, each destination checked before any work; two to one place are
-/// bad input.
-fn exports(a: &PythonFnArgs) -> parlab::Result<Vec<(Format, Output)>> {
+/// The exports asked for, each destination checked before any work; two to one place, or one
+/// onto a file of `protected`, are bad input.
+fn exports(a: &PythonFnArgs, protected: &Protected) -> parlab::Result<Vec<(Format, Output)>> {
     let mut out: Vec<(Format, Output)> = Vec::new();
     for (format, what, path) in [
         (Format::Json, "JSON export path", &a.export_json),
@@ -121,7 +182,7 @@ fn exports(a: &PythonFnArgs) -> parlab::Result<Vec<(Format, Output)>> {
         (Format::Markdown, "Markdown export path", &a.export_markdown),
     ] {
         let Some(path) = path else { continue };
-        let to = Output::parse(what, path)?;
+        let to = Output::parse_with(what, path, protected)?;
         if out.iter().any(|(_, o)| o.same_place(&to)) {
             return Err(parlab::Error::invalid(
                 what,
@@ -136,30 +197,40 @@ fn exports(a: &PythonFnArgs) -> parlab::Result<Vec<(Format, Output)>> {
 
 fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Result<()> {
     let prose = parlab::report::width::prose(width);
-    let answer = r.result.as_deref().unwrap_or("none");
-    super::paragraph(
-        out,
-        &format!(
-            "{} over {} ({} split): answer {answer}",
-            r.function, r.range, r.split
-        ),
-        prose,
-    )?;
+    let map = r.mode == Mode::Map;
+    // The file's name and what the interpreters said are the user's: shown, never obeyed.
+    let head = match &r.items {
+        Some(items) if map => super::shown(format_args!(
+            "{} over {} items of {}: every result checked against the sequential one",
+            r.function, items.count, items.source
+        )),
+        _ => {
+            let answer = r.result.as_deref().unwrap_or("none");
+            super::shown(format_args!(
+                "{} over {} ({} split): answer {answer}",
+                r.function, r.range, r.split
+            ))
+        }
+    };
+    super::paragraph(out, &head, prose)?;
     writeln!(out)?;
     let many = r.rows.iter().any(|row| row.range != r.range);
     let mut columns = vec![Column::left("python").min_width(8).constant()];
     if many {
         columns.push(Column::left("range"));
     }
-    let mut table = Table::new(columns.into_iter().chain([
-        Column::left("road").min_width(15),
-        Column::right("workers"),
+    columns.extend([Column::left("road").min_width(15), Column::right("workers")]);
+    if map {
+        columns.push(Column::right("chunk"));
+    }
+    columns.extend([
         Column::right("start-up"),
         Column::right("median"),
         Column::right("speedup (95% CI)").short("speedup"),
         Column::right("ceiling").optional(1),
         Column::left("answer").spill(6),
-    ]));
+    ]);
+    let mut table = Table::new(columns);
     table.fit(width);
     for row in &r.rows {
         let speedup = row.speedup.map_or(String::new(), |s| s.ratio());
@@ -167,15 +238,18 @@ fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Resu
             (Some(_), _) => "FAILED".to_string(),
             (None, Some(v)) if Some(v) == r.result.as_ref() || many => "ok".to_string(),
             (None, Some(v)) => format!("ok ({})", short(v)),
+            (None, None) if map && row.runs > 0 => "ok".to_string(),
             (None, None) => String::new(),
         };
         let mut cells = vec![row.python.clone()];
         if many {
             cells.push(row.range.clone());
         }
+        cells.extend([row.road.to_string(), row.workers.to_string()]);
+        if map {
+            cells.push(row.chunksize.map_or(String::new(), |c| c.to_string()));
+        }
         table.row(cells.into_iter().chain([
-            row.road.to_string(),
-            row.workers.to_string(),
             row.startup_s.map_or(String::new(), seconds),
             row.median_s.map_or(String::new(), seconds),
             speedup,
@@ -183,28 +257,42 @@ fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Resu
             status,
         ]));
     }
-    table.note(
+    table.note(if map {
+        "chunk: items handed out at a time; start-up: starting the workers, loading the function \
+         and handing one interpreter its items, apart from the runs; median: one run over every \
+         item; speedup: paired against the sequential run of the same round; ceiling: what a \
+         perfectly parallel loop reached at that many workers just before each round (the most \
+         the machine allowed)"
+    } else {
         "start-up: starting the workers and loading the function, apart from the runs; \
          median: one run of the whole range; speedup: paired against the sequential run of the \
          same round; ceiling: what a perfectly parallel loop reached at that many workers just \
-         before each round (the most the machine allowed)",
-    );
+         before each round (the most the machine allowed)"
+    });
     table.notes(r.notes.iter().cloned());
     table.notes(r.rows.iter().filter_map(|row| row.error.clone()));
     write!(out, "{}", table.render())?;
+    // With several interpreters, each one's recommendation, then the overall one.
+    let each = if r.recommendations.len() > 1 {
+        r.recommendations.as_slice()
+    } else {
+        &[]
+    };
+    for rec in each {
+        writeln!(out)?;
+        let text = format!("On {}: {}: {}", rec.python, rec.setting(), rec.reason);
+        super::paragraph(out, &super::shown(text), prose)?;
+    }
     if let Some(rec) = &r.recommendation {
         writeln!(out)?;
-        super::paragraph(
-            out,
-            &format!(
-                "Recommendation: {} with {} on {}: {}",
-                rec.road,
-                parlab::units::count(rec.workers as u64, "worker"),
-                rec.python,
-                rec.reason
-            ),
-            prose,
-        )?;
+        let text = format!(
+            "Recommendation{}: {} on {}: {}",
+            if each.is_empty() { "" } else { " overall" },
+            rec.setting(),
+            rec.python,
+            rec.reason
+        );
+        super::paragraph(out, &super::shown(text), prose)?;
         if let Some(range) = &rec.smallest_range {
             super::paragraph(
                 out,

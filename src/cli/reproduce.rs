@@ -17,6 +17,7 @@ pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
         quick: a.quick,
         python: !a.python.no_python,
         python_spec: a.python.python,
+        python_start: a.python_start,
         backends: a.settings.options()?,
     };
     let status = super::StatusLine::new();
@@ -51,8 +52,9 @@ fn print_report(out: &mut impl Write, r: &Report, width: usize, wide: bool) -> s
     say(
         out,
         &format!(
-            "The seed experiment, reproduced ({} CPUs; {python})",
-            r.cpus
+            "The seed experiment, reproduced ({} CPUs; {})",
+            r.cpus,
+            super::shown(&python)
         ),
     )?;
     if let Some(busy) = &r.busy_warning {
@@ -118,13 +120,13 @@ fn pythons_table(r: &Report) -> Table {
         t.row([
             format!("CPython {}", p.info.label()),
             p.info.implementation.clone(),
-            if p.info.gil_enabled {
-                "enabled"
-            } else {
-                "disabled"
+            match (p.info.gil_enabled, p.info.free_threaded) {
+                (true, true) => "back on",
+                (true, false) => "enabled",
+                (false, _) => "disabled",
             }
             .to_string(),
-            p.info.start_method.clone(),
+            p.processes_start.clone().unwrap_or_else(|| "-".into()),
             p.info.subinterpreters.clone().unwrap_or_else(|| "-".into()),
             p.program.display().to_string(),
         ]);

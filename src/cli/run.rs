@@ -13,7 +13,7 @@ use parlab::backend::processes::StartMethod;
 use parlab::backend::record::RunRecord;
 use parlab::backend::{BackendKind, BackendOptions, Policy};
 use parlab::job::Job;
-use parlab::number::parse_u64_as;
+use parlab::number::parse_u64_in;
 use parlab::observer::Observer;
 use parlab::span::Part;
 use parlab::units::parse_duration;
@@ -40,21 +40,16 @@ pub fn policy(timeout: Option<&str>, retries: &str) -> parlab::Result<Policy> {
         None => None,
         Some(t) => match parse_duration(t)? {
             d if d.is_zero() => {
-                return Err(parlab::Error::invalid("timeout", t, "must be at least 1ms"));
+                return Err(parlab::Error::invalid(
+                    "timeout",
+                    t,
+                    "must be above zero (1ns or more)",
+                ));
             }
             d => Some(d),
         },
     };
-    let retries = match parse_u64_as("retries", retries)? {
-        n @ 0..=100 => n as u32,
-        _ => {
-            return Err(parlab::Error::invalid(
-                "retries",
-                retries,
-                "must be between 0 and 100",
-            ));
-        }
-    };
+    let retries = parse_u64_in("retries", retries, 0, 100)? as u32;
     Ok(Policy { timeout, retries })
 }
 
@@ -66,21 +61,13 @@ impl BackendArgs {
                 return Err(parlab::Error::invalid(
                     "switch interval",
                     self.switch_interval.as_str(),
-                    "must be at least 1us",
+                    "must be above zero (1ns or more)",
                 ));
             }
             d => d,
         };
-        let check_interval = match parse_u64_as("check interval", &self.check_interval)? {
-            n @ 1..=1_000_000 => n as u32,
-            _ => {
-                return Err(parlab::Error::invalid(
-                    "check interval",
-                    self.check_interval.as_str(),
-                    "must be between 1 and 1000000",
-                ));
-            }
-        };
+        let check_interval =
+            parse_u64_in("check interval", &self.check_interval, 1, 1_000_000)? as u32;
         Ok(BackendOptions {
             switch_interval,
             check_interval,
@@ -167,7 +154,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         )?;
         writeln!(out, "Elapsed: {elapsed:.4} s")?;
         if let Some(a) = &adapter {
-            writeln!(out, "Adapter: {a}")?;
+            writeln!(out, "Adapter: {}", super::shown(a))?;
         }
         if retries > 0 {
             writeln!(

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use parlab::backend::{BackendKind, check_workers};
+use parlab::backend::BackendKind;
 use parlab::kernels::Kernel;
-use parlab::number::parse_u64_as;
+use parlab::number::parse_u64_in;
 use parlab::report::table::{Column, Table};
 use parlab::verify::{self, Matrix, Row};
 
@@ -18,14 +18,8 @@ pub fn parse_workers(text: Option<&str>) -> parlab::Result<usize> {
     match text {
         None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
         Some(t) => {
-            let n = parse_u64_as("workers", t)?;
-            check_workers(usize::try_from(n).unwrap_or(usize::MAX)).map_err(|_| {
-                parlab::Error::invalid(
-                    "workers",
-                    t,
-                    format!("must be between 1 and {}", parlab::backend::MAX_WORKERS),
-                )
-            })
+            let n = parse_u64_in("workers", t, 1, parlab::backend::MAX_WORKERS as u64)?;
+            Ok(n as usize)
         }
     }
 }
@@ -162,7 +156,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
                 )
             };
         },
-    );
+    )?;
     let failed = rows.iter().filter(|r| !r.passed()).count();
     if !a.json {
         let left_out = verify::left_out(&m.backends, options.start);

@@ -198,12 +198,23 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
                 add(&mut found.pythons, py, true);
             }
             Spec::All | Spec::Version { .. } => {
-                let all = discovered.get_or_insert_with(|| {
-                    let (pys, notes) = discover(places);
+                if discovered.is_none() {
+                    let (pys, notes) = discover(places)?;
                     found.notes.extend(notes);
-                    pys
-                });
+                    discovered = Some(pys);
+                }
+                let all = discovered.as_mut().expect("discovered just now");
                 let named = !matches!(spec, Spec::All);
+                // A version already served (`3.12,3.12`, `3.12.1,3.12`, `all,3.12`) is not
+                // looked for again: one interpreter answers it, now as one the user named.
+                if named && found.pythons.iter().any(|(p, _)| spec.matches(p)) {
+                    for (p, was_named) in found.pythons.iter_mut() {
+                        if spec.matches(p) {
+                            *was_named = true;
+                        }
+                    }
+                    continue;
+                }
                 let mut hits: Vec<usize> =
                     (0..all.len()).filter(|&i| spec.matches(&all[i])).collect();
                 if let Spec::Version {
@@ -213,7 +224,7 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
                 {
                     if hits.is_empty() {
                         let t = if *free_threaded { "t" } else { "" };
-                        return Err(no_such_version(&format!("{prefix}{t}"), all));
+                        return Err(no_such_version(&format!("{prefix}{t}"), all, &found.notes));
                     }
                     hits.truncate(1); // the first found of that version
                 }
@@ -232,18 +243,27 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
     Ok(found)
 }
 
-/// The error for a version not among `found`, listing the versions that are.
-fn no_such_version(value: &str, found: &[Python]) -> Error {
+/// The error for a version not among `found`, listing the versions that are, and why those
+/// that did not answer were left out (when none answered, that is the cause to name: a bad
+/// `PYTHONHOME` stops every interpreter).
+fn no_such_version(value: &str, found: &[Python], left_out: &[String]) -> Error {
     let mut versions: Vec<&str> = Vec::new();
     for p in found {
         if !versions.contains(&p.version.as_str()) {
             versions.push(&p.version);
         }
     }
-    let allowed = if versions.is_empty() {
+    let mut allowed = if versions.is_empty() && left_out.is_empty() {
         "no interpreter was found on the PATH or in pyenv's versions folder; give the path of \
          one"
         .to_string()
+    } else if versions.is_empty() {
+        format!(
+            "no interpreter there answered: none of the {} found started ({}); give the path \
+             of one that does",
+            left_out.len(),
+            left_out[0]
+        )
     } else {
         format!(
             "no interpreter of that version on the PATH or in pyenv's versions folder, which \
@@ -251,6 +271,12 @@ fn no_such_version(value: &str, found: &[Python]) -> Error {
             versions.join(", ")
         )
     };
+    if !left_out.is_empty() && !versions.is_empty() {
+        allowed += &format!("; {} more did not start ({})", left_out.len(), left_out[0]);
+    }
+    if let Some(env) = super::environment_note().filter(|_| !left_out.is_empty()) {
+        allowed += &format!("; {env}");
+    }
     Error::invalid("python", value, allowed)
 }
 
@@ -264,44 +290,93 @@ fn add(pythons: &mut Vec<(Python, bool)>, py: Python, named: bool) {
 }
 
 fn not_python(value: &str, why: &str) -> Error {
+    let env = super::environment_note().map_or(String::new(), |e| format!("; {e}"));
     Error::invalid(
         "python",
         value,
-        format!("an interpreter that runs as Python ({why})"),
+        format!("an interpreter that runs as Python ({why}){env}"),
     )
 }
 
+/// Interpreters asked at once who they are: enough that a PATH of hanging programs costs a
+/// few [`super::INFO_LIMIT`]s, few enough that the open files and threads they need (six
+/// descriptors and two threads each) fit any sane limit.
+const AT_ONCE: usize = 8;
+
 /// Every interpreter in `places` that answers, once each by real path, in version order;
 /// and a note for each that did not answer (save a version manager's shim for a version not
-/// selected, which exits 127 as a missing command does).
-pub fn discover(places: &Places) -> (Vec<Python>, Vec<String>) {
+/// selected, which exits 127 as a missing command does). Candidates are asked eight at
+/// a time, each within [`super::INFO_LIMIT`]. What is not a candidate's fault is an error: the
+/// script cannot be written, a limit of this machine is met, or Ctrl-C.
+pub fn discover(places: &Places) -> Result<(Vec<Python>, Vec<String>)> {
     let candidates = places.candidates();
-    let answers: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = candidates
-            .iter()
-            .map(|c| s.spawn(move || Python::open(c)))
-            .collect();
-        handles.into_iter().map(|h| h.join()).collect()
-    });
+    crate::limits::make_room_for(AT_ONCE * 3);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let answers: Vec<Option<std::result::Result<Python, String>>> = {
+        let answers = std::sync::Mutex::new(
+            (0..candidates.len())
+                .map(|_| None)
+                .collect::<Vec<Option<Result<std::result::Result<Python, String>>>>>(),
+        );
+        let ask = || {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(c) = candidates.get(i) else { break };
+                let answer = Python::open(c);
+                let stop = answer.is_err();
+                answers
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(answer);
+                if stop {
+                    // The others are not asked: the same cause would meet them.
+                    next.store(candidates.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        };
+        let started = std::thread::scope(|s| {
+            let mut askers = Vec::new();
+            for k in 0..AT_ONCE.min(candidates.len()) {
+                match crate::limits::spawn_scoped(s, &format!("parlab-discover-{k}"), ask) {
+                    Ok(h) => askers.push(h),
+                    // The askers already started finish the list (each answer is bounded).
+                    Err(e) if askers.is_empty() => return Err(e),
+                    Err(_) => break,
+                }
+            }
+            for h in askers {
+                let _ = h.join();
+            }
+            Ok(())
+        });
+        started?;
+        let mut out = Vec::with_capacity(candidates.len());
+        for answer in answers
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            out.push(answer.transpose()?);
+        }
+        out
+    };
     let mut pythons: Vec<Python> = Vec::new();
     let mut notes = Vec::new();
     for (c, answer) in candidates.iter().zip(answers) {
         match answer {
-            Ok(Ok(Ok(py)))
+            Some(Ok(py))
                 if !pythons
                     .iter()
                     .any(|p| p.info.executable == py.info.executable) =>
             {
                 pythons.push(py);
             }
-            Ok(Ok(Err(why))) if !why.contains("exit status: 127") => {
+            Some(Err(why)) if !why.contains("exit status: 127") => {
                 notes.push(format!("{} left out: {why}", c.display()));
             }
             _ => {}
         }
     }
     pythons.sort_by_key(|p| (p.info.major_minor(), p.info.free_threaded));
-    (pythons, notes)
+    Ok((pythons, notes))
 }
 
 #[cfg(test)]

@@ -29,6 +29,10 @@ pub const SEED_SCRIPT: &str = include_str!("seed.py");
 
 /// Longest a single CPython run may take before it is killed.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
+/// Longest an interpreter may take to say who it is ([`Python::open`]): a start and a few
+/// imports, which take well under a second even on a busy machine. A program on the PATH
+/// that hangs costs discovery this much, not the five minutes a run may take.
+pub const INFO_LIMIT: Duration = Duration::from_secs(10);
 
 /// What `seed.py threads|processes|subinterpreters|sleep` prints: the job's total and its
 /// wall time.
@@ -83,18 +87,51 @@ pub struct Info {
     pub gil_enabled: bool,
     /// A free-threaded build (`Py_GIL_DISABLED`).
     pub free_threaded: bool,
-    /// The multiprocessing start method of the "processes" rows.
+    /// The interpreter's default multiprocessing start method (`forkserver` on Linux from 3.14,
+    /// `fork` before): what a user's `ProcessPoolExecutor` or `Pool` uses unless told otherwise,
+    /// and so what the "processes" rows use unless `--python-start` names another.
     pub start_method: String,
+    /// Every start method the interpreter has, its default first.
+    #[serde(default)]
+    pub start_methods: Vec<String>,
+    /// `PYTHON_GIL` in the interpreter's environment, if set (`1` turns a free-threaded
+    /// build's GIL back on).
+    #[serde(default)]
+    pub gil_env: Option<String>,
+    /// The `-X gil=...` option the interpreter was started with, if any.
+    #[serde(default)]
+    pub gil_option: Option<String>,
     /// The module through which subinterpreters with their own GIL are made, if any:
     /// `concurrent.interpreters` (3.14+), `_interpreters` (3.13), `_xxsubinterpreters` (3.12).
     pub subinterpreters: Option<String>,
 }
 
 impl Info {
-    /// The version as rows show it: `3.13.0`, or `3.13.0t` for a free-threaded build.
+    /// The version as rows show it: `3.13.0`, `3.13.0t` for a free-threaded build, or
+    /// `3.13.0t (GIL on)` for one whose GIL was turned back on ([`Info::gil_back_on`]): it runs
+    /// as a GIL build does, and its rows are read as such.
     pub fn label(&self) -> String {
-        let t = if self.free_threaded { "t" } else { "" };
-        format!("{}{t}", self.version)
+        match (self.free_threaded, self.gil_enabled) {
+            (true, false) => format!("{}t", self.version),
+            (true, true) => format!("{}t (GIL on)", self.version),
+            (false, _) => self.version.clone(),
+        }
+    }
+
+    /// Why a free-threaded build runs with its GIL on, if it does: the cause the interpreter
+    /// shows ("PYTHON_GIL=1 in the environment", "-X gil=1"), or that something at start-up
+    /// turned it on.
+    pub fn gil_back_on(&self) -> Option<String> {
+        if !self.free_threaded || !self.gil_enabled {
+            return None;
+        }
+        Some(if let Some(v) = &self.gil_option {
+            format!("-X gil={v}")
+        } else if let Some(v) = &self.gil_env {
+            format!("PYTHON_GIL={v} in the environment")
+        } else {
+            "a module imported at start-up (site or PYTHONSTARTUP) turned it on".into()
+        })
     }
 
     /// `major.minor` as numbers, for ordering; (0, 0) when unreadable.
@@ -123,8 +160,11 @@ impl Python {
         Ok(Python::open(&program)?.ok())
     }
 
-    /// Writes the script for `program` and asks it who it is; `Ok(Err(why))` when it cannot
-    /// be started or does not answer as the seed script would (not a Python, a crash).
+    /// Writes the script for `program` and asks it who it is, within [`INFO_LIMIT`];
+    /// `Ok(Err(why))` when it cannot be started or does not answer as the seed script would
+    /// (not a Python, a crash, a hang). What is not the interpreter's fault is an error: the
+    /// script cannot be written (the temporary folder), a limit of this machine is met (open
+    /// files, processes), or Ctrl-C.
     pub fn open(program: &Path) -> Result<std::result::Result<Python, String>> {
         let script = Script::write("parlab-seed", SEED_SCRIPT)?;
         let mut py = Python {
@@ -138,15 +178,19 @@ impl Python {
                 gil_enabled: true,
                 free_threaded: false,
                 start_method: String::new(),
+                start_methods: Vec::new(),
+                gil_env: None,
+                gil_option: None,
                 subinterpreters: None,
             },
         };
-        match py.run_as::<Info>(&["info".into()]) {
+        match py.run_within::<Info>(&["info".into()], INFO_LIMIT) {
             Ok(info) => {
                 py.version = info.label();
                 py.info = info;
                 Ok(Ok(py))
             }
+            Err(e) if e.is_limit() || e.interrupted_by().is_some() => Err(e),
             Err(e) => Ok(Err(e.to_string())),
         }
     }
@@ -164,6 +208,11 @@ impl Python {
     /// Runs the script with `args` and reads the JSON object it prints as a `T`: an output
     /// without one of `T`'s fields is an error that names the run.
     pub fn run_as<T: DeserializeOwned>(&self, args: &[String]) -> Result<T> {
+        self.run_within(args, RUN_LIMIT)
+    }
+
+    /// [`Python::run_as`], killed after `limit`.
+    fn run_within<T: DeserializeOwned>(&self, args: &[String], limit: Duration) -> Result<T> {
         let what = format!("{} seed.py {}", self.program.display(), args.join(" "));
         let child = Command::new(&self.program)
             .arg(self.script.path())
@@ -172,14 +221,13 @@ impl Python {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| Error::io(format!("starting {what}"), e))?;
-        let out = output_limited(child, Some(RUN_LIMIT), &what)?;
+            .map_err(|e| crate::limits::start_error(format!("starting {what}"), e, 0))?;
+        let out = output_limited(child, Some(limit), &what)?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr.lines().last().unwrap_or("no message");
             return Err(Error::io(
                 what,
-                std::io::Error::other(format!("{}: {last}", out.status)),
+                std::io::Error::other(format!("{}: {}", out.status, gist(&stderr))),
             ));
         }
         serde_json::from_slice(&out.stdout).map_err(|e| {
@@ -191,9 +239,52 @@ impl Python {
     }
 }
 
+/// The line of an interpreter's standard error that says what went wrong: CPython's "Fatal
+/// Python error" line when it could not start (a bad `PYTHONHOME`, say, after which it prints
+/// its whole path configuration and a thread dump), else the last line (a traceback's
+/// exception).
+pub(crate) fn gist(stderr: &str) -> String {
+    let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
+    lines()
+        .find(|l| l.starts_with("Fatal Python error"))
+        .or_else(|| lines().next_back())
+        .unwrap_or("no message")
+        .to_string()
+}
+
+/// The variables of this environment that every CPython reads at start-up and that make one
+/// fail to start when wrong (`PYTHONHOME=/nonexistent`), as a note for an interpreter that did
+/// not start: "PYTHONHOME=/nonexistent is set in the environment".
+pub(crate) fn environment_note() -> Option<String> {
+    let set: Vec<String> = ["PYTHONHOME", "PYTHONPATH"]
+        .iter()
+        .filter_map(|k| std::env::var_os(k).map(|v| format!("{k}={}", v.to_string_lossy())))
+        .collect();
+    (!set.is_empty()).then(|| {
+        format!(
+            "{} {} set in the environment, which every interpreter reads at start-up",
+            set.join(" and "),
+            if set.len() == 1 { "is" } else { "are" }
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gist_of_a_failed_start_is_its_fatal_error_or_its_last_line() {
+        let fatal = "Python path configuration:\n  PYTHONHOME = '/x'\nFatal Python error: \
+                     init_fs_encoding: failed\nPython runtime state: core initialized\n\n  \
+                     <no Python frame>\n";
+        assert_eq!(gist(fatal), "Fatal Python error: init_fs_encoding: failed");
+        assert_eq!(
+            gist("Traceback (most recent call last):\n  x\nValueError: bad\n\n"),
+            "ValueError: bad"
+        );
+        assert_eq!(gist(""), "no message");
+    }
 
     /// An interpreter that answers as `seed.py` would, with fixed figures: `holds` saw no
     /// turn and `convoy` forgot a field.

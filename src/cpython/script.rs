@@ -29,7 +29,17 @@ impl Script {
             .create_new(true)
             .open(&path)
             .and_then(|mut f| f.write_all(text.as_bytes()))
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            .map_err(|e| {
+                // The folder is the usual cause (TMPDIR naming one that is not there).
+                let from = match std::env::var_os("TMPDIR") {
+                    Some(dir) => format!(" (TMPDIR={})", dir.to_string_lossy()),
+                    None => String::new(),
+                };
+                Error::io(
+                    format!("writing {} to the temporary folder{from}", path.display()),
+                    crate::limits::limit_error(e, 0),
+                )
+            })?;
         Ok(Script { path })
     }
 

@@ -7,9 +7,12 @@ Usage: python3 seed.py MODE ARGS...   (prints one JSON object on stdout)
 
   info                         the interpreter: version, implementation, GIL, start method
   threads N START END          count START..END in N threads; totals appended to a shared list
-  processes N START END        count in N processes; totals put on a multiprocessing.Queue,
-                               drained after join until the 'STOP' sentinel (started by fork
-                               where there is fork, whatever the version's default)
+  processes N START END [METHOD]
+                               count in N processes; totals put on a multiprocessing.Queue,
+                               drained after join until the 'STOP' sentinel; started by METHOD
+                               (fork, forkserver or spawn), by default the interpreter's own
+                               default (forkserver on Linux from 3.14, fork before), as a
+                               user's ProcessPoolExecutor or Pool would start them
   subinterpreters N START END  count in N subinterpreters, each with its own GIL, one thread
                                each (3.12+: concurrent.interpreters on 3.14+, the private
                                _interpreters on 3.13 and _xxsubinterpreters on 3.12)
@@ -50,19 +53,27 @@ def median(xs):
     return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2.0
 
 
-def start_method():
-    """The method the processes rows use: fork where the platform has it (every version's
-    default on Linux before 3.14, which switched to forkserver), else the default."""
+def start_methods():
+    """The start methods this interpreter has, its default first."""
     if not hasattr(multiprocessing, "get_context"):
-        return "fork" if os.name == "posix" else "spawn"  # Python 2: fork on POSIX
-    methods = multiprocessing.get_all_start_methods()
-    return "fork" if "fork" in methods else methods[0]
+        return ["fork"] if os.name == "posix" else ["spawn"]  # Python 2: fork on POSIX
+    default = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_context()
+    if not isinstance(default, str):
+        default = default.get_start_method()
+    others = [m for m in multiprocessing.get_all_start_methods() if m != default]
+    return [default] + others
 
 
-def context():
-    if hasattr(multiprocessing, "get_context"):
-        return multiprocessing.get_context(start_method())
-    return multiprocessing
+def context(method=None):
+    """The multiprocessing context of `method`, or of the interpreter's default."""
+    if not hasattr(multiprocessing, "get_context"):
+        if method not in (None, "fork"):
+            raise SystemExit("start method %r: this interpreter has fork only" % method)
+        return multiprocessing
+    if method is not None and method not in multiprocessing.get_all_start_methods():
+        raise SystemExit("start method %r: this interpreter has %s" % (
+            method, ", ".join(multiprocessing.get_all_start_methods())))
+    return multiprocessing.get_context(method)
 
 
 def subinterpreter_api():
@@ -89,7 +100,10 @@ def info():
         "executable": os.path.realpath(sys.executable),
         "gil_enabled": gil() if gil else True,
         "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "start_method": start_method(),
+        "start_method": start_methods()[0],
+        "start_methods": start_methods(),
+        "gil_env": os.environ.get("PYTHON_GIL"),
+        "gil_option": getattr(sys, "_xoptions", {}).get("gil"),
         "subinterpreters": subinterpreter_api(),
     }
 
@@ -143,8 +157,8 @@ def _put_total(queue, a, b):
     queue.put(work(a, b))
 
 
-def in_processes(n, start, end):
-    ctx = context()
+def in_processes(n, start, end, method=None):
+    ctx = context(method)
     queue = ctx.Queue()
     procs = [ctx.Process(target=_put_total, args=(queue, a, b)) for a, b in parts(n, start, end)]
     t0 = now()
@@ -371,9 +385,10 @@ def main(argv):
         n, a, b = map(int, args)
         out["result"], out["elapsed_s"], out["cpu_s"] = in_threads(work, n, a, b)
     elif mode == "processes":
-        n, a, b = map(int, args)
-        out["result"], out["elapsed_s"] = in_processes(n, a, b)
-        out["start_method"] = start_method()
+        n, a, b = map(int, args[:3])
+        method = args[3] if len(args) > 3 else None
+        out["result"], out["elapsed_s"] = in_processes(n, a, b, method)
+        out["start_method"] = method or start_methods()[0]
     elif mode == "subinterpreters":
         n, a, b = map(int, args)
         out["result"], out["elapsed_s"], out["cpu_s"], out["api"] = in_subinterpreters(n, a, b)

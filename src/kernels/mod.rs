@@ -27,8 +27,8 @@ use crate::error::Result;
 use crate::span::Span;
 
 pub use parse::KERNEL_NAMES;
-pub(crate) use ticker::in_blocks;
-pub use ticker::{NoTicks, Ticker};
+pub use ticker::{NoTicks, SLEEP_CHECK, Ticker};
+pub(crate) use ticker::{in_blocks, nap};
 pub use total::Total;
 pub(crate) use total::as_string;
 

@@ -12,11 +12,12 @@ pub fn sleep(start: u64, end: u64, per_item: Duration) -> u64 {
     sleep_with(start, end, per_item, &mut NoTicks)
 }
 
-/// [`sleep`] with every sleep run as a blocking call of the ticker (a GIL model releases the
-/// lock around it, as CPython does around `time.sleep`) and a check point per item.
+/// [`sleep`] with every sleep run by the ticker ([`Ticker::sleep`]: a GIL model releases the
+/// lock around it, as CPython does around `time.sleep`, and an in-process backend wakes for a
+/// timeout or Ctrl-C within [`super::ticker::SLEEP_CHECK`]) and a check point per item.
 pub fn sleep_with(start: u64, end: u64, per_item: Duration, ticker: &mut impl Ticker) -> u64 {
     for _ in start..end {
-        ticker.blocking(&mut || std::thread::sleep(per_item));
+        ticker.sleep(per_item);
         ticker.tick();
     }
     end - start

@@ -1,8 +1,17 @@
 //! The hooks a kernel calls while it runs, so that a GIL model can hand its lock over.
 //!
 //! Kernels call [`Ticker::tick`] at their loop back-edges and run their blocking calls through
-//! [`Ticker::blocking`]. The GIL models use these hooks to hand the lock over; every other
-//! backend uses [`NoTicks`], which compiles to nothing.
+//! [`Ticker::blocking`], their sleeps through [`Ticker::sleep`]. The GIL models use these hooks
+//! to hand the lock over, and every in-process backend to stop a part it was asked to stop (a
+//! timeout, Ctrl-C); worker processes use [`NoTicks`], which compiles to nothing (a process
+//! can be killed).
+
+use std::time::{Duration, Instant};
+
+/// The longest a sleep run through [`Ticker::sleep`] goes without looking at its stop request
+/// (see `nap`): an hour's sleep ends within this of a timeout or Ctrl-C, and a thread that
+/// sleeps long wakes at most 200 times a second to look.
+pub const SLEEP_CHECK: Duration = Duration::from_millis(5);
 
 /// Hooks a kernel calls while it runs.
 ///
@@ -20,9 +29,33 @@ pub trait Ticker {
     /// A check point at a loop back-edge.
     fn tick(&mut self) {}
 
-    /// Runs a blocking call (the `sleep` kernel's sleep).
+    /// Runs a blocking call.
     fn blocking(&mut self, call: &mut dyn FnMut()) {
         call()
+    }
+
+    /// Sleeps for `time` as a blocking call (the `sleep` kernel's sleep). A ticker that can
+    /// stop its kernel wakes for a stop request within [`SLEEP_CHECK`] and stops there, as at a
+    /// check point.
+    fn sleep(&mut self, time: Duration) {
+        self.blocking(&mut || std::thread::sleep(time))
+    }
+}
+
+/// Sleeps until `time` has passed or `stop()` is true, looking at it every [`SLEEP_CHECK`] at
+/// most; true when it stopped early. The slices end at one deadline, so a sleep of any length
+/// overruns by one wake-up's lateness, as one call of `std::thread::sleep` does.
+pub(crate) fn nap(time: Duration, stop: impl Fn() -> bool) -> bool {
+    let until = Instant::now() + time;
+    loop {
+        if stop() {
+            return true;
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(left.min(SLEEP_CHECK));
     }
 }
 
@@ -88,6 +121,20 @@ mod tests {
         let top = blocks(u64::MAX - 4, u64::MAX, &mut t);
         assert_eq!(top, [(u64::MAX - 4, u64::MAX)]);
         assert!(blocks(7, 7, &mut t).is_empty());
+    }
+
+    #[test]
+    fn a_nap_sleeps_its_time_unless_asked_to_stop() {
+        let t0 = Instant::now();
+        assert!(!nap(Duration::from_millis(30), || false));
+        assert!(t0.elapsed() >= Duration::from_millis(30));
+        // Asked to stop 20 ms into an hour: it ends within a few slices, however busy the
+        // machine (the bound is generous; the point is minutes against an hour).
+        let t0 = Instant::now();
+        let stop_at = t0 + Duration::from_millis(20);
+        assert!(nap(Duration::from_secs(3600), || Instant::now() >= stop_at));
+        assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
+        assert!(t0.elapsed() >= Duration::from_millis(20));
     }
 
     #[test]

@@ -9,5 +9,6 @@
 
 pub mod busy;
 pub mod judge;
+pub mod stall;
 
 pub use judge::{Bounds, Verdict, judge};

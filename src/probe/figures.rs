@@ -129,7 +129,8 @@ impl Row {
     }
 }
 
-/// Times `f` `reps` times (after one warm-up run), in the unit `scale` per second.
+/// Times `f` `reps` times (after one warm-up run), in the unit `scale` per second; Ctrl-C or
+/// SIGTERM ends it between two runs.
 pub(super) fn time_reps(
     reps: usize,
     scale: f64,
@@ -138,11 +139,20 @@ pub(super) fn time_reps(
     f()?;
     let mut xs = Vec::with_capacity(reps);
     for _ in 0..reps {
+        check_interrupt()?;
         let t0 = Instant::now();
         f()?;
         xs.push(t0.elapsed().as_secs_f64() * scale);
     }
     Ok(Stats::of(xs))
+}
+
+/// The interruption, if Ctrl-C or SIGTERM asked the probes to stop.
+pub(super) fn check_interrupt() -> Result<()> {
+    match crate::interrupt::requested() {
+        Some(signal) => Err(crate::interrupt::error(signal)),
+        None => Ok(()),
+    }
 }
 
 /// `a` as a multiple of `b`: "12x", "1.5x", "0.042x" (never "0.0x").

@@ -40,6 +40,37 @@ pub(super) fn reap(pid: Pid) -> Result<()> {
     }
 }
 
+/// [`reap`] for a child that may run long (one that writes a GiB of pages): Ctrl-C or SIGTERM
+/// meanwhile kills it, reaps it and is the error. The wait wakes as soon as the child exits,
+/// as `waitpid` does (a pidfd polled), so the time it measures is not changed.
+pub(super) fn reap_or_stop(pid: Pid) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+        // SAFETY: pidfd_open takes a PID and flags and returns a new descriptor or -1; it
+        // touches no memory of this process.
+        let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid.as_raw(), 0) };
+        if fd >= 0 {
+            // SAFETY: the descriptor was just made by pidfd_open and is owned here alone.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+            loop {
+                if let Some(signal) = crate::interrupt::requested() {
+                    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                    let _ = waitpid(pid, None);
+                    return Err(crate::interrupt::error(signal));
+                }
+                let wait = std::time::Duration::from_millis(50);
+                if !crate::child::readable([fd.as_fd()], wait, "waiting for a probe child")?
+                    .is_empty()
+                {
+                    break;
+                }
+            }
+        }
+    }
+    reap(pid)
+}
+
 /// Forks a child that runs `child` and waits for it.
 pub(super) fn fork_wait(child: impl FnOnce()) -> Result<()> {
     reap(fork_child(child)?)
@@ -91,6 +122,27 @@ impl TrueProgram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_child_is_reaped_when_it_ends() {
+        // A child that sleeps a moment (raw nanosleep, async-signal-safe) is waited for, not
+        // taken for ended at the first look.
+        let t0 = std::time::Instant::now();
+        let pid = fork_child(|| {
+            let nap = nix::libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 200_000_000,
+            };
+            // SAFETY: nanosleep reads the timespec on this stack and is async-signal-safe.
+            unsafe { nix::libc::nanosleep(&nap, std::ptr::null_mut()) };
+            exit_now(0)
+        })
+        .unwrap();
+        reap_or_stop(pid).unwrap();
+        assert!(t0.elapsed() >= std::time::Duration::from_millis(200));
+        let pid = fork_child(|| exit_now(4)).unwrap();
+        assert!(reap_or_stop(pid).is_err());
+    }
 
     #[test]
     fn children_are_reaped_and_their_failures_reported() {

@@ -6,8 +6,8 @@
 //! the parent, and refused with a clear message when the machine has too little free memory:
 //! the copy-on-write case needs the size twice.
 
-use super::figures::{MS, Stats, time_reps};
-use super::fork::{exit_now, fork_wait, spawn_true};
+use super::figures::{MS, Stats, check_interrupt, time_reps};
+use super::fork::{exit_now, fork_child, fork_wait, reap_or_stop, spawn_true};
 use super::{Options, ProbeKind, Report, Row, Series};
 use crate::bench::rusage::proc_field;
 use crate::error::Result;
@@ -98,14 +98,18 @@ fn room_for(mib: usize) -> std::result::Result<(), String> {
 /// the [`WAYS`], in milliseconds.
 fn time_at(bytes: usize, reps: usize) -> Result<(f64, [Stats; 3])> {
     let mut ballast = vec![0u8; bytes];
-    for page in ballast.chunks_mut(PAGE) {
+    // Touching a GiB takes a while on a VM: Ctrl-C is looked at every 16 MiB.
+    for (k, page) in ballast.chunks_mut(PAGE).enumerate() {
+        if k % (16 * MIB / PAGE) == 0 {
+            check_interrupt()?;
+        }
         page[0] = 1;
     }
     let rss_mib = proc_field::<f64>("/proc/self/status", "VmRSS:").unwrap_or(0.0) / 1024.0;
     let fork = time_reps(reps, MS, || fork_wait(|| exit_now(0)))?;
     let ptr = ballast.as_mut_ptr() as usize;
     let cow = time_reps(reps, MS, || {
-        fork_wait(|| {
+        reap_or_stop(fork_child(|| {
             let mut at = 0;
             while at < bytes {
                 // SAFETY: `at` stays inside the child's copy of `ballast`; a plain store is
@@ -114,7 +118,7 @@ fn time_at(bytes: usize, reps: usize) -> Result<(f64, [Stats; 3])> {
                 at += PAGE;
             }
             exit_now(0)
-        })
+        })?)
     })?;
     let spawn = time_reps(reps, MS, spawn_true)?;
     std::hint::black_box(&ballast);

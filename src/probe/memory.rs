@@ -4,7 +4,7 @@
 //! Processes: RSS and PSS (RSS with shared pages divided among their users) of idle parlab
 //! worker processes, by each start method, read from `/proc/<pid>/smaps_rollup`.
 
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::figures::times;
@@ -21,18 +21,37 @@ pub fn probe(o: &Options) -> Result<Report> {
 
     let rss = || proc_field::<f64>("/proc/self/status", "VmRSS:").unwrap_or(0.0);
     let before = rss();
-    let gate = Arc::new(Barrier::new(threads + 1));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let gate = gate.clone();
-            std::thread::spawn(move || {
-                gate.wait();
-            })
-        })
-        .collect();
+    // The threads block until the gate opens; it opens after the measurement, or at once when
+    // the OS refuses a thread, so that none is left waiting.
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let open = |gate: &(Mutex<bool>, Condvar)| {
+        *gate.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        gate.1.notify_all();
+    };
+    let mut handles = Vec::with_capacity(threads);
+    for i in 0..threads {
+        let waits = gate.clone();
+        let started = crate::limits::spawn(&format!("parlab-probe-idle-{i}"), move || {
+            let (lock, cv) = &*waits;
+            let mut opened = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            while !*opened {
+                opened = cv.wait(opened).unwrap_or_else(PoisonError::into_inner);
+            }
+        });
+        match started {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                open(&gate);
+                for h in handles {
+                    let _ = h.join();
+                }
+                return Err(e);
+            }
+        }
+    }
     std::thread::sleep(Duration::from_millis(50));
     let per_thread = (rss() - before).max(0.0) / threads as f64;
-    gate.wait();
+    open(&gate);
     for h in handles {
         h.join()
             .map_err(|_| Error::io("joining a thread", std::io::Error::other("panicked")))?;

@@ -8,7 +8,7 @@
 use std::sync::mpsc;
 use std::time::Instant;
 
-use super::figures::{per_second, versus};
+use super::figures::{check_interrupt, per_second, versus};
 use super::{Options, ProbeKind, Report, Row, Stats};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -26,15 +26,16 @@ pub fn probe(o: &Options) -> Result<Report> {
 
     let mut xs = Vec::new();
     for _ in 0..reps {
+        check_interrupt()?;
         let (tx, rx) = mpsc::channel::<u64>();
         let t0 = Instant::now();
-        let producer = std::thread::spawn(move || {
+        let producer = crate::limits::spawn("parlab-probe-producer", move || {
             for i in 0..n {
                 if tx.send(i).is_err() {
                     break;
                 }
             }
-        });
+        })?;
         let mut got = 0u64;
         while rx.recv().is_ok() {
             got += 1;

@@ -115,7 +115,8 @@ pub struct Series {
 
 /// Runs the seed script with `args` on every interpreter of `o`; returns each one's label
 /// (`3.12.1`) and output. A failure of one the user named is bad input (exit 2); of one found
-/// by looking, a note in `notes`, and it is left out.
+/// by looking, a note in `notes`, and it is left out. Ctrl-C or SIGTERM, or a limit met, is
+/// no failure of the interpreter: it is the error as it is.
 pub(crate) fn on_pythons(
     o: &Options,
     args: &[String],
@@ -125,6 +126,8 @@ pub(crate) fn on_pythons(
     for (py, named) in &o.pythons {
         match py.run(args) {
             Ok(v) => out.push((py.version.clone(), v)),
+            // Not the interpreter's doing: Ctrl-C (exit 130/143), a limit of this machine.
+            Err(e) if e.interrupted_by().is_some() || e.is_limit() => return Err(e),
             Err(e) if *named => {
                 return Err(Error::invalid(
                     "python",

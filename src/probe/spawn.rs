@@ -14,8 +14,11 @@ pub fn probe(o: &Options) -> Result<Report> {
     let reps = if o.quick { 20 } else { 200 };
     let mut rows = Vec::new();
 
+    // `std::thread::spawn` itself, but a thread the OS refuses is an error naming the limit.
     let thread = time_reps(reps * 5, US, || {
-        std::thread::spawn(|| {})
+        std::thread::Builder::new()
+            .spawn(|| {})
+            .map_err(|e| crate::limits::start_error("starting a thread".into(), e, 0))?
             .join()
             .map_err(|_| Error::io("joining a thread", std::io::Error::other("panicked")))
     })?;

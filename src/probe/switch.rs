@@ -13,6 +13,7 @@ use std::time::Instant;
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::{Pid, pipe};
 
+use super::figures::check_interrupt;
 use super::figures::{US, times};
 use super::fork::{exit_now, fork_child, reap};
 use super::{Options, ProbeKind, Report, Row, Stats};
@@ -37,12 +38,14 @@ pub fn probe(o: &Options) -> Result<Report> {
         let mut xs = Vec::with_capacity(reps);
         let mut refused = None;
         for _ in 0..reps {
+            check_interrupt()?;
             match ping_pong(round_trips, processes, pinned) {
                 Ok(us) => xs.push(us),
-                Err(Refused(why)) => {
+                Err(Refused::Because(why)) => {
                     refused = Some(why);
                     break;
                 }
+                Err(Refused::Failed(e)) => return Err(e),
             }
         }
         rows.push(match refused {
@@ -80,32 +83,58 @@ pub fn probe(o: &Options) -> Result<Report> {
     })
 }
 
-/// Why a measurement could not be made (pinning refused).
-struct Refused(String);
+/// Why a measurement was not made.
+enum Refused {
+    /// It could not be made here (pinning refused, a pipe failed): its row says why.
+    Because(String),
+    /// The probe itself stops: Ctrl-C or SIGTERM, or a limit met (a thread refused).
+    Failed(Error),
+}
 
 impl From<Error> for Refused {
     fn from(e: Error) -> Self {
-        Refused(e.to_string())
+        if e.interrupted_by().is_some() || e.is_limit() {
+            Refused::Failed(e)
+        } else {
+            Refused::Because(e.to_string())
+        }
+    }
+}
+
+/// The error a ping-pong loop stops with when Ctrl-C or SIGTERM asks it to: an
+/// [`std::io::ErrorKind::Interrupted`] that the loop's caller turns into the interruption.
+fn interrupted() -> std::io::Result<()> {
+    match crate::interrupt::requested() {
+        Some(_) => Err(std::io::ErrorKind::Interrupted.into()),
+        None => Ok(()),
     }
 }
 
 /// Microseconds per switch over `n` round trips.
 fn ping_pong(n: usize, processes: bool, pinned: bool) -> std::result::Result<f64, Refused> {
     let me = Pid::from_raw(0);
-    let saved = sched_getaffinity(me).map_err(|e| Refused(format!("affinity unknown: {e}")))?;
+    let saved =
+        sched_getaffinity(me).map_err(|e| Refused::Because(format!("affinity unknown: {e}")))?;
     let first_cpu = (0..CpuSet::count())
         .find(|&c| saved.is_set(c).unwrap_or(false))
-        .ok_or_else(|| Refused("no CPU in the affinity mask".into()))?;
+        .ok_or_else(|| Refused::Because("no CPU in the affinity mask".into()))?;
     let mut one = CpuSet::new();
     one.set(first_cpu)
-        .map_err(|e| Refused(format!("cannot pin: {e}")))?;
+        .map_err(|e| Refused::Because(format!("cannot pin: {e}")))?;
     let pin = || -> std::result::Result<(), Refused> {
         if pinned {
-            sched_setaffinity(me, &one).map_err(|e| Refused(format!("pinning refused: {e}")))?;
+            sched_setaffinity(me, &one)
+                .map_err(|e| Refused::Because(format!("pinning refused: {e}")))?;
         }
         Ok(())
     };
-    let io = |what: &str, e: std::io::Error| Refused(Error::io(what.to_string(), e).to_string());
+    let io = |what: &str, e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::Interrupted => match crate::interrupt::requested() {
+            Some(signal) => Refused::Failed(crate::interrupt::error(signal)),
+            None => Refused::Because(Error::io(what.to_string(), e).to_string()),
+        },
+        _ => Refused::Because(Error::io(what.to_string(), e).to_string()),
+    };
     let (a_r, a_w) = pipe().map_err(|e| io("pipe", e.into()))?;
     let (b_r, b_w) = pipe().map_err(|e| io("pipe", e.into()))?;
     pin()?;
@@ -131,15 +160,17 @@ fn ping_pong(n: usize, processes: bool, pinned: bool) -> std::result::Result<f64
             let mut byte = [0u8; 1];
             let t0 = Instant::now();
             let pinged = (0..n).try_for_each(|_| {
+                interrupted()?;
                 a_w.write_all(b"x")?;
                 b_r.read_exact(&mut byte)
             });
             let elapsed = t0.elapsed().as_secs_f64();
-            if pinged.is_err() {
+            if let Err(e) = pinged {
                 let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+                let _ = reap(child);
+                return Err(io("ping-pong with a child process", e));
             }
             reap(child)?;
-            pinged.map_err(|e| io("ping-pong with a child process", e))?;
             Ok(elapsed * US / (2 * n) as f64)
         } else {
             let mut a_r = File::from(a_r);
@@ -147,7 +178,7 @@ fn ping_pong(n: usize, processes: bool, pinned: bool) -> std::result::Result<f64
             let mut b_r = File::from(b_r);
             let mut b_w = File::from(b_w);
             std::thread::scope(|s| {
-                let echo = s.spawn(move || -> std::io::Result<()> {
+                let echo = crate::limits::spawn_scoped(s, "parlab-probe-echo", move || {
                     if pinned {
                         let _ = sched_setaffinity(Pid::from_raw(0), &one);
                     }
@@ -156,17 +187,22 @@ fn ping_pong(n: usize, processes: bool, pinned: bool) -> std::result::Result<f64
                         a_r.read_exact(&mut byte)?;
                         b_w.write_all(&byte)?;
                     }
-                    Ok(())
-                });
+                    std::io::Result::Ok(())
+                })?;
                 let mut byte = [0u8; 1];
                 let t0 = Instant::now();
-                for _ in 0..n {
-                    a_w.write_all(b"x").map_err(|e| io("ping", e))?;
-                    b_r.read_exact(&mut byte).map_err(|e| io("pong", e))?;
-                }
+                let pinged = (0..n).try_for_each(|_| {
+                    interrupted().map_err(|e| ("ping", e))?;
+                    a_w.write_all(b"x").map_err(|e| ("ping", e))?;
+                    b_r.read_exact(&mut byte).map_err(|e| ("pong", e))
+                });
                 let elapsed = t0.elapsed().as_secs_f64();
-                echo.join()
-                    .map_err(|_| Refused("echo thread panicked".into()))?
+                // Closed, the pipe ends the echo's wait if the loop stopped early.
+                drop(a_w);
+                let echoed = echo.join();
+                pinged.map_err(|(what, e)| io(what, e))?;
+                echoed
+                    .map_err(|_| Refused::Because("echo thread panicked".into()))?
                     .map_err(|e| io("echo", e))?;
                 Ok(elapsed * US / (2 * n) as f64)
             })

@@ -1,5 +1,5 @@
 //! One road at one worker count on one interpreter: its workers, kept between rounds, and one
-//! round of the whole range through them.
+//! round of the whole range (or of every item) through them.
 //!
 //! - `sequential`, `threads`, `subinterpreters`: one interpreter gets the whole plan in one
 //!   request and reports each part as it starts and ends, so a part that outlives the timeout
@@ -7,26 +7,54 @@
 //! - `processes`: N interpreters, each given one part at a time as it becomes free (dynamic,
 //!   whatever the split); a part that outlives the timeout has its worker killed.
 //!
+//! In map mode a part is a chunk of items. The one-interpreter roads get the items at start-up
+//! (sequential and threads keep them as objects; the subinterpreters' host keeps them pickled
+//! and hands each subinterpreter its chunk pickled) and keep their results until parlab asks
+//! for them after the round, outside its time; a process gets each chunk's items pickled with
+//! the chunk and sends its results back pickled, inside the time, as `ProcessPoolExecutor` does.
+//!
 //! Any failure ends the round with an [`Error::Worker`] naming the part; with `retries` left,
 //! a failed process is replaced and its part runs again, and a failed single interpreter is
-//! restarted and the round run again.
+//! restarted and the round run again. Beside the per-part timeout, a round may have a limit of
+//! its own ([`RunLimit`]), which ends it the same way.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use num_bigint::BigInt;
 
 use super::Road;
-use super::conn::{Event, Interp, Launch, wait_readable};
+use super::conn::{Event, Fault, Interp, Launch, Mode, TICK, Unanswered, wait_readable};
+use super::forms::Forms;
 use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::interrupt;
 use crate::span::Part;
 use crate::split::Plan;
 
-/// The longest a wait goes without looking at the interrupt flag.
-const TICK: Duration = Duration::from_millis(100);
-/// How long a worker interpreter may take to load the function when no timeout is set.
-const START_LIMIT: Duration = Duration::from_secs(120);
+/// How long a worker interpreter may take to start the worker script, and to import the
+/// user's file when no `--timeout` bounds that (and, in map mode, to take its items or hand
+/// back a round's results).
+pub(crate) const START_LIMIT: Duration = Duration::from_secs(120);
+
+/// What one round answered.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Answer {
+    /// The exact sum of the parts' ints.
+    Int(BigInt),
+    /// Every item's result, in item order.
+    Forms(Forms),
+}
+
+/// The most one round may take, and why, in words for its error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RunLimit {
+    /// The limit.
+    pub limit: Duration,
+    /// Where it comes from: "parlab's default, 10x the sequential run ...".
+    pub why: String,
+}
 
 /// A road's workers at one worker count.
 #[derive(Debug)]
@@ -39,11 +67,24 @@ pub(crate) struct Cell {
     plan: Plan,
     timeout: Option<Duration>,
     retries: u32,
+    /// Map mode: the items, as the helper sent them.
+    items: Option<Arc<Forms>>,
+    run_limit: Option<RunLimit>,
     interps: Vec<Interp>,
+    /// Processes the function left running, killed as its interpreters stopped.
+    left: Arc<AtomicUsize>,
+    /// CPU seconds the interpreter's process used on the last round, where it said (one
+    /// interpreter: sequential, threads, subinterpreters).
+    pub last_cpu_s: Option<f64>,
+    /// What the function (or the crossing of a value) raised, where that ended the last
+    /// round or start-up.
+    pub last_fault: Option<Fault>,
+    /// Whether the round limit ended the last round.
+    pub limited: bool,
 }
 
 impl Cell {
-    /// A cell not started yet.
+    /// A cell not started yet; map mode's cells get the items.
     pub(crate) fn new(
         road: Road,
         workers: usize,
@@ -51,6 +92,7 @@ impl Cell {
         plan: Plan,
         timeout: Option<Duration>,
         retries: u32,
+        items: Option<Arc<Forms>>,
     ) -> Cell {
         Cell {
             road,
@@ -59,12 +101,72 @@ impl Cell {
             plan,
             timeout,
             retries,
+            items,
+            run_limit: None,
             interps: Vec::new(),
+            left: Arc::new(AtomicUsize::new(0)),
+            last_cpu_s: None,
+            last_fault: None,
+            limited: false,
         }
     }
 
+    /// How many processes the function left running so far (each killed when its interpreter
+    /// stopped).
+    pub(crate) fn left(&self) -> usize {
+        self.left.load(Ordering::Relaxed)
+    }
+
+    fn interp(&self) -> Result<Interp> {
+        Interp::start(&self.launch, Mode::Serve(self.road), &self.left)
+    }
+
+    /// The longest the import of the user's file may take: `--timeout`, as for a part.
+    fn import_limit(&self) -> Duration {
+        self.timeout.unwrap_or(START_LIMIT)
+    }
+
+    /// Why worker `i`, not ready yet, is taken for failed: it did not start the worker script
+    /// within [`START_LIMIT`], or did not import the user's file within the import limit.
+    fn start_overdue(&self, i: usize) -> Option<String> {
+        let interp = &self.interps[i];
+        match interp.loading {
+            None if interp.started.elapsed() > START_LIMIT => Some(format!(
+                "it did not start the worker script within {START_LIMIT:?}"
+            )),
+            Some(t) if t.elapsed() > self.import_limit() => Some(format!(
+                "importing {} did not finish within {}{:?}",
+                self.launch.file.display(),
+                if self.timeout.is_some() {
+                    "the timeout of "
+                } else {
+                    ""
+                },
+                self.import_limit()
+            )),
+            _ => None,
+        }
+    }
+
+    /// The cause for worker `i` failing before it was ready, for `why`: named as the import of
+    /// the user's file when the interpreter had begun it (the file ended it: `os._exit`).
+    fn start_failure(&self, i: usize, why: impl std::fmt::Display) -> WorkerCause {
+        match self.interps[i].loading {
+            Some(_) => WorkerCause::Spawn(format!(
+                "importing {} ended it: {why}",
+                self.launch.file.display()
+            )),
+            None => WorkerCause::Spawn(why.to_string()),
+        }
+    }
+
+    /// Sets the most a round may take from now on.
+    pub(crate) fn limit_runs(&mut self, limit: RunLimit) {
+        self.run_limit = Some(limit);
+    }
+
     /// Starts the workers and waits until each has loaded the function (and, for
-    /// subinterpreters, made them); returns how long that took.
+    /// subinterpreters, made them; in map mode, taken the items); returns how long that took.
     pub(crate) fn start(&mut self) -> Result<Duration> {
         let t0 = Instant::now();
         let n = if self.road == Road::Processes {
@@ -73,16 +175,85 @@ impl Cell {
             1
         };
         self.interps.clear();
+        if let Some(items) = &self.items
+            && self.road.sends()
+            && let Some((at, kind)) = items.first_unpicklable()
+        {
+            let fault = Fault {
+                kind: "PicklingError".to_string(),
+                message: format!(
+                    "item {at} is a {kind}, which cannot be pickled, and {} receive their items \
+                     pickled",
+                    self.road
+                ),
+                place: String::new(),
+                item: None,
+                cross: Some(kind),
+            };
+            let cause = WorkerCause::Kernel(fault.to_string());
+            self.last_fault = Some(fault);
+            return Err(Error::Worker {
+                worker: 0,
+                pid: PidNote(None),
+                part: None::<Part>.into(),
+                cause,
+            });
+        }
         for _ in 0..n {
-            self.interps.push(Interp::start(&self.launch, self.road)?);
+            let interp = self.interp()?;
+            self.interps.push(interp);
         }
         for i in 0..n {
             self.await_ready(i)?;
+        }
+        if let Some(items) = self.items.clone()
+            && self.road != Road::Processes
+        {
+            self.hand_items(&items)?;
         }
         if self.road == Road::Subinterpreters {
             self.request(0, &format!("prepare {}", self.workers), &[])?;
         }
         Ok(t0.elapsed())
+    }
+
+    /// Map mode: gives the one interpreter its items. Items that cannot be pickled (only
+    /// sequential and threads get this far with them) it loads from SOURCE itself, and they
+    /// must be the helper's, record for record.
+    fn hand_items(&mut self, items: &Forms) -> Result<()> {
+        if items.first_unpicklable().is_some() {
+            let reply = self.interps[0]
+                .call("own-items", &[], START_LIMIT)
+                .map_err(|u| self.unanswered(u))?;
+            let own = Forms::parse(reply.data.into_iter().next().unwrap_or_default())
+                .map_err(|why| self.error(0, None, WorkerCause::Protocol(why)))?;
+            let differ = items.differing(&own);
+            if own.len() != items.len() || !differ.is_empty() {
+                let at = differ
+                    .first()
+                    .copied()
+                    .unwrap_or(own.len().min(items.len()));
+                let why = format!(
+                    "SOURCE gave other items in this interpreter than in the first one to load \
+                     it (from item {at} on; {} items against {}): items that cannot be pickled \
+                     are loaded by each interpreter, and must come in the same order each time",
+                    own.len(),
+                    items.len()
+                );
+                return Err(self.error(0, None, WorkerCause::Kernel(why)));
+            }
+            return Ok(());
+        }
+        let keep = if self.road == Road::Subinterpreters {
+            "bytes"
+        } else {
+            "objects"
+        };
+        let line = format!("items {} {keep}", items.bytes().len());
+        self.interps[0]
+            .call(&line, items.bytes(), START_LIMIT)
+            .map_err(|u| self.unanswered(u))?;
+        Ok(())
     }
 
     /// Stops the workers.
@@ -93,31 +264,29 @@ impl Cell {
         self.interps.clear();
     }
 
-    /// Runs the whole plan once; returns the exact sum of the parts' answers.
-    pub(crate) fn round(&mut self) -> Result<BigInt> {
+    /// Runs the whole plan once; returns the answer (the exact sum of the parts' ints, or every
+    /// item's result) and how long the run took (in map mode, not counting the hand-back of a
+    /// one-interpreter road's results, which only parlab's check needs).
+    pub(crate) fn round(&mut self) -> Result<(Answer, Duration)> {
+        self.last_cpu_s = None;
+        self.last_fault = None;
+        self.limited = false;
         if self.interps.is_empty() {
             self.start()?;
         }
         let mut tries = 0;
         loop {
+            let t0 = Instant::now();
             let outcome = if self.road == Road::Processes {
-                self.dispatch()
+                self.dispatch().map(|a| (a, t0.elapsed()))
             } else {
-                let verb = match self.road {
-                    Road::Sequential => "seq".to_string(),
-                    Road::Threads => format!("threads {}", self.workers),
-                    _ => format!("subs {}", self.workers),
-                };
-                let parts: Vec<Part> = self.plan.parts().collect();
-                let list: Vec<String> = parts
-                    .iter()
-                    .map(|p| format!("{}:{}:{}", p.index, p.start, p.end))
-                    .collect();
-                self.request(0, &format!("{verb} {}", list.join(",")), &parts)
+                self.one_round(t0)
             };
             match outcome {
                 Err(e) if tries < self.retries && e.interrupted_by().is_none() => {
                     tries += 1;
+                    self.last_fault = None;
+                    self.limited = false;
                     if self.road != Road::Processes {
                         self.interps.clear();
                         self.start()?;
@@ -128,33 +297,80 @@ impl Cell {
         }
     }
 
-    /// Waits until worker `i` has said `ready`.
+    /// A round of a one-interpreter road.
+    fn one_round(&mut self, t0: Instant) -> Result<(Answer, Duration)> {
+        let map = self.items.is_some();
+        let verb = match (self.road, map) {
+            (Road::Sequential, false) => "seq".to_string(),
+            (Road::Sequential, true) => "mseq".to_string(),
+            (Road::Threads, false) => format!("threads {}", self.workers),
+            (Road::Threads, true) => format!("mthreads {}", self.workers),
+            (_, false) => format!("subs {}", self.workers),
+            (_, true) => format!("msubs {}", self.workers),
+        };
+        let parts: Vec<Part> = self.plan.parts().collect();
+        let list: Vec<String> = parts
+            .iter()
+            .map(|p| format!("{}:{}:{}", p.index, p.start, p.end))
+            .collect();
+        let total = self.request(0, &format!("{verb} {}", list.join(",")), &parts)?;
+        let took = t0.elapsed();
+        if !map {
+            return Ok((Answer::Int(total), took));
+        }
+        let reply = self.interps[0]
+            .call("results", &[], START_LIMIT)
+            .map_err(|u| self.unanswered(u))?;
+        let forms = Forms::parse(reply.data.into_iter().next().unwrap_or_default())
+            .map_err(|why| self.error(0, None, WorkerCause::Protocol(why)))?;
+        let want = self.plan.range().len() as usize;
+        if forms.len() != want {
+            let why = format!("sent {} results for {want} items", forms.len());
+            return Err(self.error(0, None, WorkerCause::Protocol(why)));
+        }
+        Ok((Answer::Forms(forms), took))
+    }
+
+    /// Waits until worker `i` has said `ready`: within [`START_LIMIT`] to start the worker
+    /// script, then within the import limit to import the user's file.
     fn await_ready(&mut self, i: usize) -> Result<()> {
-        let limit = self.timeout.unwrap_or(START_LIMIT).max(START_LIMIT);
         let mut events = Vec::new();
         while !self.interps[i].ready {
             check_interrupt()?;
-            if self.interps[i].started.elapsed() > limit {
+            if let Some(why) = self.start_overdue(i) {
                 self.interps[i].kill();
-                let why = format!("it did not load the function within {limit:?}");
                 return Err(self.error(i, None, WorkerCause::Spawn(why)));
             }
             if wait_readable(&[&self.interps[i]], TICK)?.is_empty() {
+                if let Some(cause) = self.interps[i].gone() {
+                    let cause = match cause {
+                        WorkerCause::Stopped { .. } => cause,
+                        other => self.start_failure(i, other),
+                    };
+                    return Err(self.error(i, None, cause));
+                }
                 continue;
             }
             let read = self.interps[i].receive(&mut events);
-            if let Some(e) = events.iter().find(|e| **e != Event::Ready) {
-                let why = format!("it sent {e:?} before it was ready");
+            if let Some(e) = events
+                .iter()
+                .find(|e| !matches!(e, Event::Ready | Event::Loading))
+            {
+                let why = format!("it sent {} before it was ready", e.brief());
                 return Err(self.error(i, None, WorkerCause::Protocol(why)));
             }
             events.clear();
-            read.map_err(|why| self.error(i, None, WorkerCause::Spawn(why)))?;
+            if let Err(why) = read {
+                return Err(self.error(i, None, self.start_failure(i, why)));
+            }
         }
         Ok(())
     }
 
-    /// Sends `line` to worker `i` and reads events until `end`, adding the answers of `parts`.
+    /// Sends `line` to worker `i` and reads events until `end`, adding the answers of `parts`
+    /// (in map mode, counting the chunks kept).
     fn request(&mut self, i: usize, line: &str, parts: &[Part]) -> Result<BigInt> {
+        let t0 = Instant::now();
         let by_index: HashMap<u64, Part> = parts.iter().map(|p| (p.index, *p)).collect();
         let mut running: HashMap<u64, Instant> = HashMap::new();
         let mut answered = 0usize;
@@ -168,8 +384,13 @@ impl Cell {
                 self.interps[i].kill();
                 return Err(e);
             }
-            let wait = next_wait(self.timeout, running.values().copied());
-            if !wait_readable(&[&self.interps[i]], wait)?.is_empty() {
+            let wait = self.next_wait(t0, running.values().copied());
+            let readable = !wait_readable(&[&self.interps[i]], wait)?.is_empty();
+            if !readable && let Some(cause) = self.interps[i].gone() {
+                let part = running.keys().next().and_then(|k| by_index.get(k).copied());
+                return Err(self.error(i, part, cause));
+            }
+            if readable {
                 let read = self.interps[i].receive(&mut events);
                 for event in events.drain(..) {
                     match event {
@@ -181,15 +402,23 @@ impl Cell {
                             total += v;
                             answered += 1;
                         }
+                        Event::Ok(k) if by_index.contains_key(&k) => {
+                            running.remove(&k);
+                            answered += 1;
+                        }
                         Event::Fail(k, fault) => {
                             self.interps[i].kill();
                             let cause = WorkerCause::Kernel(fault.to_string());
+                            self.last_fault = Some(fault);
                             return Err(self.error(i, by_index.get(&k).copied(), cause));
                         }
-                        Event::End if answered == parts.len() => return Ok(total),
+                        Event::End(cpu) if answered == parts.len() => {
+                            self.last_cpu_s = cpu;
+                            return Ok(total);
+                        }
                         other => {
                             self.interps[i].kill();
-                            let why = format!("sent {other:?} out of turn");
+                            let why = format!("sent {} out of turn", other.brief());
                             return Err(self.error(i, None, WorkerCause::Protocol(why)));
                         }
                     }
@@ -205,17 +434,25 @@ impl Cell {
                 let part = by_index.get(&k).copied();
                 return Err(self.error(i, part, WorkerCause::TimedOut(limit)));
             }
+            if let Some(cause) = self.past_run_limit(t0) {
+                self.interps[i].kill();
+                let part = running.keys().min().and_then(|k| by_index.get(k).copied());
+                return Err(self.error(i, part, cause));
+            }
         }
     }
 
     /// The `processes` round: each free worker gets the next part.
-    fn dispatch(&mut self) -> Result<BigInt> {
+    fn dispatch(&mut self) -> Result<Answer> {
+        let t0 = Instant::now();
         let n = self.interps.len();
+        let map = self.items.clone();
         let mut todo: VecDeque<Part> = self.plan.parts().collect();
         let mut held: Vec<Option<(Part, Instant)>> = vec![None; n];
         let mut failures: HashMap<u64, u32> = HashMap::new();
         let mut left = todo.len();
         let mut total = BigInt::from(0);
+        let mut chunks: Vec<Option<Forms>> = vec![None; todo.len()];
         let mut events = Vec::new();
         while left > 0 {
             check_interrupt()?;
@@ -226,33 +463,84 @@ impl Cell {
                 let Some(part) = todo.pop_front() else {
                     break;
                 };
-                let line = format!("part {} {} {}", part.index, part.start, part.end);
                 held[i] = Some((part, Instant::now()));
-                if let Err(why) = self.interps[i].send(&line) {
+                let sent = match &map {
+                    None => {
+                        let line = format!("part {} {} {}", part.index, part.start, part.end);
+                        self.interps[i].send(&line)
+                    }
+                    Some(items) => {
+                        let data = items.slice(part.start as usize, part.end as usize);
+                        let line = format!(
+                            "chunk {} {} {} {}",
+                            part.index,
+                            part.start,
+                            part.end,
+                            data.len()
+                        );
+                        self.interps[i].send_with(&line, data)
+                    }
+                };
+                if let Err(why) = sent {
                     let e = self.error(i, Some(part), WorkerCause::Protocol(why));
                     self.retry(i, e, &mut held, &mut todo, &mut failures)?;
                 }
             }
-            let since = held.iter().flatten().map(|(_, t)| *t);
-            let wait = next_wait(self.timeout, since);
+            let since: Vec<Instant> = held.iter().flatten().map(|(_, t)| *t).collect();
+            let wait = self.next_wait(t0, since.into_iter());
             let conns: Vec<&Interp> = self.interps.iter().collect();
-            for i in wait_readable(&conns, wait)? {
+            let readable = wait_readable(&conns, wait)?;
+            if readable.is_empty() {
+                for i in 0..n {
+                    if let Some(cause) = self.interps[i].gone() {
+                        let cause = match cause {
+                            WorkerCause::Stopped { .. } => cause,
+                            _ if !self.interps[i].ready => self.start_failure(i, cause),
+                            _ => cause,
+                        };
+                        self.interps[i].kill();
+                        let e = self.error(i, held[i].map(|(p, _)| p), cause);
+                        self.retry(i, e, &mut held, &mut todo, &mut failures)?;
+                    }
+                }
+            }
+            for i in readable {
                 let read = self.interps[i].receive(&mut events);
                 let mut failed = None;
                 for event in events.drain(..) {
                     let holds = |k| held[i].is_some_and(|(p, _)| p.index == k);
                     match event {
-                        Event::Ready => {}
-                        Event::Done(k, v) if holds(k) => {
+                        Event::Ready | Event::Loading => {}
+                        Event::Done(k, v) if holds(k) && map.is_none() => {
                             total += v;
                             left -= 1;
                             held[i] = None;
                         }
+                        Event::Data(k, data) if holds(k) && map.is_some() => {
+                            let part = held[i].expect("held").0;
+                            match Forms::parse(data) {
+                                Ok(f) if f.len() as u64 == part.span().len() => {
+                                    chunks[part.index as usize] = Some(f);
+                                    left -= 1;
+                                    held[i] = None;
+                                }
+                                Ok(f) => {
+                                    let why = format!(
+                                        "sent {} results for a chunk of {} items",
+                                        f.len(),
+                                        part.span().len()
+                                    );
+                                    failed = Some(WorkerCause::Protocol(why));
+                                }
+                                Err(why) => failed = Some(WorkerCause::Protocol(why)),
+                            }
+                        }
                         Event::Fail(k, fault) if holds(k) => {
                             failed = Some(WorkerCause::Kernel(fault.to_string()));
+                            self.last_fault = Some(fault);
                         }
                         other => {
-                            let why = format!("sent {other:?} out of turn");
+                            let why = format!("sent {} out of turn", other.brief());
                             failed = Some(WorkerCause::Protocol(why));
                         }
                     }
@@ -261,7 +549,10 @@ impl Cell {
                     }
                 }
                 if let (None, Err(why)) = (&failed, read) {
-                    failed = Some(WorkerCause::Protocol(why));
+                    failed = Some(match self.interps[i].ready {
+                        true => WorkerCause::Protocol(why),
+                        false => self.start_failure(i, why),
+                    });
                 }
                 if let Some(cause) = failed {
                     self.interps[i].kill();
@@ -269,17 +560,23 @@ impl Cell {
                     self.retry(i, e, &mut held, &mut todo, &mut failures)?;
                 }
             }
+            if let Some(cause) = self.past_run_limit(t0) {
+                let i = (0..n).find(|&i| held[i].is_some()).unwrap_or(0);
+                let e = self.error(i, held[i].map(|(p, _)| p), cause);
+                for interp in &mut self.interps {
+                    interp.kill();
+                }
+                return Err(e);
+            }
             for i in 0..n {
-                let cause = match (self.timeout, held[i]) {
-                    (Some(limit), Some((_, t))) if t.elapsed() >= limit => {
+                let overdue = (!self.interps[i].ready)
+                    .then(|| self.start_overdue(i))
+                    .flatten();
+                let cause = match (self.timeout, held[i], overdue) {
+                    (Some(limit), Some((_, t)), _) if t.elapsed() >= limit => {
                         WorkerCause::TimedOut(limit)
                     }
-                    _ if !self.interps[i].ready
-                        && self.interps[i].started.elapsed() > START_LIMIT =>
-                    {
-                        let why = format!("it did not load the function within {START_LIMIT:?}");
-                        WorkerCause::Spawn(why)
-                    }
+                    (_, _, Some(why)) => WorkerCause::Spawn(why),
                     _ => continue,
                 };
                 self.interps[i].kill();
@@ -287,7 +584,10 @@ impl Cell {
                 self.retry(i, e, &mut held, &mut todo, &mut failures)?;
             }
         }
-        Ok(total)
+        Ok(match map {
+            None => Answer::Int(total),
+            Some(_) => Answer::Forms(Forms::joined(chunks.into_iter().flatten().collect())),
+        })
     }
 
     /// After worker `i` failed with `error`: starts a fresh worker in its place and queues its
@@ -309,9 +609,55 @@ impl Cell {
             return Err(error);
         }
         *count += 1;
-        self.interps[i] = Interp::start(&self.launch, self.road)?;
+        self.last_fault = None;
+        self.interps[i] = self.interp()?;
         todo.push_front(part);
         Ok(())
+    }
+
+    /// The round limit's failure, once a round begun at `t0` has reached it.
+    fn past_run_limit(&mut self, t0: Instant) -> Option<WorkerCause> {
+        let limit = self.run_limit.as_ref()?;
+        if t0.elapsed() < limit.limit {
+            return None;
+        }
+        self.limited = true;
+        Some(WorkerCause::Kernel(format!(
+            "the run did not finish within {}, {}",
+            crate::units::seconds(limit.limit.as_secs_f64()),
+            limit.why
+        )))
+    }
+
+    /// How long to wait for events: until the earliest running part's timeout or the round's
+    /// limit, at most [`TICK`].
+    fn next_wait(&self, t0: Instant, since: impl Iterator<Item = Instant>) -> Duration {
+        let now = Instant::now();
+        let mut wait = TICK;
+        if let Some(limit) = self.timeout {
+            for t in since {
+                wait = wait.min((t + limit).saturating_duration_since(now));
+            }
+        }
+        if let Some(limit) = &self.run_limit {
+            wait = wait.min((t0 + limit.limit).saturating_duration_since(now));
+        }
+        wait
+    }
+
+    /// The error of a request to the one interpreter that went unanswered.
+    fn unanswered(&mut self, u: Unanswered) -> Error {
+        let cause = match u {
+            Unanswered::Stopped(e) => return e,
+            Unanswered::Fault(fault) => {
+                let cause = WorkerCause::Kernel(fault.to_string());
+                self.last_fault = Some(fault);
+                cause
+            }
+            Unanswered::Gone(why) => WorkerCause::Protocol(why),
+            Unanswered::Late(limit) => WorkerCause::TimedOut(limit),
+        };
+        self.error(0, None, cause)
     }
 
     fn error(&self, i: usize, part: Option<Part>, cause: WorkerCause) -> Error {
@@ -322,18 +668,6 @@ impl Cell {
             cause,
         }
     }
-}
-
-/// How long to wait for events: until the earliest running part's timeout, at most [`TICK`].
-fn next_wait(timeout: Option<Duration>, since: impl Iterator<Item = Instant>) -> Duration {
-    let mut wait = TICK;
-    if let Some(limit) = timeout {
-        let now = Instant::now();
-        for t in since {
-            wait = wait.min((t + limit).saturating_duration_since(now));
-        }
-    }
-    wait
 }
 
 fn check_interrupt() -> Result<()> {

@@ -1,46 +1,108 @@
-//! Measuring like `bench`: every cell (interpreter × range × road × workers) is started once,
-//! with its start-up timed apart; then warm-up rounds and measured rounds, each running every
-//! interpreter's sequential baseline and its cells (in an order that turns each round, the
-//! baseline included), so that each cell's time is paired with a baseline run of the same
-//! round. The first round runs the baseline first: its answer is the reference. Every answer is
-//! checked against the first sequential answer of its interpreter.
+//! Measuring like `bench`: every cell (interpreter × range × road × workers, in map mode
+//! interpreter × road × workers × chunk size) is started once, with its start-up timed apart;
+//! then warm-up rounds and measured rounds, each running every interpreter's sequential
+//! baseline and its cells (in an order that turns each round, the baseline included), so that
+//! each cell's time is paired with a baseline run of the same round. The first round runs the
+//! baseline first: its answer is the reference. Every answer is checked against the first
+//! sequential answer of its interpreter (in map mode, every item's result, in item order, by
+//! the helper where the bytes differ: `helper.rs`).
+//!
+//! Once the baseline's first run is timed, every run of its interpreter may take at most
+//! [`DEFAULT_LIMIT_TIMES`] that long, or [`DEFAULT_LIMIT_FLOOR`], whichever is longer, unless
+//! `--timeout` says otherwise: a function that livelocks on threads ends its row, not the
+//! command.
 //!
 //! A cell that fails (the function raised, hung past the timeout, answered wrongly) keeps its
-//! error and leaves the rounds; the others go on. Only Ctrl-C or SIGTERM ends the whole
-//! measurement, and every worker is killed and reaped on the way out.
+//! error, and what kind of failure it was ([`Failure`], for the recommendation), and leaves the
+//! rounds; the others go on. Only Ctrl-C or SIGTERM ends the whole measurement, and every
+//! worker is killed and reaped on the way out.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use num_bigint::BigInt;
 use serde::Serialize;
 
-use super::Road;
-use super::cell::Cell;
+use super::cell::{Answer, Cell, RunLimit};
 use super::conn::Launch;
-use super::{Interpreter, Settings};
+use super::forms::Forms;
+use super::helper::Helper;
+use super::{Interpreter, Road, Settings};
 use crate::bench::ceiling::Probe;
-use crate::error::{Error, Result};
-use crate::stats::{Estimate, median, paired_speedup};
+use crate::error::{Error, Result, WorkerCause};
+use crate::span::Span;
+use crate::split::Plan;
+use crate::stats::{Estimate, median, median_interval, paired_speedup};
+use crate::units::seconds;
 
 /// Bootstrap resamples for each interval.
 const RESAMPLES: usize = 2000;
+
+/// Without `--timeout`, a run may take this many times the sequential run...
+pub const DEFAULT_LIMIT_TIMES: u32 = 10;
+/// ... or this long, whichever is longer.
+pub const DEFAULT_LIMIT_FLOOR: Duration = Duration::from_secs(10);
+
+/// Map mode's chunk size where `--chunksize` is not given: about four chunks per worker, as
+/// `multiprocessing.Pool.map` chooses.
+pub fn default_chunksize(items: u64, workers: usize) -> u64 {
+    items.div_ceil(4 * workers.max(1) as u64).max(1)
+}
+
+/// How a row failed, as the recommendation speaks of it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The function raised: the exception's type and message.
+    Raised {
+        /// `AttributeError`.
+        kind: String,
+        /// `'NoneType' object has no attribute 'link'`.
+        message: String,
+    },
+    /// A value of this type could not be pickled to cross between interpreters.
+    CannotCross {
+        /// `generator`.
+        kind: String,
+    },
+    /// The answer differs from the sequential one.
+    Differs {
+        /// In map mode, the first item whose result differs.
+        item: Option<u64>,
+    },
+    /// A part ran past `--timeout`, or the run past the default limit.
+    TimedOut {
+        /// The limit, in words.
+        limit: String,
+        /// Whether it was the default limit (many times the sequential run), not `--timeout`.
+        default: bool,
+    },
+    /// The interpreter ended or broke the protocol.
+    Crashed,
+    /// The sequential baseline failed, so there was nothing to compare with.
+    Baseline,
+}
 
 /// One row of the report: a road at a worker count on one interpreter.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     /// The interpreter's label, e.g. `3.11.7` or `3.13.0t`.
     pub python: String,
-    /// The range, `START..END`.
+    /// The range, `START..END` (in map mode, the items' positions).
     pub range: String,
     /// The road.
     pub road: Road,
     /// Threads, processes or subinterpreters (1 for the sequential baseline).
     pub workers: usize,
-    /// The exact answer, in decimal; absent when the row failed before answering.
+    /// Map mode: items per chunk handed out (absent for the sequential baseline, which maps
+    /// them in order, and in range mode).
+    pub chunksize: Option<u64>,
+    /// The exact answer, in decimal; absent when the row failed before answering, and in map
+    /// mode (every item's result was checked; `error` is absent when all were equal).
     pub result: Option<String>,
-    /// Seconds to start the workers and load the function (and make the subinterpreters).
+    /// Seconds to start the workers and load the function (and make the subinterpreters;
+    /// in map mode, hand one interpreter its items).
     pub startup_s: Option<f64>,
-    /// Median seconds of one run of the whole range, workers already started.
+    /// Median seconds of one run of the whole range (of every item), workers already started.
     pub median_s: Option<f64>,
     /// Paired speedup against the same interpreter's sequential baseline, with its 95%
     /// interval.
@@ -49,17 +111,61 @@ pub struct Row {
     /// what a perfectly parallel loop reached just before each ([`crate::bench::ceiling`]);
     /// absent at one worker.
     pub ceiling: Option<f64>,
+    /// CPUs the row kept busy: its interpreter's CPU time over its wall time, every thread
+    /// counted, median of the runs with its 95% interval (one interpreter: sequential, threads,
+    /// subinterpreters; absent for processes).
+    pub cpus_busy: Option<Estimate>,
     /// Measured runs.
     pub runs: usize,
     /// Why the row failed, in one line.
     pub error: Option<String>,
     #[serde(skip)]
-    times: Vec<f64>,
+    pub(crate) failure: Option<Failure>,
+    /// The seconds of each measured run, in round order.
+    #[serde(skip)]
+    pub(crate) times: Vec<f64>,
     #[serde(skip)]
     base: Vec<f64>,
+    #[serde(skip)]
+    busy: Vec<f64>,
 }
 
 impl Row {
+    fn new(python: &str, range: Span, road: Road, workers: usize, chunksize: Option<u64>) -> Row {
+        Row {
+            python: python.to_string(),
+            range: range.to_string(),
+            road,
+            workers,
+            chunksize,
+            result: None,
+            startup_s: None,
+            median_s: None,
+            speedup: None,
+            ceiling: None,
+            cpus_busy: None,
+            runs: 0,
+            error: None,
+            failure: None,
+            times: Vec::new(),
+            base: Vec::new(),
+            busy: Vec::new(),
+        }
+    }
+
+    /// `processes x4 on 3.11.7`, `threads x2 (chunks of 16) on 3.12.1`.
+    pub fn name(&self) -> String {
+        format!("{} on {}", self.setting(), self.python)
+    }
+
+    /// `processes x4`, `threads x2 (chunks of 16)`.
+    pub fn setting(&self) -> String {
+        match self.chunksize {
+            Some(c) => format!("{} x{} (chunks of {c})", self.road, self.workers),
+            None => format!("{} x{}", self.road, self.workers),
+        }
+    }
+
     /// A row measured with `speedup`, as the recommendation's tests need.
     #[cfg(test)]
     pub(crate) fn measured(
@@ -69,21 +175,25 @@ impl Row {
         workers: usize,
         speedup: Estimate,
     ) -> Row {
-        Row {
-            python: python.to_string(),
-            range: range.to_string(),
-            road,
-            workers,
-            result: Some("0".to_string()),
-            startup_s: Some(0.1),
-            median_s: Some(1.0 / speedup.value),
-            speedup: Some(speedup),
-            ceiling: None,
-            runs: 5,
-            error: None,
-            times: Vec::new(),
-            base: Vec::new(),
-        }
+        let mut row = Row::new(python, Span::new(0, 0).unwrap(), road, workers, None);
+        row.range = range.to_string();
+        row.result = Some("0".to_string());
+        row.startup_s = Some(0.1);
+        row.median_s = Some(1.0 / speedup.value);
+        row.speedup = Some(speedup);
+        row.runs = 5;
+        row.times = vec![1.0 / speedup.value; 5];
+        row
+    }
+
+    /// A row that failed with `failure`, as the recommendation's tests need.
+    #[cfg(test)]
+    pub(crate) fn failed(python: &str, range: &str, road: Road, workers: usize, f: Failure) -> Row {
+        let mut row = Row::new(python, Span::new(0, 0).unwrap(), road, workers, None);
+        row.range = range.to_string();
+        row.error = Some(format!("{}: it failed", row.name()));
+        row.failure = Some(f);
+        row
     }
 }
 
@@ -98,72 +208,125 @@ pub struct Progress {
     pub what: String,
 }
 
+/// What was measured.
+#[derive(Debug)]
+pub(crate) struct Measured {
+    /// Rows in the order interpreter, range, road, workers (and chunk size).
+    pub rows: Vec<Row>,
+    /// Range mode: each interpreter's baseline answer at each range (interpreter-major).
+    pub answers: Vec<Option<BigInt>>,
+    /// Map mode: how many items each interpreter's SOURCE gave.
+    pub items: Vec<u64>,
+}
+
+/// One interpreter at one range (in map mode, over its items): a baseline and its cells.
+struct Group {
+    reference: Option<Answer>,
+    /// Map mode's helper.
+    helper: Option<Helper>,
+}
+
 struct Slot {
-    /// The interpreter and range: the baseline of each group is its first slot.
+    /// The group: its baseline is its first slot.
     group: usize,
     cell: Cell,
     row: Row,
 }
 
-/// Runs the measurement; rows come out in the order interpreter, range, road, workers; the
-/// answers are those of each interpreter's baseline at each range (interpreter-major).
+/// Runs the measurement. `source` (SOURCE as the user wrote it) is given in map mode, whose
+/// launches carry it.
 pub(crate) fn measure(
     settings: &Settings,
     pythons: &[Interpreter],
     launches: &[Launch],
+    source: Option<&str>,
     notes: &mut Vec<String>,
     progress: &mut dyn FnMut(&Progress),
-) -> Result<(Vec<Row>, Vec<Option<BigInt>>)> {
+) -> Result<Measured> {
     let mut slots: Vec<Slot> = Vec::new();
-    let groups: Vec<(usize, crate::span::Span)> = (0..pythons.len())
-        .flat_map(|p| settings.ranges.iter().map(move |r| (p, *r)))
-        .collect();
-    for (g, &(p, range)) in groups.iter().enumerate() {
-        let py = &pythons[p];
-        let mut add = |road: Road, workers: usize| {
-            let plan = settings.split.plan(range, workers);
-            let cell = Cell::new(
-                road,
-                workers,
-                launches[p].clone(),
-                plan,
-                settings.timeout,
-                settings.retries,
-            );
-            slots.push(Slot {
-                group: g,
-                cell,
-                row: Row {
-                    python: py.label.clone(),
-                    range: range.to_string(),
+    let mut groups: Vec<Group> = Vec::new();
+    let mut counts = Vec::new();
+    for (p, py) in pythons.iter().enumerate() {
+        // Map mode: the helper loads the items once for every road of this interpreter.
+        let mut helper = None;
+        let mut items = None;
+        let spans = match source {
+            Some(shown) => {
+                progress(&Progress {
+                    done: 0,
+                    total: 0,
+                    what: format!("loading the items on {}", py.label),
+                });
+                let mut h = Helper::start(&launches[p], shown.to_string())?;
+                let forms = h.items()?;
+                counts.push(forms.len() as u64);
+                let span = Span::new(0, forms.len() as u64)?;
+                items = Some(Arc::new(forms));
+                helper = Some(h);
+                vec![span]
+            }
+            None => settings.ranges.clone(),
+        };
+        for (k, &range) in spans.iter().enumerate() {
+            let g = groups.len();
+            groups.push(Group {
+                reference: None,
+                helper: if k == 0 { helper.take() } else { None },
+            });
+            let mut add = |road: Road, workers: usize, plan: Plan, chunksize: Option<u64>| {
+                let cell = Cell::new(
                     road,
                     workers,
-                    result: None,
-                    startup_s: None,
-                    median_s: None,
-                    speedup: None,
-                    ceiling: None,
-                    runs: 0,
-                    error: None,
-                    times: Vec::new(),
-                    base: Vec::new(),
-                },
-            });
-        };
-        add(Road::Sequential, 1);
-        for &road in &settings.roads {
-            if road == Road::Subinterpreters && py.subinterpreters.is_none() {
-                if range != settings.ranges[0] {
+                    launches[p].clone(),
+                    plan,
+                    settings.timeout,
+                    settings.retries,
+                    items.clone(),
+                );
+                slots.push(Slot {
+                    group: g,
+                    cell,
+                    row: Row::new(&py.label, range, road, workers, chunksize),
+                });
+            };
+            // The chunk sizes of the parallel cells, by worker count; the baseline maps the
+            // items in chunks of the smallest (only --timeout and the progress see them).
+            let sizes = |w: usize| -> Vec<u64> {
+                match settings.chunksizes.as_slice() {
+                    [] => vec![default_chunksize(range.len(), w)],
+                    some => some.to_vec(),
+                }
+            };
+            let base_plan = match source {
+                Some(_) => {
+                    let most = settings.workers.iter().copied().max().unwrap_or(1);
+                    let smallest = sizes(most).into_iter().min().unwrap_or(1);
+                    Plan::chunks(range, smallest)
+                }
+                None => settings.split.plan(range, 1),
+            };
+            add(Road::Sequential, 1, base_plan, None);
+            for &road in &settings.roads {
+                if road == Road::Subinterpreters && py.subinterpreters.is_none() {
+                    if k == 0 {
+                        notes.push(format!(
+                            "{}: no subinterpreters with their own GIL (CPython 3.12 or later \
+                             has them)",
+                            py.label
+                        ));
+                    }
                     continue;
                 }
-                notes.push(format!(
-                    "{}: no subinterpreters with their own GIL (CPython 3.12 or later has them)",
-                    py.label
-                ));
-                continue;
-            }
-            for &w in &settings.workers {
-                add(road, w);
+                for &w in &settings.workers {
+                    match source {
+                        Some(_) => {
+                            for c in sizes(w) {
+                                add(road, w, Plan::chunks(range, c), Some(c));
+                            }
+                        }
+                        None => add(road, w, settings.split.plan(range, w), None),
+                    }
+                }
             }
         }
     }
@@ -174,7 +337,7 @@ pub(crate) fn measure(
         progress(&Progress {
             done,
             total,
-            what: format!("starting {}", name(&slot.row)),
+            what: format!("starting {}", slot.row.name()),
         });
         match slot.cell.start() {
             Ok(t) => slot.row.startup_s = Some(t.as_secs_f64()),
@@ -182,16 +345,15 @@ pub(crate) fn measure(
         }
         done += 1;
     }
-    let mut reference: Vec<Option<BigInt>> = vec![None; groups.len()];
     let mut probe = Probe::new(&settings.workers);
     let mut ceilings: Vec<(usize, f64)> = Vec::new();
     for round in 0..rounds {
         let measured = round >= settings.warmup;
         let t0 = Instant::now();
         if measured {
-            ceilings.extend(probe.sample().0);
+            ceilings.extend(probe.sample()?.0);
         }
-        for (g, reference) in reference.iter_mut().enumerate() {
+        for (g, group) in groups.iter_mut().enumerate() {
             let mine: Vec<usize> = (0..slots.len()).filter(|&s| slots[s].group == g).collect();
             let base = mine[0];
             // The baseline takes its turn in the order too: whatever runs first in a round
@@ -208,9 +370,13 @@ pub(crate) fn measure(
                 progress(&Progress {
                     done,
                     total,
-                    what: name(&slots[s].row),
+                    what: slots[s].row.name(),
                 });
-                let t = run_checked(&mut slots[s], reference)?;
+                let first = group.reference.is_none();
+                let t = run_checked(&mut slots[s], group)?;
+                if first && s == base && t.is_some() {
+                    first_baseline(settings, group, &mut slots, &mine, t, notes)?;
+                }
                 match t {
                     Some(t) if s == base => b = Some(t),
                     Some(t) => cells.push((s, t)),
@@ -223,6 +389,7 @@ pub(crate) fn measure(
                     if slots[s].row.error.is_none() {
                         let why = "the sequential baseline failed, so nothing to check against";
                         slots[s].row.error = Some(why.to_string());
+                        slots[s].row.failure = Some(Failure::Baseline);
                         slots[s].cell.stop();
                     }
                 }
@@ -232,15 +399,32 @@ pub(crate) fn measure(
                 for (s, t) in cells.into_iter().chain([(base, b)]) {
                     slots[s].row.times.push(t);
                     slots[s].row.base.push(b);
+                    if let Some(cpu) = slots[s].cell.last_cpu_s.filter(|_| t > 0.0) {
+                        slots[s].row.busy.push(cpu / t);
+                    }
                 }
             }
         }
         // The probe is sized to a small share of a round, once one is known.
         probe.fit(t0.elapsed());
     }
+    for group in &mut groups {
+        if let Some(h) = &mut group.helper {
+            h.stop();
+        }
+    }
     let mut rows = Vec::new();
     for mut slot in slots {
         slot.cell.stop();
+        let left = slot.cell.left();
+        if left > 0 {
+            notes.push(format!(
+                "{}: the function left {} running; {} killed when the row ended",
+                slot.row.name(),
+                super::processes(left),
+                if left == 1 { "it was" } else { "they were" }
+            ));
+        }
         let row = &mut slot.row;
         row.runs = row.times.len();
         if !row.times.is_empty() {
@@ -251,6 +435,9 @@ pub(crate) fn measure(
                 .map(|(_, c)| *c)
                 .collect();
             row.ceiling = (!at.is_empty() && row.road != Road::Sequential).then(|| median(&at));
+            // Every run said, or the figure would stand on some runs only.
+            row.cpus_busy =
+                (row.busy.len() == row.times.len()).then(|| median_interval(&row.busy, RESAMPLES));
             row.speedup = Some(if row.road == Road::Sequential {
                 Estimate::exact(1.0)
             } else {
@@ -259,42 +446,145 @@ pub(crate) fn measure(
         }
         rows.push(slot.row);
     }
-    Ok((rows, reference))
+    let answers = groups
+        .into_iter()
+        .map(|g| match g.reference {
+            Some(Answer::Int(a)) => Some(a),
+            _ => None,
+        })
+        .collect();
+    Ok(Measured {
+        rows,
+        answers,
+        items: counts,
+    })
 }
 
-/// Runs one round of `slot`, checks its answer against `reference` (setting it on the first
-/// answer) and returns its seconds; `None` when it failed (the row keeps why). Only an
-/// interruption is an error.
-fn run_checked(slot: &mut Slot, reference: &mut Option<BigInt>) -> Result<Option<f64>> {
-    let t0 = Instant::now();
-    let answer = match slot.cell.round() {
-        Ok(answer) => answer,
+/// Once a group's baseline has run once: the default limit for every run of the group, and in
+/// map mode what the sequential results hold that `==` cannot compare, said in a note.
+fn first_baseline(
+    settings: &Settings,
+    group: &mut Group,
+    slots: &mut [Slot],
+    mine: &[usize],
+    took: Option<f64>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let python = slots[mine[0]].row.python.clone();
+    if let Some(t) = took.filter(|_| settings.default_limit) {
+        let limit =
+            Duration::from_secs_f64(t * f64::from(DEFAULT_LIMIT_TIMES)).max(DEFAULT_LIMIT_FLOOR);
+        let why = format!(
+            "the default limit ({DEFAULT_LIMIT_TIMES}x the sequential run of {}, at least {}; \
+             --timeout sets a limit per part instead, --timeout none turns it off)",
+            seconds(t),
+            seconds(DEFAULT_LIMIT_FLOOR.as_secs_f64())
+        );
+        for &s in mine {
+            slots[s].cell.limit_runs(RunLimit {
+                limit,
+                why: why.clone(),
+            });
+        }
+    }
+    if let (Some(Answer::Forms(reference)), Some(helper)) = (&group.reference, &mut group.helper) {
+        let n = reference.len();
+        let seen = helper.self_check(reference)?;
+        if seen.unequal > 0 {
+            notes.push(format!(
+                "{python}: {} of {n} results are unequal to a copy of themselves ({}: NaN, or a \
+                 type without ==); they are compared by their pickled bytes, else their repr",
+                seen.unequal,
+                seen.first_unequal.unwrap_or_default()
+            ));
+        }
+        if seen.unpicklable > 0 {
+            notes.push(format!(
+                "{python}: {} of {n} results cannot be pickled ({}): the sequential and threads \
+                 rows are compared by their repr, and processes and subinterpreters cannot send \
+                 them",
+                seen.unpicklable,
+                seen.first_unpicklable.unwrap_or_default()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs one round of `slot`, checks its answer against its group's reference (setting it on
+/// the first answer) and returns its seconds; `None` when it failed (the row keeps why). Only
+/// an interruption is an error.
+fn run_checked(slot: &mut Slot, group: &mut Group) -> Result<Option<f64>> {
+    let (answer, took) = match slot.cell.round() {
+        Ok(done) => done,
         Err(e) => {
             fail(&mut slot.row, &mut slot.cell, e)?;
             return Ok(None);
         }
     };
-    let seconds = t0.elapsed().as_secs_f64();
-    match reference {
-        None => *reference = Some(answer.clone()),
-        Some(r) if *r == answer => {}
-        Some(r) => {
-            let what = if slot.row.road == Road::Sequential {
-                "the sequential run (the answer changed between runs)".to_string()
-            } else {
-                name(&slot.row)
-            };
-            let e = Error::WrongAnswer {
-                what,
-                got: answer.to_string(),
-                expected: r.to_string(),
-            };
-            fail(&mut slot.row, &mut slot.cell, e)?;
-            return Ok(None);
+    let what = || {
+        if slot.row.road == Road::Sequential {
+            "the sequential run (the answer changed between runs)".to_string()
+        } else {
+            slot.row.name()
         }
+    };
+    let wrong = match (&group.reference, &answer) {
+        (None, _) => None,
+        (Some(Answer::Int(r)), Answer::Int(a)) if r == a => None,
+        (Some(Answer::Int(r)), Answer::Int(a)) => Some(Error::WrongAnswer {
+            what: what(),
+            got: a.to_string(),
+            expected: r.to_string(),
+        }),
+        (Some(Answer::Forms(r)), Answer::Forms(a)) => {
+            let helper = group.helper.as_mut().expect("map mode has a helper");
+            match compare(helper, r, a) {
+                Ok(None) => None,
+                Ok(Some((item, got, expected))) => Some(Error::WrongAnswer {
+                    what: format!("{}, item {item}", what()),
+                    got,
+                    expected,
+                }),
+                Err(e) => Some(e),
+            }
+        }
+        _ => Some(Error::WrongAnswer {
+            what: what(),
+            got: "an answer of another kind".to_string(),
+            expected: "the sequential one's kind".to_string(),
+        }),
+    };
+    if let Some(e) = wrong {
+        fail(&mut slot.row, &mut slot.cell, e)?;
+        return Ok(None);
     }
-    slot.row.result = Some(answer.to_string());
-    Ok(Some(seconds))
+    slot.row.result = match &answer {
+        Answer::Int(a) => Some(a.to_string()),
+        Answer::Forms(_) => None,
+    };
+    if group.reference.is_none() {
+        group.reference = Some(answer);
+    }
+    Ok(Some(took.as_secs_f64()))
+}
+
+/// The first item whose result differs, with both values' reprs, where any does.
+fn compare(
+    helper: &mut Helper,
+    reference: &Forms,
+    other: &Forms,
+) -> Result<Option<(u64, String, String)>> {
+    if reference.len() != other.len() {
+        return Ok(Some((
+            reference.len().min(other.len()) as u64,
+            format!("{} results", other.len()),
+            format!("{}", reference.len()),
+        )));
+    }
+    Ok(helper
+        .compare(reference, other)?
+        .map(|d| (d.item, d.got, d.expected)))
 }
 
 /// Records `e` as the row's failure and stops its workers; an interruption is passed on.
@@ -302,12 +592,35 @@ fn fail(row: &mut Row, cell: &mut Cell, e: Error) -> Result<()> {
     if e.interrupted_by().is_some() {
         return Err(e); // the workers are killed as the cells are dropped
     }
+    row.failure = Some(match &e {
+        Error::WrongAnswer { what, .. } => Failure::Differs {
+            item: what
+                .rsplit_once(", item ")
+                .and_then(|(_, i)| i.parse().ok()),
+        },
+        Error::Worker {
+            cause: WorkerCause::TimedOut(limit),
+            ..
+        } => Failure::TimedOut {
+            limit: format!("the timeout of {limit:?}"),
+            default: false,
+        },
+        _ if cell.limited => Failure::TimedOut {
+            limit: "the default limit".to_string(),
+            default: true,
+        },
+        _ => match &cell.last_fault {
+            Some(f) => match &f.cross {
+                Some(kind) => Failure::CannotCross { kind: kind.clone() },
+                None => Failure::Raised {
+                    kind: f.kind.clone(),
+                    message: f.message.clone(),
+                },
+            },
+            None => Failure::Crashed,
+        },
+    });
     cell.stop();
-    row.error = Some(format!("{}: {e}", name(row)));
+    row.error = Some(format!("{}: {e}", row.name()));
     Ok(())
-}
-
-/// `processes x4 on 3.11.7`.
-fn name(row: &Row) -> String {
-    format!("{} x{} on {}", row.road, row.workers, row.python)
 }

@@ -15,10 +15,31 @@ pub struct Target {
     pub function: String,
 }
 
+/// The largest Python file parlab hands an interpreter to read (it reads it whole).
+const MAX_SOURCE_BYTES: u64 = 64 << 20;
+
+/// What kind of file `m` is, for a message: "a directory", "a FIFO", ...
+fn kind_of(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
 impl std::str::FromStr for Target {
     type Err = Error;
 
-    /// Reads `FILE:FUNCTION`, split at the last colon; the file must exist.
+    /// Reads `FILE:FUNCTION`, split at the last colon; the file must be a regular file of at
+    /// most 64 MiB (never a directory, FIFO or device, which the interpreter would block on).
     fn from_str(s: &str) -> Result<Target> {
         let bad = |why: &str| Error::invalid("python function", s, why.to_string());
         let Some((file, function)) = s.rsplit_once(':') else {
@@ -29,22 +50,44 @@ impl std::str::FromStr for Target {
         if file.is_empty() {
             return Err(bad("FILE:FUNCTION: the file is missing"));
         }
-        let identifier = function
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_alphabetic() || c == '_')
-            && function.chars().all(|c| c.is_alphanumeric() || c == '_');
-        if !identifier {
+        if !is_identifier(function) {
             return Err(bad("FILE:FUNCTION, FUNCTION a Python name"));
         }
-        let path = PathBuf::from(file);
-        if !path.is_file() {
-            return Err(bad(&format!("no such file {file}")));
-        }
         Ok(Target {
-            file: path,
+            file: regular_file(file, "Python source", MAX_SOURCE_BYTES).map_err(|why| bad(&why))?,
             function: function.to_string(),
         })
+    }
+}
+
+/// Whether `name` is a Python identifier (ASCII or not).
+pub(crate) fn is_identifier(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// `file` as a path, where it is a regular file of at most `most` bytes (never a directory,
+/// FIFO or device, which the interpreter would block on); else why not, naming it as `what`.
+pub(crate) fn regular_file(
+    file: &str,
+    what: &str,
+    most: u64,
+) -> std::result::Result<PathBuf, String> {
+    let path = PathBuf::from(file);
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!("no such file {file}")),
+        Err(e) => Err(format!("cannot read {file}: {e}")),
+        Ok(m) if !m.is_file() => Err(format!(
+            "{file} is {}, not a regular file; FILE is {what}",
+            kind_of(&m)
+        )),
+        Ok(m) if m.len() > most => Err(format!(
+            "{file} holds more than {} MiB, more than any {what}",
+            most >> 20
+        )),
+        Ok(_) => Ok(path),
     }
 }
 
@@ -85,6 +128,12 @@ impl Road {
             Road::Processes => "processes",
             Road::Subinterpreters => "subinterpreters",
         }
+    }
+
+    /// Whether the road sends items and results between interpreters, pickled (processes,
+    /// subinterpreters), where the others keep them in one interpreter's memory.
+    pub fn sends(self) -> bool {
+        matches!(self, Road::Processes | Road::Subinterpreters)
     }
 
     /// Reads `threads,processes,...`; `sequential`, the baseline, always runs and is not named.

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use super::export::Exporter;
 use crate::bench::{Cell, Report};
 use crate::error::Result;
+use crate::escape::controls;
 use crate::units::seconds;
 
 /// Markdown export.
@@ -100,7 +101,7 @@ pub fn comparison_lines(r: &Report) -> Vec<String> {
     let mut lines = vec![format!(
         "Compared with {}: wall vs baseline is this run's median wall over the baseline's (above \
          1: slower now), with a 95% bootstrap interval over both runs",
-        c.file
+        controls(&c.file)
     )];
     for d in &c.machine_differences {
         lines.push(format!("The machines differ: {d}"));
@@ -166,10 +167,14 @@ pub fn machine_lines(r: &Report) -> Vec<String> {
     let mut lines = vec![
         format!(
             "CPU: {}, {} available",
-            m.cpu_model,
+            controls(&m.cpu_model),
             crate::units::count(m.available_parallelism as u64, "thread")
         ),
-        format!("OS: {}; parlab {}", m.os, r.parlab_version),
+        format!(
+            "OS: {}; parlab {}",
+            controls(&m.os),
+            controls(&r.parlab_version)
+        ),
         format!(
             "Load average: {:.2} {:.2} {:.2} before, {:.2} {:.2} {:.2} after",
             m.load_before[0],
@@ -211,7 +216,7 @@ pub fn machine_lines(r: &Report) -> Vec<String> {
         lines.push(format!("Backend settings: {}", settings.join("; ")));
     }
     if let Some(g) = &r.gpu_adapter {
-        lines.push(format!("GPU adapter: {g}"));
+        lines.push(format!("GPU adapter: {}", controls(g)));
     }
     if let Some(w) = &m.busy_warning {
         lines.push(format!("Warning: {w}"));

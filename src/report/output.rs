@@ -10,10 +10,15 @@
 //! standard output, as `-` is.
 //!
 //! Every failed write is an error naming the file and the OS error; nothing fails silently.
+//!
+//! No export replaces a file the command needs: parlab's own program (however it is named: a
+//! link, `/proc/self/exe`, a hard link) or a file the command reads ([`Protected`]). Two
+//! names of one file count as one place, by device and inode.
 
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -24,6 +29,51 @@ const MAX_LINKS: usize = 40;
 /// How long a write in place may still wait for its reader once Ctrl-C or SIGTERM asked parlab
 /// to stop: long enough for a reader that is there, short enough that a stop is never ignored.
 const GRACE: Duration = Duration::from_secs(1);
+
+/// The most bytes of a destination's name its temporary file keeps: the rest of the temporary
+/// name (a dot, the process id, a counter, `.tmp`) must fit beside it in the 255 bytes a name
+/// may have, whatever the destination's own length.
+const TEMP_NAME_KEEPS: usize = 32;
+
+/// Files no export may replace, each known by its device and inode (so that a symlink, a hard
+/// link or `/proc/self/exe` is caught like the name itself): parlab's own program, always, and
+/// the files the command reads, added with [`Protected::input`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protected {
+    files: Vec<(String, (u64, u64))>,
+}
+
+impl Protected {
+    /// parlab's own program, the file this process runs.
+    pub fn program() -> Protected {
+        let meta = std::fs::metadata("/proc/self/exe")
+            .or_else(|_| std::env::current_exe().and_then(std::fs::metadata));
+        Protected {
+            files: meta
+                .ok()
+                .map(|m| ("parlab's own program".to_string(), (m.dev(), m.ino())))
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Adds `path`, which the command reads, described as `what` ("the baseline this benchmark
+    /// compares with (--baseline b.json)"); a path that does not exist protects nothing.
+    pub fn input(mut self, what: impl Into<String>, path: impl AsRef<Path>) -> Protected {
+        if let Ok(m) = std::fs::metadata(path) {
+            self.files.push((what.into(), (m.dev(), m.ino())));
+        }
+        self
+    }
+
+    /// What the file `m` is to the command, when it is protected.
+    fn holder(&self, m: &std::fs::Metadata) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|(_, id)| *id == (m.dev(), m.ino()))
+            .map(|(what, _)| what.as_str())
+    }
+}
 
 /// A destination the user named for a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +94,15 @@ pub enum Output {
 impl Output {
     /// The destination `text` names, for `what` (e.g. "JSON export path"), checked now, before
     /// any work is done: `-` is standard output; a path must lead to a writable special file,
-    /// or to a file that can be created in an existing, writable directory.
+    /// or to a file that can be created in an existing, writable directory, and never to
+    /// parlab's own program.
     pub fn parse(what: &'static str, text: &str) -> Result<Output> {
+        Output::parse_with(what, text, &Protected::program())
+    }
+
+    /// [`Output::parse`], refusing every file of `protected` too: an export must not replace
+    /// what the command reads.
+    pub fn parse_with(what: &'static str, text: &str, protected: &Protected) -> Result<Output> {
         if text == "-" {
             return Ok(Output::Stdout);
         }
@@ -62,7 +119,21 @@ impl Output {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(bad(e.to_string())),
         };
+        if meta.is_none() && names_a_directory(text) {
+            return Err(Error::invalid(
+                what,
+                text,
+                "a file name; one ending in '/', '.' or '..' names a directory",
+            ));
+        }
         if let Some(m) = &meta {
+            if let Some(holder) = protected.holder(m).filter(|_| m.is_file()) {
+                return Err(Error::invalid(
+                    what,
+                    text,
+                    format!("a file of its own: this is {holder}, which no export replaces"),
+                ));
+            }
             if m.is_dir() {
                 return Err(bad("it is a directory".into()));
             }
@@ -105,7 +176,12 @@ impl Output {
     pub fn same_place(&self, other: &Output) -> bool {
         match (self, other) {
             (Output::Stdout, Output::Stdout) => true,
-            (Output::File { target: a, .. }, Output::File { target: b, .. }) => a == b,
+            (Output::File { target: a, .. }, Output::File { target: b, .. }) => {
+                match (identity(a), identity(b)) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => place(a) == place(b),
+                }
+            }
             (Output::Special(a), Output::Special(b)) => {
                 match (std::fs::metadata(a), std::fs::metadata(b)) {
                     (Ok(a), Ok(b)) => {
@@ -252,12 +328,50 @@ fn resolve(path: &Path) -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
-/// The temporary file beside `path` that becomes it: hidden, and named for this process.
+/// True when the path `text` ends where only a directory can: in `/`, `.` or `..`.
+fn names_a_directory(text: &str) -> bool {
+    matches!(text.rsplit('/').next(), Some("" | "." | ".."))
+}
+
+/// The device and inode of the file `path` leads to, if it exists.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Where a path that may not exist yet would be: its directory, with every link followed, and
+/// its name.
+fn place(path: &Path) -> PathBuf {
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            std::fs::canonicalize(dir).map_or_else(|_| path.to_path_buf(), |d| d.join(name))
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+/// The temporary file beside `path` that becomes it: hidden, named for this process and
+/// unique within it, and short, so that any name `path` may have leaves room for it.
 fn temp_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    use std::os::unix::ffi::OsStrExt;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().map_or(&b"out"[..], |n| n.as_bytes());
+    let kept = &name[..name.len().min(TEMP_NAME_KEEPS)];
+    let mut temp = b".".to_vec();
+    temp.extend_from_slice(kept);
+    temp.extend_from_slice(
+        format!(
+            ".{}.{}.tmp",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        )
+        .as_bytes(),
+    );
+    path.with_file_name(std::ffi::OsStr::from_bytes(&temp))
 }
 
 #[cfg(test)]

@@ -193,3 +193,84 @@ fn is_special(path: &Path) -> bool {
         t.is_fifo() || t.is_char_device() || t.is_block_device() || t.is_socket()
     })
 }
+
+#[test]
+fn no_name_of_the_program_or_of_an_input_is_a_destination() {
+    let dir = scratch("protected");
+    let input = dir.join("base.json");
+    std::fs::write(&input, b"{}").unwrap();
+    let hard = dir.join("hard.json");
+    std::fs::hard_link(&input, &hard).unwrap();
+    let link = dir.join("link.json");
+    std::os::unix::fs::symlink("base.json", &link).unwrap();
+    let protected = Protected::program().input("the baseline (--baseline)", &input);
+    for name in [&input, &hard, &link] {
+        let text = name.to_str().unwrap();
+        let e = Output::parse_with("JSON export path", text, &protected).unwrap_err();
+        assert!(e.is_usage(), "{e}");
+        assert!(e.to_string().contains(&format!("'{text}'")), "{e}");
+        assert!(e.to_string().contains("the baseline (--baseline)"), "{e}");
+    }
+    // The program this process runs, by any name, for every destination.
+    let exe = std::env::current_exe().unwrap();
+    for name in [exe.to_str().unwrap(), "/proc/self/exe"] {
+        let e = Output::parse("plot path", name).unwrap_err();
+        assert!(e.to_string().contains("parlab's own program"), "{e}");
+    }
+    // Another file of the directory, and a path that does not exist yet, are free.
+    let other = dir.join("other.json");
+    std::fs::write(&other, b"{}").unwrap();
+    assert!(Output::parse_with("export", other.to_str().unwrap(), &protected).is_ok());
+    assert!(Output::parse_with("export", dir.join("new").to_str().unwrap(), &protected).is_ok());
+    assert_eq!(std::fs::read(&input).unwrap(), b"{}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_name_that_can_only_be_a_directory_is_refused_before_any_write() {
+    let dir = scratch("slash");
+    for tail in ["new.json/", "new.json/.", "new.json/..", "sub/."] {
+        let text = format!("{}/{tail}", dir.display());
+        let e = Output::parse("JSON export path", &text).unwrap_err();
+        assert!(e.is_usage() && e.to_string().contains(&text), "{e}");
+    }
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_longest_legal_name_is_written_and_its_temporary_is_short() {
+    let dir = scratch("long");
+    let name = "r".repeat(250) + ".json";
+    let path = dir.join(&name);
+    let out = parse(&path);
+    out.write(b"long").unwrap();
+    out.write(b"longer").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"longer");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    let temp = temp_name(&path);
+    assert!(temp.file_name().unwrap().len() < 80, "{}", temp.display());
+    assert_ne!(
+        temp,
+        temp_name(&path),
+        "two temporaries of one process share a name"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn two_names_of_one_file_are_one_place() {
+    let dir = scratch("place");
+    let a = dir.join("a.csv");
+    std::fs::write(&a, b"a").unwrap();
+    let hard = dir.join("b.csv");
+    std::fs::hard_link(&a, &hard).unwrap();
+    assert!(parse(&a).same_place(&parse(&hard)));
+    // Not yet there: the same directory entry however the directory is named.
+    let new = dir.join("new.csv");
+    let dotted = dir.join(".").join("sub").join("..").join("new.csv");
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    assert!(parse(&new).same_place(&parse(&dotted)));
+    assert!(!parse(&new).same_place(&parse(&a)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

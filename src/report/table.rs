@@ -55,6 +55,15 @@
 
 use super::width::{self, columns};
 
+/// `text` with its control characters escaped: cells and notes carry text from elsewhere (an
+/// error of the user's code, a file's name) that must not move the cursor or break a line.
+fn printable(text: String) -> String {
+    match crate::escape::controls(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
 /// Which side of its column a cell keeps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -200,15 +209,16 @@ impl Table {
     /// Adds a row. Missing cells at its end are empty; cells beyond the last column are kept
     /// and separated by one space, unaligned.
     pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) -> &mut Table {
-        self.lines
-            .push(Line::Row(cells.into_iter().map(Into::into).collect()));
+        self.lines.push(Line::Row(
+            cells.into_iter().map(|c| printable(c.into())).collect(),
+        ));
         self
     }
 
     /// Adds a heading: a line of its own between rows (the name of the group of rows under
     /// it), which no column's width counts.
     pub fn heading(&mut self, text: impl Into<String>) -> &mut Table {
-        self.lines.push(Line::Heading(text.into()));
+        self.lines.push(Line::Heading(printable(text.into())));
         self
     }
 
@@ -220,20 +230,21 @@ impl Table {
         cells: impl IntoIterator<Item = S>,
     ) -> &mut Table {
         self.sizing
-            .push(cells.into_iter().map(Into::into).collect());
+            .push(cells.into_iter().map(|c| printable(c.into())).collect());
         self
     }
 
     /// Adds a note: a paragraph printed under the rows after a blank line, as a bulleted item
     /// wrapped at word boundaries.
     pub fn note(&mut self, text: impl Into<String>) -> &mut Table {
-        self.notes.push(text.into());
+        self.notes.push(printable(text.into()));
         self
     }
 
     /// Adds each of `texts` as a note, in order.
     pub fn notes<S: Into<String>>(&mut self, texts: impl IntoIterator<Item = S>) -> &mut Table {
-        self.notes.extend(texts.into_iter().map(Into::into));
+        self.notes
+            .extend(texts.into_iter().map(|t| printable(t.into())));
         self
     }
 

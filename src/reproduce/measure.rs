@@ -56,6 +56,7 @@ impl<'a> Progress<'a> {
 pub struct Lab<'a> {
     pythons: &'a [(Python, bool)],
     backends: &'a BackendOptions,
+    python_start: Option<&'a str>,
     progress: Progress<'a>,
     /// Interpreters found by looking that failed mid-run: their later rows are skipped.
     failed: Vec<String>,
@@ -73,6 +74,7 @@ impl<'a> Lab<'a> {
         Lab {
             pythons,
             backends: &options.backends,
+            python_start: options.python_start.as_deref(),
             progress,
             failed: Vec::new(),
             notes: Vec::new(),
@@ -88,7 +90,8 @@ impl<'a> Lab<'a> {
     }
 
     /// Runs `f` on interpreter `py`: a failure of one the user named is bad input (exit 2),
-    /// of one found by looking a note, after which its rows are skipped (`None`).
+    /// of one found by looking a note, after which its rows are skipped (`None`). Ctrl-C or
+    /// SIGTERM, or a limit met, is no failure of the interpreter: it is the error as it is.
     fn on_python<T>(
         &mut self,
         entry: &(Python, bool),
@@ -97,6 +100,8 @@ impl<'a> Lab<'a> {
         let (py, named) = entry;
         match f(py) {
             Ok(t) => Ok(Some(t)),
+            // Not the interpreter's doing: Ctrl-C (exit 130/143), a limit of this machine.
+            Err(e) if e.interrupted_by().is_some() || e.is_limit() => Err(e),
             Err(e) if *named => Err(Error::invalid(
                 "python",
                 py.program().display().to_string(),
@@ -150,7 +155,10 @@ impl<'a> Lab<'a> {
                 let Some(entry) = self.python(version) else {
                     return Ok(None);
                 };
-                let args = seed_args(job, variant)?;
+                let mut args = seed_args(job, variant)?;
+                if let (Variant::Processes(_), Some(m)) = (variant, self.python_start) {
+                    args.push(m.to_string());
+                }
                 let Some(timed) = self.on_python(entry, |py| py.run_as::<Timed>(&args))? else {
                     return Ok(None);
                 };

@@ -35,7 +35,7 @@ use crate::backend::BackendOptions;
 use crate::bench::ceiling::Probe;
 use crate::cpython::discover::{self, Places, Spec};
 use crate::cpython::{Info, Python};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::Kernel;
 use crate::span::Span;
@@ -51,6 +51,10 @@ pub struct Options {
     /// The interpreters to use instead of `python3` on the PATH: `--python SPEC[,SPEC...]`,
     /// each a path, a version (`2.7`, `3.13t`) or `all`.
     pub python_spec: Option<String>,
+    /// How CPython's "processes" rows start their processes: `fork`, `forkserver` or `spawn`
+    /// (`--python-start`); `None` for each interpreter's own default, the one a user's
+    /// `ProcessPoolExecutor` gets.
+    pub python_start: Option<String>,
     /// The backends' settings (the GIL models' intervals, the worker program and start
     /// method of `processes`), from which every parlab row's backend is built.
     pub backends: BackendOptions,
@@ -62,6 +66,7 @@ impl Default for Options {
             quick: false,
             python: true,
             python_spec: None,
+            python_start: None,
             backends: BackendOptions::default(),
         }
     }
@@ -96,9 +101,12 @@ pub struct ProbeCost {
 pub struct PythonUsed {
     /// As it was run (a path or a name on the PATH).
     pub program: PathBuf,
-    /// Who it is: version, implementation, GIL, start method, subinterpreter module.
+    /// Who it is: version, implementation, GIL, start methods, subinterpreter module.
     #[serde(flatten)]
     pub info: Info,
+    /// How its processes rows started their processes: `--python-start`, or its own default;
+    /// `None` when it lacks the method asked for and has no processes row.
+    pub processes_start: Option<String>,
 }
 
 /// Everything `parlab reproduce` measured.
@@ -209,6 +217,9 @@ impl Sizes {
     }
 }
 
+/// The start methods `--python-start` takes, as Python's `multiprocessing` names them.
+pub const START_METHODS: [&str; 3] = ["fork", "forkserver", "spawn"];
+
 /// The rows each section measures, in order: fixed before anything runs, so that progress
 /// can say how many steps there are.
 struct Plan {
@@ -218,9 +229,9 @@ struct Plan {
 }
 
 impl Plan {
-    /// The plan with rows of each of `cpython` (a [`Who::CPython`] and whether it makes
-    /// subinterpreters).
-    fn new(cpython: &[(Who, bool)]) -> Plan {
+    /// The plan with rows of each of `cpython` (a [`Who::CPython`], whether it makes
+    /// subinterpreters, and whether it has the processes rows' start method).
+    fn new(cpython: &[(Who, bool, bool)]) -> Plan {
         let threads = [1, 2, 4].map(Variant::Threads);
         let each = |who: &Who, variants: &[Variant]| -> Vec<(Who, Variant)> {
             variants.iter().map(|v| (who.clone(), *v)).collect()
@@ -228,11 +239,11 @@ impl Plan {
         let two_processes = Variant::Processes(2);
         let mut cpu = Vec::new();
         let mut io = Vec::new();
-        for (py, subinterpreters) in cpython {
-            cpu.extend(each(
-                py,
-                &[threads[0], threads[1], threads[2], two_processes],
-            ));
+        for (py, subinterpreters, processes) in cpython {
+            cpu.extend(each(py, &threads));
+            if *processes {
+                cpu.push((py.clone(), two_processes));
+            }
             if *subinterpreters {
                 cpu.extend(each(py, &[2, 4].map(Variant::Subinterpreters)));
             }
@@ -247,7 +258,7 @@ impl Plan {
         }
         cpu.extend(each(&Who::Parlab(BackendKind::Processes), &[two_processes]));
         io.extend(each(&Who::Parlab(BackendKind::Gil), &threads));
-        let cpython = cpython.iter().map(|(w, _)| w.clone()).collect();
+        let cpython = cpython.iter().map(|(w, _, _)| w.clone()).collect();
         Plan { cpython, cpu, io }
     }
 
@@ -269,15 +280,42 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     // Judged before parlab adds its own load (discovery starts interpreters).
     let busy_warning =
         crate::measure::busy::by_load(crate::measure::busy::load_now(), cpus, "the run");
+    if let Some(m) = &options.python_start
+        && !START_METHODS.contains(&m.as_str())
+    {
+        return Err(Error::invalid(
+            "--python-start",
+            m.clone(),
+            format!("one of {}", START_METHODS.join(", ")),
+        ));
+    }
     let (pythons, mut python_notes, why_none) = find_pythons(options)?;
     let sizes = Sizes::new(options.quick);
-    let who: Vec<(Who, bool)> = pythons
+    let who: Vec<(Who, bool, bool)> = pythons
         .iter()
         .map(|(p, _)| {
             let who = Who::CPython {
                 version: p.version.clone(),
             };
-            (who, p.info.subinterpreters.is_some())
+            let start = match &options.python_start {
+                Some(m) if !p.info.start_methods.contains(m) => {
+                    python_notes.push(format!(
+                        "CPython {} has no start method {m} (it has {}): its processes row is \
+                         left out",
+                        p.version,
+                        p.info.start_methods.join(", ")
+                    ));
+                    false
+                }
+                _ => true,
+            };
+            if let Some(why) = p.info.gil_back_on() {
+                python_notes.push(format!(
+                    "CPython {} is a free-threaded build running with its GIL on: {why}",
+                    p.version
+                ));
+            }
+            (who, p.info.subinterpreters.is_some(), start)
         })
         .collect();
     let plan = Plan::new(&who);
@@ -289,7 +327,12 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     let (measured, cpu_probes) = measure_all(&mut lab, &plan.cpu, &count, sizes.parlab, true)?;
     cpu.extend(measured);
     row::add_speedups(&mut cpu);
-    let cpu_verdict = verdict::cpu(&cpu, cpus, options.backends.check_interval);
+    let cpu_verdict = verdict::cpu(
+        &cpu,
+        cpus,
+        options.backends.check_interval,
+        busy_warning.is_some(),
+    );
 
     // Sleeps take as long on every run, and wait rather than compute: no ceiling bounds them.
     let (mut io, _) = measure_all(&mut lab, &plan.io, &sizes.sleep(), FEW, false)?;
@@ -315,6 +358,10 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
             .map(|(p, _)| PythonUsed {
                 program: p.program().to_path_buf(),
                 info: p.info.clone(),
+                processes_start: match &options.python_start {
+                    Some(m) => p.info.start_methods.contains(m).then(|| m.clone()),
+                    None => Some(p.info.start_method.clone()),
+                },
             })
             .collect(),
         python_notes,

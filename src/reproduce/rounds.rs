@@ -139,12 +139,11 @@ impl State {
     ) -> Result<()> {
         let round = self.ceilings.len();
         let round_started = Instant::now();
-        self.ceilings.push(
-            probe
-                .as_deref_mut()
-                .map(|p| p.sample().0)
-                .unwrap_or_default(),
-        );
+        let ceilings = match probe.as_deref_mut() {
+            Some(p) => p.sample()?.0,
+            None => Vec::new(),
+        };
+        self.ceilings.push(ceilings);
         for (walls, cpus) in self.walls.iter_mut().zip(&mut self.cpus) {
             walls.push(None);
             cpus.push(None);

@@ -15,7 +15,7 @@ fn cpython_rows_come_first_and_add_their_steps() {
     let py = Who::CPython {
         version: "3.12.1".into(),
     };
-    let with = Plan::new(&[(py.clone(), true)]);
+    let with = Plan::new(&[(py.clone(), true, true)]);
     let cpython_rows = |rows: &[(Who, Variant)]| rows.iter().take_while(|(w, _)| *w == py).count();
     let (cpu, io) = (cpython_rows(&with.cpu), cpython_rows(&with.io));
     assert!(cpu > 0 && io > 0);
@@ -57,10 +57,41 @@ fn every_measured_row_has_a_distinct_who_and_variant() {
             version: "3.13.0".into(),
         },
         true,
+        true,
     )]);
     for rows in [&plan.cpu, &plan.io] {
         for (i, a) in rows.iter().enumerate() {
             assert!(!rows[i + 1..].contains(a), "{a:?} twice");
         }
     }
+}
+
+#[test]
+fn an_interpreter_without_the_start_method_asked_for_has_no_processes_row() {
+    let py = Who::CPython {
+        version: "2.7.18".into(),
+    };
+    let plan = Plan::new(&[(py.clone(), false, false)]);
+    let mine: Vec<Variant> = plan
+        .cpu
+        .iter()
+        .filter(|(w, _)| *w == py)
+        .map(|(_, v)| *v)
+        .collect();
+    assert_eq!(mine, [1, 2, 4].map(Variant::Threads));
+}
+
+#[test]
+fn a_start_method_python_lacks_a_name_for_is_bad_input() {
+    let options = Options {
+        python_start: Some("vfork".into()),
+        ..Options::default()
+    };
+    let e = run(&options, &mut |_, _, _| {}).unwrap_err();
+    assert!(e.is_usage(), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("vfork") && text.contains("fork, forkserver, spawn"),
+        "{text}"
+    );
 }

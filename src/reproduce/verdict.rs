@@ -20,6 +20,7 @@ use super::fidelity::{Fidelity, Judgement};
 use super::row::{Comparison, Metric, Row, Spread, Variant, Who};
 use crate::backend::BackendKind;
 use crate::measure::judge::{self, Verdict, no_faster_because};
+use crate::measure::stall::{Stall, stall};
 use crate::stats::Estimate;
 use crate::units::seconds;
 
@@ -154,36 +155,73 @@ fn cpython(rows: &[Row]) -> Option<&Who> {
 
 const S2: Variant = Variant::Subinterpreters(2);
 
+/// What held a row of threads back, from the CPUs it kept busy ([`stall`]), on a machine of
+/// `cpus` CPUs, `loaded` with other work as the run began or not.
+fn stalled(row: &Row, cpus: usize, loaded: bool) -> Option<Stall> {
+    let s = row.spread?;
+    stall(
+        s.judged(),
+        s.cpus?,
+        row.variant.workers(),
+        cpus,
+        s.ceiling,
+        loaded,
+    )
+}
+
 /// What one interpreter's rows say: threads against processes, and subinterpreters where
 /// they ran. What the sentence says of the GIL follows from the threads' verdicts: that the
 /// GIL makes CPU-bound threads take turns only when neither thread row was faster; that
-/// threads run in parallel without it only when both were.
-fn cpython_sentence(rows: &[Row], py: &Who) -> Option<String> {
+/// threads run in parallel without it only when both were. Where threads did not scale, the
+/// CPUs they kept busy say why ([`stall`]): about one, a lock; all of them, contention.
+fn cpython_sentence(rows: &[Row], py: &Who, cpus: usize, loaded: bool) -> Option<String> {
     let Who::CPython { version } = py else {
         return None;
     };
-    let [t2, t4, p2] = speeds(rows, [(py, T2), (py, T4), (py, P2)])?;
+    let [t2, t4] = speeds(rows, [(py, T2), (py, T4)])?;
+    let p2 = speeds(rows, [(py, P2)]).map(|[p]| p);
     let free_threaded = version.ends_with('t');
     let threads = format!(
         "2 threads ran {}; 4 threads ran {}",
         ran(t2, "1 thread"),
         ran(t4, "1 thread")
     );
-    let why = match (free_threaded, faster(t2), faster(t4)) {
-        (true, true, true) => "with the GIL gone, CPU-bound threads run in parallel.",
-        (true, _, _) => {
-            "the build has no GIL, yet its threads did not all run faster: something else \
-             held them back (a lock of their own, shared state, or a busy machine)."
+    let stall = match stalled(t2, cpus, loaded) {
+        Some(s) => Some((2, s)),
+        None => stalled(t4, cpus, loaded).map(|s| (4, s)),
+    };
+    let why = match (free_threaded, faster(t2), faster(t4), stall) {
+        (true, true, true, None) => "with the GIL gone, CPU-bound threads run in parallel.".into(),
+        (true, true, true, Some((at, s))) => format!(
+            "with the GIL gone, CPU-bound threads run in parallel, but not in full here: at {at} \
+             threads {}.",
+            s.words("a lock of their own")
+        ),
+        (true, _, _, Some((at, s))) => format!(
+            "the build has no GIL, yet its threads did not all run faster: at {at} threads {}.",
+            s.words("a lock of their own")
+        ),
+        (true, _, _, None) => "the build has no GIL, yet its threads did not all run faster: \
+                               something else held them back (a lock of their own, shared \
+                               state, or a busy machine)."
+            .into(),
+        (false, false, false, s) => {
+            let mut w = "the GIL lets only one thread run Python code at a time, so CPU-bound \
+                         threads take turns instead of running in parallel"
+                .to_string();
+            if let Some((at, s)) = s {
+                w.push_str(&format!(" (at {at} threads {})", s.words("the GIL")));
+            }
+            w.push('.');
+            w
         }
-        (false, false, false) => {
-            "the GIL lets only one thread run Python code at a time, so CPU-bound threads \
-             take turns instead of running in parallel."
-        }
-        (false, _, _) => {
-            "threads under a GIL were faster here, which CPU-bound Python code under one lock \
-             should not be: read the CPUs column (a row that kept one CPU busy ran faster \
-             CPUs, not in parallel)."
-        }
+        (false, _, _, _) => "threads under a GIL were faster here, which CPU-bound Python code \
+                             under one lock should not be: read the CPUs column (a row that \
+                             kept one CPU busy ran faster CPUs, not in parallel)."
+            .into(),
+    };
+    let Some(p2) = p2 else {
+        return Some(format!("On {}: {threads}: {why}", label(version)));
     };
     let processes = if faster(p2) {
         format!(
@@ -193,12 +231,7 @@ fn cpython_sentence(rows: &[Row], py: &Who) -> Option<String> {
     } else {
         format!("2 processes ran {}.", ran(p2, "1 thread"))
     };
-    let label = if free_threaded {
-        format!("{version} (free-threaded, no GIL)")
-    } else {
-        version.clone()
-    };
-    let mut s = format!("On {label}: {threads}: {why} {processes}");
+    let mut s = format!("On {}: {threads}: {why} {processes}", label(version));
     if let Some([s2]) = speeds(rows, [(py, S2)]) {
         if faster(s2) {
             s.push_str(&format!(
@@ -215,17 +248,84 @@ fn cpython_sentence(rows: &[Row], py: &Who) -> Option<String> {
     Some(s)
 }
 
+/// Each free-threaded build beside the GIL build of the same version (its twin): what one
+/// thread costs without the GIL, "3.13.5t's one thread took 1.38x the time of 3.13.5's (median
+/// runs 172 ms against 125 ms; runs of 170-180 ms and 123-130 ms)".
+fn single_thread_costs(rows: &[Row]) -> Vec<String> {
+    const T1: Variant = Variant::Threads(1);
+    let one = |version: &str| {
+        let who = Who::CPython {
+            version: version.to_string(),
+        };
+        let wall = rows
+            .iter()
+            .find(|r| r.who == who && r.variant == T1)?
+            .wall_s?;
+        let seen = rows
+            .iter()
+            .find(|r| r.who == who && r.spread.is_some())
+            .and_then(|r| r.spread)
+            .map(|s| s.base_seen);
+        Some((wall, seen))
+    };
+    let mut out = Vec::new();
+    for py in cpythons(rows) {
+        let Who::CPython { version } = py else {
+            continue;
+        };
+        let Some(twin) = version.strip_suffix('t') else {
+            continue;
+        };
+        let (Some((ft, ft_seen)), Some((gil, gil_seen))) = (one(version), one(twin)) else {
+            continue;
+        };
+        if gil <= 0.0 {
+            continue;
+        }
+        let ranges = match (ft_seen, gil_seen) {
+            (Some((a, b)), Some((c, d))) => format!(
+                "; runs of {}-{} and {}-{}",
+                seconds(a),
+                seconds(b),
+                seconds(c),
+                seconds(d)
+            ),
+            _ => String::new(),
+        };
+        out.push(format!(
+            "The free-threaded build's own cost: {version}'s one thread took {:.2}x the time of \
+             {twin}'s, the GIL build of the same source (median runs {} against {}{ranges}).",
+            ft / gil,
+            seconds(ft),
+            seconds(gil)
+        ));
+    }
+    out
+}
+
+/// An interpreter as the sentences name it: `3.13.5t (free-threaded, no GIL)` for a
+/// free-threaded build running without its GIL.
+fn label(version: &str) -> String {
+    if version.ends_with('t') {
+        format!("{version} (free-threaded, no GIL)")
+    } else {
+        version.to_string()
+    }
+}
+
 const T2: Variant = Variant::Threads(2);
 const T4: Variant = Variant::Threads(4);
 const P2: Variant = Variant::Processes(2);
 
 /// Conclusions of the CPU-bound section, on a machine of `cpus` CPUs with `gil-legacy`
-/// releasing the lock every `check_interval` ticks.
-pub fn cpu(rows: &[Row], cpus: usize, check_interval: u32) -> Vec<String> {
+/// releasing the lock every `check_interval` ticks, `loaded` with other work as the run began
+/// ([`crate::measure::busy`]) or not.
+pub fn cpu(rows: &[Row], cpus: usize, check_interval: u32, loaded: bool) -> Vec<String> {
     let mut v = Vec::new();
     for py in cpythons(rows) {
-        v.extend(cpython_sentence(rows, py));
+        v.extend(cpython_sentence(rows, py, cpus, loaded));
     }
+    v.extend(single_thread_costs(rows));
     let lock_bound = |a: &Row, b: &Row, claim: &str| {
         if faster(a) || faster(b) {
             " A lock that lets one thread run at a time should not give that: read the CPUs \

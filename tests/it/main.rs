@@ -40,11 +40,14 @@ mod bad_input;
 mod baseline;
 mod bench;
 mod cli;
+mod docs;
 mod exports;
 mod faults;
 mod gil;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod hostile;
+mod hostile_input;
 mod limits;
 #[cfg(feature = "mpi")]
 mod mpi;
@@ -52,9 +55,11 @@ mod probe;
 mod processes;
 mod python;
 mod pythons;
+mod random_input;
 mod reproduce;
 mod signals;
 mod soak;
+mod today;
 mod width;
 
 use parlab::backend::processes::worker::WORKER_ARG;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod map;
 mod roads;
 
 use nix::sys::signal::{Signal, kill};

@@ -64,7 +64,8 @@ fn pairs_per_second<L: Lock>(gil: &L, duration: Duration, with_cpu: bool) -> Res
     thread::scope(|scope| {
         if with_cpu {
             let (gil, stop) = (gil, &stop);
-            scope.spawn(move || {
+            // Nothing runs yet that would need stopping if this thread is refused.
+            crate::limits::spawn_scoped(scope, "parlab-convoy-cpu", move || {
                 let mut rec = Record::new(1);
                 gil.acquire(1, &mut rec);
                 let mut held = Held::new(gil, 1, &mut rec, None);
@@ -74,7 +75,7 @@ fn pairs_per_second<L: Lock>(gil: &L, duration: Duration, with_cpu: bool) -> Res
                     i += 100_000;
                 }
                 gil.release(1, &mut rec, Release::Exit);
-            });
+            })?;
             // The CPU-bound thread is running, holding the lock, when the I/O thread starts.
             thread::sleep(Duration::from_millis(20));
         }

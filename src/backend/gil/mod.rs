@@ -29,7 +29,7 @@ use crate::backend::control::{Control, Parts, Watched};
 use crate::backend::{Policy, check_workers};
 use crate::error::Result;
 use crate::job::Job;
-use crate::kernels::{Ticker, Total};
+use crate::kernels::{Ticker, Total, nap};
 use crate::observer::Observer;
 
 /// The [`Backend`](crate::backend::Backend) of a GIL model and its `run_instrumented`, the same
@@ -232,6 +232,19 @@ impl<L: Lock> Ticker for Held<'_, L> {
         self.lock.release(self.thread, self.rec, Release::Blocking);
         call();
         self.lock.acquire(self.thread, self.rec);
+    }
+
+    /// Sleeps without the lock, in slices; a stop asked for meanwhile ends the sleep, and the
+    /// part stops once the lock is held again (a stopped part lets go of it on the way out).
+    fn sleep(&mut self, time: Duration) {
+        // A thread with no stop flag (the convoy's) is not watched: it sleeps its time.
+        let Some(stop) = self.stop else {
+            return self.blocking(&mut || std::thread::sleep(time));
+        };
+        self.blocking(&mut || {
+            nap(time, || Watched::asked(Some(stop)));
+        });
+        Watched::check(stop);
     }
 }
 

@@ -16,10 +16,11 @@ use super::handle::Handle;
 use super::pipes::Proc;
 use super::serve::{PARENT_ENV, WORKER_ARG, WORKER_ENV};
 use super::start::StartMethod;
-use crate::backend::{Policy, limits};
+use crate::backend::Policy;
 use crate::error::{Error, PartNote, PidNote, Result, WorkerCause};
 use crate::fault::{self, Fault};
 use crate::kernels::Kernel;
+use crate::limits;
 
 /// Worker processes over pipes.
 #[derive(Debug, Clone, Default)]

@@ -36,12 +36,12 @@ pub use self::start::StartMethod;
 
 use self::schedule::{Conn, Schedule};
 use crate::backend::combine::Combiner;
-use crate::backend::limits;
 use crate::backend::{Backend, check_workers};
 use crate::error::Result;
 use crate::fault::Fault;
 use crate::job::Job;
 use crate::kernels::Total;
+use crate::limits;
 use crate::observer::Observer;
 
 /// Stops the fork servers started so far and reaps them, so that none is left for the system

@@ -207,6 +207,14 @@ impl Conn for Proc {
         (!self.greeted && self.started.elapsed() >= self.start_limit).then_some(self.start_limit)
     }
 
+    fn stopped(&self) -> Option<i32> {
+        // Forked workers are children of this process too (the fork server forks them with
+        // CLONE_PARENT), so either kind is looked at the same way.
+        (!self.reaped)
+            .then(|| crate::child::stopped(self.pid))
+            .flatten()
+    }
+
     fn kill(&mut self) {
         if !self.reaped {
             self.process.kill();

@@ -12,7 +12,8 @@
 //! - A worker answers its parts in the order it got them, so each worker's parts wait in a FIFO
 //!   and every answer must be for the head of it.
 //! - A worker that has not greeted within its start limit is killed and reported (the start-up
-//!   watchdog), so that a worker that never starts does not hold the run forever.
+//!   watchdog), so that a worker that never starts does not hold the run forever; so is a
+//!   worker stopped by a signal (SIGSTOP), seen within [`STOP_CHECK`].
 //! - A failed worker is reported with the part it held. With retries left for that part, it is
 //!   replaced by a fresh worker (which injects no fault) and its parts run again.
 
@@ -34,6 +35,8 @@ use crate::split::Plan;
 const MAX_WINDOW: u64 = 64;
 /// The longest the loop waits without looking at the interrupt flag.
 const TICK: Duration = Duration::from_millis(100);
+/// How often the loop looks for workers stopped by a signal (a system call per worker).
+const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// Why a connection to a worker broke.
 #[derive(Debug)]
@@ -66,6 +69,11 @@ pub(super) trait Conn: Sized {
     /// being started: it is taken for hung (the start-up watchdog). Scripted workers start at
     /// once.
     fn start_overdue(&self) -> Option<Duration> {
+        None
+    }
+    /// The signal that stopped the worker (SIGSTOP, SIGTSTP), if it is stopped now: it would
+    /// never answer, so it fails as a hang would. Scripted workers are never stopped.
+    fn stopped(&self) -> Option<i32> {
         None
     }
     /// Kills the worker and reaps it; a worker already reaped is left alone.
@@ -132,6 +140,7 @@ impl<C: Conn, S: FnMut(usize) -> Result<C>> Schedule<C, S> {
     ) -> Result<()> {
         let n = self.conns.len();
         let mut next = 0u64;
+        let mut looked_for_stops = Instant::now();
         if !plan.is_dynamic() {
             for part in plan.parts() {
                 self.send(part.index as usize % n, part);
@@ -164,6 +173,18 @@ impl<C: Conn, S: FnMut(usize) -> Result<C>> Schedule<C, S> {
                     let why = format!("it did not greet within {limit:?} of being started");
                     let e = self.error(i, WorkerCause::Spawn(why));
                     self.recover(i, e, plan, observer)?;
+                }
+            }
+            // Without it a stopped worker would be waited for forever, as a hang is without a
+            // timeout.
+            if looked_for_stops.elapsed() >= STOP_CHECK {
+                looked_for_stops = Instant::now();
+                for i in 0..n {
+                    if let Some(signal) = self.conns[i].stopped() {
+                        self.conns[i].kill();
+                        let e = self.error(i, WorkerCause::stopped(signal));
+                        self.recover(i, e, plan, observer)?;
+                    }
                 }
             }
             if let Some(limit) = self.policy.timeout {

@@ -19,10 +19,10 @@ fn what_probing_cost_is_the_sum_of_the_samples_timed_for_real() {
     assert_eq!(p.spent(), Duration::ZERO);
     // The first sample is timed; the next, with no round run since to pay for it, repeats it
     // at no cost.
-    let (first, cost) = p.sample();
+    let (first, cost) = p.sample().unwrap();
     assert!(cost > Duration::ZERO);
     assert_eq!(p.spent(), cost);
-    let (again, free) = p.sample();
+    let (again, free) = p.sample().unwrap();
     assert_eq!(free, Duration::ZERO);
     assert_eq!(again, first);
     assert_eq!(p.spent(), cost);
@@ -49,7 +49,7 @@ fn short_rounds_are_probed_as_often_as_they_pay_for() {
     assert!(!probed.windows(2).any(|w| w[0] && w[1]), "{probed:?}");
     p.earned = 0.0;
     // Between probes the last sample is given again, at no cost.
-    let (again, cost) = p.sample();
+    let (again, cost) = p.sample().unwrap();
     assert_eq!((again, cost), (vec![(2, 1.5)], Duration::ZERO));
 }
 
@@ -179,7 +179,7 @@ fn relative_speeds_are_against_the_fastest_cpu() {
 #[test]
 fn a_real_probe_measures_a_positive_finite_ceiling_within_bounds() {
     let mut p = Probe::new(&[1, 2]);
-    let (sample, cost) = p.sample();
+    let (sample, cost) = p.sample().unwrap();
     assert_eq!(sample.len(), 1);
     let (w, c) = sample[0];
     assert_eq!(w, 2);
@@ -188,7 +188,7 @@ fn a_real_probe_measures_a_positive_finite_ceiling_within_bounds() {
     // It is never above what the CPUs allow.
     assert!(c.is_finite() && c > 0.0 && c <= 2.0, "{c}");
     assert!(cost > Duration::ZERO);
-    let speeds = cpu_speeds();
+    let speeds = cpu_speeds().unwrap();
     assert!(
         speeds.iter().all(|s| s.relative > 0.0 && s.relative <= 1.0),
         "{speeds:?}"
@@ -213,4 +213,24 @@ fn a_pinned_thread_runs_on_its_cpu_and_gets_its_cpus_back() {
     })
     .join()
     .unwrap();
+}
+
+#[test]
+fn a_refused_counting_thread_fails_the_sample_and_the_others_stop() {
+    // One thread for the one-thread loop and two of the eight: the two already counting must
+    // stop, or the scope would wait for them for ever.
+    crate::limits::allow_threads(Some(3));
+    let mut p = Probe::new(&[8]);
+    let outcome = p.sample();
+    crate::limits::allow_threads(None);
+    let e = outcome.unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("starting thread parlab-ceiling-2: ")
+            && e.to_string().contains("RLIMIT_NPROC"),
+        "{e}"
+    );
+    assert!(e.is_limit());
+    // The probe still works once threads are allowed again.
+    assert_eq!(p.sample().unwrap().0.len(), 1);
 }

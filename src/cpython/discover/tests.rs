@@ -207,3 +207,31 @@ fn a_named_program_must_exist_and_run_as_python() {
     let found = resolve_retrying(&Spec::parse_list(&twice).unwrap(), &places).unwrap();
     assert_eq!(found.pythons.len(), 1);
 }
+
+#[test]
+fn hanging_candidates_cost_one_short_bound_together_and_are_noted() {
+    let d = Dir::new("hanging");
+    let bin = d.0.join("bin");
+    fake(&bin.join("python3.12"), "3.12.1", false, "/v/3.12");
+    // Three programs that never answer: asked one after another at the run limit they would
+    // take 15 minutes, asked at once within the short bound some 10 s.
+    for name in ["python3.7", "python3.8", "python3.9"] {
+        write_exe(&bin.join(name), "exec sleep 600");
+    }
+    let places = Places {
+        path: Some(bin.into_os_string()),
+        pyenv_root: None,
+    };
+    let t0 = std::time::Instant::now();
+    let found = resolve_retrying(&[Spec::All], &places).unwrap();
+    let took = t0.elapsed();
+    assert_eq!(versions(&found), [("3.12.1".to_string(), false)]);
+    assert!(
+        took < 3 * crate::cpython::INFO_LIMIT - std::time::Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert_eq!(found.notes.len(), 3, "{:?}", found.notes);
+    for note in &found.notes {
+        assert!(note.contains("killed after 10s"), "{note}");
+    }
+}

@@ -119,7 +119,7 @@ fn the_threads_sentence_gives_the_share_of_the_ceiling() {
         row(&threads, T4, 1.9),
         row(&Who::Parlab(BackendKind::Processes), P2, 1.5),
     ];
-    let v = cpu(&rows, 2, 100);
+    let v = cpu(&rows, 2, 100, false);
     assert!(
         v[0].contains("2 threads ran faster than 1 thread, at 1.80x (")
             && v[0].contains("of the machine's ceiling of 1.95x (1.90-2.00); 4 threads"),
@@ -138,7 +138,7 @@ fn cpython_sentence_reads_its_own_rows() {
         // Another family's rows at the same variants must not be read.
         row(&Who::SeedPost, T2, 9.0),
     ];
-    let v = cpu(&rows, 8, 100);
+    let v = cpu(&rows, 8, 100, false);
     assert_eq!(v.len(), 1, "{v:?}");
     assert!(
         v[0].starts_with(
@@ -158,17 +158,25 @@ fn cpython_sentence_reads_its_own_rows() {
 #[test]
 fn a_sentence_needs_every_row_it_speaks_of() {
     let gil = Who::Parlab(BackendKind::Gil);
-    assert!(cpu(&[row(&gil, T2, 1.0)], 2, 100).is_empty());
+    assert!(cpu(&[row(&gil, T2, 1.0)], 2, 100, false).is_empty());
     let threads = Who::Parlab(BackendKind::Threads);
     // Without the processes row, the no-GIL sentence is left out.
-    assert!(cpu(&[row(&threads, T2, 2.0), row(&threads, T4, 3.0)], 4, 100).is_empty());
+    assert!(
+        cpu(
+            &[row(&threads, T2, 2.0), row(&threads, T4, 3.0)],
+            4,
+            100,
+            false
+        )
+        .is_empty()
+    );
 }
 
 #[test]
 fn the_legacy_sentence_states_the_check_interval_in_force() {
     let legacy = Who::Parlab(BackendKind::GilLegacy);
     let rows = [row(&legacy, T2, 1.0), row(&legacy, T4, 1.0)];
-    let v = cpu(&rows, 2, 250);
+    let v = cpu(&rows, 2, 250, false);
     assert_eq!(v.len(), 1);
     assert!(v[0].contains("every 250 ticks"), "{}", v[0]);
 }
@@ -181,7 +189,7 @@ fn parlab_processes_count_with_its_threads() {
         row(&threads, T4, 3.5),
         row(&Who::Parlab(BackendKind::Processes), P2, 1.5),
     ];
-    let v = cpu(&rows, 4, 100);
+    let v = cpu(&rows, 4, 100, false);
     assert_eq!(v.len(), 1);
     assert!(v[0].contains("on this 4-CPU machine"), "{}", v[0]);
     assert!(
@@ -324,6 +332,7 @@ fn every_claim_follows_from_the_verdicts_it_stands_on() {
             ],
             2,
             100,
+            false,
         )
         .join(" ")
     };
@@ -334,7 +343,7 @@ fn every_claim_follows_from_the_verdicts_it_stands_on() {
     assert!(flat.contains("did not scale in this run"), "{flat}");
     // A GIL model: "the lock stops threads from scaling" only when neither row was faster.
     let gil = Who::Parlab(BackendKind::Gil);
-    let model = |x: f64| cpu(&[row(&gil, T2, x), row(&gil, T4, 1.0)], 2, 100).join(" ");
+    let model = |x: f64| cpu(&[row(&gil, T2, x), row(&gil, T4, 1.0)], 2, 100, false).join(" ");
     assert!(model(1.0).contains("is enough to stop threads from scaling"));
     assert!(!model(1.3).contains("is enough to stop"), "{}", model(1.3));
     // CPython with a GIL whose threads came out faster: the GIL claim is not made.
@@ -345,6 +354,7 @@ fn every_claim_follows_from_the_verdicts_it_stands_on() {
             &[row(&py, T2, t2), row(&py, T4, 1.0), row(&py, P2, 1.9)],
             2,
             100,
+            false,
         )
         .join(" ")
     };
@@ -432,5 +442,96 @@ fn a_row_faster_only_by_the_clock_is_no_faster() {
     assert_eq!(
         ran(&both, "1 thread"),
         "faster than 1 thread, at 1.80x (1.70-1.90)"
+    );
+}
+
+/// `measured`, with the CPUs the row kept busy in every round about `busy`.
+fn busy_row(who: &Who, variant: Variant, ratios: &[f64], busy: f64) -> Row {
+    let mut r = measured(who, variant, ratios, Some((1.9, 2.0)));
+    if let Some(s) = r.spread.as_mut() {
+        s.cpus = Some(Estimate {
+            value: busy,
+            low: busy - 0.02,
+            high: busy + 0.02,
+        });
+    }
+    r
+}
+
+#[test]
+fn threads_that_do_not_scale_are_explained_by_the_cpus_they_kept_busy() {
+    let ft = Who::CPython {
+        version: "3.13.5t".into(),
+    };
+    // Free-threaded threads keeping both CPUs busy at 1.25x: contention on shared state.
+    let rows = [
+        busy_row(&ft, T2, &[1.24, 1.25, 1.26, 1.25, 1.25], 1.96),
+        busy_row(&ft, T4, &[1.2, 1.22, 1.21, 1.2, 1.22], 1.97),
+        busy_row(&ft, P2, &[1.9, 1.91, 1.92, 1.9, 1.91], 1.0),
+    ];
+    let v = cpu(&rows, 2, 100, false).join(" ");
+    assert!(v.contains("On 3.13.5t (free-threaded, no GIL)"), "{v}");
+    assert!(
+        v.contains("at 2 threads they kept 1.96 (1.94-1.98) CPUs busy yet ran only"),
+        "{v}"
+    );
+    assert!(v.contains("contended on shared state"), "{v}");
+    assert!(!v.contains("waited on"), "{v}");
+    // The same build with threads keeping one CPU busy: a lock of their own.
+    let rows = [
+        busy_row(&ft, T2, &[1.0, 0.99, 1.01, 1.0, 1.0], 1.01),
+        busy_row(&ft, T4, &[0.98, 0.99, 1.0, 0.99, 0.98], 1.02),
+    ];
+    let v = cpu(&rows, 2, 100, false).join(" ");
+    assert!(v.contains("waited on a lock of their own"), "{v}");
+    assert!(!v.contains("contended"), "{v}");
+    // A GIL build whose threads kept one CPU busy: the GIL, with the figure.
+    let gil = py();
+    let rows = [
+        busy_row(&gil, T2, &[0.98, 0.99, 1.0, 0.99, 0.98], 1.0),
+        busy_row(&gil, T4, &[0.97, 0.98, 0.99, 0.98, 0.97], 1.0),
+    ];
+    let v = cpu(&rows, 2, 100, false).join(" ");
+    assert!(
+        v.contains("take turns instead of running in parallel (at 2 threads they kept"),
+        "{v}"
+    );
+    assert!(v.contains("waited on the GIL"), "{v}");
+    // Threads that scaled are not explained.
+    let rows = [
+        busy_row(&ft, T2, &[1.9, 1.92, 1.91, 1.9, 1.93], 1.97),
+        busy_row(&ft, T4, &[1.88, 1.9, 1.89, 1.9, 1.91], 1.98),
+    ];
+    let v = cpu(&rows, 2, 100, false).join(" ");
+    assert!(
+        v.contains("with the GIL gone") && !v.contains("CPUs busy"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_free_threaded_build_beside_its_gil_twin_gets_its_single_thread_cost() {
+    let (ft, gil) = (
+        Who::CPython {
+            version: "3.13.5t".into(),
+        },
+        Who::CPython {
+            version: "3.13.5".into(),
+        },
+    );
+    let one = |who: &Who, wall: f64| Row {
+        wall_s: Some(wall),
+        ..Row::new(who.clone(), Variant::Threads(1))
+    };
+    let v = cpu(&[one(&ft, 0.345), one(&gil, 0.25)], 2, 100, false).join(" ");
+    assert!(
+        v.contains("3.13.5t's one thread took 1.38x the time of 3.13.5's"),
+        "{v}"
+    );
+    // Without the twin, no such line.
+    assert!(
+        !cpu(&[one(&ft, 0.345)], 2, 100, false)
+            .join(" ")
+            .contains("own cost")
     );
 }

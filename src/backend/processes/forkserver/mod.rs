@@ -49,8 +49,8 @@ use nix::unistd::pipe2;
 use self::server::HELLO;
 pub(super) use self::server::serve;
 use super::serve::{PARENT_ENV, WORKER_ENV};
-use crate::backend::limits;
 use crate::fault::Fault;
+use crate::limits;
 
 /// The value of [`WORKER_ENV`] that makes the program a fork server.
 pub const SERVER: &str = "forkserver";
@@ -157,7 +157,7 @@ impl Server {
             None,
             SockFlag::SOCK_CLOEXEC,
         )
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| describe(&limits::limit_error(e.into(), 0)))?;
         let mut cmd = Command::new(&program);
         cmd.args(&args)
             .env(WORKER_ENV, SERVER)
@@ -165,7 +165,7 @@ impl Server {
             .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
-        let mut child = launch(cmd).map_err(|e| describe(&e))?;
+        let mut child = launch(cmd).map_err(|e| describe(&limits::limit_error(e, 0)))?;
         let mut buf = [0u8; 64];
         let greeted =
             receive(ours.as_fd(), &mut buf, GREETING_LIMIT, Some(&mut child)).and_then(|n| {
@@ -407,6 +407,7 @@ fn launch(cmd: Command) -> std::io::Result<Child> {
     let mut launcher = LAUNCHER.lock().unwrap_or_else(PoisonError::into_inner);
     if launcher.is_none() {
         let (tx, rx) = mpsc::channel::<Launch>();
+        // Started once; refused, the error (named as a limit by the caller) starts nothing.
         std::thread::Builder::new()
             .name("parlab-forkserver".into())
             .spawn(move || {
