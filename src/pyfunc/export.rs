@@ -84,8 +84,11 @@ pub fn to_markdown(report: &Report) -> String {
     }
     if let Some(rec) = &report.recommendation {
         out.push_str(&format!(
-            "\n**Recommendation:** {} with {} workers on {}: {}\n",
-            rec.road, rec.workers, rec.python, rec.reason
+            "\n**Recommendation:** {} with {} on {}: {}\n",
+            rec.road,
+            crate::units::count(rec.workers as u64, "worker"),
+            rec.python,
+            rec.reason
         ));
         if let Some(r) = &rec.smallest_range {
             out.push_str(&format!(
