@@ -254,13 +254,19 @@ pub struct PythonFnArgs {
     pub items: Option<String>,
     /// Map mode: items per chunk, comma-separated for several (each its own rows); default:
     /// about four chunks per worker.
-    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "N[,N...]",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     pub chunksize: Vec<String>,
     /// Map mode: the most items taken from SOURCE; one more is refused (an endless iterator?).
     #[arg(long, default_value = "1000000", allow_hyphen_values = true)]
     pub max_items: String,
-    /// Half-open ranges START..END cut into parts, comma-separated: several (in growing size)
-    /// find the smallest at which a parallel road beats one thread; the last is recommended for.
+    /// Range mode: half-open ranges START..END cut into parts, comma-separated: several (in
+    /// growing size) find the smallest at which a parallel road beats one thread; the last is
+    /// recommended for.
     #[arg(
         short,
         long,
@@ -287,7 +293,7 @@ pub struct PythonFnArgs {
         allow_hyphen_values = true
     )]
     pub roads: String,
-    /// Split: static (one equal part per worker) or chunks:SIZE.
+    /// Range mode: the split, static (one equal part per worker) or chunks:SIZE.
     #[arg(
         short,
         long,

@@ -289,20 +289,18 @@ pub(crate) fn measure(
                     row: Row::new(&py.label, range, road, workers, chunksize),
                 });
             };
-            // The chunk sizes of the parallel cells, by worker count; the baseline maps the
-            // items in chunks of the smallest (only --timeout and the progress see them).
+            // The chunk sizes of the parallel cells, by worker count.
             let sizes = |w: usize| -> Vec<u64> {
                 match settings.chunksizes.as_slice() {
                     [] => vec![default_chunksize(range.len(), w)],
                     some => some.to_vec(),
                 }
             };
+            // The baseline maps every item in one part, as `[f(x) for x in items]` does: a
+            // chunk costs a hand-out of its own (two lines to parlab), which only the parallel
+            // roads must pay.
             let base_plan = match source {
-                Some(_) => {
-                    let most = settings.workers.iter().copied().max().unwrap_or(1);
-                    let smallest = sizes(most).into_iter().min().unwrap_or(1);
-                    Plan::chunks(range, smallest)
-                }
+                Some(_) => Plan::chunks(range, range.len().max(1)),
                 None => settings.split.plan(range, 1),
             };
             add(Road::Sequential, 1, base_plan, None);

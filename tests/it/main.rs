@@ -13,7 +13,8 @@
 //!   (`processes`), a stopped fork server within 10 s of its 2 s deadline (`processes`), a
 //!   signalled run stopped within 5 s while its parts sleep 10 s (`signals`), failed start-ups
 //!   within 20 s of their 2 s and 0.5 s limits (`limits`), the `python` command's bad input
-//!   within 20 s and a hang stopped by its 1 s timeout within 30 s (`python`), the MPI faults
+//!   within 20 s (map mode's within 30 s) and a hang stopped by its 1 s timeout within 30 s, a
+//!   livelock ended by the default 10 s limit within 120 s (`python`), the MPI faults
 //!   within 20 s (`mpi`).
 //! - Waits that end as soon as what they wait for happens, with room for seconds of delay:
 //!   workers to appear (20 s), processes to be gone (5 or 10 s), a first export (60 s), a
