@@ -493,7 +493,8 @@ struct InFlight {
 
 impl Backend for Gpu {
     fn supports(&self, job: &Job) -> bool {
-        !job.kernel.is_blocking() && !(job.kernel == Kernel::Primes && job.range.end > PRIMES_END)
+        let beyond = job.kernel == Kernel::Primes && job.range.end > PRIMES_END;
+        !job.kernel.is_blocking() && !beyond
     }
 
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {

@@ -222,7 +222,7 @@ pub fn pieces(plan: Plan, most: u64) -> Pieces {
         plan,
         most: most.max(1),
         next: 0,
-        at: (!plan.is_empty()).then(|| plan.part(0).start).unwrap_or(0),
+        at: plan.range().start,
     }
 }
 
