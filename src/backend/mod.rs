@@ -12,7 +12,7 @@
 //! | `gil` | N OS threads under a model of CPython 3's GIL | thread k runs part k | threads pull chunks |
 //! | `gil-legacy` | N OS threads under a model of Python 2's GIL | thread k runs part k | threads pull chunks |
 //! | `mpi` | the K ranks of an MPI job (`mpirun -n K`; the `mpi` feature) | rank r computes part r | rank 0 hands chunks to the others |
-//! | `gpu` | W parts in flight on one device (the `gpu` feature); the adapter sizes the dispatches | W consecutive parts sent as one batch of dispatches, read back with one map while the next runs | the same, W chunks a batch |
+//! | `gpu` | one device (the `gpu` feature); W only sets the static split's parts | consecutive parts in as few submissions as the device holds, dispatches sized by the adapter, one map per submission while the next runs | the same |
 
 pub(crate) mod combine;
 pub(crate) mod control;

@@ -57,8 +57,8 @@ pub struct RunArgs {
     #[arg(short, long, default_value = "threads", allow_hyphen_values = true)]
     pub backend: String,
     /// Number of workers (default: the available parallelism; under mpi, the ranks; for gpu,
-    /// the parts in flight: the parts sent to the device together and read back with one map,
-    /// while the dispatches' size comes from the adapter).
+    /// only the parts of a static split: the adapter sizes the dispatches, and consecutive
+    /// parts share submissions and read-backs whatever their number).
     #[arg(short, long, allow_hyphen_values = true)]
     pub workers: Option<String>,
     #[command(flatten)]
@@ -85,7 +85,7 @@ pub struct VerifyArgs {
     /// Backends, comma-separated (default: all).
     #[arg(short, long, value_delimiter = ',', allow_hyphen_values = true)]
     pub backend: Vec<String>,
-    /// Worker counts, comma-separated (for gpu: parts in flight, read back with one map).
+    /// Worker counts, comma-separated (for gpu: only the parts of a static split).
     #[arg(
         short,
         long,
@@ -159,8 +159,8 @@ pub struct BenchArgs {
         allow_hyphen_values = true
     )]
     pub backend: Vec<String>,
-    /// Worker counts, comma-separated (default: 1, 2, 4, ... up to twice the CPUs; for gpu:
-    /// parts in flight, read back with one map, while the adapter sizes the dispatches).
+    /// Worker counts, comma-separated (default: 1, 2, 4, ... up to twice the CPUs; for gpu,
+    /// only the parts of a static split: the adapter sizes and batches the dispatches).
     #[arg(short, long, value_delimiter = ',', allow_hyphen_values = true)]
     pub workers: Vec<String>,
     /// Kernels, comma-separated.

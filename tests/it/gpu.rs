@@ -136,7 +136,7 @@ fn ctrl_c_stops_a_long_gpu_run_within_seconds() {
     use std::time::{Duration, Instant};
     // Minutes of work on any adapter, even the largest GPU's: the wait for the device's first
     // submission is what the stop must cut short.
-    let child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parlab"))
         .args(["run", "-b", "gpu", "-k", "pi", "-r", "0..1e15", "-w", "3"])
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
         .stdout(Stdio::piped())
@@ -147,8 +147,15 @@ fn ctrl_c_stops_a_long_gpu_run_within_seconds() {
     std::thread::sleep(Duration::from_secs(2));
     let sent = Instant::now();
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
-    let out = child.wait_with_output().unwrap();
+    // A run that does not stop is killed after a minute, so that the test fails, not hangs.
+    while child.try_wait().unwrap().is_none() && sent.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if child.try_wait().unwrap().is_none() {
+        child.kill().unwrap();
+    }
     let took = sent.elapsed();
+    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     // The device is asked every 100 ms; 5 s leaves room for a busy machine.

@@ -14,8 +14,12 @@ use crate::kernels::collatz::Collatz;
 use crate::kernels::{Kernel, Total};
 use crate::observer::Observer;
 
-/// Submissions on the device at once: one is read back while the next runs.
+/// Submissions on a GPU at once: one is read back while the next runs.
 const SLOTS: usize = 2;
+/// The same on an adapter that runs shaders on the CPU (lavapipe): its submit waits for the
+/// submission before, and a run waiting there could not see a stop; the CPUs gain nothing
+/// from the overlap anyway.
+const CPU_SLOTS: usize = 1;
 /// Longest wait for the device between two looks at whether a stop was asked for.
 const STOP_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 /// Bytes of a dispatch's parameters (`Params` in `kernels.wgsl`).
@@ -35,6 +39,8 @@ struct Context {
     queue: wgpu::Queue,
     info: GpuInfo,
     grid: Grid,
+    /// Submissions on the device at once ([`SLOTS`], or [`CPU_SLOTS`]).
+    in_flight: usize,
     /// Bytes between two dispatches' parameters (the adapter's uniform offset alignment).
     params_stride: u64,
     layout: wgpu::BindGroupLayout,
@@ -172,6 +178,11 @@ fn open() -> std::result::Result<Context, String> {
             setup_s: 0.0,
         },
         grid,
+        in_flight: if a.device_type == wgpu::DeviceType::Cpu {
+            CPU_SLOTS
+        } else {
+            SLOTS
+        },
         params_stride: PARAMS_BYTES.div_ceil(align) * align,
         layout,
         pipelines,
@@ -202,7 +213,7 @@ impl Context {
     }
 
     fn make_slots(&self) -> Vec<Slot> {
-        (0..SLOTS).map(|_| self.make_slot()).collect()
+        (0..self.in_flight).map(|_| self.make_slot()).collect()
     }
 
     fn make_slot(&self) -> Slot {
@@ -482,7 +493,8 @@ struct InFlight {
 
 impl Backend for Gpu {
     fn supports(&self, job: &Job) -> bool {
-        !(job.kernel.is_blocking() || (job.kernel == Kernel::Primes && job.range.end > PRIMES_END))
+        let beyond = job.kernel == Kernel::Primes && job.range.end > PRIMES_END;
+        !job.kernel.is_blocking() && !beyond
     }
 
     fn run(&self, job: &Job, workers: usize, observer: &dyn Observer) -> Result<Total> {
@@ -523,7 +535,8 @@ impl Backend for Gpu {
     }
 }
 
-/// Sends the plan's pieces, up to [`SLOTS`] at once, and folds what comes back in part order.
+/// Sends the plan's pieces, up to the device's submissions in flight at once, and folds what
+/// comes back in part order.
 fn run_plan(
     ctx: &Context,
     slots: &[Slot],
@@ -536,7 +549,7 @@ fn run_plan(
     let kernel = job.kernel;
     let grid = ctx.grid;
     let mut flight: VecDeque<InFlight> = VecDeque::new();
-    // What the pieces of the current batch gave so far.
+    // What the pieces read since the last finished part gave.
     let mut batch = kernel.zero();
     let mut finish = |f: InFlight, batch: &mut Total| -> Result<()> {
         if let Some((index, dispatches)) = f.work {
@@ -557,18 +570,17 @@ fn run_plan(
         }
         Ok(())
     };
-    let pieces = shape::pieces(plan, workers as u64, |end| {
-        grid.submission_indices(kernel, end)
-    });
-    for (n, piece) in pieces.enumerate() {
+    // As much as a submission holds at the range's end (for primes, the least per invocation).
+    let most = grid.submission_indices(kernel, plan.range().end);
+    for (n, piece) in shape::pieces(plan, most).enumerate() {
         if let Some(signal) = crate::interrupt::requested() {
             return Err(crate::interrupt::error(signal));
         }
-        if flight.len() == SLOTS {
+        if flight.len() == slots.len() {
             let f = flight.pop_front().expect("a submission in flight");
             finish(f, &mut batch)?;
         }
-        let slot = n % SLOTS;
+        let slot = n % slots.len();
         let dispatches = grid.dispatches(kernel, piece.span);
         let work = (!dispatches.is_empty()).then(|| {
             let index = ctx.submit(&slots[slot], kernel, &dispatches);

@@ -13,17 +13,19 @@
 //!
 //! # How a run is cut
 //!
-//! `--workers W` means W parts in flight: the plan's parts go to the device W consecutive
-//! parts at a time, as one batch read back with one map, and the next batch is already on the
-//! device while one is read. A batch's parts are consecutive, so it runs as one span of
-//! dispatches sized to the device, not to W: each dispatch takes up to 2^31 indices, as many
-//! invocations as it needs (about a million once the range is large enough), in workgroups of
-//! the adapter's size (up to [`MAX_WORKGROUP`]) laid out in up to three dimensions within the
-//! adapter's most workgroups per dimension. The invocations' totals are combined on the
-//! device, first in workgroup memory and then in one record per dispatch, with atomic adds
-//! that carry from each 32-bit word into the next (exact to 128 bits); `collatz`'s longest run
-//! and its first index are combined by a second pass over the workgroups' bests. The host adds
-//! the dispatches' records in part order.
+//! `--workers W` sets the number of parts of a static split, as for every backend, and nothing
+//! else: the GPU runs a plan the same whatever its parts. Consecutive parts go to the device in
+//! as few submissions as it holds (up to 64 dispatches each), each read back with one map, and
+//! the next submission is already on the device while one is read. Each dispatch takes up to
+//! 2^31 indices, as many invocations as it needs (about a million once the range is large
+//! enough), in workgroups of the adapter's size (up to [`MAX_WORKGROUP`]) laid out in up to
+//! three dimensions within the adapter's most workgroups per dimension. A part larger than a
+//! submission is cut; a part ends with the submission that holds its end, and is reported
+//! done once that is read back. The invocations' totals are combined on the device, first in
+//! workgroup memory and then in one record per dispatch, with atomic adds that carry from each
+//! 32-bit word into the next (exact to 128 bits); `collatz`'s longest run and its first index
+//! are combined by a second pass over the workgroups' bests. The host adds the dispatches'
+//! records in part order.
 //!
 //! # The loop cap
 //!

@@ -1,5 +1,5 @@
-//! The shape of the GPU's work, as plain arithmetic: the batches of parts a run sends, the
-//! dispatches of a batch, the indices per invocation and the workgroup grid of a dispatch.
+//! The shape of the GPU's work, as plain arithmetic: the submissions a run sends, the
+//! dispatches of a submission, the indices per invocation and the workgroup grid of a dispatch.
 //!
 //! Nothing here touches a device, so the bounds the shaders rely on (offsets in 32 bits, loop
 //! iterations under the cap, grids within the adapter's limits) are checked by unit tests in
@@ -205,7 +205,7 @@ impl Grid {
 }
 
 /// What one submission covers: a span, and the parts that are finished once it is read back
-/// (empty for all but the last submission of a batch).
+/// (none for a piece of a part that goes on in the next).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
     /// The indices.
@@ -214,41 +214,68 @@ pub struct Piece {
     pub parts: Range<u64>,
 }
 
-/// The submissions of `plan`: batches of `per_batch` consecutive parts, each batch's span cut
-/// into pieces of at most `most(end)` indices, `end` the batch's end.
-pub fn pieces(
+/// The submissions of `plan`, each of at most `most` indices: as many whole consecutive parts
+/// as fit, or a piece of one part too large to fit alone. A part is finished with the piece
+/// that holds its end, so every piece that finishes parts ends where its last part ends.
+pub fn pieces(plan: Plan, most: u64) -> Pieces {
+    Pieces {
+        plan,
+        most: most.max(1),
+        next: 0,
+        at: plan.range().start,
+    }
+}
+
+/// The iterator of [`pieces`].
+#[derive(Debug, Clone)]
+pub struct Pieces {
     plan: Plan,
-    per_batch: u64,
-    most: impl Fn(u64) -> u64,
-) -> impl Iterator<Item = Piece> {
-    let per_batch = per_batch.max(1);
-    let batches = plan.len().div_ceil(per_batch);
-    (0..batches).flat_map(move |b| {
-        let first = b * per_batch;
-        let last = (first + per_batch).min(plan.len());
-        let span = Span {
-            start: plan.part(first).start,
-            end: plan.part(last - 1).end,
-        };
-        let step = most(span.end).max(1);
-        let count = span.len().div_ceil(step).max(1);
-        (0..count).map(move |k| {
-            let start = span.start + k * step;
-            let end = if k + 1 == count {
-                span.end
-            } else {
-                start + step
-            };
-            Piece {
-                span: Span { start, end },
-                parts: if k + 1 == count {
-                    first..last
-                } else {
-                    first..first
+    most: u64,
+    /// The first part not finished yet.
+    next: u64,
+    /// Where the next piece starts (inside part `next` when a piece cut it).
+    at: u64,
+}
+
+impl Iterator for Pieces {
+    type Item = Piece;
+
+    fn next(&mut self) -> Option<Piece> {
+        let len = self.plan.len();
+        if self.next >= len {
+            return None;
+        }
+        let (plan, most, first, start) = (self.plan, self.most, self.next, self.at);
+        let fits = |k: u64| plan.part(k).end - start <= most;
+        if !fits(first) {
+            // A part larger than a submission: its next piece, finishing nothing yet.
+            self.at = start + most;
+            return Some(Piece {
+                span: Span {
+                    start,
+                    end: self.at,
                 },
+                parts: first..first,
+            });
+        }
+        // The last part that still fits: parts end in order, so a binary search finds it.
+        let (mut lo, mut hi) = (first, len - 1);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
             }
+        }
+        let end = plan.part(lo).end;
+        self.next = lo + 1;
+        self.at = end;
+        Some(Piece {
+            span: Span { start, end },
+            parts: first..lo + 1,
         })
-    })
+    }
 }
 
 #[cfg(test)]
@@ -359,34 +386,69 @@ mod tests {
         assert!(pieces.windows(2).all(|w| w[0].span.end == w[1].span.start));
     }
 
-    #[test]
-    fn pieces_cover_the_plan_and_finish_every_part_once() {
-        let plan = Plan::chunks(Span::new(10, 1010).unwrap(), 7);
-        let ps: Vec<Piece> = pieces(plan, 16, |_| 50).collect();
-        assert_eq!(ps.first().unwrap().span.start, 10);
-        assert_eq!(ps.last().unwrap().span.end, 1010);
+    /// Checks that `pieces` of `plan` cover it in order within `most` indices each, finish
+    /// every part once, in order, with the piece that holds its end.
+    fn check_pieces(plan: Plan, most: u64) -> Vec<Piece> {
+        let ps: Vec<Piece> = pieces(plan, most).collect();
+        if plan.is_empty() {
+            assert!(ps.is_empty());
+            return ps;
+        }
+        assert_eq!(ps.first().unwrap().span.start, plan.range().start);
+        assert_eq!(ps.last().unwrap().span.end, plan.range().end);
         assert!(ps.windows(2).all(|w| w[0].span.end == w[1].span.start));
-        assert!(ps.iter().all(|p| p.span.len() <= 50 && !p.span.is_empty()));
+        assert!(ps.iter().all(|p| p.span.len() <= most));
         let finished: Vec<u64> = ps.iter().flat_map(|p| p.parts.clone()).collect();
         assert_eq!(finished, (0..plan.len()).collect::<Vec<_>>());
-        // A batch's parts finish with its last piece, whose end is the batch's last part's.
         for p in ps.iter().filter(|p| !p.parts.is_empty()) {
             assert_eq!(p.span.end, plan.part(p.parts.end - 1).end);
         }
-        // One part per batch; an empty plan has no piece.
-        assert_eq!(pieces(plan, 1, |_| u64::MAX).count() as u64, plan.len());
-        assert_eq!(
-            pieces(Plan::chunks(Span::new(3, 3).unwrap(), 5), 4, |_| 9).count(),
-            0
+        ps
+    }
+
+    #[test]
+    fn pieces_hold_as_many_whole_parts_as_fit() {
+        // 143 chunks of 7: seven whole chunks (49 indices) fit in 50.
+        let plan = Plan::chunks(Span::new(10, 1010).unwrap(), 7);
+        let ps = check_pieces(plan, 50);
+        assert_eq!(ps[0].parts, 0..7);
+        assert_eq!(ps.len(), 143usize.div_ceil(7));
+        // Everything fits in one.
+        assert_eq!(check_pieces(plan, u64::MAX).len(), 1);
+        // Parts larger than a piece are cut, and finished by their last piece.
+        let ps = check_pieces(Plan::equal(Span::new(0, 1000).unwrap(), 3), 100);
+        assert_eq!(ps.iter().filter(|p| !p.parts.is_empty()).count(), 3);
+        assert!(ps.len() >= 10);
+        // An empty chunked range has no piece; an equal split of one has one empty piece that
+        // finishes every part.
+        check_pieces(Plan::chunks(Span::new(3, 3).unwrap(), 5), 9);
+        let ps = check_pieces(Plan::equal(Span::new(3, 3).unwrap(), 2), 9);
+        assert_eq!(ps.len(), 1);
+        assert_eq!(ps[0].parts, 0..2);
+        // At the end of the index space.
+        check_pieces(
+            Plan::equal(Span::new(u64::MAX - 1000, u64::MAX).unwrap(), 7),
+            333,
         );
-        // An equal split of an empty range is one empty part, finished by one empty piece.
-        let empty: Vec<Piece> =
-            pieces(Plan::equal(Span::new(3, 3).unwrap(), 2), 2, |_| 9).collect();
-        assert_eq!(empty.len(), 1);
-        assert_eq!(empty[0].parts, 0..2);
     }
 
     proptest! {
+        #[test]
+        fn pieces_cover_any_plan(
+            start in 0..1000u64,
+            len in 0..5000u64,
+            parts in 1..40u64,
+            chunk in prop::option::of(1..600u64),
+            most in 1..2000u64,
+        ) {
+            let range = Span::new(start, start + len).unwrap();
+            let plan = match chunk {
+                Some(size) => Plan::chunks(range, size),
+                None => Plan::equal(range, parts),
+            };
+            check_pieces(plan, most);
+        }
+
         #[test]
         fn dispatches_respect_every_bound(
             kernel in prop::sample::select(KERNELS.to_vec()),
