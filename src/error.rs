@@ -58,7 +58,7 @@ pub enum Error {
     },
 
     /// A run failed after some of its parts had finished: what finished is kept here.
-    #[error("{error}; {finished} of {parts} parts had finished{prefix}")]
+    #[error("{error}; {finished} of {} had finished{prefix}", crate::units::count(*.parts, "part"))]
     Incomplete {
         /// Why the run stopped.
         error: Box<Error>,

@@ -133,7 +133,8 @@ pub(crate) fn make_room_for(workers: usize) {
 pub(crate) fn explain(errno: Errno, workers: usize) -> String {
     let asked = if workers > 0 {
         format!(
-            "; {workers} workers need about {}",
+            "; {} need about {}",
+            crate::units::count(workers as u64, "worker"),
             workers as u64 * FILES_PER_WORKER + FILES_SPARE
         )
     } else {

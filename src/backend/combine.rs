@@ -37,8 +37,8 @@ impl Combiner {
     pub fn push(&mut self, index: u64, total: Total) {
         assert!(
             index >= self.next && index < self.parts && !self.waiting.contains_key(&index),
-            "part {index} reported twice or outside the plan of {} parts",
-            self.parts
+            "part {index} reported twice or outside the plan of {}",
+            crate::units::count(self.parts, "part")
         );
         if index == self.next {
             self.acc = self.acc.then(total);
@@ -85,9 +85,9 @@ impl Combiner {
     pub fn finish(self) -> Total {
         assert!(
             self.is_complete(),
-            "{} of {} parts missing",
+            "{} of {} missing",
             self.parts - self.next,
-            self.parts
+            crate::units::count(self.parts, "part")
         );
         self.acc
     }

@@ -243,27 +243,35 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
     Ok(found)
 }
 
-/// The error for a version not among `found`, listing those that are, and why those that did
-/// not answer were left out (when none answered, that is the cause to name: a bad
+/// The error for a version not among `found`, listing the versions that are, and why those
+/// that did not answer were left out (when none answered, that is the cause to name: a bad
 /// `PYTHONHOME` stops every interpreter).
 fn no_such_version(value: &str, found: &[Python], left_out: &[String]) -> Error {
-    let list: Vec<String> = found
-        .iter()
-        .map(|p| format!("{} ({})", p.version, p.program().display()))
-        .collect();
-    let mut allowed = if list.is_empty() && left_out.is_empty() {
-        "an interpreter that is there; none was found on the PATH or in pyenv's versions folder"
-            .to_string()
-    } else if list.is_empty() {
+    let mut versions: Vec<&str> = Vec::new();
+    for p in found {
+        if !versions.contains(&p.version.as_str()) {
+            versions.push(&p.version);
+        }
+    }
+    let mut allowed = if versions.is_empty() && left_out.is_empty() {
+        "no interpreter was found on the PATH or in pyenv's versions folder; give the path of \
+         one"
+        .to_string()
+    } else if versions.is_empty() {
         format!(
-            "an interpreter that is there; none of the {} found started ({})",
+            "no interpreter there answered: none of the {} found started ({}); give the path \
+             of one that does",
             left_out.len(),
             left_out[0]
         )
     } else {
-        format!("one of the interpreters found: {}", list.join(", "))
+        format!(
+            "no interpreter of that version on the PATH or in pyenv's versions folder, which \
+             hold {}; give one of those versions, all, or an interpreter's path",
+            versions.join(", ")
+        )
     };
-    if !left_out.is_empty() && !list.is_empty() {
+    if !left_out.is_empty() && !versions.is_empty() {
         allowed += &format!("; {} more did not start ({})", left_out.len(), left_out[0]);
     }
     if let Some(env) = super::environment_note().filter(|_| !left_out.is_empty()) {

@@ -116,17 +116,22 @@ impl fmt::Display for Total {
         match *self {
             Total::Pi { hits, points } if points > 0 => write!(
                 f,
-                " hits of {points} points (pi ~ {:.6})",
+                " hit{} of {} (pi ~ {:.6})",
+                if hits == 1 { "" } else { "s" },
+                crate::units::count(points, "point"),
                 4.0 * hits as f64 / points as f64
             ),
-            Total::Collatz(c) => match c.argmax {
-                Some(n) => write!(
-                    f,
-                    " steps in total; longest {} steps, first at {n}",
-                    c.max_steps
-                ),
-                None => write!(f, " steps in total (empty range)"),
-            },
+            Total::Collatz(c) => {
+                let s = if self.headline() == 1 { "" } else { "s" };
+                match c.argmax {
+                    Some(n) => write!(
+                        f,
+                        " step{s} in total; longest {}, first at {n}",
+                        crate::units::count(c.max_steps, "step")
+                    ),
+                    None => write!(f, " step{s} in total (empty range)"),
+                }
+            }
             _ => Ok(()),
         }
     }

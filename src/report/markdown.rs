@@ -166,9 +166,9 @@ pub fn machine_lines(r: &Report) -> Vec<String> {
     let m = &r.machine;
     let mut lines = vec![
         format!(
-            "CPU: {}, {} threads available",
+            "CPU: {}, {} available",
             controls(&m.cpu_model),
-            m.available_parallelism
+            crate::units::count(m.available_parallelism as u64, "thread")
         ),
         format!(
             "OS: {}; parlab {}",

@@ -459,13 +459,16 @@ pub fn fidelity(lines: &[Fidelity]) -> Vec<String> {
         let meets = of.len() - misses.len() - unsure.len();
         let mut s = if misses.is_empty() && unsure.is_empty() {
             format!(
-                "The {model} model meets {python} on all {} measures",
-                of.len()
+                "The {model} model meets {python} on {}",
+                match of.len() {
+                    1 => "its one measure".to_string(),
+                    n => format!("all {n} measures"),
+                }
             )
         } else {
             format!(
-                "The {model} model meets {python} on {meets} of {} measures",
-                of.len()
+                "The {model} model meets {python} on {meets} of {}",
+                crate::units::count(of.len() as u64, "measure")
             )
         };
         if !misses.is_empty() {

@@ -781,13 +781,23 @@ fn a_cell_asked_for_twice_is_measured_once() {
         .collect();
     assert_eq!(cells.len(), 2, "{cells:?}");
     assert_ne!(cells[0], cells[1]);
-    // One table row each, and one A/A line for the one baseline.
+    // One table row each (the kernel and range, the same in every row, said once under the
+    // table), and one A/A line for the one baseline.
     let rows = out
         .stdout
         .lines()
-        .filter(|l| l.split_whitespace().take(2).eq(["count", "0..10000"]))
+        .filter(|l| {
+            let row: Vec<&str> = l.split_whitespace().take(2).collect();
+            row == ["sequential", "1"] || row == ["threads", "2"]
+        })
         .count();
     assert_eq!(rows, 2, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("The same in every row: kernel count, range 0..10000."),
+        "{}",
+        out.stdout
+    );
     assert_eq!(
         out.stdout.matches("against itself").count(),
         1,

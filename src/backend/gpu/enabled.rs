@@ -16,6 +16,8 @@ use crate::observer::Observer;
 
 /// Submissions on the device at once: one is read back while the next runs.
 const SLOTS: usize = 2;
+/// Longest wait for the device between two looks at whether a stop was asked for.
+const STOP_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 /// Bytes of a dispatch's parameters (`Params` in `kernels.wgsl`).
 const PARAMS_BYTES: u64 = 32;
 /// `primes` runs below this end only: trial division in 32-bit words.
@@ -330,12 +332,22 @@ impl Context {
 
     /// Waits for `index` and returns the records of its `count` dispatches.
     fn read(&self, slot: &Slot, index: wgpu::SubmissionIndex, count: usize) -> Result<Vec<u32>> {
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: None,
-            })
-            .map_err(|e| gpu_error("waiting for the GPU", e.to_string()))?;
+        // Waits in slices, so that a stop (Ctrl-C, SIGTERM) ends the run within one.
+        loop {
+            match self.device.poll(wgpu::PollType::Wait {
+                submission_index: Some(index.clone()),
+                timeout: Some(STOP_CHECK),
+            }) {
+                Ok(_) => break,
+                Err(wgpu::PollError::Timeout) => {
+                    self.check()?;
+                    if let Some(signal) = crate::interrupt::requested() {
+                        return Err(crate::interrupt::error(signal));
+                    }
+                }
+                Err(e) => return Err(gpu_error("waiting for the GPU", e.to_string())),
+            }
+        }
         self.check()?;
         let mapped = slot.mapped.lock().unwrap_or_else(|p| p.into_inner()).take();
         match mapped {

@@ -353,6 +353,6 @@ fn the_verdict_names_misses_and_what_the_rounds_cannot_tell() {
     let all = crate::reproduce::verdict::fidelity(&lines[1..2]);
     assert_eq!(
         all,
-        ["The gil-legacy model meets CPython 2.7.18 on all 1 measures."]
+        ["The gil-legacy model meets CPython 2.7.18 on its one measure."]
     );
 }
