@@ -527,34 +527,48 @@ fn run_checked(slot: &mut Slot, group: &mut Group) -> Result<Option<f64>> {
             slot.row.name()
         }
     };
+    // The error, and the first item that differs (map mode).
     let wrong = match (&group.reference, &answer) {
         (None, _) => None,
         (Some(Answer::Int(r)), Answer::Int(a)) if r == a => None,
-        (Some(Answer::Int(r)), Answer::Int(a)) => Some(Error::WrongAnswer {
-            what: what(),
-            got: a.to_string(),
-            expected: r.to_string(),
-        }),
+        (Some(Answer::Int(r)), Answer::Int(a)) => Some((
+            Error::WrongAnswer {
+                what: what(),
+                got: a.to_string(),
+                expected: r.to_string(),
+            },
+            None,
+        )),
         (Some(Answer::Forms(r)), Answer::Forms(a)) => {
             let helper = group.helper.as_mut().expect("map mode has a helper");
             match compare(helper, r, a) {
                 Ok(None) => None,
-                Ok(Some((item, got, expected))) => Some(Error::WrongAnswer {
-                    what: format!("{}, item {item}", what()),
-                    got,
-                    expected,
-                }),
-                Err(e) => Some(e),
+                Ok(Some((item, got, expected))) => Some((
+                    Error::WrongAnswer {
+                        what: format!("{}, item {item}", what()),
+                        got,
+                        expected,
+                    },
+                    Some(item),
+                )),
+                Err(e) => Some((e, None)),
             }
         }
-        _ => Some(Error::WrongAnswer {
-            what: what(),
-            got: "an answer of another kind".to_string(),
-            expected: "the sequential one's kind".to_string(),
-        }),
+        _ => Some((
+            Error::WrongAnswer {
+                what: what(),
+                got: "an answer of another kind".to_string(),
+                expected: "the sequential one's kind".to_string(),
+            },
+            None,
+        )),
     };
-    if let Some(e) = wrong {
+    if let Some((e, item)) = wrong {
+        let differs = matches!(e, Error::WrongAnswer { .. });
         fail(&mut slot.row, &mut slot.cell, e)?;
+        if differs {
+            slot.row.failure = Some(Failure::Differs { item });
+        }
         return Ok(None);
     }
     slot.row.result = match &answer {
@@ -591,11 +605,7 @@ fn fail(row: &mut Row, cell: &mut Cell, e: Error) -> Result<()> {
         return Err(e); // the workers are killed as the cells are dropped
     }
     row.failure = Some(match &e {
-        Error::WrongAnswer { what, .. } => Failure::Differs {
-            item: what
-                .rsplit_once(", item ")
-                .and_then(|(_, i)| i.parse().ok()),
-        },
+        Error::WrongAnswer { .. } => Failure::Differs { item: None },
         Error::Worker {
             cause: WorkerCause::TimedOut(limit),
             ..
