@@ -24,9 +24,9 @@
 //!   directory is removed beside them (`exports`).
 //! - Ratios within one test: four GIL threads overlap their sleeps, 1.25x as fast as one
 //!   thread timed beside them at least (about 4x on a quiet machine, 2x with every CPU taken;
-//!   `gil`); a thread starts faster than a fork+exec, a fork of a 256 MiB parent is slower
-//!   than of a small one (`probe`); a CPU-bound GIL turn lasts at least the switch interval
-//!   (load only lengthens it) and at most a fifth of the run (`gil`).
+//!   `gil`); a thread starts faster than a fork+exec, a child writing every page of a 256 MiB
+//!   parent is slower than of a small one (`probe`); a CPU-bound GIL turn lasts at least the
+//!   switch interval (load only lengthens it) and at most a fifth of the run (`gil`).
 //! - Baselines made far from any run: a nanosecond and a thousand seconds a run (`baseline`).
 //! - `bench --precision` is held to its interval only when the run stopped before its
 //!   `--max-time` (`bench`); a busy machine that runs out of time asks nothing of it.
