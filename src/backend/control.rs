@@ -132,9 +132,9 @@ impl<'a> Control<'a> {
 
     /// Asks every worker to stop its part, as a timeout does, and not to run it again.
     fn halt(&self) {
-        self.halted.store(true, Ordering::Relaxed);
+        self.halted.store(true, Ordering::SeqCst);
         for slot in &self.slots {
-            slot.stop.store(true, Ordering::Relaxed);
+            slot.stop.store(true, Ordering::SeqCst);
         }
     }
 
@@ -172,7 +172,13 @@ impl<'a> Control<'a> {
             if let Some(signal) = interrupt::requested() {
                 return Err(interrupt::error(signal));
             }
-            slot.stop.store(false, Ordering::Relaxed);
+            // A halt (a refused thread) that came before this part began, or while its flag is
+            // reset here, still stops it: the flag is set again after the reset, and the
+            // sequentially consistent order makes one of the two stores see the halt.
+            slot.stop.store(false, Ordering::SeqCst);
+            if self.halted.load(Ordering::SeqCst) {
+                slot.stop.store(true, Ordering::SeqCst);
+            }
             *slot.since.lock().expect("slot lock") = Some(Instant::now());
             let fault = self.fault.filter(|f| f.hits(part.index, attempt));
             let outcome = catch_unwind(AssertUnwindSafe(|| match fault {
