@@ -174,7 +174,12 @@ pub fn run_against(
     for (&(kernel, range), &expected) in matrix.jobs.iter().zip(references) {
         for &kind in &matrix.backends {
             let backend = backend_for(kind);
-            if !backend.supports(&kernel) {
+            let whole = Job {
+                kernel,
+                range,
+                split: Split::Static,
+            };
+            if !backend.supports(&whole) {
                 continue;
             }
             for &split in &matrix.splits {

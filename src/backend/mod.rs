@@ -12,7 +12,7 @@
 //! | `gil` | N OS threads under a model of CPython 3's GIL | thread k runs part k | threads pull chunks |
 //! | `gil-legacy` | N OS threads under a model of Python 2's GIL | thread k runs part k | threads pull chunks |
 //! | `mpi` | the K ranks of an MPI job (`mpirun -n K`; the `mpi` feature) | rank r computes part r | rank 0 hands chunks to the others |
-//! | `gpu` | W workgroups of 64 invocations per dispatch (the `gpu` feature) | parts one after another, each in dispatches | the same, chunk by chunk |
+//! | `gpu` | one device (the `gpu` feature); W only sets the static split's parts | consecutive parts in as few submissions as the device holds, dispatches sized by the adapter, one map per submission while the next runs | the same |
 
 pub(crate) mod combine;
 pub(crate) mod control;
@@ -57,9 +57,10 @@ pub trait Backend: Send + Sync {
         Ok((self.run(job, workers, observer)?, None))
     }
 
-    /// False for kernels this backend refuses by design (the GPU cannot `sleep`), so that
-    /// `verify` leaves those combinations out instead of reporting them as failures.
-    fn supports(&self, _kernel: &crate::kernels::Kernel) -> bool {
+    /// False for jobs this backend refuses by design (the GPU cannot `sleep`, and counts
+    /// primes below 2^32 only), so that `verify` and the tests shared by every backend leave
+    /// them out instead of reporting them as failures. The split plays no part.
+    fn supports(&self, _job: &Job) -> bool {
         true
     }
 }

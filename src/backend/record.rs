@@ -38,8 +38,11 @@ pub struct RunRecord {
     pub elapsed_s: f64,
     /// Parts that ran again after a failure (`--retries`).
     pub retries: u64,
-    /// The GPU adapter, for the `gpu` backend.
+    /// The GPU adapter, for the `gpu` backend: name, kind, graphics API and driver.
     pub adapter: Option<String>,
+    /// The GPU in full, for the `gpu` backend: adapter, driver, API, the shape of its
+    /// dispatches and the set-up time, which `elapsed_s` leaves out.
+    pub gpu: Option<crate::backend::gpu::GpuInfo>,
     /// What the GIL models' lock saw, for `gil` and `gil-legacy`.
     pub gil: Option<GilStats>,
 }
@@ -59,6 +62,7 @@ impl RunRecord {
             elapsed_s: 0.0,
             retries: 0,
             adapter: None,
+            gpu: None,
             gil: None,
         }
     }

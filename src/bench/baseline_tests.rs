@@ -78,6 +78,7 @@ pub(crate) fn report(cells: Vec<Cell>) -> Report {
             unequal_cpus: None,
         },
         gpu_adapter: None,
+        gpu: None,
         settings: Settings {
             warmup: 1,
             runs: 5,

@@ -9,6 +9,13 @@
 //! `T1 = 0.9 C a / (1 - 0.9 C b)`; it is never reached when `1/b`, the speedup of an endless
 //! job, is under 90% of the ceiling. Sizes are sequential seconds, so the answer holds for any
 //! kernel; it is only given when it lies within a factor of ten of the sizes measured.
+//!
+//! The GPU is not bounded by the CPUs' ceiling, so its break-even is against the CPUs
+//! themselves: its line `Tp = a + b T1` against the line of the fastest CPU cell measured
+//! beside it at the same sizes (the one with the least time per unit of work `b`; the
+//! sequential baseline is `Tp = T1`). They cross at `T1 = (a_gpu - a_cpu) / (b_cpu - b_gpu)`:
+//! the GPU wins from there on when its slope is the smaller, and up to there when it is the
+//! larger.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +59,7 @@ pub fn sentences(report: &Report) -> Vec<String> {
             .push((t1.median, tp.median, ceiling.value));
     }
     let mut out = Vec::new();
+    out.extend(gpu_sentences(report));
     for ((kernel, split, backend, workers), points) in groups {
         let who = format!("{backend} x{workers} on {kernel}");
         out.extend(break_even(&points).map(|b| b.sentence(&who)));
@@ -81,6 +89,166 @@ fn dispatch_bound(points: &[Point], size: u64, who: &str) -> Option<String> {
          the time on it (an upper bound).",
         excess * 100.0
     ))
+}
+
+/// Cells of one kernel, split, backend and worker count.
+type Group = (String, String, &'static str, usize);
+
+/// One sentence per GPU worker count measured at two or more sizes: the size from which it
+/// is faster than the fastest CPU cell measured beside it (see the module doc).
+fn gpu_sentences(report: &Report) -> Vec<String> {
+    let gpu = crate::backend::BackendKind::Gpu.name();
+    let mut groups: BTreeMap<Group, Vec<(f64, f64)>> = BTreeMap::new();
+    for c in report.cells.iter().filter(|c| !c.baseline) {
+        let Some(base) = report.cells.iter().find(|b| b.baseline && same_job(b, c)) else {
+            continue;
+        };
+        let (Some(tp), Some(t1), Some(s)) = (c.wall, base.wall, c.speedup) else {
+            continue;
+        };
+        if s.relative_half_width() > NOISY {
+            continue;
+        }
+        groups
+            .entry((
+                c.kernel.clone(),
+                c.split.clone(),
+                c.backend.name(),
+                c.workers,
+            ))
+            .or_default()
+            .push((t1.median, tp.median));
+    }
+    let mut out = Vec::new();
+    for ((kernel, split, backend, workers), points) in &groups {
+        if *backend != gpu {
+            continue;
+        }
+        let Some(mine) = line(points) else { continue };
+        let sizes = sizes_of(points);
+        // The sequential baseline is a rival at every size; the CPU cells at the same sizes
+        // as the GPU's are too, and the fastest for large jobs (the least slope) is the one.
+        let mut rival = ("sequential x1".to_string(), (0.0, 1.0));
+        for ((k, sp, b, w), theirs) in &groups {
+            if *b == gpu || k != kernel || sp != split {
+                continue;
+            }
+            let same_sizes = points.iter().all(|p| {
+                theirs
+                    .iter()
+                    .any(|q| (q.0 - p.0).abs() <= 1e-12 * p.0.abs())
+            });
+            if let Some(l) = line(theirs).filter(|_| same_sizes)
+                && l.1 < rival.1.1
+            {
+                rival = (format!("{b} x{w}"), l);
+            }
+        }
+        let who = format!("gpu x{workers} on {kernel}");
+        out.push(crossing(mine, rival.1, sizes).sentence(&who, &rival.0));
+    }
+    out
+}
+
+/// Where the GPU's line `gpu` crosses its rival's `cpu`, over points whose sizes run from
+/// `lo` to `hi`.
+fn crossing(gpu: (f64, f64), cpu: (f64, f64), (lo, hi): (f64, f64)) -> Crossing {
+    let (ag, bg) = gpu;
+    let (ac, bc) = cpu;
+    if bg >= bc {
+        // Not faster per unit of work: faster only while its fixed cost is the smaller.
+        if ag >= ac {
+            return Crossing::Never(bg / bc);
+        }
+        let t = (ac - ag) / (bg - bc);
+        return if bg == bc || t > hi * REACH {
+            Crossing::Everywhere(lo)
+        } else if t < lo / REACH {
+            Crossing::Never(bg / bc)
+        } else {
+            Crossing::Until(t)
+        };
+    }
+    let t = (ag - ac) / (bc - bg);
+    if t < lo / REACH {
+        Crossing::Everywhere(lo)
+    } else if t > hi * REACH {
+        Crossing::Beyond(hi)
+    } else {
+        Crossing::From(t)
+    }
+}
+
+/// What the lines of the GPU and its fastest CPU rival say.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Crossing {
+    /// Faster from this much sequential work on, in seconds.
+    From(f64),
+    /// Faster up to this much sequential work, slower beyond.
+    Until(f64),
+    /// Faster over the whole reach of the fit, from the smallest size measured.
+    Everywhere(f64),
+    /// Never faster; for large jobs its time tends to this multiple of the rival's.
+    Never(f64),
+    /// Faster only beyond the largest size measured by more than [`REACH`].
+    Beyond(f64),
+}
+
+impl Crossing {
+    fn sentence(self, who: &str, rival: &str) -> String {
+        let fits = "(straight-line fits of both wall times over the sizes measured)";
+        match self {
+            Crossing::From(t) => format!(
+                "{who}: faster than {rival} from about {} of sequential work on {fits}.",
+                seconds(t)
+            ),
+            Crossing::Until(t) => format!(
+                "{who}: faster than {rival} up to about {} of sequential work, slower beyond \
+                 {fits}.",
+                seconds(t)
+            ),
+            Crossing::Everywhere(t) => format!(
+                "{who}: faster than {rival} already at the smallest job measured, {} of \
+                 sequential work {fits}.",
+                seconds(t)
+            ),
+            Crossing::Never(r) => format!(
+                "{who}: never faster than {rival}; however large the job, it takes about {r:.2}x \
+                 its time {fits}."
+            ),
+            Crossing::Beyond(t) => format!(
+                "{who}: would be faster than {rival} only far beyond the largest job measured \
+                 ({} of sequential work); measure larger ones.",
+                seconds(t)
+            ),
+        }
+    }
+}
+
+/// The smallest and largest sequential time of `points` `(T1, Tp)`.
+fn sizes_of(points: &[(f64, f64)]) -> (f64, f64) {
+    points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p.0), hi.max(p.0))
+        })
+}
+
+/// The least-squares line `Tp = a + b T1` through `points` `(T1, Tp)`: `(a, b)`; none for
+/// fewer than two sizes, sizes too close, or a line that does not rise.
+fn line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let (lo, hi) = sizes_of(points);
+    // Two sizes within 20% of each other cannot separate a fixed cost from a slope.
+    if points.len() < 2 || hi <= lo * 1.2 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let b = sxy / sxx;
+    (b > 0.0).then_some((my - b * mx, b))
 }
 
 fn same_job(a: &Cell, b: &Cell) -> bool {
@@ -147,20 +315,9 @@ fn sizes(points: &[Point]) -> (f64, f64) {
 /// The least-squares line `Tp = a + b T1` through `points` and their median ceiling `c`:
 /// `(a, b, c)`; none for fewer than two sizes, sizes too close, or a line that does not rise.
 fn fit(points: &[Point]) -> Option<(f64, f64, f64)> {
-    let (lo, hi) = sizes(points);
-    // Two sizes within 20% of each other cannot separate a fixed cost from a slope.
-    if points.len() < 2 || hi <= lo * 1.2 {
-        return None;
-    }
-    let n = points.len() as f64;
-    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let b = sxy / sxx;
-    let a = my - b * mx;
+    let (a, b) = line(&points.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>())?;
     let c = median(&points.iter().map(|p| p.2).collect::<Vec<_>>());
-    (b > 0.0 && c > 0.0).then_some((a, b, c))
+    (c > 0.0).then_some((a, b, c))
 }
 
 /// The break-even of points `(T1, Tp, ceiling)` at two or more distinct sizes.
@@ -263,6 +420,109 @@ mod tests {
             high: 2.5,
         });
         assert!(sentences(&report(cells)).is_empty());
+    }
+
+    /// Cells of count at sequential times `t1s`: the baseline, then one cell per
+    /// `(backend, workers, a, b)` with wall time `a + b T1`.
+    fn lines(t1s: &[f64], of: &[(crate::backend::BackendKind, usize, f64, f64)]) -> Report {
+        use crate::backend::BackendKind::Sequential;
+        use crate::bench::baseline::tests::{cell, report};
+        use crate::stats::Estimate;
+        let mut cells = Vec::new();
+        for (k, &t1) in t1s.iter().enumerate() {
+            let range = crate::span::Span::new(0, 1000 * 10u64.pow(k as u32)).unwrap();
+            let mut base = cell(Sequential, 1, &[t1], None);
+            base.range = range;
+            cells.push(base);
+            for &(backend, workers, a, b) in of {
+                let mut c = cell(backend, workers, &[a + b * t1], None);
+                c.range = range;
+                c.speedup = Some(Estimate::exact(t1 / (a + b * t1)));
+                cells.push(c);
+            }
+        }
+        report(cells)
+    }
+
+    #[test]
+    fn the_gpu_breaks_even_where_its_line_crosses_the_fastest_cpus() {
+        use crate::backend::BackendKind::{Gpu, Pool};
+        // The pool: 1 ms fixed, then twice as fast as one core. The GPU: 20 ms fixed, then
+        // twenty times as fast. They cross at 19 ms / 0.45 = 42.2 ms of sequential work.
+        let r = lines(
+            &[0.01, 0.1, 1.0],
+            &[
+                (Pool, 1, 0.0005, 1.0),
+                (Pool, 2, 0.001, 0.5),
+                (Gpu, 2, 0.02, 0.05),
+            ],
+        );
+        let said = sentences(&r);
+        let gpu: Vec<&String> = said.iter().filter(|s| s.starts_with("gpu")).collect();
+        assert_eq!(gpu.len(), 1, "{said:?}");
+        assert!(
+            gpu[0].starts_with("gpu x2 on count: faster than pool x2 from about 42.22 ms"),
+            "{said:?}"
+        );
+        // Check the claim: at that size both lines give the same time.
+        let t: f64 = 0.019 / 0.45;
+        assert!(((0.001 + 0.5 * t) - (0.02 + 0.05 * t)).abs() < 1e-12);
+        // The GPU has no ceiling: no sentence about one.
+        assert!(!gpu[0].contains("ceiling"), "{said:?}");
+    }
+
+    #[test]
+    fn a_gpu_slower_per_unit_of_work_never_breaks_even() {
+        use crate::backend::BackendKind::{Gpu, Pool};
+        let r = lines(&[0.01, 1.0], &[(Pool, 2, 0.001, 0.5), (Gpu, 2, 0.002, 0.6)]);
+        let said = sentences(&r);
+        assert!(
+            said.iter().any(
+                |s| s.starts_with("gpu x2 on count: never faster than pool x2")
+                    && s.contains("about 1.20x its time")
+            ),
+            "{said:?}"
+        );
+        // Without CPU cells beside it, the rival is the sequential baseline.
+        let r = lines(&[0.01, 1.0], &[(Gpu, 1, 0.005, 0.1)]);
+        let said = sentences(&r);
+        assert_eq!(said.len(), 1, "{said:?}");
+        // 5 ms fixed against 0.9 of each sequential second saved: 5.56 ms.
+        assert!(
+            said[0].starts_with("gpu x1 on count: faster than sequential x1 from about 5.56 ms"),
+            "{said:?}"
+        );
+        // Faster while small, slower once large: 1 ms against 10 ms fixed, 0.9 against 0.5.
+        let r = lines(&[0.01, 0.1], &[(Pool, 2, 0.01, 0.5), (Gpu, 4, 0.001, 0.9)]);
+        let said = sentences(&r);
+        assert!(
+            said.iter().any(|s| s.starts_with(
+                "gpu x4 on count: faster than pool x2 up to about 22.50 ms of sequential work"
+            )),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn gpu_crossings_far_from_the_sizes_measured_are_not_trusted() {
+        let sizes = (0.01, 0.1);
+        assert_eq!(
+            crossing((0.0, 0.05), (0.001, 0.5), sizes),
+            Crossing::Everywhere(0.01)
+        );
+        assert_eq!(
+            crossing((10.0, 0.05), (0.001, 0.5), sizes),
+            Crossing::Beyond(0.1)
+        );
+        // Parallel lines, the GPU below: faster everywhere; above: never.
+        assert_eq!(
+            crossing((0.001, 0.5), (0.002, 0.5), sizes),
+            Crossing::Everywhere(0.01)
+        );
+        assert_eq!(
+            crossing((0.003, 0.5), (0.002, 0.5), sizes),
+            Crossing::Never(1.0)
+        );
     }
 
     #[test]

@@ -144,6 +144,12 @@ impl Lab {
 
 /// The report before any run: settings, machine, and the cells without measurements.
 fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<Cell>) -> Report {
+    // The GPU is set up here, before any round: its set-up is reported, never timed in a run.
+    let gpu = if spec.backends.contains(&BackendKind::Gpu) {
+        crate::backend::gpu::info().ok()
+    } else {
+        None
+    };
     Report {
         schema: SCHEMA_VERSION,
         parlab_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -154,11 +160,8 @@ fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<Cell>) -> Report {
         complete: false,
         interrupted: None,
         machine: machine.clone(),
-        gpu_adapter: if spec.backends.contains(&BackendKind::Gpu) {
-            crate::backend::gpu::adapter().ok()
-        } else {
-            None
-        },
+        gpu_adapter: gpu.as_ref().map(|g| g.description()),
+        gpu,
         settings: spec.settings(),
         ceilings: Default::default(),
         comparison: None,

@@ -207,9 +207,13 @@ pub struct Report {
     pub interrupted: Option<String>,
     /// The machine.
     pub machine: Machine,
-    /// The GPU adapter used by `gpu` cells: name, type and graphics API.
+    /// The GPU adapter used by `gpu` cells: name, type, graphics API and driver.
     #[serde(default)]
     pub gpu_adapter: Option<String>,
+    /// The GPU of `gpu` cells in full: adapter, driver, API, the shape of its dispatches, and
+    /// its set-up time, paid once before the rounds and in no run's time.
+    #[serde(default)]
+    pub gpu: Option<crate::backend::gpu::GpuInfo>,
     /// Settings.
     pub settings: Settings,
     /// The machine's ceiling, measured before the rounds (every few rounds when they are short).

@@ -117,8 +117,16 @@ pub(super) fn figures(cell: &mut Cell, cpus: usize, precision: Option<f64>) {
     let speedup = interval(&judged);
     cell.speedup = speedup;
     cell.speedup_by_clock = interval(&clock).filter(|c| Some(*c) != speedup);
-    cell.efficiency = speedup.map(|s| s.scaled(1.0 / cell.workers as f64));
-    cell.karp_flatt = speedup.and_then(|s| karp_flatt(&s, cell.workers));
+    // A GPU's workers are parts in flight, not CPUs, and its speed is not bounded by the CPUs:
+    // no efficiency, serial fraction, ceiling or artefact from them.
+    let on_cpus = cell.backend != BackendKind::Gpu;
+    cell.efficiency = speedup
+        .filter(|_| on_cpus)
+        .map(|s| s.scaled(1.0 / cell.workers as f64));
+    cell.karp_flatt = speedup
+        .filter(|_| on_cpus)
+        .and_then(|s| karp_flatt(&s, cell.workers));
+    let cpu_bound = cpu_bound && on_cpus;
     if cell.workers > 1 && cpu_bound {
         let samples: Vec<f64> = cell.runs.iter().filter_map(|r| r.ceiling).collect();
         cell.ceiling = interval(&samples);
@@ -249,6 +257,21 @@ mod tests {
         assert_eq!(c.verdict, Some(crate::measure::Verdict::Artefact));
         assert!(c.artefact.as_ref().unwrap().contains("ceiling"), "{c:?}");
         assert_eq!(c.status(), "artefact");
+    }
+
+    #[test]
+    fn a_gpu_is_not_bounded_by_the_cpus() {
+        // 20x on 2 CPUs: an artefact for threads, a plain gain for a GPU, whose workers are
+        // parts in flight (no efficiency, serial fraction or ceiling).
+        let mut c = cell(BackendKind::Gpu, 2, vec![run(0.05, 1.0, 0.0, 1.0); 5]);
+        figures(&mut c, 2, None);
+        assert_eq!(c.verdict, Some(crate::measure::Verdict::Faster), "{c:?}");
+        assert_eq!(c.artefact, None);
+        assert_eq!((c.efficiency, c.karp_flatt, c.ceiling), (None, None, None));
+        assert!((c.speedup.unwrap().value - 20.0).abs() < 1e-9);
+        let mut t = cell(BackendKind::Threads, 2, vec![run(0.05, 1.0, 0.0, 1.0); 5]);
+        figures(&mut t, 2, None);
+        assert_eq!(t.verdict, Some(crate::measure::Verdict::Artefact));
     }
 
     #[test]

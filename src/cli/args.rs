@@ -56,7 +56,9 @@ pub struct RunArgs {
     /// `mpi` feature), gpu (the `gpu` feature).
     #[arg(short, long, default_value = "threads", allow_hyphen_values = true)]
     pub backend: String,
-    /// Number of workers (default: the available parallelism; under mpi, the ranks).
+    /// Number of workers (default: the available parallelism; under mpi, the ranks; for gpu,
+    /// only the parts of a static split: the adapter sizes the dispatches, and consecutive
+    /// parts share submissions and read-backs whatever their number).
     #[arg(short, long, allow_hyphen_values = true)]
     pub workers: Option<String>,
     #[command(flatten)]
@@ -83,7 +85,7 @@ pub struct VerifyArgs {
     /// Backends, comma-separated (default: all).
     #[arg(short, long, value_delimiter = ',', allow_hyphen_values = true)]
     pub backend: Vec<String>,
-    /// Worker counts, comma-separated.
+    /// Worker counts, comma-separated (for gpu: only the parts of a static split).
     #[arg(
         short,
         long,
@@ -157,7 +159,8 @@ pub struct BenchArgs {
         allow_hyphen_values = true
     )]
     pub backend: Vec<String>,
-    /// Worker counts, comma-separated (default: 1, 2, 4, ... up to twice the CPUs).
+    /// Worker counts, comma-separated (default: 1, 2, 4, ... up to twice the CPUs; for gpu,
+    /// only the parts of a static split: the adapter sizes and batches the dispatches).
     #[arg(short, long, value_delimiter = ',', allow_hyphen_values = true)]
     pub workers: Vec<String>,
     /// Kernels, comma-separated.
@@ -251,13 +254,19 @@ pub struct PythonFnArgs {
     pub items: Option<String>,
     /// Map mode: items per chunk, comma-separated for several (each its own rows); default:
     /// about four chunks per worker.
-    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "N[,N...]",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     pub chunksize: Vec<String>,
     /// Map mode: the most items taken from SOURCE; one more is refused (an endless iterator?).
     #[arg(long, default_value = "1000000", allow_hyphen_values = true)]
     pub max_items: String,
-    /// Half-open ranges START..END cut into parts, comma-separated: several (in growing size)
-    /// find the smallest at which a parallel road beats one thread; the last is recommended for.
+    /// Range mode: half-open ranges START..END cut into parts, comma-separated: several (in
+    /// growing size) find the smallest at which a parallel road beats one thread; the last is
+    /// recommended for.
     #[arg(
         short,
         long,
@@ -284,7 +293,7 @@ pub struct PythonFnArgs {
         allow_hyphen_values = true
     )]
     pub roads: String,
-    /// Split: static (one equal part per worker) or chunks:SIZE.
+    /// Range mode: the split, static (one equal part per worker) or chunks:SIZE.
     #[arg(
         short,
         long,

@@ -103,6 +103,11 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         None => super::verify::parse_workers(a.workers.as_deref())?,
     };
     let parts = job.plan(workers).len();
+    // The GPU is set up before the clock starts, and its set-up reported apart.
+    let gpu = match backend {
+        BackendKind::Gpu => Some(parlab::backend::gpu::info()?),
+        _ => None,
+    };
 
     let t0 = Instant::now();
     let (total, gil) = match &mpi {
@@ -123,10 +128,6 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             .run_with_stats(&job, workers, &capture)?,
     };
     let elapsed = t0.elapsed().as_secs_f64();
-    let adapter = match backend {
-        BackendKind::Gpu => Some(parlab::backend::gpu::adapter()?),
-        _ => None,
-    };
     let retries = capture.retries.load(Ordering::Relaxed);
 
     let mut out = std::io::stdout().lock();
@@ -134,7 +135,8 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         let mut record = RunRecord::new(&job, backend, workers, total);
         record.elapsed_s = elapsed;
         record.retries = retries;
-        record.adapter = adapter;
+        record.adapter = gpu.as_ref().map(|g| g.description());
+        record.gpu = gpu;
         record.gil = gil;
         writeln!(out, "{}", record.to_line())?;
     } else {
@@ -153,8 +155,10 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
             width,
         )?;
         writeln!(out, "Elapsed: {elapsed:.4} s")?;
-        if let Some(a) = &adapter {
-            writeln!(out, "Adapter: {}", super::shown(a))?;
+        if let Some(g) = &gpu {
+            writeln!(out, "Adapter: {}", super::shown(g.description()))?;
+            writeln!(out, "GPU set-up: {}; not in Elapsed", g.setup())?;
+            writeln!(out, "GPU dispatches: {}", g.grid())?;
         }
         if retries > 0 {
             writeln!(

@@ -67,11 +67,23 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
 
     let mut out = std::io::stdout().lock();
     let width = parlab::report::width::of_stdout();
-    if !a.json && m.backends.contains(&BackendKind::Gpu) {
+    // The GPU is set up before the first case, and its set-up reported apart from theirs.
+    let gpu = if m.backends.contains(&BackendKind::Gpu) {
+        Some(parlab::backend::gpu::info()?)
+    } else {
+        None
+    };
+    if let Some(g) = gpu.as_ref().filter(|_| !a.json) {
+        let prose = parlab::report::width::prose(width);
         super::paragraph(
             &mut out,
-            &format!("Adapter: {}", parlab::backend::gpu::adapter()?),
-            parlab::report::width::prose(width),
+            &format!("Adapter: {}", super::shown(g.description())),
+            prose,
+        )?;
+        super::paragraph(
+            &mut out,
+            &format!("GPU set-up: {}; not in any case's time", g.setup()),
+            prose,
         )?;
     }
     let references = verify::references(&m)?;
@@ -129,6 +141,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
                         "error": row.got.as_ref().err(),
                         "passed": row.passed(),
                         "elapsed_s": row.elapsed.as_secs_f64(),
+                        "gpu": gpu.as_ref().filter(|_| row.backend == BackendKind::Gpu),
                     })
                 )
             } else {

@@ -329,7 +329,19 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
     let most = most.map(|(c, _)| c);
     // A Python function may wait rather than compute, so no CPU bound applies: the judge's
     // words with the one margin.
-    let wins = |r: &Row| judge(&r.speedup.expect("measured"), Bounds::default()) == Verdict::Faster;
+    // A row of one interpreter cannot run faster than the CPUs it kept busy allow against the
+    // baseline's: a gain above that (a GIL build's threads at 1.2x on one CPU) met faster CPUs,
+    // not parallelism, and is an artefact, never a win.
+    let base_busy = base.cpus_busy.map(|b| b.value).filter(|b| *b > 0.0);
+    let bounds = |r: &Row| Bounds {
+        cpus: None,
+        ceiling: r.cpus_busy.zip(base_busy).map(|(b, base)| Estimate {
+            value: b.value / base,
+            low: b.low / base,
+            high: b.high / base,
+        }),
+    };
+    let wins = |r: &Row| judge(&r.speedup.expect("measured"), bounds(r)) == Verdict::Faster;
     let best = measured
         .iter()
         .filter(|r| r.road != Road::Sequential && wins(r))
@@ -515,6 +527,24 @@ mod tests {
             "{}",
             rec.reason
         );
+    }
+
+    #[test]
+    fn a_gain_beyond_the_cpus_a_row_kept_busy_is_never_recommended() {
+        // A GIL build's threads at 1.19x while keeping one CPU busy, as the baseline did.
+        let rows = [
+            busy(base("0..100"), 1.0),
+            busy(row("0..100", Road::Threads, 2, (1.19, 1.06, 1.25)), 1.0),
+        ];
+        let rec = recommend_on(&rows, "0..100", 2).unwrap();
+        assert_eq!(rec.road, Road::Sequential, "{}", rec.reason);
+        // The same speedup on two CPUs busy is a gain.
+        let rows = [
+            busy(base("0..100"), 1.0),
+            busy(row("0..100", Road::Threads, 2, (1.19, 1.06, 1.25)), 1.9),
+        ];
+        let rec = recommend_on(&rows, "0..100", 2).unwrap();
+        assert_eq!(rec.road, Road::Threads, "{}", rec.reason);
     }
 
     #[test]

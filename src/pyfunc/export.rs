@@ -1,7 +1,8 @@
-//! The report of `parlab python` as CSV (one row per interpreter, range, road and worker count)
-//! and as Markdown (the table and the recommendation); JSON is the [`Report`] itself.
+//! The report of `parlab python` as CSV (one row per interpreter, range, road and worker count,
+//! in map mode also chunk size) and as Markdown (the table and the recommendations); JSON is the
+//! [`Report`] itself.
 
-use super::Report;
+use super::{Mode, Report};
 use crate::error::{Error, Result};
 
 /// One CSV row per measured row, with a header; exact answers as decimal strings.
@@ -24,6 +25,8 @@ pub fn to_csv(report: &Report) -> Result<String> {
         "ceiling",
         "runs",
         "error",
+        "mode",
+        "chunksize",
     ])
     .map_err(failed)?;
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
@@ -44,6 +47,11 @@ pub fn to_csv(report: &Report) -> Result<String> {
             opt(row.ceiling),
             row.runs.to_string(),
             row.error.clone().unwrap_or_default(),
+            match report.mode {
+                Mode::Range => "range".to_string(),
+                Mode::Map => "map".to_string(),
+            },
+            row.chunksize.map_or(String::new(), |c| c.to_string()),
         ])
         .map_err(failed)?;
     }
@@ -53,24 +61,45 @@ pub fn to_csv(report: &Report) -> Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// The table and the recommendation as Markdown.
+/// The table and the recommendations as Markdown.
 pub fn to_markdown(report: &Report) -> String {
+    let map = report.mode == Mode::Map;
+    let (title, second) = match &report.items {
+        Some(items) if map => (
+            format!(
+                "# `{}` over {} items of `{}`",
+                report.function, items.count, items.source
+            ),
+            "chunk",
+        ),
+        _ => (
+            format!(
+                "# `{}` over {} ({} split)",
+                report.function, report.range, report.split
+            ),
+            "range",
+        ),
+    };
     let mut out = format!(
-        "# `{}` over {} ({} split)\n\n| python | range | road | workers | start-up (s) | \
-         median (s) | speedup (95% CI) | answer |\n|---|---|---|---:|---:|---:|---:|---|\n",
-        report.function, report.range, report.split
+        "{title}\n\n| python | {second} | road | workers | start-up (s) | median (s) | speedup \
+         (95% CI) | answer |\n|---|---|---|---:|---:|---:|---:|---|\n"
     );
     for row in &report.rows {
         let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
         let speedup = row.speedup.map_or(String::new(), |s| s.ratio());
-        let answer = match &row.error {
-            Some(e) => format!("failed: {}", e.replace('|', "\\|")),
-            None => row.result.clone().unwrap_or_default(),
+        let answer = match (&row.error, &row.result) {
+            (Some(e), _) => format!("failed: {}", e.replace('|', "\\|")),
+            (None, Some(v)) => v.clone(),
+            (None, None) if map && row.runs > 0 => "ok".to_string(),
+            (None, None) => String::new(),
+        };
+        let at = match map {
+            true => row.chunksize.map_or(String::new(), |c| c.to_string()),
+            false => row.range.clone(),
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {at} | {} | {} | {} | {} | {} | {} |\n",
             row.python,
-            row.range,
             row.road,
             row.workers,
             f(row.startup_s),
@@ -82,11 +111,23 @@ pub fn to_markdown(report: &Report) -> String {
     for note in &report.notes {
         out.push_str(&format!("\n- {note}"));
     }
+    let several = report.recommendations.len() > 1;
+    if several {
+        out.push('\n');
+        for rec in &report.recommendations {
+            out.push_str(&format!(
+                "\n**On {}:** {}: {}\n",
+                rec.python,
+                rec.setting(),
+                rec.reason
+            ));
+        }
+    }
     if let Some(rec) = &report.recommendation {
         out.push_str(&format!(
-            "\n**Recommendation:** {} with {} on {}: {}\n",
-            rec.road,
-            crate::units::count(rec.workers as u64, "worker"),
+            "\n**Recommendation{}:** {} on {}: {}\n",
+            if several { " overall" } else { "" },
+            rec.setting(),
             rec.python,
             rec.reason
         ));

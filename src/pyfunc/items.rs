@@ -6,7 +6,7 @@
 //! - a path: a UTF-8 text file, one str item a line (without its `\n` or `\r\n`).
 //!
 //! Parsing checks only what can be seen without Python (the range, the file); an interpreter
-//! then loads the items ([`super::check`]) and says what is wrong with them: missing, empty, not
+//! then loads the items (`check.rs`) and says what is wrong with them: missing, empty, not
 //! iterable, raising half way, or more than `--max-items` (an endless iterator).
 
 use std::path::PathBuf;

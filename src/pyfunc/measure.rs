@@ -289,20 +289,18 @@ pub(crate) fn measure(
                     row: Row::new(&py.label, range, road, workers, chunksize),
                 });
             };
-            // The chunk sizes of the parallel cells, by worker count; the baseline maps the
-            // items in chunks of the smallest (only --timeout and the progress see them).
+            // The chunk sizes of the parallel cells, by worker count.
             let sizes = |w: usize| -> Vec<u64> {
                 match settings.chunksizes.as_slice() {
                     [] => vec![default_chunksize(range.len(), w)],
                     some => some.to_vec(),
                 }
             };
+            // The baseline maps every item in one part, as `[f(x) for x in items]` does: a
+            // chunk costs a hand-out of its own (two lines to parlab), which only the parallel
+            // roads must pay.
             let base_plan = match source {
-                Some(_) => {
-                    let most = settings.workers.iter().copied().max().unwrap_or(1);
-                    let smallest = sizes(most).into_iter().min().unwrap_or(1);
-                    Plan::chunks(range, smallest)
-                }
+                Some(_) => Plan::chunks(range, range.len().max(1)),
                 None => settings.split.plan(range, 1),
             };
             add(Road::Sequential, 1, base_plan, None);
@@ -529,34 +527,48 @@ fn run_checked(slot: &mut Slot, group: &mut Group) -> Result<Option<f64>> {
             slot.row.name()
         }
     };
+    // The error, and the first item that differs (map mode).
     let wrong = match (&group.reference, &answer) {
         (None, _) => None,
         (Some(Answer::Int(r)), Answer::Int(a)) if r == a => None,
-        (Some(Answer::Int(r)), Answer::Int(a)) => Some(Error::WrongAnswer {
-            what: what(),
-            got: a.to_string(),
-            expected: r.to_string(),
-        }),
+        (Some(Answer::Int(r)), Answer::Int(a)) => Some((
+            Error::WrongAnswer {
+                what: what(),
+                got: a.to_string(),
+                expected: r.to_string(),
+            },
+            None,
+        )),
         (Some(Answer::Forms(r)), Answer::Forms(a)) => {
             let helper = group.helper.as_mut().expect("map mode has a helper");
             match compare(helper, r, a) {
                 Ok(None) => None,
-                Ok(Some((item, got, expected))) => Some(Error::WrongAnswer {
-                    what: format!("{}, item {item}", what()),
-                    got,
-                    expected,
-                }),
-                Err(e) => Some(e),
+                Ok(Some((item, got, expected))) => Some((
+                    Error::WrongAnswer {
+                        what: format!("{}, item {item}", what()),
+                        got,
+                        expected,
+                    },
+                    Some(item),
+                )),
+                Err(e) => Some((e, None)),
             }
         }
-        _ => Some(Error::WrongAnswer {
-            what: what(),
-            got: "an answer of another kind".to_string(),
-            expected: "the sequential one's kind".to_string(),
-        }),
+        _ => Some((
+            Error::WrongAnswer {
+                what: what(),
+                got: "an answer of another kind".to_string(),
+                expected: "the sequential one's kind".to_string(),
+            },
+            None,
+        )),
     };
-    if let Some(e) = wrong {
+    if let Some((e, item)) = wrong {
+        let differs = matches!(e, Error::WrongAnswer { .. });
         fail(&mut slot.row, &mut slot.cell, e)?;
+        if differs {
+            slot.row.failure = Some(Failure::Differs { item });
+        }
         return Ok(None);
     }
     slot.row.result = match &answer {
@@ -593,11 +605,7 @@ fn fail(row: &mut Row, cell: &mut Cell, e: Error) -> Result<()> {
         return Err(e); // the workers are killed as the cells are dropped
     }
     row.failure = Some(match &e {
-        Error::WrongAnswer { what, .. } => Failure::Differs {
-            item: what
-                .rsplit_once(", item ")
-                .and_then(|(_, i)| i.parse().ok()),
-        },
+        Error::WrongAnswer { .. } => Failure::Differs { item: None },
         Error::Worker {
             cause: WorkerCause::TimedOut(limit),
             ..

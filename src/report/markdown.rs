@@ -218,6 +218,10 @@ pub fn machine_lines(r: &Report) -> Vec<String> {
     if let Some(g) = &r.gpu_adapter {
         lines.push(format!("GPU adapter: {}", controls(g)));
     }
+    if let Some(g) = &r.gpu {
+        lines.push(format!("GPU set-up: {}; in no run's time", g.setup()));
+        lines.push(format!("GPU dispatches: {}", g.grid()));
+    }
     if let Some(w) = &m.busy_warning {
         lines.push(format!("Warning: {w}"));
     }

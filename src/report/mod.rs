@@ -119,6 +119,7 @@ mod export_tests {
                 unequal_cpus: None,
             },
             gpu_adapter: None,
+            gpu: None,
             settings: Settings {
                 warmup: 1,
                 runs: 3,

@@ -111,6 +111,11 @@ macro_rules! backend_tests {
                     ("count", "7..7", Total::Count { count: 0 }),
                 ];
                 for (kernel, range, want) in cases {
+                    // A backend that refuses a job by design (the GPU cannot sleep) says so
+                    // through `supports`, which verify reads too.
+                    if !backend().supports(&job(kernel, range, "static")) {
+                        continue;
+                    }
                     for split in ["static", "chunks:99991"] {
                         for w in [1, 3] {
                             let got = backend().run(&job(kernel, range, split), w, &Silent).unwrap();
@@ -161,6 +166,7 @@ macro_rules! backend_tests {
                     workers in 1usize..=17,
                 ) {
                     let j = Job { kernel, range, split };
+                    prop_assume!(backend().supports(&j));
                     let reference = Job { kernel, range, split: Split::Static };
                     let want = Sequential::default().run(&reference, 1, &Silent).unwrap();
                     let got = backend().run(&j, workers, &Silent).unwrap();
@@ -179,4 +185,11 @@ backend_tests! {
     processes_forkserver => crate::forkserver_backend(), cases = 32;
     gil => Gil::default(), cases = 64;
     gil_legacy => GilLegacy::default(), cases = 64;
+}
+
+// The GPU on whatever adapter the machine has (lavapipe where there is none): the same tests,
+// less the kernel it refuses by design.
+#[cfg(feature = "gpu")]
+backend_tests! {
+    gpu => parlab::backend::gpu::Gpu, cases = 24;
 }

@@ -1,6 +1,7 @@
 //! The `gpu` backend on whatever adapter the machine has (CI: Mesa's lavapipe, on the CPU):
 //! every kernel against the sequential answer, including ranges that would run past lavapipe's
-//! loop cap if the host did not bound each invocation, and what the GPU refuses.
+//! loop cap if the host did not bound each invocation, what the GPU refuses, and a stop in the
+//! middle of a wait for the device.
 
 use std::process::{Command, Output};
 
@@ -125,4 +126,44 @@ fn what_the_gpu_cannot_do_is_refused_clearly() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.contains(needle), "{stderr}");
     }
+}
+
+#[test]
+fn ctrl_c_stops_a_long_gpu_run_within_seconds() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    // Minutes of work on any adapter, even the largest GPU's: the wait for the device's first
+    // submission is what the stop must cut short.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parlab"))
+        .args(["run", "-b", "gpu", "-k", "pi", "-r", "0..1e15", "-w", "3"])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Past the set-up (a fraction of a second on lavapipe) and into the first submission.
+    std::thread::sleep(Duration::from_secs(2));
+    let sent = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    // A run that does not stop is killed after a minute, so that the test fails, not hangs.
+    while child.try_wait().unwrap().is_none() && sent.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if child.try_wait().unwrap().is_none() {
+        child.kill().unwrap();
+    }
+    let took = sent.elapsed();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    // The device is asked every 100 ms; 5 s leaves room for a busy machine.
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("interrupted by signal 2 (SIGINT)")
+            && stderr.contains("0 of 3 parts had finished"),
+        "{stderr}"
+    );
 }

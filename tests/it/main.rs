@@ -13,7 +13,8 @@
 //!   (`processes`), a stopped fork server within 10 s of its 2 s deadline (`processes`), a
 //!   signalled run stopped within 5 s while its parts sleep 10 s (`signals`), failed start-ups
 //!   within 20 s of their 2 s and 0.5 s limits (`limits`), the `python` command's bad input
-//!   within 20 s and a hang stopped by its 1 s timeout within 30 s (`python`), the MPI faults
+//!   within 20 s (map mode's within 30 s) and a hang stopped by its 1 s timeout within 30 s, a
+//!   livelock ended by the default 10 s limit within 120 s (`python`), the MPI faults
 //!   within 20 s (`mpi`).
 //! - Waits that end as soon as what they wait for happens, with room for seconds of delay:
 //!   workers to appear (20 s), processes to be gone (5 or 10 s), a first export (60 s), a
@@ -23,9 +24,9 @@
 //!   directory is removed beside them (`exports`).
 //! - Ratios within one test: four GIL threads overlap their sleeps, 1.25x as fast as one
 //!   thread timed beside them at least (about 4x on a quiet machine, 2x with every CPU taken;
-//!   `gil`); a thread starts faster than a fork+exec, a fork of a 256 MiB parent is slower
-//!   than of a small one (`probe`); a CPU-bound GIL turn lasts at least the switch interval
-//!   (load only lengthens it) and at most a fifth of the run (`gil`).
+//!   `gil`); a thread starts faster than a fork+exec, a child writing every page of a 256 MiB
+//!   parent is slower than of a small one (`probe`); a CPU-bound GIL turn lasts at least the
+//!   switch interval (load only lengthens it) and at most a fifth of the run (`gil`).
 //! - Baselines made far from any run: a nanosecond and a thousand seconds a run (`baseline`).
 //! - `bench --precision` is held to its interval only when the run stopped before its
 //!   `--max-time` (`bench`); a busy machine that runs out of time asks nothing of it.

@@ -1,5 +1,6 @@
 //! The `gpu` backend in a build without the `gpu` feature: a clear error.
 
+use super::GpuInfo;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -13,8 +14,8 @@ const HOW: &str = "this build has no GPU support: rebuild with `cargo build --re
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Gpu;
 
-/// The adapter's description: unavailable in this build.
-pub fn adapter() -> Result<String> {
+/// The adapter and its set-up: unavailable in this build.
+pub fn info() -> Result<GpuInfo> {
     Err(Error::invalid("backend", "gpu", HOW))
 }
 

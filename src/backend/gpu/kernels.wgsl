@@ -1,28 +1,60 @@
 // parlab's kernels as compute shaders. WGSL has no 64-bit integers: 64-bit values are
-// vec2<u32> (x = low word, y = high word) with explicit carries.
+// vec2<u32> (x = low word, y = high word) with explicit carries, and totals are vec4<u32>
+// (128 bits, least significant word first).
+//
+// The host prepends three constants: WG (invocations per workgroup, from the adapter's
+// limits), RECORD (words of a dispatch's record) and LISTED (invocations a record can list).
 //
 // Every invocation handles `items` consecutive indices starting at base + id * items, and
 // counts its loop iterations: lavapipe silently stops any invocation after 65,535 iterations in
 // total, so the host sizes `items` to stay under `cap`, and an invocation that would exceed it
-// stops and sets bit 0 of its flags (bit 1: a 64-bit overflow) so the host never takes a cut-off
-// result for a real one.
+// (or whose Collatz trajectory would leave 64 bits) stops, adds nothing and lists itself in its
+// dispatch's record, so that the host computes its indices on the CPU and never takes a
+// cut-off result for a real one.
+//
+// Totals are combined on the device: each invocation's into its workgroup's (workgroup
+// atomics), each workgroup's into its dispatch's record (storage atomics). A 128-bit total is
+// four words added one at a time, each add that wraps its word carrying one into the next: the
+// sum is exact whatever order the adds run in, as long as it stays under 2^128 (a dispatch is
+// at most 2^31 indices below 2^64 each, so under 2^95).
 
 struct Params {
-    base: vec2<u32>,   // first index of this dispatch
-    items: u32,        // indices per invocation
-    total: u32,        // indices in this dispatch
-    cap: u32,          // most loop iterations per invocation
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
+    base: vec2<u32>,     // first index of this dispatch
+    items: u32,          // indices per invocation
+    total: u32,          // indices in this dispatch
+    cap: u32,            // most loop iterations per invocation
+    invocations: u32,    // invocations that have indices
+    record: u32,         // this dispatch's record in `rec`
+    groups: u32,         // workgroups the main pass launched (read by collatz_argmax)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-// 8 words per invocation: results in 0..7, flags in 7.
-@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+// One record of RECORD words per dispatch: total in 0..4, the longest Collatz run plus one in
+// 4, the complement of its first offset in 5 (so that a max finds the least offset), the
+// number of listed invocations in 6, listed invocations from 8.
+@group(0) @binding(1) var<storage, read_write> rec: array<atomic<u32>>;
+// collatz: each workgroup's longest run plus one and complemented offset, for the second pass.
+@group(0) @binding(2) var<storage, read_write> scratch: array<u32>;
+
+var<workgroup> wsum: array<atomic<u32>, 4>;
+var<workgroup> wbest: atomic<u32>;
+var<workgroup> wat: atomic<u32>;
 
 const CUT: u32 = 1u;
 const OVERFLOW: u32 = 2u;
+
+// One invocation's result: its total, its longest Collatz run plus one (0: none) and where
+// (offset in the dispatch), and whether it was cut off.
+struct Local {
+    v: vec4<u32>,
+    best: u32,
+    at: u32,
+    flags: u32,
+}
+
+fn nothing() -> Local {
+    return Local(vec4<u32>(0u, 0u, 0u, 0u), 0u, 0u, 0u);
+}
 
 fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
     let lo = a.x + b.x;
@@ -55,6 +87,7 @@ fn index_at(k: u32) -> vec2<u32> {
     return add64(params.base, vec2<u32>(k, 0u));
 }
 
+// Only called for id < params.invocations, so that id * items stays under 2^31.
 fn first(id: u32) -> u32 { return id * params.items; }
 
 fn count_of(id: u32) -> u32 {
@@ -63,37 +96,97 @@ fn count_of(id: u32) -> u32 {
     return min(params.items, params.total - f);
 }
 
-@compute @workgroup_size(64)
-fn count(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let id = gid.x;
-    let n = count_of(id);
-    var total: u32 = 0u;
-    var flags: u32 = 0u;
-    for (var j: u32 = 0u; j < n; j = j + 1u) {
-        if (j >= params.cap) { flags = CUT; break; }
-        total = total + 1u;
+// Adds `value` at word `word` of the workgroup's total, carrying into the words above.
+fn wadd(word: u32, value: u32) {
+    var k = word;
+    var v = value;
+    loop {
+        if (v == 0u || k >= 4u) { break; }
+        let old = atomicAdd(&wsum[k], v);
+        if (old + v >= old) { break; }
+        v = 1u;
+        k = k + 1u;
     }
-    out[id * 8u] = total;
-    out[id * 8u + 7u] = flags;
 }
 
-@compute @workgroup_size(64)
-fn sum(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let id = gid.x;
+// The same at word `word` of the dispatch's record.
+fn radd(base: u32, word: u32, value: u32) {
+    var k = word;
+    var v = value;
+    loop {
+        if (v == 0u || k >= 4u) { break; }
+        let old = atomicAdd(&rec[base + k], v);
+        if (old + v >= old) { break; }
+        v = 1u;
+        k = k + 1u;
+    }
+}
+
+// Combines every invocation's result into its workgroup's, then the workgroup's into the
+// dispatch's record. Called by every invocation of the workgroup (it holds barriers); workgroup
+// memory starts zeroed.
+fn combine(result: Local, li: u32, g: u32, id: u32, bests: bool) {
+    var r = result;
+    let base = params.record * RECORD;
+    if (r.flags != 0u) {
+        let at = atomicAdd(&rec[base + 6u], 1u);
+        if (at < LISTED) { atomicStore(&rec[base + 8u + at], id); }
+        r = nothing();
+    }
+    wadd(0u, r.v.x);
+    wadd(1u, r.v.y);
+    wadd(2u, r.v.z);
+    wadd(3u, r.v.w);
+    if (bests) { atomicMax(&wbest, r.best); }
+    workgroupBarrier();
+    if (bests) {
+        let best = atomicLoad(&wbest);
+        if (r.best != 0u && r.best == best) { atomicMax(&wat, ~r.at); }
+    }
+    workgroupBarrier();
+    if (li == 0u) {
+        radd(base, 0u, atomicLoad(&wsum[0]));
+        radd(base, 1u, atomicLoad(&wsum[1]));
+        radd(base, 2u, atomicLoad(&wsum[2]));
+        radd(base, 3u, atomicLoad(&wsum[3]));
+        if (bests) {
+            let best = atomicLoad(&wbest);
+            scratch[g * 2u] = best;
+            scratch[g * 2u + 1u] = atomicLoad(&wat);
+            atomicMax(&rec[base + 4u], best);
+        }
+    }
+}
+
+fn group_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
+fn count_one(id: u32) -> Local {
+    var r = nothing();
+    let n = count_of(id);
+    var total: u32 = 0u;
+    for (var j: u32 = 0u; j < n; j = j + 1u) {
+        if (j >= params.cap) { r.flags = CUT; break; }
+        total = total + 1u;
+    }
+    r.v.x = total;
+    return r;
+}
+
+fn sum_one(id: u32) -> Local {
+    var r = nothing();
     let n = count_of(id);
     var acc = vec2<u32>(0u, 0u);
     var top: u32 = 0u;
-    var flags: u32 = 0u;
     for (var j: u32 = 0u; j < n; j = j + 1u) {
-        if (j >= params.cap) { flags = CUT; break; }
+        if (j >= params.cap) { r.flags = CUT; break; }
         let next = add64(acc, index_at(first(id) + j));
         top = top + select(0u, 1u, next.y < acc.y || (next.y == acc.y && next.x < acc.x));
         acc = next;
     }
-    out[id * 8u] = acc.x;
-    out[id * 8u + 1u] = acc.y;
-    out[id * 8u + 2u] = top;
-    out[id * 8u + 7u] = flags;
+    r.v = vec4<u32>(acc.x, acc.y, top, 0u);
+    return r;
 }
 
 const GOLDEN: vec2<u32> = vec2<u32>(0x7F4A7C15u, 0x9E3779B9u);
@@ -107,14 +200,12 @@ fn splitmix64(i: vec2<u32>) -> vec2<u32> {
     return xorshr(z, 31u);
 }
 
-@compute @workgroup_size(64)
-fn pi(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let id = gid.x;
+fn pi_one(id: u32) -> Local {
+    var r = nothing();
     let n = count_of(id);
     var hits: u32 = 0u;
-    var flags: u32 = 0u;
     for (var j: u32 = 0u; j < n; j = j + 1u) {
-        if (j >= params.cap) { flags = CUT; break; }
+        if (j >= params.cap) { r.flags = CUT; break; }
         let z = splitmix64(index_at(first(id) + j));
         // Inside when x^2 + y^2 < 2^64, x the high word, y the low word.
         let xx = mul32(z.y, z.y);
@@ -125,58 +216,52 @@ fn pi(@builtin(global_invocation_id) gid: vec3<u32>) {
         let hi2 = hi + carry;
         if (!(hi < xx.y || hi2 < hi)) { hits = hits + 1u; }
     }
-    out[id * 8u] = hits;
-    out[id * 8u + 7u] = flags;
+    r.v.x = hits;
+    return r;
 }
 
 // Indices below 2^32 only (the host refuses larger ones): trial division by odd numbers.
-@compute @workgroup_size(64)
-fn primes(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let id = gid.x;
+fn primes_one(id: u32) -> Local {
+    var r = nothing();
     let n = count_of(id);
     var found: u32 = 0u;
     var spent: u32 = 0u;
-    var flags: u32 = 0u;
     for (var j: u32 = 0u; j < n; j = j + 1u) {
         let v = index_at(first(id) + j).x;
         spent = spent + 1u;
-        if (spent > params.cap) { flags = CUT; break; }
+        if (spent > params.cap) { r.flags = CUT; break; }
         var prime = v >= 2u;
         if (v >= 4u && (v & 1u) == 0u) { prime = false; }
         var d: u32 = 3u;
         loop {
             if (!prime || d > 65535u || d * d > v) { break; }
             spent = spent + 1u;
-            if (spent > params.cap) { flags = CUT; break; }
+            if (spent > params.cap) { r.flags = CUT; break; }
             if (v % d == 0u) { prime = false; }
             d = d + 2u;
         }
-        if (flags != 0u) { break; }
+        if (r.flags != 0u) { break; }
         if (prime) { found = found + 1u; }
     }
-    out[id * 8u] = found;
-    out[id * 8u + 7u] = flags;
+    r.v.x = found;
+    return r;
 }
 
-@compute @workgroup_size(64)
-fn collatz(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let id = gid.x;
+fn collatz_one(id: u32) -> Local {
+    var r = nothing();
     let n = count_of(id);
     var steps_sum = vec2<u32>(0u, 0u);
-    var best: u32 = 0u;
-    var best_at: u32 = 0u;
     var spent: u32 = 0u;
-    var flags: u32 = 0u;
     for (var j: u32 = 0u; j < n; j = j + 1u) {
         var x = index_at(first(id) + j);
         var steps: u32 = 0u;
         spent = spent + 1u;
-        if (spent > params.cap) { flags = CUT; break; }
+        if (spent > params.cap) { r.flags = CUT; break; }
         if (x.y == 0u && x.x <= 1u) { x = vec2<u32>(1u, 0u); }
         loop {
             if (x.y == 0u && x.x == 1u) { break; }
             spent = spent + 1u;
-            if (spent > params.cap) { flags = CUT; break; }
+            if (spent > params.cap) { r.flags = CUT; break; }
             if ((x.x & 1u) == 0u) {
                 // Halve as many times as there are trailing zeros.
                 var tz: u32;
@@ -189,23 +274,86 @@ fn collatz(@builtin(global_invocation_id) gid: vec3<u32>) {
                 steps = steps + tz;
             } else {
                 // 3x + 1, refusing to leave 64 bits.
-                if (x.y > 0x55555555u) { flags = OVERFLOW; break; }
+                if (x.y > 0x55555555u) { r.flags = OVERFLOW; break; }
                 let doubled = add64(x, x);
                 let tripled = add64(doubled, x);
                 let next = add64(tripled, vec2<u32>(1u, 0u));
-                if (next.y < x.y) { flags = OVERFLOW; break; }
+                if (next.y < x.y) { r.flags = OVERFLOW; break; }
                 x = next;
                 steps = steps + 1u;
             }
         }
-        if (flags != 0u) { break; }
+        if (r.flags != 0u) { break; }
         steps_sum = add64(steps_sum, vec2<u32>(steps, 0u));
-        if (j == 0u || steps > best) { best = steps; best_at = first(id) + j; }
+        // Steps stay under 64 x the cap, so the run plus one never wraps; on a tie the
+        // earlier index stays.
+        if (steps + 1u > r.best) { r.best = steps + 1u; r.at = first(id) + j; }
     }
-    out[id * 8u] = steps_sum.x;
-    out[id * 8u + 1u] = steps_sum.y;
-    out[id * 8u + 2u] = best;
-    out[id * 8u + 3u] = best_at;
-    out[id * 8u + 4u] = select(0u, 1u, n > 0u);
-    out[id * 8u + 7u] = flags;
+    r.v = vec4<u32>(steps_sum.x, steps_sum.y, 0u, 0u);
+    return r;
+}
+
+@compute @workgroup_size(WG)
+fn count(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>,
+         @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_of(wid, nwg);
+    let id = g * WG + li;
+    var r = nothing();
+    if (id < params.invocations) { r = count_one(id); }
+    combine(r, li, g, id, false);
+}
+
+@compute @workgroup_size(WG)
+fn sum(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>,
+       @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_of(wid, nwg);
+    let id = g * WG + li;
+    var r = nothing();
+    if (id < params.invocations) { r = sum_one(id); }
+    combine(r, li, g, id, false);
+}
+
+@compute @workgroup_size(WG)
+fn pi(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>,
+      @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_of(wid, nwg);
+    let id = g * WG + li;
+    var r = nothing();
+    if (id < params.invocations) { r = pi_one(id); }
+    combine(r, li, g, id, false);
+}
+
+@compute @workgroup_size(WG)
+fn primes(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>,
+          @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_of(wid, nwg);
+    let id = g * WG + li;
+    var r = nothing();
+    if (id < params.invocations) { r = primes_one(id); }
+    combine(r, li, g, id, false);
+}
+
+@compute @workgroup_size(WG)
+fn collatz(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_of(wid, nwg);
+    let id = g * WG + li;
+    var r = nothing();
+    if (id < params.invocations) { r = collatz_one(id); }
+    combine(r, li, g, id, true);
+}
+
+// collatz's second pass, after the first has set the dispatch's longest run: each workgroup
+// that reached it offers its first offset, and the least wins (the greatest complement).
+@compute @workgroup_size(WG)
+fn collatz_argmax(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>,
+                  @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = group_of(wid, nwg) * WG + li;
+    if (id < params.groups) {
+        let base = params.record * RECORD;
+        let best = atomicLoad(&rec[base + 4u]);
+        if (best != 0u && scratch[id * 2u] == best) {
+            atomicMax(&rec[base + 5u], scratch[id * 2u + 1u]);
+        }
+    }
 }

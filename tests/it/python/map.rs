@@ -277,12 +277,20 @@ fn each_chunk_size_of_a_sweep_has_its_own_rows() {
         assert_eq!(sizes, [1, 16, 256], "{road}");
     }
     assert!(leftovers(&ex.join("map_examples.py")).is_empty());
-    // The text names each size in its own column.
+    // The text names each size in its own column, and so do the exports.
+    let (csv, md) = (ex.join("r.csv"), ex.join("r.md"));
     let out = map_run(
         &ex.join("map_examples.py"),
         "collatz",
         "1..201",
-        &["--chunksize", "3,50"],
+        &[
+            "--chunksize",
+            "3,50",
+            "--export-csv",
+            csv.to_str().unwrap(),
+            "--export-markdown",
+            md.to_str().unwrap(),
+        ],
         "",
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
@@ -295,6 +303,26 @@ fn each_chunk_size_of_a_sweep_has_its_own_rows() {
         .collect();
     assert!(chunks.starts_with(&["3", "50", "3", "50"]), "{text}");
     assert!(text.contains("over 200 items of 1..201"), "{text}");
+    let csv = std::fs::read_to_string(csv).unwrap();
+    assert!(
+        csv.lines().next().unwrap().ends_with(",mode,chunksize"),
+        "{csv}"
+    );
+    let sizes: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    assert_eq!(sizes, ["", "3", "50", "3", "50"], "{csv}");
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(
+        md.starts_with("# `") && md.contains("over 200 items of `1..201`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| chunk | road |") && md.contains("| 50 | processes | 2 |"),
+        "{md}"
+    );
 }
 
 #[test]
