@@ -519,9 +519,18 @@ mod tests {
             if !cell.baseline {
                 assert!(cell.runs.iter().all(|r| r.baseline_s.is_some()), "{cell:?}");
             }
-            assert_eq!(cell.workers > 1, cell.ceiling.is_some(), "{cell:?}");
+            // The ceiling is sampled at more than one worker only, and a cell has one from the
+            // samples its rounds kept (a busy machine can leave a round without one: a sample
+            // above what the CPUs allow is dropped).
+            let sampled = cell.runs.iter().any(|r| r.ceiling.is_some());
+            assert_eq!(cell.ceiling.is_some(), sampled, "{cell:?}");
+            assert!(cell.workers > 1 || !sampled, "{cell:?}");
         }
-        assert_eq!(report.ceilings.at.len(), 1);
+        assert!(report.ceilings.at.iter().all(|c| c.workers == 2));
+        assert_eq!(
+            report.ceilings.at.is_empty(),
+            report.cells.iter().all(|c| c.ceiling.is_none())
+        );
         assert!(report.ceilings.cost_s > 0.0);
     }
 

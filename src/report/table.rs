@@ -27,10 +27,12 @@
 //! then takes the first of these layouts that fits: the columns as above; each only as wide as
 //! its content; with a [spilling](Column::spill) last column's long cells on the lines under
 //! their row; with the [short headers](Column::short) of columns narrower than their header;
-//! with [wrapping](Column::wrap) columns narrowed, their cells on several lines. Failing all, it leaves out the
-//! [optional](Column::optional) columns one by one, lowest rank first, trying each layout
-//! again, and says under the table which columns it left out. What fits nowhere is printed
-//! anyway: a table never loses a cell it shows.
+//! with [wrapping](Column::wrap) columns narrowed, their cells on several lines. Failing all,
+//! it leaves out columns one by one and tries each layout again: first the
+//! [constant](Column::constant) ones that hold one cell throughout (nothing is lost), then the
+//! [optional](Column::optional) ones, lowest rank first; a note under the table gives the
+//! constant columns' cell and names the others. What fits nowhere is printed anyway: a table
+//! never loses a cell it shows.
 //!
 //! ```
 //! use parlab::report::table::{Column, Table};

@@ -95,9 +95,20 @@ fn a_small_matrix_writes_every_export() {
     }
     let primes = cells.iter().find(|c| c["kernel"] == "primes").unwrap();
     assert_eq!(primes["expected"], "78498");
+    // The ceiling at 2 workers, unless a busy machine left no sample it could keep (one above
+    // what the CPUs allow is dropped); then no run has one either.
     let ceilings = v["ceilings"]["at"].as_array().unwrap();
-    assert_eq!(ceilings.len(), 1);
-    assert_eq!(ceilings[0]["workers"], 2);
+    assert!(
+        ceilings.len() <= 1 && ceilings.iter().all(|c| c["workers"] == 2),
+        "{v}"
+    );
+    let with_ceiling = v["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["runs"].as_array().unwrap())
+        .any(|r| !r["ceiling"].is_null());
+    assert_eq!(ceilings.len() == 1, with_ceiling, "{v}");
     let share = v["ceilings"]["cost_share"].as_f64().unwrap();
     assert!(share > 0.0 && share < 1.0, "{share}");
     let csv = std::fs::read_to_string(dir.join("r.csv")).unwrap();
@@ -173,9 +184,20 @@ fn ctrl_c_leaves_valid_exports_of_the_rounds_measured() {
     for c in v["cells"].as_array().unwrap() {
         assert!(c["runs"].as_array().unwrap().len() as u64 >= rounds, "{c}");
     }
+    // The ceiling at 2 workers, unless a busy machine left no sample it could keep (one above
+    // what the CPUs allow is dropped); then no run has one either.
     let ceilings = v["ceilings"]["at"].as_array().unwrap();
-    assert_eq!(ceilings.len(), 1);
-    assert_eq!(ceilings[0]["workers"], 2);
+    assert!(
+        ceilings.len() <= 1 && ceilings.iter().all(|c| c["workers"] == 2),
+        "{v}"
+    );
+    let with_ceiling = v["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["runs"].as_array().unwrap())
+        .any(|r| !r["ceiling"].is_null());
+    assert_eq!(ceilings.len() == 1, with_ceiling, "{v}");
     let share = v["ceilings"]["cost_share"].as_f64().unwrap();
     assert!(share > 0.0 && share < 1.0, "{share}");
     let csv = std::fs::read_to_string(dir.join("r.csv")).unwrap();

@@ -34,7 +34,9 @@
 //!   not expected: the I/O section says threads help only beside a row that ran faster (`cli`).
 //!   No speedup is asked for: the browser test wants each plotted line's points, not their
 //!   height (`bench`); a row's busy CPUs are more than none and no more than its threads
-//!   (`reproduce`).
+//!   (`reproduce`); the machine's ceiling is asked for where a round kept a sample of it (a
+//!   busy machine's sample above what the CPUs allow is dropped; `bench`, and the engine's
+//!   unit test).
 
 mod backends;
 mod bad_input;
