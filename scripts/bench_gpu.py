@@ -14,6 +14,13 @@ sets the device up before its rounds, so no set-up is in these figures. Prints M
 the load averages before and after (lavapipe runs the shaders on the same CPUs as everything
 else on the machine).
 
+Then, for both builds in turns again, the jobs where the GPU should one day win:
+
+  parlab bench -b pool,gpu -w 1,16 -r 0..1e8,0..1e9 --runs 5
+
+and prints the gpu cells' medians of each build (medians of the turns), with the new build's
+break-even sentences as bench printed them.
+
 usage: scripts/bench_gpu.py [OLD_REV] [--turns N]   (default: 3 turns)
 """
 
@@ -68,6 +75,31 @@ def medians(binary, size):
     return out, report.get("gpu_adapter")
 
 
+def large(binary):
+    """Median wall seconds of every cell of the pool and gpu bench, and its break-even lines."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        out = subprocess.run(
+            [binary, "bench", "-q", "-b", "pool,gpu", "-w", "1,16", "-r", "0..1e8,0..1e9",
+             "--runs", "5", "--export-json", f.name],
+            check=True, capture_output=True, text=True,
+            env=dict(os.environ, XDG_RUNTIME_DIR="/tmp"))
+        report = json.load(open(f.name))
+    cells = {}
+    for c in report["cells"]:
+        assert c["mismatches"] == 0 and not c["errors"], c
+        r = c["range"]
+        cells[(c["backend"], c["workers"], f"{r['start']}..{r['end']}")] = c["wall"]["median"]
+    # The findings are indented bullets; a sentence may wrap onto the next lines.
+    notes, current = [], None
+    for line in out.stdout.splitlines():
+        if line.startswith("  - "):
+            current = line[4:]
+            notes.append(current)
+        elif line.startswith("    ") and notes:
+            notes[-1] += " " + line.strip()
+    return cells, [n for n in notes if n.startswith("gpu ")]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("old_rev", nargs="?", default=OLD_REV)
@@ -88,9 +120,20 @@ def main():
                 m, adapter = medians(bins[name], size)
                 for w, t in m.items():
                     seen.setdefault((name, w, size), []).append(t)
+    load_mid = os.getloadavg()
+    big = {}
+    sentences = []
+    for _ in range(max(1, turns - 1)):
+        for name in ["old", "new"]:
+            cells, said = large(bins[name])
+            for key, t in cells.items():
+                big.setdefault((name,) + key, []).append(t)
+            if name == "new":
+                sentences = said
     load_after = os.getloadavg()
     print(f"adapter: {adapter}; old: {old_rev}; load average {load_before[0]:.2f} before, "
-          f"{load_after[0]:.2f} after; {turns} turns of 7 runs each, medians of the turns\n")
+          f"{load_mid[0]:.2f} between, {load_after[0]:.2f} after; {turns} turns of 7 runs "
+          f"each, medians of the turns\n")
     print("| build | workers | 1 part | 1024 parts | per part more |")
     print("|---|---|---|---|---|")
     for name in ["old", "new"]:
@@ -100,6 +143,20 @@ def main():
             per = (many - one) / (N // SIZES[1] - 1)
             print(f"| {name} | {w} | {one * 1e3:.2f} ms | {many * 1e3:.2f} ms | "
                   f"{per * 1e6:.1f} us |")
+    ranges = sorted({k[3] for k in big}, key=lambda r: int(r.split("..")[1]))
+    print(f"\n`bench -b pool,gpu -w 1,16 -r 0..1e8,0..1e9 --runs 5`, {max(1, turns - 1)} turns "
+          "per build, medians of the turns:\n")
+    print("| cell | " + " | ".join(f"count {r}" for r in ranges) + " |")
+    print("|---|" + "---|" * len(ranges))
+    rows = [("old", "gpu", 1), ("old", "gpu", 16), ("new", "gpu", 1), ("new", "gpu", 16),
+            ("new", "sequential", 1), ("new", "pool", 16)]
+    for name, backend, w in rows:
+        times = [statistics.median(big[(name, backend, w, r)]) for r in ranges]
+        print(f"| {backend} x{w} ({name}) | " + " | ".join(f"{t * 1e3:.1f} ms" for t in times)
+              + " |")
+    print()
+    for line in sentences:
+        print(f"- {line}")
 
 
 if __name__ == "__main__":
