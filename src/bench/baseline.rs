@@ -14,11 +14,9 @@ use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::escape::controls;
 use crate::input::Unread;
+use crate::measure::BOOTSTRAP_ROUNDS;
 use crate::span::Span;
 use crate::stats::{self, Estimate, Side};
-
-/// Bootstrap resamples of a change's interval.
-const BOOTSTRAP_ROUNDS: usize = 2000;
 
 /// What identifies a cell across reports.
 #[derive(Debug, Clone, PartialEq, Eq)]

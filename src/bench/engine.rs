@@ -8,7 +8,6 @@
 
 use std::time::{Duration, Instant};
 
-use super::ceiling;
 use super::machine::Machine;
 use super::matrix::{self, Entry};
 use super::pairing::{partner, round_order};
@@ -21,6 +20,7 @@ use crate::error::Result;
 use crate::interrupt;
 use crate::job::Job;
 use crate::kernels::Total;
+use crate::measure::ceiling;
 use crate::observer::Silent;
 
 /// Least time between two rewrites of the exports during a benchmark.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ceiling::{CpuSpeed, UNEQUAL_BELOW};
+use crate::measure::ceiling::{CpuSpeed, UNEQUAL_BELOW};
 
 /// The machine section of a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -25,7 +25,6 @@
 
 pub mod baseline;
 pub mod break_even;
-pub mod ceiling;
 mod engine;
 pub mod karp_flatt;
 pub mod machine;

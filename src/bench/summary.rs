@@ -20,10 +20,8 @@ use super::spec::Spec;
 use crate::backend::BackendKind;
 use crate::kernels::Kernel;
 use crate::measure::judge::{self, Bounds};
+use crate::measure::{BOOTSTRAP_ROUNDS, Figures, Sample};
 use crate::stats::{self, Estimate, Summary};
-
-/// Bootstrap resamples for every interval.
-pub(crate) const BOOTSTRAP_ROUNDS: usize = 2000;
 
 /// Recomputes every cell's figures, and the ceilings, from the runs so far.
 /// `samples` are every measured round's ceilings, `probe_s` what the probes took and
@@ -59,23 +57,16 @@ pub(crate) fn cpu_counted(backend: BackendKind) -> bool {
     )
 }
 
-/// Each paired run's ratio, its baseline's wall over its own, at equal CPU speed when
-/// `equal_speed` and both CPU times are known (see the module doc).
-fn ratios(runs: &[Run], equal_speed: bool) -> (Vec<f64>, Vec<f64>) {
-    let mut clock = Vec::new();
-    let mut judged = Vec::new();
-    for r in runs {
-        let Some(b) = r.baseline_s else { continue };
-        let ratio = b / r.wall_s;
-        clock.push(ratio);
-        let cpu = r.user_s + r.sys_s;
-        let factor = match r.baseline_cpu_s {
-            Some(cb) if equal_speed && cpu > 0.0 && cb > 0.0 => (cpu / cb).min(1.0),
-            _ => 1.0,
-        };
-        judged.push(ratio * factor);
+/// The engine's sample of `run`: its CPU times where they say how fast the CPUs ran
+/// (`equal_speed`), its ceiling where one bounds it (`ceiling`).
+fn sample(run: &Run, equal_speed: bool, ceiling: bool) -> Sample {
+    Sample {
+        wall_s: run.wall_s,
+        cpu_s: equal_speed.then_some(run.user_s + run.sys_s),
+        baseline_s: run.baseline_s,
+        baseline_cpu_s: run.baseline_cpu_s.filter(|_| equal_speed),
+        ceiling: run.ceiling.filter(|_| ceiling),
     }
-    (clock, judged)
 }
 
 /// One cell's figures from its runs.
@@ -91,11 +82,6 @@ pub(super) fn figures(cell: &mut Cell, cpus: usize, precision: Option<f64>) {
     cell.sys_s = Some(median_of(|r| r.sys_s));
     cell.peak_rss_kib = cell.runs.iter().filter_map(|r| r.peak_rss_kib).max();
     cell.outliers = stats::outliers(&walls);
-    let cpu_bound = cpu_bound(&cell.kernel);
-    let equal_speed = cpu_bound && cpu_counted(cell.backend);
-    let (clock, judged) = ratios(&cell.runs, equal_speed);
-    let interval =
-        |xs: &[f64]| (!xs.is_empty()).then(|| stats::median_interval(xs, BOOTSTRAP_ROUNDS));
     if cell.range.is_empty() {
         // No work: nothing to compare.
         cell.speedup = None;
@@ -108,38 +94,39 @@ pub(super) fn figures(cell: &mut Cell, cpus: usize, precision: Option<f64>) {
         cell.within_precision = None;
         return;
     }
-    if cell.baseline {
-        cell.speedup = Some(Estimate::exact(1.0));
-        cell.efficiency = Some(Estimate::exact(1.0));
-        cell.noise = interval(&clock);
-        return;
-    }
-    let speedup = interval(&judged);
-    cell.speedup = speedup;
-    cell.speedup_by_clock = interval(&clock).filter(|c| Some(*c) != speedup);
     // A GPU's workers are parts in flight, not CPUs, and its speed is not bounded by the CPUs:
     // no efficiency, serial fraction, ceiling or artefact from them.
     let on_cpus = cell.backend != BackendKind::Gpu;
+    let cpu_bound = cpu_bound(&cell.kernel) && on_cpus;
+    let equal_speed = cpu_bound && cpu_counted(cell.backend);
+    let with_ceiling = cpu_bound && cell.workers > 1;
+    let samples: Vec<Sample> = cell
+        .runs
+        .iter()
+        .map(|r| sample(r, equal_speed, with_ceiling))
+        .collect();
+    let f = Figures::of(&samples);
+    if cell.baseline {
+        cell.speedup = Some(Estimate::exact(1.0));
+        cell.efficiency = Some(Estimate::exact(1.0));
+        cell.noise = f.speedup;
+        return;
+    }
+    let speedup = f.judged();
+    cell.speedup = speedup;
+    cell.speedup_by_clock = f.speedup.filter(|c| Some(*c) != speedup);
     cell.efficiency = speedup
         .filter(|_| on_cpus)
         .map(|s| s.scaled(1.0 / cell.workers as f64));
     cell.karp_flatt = speedup
         .filter(|_| on_cpus)
         .and_then(|s| karp_flatt(&s, cell.workers));
-    let cpu_bound = cpu_bound && on_cpus;
-    if cell.workers > 1 && cpu_bound {
-        let samples: Vec<f64> = cell.runs.iter().filter_map(|r| r.ceiling).collect();
-        cell.ceiling = interval(&samples);
-        let shares: Vec<f64> = cell
-            .runs
-            .iter()
-            .zip(judged.iter())
-            .filter_map(|(r, s)| Some(s / r.ceiling?))
-            .collect();
-        cell.vs_ceiling = interval(&shares);
+    if with_ceiling {
+        cell.ceiling = f.ceiling;
+        cell.vs_ceiling = f.vs_ceiling;
     }
     let bounds = if cpu_bound {
-        Bounds::cpu_bound(cpus, cell.ceiling)
+        f.bounds(cpus)
     } else {
         Bounds::default()
     };

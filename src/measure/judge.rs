@@ -91,14 +91,18 @@ impl Verdict {
     }
 }
 
-/// What bounds a CPU-bound job's speedup: the CPUs it may use and the machine's ceiling at its
-/// worker count. Work that waits is not bound by either: [`Bounds::default`] (none).
+/// What bounds a CPU-bound job's speedup: the CPUs it may use, the machine's ceiling at its
+/// worker count, and the CPUs it kept busy. Work that waits is not bound by any:
+/// [`Bounds::default`] (none).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Bounds {
     /// The CPUs the job could use (the point value may not exceed them).
     pub cpus: Option<usize>,
     /// The machine's ceiling at the job's worker count, with its interval.
     pub ceiling: Option<Estimate>,
+    /// The CPUs the job's runs kept busy (CPU time over wall time), with its interval: against
+    /// a one-thread run that kept one CPU busy, no faster than that (see [`artefact`]).
+    pub busy: Option<Estimate>,
 }
 
 impl Bounds {
@@ -107,6 +111,7 @@ impl Bounds {
         Bounds {
             cpus: Some(cpus),
             ceiling,
+            busy: None,
         }
     }
 }
@@ -121,6 +126,11 @@ pub fn within_margin(speedup: &Estimate) -> bool {
 /// pace of one thread, so the bound is never below 1, and a ceiling that reaches no higher than
 /// [`CEILING_FLOOR`] bounds nothing: its threads together counted less than one thread alone,
 /// a scheduler's moment rather than the machine.
+///
+/// A job that kept `busy` CPUs busy runs at most that much faster than one thread that kept
+/// one CPU busy: an interval wholly above the CPUs busy (by more than [`MARGIN`], and never
+/// below 1) says the one-thread runs did not get a whole CPU, as on a busy machine. This bound
+/// holds where every ceiling sample of the rounds was dropped.
 pub fn artefact(speedup: &Estimate, bounds: Bounds) -> Option<String> {
     if words(speedup) != Verdict::Faster {
         return None;
@@ -133,12 +143,22 @@ pub fn artefact(speedup: &Estimate, bounds: Bounds) -> Option<String> {
             speedup.ratio()
         ));
     }
-    let c = bounds.ceiling.filter(|c| c.high >= CEILING_FLOOR)?;
-    (speedup.low > c.high.max(1.0)).then(|| {
-        format!(
+    if let Some(c) = bounds.ceiling.filter(|c| c.high >= CEILING_FLOOR)
+        && speedup.low > c.high.max(1.0)
+    {
+        return Some(format!(
             "{} lies above the machine's ceiling of {}: the baseline ran in a slower moment",
             speedup.ratio(),
             c.ratio()
+        ));
+    }
+    let b = bounds.busy?;
+    (speedup.low > (b.high * (1.0 + MARGIN)).max(1.0)).then(|| {
+        format!(
+            "{} lies above the {} CPUs its runs kept busy: the baseline ran in a slower moment \
+             (it did not get a whole CPU)",
+            speedup.ratio(),
+            b.figure(2, "")
         )
     })
 }

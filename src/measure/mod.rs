@@ -8,7 +8,12 @@
 //! ([`judge::MARGIN`]) everywhere, so one interval reads the same in every command.
 
 pub mod busy;
+pub mod ceiling;
 pub mod judge;
+pub mod rounds;
+pub mod sample;
 pub mod stall;
+pub mod stop;
 
 pub use judge::{Bounds, Verdict, judge};
+pub use sample::{BOOTSTRAP_ROUNDS, Figures, Sample, interval};

@@ -131,11 +131,17 @@ impl Row {
 
 /// Times `f` `reps` times (after one warm-up run), in the unit `scale` per second; Ctrl-C or
 /// SIGTERM ends it between two runs.
-pub(super) fn time_reps(
+pub(super) fn time_reps(reps: usize, scale: f64, f: impl FnMut() -> Result<()>) -> Result<Stats> {
+    time_samples(reps, scale, f).map(Stats::of)
+}
+
+/// Each of `reps` timings of `f` (after one warm-up run), as [`time_reps`] takes them: for a
+/// figure that needs the samples themselves (an interval).
+pub(super) fn time_samples(
     reps: usize,
     scale: f64,
     mut f: impl FnMut() -> Result<()>,
-) -> Result<Stats> {
+) -> Result<Vec<f64>> {
     f()?;
     let mut xs = Vec::with_capacity(reps);
     for _ in 0..reps {
@@ -144,7 +150,7 @@ pub(super) fn time_reps(
         f()?;
         xs.push(t0.elapsed().as_secs_f64() * scale);
     }
-    Ok(Stats::of(xs))
+    Ok(xs)
 }
 
 /// The interruption, if Ctrl-C or SIGTERM asked the probes to stop.

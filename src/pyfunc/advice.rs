@@ -335,6 +335,7 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
     let base_busy = base.cpus_busy.map(|b| b.value).filter(|b| *b > 0.0);
     let bounds = |r: &Row| Bounds {
         cpus: None,
+        busy: None,
         ceiling: r.cpus_busy.zip(base_busy).map(|(b, base)| Estimate {
             value: b.value / base,
             low: b.low / base,

@@ -28,8 +28,8 @@ use super::conn::Launch;
 use super::forms::Forms;
 use super::helper::Helper;
 use super::{Interpreter, Road, Settings};
-use crate::bench::ceiling::Probe;
 use crate::error::{Error, Result, WorkerCause};
+use crate::measure::ceiling::Probe;
 use crate::span::Span;
 use crate::split::Plan;
 use crate::stats::{Estimate, median, median_interval, paired_speedup};
@@ -108,7 +108,7 @@ pub struct Row {
     /// interval.
     pub speedup: Option<Estimate>,
     /// The machine's ceiling at this worker count: the median over the measured rounds of
-    /// what a perfectly parallel loop reached just before each ([`crate::bench::ceiling`]);
+    /// what a perfectly parallel loop reached just before each ([`crate::measure::ceiling`]);
     /// absent at one worker.
     pub ceiling: Option<f64>,
     /// CPUs the row kept busy: its interpreter's CPU time over its wall time, every thread

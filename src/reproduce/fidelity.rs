@@ -5,7 +5,7 @@
 //! Every figure is an interval, and so is every judgement. A Python 2 turn lasts either
 //! microseconds or a scheduler tick, and which one a probe meets is chance on a shared machine:
 //! the probes run in rounds, interleaved across engines ([`PROBE_ROUNDS`]), and each measure is
-//! the median of its rounds with a bootstrap interval ([`stats::median_interval`]). A measure is
+//! the median of its rounds with a bootstrap interval ([`crate::measure::interval`]). A measure is
 //! within its target only when its whole ratio interval is; outside only when none of it is;
 //! otherwise the rounds cannot tell ([`Judgement`]).
 //!
@@ -18,14 +18,11 @@ use crate::backend::BackendKind;
 use crate::backend::gil::GilStats;
 use crate::backend::gil::convoy::Convoy;
 use crate::cpython::{Holds, Rates};
-use crate::stats::{self, Estimate};
+use crate::stats::Estimate;
 
 /// Rounds of every engine's GIL probes. Three give an interval (the rounds' range, for a
 /// median of three) at the cost of one probe, each round lasting a third of it.
 pub const PROBE_ROUNDS: usize = 3;
-
-/// Bootstrap resamples of the probes' intervals.
-const BOOTSTRAP_ROUNDS: usize = 2000;
 
 /// One interpreter's GIL probes, one entry a round.
 #[derive(Debug, Clone)]
@@ -54,7 +51,7 @@ pub struct ModelProbe {
 /// The median of `xs` (one figure a round) with its interval; `None` without a figure.
 fn over_rounds(xs: impl IntoIterator<Item = f64>) -> Option<Estimate> {
     let xs: Vec<f64> = xs.into_iter().filter(|x| x.is_finite()).collect();
-    (!xs.is_empty()).then(|| stats::median_interval(&xs, BOOTSTRAP_ROUNDS))
+    crate::measure::interval(&xs)
 }
 
 /// How many times the I/O thread's rate falls beside a CPU-bound thread, in one round.

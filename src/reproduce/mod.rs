@@ -32,7 +32,6 @@ pub use self::row::{
 };
 use crate::backend::BackendKind;
 use crate::backend::BackendOptions;
-use crate::bench::ceiling::Probe;
 use crate::cpython::discover::{self, Places, Spec};
 use crate::cpython::{Info, Python};
 use crate::error::{Error, Result};
@@ -437,11 +436,11 @@ fn measure_all(
     let mut rows = Vec::new();
     let started = Instant::now();
     let mut probing = Duration::ZERO;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (group, rounds) in [(theirs, FEW), (ours, parlab)] {
         let backends = lab.backends(&group);
-        let workers: Vec<usize> = group.iter().map(|r| r.1.workers()).collect();
-        let mut probe = ceiling.then(|| Probe::new(&workers));
-        let measured = rounds::measure(&group, rounds, probe.as_mut(), &mut |i, r| {
+        let bound = ceiling.then_some(cpus);
+        let (measured, spent) = rounds::measure(&group, rounds, bound, &mut |i, r| {
             let (who, variant) = &group[i];
             let what = format!(
                 "round {}: {who}, {variant}: {} {}",
@@ -452,7 +451,7 @@ fn measure_all(
             let backend = backends[i].as_deref();
             lab.run_once(who, *variant, job, backend, &what, r < rounds.least)
         })?;
-        probing += probe.as_ref().map_or(Duration::ZERO, Probe::spent);
+        probing += spent;
         for ((who, variant), m) in group.iter().zip(measured) {
             let Some(m) = m else { continue };
             rows.push(Row {

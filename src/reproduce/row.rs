@@ -145,8 +145,11 @@ pub struct Spread {
     /// in full: threads of this process, CPython's threads).
     pub cpus: Option<Estimate>,
     /// The speedup at equal CPU speed: each round's ratio divided by how much faster the row's
-    /// CPUs ran than the one-thread run's (`rounds::spread`); the verdict's figure.
+    /// CPUs ran than the one-thread run's ([`crate::measure::Figures`]); the verdict's figure.
     pub at_equal_speed: Option<Estimate>,
+    /// The machine's CPU count, for a CPU-bound row: its speedup is bounded by them and by the
+    /// CPUs it kept busy; `None` for work that waits.
+    pub cpu_count: Option<usize>,
 }
 
 impl Spread {
@@ -156,12 +159,20 @@ impl Spread {
         self.at_equal_speed.unwrap_or(self.speedup)
     }
 
-    /// What bounds the row: the machine's ceiling at its workers, where it was measured
-    /// (CPU-bound rows of more than one worker); a row without one is judged unbounded.
+    /// What bounds the row: for a CPU-bound row, the CPU count, the machine's ceiling at its
+    /// workers where a round kept a sample of it, and the CPUs it kept busy, so that a row whose
+    /// every ceiling sample was dropped (a busy machine) is still bounded; for work that waits,
+    /// only a ceiling given by hand.
     pub fn bounds(&self) -> Bounds {
-        Bounds {
-            cpus: None,
-            ceiling: self.ceiling,
+        match self.cpu_count {
+            Some(cpus) => Bounds {
+                busy: self.cpus,
+                ..Bounds::cpu_bound(cpus, self.ceiling)
+            },
+            None => Bounds {
+                ceiling: self.ceiling,
+                ..Bounds::default()
+            },
         }
     }
 

@@ -203,6 +203,7 @@ fn the_thread_ratios_take_the_rows_intervals() {
         runs: 6,
         cpus: None,
         at_equal_speed: None,
+        cpu_count: None,
     };
     let measured = |who: &Who, s: Estimate| Row {
         speedup: Some(s.value),

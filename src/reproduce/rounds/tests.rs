@@ -21,6 +21,41 @@ fn threads() -> Vec<(Who, Variant)> {
         .to_vec()
 }
 
+/// The rows' figures from [`measure`], without a probe.
+fn measure_rows(
+    rows: &[(Who, Variant)],
+    rounds: Rounds,
+    run: &mut dyn FnMut(usize, usize) -> Result<Option<Run>>,
+) -> Result<Vec<Option<Measured>>> {
+    measure(rows, rounds, None, run).map(|m| m.0)
+}
+
+/// A row's spread from its per-round `[walls, cpus]`, its base row's, and each round's
+/// ceilings, as the engine pairs them.
+fn spread_of(
+    [walls, cpus]: [&[Option<f64>]; 2],
+    [base, base_cpus]: [&[Option<f64>]; 2],
+    ceilings: &[Vec<(usize, f64)>],
+    workers: usize,
+) -> Option<Spread> {
+    let at = |xs: &[Option<f64>], r: usize| xs.get(r).copied().flatten();
+    let samples: Vec<Sample> = (0..walls.len())
+        .filter_map(|r| {
+            Some(Sample {
+                wall_s: at(walls, r)?,
+                cpu_s: at(cpus, r),
+                baseline_s: at(base, r),
+                baseline_cpu_s: at(base_cpus, r),
+                ceiling: ceilings
+                    .get(r)
+                    .and_then(|c| c.iter().find(|c| c.0 == workers && workers > 1))
+                    .map(|c| c.1),
+            })
+        })
+        .collect();
+    spread(&samples, false, None)
+}
+
 const FIXED: Rounds = Rounds {
     least: 4,
     budget: Duration::ZERO,
@@ -30,7 +65,7 @@ const FIXED: Rounds = Rounds {
 #[test]
 fn rounds_run_every_row_forwards_then_backwards() {
     let mut seen = Vec::new();
-    let out = measure(&threads(), FIXED, None, &mut |i, r| {
+    let out = measure_rows(&threads(), FIXED, &mut |i, r| {
         seen.push((r, i));
         Ok(Some(run(1.0)))
     })
@@ -44,7 +79,7 @@ fn rounds_run_every_row_forwards_then_backwards() {
 fn a_bimodal_machine_cancels_within_each_round() {
     // Every other round runs at half speed, for every row alike: 2 threads are 1.8x faster in
     // every round, although their times spread over two modes.
-    let out = measure(&threads(), FIXED, None, &mut |i, r| {
+    let out = measure_rows(&threads(), FIXED, &mut |i, r| {
         let slow = if r % 2 == 0 { 1.0 } else { 2.0 };
         Ok(Some(run(slow * [1.0, 1.0 / 1.8, 1.0 / 1.9][i])))
     })
@@ -63,18 +98,18 @@ fn rows_of_several_workers_get_the_ceiling_of_their_rounds() {
     let walls = [Some(0.5), Some(0.6), Some(0.5)];
     let base = [Some(1.0), Some(0.9), Some(1.0)];
     let ceilings = vec![vec![(2, 2.0)], vec![(2, 1.5)], vec![(2, 2.0)]];
-    let s = spread([&walls, &[]], [&base, &[]], &ceilings, 2).unwrap();
+    let s = spread_of([&walls, &[]], [&base, &[]], &ceilings, 2).unwrap();
     assert_eq!(s.ceiling.unwrap().value, 2.0);
     assert_eq!(s.ceiling_seen, Some((1.5, 2.0)));
     // Round shares: 2.0/2.0, 1.5/1.5, 2.0/2.0.
     let share = s.vs_ceiling.unwrap();
     assert!((share.value - 1.0).abs() < 1e-9, "{share:?}");
     // One worker: no ceiling.
-    let one = spread([&walls, &[]], [&base, &[]], &ceilings, 1).unwrap();
+    let one = spread_of([&walls, &[]], [&base, &[]], &ceilings, 1).unwrap();
     assert!(one.ceiling.is_none() && one.vs_ceiling.is_none() && one.ceiling_seen.is_none());
     // No round in which both ran: nothing to say.
     assert!(
-        spread(
+        spread_of(
             [&[None, Some(1.0)], &[]],
             [&[Some(1.0), None], &[]],
             &ceilings,
@@ -86,7 +121,7 @@ fn rows_of_several_workers_get_the_ceiling_of_their_rounds() {
 
 #[test]
 fn a_round_with_another_answer_is_a_wrong_answer() {
-    let err = measure(&threads(), FIXED, None, &mut |i, r| {
+    let err = measure_rows(&threads(), FIXED, &mut |i, r| {
         Ok(Some(Run {
             total: if i == 1 && r == 2 { 8 } else { 7 },
             ..run(1.0)
@@ -104,18 +139,20 @@ fn a_round_with_another_answer_is_a_wrong_answer() {
 
 #[test]
 fn a_row_that_stops_keeps_the_rounds_it_ran_and_a_failure_stops_all() {
-    let out = measure(&threads(), FIXED, None, &mut |i, r| {
+    let out = measure_rows(&threads(), FIXED, &mut |i, r| {
         Ok((i != 2 || r < 2).then(|| run(1.0)))
     })
     .unwrap();
     assert_eq!(out[2].as_ref().unwrap().spread.runs, 2);
-    let never = measure(&threads(), FIXED, None, &mut |i, _| {
-        Ok((i != 1).then(|| run(1.0)))
-    })
+    let never = measure_rows(
+        &threads(),
+        FIXED,
+        &mut |i, _| Ok((i != 1).then(|| run(1.0))),
+    )
     .unwrap();
     assert!(never[1].is_none());
     let mut calls = 0;
-    let err = measure(&threads(), FIXED, None, &mut |_, _| {
+    let err = measure_rows(&threads(), FIXED, &mut |_, _| {
         calls += 1;
         Err::<Option<Run>, _>(Error::invalid("workers", "0", "at least 1"))
     });
@@ -130,10 +167,7 @@ fn rounds_go_on_past_the_least_until_the_budget_or_the_most() {
         budget: Duration::from_secs(3600),
         most: 5,
     };
-    let out = measure(&threads()[..1], rounds, None, &mut |_, _| {
-        Ok(Some(run(1.0)))
-    })
-    .unwrap();
+    let out = measure_rows(&threads()[..1], rounds, &mut |_, _| Ok(Some(run(1.0)))).unwrap();
     assert_eq!(out[0].as_ref().unwrap().spread.runs, 5);
 }
 
@@ -154,7 +188,7 @@ fn undecided_rows_get_more_rounds_with_their_base_only() {
         most: 6,
     };
     let mut seen = Vec::new();
-    let out = measure(&threads(), six, None, &mut |i, r| {
+    let out = measure_rows(&threads(), six, &mut |i, r| {
         seen.push((r, i));
         let four = [0.83, 1.08, 1.08].get(r).copied().unwrap_or(0.9);
         Ok(Some(run([1.0, 1.0 / 1.9, 1.0 / four][i])))
@@ -177,7 +211,7 @@ fn undecided_rows_get_more_rounds_with_their_base_only() {
 fn more_rounds_stop_at_as_many_again() {
     // A row that never settles, cheap beside a decided one: at most as many rounds again as
     // were planned.
-    let out = measure(&threads(), THREE, None, &mut |i, r| {
+    let out = measure_rows(&threads(), THREE, &mut |i, r| {
         let two = if r % 2 == 0 { 0.6 } else { 1.5 };
         Ok(Some(run([1.0, 1.0 / two, 5.0][i])))
     })
@@ -191,7 +225,7 @@ fn more_rounds_stop_at_as_long_again() {
     // Past the planned rounds the machine slows down a hundredfold: the first round more
     // already takes as long as the planned ones did, and is the last.
     let mut rounds_run = 0;
-    let out = measure(&threads(), THREE, None, &mut |i, r| {
+    let out = measure_rows(&threads(), THREE, &mut |i, r| {
         rounds_run = rounds_run.max(r + 1);
         let two = if r % 2 == 0 { 0.6 } else { 1.5 };
         let slow = if r < 3 { 1.0 } else { 100.0 };
@@ -211,7 +245,7 @@ fn more_rounds_go_up_to_the_most_when_it_is_above_twice() {
         budget: Duration::ZERO,
         most: 9,
     };
-    let out = measure(&threads(), rounds, None, &mut |i, r| {
+    let out = measure_rows(&threads(), rounds, &mut |i, r| {
         let two = if r % 2 == 0 { 0.6 } else { 1.5 };
         Ok(Some(run([0.1, 0.1 / two, 5.0][i])))
     })
@@ -225,7 +259,7 @@ fn equal_speed(
     row: [&[Option<f64>]; 2],
     base: [&[Option<f64>]; 2],
 ) -> Option<(stats::Estimate, stats::Estimate)> {
-    let s = spread(row, base, &[], 1)?;
+    let s = spread_of(row, base, &[], 1)?;
     Some((s.cpus?, s.at_equal_speed?))
 }
 
@@ -281,7 +315,7 @@ fn no_speed_is_judged_without_every_cpu_time() {
 #[test]
 fn measured_rows_carry_their_cpus_and_their_speedup_equal_speed() {
     // The gil model's case: a lone thread landing on the slower vCPU in every other round.
-    let out = measure(&threads(), FIXED, None, &mut |i, r| {
+    let out = measure_rows(&threads(), FIXED, &mut |i, r| {
         let slow = if i == 0 && r % 2 == 0 { 1.3 } else { 1.0 };
         Ok(Some(Run {
             cpu_s: Some(slow),
@@ -295,7 +329,7 @@ fn measured_rows_carry_their_cpus_and_their_speedup_equal_speed() {
     assert_eq!((busy.value, equal.value, equal.high), (1.0, 1.0, 1.0));
     assert_eq!(two.judged(), equal);
     // Runs without CPU times: judged by the clock.
-    let plain = measure(&threads(), FIXED, None, &mut |_, _| Ok(Some(run(1.0)))).unwrap();
+    let plain = measure_rows(&threads(), FIXED, &mut |_, _| Ok(Some(run(1.0)))).unwrap();
     let s = plain[1].as_ref().unwrap().spread;
     assert!(s.cpus.is_none() && s.at_equal_speed.is_none() && s.judged() == s.speedup);
 }
@@ -308,10 +342,10 @@ fn the_share_of_the_ceiling_is_taken_at_equal_speed() {
     let (walls, cpus) = (some(&[0.5, 0.5, 0.5]), some(&[1.0, 1.0, 1.0]));
     let (base, base_cpus) = (some(&[1.1, 1.1, 1.1]), some(&[1.1, 1.1, 1.1]));
     let ceilings = vec![vec![(2, 2.0)]; 3];
-    let s = spread([&walls, &cpus], [&base, &base_cpus], &ceilings, 2).unwrap();
+    let s = spread_of([&walls, &cpus], [&base, &base_cpus], &ceilings, 2).unwrap();
     assert!((s.speedup.value - 2.2).abs() < 1e-9, "{s:?}");
     assert!((s.vs_ceiling.unwrap().value - 1.0).abs() < 1e-9, "{s:?}");
     // Without CPU times, the clock's ratio over the ceiling.
-    let s = spread([&walls, &[]], [&base, &[]], &ceilings, 2).unwrap();
+    let s = spread_of([&walls, &[]], [&base, &[]], &ceilings, 2).unwrap();
     assert!((s.vs_ceiling.unwrap().value - 1.1).abs() < 1e-9, "{s:?}");
 }

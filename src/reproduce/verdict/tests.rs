@@ -37,6 +37,7 @@ fn measured(who: &Who, variant: Variant, ratios: &[f64], ceiling: Option<(f64, f
             runs: ratios.len(),
             cpus: None,
             at_equal_speed: None,
+            cpu_count: None,
         }),
         ..Row::new(who.clone(), variant)
     }
