@@ -349,3 +349,57 @@ fn the_share_of_the_ceiling_is_taken_at_equal_speed() {
     let s = spread_of([&walls, &[]], [&base, &[]], &ceilings, 2).unwrap();
     assert!((s.vs_ceiling.unwrap().value - 1.1).abs() < 1e-9, "{s:?}");
 }
+
+#[test]
+fn a_row_whose_ceiling_samples_were_all_dropped_is_bounded_by_the_cpus_it_kept_busy() {
+    // On a busy machine: 4 threads kept 0.94 CPUs busy and ran 2.2x (1.6x) faster than one
+    // thread, whose runs waited for a CPU; no ceiling sample survived. The CPU count, then the
+    // CPUs kept busy, bound the row: an artefact either way, never "faster".
+    for (ratio, why) in [
+        (2.2, "above the 2 CPUs"),
+        (1.6, "0.94 CPUs its runs kept busy"),
+    ] {
+        let spread = spread_of(
+            [&[Some(0.45); 7], &[Some(0.94 * 0.45); 7]],
+            [&[Some(0.45 * ratio); 7], &[Some(0.94 * 0.45); 7]],
+            &[],
+            4,
+        )
+        .map(|s| Spread {
+            cpu_count: Some(2),
+            ..s
+        })
+        .unwrap();
+        assert_eq!(spread.ceiling, None);
+        assert_eq!(
+            spread.verdict(),
+            crate::measure::Verdict::Artefact,
+            "{spread:?}"
+        );
+        let said = crate::measure::judge::artefact(&spread.judged(), spread.bounds()).unwrap();
+        assert!(said.contains(why), "{said}");
+        // As before the fix: unbounded, the row read faster.
+        let unbounded = Spread {
+            cpu_count: None,
+            ..spread
+        };
+        assert_eq!(unbounded.verdict(), crate::measure::Verdict::Faster);
+    }
+    // The engine sets the CPU count on CPU-bound rows.
+    let (out, _) = measure(&threads(), FIXED, Some(2), &mut |i, _| {
+        // The one-thread run kept 0.45 of a CPU busy, the others 0.94.
+        let (wall, cpu): (f64, f64) = [(1.0, 0.45), (0.45, 0.94 * 0.45), (0.45, 0.94 * 0.45)][i];
+        Ok(Some(Run {
+            cpu_s: Some(cpu),
+            ..run(wall)
+        }))
+    })
+    .unwrap();
+    let four = out[2].as_ref().unwrap().spread;
+    assert_eq!(four.cpu_count, Some(2));
+    assert_eq!(
+        four.verdict(),
+        crate::measure::Verdict::Artefact,
+        "{four:?}"
+    );
+}
