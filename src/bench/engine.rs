@@ -1,26 +1,31 @@
-//! Running the matrix: warm-up rounds, then measured rounds in which every cell runs once,
-//! then every cell's figures.
+//! Running the matrix on the shared engine ([`crate::measure`]): warm-up rounds, then
+//! measured rounds in which every cell runs once beside a run of its baseline, until the
+//! rounds asked for ran and the cells are as precise as asked ([`Precision`]); then every
+//! cell's figures.
 //!
 //! Cells run round-robin rather than one after the other, so that a machine that drifts
-//! (another job starting, a CPU throttling) hurts every cell alike rather than the last ones.
-//! A wrong answer or an error marks its cell and the benchmark goes on; an interruption stops
-//! it, and the report keeps everything measured until then.
+//! (another job starting, a CPU throttling) hurts every cell alike rather than the last ones;
+//! a baseline run follows every two cells, and a one-worker cell runs with its baseline on one
+//! CPU, a different one each round (the engine's policy, [`crate::measure::rounds`]). A wrong
+//! answer or an error marks its cell and the benchmark goes on; an interruption stops it, and
+//! the report keeps everything measured until then.
 
 use std::time::{Duration, Instant};
 
 use super::machine::Machine;
 use super::matrix::{self, Entry};
-use super::pairing::{partner, round_order};
 use super::rusage::{CpuTime, peak_rss_kib, reset_peak_rss};
 use super::schema::{Cell, Report, Run, SCHEMA_VERSION};
 use super::spec::Spec;
-use super::summary::summarise;
+use super::summary::{equal_speed, summarise};
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
 use crate::interrupt;
 use crate::job::Job;
 use crate::kernels::Total;
 use crate::measure::ceiling;
+use crate::measure::rounds::{Measurement, Pairing, Timed};
+use crate::measure::stop::{Precision, Stopping};
 use crate::observer::Silent;
 
 /// Least time between two rewrites of the exports during a benchmark.
@@ -69,77 +74,94 @@ pub fn run(
     let mut machine = Machine::now();
     machine.set_cpu_speeds(ceiling::cpu_speeds()?);
     let (cells, entries) = matrix::build(spec)?;
-    let workers: Vec<usize> = cells.iter().map(|c| c.workers).collect();
-    let per_round = round_order(&entries, &workers).len();
+    let rows = pairing(&cells, &entries);
+    let mut stop = stopping(spec, &cells);
+    let mut m = Measurement::new(
+        rows,
+        Some(2),
+        spec.warmup,
+        Some(ceiling::Probe::new(&spec.workers)),
+    );
     let mut report = empty_report(spec, &machine, cells);
-    let mut schedule = Schedule::new(spec, entries.len(), per_round);
-    let mut lab = Lab {
-        probe: ceiling::Probe::new(&spec.workers),
-        cpus: ceiling::allowed_cpus(),
-        samples: Vec::new(),
-        probe_s: 0.0,
-        started: Instant::now(),
-    };
+    let mut schedule = Schedule::new(spec, m.per_round());
+    // The CPUs one-worker pairs are held to, one each round in turn.
+    let cpus = ceiling::allowed_cpus();
+    let started = Instant::now();
     // Exports are rewritten after the first round and then at most once a second, so that a
     // long benchmark of short runs spends its time measuring, not writing files.
     let mut last_update: Option<Instant> = None;
-    while !schedule.finished(spec, &report, lab.started.elapsed()) {
+    while let Some(open) = stop.next(&m) {
         let round = run_round(
-            spec,
             &entries,
             &mut report,
             &mut schedule,
-            &mut lab,
+            (&mut m, &open, &cpus, started),
             progress,
         );
         match round {
             Ok(()) => {}
-            Err(Stop::Interrupted(why)) => {
-                report.interrupted = Some(why);
+            Err(e) if e.interrupted_by().is_some() => {
+                report.interrupted = Some(e.to_string());
                 break;
             }
             // What was measured is kept in the exports before the failure is passed on.
-            Err(Stop::Failed(e)) => {
-                summarise(&mut report, spec, lab.figures());
+            Err(e) => {
+                summarise(&mut report, spec, figures(&m, started));
                 publish(&mut report, &mut machine, update)?;
                 return Err(e);
             }
         }
         // Every round: whether to stop reads each cell's interval (`--precision`), which must
         // be this round's, not the one of the last export.
-        summarise(&mut report, spec, lab.figures());
+        summarise(&mut report, spec, figures(&m, started));
         if last_update.is_none_or(|t| t.elapsed() >= UPDATE_EVERY) {
             publish(&mut report, &mut machine, update)?;
             last_update = Some(Instant::now());
         }
     }
     report.complete = report.interrupted.is_none();
-    summarise(&mut report, spec, lab.figures());
+    summarise(&mut report, spec, figures(&m, started));
     publish(&mut report, &mut machine, update)?;
     Ok(report)
 }
 
-/// The ceiling probe and what it measured, with the time it and the benchmark took.
-struct Lab {
-    probe: ceiling::Probe,
-    /// The CPUs one-worker pairs are held to, one each round in turn.
-    cpus: Vec<usize>,
-    /// Every measured round's ceiling samples: (workers, ceiling).
-    samples: Vec<(usize, f64)>,
-    /// Seconds the probes took.
-    probe_s: f64,
-    started: Instant,
+/// The rows as the rounds pair them: each cell with its baseline, a one-worker cell pinned.
+fn pairing(cells: &[Cell], entries: &[Entry]) -> Vec<Pairing> {
+    cells
+        .iter()
+        .zip(entries)
+        .map(|(c, e)| Pairing {
+            baseline: e.baseline,
+            workers: c.workers,
+            pinned: c.workers == 1 && !c.baseline,
+        })
+        .collect()
 }
 
-impl Lab {
-    /// The ceiling samples, the probes' time and the time since the benchmark started.
-    fn figures(&self) -> (&[(usize, f64)], f64, f64) {
-        (
-            &self.samples,
-            self.probe_s,
-            self.started.elapsed().as_secs_f64(),
-        )
+/// When the benchmark stops: the rounds asked for (`--runs`), then more until every cell is
+/// within `--precision` and has run for `--min-time`, or `--max-time` passes; at most
+/// [`MAX_ROUNDS`] measured rounds (or `--runs`, if more) whatever the time.
+fn stopping(spec: &Spec, cells: &[Cell]) -> Precision {
+    Precision {
+        least: spec.least_rounds(),
+        most: MAX_ROUNDS.max(spec.runs),
+        precision: spec.precision,
+        min_time: spec.min_time,
+        max_time: spec.max_time,
+        judged: cells
+            .iter()
+            .map(|c| !c.baseline && !c.range.is_empty())
+            .collect(),
     }
+}
+
+/// The ceiling samples, the probes' time and the time since the benchmark started.
+fn figures(m: &Measurement, started: Instant) -> (&[(usize, f64)], f64, f64) {
+    (
+        m.ceilings(),
+        m.probe().map_or(0.0, |p| p.spent().as_secs_f64()),
+        started.elapsed().as_secs_f64(),
+    )
 }
 
 /// The report before any run: settings, machine, and the cells without measurements.
@@ -169,8 +191,8 @@ fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<Cell>) -> Report {
     }
 }
 
-/// Where the benchmark stands: rounds run, runs done, the time measured in every cell and
-/// the time each round took.
+/// Where the benchmark stands, for its progress: rounds run, runs done and the time each
+/// round took.
 struct Schedule {
     /// Rounds run so far, warm-up included.
     round: usize,
@@ -182,16 +204,16 @@ struct Schedule {
     least_rounds: usize,
     /// Every round when the number is fixed from the start (see [`Progress::total`]).
     fixed_rounds: Option<usize>,
-    /// Wall time measured so far, per cell, seconds.
-    measured_s: Vec<f64>,
     /// How long each round run so far took, probes included.
     round_times: Vec<Duration>,
+    /// Warm-up rounds.
+    warmup: usize,
 }
 
 impl Schedule {
-    fn new(spec: &Spec, cells: usize, per_round: usize) -> Schedule {
+    fn new(spec: &Spec, per_round: usize) -> Schedule {
         let least_rounds = spec.warmup + spec.least_rounds();
-        // Only these stop a benchmark after more rounds than asked (see `finished`).
+        // Only these stop a benchmark after more rounds than asked (see `stopping`).
         let open = spec.precision.is_some() || spec.min_time.is_some();
         Schedule {
             round: 0,
@@ -199,14 +221,14 @@ impl Schedule {
             per_round,
             least_rounds,
             fixed_rounds: (!open).then_some(least_rounds),
-            measured_s: vec![0.0; cells],
             round_times: Vec::new(),
+            warmup: spec.warmup,
         }
     }
 
     /// Where the benchmark stands before the next run, in the round that started at `round`
     /// of a benchmark that started at `started`.
-    fn progress(&self, spec: &Spec, cell: String, started: Instant, round: Instant) -> Progress {
+    fn progress(&self, cell: String, started: Instant, round: Instant) -> Progress {
         let eta = self.fixed_rounds.and_then(|rounds| {
             let ran = self.round_times.len() as u32;
             let mean = self.round_times.iter().sum::<Duration>().checked_div(ran)?;
@@ -222,84 +244,48 @@ impl Schedule {
             eta,
             elapsed: started.elapsed(),
             cell,
-            phase: if self.warm(spec) {
+            phase: if self.round < self.warmup {
                 "warm-up"
             } else {
                 "measure"
             },
         }
     }
-
-    /// True during the warm-up rounds, whose runs are checked but not kept.
-    fn warm(&self, spec: &Spec) -> bool {
-        self.round < spec.warmup
-    }
-
-    /// True once the rounds asked for ran and every cell has run for `--min-time`, or after
-    /// [`MAX_ROUNDS`] (or `--runs`, if more) measured rounds whatever the time.
-    fn finished(&self, spec: &Spec, report: &Report, elapsed: Duration) -> bool {
-        if self.warm(spec) {
-            return false;
-        }
-        let measured = self.round - spec.warmup;
-        let enough_runs = measured >= spec.least_rounds();
-        let enough_time = spec
-            .min_time
-            .is_none_or(|t| self.measured_s.iter().all(|&s| s >= t.as_secs_f64()));
-        let precise = report
-            .cells
-            .iter()
-            .all(|c| c.within_precision != Some(false));
-        let out_of_time = spec.max_time.is_some_and(|t| elapsed >= t);
-        (enough_runs && ((enough_time && precise) || out_of_time))
-            || measured >= MAX_ROUNDS.max(spec.runs)
-    }
 }
 
-/// Why a round stopped before its end; the round is then not counted.
-enum Stop {
-    /// Ctrl-C or SIGTERM, described.
-    Interrupted(String),
-    /// The benchmark itself cannot go on (the OS refused the ceiling probe's threads).
-    Failed(crate::Error),
-}
-
-/// Measures the ceiling, then runs every cell once in [`round_order`] (the baseline more than
-/// once) and pairs each run with its baseline run; pinned pairs run on the round's CPU. Stops
-/// at an interruption with its description, or at a failure of the probe.
+/// One round on the engine: the ceiling, then every cell of `open` once beside its baseline
+/// (pinned pairs on the round's CPU, one of `cpus` in turn); each kept run joins its cell with
+/// its partner's times. A wrong answer or a failed run marks its cell and gives no sample; an
+/// interruption, or a failure of the probe, is the error.
 fn run_round(
-    spec: &Spec,
     entries: &[Entry],
     report: &mut Report,
     schedule: &mut Schedule,
-    lab: &mut Lab,
+    (m, open, cpus, started): (&mut Measurement, &[usize], &[usize], Instant),
     progress: &mut dyn FnMut(&Progress),
-) -> std::result::Result<(), Stop> {
-    let warm = schedule.warm(spec);
+) -> Result<()> {
     let round_started = Instant::now();
-    let (ceilings, cost) = lab.probe.sample().map_err(Stop::Failed)?;
-    lab.probe_s += cost.as_secs_f64();
-    let workers: Vec<usize> = report.cells.iter().map(|c| c.workers).collect();
-    let order = round_order(entries, &workers);
-    let cpu = (!lab.cpus.is_empty()).then(|| lab.cpus[schedule.round % lab.cpus.len()]);
-    let mut done: Vec<(usize, Option<Run>)> = Vec::with_capacity(order.len());
-    for slot in &order {
-        let i = slot.entry;
+    let mut runs: Vec<Option<Run>> = Vec::new();
+    let kept = m.round(open, &mut |at, slot, round| {
         if let Some(signal) = interrupt::requested() {
-            return Err(Stop::Interrupted(interrupt::error(signal).to_string()));
+            return Err(interrupt::error(signal));
         }
-        let entry = &entries[i];
-        let cell = &mut report.cells[i];
-        progress(&schedule.progress(spec, cell.label(), lab.started, round_started));
+        let entry = &entries[slot.row];
+        let cell = &mut report.cells[slot.row];
+        progress(&schedule.progress(cell.label(), started, round_started));
+        let cpu = (!cpus.is_empty()).then(|| cpus[round % cpus.len()]);
         let on = slot.pinned.then_some(cpu);
-        let (outcome, mut run) = measure(entry.backend.as_ref(), &entry.job, cell.workers, on);
+        let (outcome, run) = measure(entry.backend.as_ref(), &entry.job, cell.workers, on);
         schedule.done += 1;
-        run.ceiling = ceilings
-            .iter()
-            .find(|(w, _)| *w == cell.workers)
-            .map(|c| c.1);
+        runs.resize(at + 1, None);
         match outcome {
-            Ok(total) if total == entry.expected => done.push((i, Some(run))),
+            Ok(total) if total == entry.expected => {
+                runs[at] = Some(run);
+                Ok(Some(Timed {
+                    wall_s: run.wall_s,
+                    cpu_s: equal_speed(cell).then_some(run.user_s + run.sys_s),
+                }))
+            }
             Ok(total) => {
                 cell.mismatches += 1;
                 let e = format!(
@@ -308,40 +294,27 @@ fn run_round(
                     entry.expected.headline()
                 );
                 keep_error(cell, e);
-                done.push((i, None));
+                Ok(None)
             }
-            Err(e) if e.interrupted_by().is_some() => return Err(Stop::Interrupted(e.to_string())),
+            Err(e) if e.interrupted_by().is_some() => Err(e),
             Err(e) => {
                 keep_error(cell, e.to_string());
-                done.push((i, None));
+                Ok(None)
             }
         }
-    }
-    lab.probe.fit(round_started.elapsed());
+    });
     schedule.round_times.push(round_started.elapsed());
-    if warm {
-        schedule.round += 1;
-        return Ok(());
-    }
-    // A sample given again (the probe was not due) is counted once: when it was measured, or
-    // in the first measured round for one measured during the warm-up.
-    if !cost.is_zero() || lab.samples.is_empty() {
-        lab.samples.extend(ceilings);
-    }
-    for at in 0..done.len() {
-        let paired = partner(&order, entries, at).and_then(|p| done[p].1);
-        let (i, run) = &mut done[at];
-        // A pinned baseline run is its cell's partner only.
-        let partner_only = order[at].pinned && entries[*i].baseline == *i;
-        if let Some(run) = run.as_mut().filter(|_| !partner_only) {
-            run.baseline_s = paired.map(|r| r.wall_s);
-            run.baseline_cpu_s = paired.map(|r| r.user_s + r.sys_s);
-            schedule.measured_s[*i] += run.wall_s;
-            report.cells[*i].runs.push(*run);
-        }
-    }
-    report.rounds += 1;
+    let kept = kept?;
     schedule.round += 1;
+    for k in kept {
+        let Some(mut run) = runs[k.at] else { continue };
+        let paired = k.partner.and_then(|p| runs[p]);
+        run.baseline_s = paired.map(|r| r.wall_s);
+        run.baseline_cpu_s = paired.map(|r| r.user_s + r.sys_s);
+        run.ceiling = k.sample.ceiling;
+        report.cells[k.row].runs.push(run);
+    }
+    report.rounds = m.measured();
     Ok(())
 }
 
@@ -417,27 +390,38 @@ mod tests {
     use super::*;
     use crate::bench::spec::sample;
 
-    /// Rounds a schedule runs before it is finished, measured `wall_s` per run and cell.
-    fn rounds_run(spec: &Spec, wall_s: f64) -> usize {
-        let mut s = Schedule::new(spec, 2, 6);
-        let report = empty_report(spec, &Machine::now(), Vec::new());
-        while !s.finished(spec, &report, Duration::ZERO) {
-            if !s.warm(spec) {
-                s.measured_s.iter_mut().for_each(|t| *t += wall_s);
-            }
-            s.round += 1;
+    /// Measured rounds a benchmark of `spec` runs before it stops, each run taking `wall_s`,
+    /// the cells' runs twice as long in the rounds that are `slow` (counted from 0, warm-up
+    /// included).
+    fn rounds_run(spec: &Spec, wall_s: f64, slow: fn(usize) -> bool) -> usize {
+        let (cells, entries) = matrix::build(spec).unwrap();
+        let mut stop = stopping(spec, &cells);
+        let mut m = Measurement::new(pairing(&cells, &entries), Some(2), spec.warmup, None);
+        while let Some(open) = stop.next(&m) {
+            m.round(&open, &mut |_, slot, round| {
+                let odd = slow(round) && slot.row != 0;
+                Ok(Some(Timed {
+                    wall_s: if odd { 2.0 * wall_s } else { wall_s },
+                    cpu_s: None,
+                }))
+            })
+            .unwrap();
         }
-        s.round
+        m.measured()
+    }
+
+    fn never(_: usize) -> bool {
+        false
     }
 
     #[test]
     fn the_schedule_runs_warm_up_then_the_rounds_asked_for() {
         let spec = sample();
-        assert_eq!(rounds_run(&spec, 1.0), 1 + 2);
-        let s = Schedule::new(&spec, 4, 6);
+        assert_eq!(rounds_run(&spec, 1.0, never), 2);
+        let s = Schedule::new(&spec, 6);
         assert_eq!((s.least_rounds, s.fixed_rounds), (3, Some(3)));
         // At least one measured round, even when none is asked for.
-        assert_eq!(rounds_run(&Spec { runs: 0, ..spec }, 1.0), 1 + 1);
+        assert_eq!(rounds_run(&Spec { runs: 0, ..spec }, 1.0, never), 1);
     }
 
     #[test]
@@ -452,9 +436,9 @@ mod tests {
                 ..sample()
             },
         ] {
-            let s = Schedule::new(&spec, 4, 6);
+            let s = Schedule::new(&spec, 6);
             assert_eq!((s.least_rounds, s.fixed_rounds), (3, None));
-            let p = s.progress(&spec, String::new(), Instant::now(), Instant::now());
+            let p = s.progress(String::new(), Instant::now(), Instant::now());
             assert_eq!((p.total, p.eta, p.round), (None, None, 1));
         }
     }
@@ -462,10 +446,10 @@ mod tests {
     #[test]
     fn the_time_left_is_the_mean_round_times_the_rounds_left() {
         let spec = sample();
-        let mut s = Schedule::new(&spec, 4, 6);
+        let mut s = Schedule::new(&spec, 6);
         s.round_times = vec![Duration::from_secs(2), Duration::from_secs(4)];
         s.round = 2;
-        let p = s.progress(&spec, String::new(), Instant::now(), Instant::now());
+        let p = s.progress(String::new(), Instant::now(), Instant::now());
         // One round of three left, at a mean of 3 s.
         let eta = p.eta.unwrap();
         assert!(
@@ -481,8 +465,29 @@ mod tests {
             ..sample()
         };
         // Binary fractions, so that the sums are exact.
-        assert_eq!(rounds_run(&spec, 0.0625), 1 + 4);
-        assert_eq!(rounds_run(&spec, 0.0), 1 + MAX_ROUNDS);
+        assert_eq!(rounds_run(&spec, 0.0625, never), 4);
+        assert_eq!(rounds_run(&spec, 0.0, never), MAX_ROUNDS);
+    }
+
+    #[test]
+    fn precision_adds_rounds_until_met_or_out_of_time() {
+        let spec = Spec {
+            precision: Some(0.05),
+            ..sample()
+        };
+        // Every pair at the same ratio: precise after the rounds asked for.
+        assert_eq!(rounds_run(&spec, 0.5, never), 2);
+        // The cells of the first measured rounds at half speed every other round: rounds are
+        // added until the interval is narrow.
+        let early = |round: usize| round < 5 && round % 2 == 1;
+        let n = rounds_run(&spec, 0.5, early);
+        assert!(n > 4 && n < 30, "{n}");
+        // Or until the time is up.
+        let timed = Spec {
+            max_time: Some(Duration::ZERO),
+            ..spec
+        };
+        assert_eq!(rounds_run(&timed, 0.5, early), 2);
     }
 
     #[test]
@@ -515,9 +520,15 @@ mod tests {
                 cell.efficiency,
                 cell.speedup.map(|s| s.scaled(1.0 / cell.workers as f64))
             );
-            // Every run of a cell is paired with a baseline run of its round.
+            // Every run of a cell is paired with a baseline run of its round, whose CPU time
+            // is recorded beside it.
             if !cell.baseline {
-                assert!(cell.runs.iter().all(|r| r.baseline_s.is_some()), "{cell:?}");
+                assert!(
+                    cell.runs
+                        .iter()
+                        .all(|r| r.baseline_s.is_some() && r.baseline_cpu_s.is_some()),
+                    "{cell:?}"
+                );
             }
             // The ceiling is sampled at more than one worker only, and a cell has one from the
             // samples its rounds kept (a busy machine can leave a round without one: a sample
@@ -532,25 +543,6 @@ mod tests {
             report.cells.iter().all(|c| c.ceiling.is_none())
         );
         assert!(report.ceilings.cost_s > 0.0);
-    }
-
-    #[test]
-    fn precision_adds_rounds_until_met_or_out_of_time() {
-        let spec = Spec {
-            precision: Some(0.05),
-            max_time: Some(Duration::from_secs(30)),
-            ..sample()
-        };
-        let mut report = empty_report(&spec, &Machine::now(), matrix::build(&spec).unwrap().0);
-        let mut s = Schedule::new(&spec, 4, 6);
-        s.round = 1 + spec.runs;
-        assert!(
-            s.finished(&spec, &report, Duration::ZERO),
-            "nothing imprecise yet"
-        );
-        report.cells[1].within_precision = Some(false);
-        assert!(!s.finished(&spec, &report, Duration::from_secs(1)));
-        assert!(s.finished(&spec, &report, Duration::from_secs(31)));
     }
 
     #[test]

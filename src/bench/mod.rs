@@ -15,7 +15,6 @@
 //! | `spec` | [`Spec`]: what to benchmark |
 //! | `matrix` | the cells and the backend, job and answer of each |
 //! | `engine` | [`run`]: the rounds, the checks, the figures |
-//! | `pairing` | the order of a round and which runs are paired |
 //! | `rusage` | CPU time and peak memory of a run |
 //! | `schema` | [`Report`] and its parts: the JSON schema of `docs/bench-json.md` |
 //! | [`machine`] | the machine a benchmark ran on |
@@ -29,7 +28,6 @@ mod engine;
 pub mod karp_flatt;
 pub mod machine;
 mod matrix;
-mod pairing;
 pub(crate) mod rusage;
 mod schema;
 mod spec;

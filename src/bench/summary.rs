@@ -57,6 +57,12 @@ pub(crate) fn cpu_counted(backend: BackendKind) -> bool {
     )
 }
 
+/// Whether `cell`'s CPU times say how fast its CPUs ran: CPU-bound work on a backend whose
+/// CPU time is counted in full (not a GPU's).
+pub(super) fn equal_speed(cell: &Cell) -> bool {
+    cell.backend != BackendKind::Gpu && cpu_bound(&cell.kernel) && cpu_counted(cell.backend)
+}
+
 /// The engine's sample of `run`: its CPU times where they say how fast the CPUs ran
 /// (`equal_speed`), its ceiling where one bounds it (`ceiling`).
 fn sample(run: &Run, equal_speed: bool, ceiling: bool) -> Sample {
@@ -98,7 +104,7 @@ pub(super) fn figures(cell: &mut Cell, cpus: usize, precision: Option<f64>) {
     // no efficiency, serial fraction, ceiling or artefact from them.
     let on_cpus = cell.backend != BackendKind::Gpu;
     let cpu_bound = cpu_bound(&cell.kernel) && on_cpus;
-    let equal_speed = cpu_bound && cpu_counted(cell.backend);
+    let equal_speed = equal_speed(cell);
     let with_ceiling = cpu_bound && cell.workers > 1;
     let samples: Vec<Sample> = cell
         .runs

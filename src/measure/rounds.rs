@@ -142,6 +142,9 @@ pub struct Kept {
     pub row: usize,
     /// Its position in the round's order, as the run closure was told it.
     pub at: usize,
+    /// The position of the baseline run it is paired with ([`partner`]), where that run gave
+    /// a time.
+    pub partner: Option<usize>,
     /// The sample.
     pub sample: Sample,
 }
@@ -271,7 +274,8 @@ impl Measurement {
             if !slot.kept {
                 continue;
             }
-            let paired = partner(&order, &self.rows, at).and_then(|p| timed[p]);
+            let with = partner(&order, &self.rows, at).filter(|&p| timed[p].is_some());
+            let paired = with.and_then(|p| timed[p]);
             let workers = self.rows[slot.row].workers;
             let sample = Sample {
                 wall_s: t.wall_s,
@@ -284,6 +288,7 @@ impl Measurement {
             kept.push(Kept {
                 row: slot.row,
                 at,
+                partner: with,
                 sample,
             });
         }
