@@ -295,18 +295,17 @@ impl Measurement {
         Ok(kept)
     }
 
-    /// Rounds until `stop` says the measurement is over, each of the rows it names; `after`
-    /// hears each round's kept samples. The first error ends the rounds; what the rounds
-    /// before it kept stays in the measurement.
+    /// Rounds ([`Measurement::round`]) until `stop` says the measurement is over, each of the
+    /// rows it names. The first error ends the rounds; what the rounds before it kept stays in
+    /// the measurement. A caller that does something after every round (`bench` writes its
+    /// exports) runs the rounds itself, asking `stop` before each.
     pub fn run(
         &mut self,
         stop: &mut dyn Stopping,
         run: &mut dyn FnMut(usize, Slot, usize) -> Result<Option<Timed>>,
-        after: &mut dyn FnMut(&Measurement, &[Kept]) -> Result<()>,
     ) -> Result<()> {
         while let Some(open) = stop.next(self) {
-            let kept = self.round(&open, run)?;
-            after(self, &kept)?;
+            self.round(&open, run)?;
         }
         Ok(())
     }
@@ -395,26 +394,17 @@ mod tests {
         let rows = four();
         let mut m = Measurement::new(rows, Some(2), 1, None);
         let mut calls = 0;
-        let mut rounds_heard = Vec::new();
-        m.run(
-            &mut Fixed { rounds: 3 },
-            &mut |_, slot, round| {
-                calls += 1;
-                let wall_s = [1.0, 1.0, 0.5, 0.25][slot.row] * (1.0 + round as f64);
-                Ok(Some(Timed {
-                    wall_s,
-                    cpu_s: None,
-                }))
-            },
-            &mut |m, kept| {
-                rounds_heard.push((m.rounds(), kept.len()));
-                Ok(())
-            },
-        )
+        m.run(&mut Fixed { rounds: 3 }, &mut |_, slot, round| {
+            calls += 1;
+            let wall_s = [1.0, 1.0, 0.5, 0.25][slot.row] * (1.0 + round as f64);
+            Ok(Some(Timed {
+                wall_s,
+                cpu_s: None,
+            }))
+        })
         .unwrap();
         // One warm-up round and three measured, seven runs each.
         assert_eq!(calls, 4 * 7);
-        assert_eq!(rounds_heard, [(1, 0), (2, 5), (3, 5), (4, 5)]);
         assert_eq!(m.measured(), 3);
         // Two free baseline runs a round kept, the pinned ones partners only.
         assert_eq!(m.samples(0).len(), 6);

@@ -90,32 +90,28 @@ pub fn measure(
     let mut m = Measurement::new(pairing, None, 0, probe);
     let mut stop = Decided::new(rounds.least, rounds.budget, rounds.most, cpus);
     let mut last: Vec<Option<Run>> = vec![None; rows.len()];
-    m.run(
-        &mut stop,
-        &mut |_, slot, round| {
-            let i = slot.row;
-            let out = run(i, round)?;
-            if let (Some(out), Some(first)) = (&out, &last[i])
-                && out.total != first.total
-            {
-                let (who, variant) = &rows[i];
-                return Err(Error::WrongAnswer {
-                    what: format!("round {} of {who}, {variant}", round + 1),
-                    got: out.total.to_string(),
-                    expected: first.total.to_string(),
-                });
-            }
-            let timed = out.as_ref().map(|r| Timed {
-                wall_s: r.wall_s,
-                cpu_s: r.cpu_s,
+    m.run(&mut stop, &mut |_, slot, round| {
+        let i = slot.row;
+        let out = run(i, round)?;
+        if let (Some(out), Some(first)) = (&out, &last[i])
+            && out.total != first.total
+        {
+            let (who, variant) = &rows[i];
+            return Err(Error::WrongAnswer {
+                what: format!("round {} of {who}, {variant}", round + 1),
+                got: out.total.to_string(),
+                expected: first.total.to_string(),
             });
-            if let Some(out) = out {
-                last[i] = Some(out);
-            }
-            Ok(timed)
-        },
-        &mut |_, _| Ok(()),
-    )?;
+        }
+        let timed = out.as_ref().map(|r| Timed {
+            wall_s: r.wall_s,
+            cpu_s: r.cpu_s,
+        });
+        if let Some(out) = out {
+            last[i] = Some(out);
+        }
+        Ok(timed)
+    })?;
     let spent = m.probe().map_or(Duration::ZERO, Probe::spent);
     let measured = (0..rows.len())
         .map(|i| {
