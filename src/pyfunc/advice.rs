@@ -20,13 +20,10 @@ use serde::Serialize;
 use super::Road;
 use super::measure::{Failure, Row};
 use crate::measure::stall::stall;
-use crate::measure::{Bounds, Verdict, busy, judge};
+use crate::measure::{BOOTSTRAP_ROUNDS, Bounds, Verdict, busy, judge};
 use crate::span::Span;
 use crate::stats::{Estimate, paired_speedup};
 use crate::units::seconds;
-
-/// Bootstrap resamples for the interval between two interpreters' runs.
-const RESAMPLES: usize = 2000;
 
 /// What to use, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -225,7 +222,7 @@ pub fn overall(rows: &[Row], recs: &[Recommendation], range: &str) -> Option<Rec
             m(a.1).total_cmp(&m(b.1))
         });
     let against = runner.map_or(String::new(), |(rec, row)| {
-        let (a, b) = (&best_row.times, &row.times);
+        let (a, b) = (best_row.times(), row.times());
         let mut text = format!(
             ", {} a run against {} for {} on {}",
             seconds(best_row.median_s.unwrap_or(0.0)),
@@ -234,7 +231,7 @@ pub fn overall(rows: &[Row], recs: &[Recommendation], range: &str) -> Option<Rec
             rec.python
         );
         if a.len() == b.len() && !a.is_empty() {
-            let ratio = paired_speedup(b, a, RESAMPLES);
+            let ratio = paired_speedup(&b, &a, BOOTSTRAP_ROUNDS);
             if judge(&ratio, Bounds::default()) == Verdict::Faster {
                 text.push_str(&format!(" ({} as fast)", ratio.ratio()));
             } else {
@@ -745,7 +742,13 @@ mod tests {
         let on = |py: &str, mut r: Row, seconds: f64| {
             r.python = py.into();
             r.median_s = Some(seconds);
-            r.times = vec![seconds; 5];
+            r.samples = vec![
+                crate::measure::Sample {
+                    wall_s: seconds,
+                    ..Default::default()
+                };
+                5
+            ];
             r
         };
         let rows = [

@@ -30,13 +30,12 @@ use super::helper::Helper;
 use super::{Interpreter, Road, Settings};
 use crate::error::{Error, Result, WorkerCause};
 use crate::measure::ceiling::Probe;
+use crate::measure::rounds::{Pairing, order};
+use crate::measure::{Figures, Sample};
 use crate::span::Span;
 use crate::split::Plan;
-use crate::stats::{Estimate, median, median_interval, paired_speedup};
+use crate::stats::{Estimate, median};
 use crate::units::seconds;
-
-/// Bootstrap resamples for each interval.
-const RESAMPLES: usize = 2000;
 
 /// Without `--timeout`, a run may take this many times the sequential run...
 pub const DEFAULT_LIMIT_TIMES: u32 = 10;
@@ -121,13 +120,9 @@ pub struct Row {
     pub error: Option<String>,
     #[serde(skip)]
     pub(crate) failure: Option<Failure>,
-    /// The seconds of each measured run, in round order.
+    /// Each measured run, in round order, with the baseline run of its round.
     #[serde(skip)]
-    pub(crate) times: Vec<f64>,
-    #[serde(skip)]
-    base: Vec<f64>,
-    #[serde(skip)]
-    busy: Vec<f64>,
+    pub(crate) samples: Vec<Sample>,
 }
 
 impl Row {
@@ -147,10 +142,13 @@ impl Row {
             runs: 0,
             error: None,
             failure: None,
-            times: Vec::new(),
-            base: Vec::new(),
-            busy: Vec::new(),
+            samples: Vec::new(),
         }
+    }
+
+    /// The seconds of each measured run, in round order.
+    pub(crate) fn times(&self) -> Vec<f64> {
+        self.samples.iter().map(|s| s.wall_s).collect()
     }
 
     /// `processes x4 on 3.11.7`, `threads x2 (chunks of 16) on 3.12.1`.
@@ -182,7 +180,14 @@ impl Row {
         row.median_s = Some(1.0 / speedup.value);
         row.speedup = Some(speedup);
         row.runs = 5;
-        row.times = vec![1.0 / speedup.value; 5];
+        row.samples = vec![
+            Sample {
+                wall_s: 1.0 / speedup.value,
+                baseline_s: Some(1.0),
+                ..Sample::default()
+            };
+            5
+        ];
         row
     }
 
@@ -344,23 +349,34 @@ pub(crate) fn measure(
         done += 1;
     }
     let mut probe = Probe::new(&settings.workers);
-    let mut ceilings: Vec<(usize, f64)> = Vec::new();
     for round in 0..rounds {
         let measured = round >= settings.warmup;
         let t0 = Instant::now();
-        if measured {
-            ceilings.extend(probe.sample()?.0);
-        }
+        let ceilings = if measured {
+            probe.sample()?.0
+        } else {
+            Vec::new()
+        };
         for (g, group) in groups.iter_mut().enumerate() {
             let mine: Vec<usize> = (0..slots.len()).filter(|&s| slots[s].group == g).collect();
             let base = mine[0];
-            // The baseline takes its turn in the order too: whatever runs first in a round
-            // (after the ceiling probe, which leaves the machine's scheduler owing others)
-            // is slowed, and a baseline always first would make every cell look faster.
+            // The engine's order, one baseline run a round: the baseline first in even rounds
+            // and last in odd ones, as whatever runs first in a round (after the ceiling probe,
+            // which leaves the machine's scheduler owing others) is slowed, and a baseline
+            // always first would make every cell look faster.
+            let pairing = vec![
+                Pairing {
+                    baseline: 0,
+                    workers: 1,
+                    pinned: false,
+                };
+                mine.len()
+            ];
+            let all: Vec<usize> = (0..mine.len()).collect();
             let mut b = None;
             let mut cells = Vec::new();
-            for k in 0..mine.len() {
-                let s = mine[(k + round) % mine.len()];
+            for slot in order(&pairing, &all, round, None) {
+                let s = mine[slot.row];
                 done += 1;
                 if slots[s].row.error.is_some() {
                     continue;
@@ -394,12 +410,21 @@ pub(crate) fn measure(
                 continue;
             };
             if measured {
+                let base_cpu_s = slots[base].cell.last_cpu_s;
                 for (s, t) in cells.into_iter().chain([(base, b)]) {
-                    slots[s].row.times.push(t);
-                    slots[s].row.base.push(b);
-                    if let Some(cpu) = slots[s].cell.last_cpu_s.filter(|_| t > 0.0) {
-                        slots[s].row.busy.push(cpu / t);
-                    }
+                    let row = &slots[s].row;
+                    let ceiling = ceilings
+                        .iter()
+                        .find(|c| c.0 == row.workers && row.road != Road::Sequential)
+                        .map(|c| c.1);
+                    let sample = Sample {
+                        wall_s: t,
+                        cpu_s: slots[s].cell.last_cpu_s,
+                        baseline_s: Some(b),
+                        baseline_cpu_s: base_cpu_s,
+                        ceiling,
+                    };
+                    slots[s].row.samples.push(sample);
                 }
             }
         }
@@ -424,23 +449,20 @@ pub(crate) fn measure(
             ));
         }
         let row = &mut slot.row;
-        row.runs = row.times.len();
-        if !row.times.is_empty() {
-            row.median_s = Some(median(&row.times));
-            let at: Vec<f64> = ceilings
-                .iter()
-                .filter(|(w, _)| *w == row.workers)
-                .map(|(_, c)| *c)
-                .collect();
-            row.ceiling = (!at.is_empty() && row.road != Road::Sequential).then(|| median(&at));
+        row.runs = row.samples.len();
+        if !row.samples.is_empty() {
+            let f = Figures::of(&row.samples);
+            row.median_s = Some(median(&row.times()));
+            // The sequential row's samples carry no ceiling.
+            row.ceiling = f.ceiling.map(|c| c.value);
             // Every run said, or the figure would stand on some runs only.
-            row.cpus_busy =
-                (row.busy.len() == row.times.len()).then(|| median_interval(&row.busy, RESAMPLES));
-            row.speedup = Some(if row.road == Road::Sequential {
-                Estimate::exact(1.0)
+            row.cpus_busy = f.busy;
+            // By the clock: a Python function may wait rather than compute.
+            row.speedup = if row.road == Road::Sequential {
+                Some(Estimate::exact(1.0))
             } else {
-                paired_speedup(&row.base, &row.times, RESAMPLES)
-            });
+                f.speedup
+            };
         }
         rows.push(slot.row);
     }
