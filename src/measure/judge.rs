@@ -121,9 +121,34 @@ pub fn within_margin(speedup: &Estimate) -> bool {
     speedup.low >= 1.0 / (1.0 + MARGIN) && speedup.high <= 1.0 + MARGIN
 }
 
-/// Why `speedup` is an artefact under `bounds`, in words; `None` when it is not. Only a gain is
-/// in question (the judge's words before the bounds are "faster"). A job can always run at the
-/// pace of one thread, so the bound is never below 1, and a ceiling that reaches no higher than
+/// The bound a speedup the machine could not give lies above ([`exceeds`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Exceeded {
+    /// The CPU count (the point value is above it).
+    Cpus(usize),
+    /// The machine's ceiling (the whole interval is above its interval).
+    Ceiling(Estimate),
+    /// The CPUs the job's runs kept busy (the whole interval is above theirs, by more than
+    /// the margin).
+    Busy(Estimate),
+}
+
+impl Exceeded {
+    /// The bound in words, after "above": "the 2 CPUs", "the machine's ceiling of 1.90x
+    /// (1.80-2.00)", "the 0.94 (0.92-0.96) CPUs its runs kept busy".
+    pub fn words(&self) -> String {
+        match self {
+            Exceeded::Cpus(n) => format!("the {n} CPUs"),
+            Exceeded::Ceiling(c) => format!("the machine's ceiling of {}", c.ratio()),
+            Exceeded::Busy(b) => format!("the {} CPUs its runs kept busy", b.figure(2, "")),
+        }
+    }
+}
+
+/// Which bound `speedup` lies above under `bounds`, the first of the CPU count, the ceiling
+/// and the CPUs kept busy; `None` when it lies above none. Only a gain is in question (the
+/// judge's words before the bounds are "faster"). A job can always run at the pace of one
+/// thread, so no bound is below 1, and a ceiling that reaches no higher than
 /// [`CEILING_FLOOR`] bounds nothing: its threads together counted less than one thread alone,
 /// a scheduler's moment rather than the machine.
 ///
@@ -131,42 +156,46 @@ pub fn within_margin(speedup: &Estimate) -> bool {
 /// one CPU busy: an interval wholly above the CPUs busy (by more than [`MARGIN`], and never
 /// below 1) says the one-thread runs did not get a whole CPU, as on a busy machine. This bound
 /// holds where every ceiling sample of the rounds was dropped.
-pub fn artefact(speedup: &Estimate, bounds: Bounds) -> Option<String> {
+pub fn exceeds(speedup: &Estimate, bounds: Bounds) -> Option<Exceeded> {
     if words(speedup) != Verdict::Faster {
         return None;
     }
     if let Some(cpus) = bounds.cpus
         && speedup.value > cpus as f64
     {
-        return Some(format!(
-            "{} is above the {cpus} CPUs: the baseline ran in a slower moment",
-            speedup.ratio()
-        ));
+        return Some(Exceeded::Cpus(cpus));
     }
     if let Some(c) = bounds.ceiling.filter(|c| c.high >= CEILING_FLOOR)
         && speedup.low > c.high.max(1.0)
     {
-        return Some(format!(
-            "{} lies above the machine's ceiling of {}: the baseline ran in a slower moment",
-            speedup.ratio(),
-            c.ratio()
-        ));
+        return Some(Exceeded::Ceiling(c));
     }
     let b = bounds.busy?;
-    (speedup.low > (b.high * (1.0 + MARGIN)).max(1.0)).then(|| {
-        format!(
-            "{} lies above the {} CPUs its runs kept busy: the baseline ran in a slower moment \
-             (it did not get a whole CPU)",
-            speedup.ratio(),
-            b.figure(2, "")
-        )
-    })
+    (speedup.low > (b.high * (1.0 + MARGIN)).max(1.0)).then_some(Exceeded::Busy(b))
+}
+
+/// Why `speedup` is an artefact under `bounds`, in words ([`exceeds`]); `None` when it is not.
+pub fn artefact(speedup: &Estimate, bounds: Bounds) -> Option<String> {
+    let bound = exceeds(speedup, bounds)?;
+    let why = match bound {
+        Exceeded::Busy(_) => "the baseline ran in a slower moment (it did not get a whole CPU)",
+        _ => "the baseline ran in a slower moment",
+    };
+    let verb = match bound {
+        Exceeded::Cpus(_) => "is",
+        _ => "lies",
+    };
+    Some(format!(
+        "{} {verb} above {}: {why}",
+        speedup.ratio(),
+        bound.words()
+    ))
 }
 
 /// The verdict on `speedup` (a ratio of the baseline's time over the measured one) under
 /// `bounds`: the one rule of the module doc.
 pub fn judge(speedup: &Estimate, bounds: Bounds) -> Verdict {
-    if artefact(speedup, bounds).is_some() {
+    if exceeds(speedup, bounds).is_some() {
         return Verdict::Artefact;
     }
     words(speedup)

@@ -19,7 +19,7 @@ use std::time::Duration;
 use super::fidelity::{Fidelity, Judgement};
 use super::row::{Comparison, Metric, Row, Spread, Variant, Who};
 use crate::backend::BackendKind;
-use crate::measure::judge::{self, Verdict, no_faster_because};
+use crate::measure::judge::{self, Exceeded, Verdict, no_faster_because};
 use crate::measure::stall::{Stall, stall};
 use crate::stats::Estimate;
 use crate::units::seconds;
@@ -80,11 +80,11 @@ pub fn ran(row: &Row, base: &str) -> String {
             "faster than the machine allowed beside {base}, at {figures}{}: an artefact (the \
              one-thread runs met a slower moment), not a finding",
             row.spread
-                .and_then(|s| s.ceiling)
-                .map_or(String::new(), |c| format!(
-                    ", above its ceiling of {}",
-                    c.ratio()
-                ))
+                .and_then(|s| judge::exceeds(&e, s.bounds()))
+                .map_or(String::new(), |bound| match bound {
+                    Exceeded::Ceiling(c) => format!(", above its ceiling of {}", c.ratio()),
+                    other => format!(", above {}", other.words()),
+                })
         ),
     }
 }

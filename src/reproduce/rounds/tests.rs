@@ -378,6 +378,16 @@ fn a_row_whose_ceiling_samples_were_all_dropped_is_bounded_by_the_cpus_it_kept_b
         );
         let said = crate::measure::judge::artefact(&spread.judged(), spread.bounds()).unwrap();
         assert!(said.contains(why), "{said}");
+        // The table's sentence names the bound it lies above.
+        let row = crate::reproduce::Row {
+            spread: Some(spread),
+            ..crate::reproduce::Row::new(threads()[2].0.clone(), Variant::Threads(4))
+        };
+        let ran = crate::reproduce::verdict::ran(&row, "1 thread");
+        assert!(
+            ran.starts_with("faster than the machine allowed") && ran.contains(why),
+            "{ran}"
+        );
         // As before the fix: unbounded, the row read faster.
         let unbounded = Spread {
             cpu_count: None,
