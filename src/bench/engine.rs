@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use super::machine::Machine;
 use super::matrix::{self, Entry};
-use super::rusage::{CpuTime, peak_rss_kib, reset_peak_rss};
 use super::schema::{Cell, Report, Run, SCHEMA_VERSION};
 use super::spec::Spec;
 use super::summary::{equal_speed, summarise};
@@ -25,6 +24,7 @@ use crate::job::Job;
 use crate::kernels::Total;
 use crate::measure::ceiling;
 use crate::measure::rounds::{Measurement, Pairing, Timed};
+use crate::measure::rusage::{CpuTime, peak_rss_kib, reset_peak_rss};
 use crate::measure::stop::{Precision, Stopping};
 use crate::observer::Silent;
 

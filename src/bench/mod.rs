@@ -8,14 +8,13 @@
 //! the report so far, which it writes out, and it gets it once more at the end, after an
 //! interruption too: an interrupted benchmark keeps everything it measured.
 //!
-//! Per run the engine also records CPU time and peak resident memory (`rusage`).
+//! Per run the engine also records CPU time and peak resident memory (`measure::rusage`).
 //!
 //! | file | holds |
 //! |---|---|
 //! | `spec` | [`Spec`]: what to benchmark |
 //! | `matrix` | the cells and the backend, job and answer of each |
 //! | `engine` | [`run`]: the rounds, the checks, the figures |
-//! | `rusage` | CPU time and peak memory of a run |
 //! | `schema` | [`Report`] and its parts: the JSON schema of `docs/bench-json.md` |
 //! | [`machine`] | the machine a benchmark ran on |
 //! | [`baseline`] | the comparison with a saved report and the `--fail-if-slower` gate |
@@ -28,7 +27,6 @@ mod engine;
 pub mod karp_flatt;
 pub mod machine;
 mod matrix;
-pub(crate) mod rusage;
 mod schema;
 mod spec;
 mod summary;

@@ -10,6 +10,7 @@
 //! | [`sample`] | [`Sample`] (one run) and [`Figures`] (a row's intervals from its samples) |
 //! | [`stop`] | the stopping rules: [`Fixed`](stop::Fixed), [`Precision`](stop::Precision), [`Decided`](stop::Decided) |
 //! | [`ceiling`] | the machine's ceiling, sampled before each round, and CPU pinning |
+//! | `rusage` | a run's CPU time and peak memory |
 //! | [`judge`](mod@judge) | the words for an interval: faster, no faster, slower, noise hides it, an artefact |
 //! | [`busy`] | when the machine was busy, and what that does to the verdicts |
 //! | [`stall`] | why threads that did not scale did not, from the CPUs they kept busy |
@@ -80,6 +81,7 @@ pub mod busy;
 pub mod ceiling;
 pub mod judge;
 pub mod rounds;
+pub(crate) mod rusage;
 pub mod sample;
 pub mod stall;
 pub mod stop;

@@ -11,10 +11,10 @@
 use super::figures::{MS, Stats, check_interrupt, time_reps, time_samples};
 use super::fork::{exit_now, fork_child, fork_wait, reap_or_stop, spawn_true};
 use super::{Options, ProbeKind, Report, Row, Series};
-use crate::bench::rusage::proc_field;
 use crate::error::Result;
 use crate::measure::BOOTSTRAP_ROUNDS;
 use crate::measure::judge::{self, Bounds, Verdict};
+use crate::measure::rusage::proc_field;
 use crate::stats::{self, Estimate};
 
 const MIB: usize = 1 << 20;

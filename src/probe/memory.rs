@@ -10,8 +10,8 @@ use std::time::Duration;
 use super::figures::times;
 use super::{Options, ProbeKind, Report, Row, Stats};
 use crate::backend::processes::StartMethod;
-use crate::bench::rusage::proc_field;
 use crate::error::{Error, Result};
+use crate::measure::rusage::proc_field;
 
 /// Runs the probe.
 pub fn probe(o: &Options) -> Result<Report> {

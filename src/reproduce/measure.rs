@@ -12,11 +12,11 @@ use super::rounds::Run;
 use super::row::{Comparison, Metric, Row, Variant, Who};
 use crate::backend::gil::convoy;
 use crate::backend::{Backend, BackendKind, BackendOptions};
-use crate::bench::rusage::CpuTime;
 use crate::cpython::{Holds, Python, Rates, Timed};
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::kernels::Kernel;
+use crate::measure::rusage::CpuTime;
 use crate::observer::Silent;
 use crate::span::Span;
 

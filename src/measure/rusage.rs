@@ -51,12 +51,12 @@ fn usage(who: UsageWho) -> CpuTime {
 }
 
 /// Resets this process's peak-RSS high-water mark (Linux: `5` into `/proc/self/clear_refs`).
-pub(super) fn reset_peak_rss() {
+pub(crate) fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// This process's peak RSS since the last reset, KiB.
-pub(super) fn peak_rss_kib() -> Option<u64> {
+pub(crate) fn peak_rss_kib() -> Option<u64> {
     proc_field("/proc/self/status", "VmHWM:")
 }
 
