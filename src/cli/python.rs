@@ -10,8 +10,8 @@ use anyhow::Result;
 use parlab::cpython::discover::{Places, Spec, resolve};
 use parlab::number::parse_u64_in;
 use parlab::pyfunc::{
-    Calls, DEFAULT_MAX_ITEMS, Interpreter, ItemSource, Lab, Mode, Report, Road, Settings, Target,
-    export,
+    Calls, DEFAULT_MAX_ITEMS, Interpreter, ItemSource, Lab, Mode, PoolStart, Report, Road,
+    Settings, Target, export,
 };
 use parlab::report::output::{Output, Protected};
 use parlab::report::table::{Column, Table};
@@ -39,7 +39,15 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
             workers.push(w);
         }
     }
-    let roads = Road::parse_list(&a.roads)?;
+    let roads = match &a.roads {
+        Some(text) => Road::parse_list(text)?,
+        None => Road::DEFAULT.to_vec(),
+    };
+    let start = a
+        .start
+        .as_deref()
+        .map(str::parse::<PoolStart>)
+        .transpose()?;
     let calls = match &a.items {
         None => Calls::Range,
         Some(text) => Calls::Map {
@@ -116,6 +124,7 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
         chunksizes,
         workers,
         roads,
+        start,
         warmup,
         runs,
         timeout: policy.timeout,
@@ -299,6 +308,41 @@ fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Resu
                 &format!("It beats one thread from range {range} on (the smallest measured)."),
                 prose,
             )?;
+        }
+        if let Some(f) = &rec.failures {
+            super::paragraph(out, &format!("On failure: {f}."), prose)?;
+        }
+        if let Some(code) = &rec.code {
+            print_code(out, code, width)?;
+        }
+    }
+    Ok(())
+}
+
+/// The code to paste, indented under a line saying what it is; where a line of it (a long
+/// path) is wider than the terminal, only where to find it.
+fn print_code(out: &mut impl Write, code: &str, width: usize) -> std::io::Result<()> {
+    writeln!(out)?;
+    let indent = "    ";
+    // The user's paths are shown, never obeyed.
+    let shown: Vec<String> = code.lines().map(super::shown).collect();
+    if shown
+        .iter()
+        .any(|l| indent.len() + l.chars().count() > width)
+    {
+        return writeln!(
+            out,
+            "The code to paste is in --json's recommendation.code (a line of it is wider than \
+             {width} columns)."
+        );
+    }
+    writeln!(out, "The code to paste (what was measured):")?;
+    writeln!(out)?;
+    for line in &shown {
+        if line.is_empty() {
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{indent}{line}")?;
         }
     }
     Ok(())

@@ -10,6 +10,14 @@
 //! faster (its whole interval above 1, and not within the 5% margin of it: the same words as
 //! every other command's); otherwise the sequential road is, with the reason.
 //!
+//! Where the standard library's executors were measured (`executor:thread`, `executor:process`,
+//! `executor:interpreter`), only they (or one thread) are recommended: they are what the user
+//! will write, and the recommendation carries the code to paste ([`super::code`]). parlab's own
+//! roads are then the ceiling of each kind of parallelism, and the reason says what the
+//! executor lost against its own kind at this item size, judged on the paired runs. Where no
+//! executor is faster than one thread, the code is the plain loop, and the reason sets the
+//! executors' measured cost a task against the function's own work a task.
+//!
 //! A road with a row that failed on its own (it raised, answered otherwise, hung, or could not
 //! send a value) is never recommended, and the recommendation says why, in words drawn from how
 //! it failed ([`Failure`]): an exception or another answer on threads only means that the
@@ -18,6 +26,7 @@
 use serde::Serialize;
 
 use super::Road;
+use super::code::version;
 use super::measure::{Failure, Row};
 use crate::measure::stall::stall;
 use crate::measure::{Bounds, Verdict, busy, judge};
@@ -45,6 +54,15 @@ pub struct Recommendation {
     /// worker count beat one thread; absent when only one range was measured or for the
     /// sequential road.
     pub smallest_range: Option<String>,
+    /// `executor:process`: how its pool started its workers.
+    pub start_method: Option<String>,
+    /// The code to paste: plain Python running FUNCTION the way the recommended row ran it, on
+    /// its interpreter ([`super::code`]); absent where one of parlab's own roads is
+    /// recommended (no executor was measured), which no few lines of user code reproduce.
+    pub code: Option<String>,
+    /// What the user's code meets on the recommended executor when FUNCTION raises, never
+    /// returns, or its worker dies.
+    pub failures: Option<String>,
 }
 
 impl Recommendation {
@@ -52,13 +70,14 @@ impl Recommendation {
     pub fn setting(&self) -> String {
         match (self.road, self.chunksize) {
             (Road::Sequential, _) => "one thread".to_string(),
+            (road, Some(1)) if road.is_executor() => format!("{road} x{}", self.workers),
             (road, Some(c)) => format!("{road} x{} (chunks of {c})", self.workers),
             (road, None) => format!("{road} x{}", self.workers),
         }
     }
 
     /// Whether `row` is the row it recommends.
-    fn is(&self, row: &Row) -> bool {
+    pub(crate) fn is(&self, row: &Row) -> bool {
         row.python == self.python
             && row.road == self.road
             && row.workers == self.workers
@@ -68,12 +87,117 @@ impl Recommendation {
 
 /// How much a road costs beside its speed, for choosing among rows the data cannot tell apart.
 fn cost(road: Road) -> u8 {
-    match road {
-        Road::Sequential => 0,
+    match road.own() {
         Road::Threads => 1,
         Road::Processes => 2,
         Road::Subinterpreters => 3,
+        _ => 0,
     }
+}
+
+/// What the user's code meets on `road` (an executor) of interpreter `python` when FUNCTION
+/// raises, never returns, or its worker dies: as CPython behaves (checked on 3.11 to 3.15).
+fn failures_on(road: Road, python: &str) -> Option<String> {
+    let names_pid = version(python).is_some_and(|v| v >= (3, 15));
+    Some(match road {
+        Road::ExecutorThread => "if the function raises, pool.map raises it at that item; a call \
+            that never returns blocks pool.map for ever (a thread cannot be stopped; map's \
+            timeout= only stops the waiting)"
+            .to_string(),
+        Road::ExecutorProcess => format!(
+            "if the function raises, pool.map raises it with the worker's traceback attached; a \
+             worker that dies (os._exit, a signal, out of memory) breaks the pool: pool.map \
+             raises BrokenProcessPool{}, and every task left fails with it; a call that never \
+             returns blocks pool.map unless map is given timeout=",
+            if names_pid {
+                " naming the worker's PID and exit code"
+            } else {
+                " without saying which worker or why (3.15 names them)"
+            }
+        ),
+        Road::ExecutorInterpreter => "if the function raises, pool.map raises it with the \
+            subinterpreter's traceback attached (ExecutionFailed); a value that cannot cross \
+            between interpreters raises NotShareableError; a call that never returns blocks \
+            pool.map for ever"
+            .to_string(),
+        _ => return None,
+    })
+}
+
+/// The items (map mode) a row ran over: the length of its range `0..N`.
+fn items_of(row: &Row) -> Option<u64> {
+    row.range
+        .parse::<Span>()
+        .ok()
+        .map(|s| s.len())
+        .filter(|n| *n > 0)
+}
+
+/// What executor `row` lost against parlab's own road of its kind (`own`, at the same worker
+/// count), judged on their paired runs: "ProcessPoolExecutor x2 reached 1.52x (...) where
+/// parlab's processes x2 reached 1.80x (...): its pickling and queues cost 16% of its time at
+/// 40 us an item".
+fn gap_words(row: &Row, own: &Row, base: &Row, map: bool) -> Option<String> {
+    let class = row.road.executor_class()?;
+    let (mine, theirs) = (row.speedup?, own.speedup?);
+    if row.times.len() != own.times.len() || row.times.is_empty() {
+        return None;
+    }
+    let at = match (map, items_of(base), base.median_s) {
+        (true, Some(n), Some(t)) => format!(" at {} an item", seconds(t / n as f64)),
+        _ => " at this size".to_string(),
+    };
+    let what = match row.road {
+        Road::ExecutorProcess => "its pickling and queues",
+        Road::ExecutorInterpreter => "its futures and the crossing between interpreters",
+        _ => "its futures and their queue",
+    };
+    let ratio = paired_speedup(&row.times, &own.times, RESAMPLES);
+    let lead = format!(
+        "{class} x{} reached {} where parlab's {} reached {}",
+        row.workers,
+        mine.ratio(),
+        own.setting(),
+        theirs.ratio()
+    );
+    Some(match judge(&ratio, Bounds::default()) {
+        Verdict::Faster => format!(
+            "{lead} ({} as fast, paired): {what} cost about {:.0}% of its time{at}",
+            ratio.ratio(),
+            (1.0 - 1.0 / ratio.value) * 100.0
+        ),
+        Verdict::Slower => format!("{lead}: the executor ran faster than parlab's road{at}"),
+        _ => format!("{lead}: {what} cost nothing the runs can tell{at}"),
+    })
+}
+
+/// What the fastest executor row cost a task beyond the function's own work, for a
+/// recommendation of one thread: "ProcessPoolExecutor x2 (chunks of 1) took about 110 us a
+/// task beyond the function's own 6 us (2000 tasks, 2 CPUs' worth)". The executor's
+/// worker-seconds (its time at the parallelism the machine allowed, the ceiling) less the
+/// sequential time, over its tasks.
+fn overhead_words(row: &Row, base: &Row, map: bool) -> Option<String> {
+    let class = row.road.executor_class()?;
+    let (t, t1) = (row.median_s?, base.median_s?);
+    let n = if map { items_of(base)? } else { return None };
+    let per_task = match row.road {
+        Road::ExecutorProcess => row.chunksize.unwrap_or(1).max(1),
+        _ => 1,
+    };
+    let tasks = n.div_ceil(per_task);
+    let parallel = row
+        .ceiling
+        .map_or(row.workers as f64, |c| c.clamp(1.0, row.workers as f64));
+    let extra = (t * parallel - t1).max(0.0) / tasks as f64;
+    let work = t1 / tasks as f64;
+    Some(format!(
+        "{class} x{} took about {} a task beyond the function's own {} ({tasks} tasks of {per_task} \
+         item{}, {parallel:.1} CPUs' worth)",
+        row.workers,
+        seconds(extra),
+        seconds(work),
+        if per_task == 1 { "" } else { "s" }
+    ))
 }
 
 /// Why the threads of `row` did not scale, from the CPUs they kept busy ([`stall`]), in words
@@ -140,7 +264,10 @@ fn failure_words(row: &Row, failure: &Failure) -> String {
         }
     };
     let unsafe_on = |what: &str| format!("{what}; it is not safe on {}", row.road);
-    let why = match (row.road, failure) {
+    let why = match (row.road.own(), failure) {
+        (Road::Processes, Failure::Raised { kind, .. }) if kind == "BrokenProcessPool" => {
+            "a worker process died, and this is what the user's code would see".to_string()
+        }
         (_, Failure::CannotCross { .. }) => {
             format!("its values cannot be sent as {} send them", row.road)
         }
@@ -292,10 +419,11 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
             .max_by(|a, b| speed(a).total_cmp(&speed(b)))
             .copied()
     };
-    let roads: Vec<&Row> = [Road::Threads, Road::Processes, Road::Subinterpreters]
-        .into_iter()
-        .filter_map(best_of)
-        .collect();
+    let roads: Vec<&Row> = Road::DEFAULT.into_iter().filter_map(best_of).collect();
+    // With an executor measured, only executors are recommended: they are the user's code.
+    let executors = measured.iter().any(|r| r.road.is_executor());
+    let pickable = |r: &Row| r.road != Road::Sequential && (!executors || r.road.is_executor());
+    let map = at.iter().any(|r| r.chunksize.is_some());
     if roads.is_empty() {
         return Some(Recommendation {
             road: Road::Sequential,
@@ -308,6 +436,9 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
                 format!("{failures}; one thread is what remains")
             },
             smallest_range: None,
+            start_method: None,
+            code: None,
+            failures: None,
         });
     }
     let figures: Vec<String> = roads
@@ -344,13 +475,22 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
     let wins = |r: &Row| judge(&r.speedup.expect("measured"), bounds(r)) == Verdict::Faster;
     let best = measured
         .iter()
-        .filter(|r| r.road != Road::Sequential && wins(r))
+        .filter(|r| pickable(r) && wins(r))
         .max_by(|a, b| speed(a).total_cmp(&speed(b)))
         .copied();
     let threads = best_of(Road::Threads);
     let stalled = threads.and_then(|t| threads_stall(t, cpus, !busy.is_empty()));
     let Some(best) = best else {
         let stalled = stalled.map_or(String::new(), |s| format!("; {s}"));
+        // The executors' cost a task, beside the function's own work a task.
+        let fastest_executor = measured
+            .iter()
+            .filter(|r| r.road.is_executor())
+            .max_by(|a, b| speed(a).total_cmp(&speed(b)));
+        let stalled = match fastest_executor.and_then(|r| overhead_words(r, base, map)) {
+            Some(o) => format!("{stalled}; {o}"),
+            None => stalled,
+        };
         return Some(Recommendation {
             road: Road::Sequential,
             workers: 1,
@@ -370,13 +510,16 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
                 )
             },
             smallest_range: None,
+            start_method: None,
+            code: None,
+            failures: None,
         });
     };
     // Rows the data cannot tell from the best: the cheapest of them is recommended.
     let low = best.speedup.expect("measured").low;
     let pick = measured
         .iter()
-        .filter(|r| r.road != Road::Sequential && wins(r))
+        .filter(|r| pickable(r) && wins(r))
         .filter(|r| r.speedup.expect("measured").high >= low)
         .min_by_key(|r| {
             (
@@ -388,11 +531,11 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
         .copied()
         .unwrap_or(best);
     let threads_win = threads.is_some_and(wins);
-    let parallel = match pick.road {
+    let parallel = match pick.road.own() {
         Road::Processes => "separate interpreters run the function in parallel",
         _ => "subinterpreters, each with its own GIL, run the function in parallel",
     };
-    let why = match (pick.road, &stalled) {
+    let why = match (pick.road.own(), &stalled) {
         (Road::Threads, _) => "the function releases the GIL (or the interpreter has none), so \
                                threads run it in parallel at the least cost"
             .to_string(),
@@ -426,6 +569,16 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
         })
         .flatten()
         .map(|r| r.range.clone());
+    // What the executor lost against parlab's own road of its kind, at the same workers (and
+    // chunk size, where both have one that means the same).
+    let own = measured
+        .iter()
+        .filter(|r| r.road == pick.road.own() && r.workers == pick.workers)
+        .filter(|r| pick.road != Road::ExecutorProcess || r.chunksize == pick.chunksize)
+        .max_by(|a, b| speed(a).total_cmp(&speed(b)));
+    let gap = own
+        .and_then(|o| gap_words(pick, o, base, map))
+        .map_or(String::new(), |g| format!("; {g}"));
     Some(Recommendation {
         road: pick.road,
         workers: pick.workers,
@@ -434,11 +587,14 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
         // Beyond the ceiling, the work is not bound by the CPUs (it waits): a busy machine
         // does not weaken it.
         reason: if most.is_some_and(|c| pick.speedup.expect("measured").low > c) {
-            format!("{lead}{why}: {figures}{tied}")
+            format!("{lead}{why}: {figures}{tied}{gap}")
         } else {
-            format!("{lead}{why}: {figures}{tied}{busy}")
+            format!("{lead}{why}: {figures}{tied}{gap}{busy}")
         },
         smallest_range,
+        start_method: pick.start_method.clone(),
+        code: None,
+        failures: failures_on(pick.road, &pick.python),
     })
 }
 

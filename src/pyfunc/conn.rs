@@ -240,6 +240,9 @@ pub(crate) struct Interp {
     pub loading: Option<Instant>,
     /// Whether it said `ready`.
     pub ready: bool,
+    /// Whether its children are an executor's pool of its own (not the function's), so that
+    /// those killed with it are not counted as left by the function.
+    pub pool_children: bool,
 }
 
 impl Interp {
@@ -346,6 +349,7 @@ impl Interp {
             started: Instant::now(),
             loading: None,
             ready: false,
+            pool_children: false,
         })
     }
 
@@ -534,7 +538,9 @@ impl Interp {
     fn sweep(&mut self) {
         if self.reaped.is_none() {
             let n = crate::child::kill_descendants(self.pid());
-            self.left.fetch_add(n, Ordering::Relaxed);
+            if !self.pool_children {
+                self.left.fetch_add(n, Ordering::Relaxed);
+            }
         }
     }
 

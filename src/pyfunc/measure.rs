@@ -99,6 +99,8 @@ pub struct Row {
     /// The exact answer, in decimal; absent when the row failed before answering, and in map
     /// mode (every item's result was checked; `error` is absent when all were equal).
     pub result: Option<String>,
+    /// `executor:process`: how its pool started its workers (`fork`, `forkserver`, `spawn`).
+    pub start_method: Option<String>,
     /// Seconds to start the workers and load the function (and make the subinterpreters;
     /// in map mode, hand one interpreter its items).
     pub startup_s: Option<f64>,
@@ -119,6 +121,9 @@ pub struct Row {
     pub runs: usize,
     /// Why the row failed, in one line.
     pub error: Option<String>,
+    /// The sequential baseline and the executor roads: the plain Python that runs FUNCTION as
+    /// this row did (`super::code`); absent for parlab's own roads and for a failed row.
+    pub code: Option<String>,
     #[serde(skip)]
     pub(crate) failure: Option<Failure>,
     /// The seconds of each measured run, in round order.
@@ -139,6 +144,7 @@ impl Row {
             workers,
             chunksize,
             result: None,
+            start_method: None,
             startup_s: None,
             median_s: None,
             speedup: None,
@@ -146,6 +152,7 @@ impl Row {
             cpus_busy: None,
             runs: 0,
             error: None,
+            code: None,
             failure: None,
             times: Vec::new(),
             base: Vec::new(),
@@ -274,7 +281,7 @@ pub(crate) fn measure(
                 helper: if k == 0 { helper.take() } else { None },
             });
             let mut add = |road: Road, workers: usize, plan: Plan, chunksize: Option<u64>| {
-                let cell = Cell::new(
+                let mut cell = Cell::new(
                     road,
                     workers,
                     launches[p].clone(),
@@ -283,6 +290,9 @@ pub(crate) fn measure(
                     settings.retries,
                     items.clone(),
                 );
+                if road.is_executor() {
+                    cell = cell.with_pool(settings.start, chunksize.unwrap_or(1));
+                }
                 slots.push(Slot {
                     group: g,
                     cell,
@@ -315,8 +325,25 @@ pub(crate) fn measure(
                     }
                     continue;
                 }
+                if road == Road::ExecutorInterpreter
+                    && py.subinterpreters.as_deref() != Some("concurrent.interpreters")
+                {
+                    if k == 0 {
+                        notes.push(format!(
+                            "{}: no InterpreterPoolExecutor (CPython 3.14 or later has it)",
+                            py.label
+                        ));
+                    }
+                    continue;
+                }
                 for &w in &settings.workers {
                     match source {
+                        // Their map takes one item a task whatever the chunk size: one row, its
+                        // results reported in chunks of the default size.
+                        Some(_) if road.is_executor() && road != Road::ExecutorProcess => {
+                            let c = default_chunksize(range.len(), w);
+                            add(road, w, Plan::chunks(range, c), Some(1));
+                        }
                         Some(_) => {
                             for c in sizes(w) {
                                 add(road, w, Plan::chunks(range, c), Some(c));
@@ -338,7 +365,10 @@ pub(crate) fn measure(
             what: format!("starting {}", slot.row.name()),
         });
         match slot.cell.start() {
-            Ok(t) => slot.row.startup_s = Some(t.as_secs_f64()),
+            Ok(t) => {
+                slot.row.startup_s = Some(t.as_secs_f64());
+                slot.row.start_method = slot.cell.start_method.clone();
+            }
             Err(e) => fail(&mut slot.row, &mut slot.cell, e)?,
         }
         done += 1;
@@ -409,6 +439,24 @@ pub(crate) fn measure(
     for group in &mut groups {
         if let Some(h) = &mut group.helper {
             h.stop();
+        }
+    }
+    // How each interpreter's process pool started its workers, once.
+    let mut named: Vec<&str> = Vec::new();
+    for slot in &slots {
+        let row = &slot.row;
+        if let Some(m) = &row.start_method
+            && !named.contains(&row.python.as_str())
+        {
+            named.push(&row.python);
+            notes.push(format!(
+                "{}: executor:process starts its workers by {m}{}",
+                row.python,
+                match settings.start {
+                    Some(_) => " (--start)".to_string(),
+                    None => format!(", {}'s default (--start to choose)", row.python),
+                }
+            ));
         }
     }
     let mut rows = Vec::new();

@@ -46,6 +46,7 @@
 pub mod advice;
 mod cell;
 mod check;
+mod code;
 mod conn;
 pub mod export;
 mod forms;
@@ -63,7 +64,7 @@ pub use advice::Recommendation;
 pub use conn::Fault;
 pub use items::{DEFAULT_MAX_ITEMS, ItemSource};
 pub use measure::{Failure, Progress, Row};
-pub use target::{Road, Target};
+pub use target::{PoolStart, Road, Target};
 
 use crate::cpython::{Python, Script};
 use crate::error::Result;
@@ -123,6 +124,8 @@ pub struct Settings {
     pub workers: Vec<usize>,
     /// Roads beside the sequential baseline.
     pub roads: Vec<Road>,
+    /// How `executor:process` starts its workers; `None`: the interpreter's default.
+    pub start: Option<PoolStart>,
     /// Unmeasured rounds first.
     pub warmup: usize,
     /// Measured rounds.
@@ -357,7 +360,10 @@ impl Lab {
             &mut notes,
             progress,
         )?;
-        let rows = measured.rows;
+        let mut rows = measured.rows;
+        for row in &mut rows {
+            row.code = self.code(settings, row);
+        }
         let (mode, last, items, chunksize) = match &self.calls {
             Calls::Range => (
                 Mode::Range,
@@ -385,8 +391,14 @@ impl Lab {
                 )
             }
         };
-        let recommendations = advice::recommend(&rows, &last);
-        let recommendation = advice::overall(&rows, &recommendations, &last);
+        let mut recommendations = advice::recommend(&rows, &last);
+        let mut recommendation = advice::overall(&rows, &recommendations, &last);
+        for rec in recommendations.iter_mut().chain(recommendation.as_mut()) {
+            rec.code = rows
+                .iter()
+                .find(|r| rec.is(r) && r.range == last)
+                .and_then(|r| r.code.clone());
+        }
         Ok(Report {
             function: self.target.to_string(),
             mode,
@@ -407,6 +419,30 @@ impl Lab {
             recommendations,
             notes,
         })
+    }
+}
+
+impl Lab {
+    /// The code that runs FUNCTION as `row` did: an executor's or the plain loop's; none for
+    /// parlab's own roads, or a row that failed.
+    fn code(&self, settings: &Settings, row: &Row) -> Option<String> {
+        if (row.road != Road::Sequential && !row.road.is_executor()) || row.error.is_some() {
+            return None;
+        }
+        let plan = match self.calls {
+            Calls::Range => Some(settings.split.plan(row.range.parse().ok()?, row.workers)),
+            Calls::Map { .. } => None,
+        };
+        Some(code::code(&code::Recipe {
+            target: &self.target,
+            calls: &self.calls,
+            python: &row.python,
+            road: row.road,
+            workers: row.workers,
+            chunksize: row.chunksize,
+            start_method: row.start_method.as_deref(),
+            plan,
+        }))
     }
 }
 
