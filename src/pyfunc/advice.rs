@@ -943,4 +943,63 @@ mod tests {
         let one = recommend(&rows[..2], "0..100");
         assert_eq!(overall(&rows[..2], &one, "0..100"), one.first().cloned());
     }
+
+    #[test]
+    fn an_executor_is_recommended_over_parlabs_road_with_what_it_lost_against_it() {
+        let rows = vec![
+            base("0..100"),
+            row("0..100", Road::Processes, 2, (1.8, 1.7, 1.9)),
+            row("0..100", Road::ExecutorThread, 2, (0.9, 0.85, 0.95)),
+            row("0..100", Road::ExecutorProcess, 2, (1.5, 1.4, 1.6)),
+        ];
+        let rec = first(&rows, "0..100");
+        assert_eq!(
+            (rec.road, rec.workers),
+            (Road::ExecutorProcess, 2),
+            "{}",
+            rec.reason
+        );
+        assert!(
+            rec.reason.contains(
+                "ProcessPoolExecutor x2 reached 1.50x (1.40-1.60) where parlab's processes x2 \
+                 reached 1.80x (1.70-1.90) (1.20x as fast, paired): its pickling and queues cost \
+                 about 17% of its time at this size"
+            ),
+            "{}",
+            rec.reason
+        );
+        let failures = rec.failures.unwrap();
+        assert!(failures.contains("BrokenProcessPool"), "{failures}");
+        // The same figures without an executor: parlab's road, and no code promised.
+        let own = first(&rows[..2], "0..100");
+        assert_eq!((own.road, own.failures), (Road::Processes, None));
+    }
+
+    #[test]
+    fn where_no_executor_gains_one_thread_is_recommended_with_their_cost_a_task() {
+        let mut exec = row("0..1000", Road::ExecutorProcess, 2, (0.5, 0.45, 0.55));
+        exec.chunksize = Some(1);
+        let mut b = base("0..1000");
+        b.median_s = Some(1.0);
+        let rec = first(&[b, exec], "0..1000");
+        assert_eq!(rec.road, Road::Sequential);
+        assert!(
+            rec.reason.contains("ProcessPoolExecutor x2 took about")
+                && rec
+                    .reason
+                    .contains("a task beyond the function's own 1.00 ms (1000 tasks of 1 item"),
+            "{}",
+            rec.reason
+        );
+    }
+
+    #[test]
+    fn what_the_users_code_meets_on_failure_follows_the_version() {
+        let old = failures_on(Road::ExecutorProcess, "3.14.10").unwrap();
+        let new = failures_on(Road::ExecutorProcess, "3.15.2").unwrap();
+        assert!(old.contains("without saying which worker"), "{old}");
+        assert!(new.contains("naming the worker's PID"), "{new}");
+        assert!(failures_on(Road::ExecutorInterpreter, "3.14.10").is_some());
+        assert!(failures_on(Road::Threads, "3.14.10").is_none());
+    }
 }
