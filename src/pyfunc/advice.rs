@@ -191,8 +191,8 @@ fn overhead_words(row: &Row, base: &Row, map: bool) -> Option<String> {
     let extra = (t * parallel - t1).max(0.0) / tasks as f64;
     let work = t1 / tasks as f64;
     Some(format!(
-        "{class} x{} took about {} a task beyond the function's own {} ({tasks} tasks of {per_task} \
-         item{}, {parallel:.1} CPUs' worth)",
+        "{class} x{} took about {} a task beyond the function's own work of {} a task ({tasks} \
+         tasks of {per_task} item{}, {parallel:.1} CPUs' worth)",
         row.workers,
         seconds(extra),
         seconds(work),
@@ -985,9 +985,9 @@ mod tests {
         assert_eq!(rec.road, Road::Sequential);
         assert!(
             rec.reason.contains("ProcessPoolExecutor x2 took about")
-                && rec
-                    .reason
-                    .contains("a task beyond the function's own 1.00 ms (1000 tasks of 1 item"),
+                && rec.reason.contains(
+                    "beyond the function's own work of 1.00 ms a task (1000 tasks of 1 item"
+                ),
             "{}",
             rec.reason
         );

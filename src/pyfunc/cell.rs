@@ -244,7 +244,9 @@ impl Cell {
                 .and_then(|v| v.get("start_method"))
                 .and_then(|m| m.as_str())
                 .map(str::to_string);
-            // Its workers are the pool's, not processes the function left.
+            // Its children are the pool's (its workers, and from 3.14 on the fork server and
+            // the resource tracker, which outlive the pool), not processes the function left:
+            // killed with it, never counted.
             self.interps[0].pool_children = self.road == Road::ExecutorProcess;
         }
         Ok(t0.elapsed())
@@ -289,15 +291,14 @@ impl Cell {
         Ok(())
     }
 
-    /// Stops the workers (an executor's pool shut down first, so that what is left is the
-    /// function's).
+    /// Stops the workers (an executor's pool shut down first, its workers ending as they
+    /// would in the user's program).
     pub(crate) fn stop(&mut self) {
         if self.road.is_executor()
             && let Some(host) = self.interps.first_mut()
             && host.ready
-            && host.call("xclose", &[], POOL_CLOSE_LIMIT).is_ok()
         {
-            host.pool_children = false;
+            let _ = host.call("xclose", &[], POOL_CLOSE_LIMIT);
         }
         for interp in &mut self.interps {
             interp.quit();

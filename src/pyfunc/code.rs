@@ -183,6 +183,9 @@ pub(crate) fn code(r: &Recipe) -> String {
     if start.is_some() {
         std.push("import multiprocessing".to_string());
     }
+    if r.road == Road::ExecutorInterpreter {
+        std.push("import site".to_string());
+    }
     if let Some(c) = class {
         std.push(format!("from concurrent.futures import {c}"));
     }
@@ -252,6 +255,12 @@ pub(crate) fn code(r: &Recipe) -> String {
         None => body.push(format!("    return [{function}(item) for item in items]")),
         Some(c) => {
             let mut args = vec![format!("max_workers={}", r.workers)];
+            if r.road == Road::ExecutorInterpreter {
+                // A subinterpreter's sys.path is made from the start-up settings, without the
+                // folder added above.
+                args.push("initializer=site.addsitedir".to_string());
+                args.push(format!("initargs=({},)", literal(&folder(file))));
+            }
             if let Some(m) = start {
                 args.push(format!(
                     "mp_context=multiprocessing.get_context({})",
@@ -259,11 +268,16 @@ pub(crate) fn code(r: &Recipe) -> String {
                 ));
             }
             let made = format!("    pool = {c}({})", args.join(", "));
+            let inner = format!("        {},", args.join(", "));
             if made.len() <= 88 {
                 body.push(made);
+            } else if inner.len() <= 88 {
+                body.push(format!("    pool = {c}("));
+                body.push(inner);
+                body.push("    )".to_string());
             } else {
                 body.push(format!("    pool = {c}("));
-                body.push(format!("        {},", args.join(", ")));
+                body.extend(args.iter().map(|a| format!("        {a},")));
                 body.push("    )".to_string());
             }
             body.push("    with pool:".to_string());

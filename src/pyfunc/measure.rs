@@ -168,6 +168,10 @@ impl Row {
     /// `processes x4`, `threads x2 (chunks of 16)`.
     pub fn setting(&self) -> String {
         match self.chunksize {
+            // One item a task, whatever the chunk size: none to name.
+            Some(_) if self.road.is_executor() && self.road != Road::ExecutorProcess => {
+                format!("{} x{}", self.road, self.workers)
+            }
             Some(c) => format!("{} x{} (chunks of {c})", self.road, self.workers),
             None => format!("{} x{}", self.road, self.workers),
         }

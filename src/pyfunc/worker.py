@@ -383,6 +383,14 @@ class ExecutorHost(object):
                 self.method = start
             else:
                 self.method = multiprocessing.get_start_method()
+        if kind == "interpreter":
+            # A subinterpreter's sys.path is made from the interpreter's start-up settings, not
+            # from this one's sys.path: the function's folder is added in each, as the code to
+            # paste does.
+            import site
+
+            kwargs["initializer"] = site.addsitedir
+            kwargs["initargs"] = (os.path.dirname(os.path.abspath(path)),)
         self.kind, self.n = kind, n
         self.pool = cls(**kwargs)
         # Every worker started and the module imported (each busy a moment, so that the next
