@@ -342,3 +342,103 @@ fn a_pool_worker_that_dies_or_hangs_fails_its_road_in_bounded_time() {
         assert_eq!(leftovers(&file), Vec::<u32>::new(), "{function}");
     }
 }
+
+#[test]
+fn every_examples_executor_code_returns_what_the_sequential_run_checked() {
+    if !have_python() {
+        return;
+    }
+    let words = example("words.txt");
+    let grid = example("map_examples.py:grid");
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("map_examples.py:shout", vec!["--items", &words]),
+        ("map_examples.py:word_stats", vec!["--items", &words]),
+        ("map_examples.py:letter_counts", vec!["--items", &words]),
+        ("map_examples.py:harmonic", vec!["--items", "1..301"]),
+        ("map_examples.py:describe", vec!["--items", &grid]),
+        ("tiny.py:plus_one", vec!["--items", "0..3000"]),
+        ("arith.py:sum_of_squares", vec!["--range", "0..5000"]),
+        (
+            "tiny.py:count_odd",
+            vec!["--range", "0..2000", "--split", "chunks:100"],
+        ),
+        ("releases_gil.py:wait_io", vec!["--range", "0..20"]),
+        ("releases_gil.py:digest_blocks", vec!["--range", "0..4"]),
+        ("contention.py:shared_reads", vec!["--range", "0..3000"]),
+        ("contention.py:one_lock", vec!["--range", "0..3000"]),
+    ];
+    let dir = folder("examples");
+    let checker = format!("{}/scripts/check_codes.py", env!("CARGO_MANIFEST_DIR"));
+    for (target, mut extra) in cases {
+        extra.extend([
+            "--python",
+            "python3",
+            "--roads",
+            "threads,processes,executor:thread,executor:process",
+        ]);
+        let out = parlab_python(&example(target), &extra);
+        assert!(out.status.success(), "{target}: {}", stderr_of(&out));
+        let r = record(&out);
+        for road in [
+            "threads",
+            "processes",
+            "executor:thread",
+            "executor:process",
+        ] {
+            assert!(!rows_of(&r, road).is_empty(), "{target}: no {road} row");
+        }
+        let report = dir.join("report.json");
+        std::fs::write(&report, &out.stdout).unwrap();
+        let checked = Command::new("python3")
+            .arg(&checker)
+            .arg(&report)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&checked.stdout);
+        assert!(
+            checked.status.success() && said.contains("3 of 3 rows' code returned"),
+            "{target}: {said}{}",
+            stderr_of(&checked)
+        );
+    }
+}
+
+#[test]
+fn a_function_that_shares_state_fails_the_thread_pool_as_it_fails_parlabs_threads() {
+    if !have_python() {
+        return;
+    }
+    let out = parlab_python(
+        &example("shared_state.py:relink"),
+        &[
+            "--items",
+            "0..200",
+            "--python",
+            "python3",
+            "--roads",
+            "threads,executor:thread",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let r = record(&out);
+    for road in ["threads", "executor:thread"] {
+        let rows = rows_of(&r, road);
+        assert!(
+            rows.iter().all(|x| x["error"].is_string()),
+            "{road}: {rows:?}"
+        );
+    }
+    let rec = &r["recommendation"];
+    assert_eq!(rec["road"], "sequential", "{rec}");
+    let reason = rec["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("it is not safe on executor:thread"),
+        "{reason}"
+    );
+    assert!(
+        rec["code"]
+            .as_str()
+            .unwrap()
+            .contains("[relink(item) for item in items]")
+    );
+}
