@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use super::schema::{Cell, Comparison, Report, SCHEMA_VERSION, Slowdown};
+use super::schema::{BenchReport, Cell, Comparison, SCHEMA_VERSION, Slowdown};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::escape::controls;
@@ -77,7 +77,7 @@ const MAX_FIGURE: f64 = 1e9;
 /// regular file or stream, larger than [`MAX_BASELINE_BYTES`], not JSON, not a report of this
 /// schema, or holds a figure no benchmark measures. A FIFO waits for its writer; Ctrl-C or
 /// SIGTERM ends the wait (and the read) as [`Error::Interrupted`].
-pub fn load(path: &str) -> Result<Report> {
+pub fn load(path: &str) -> Result<BenchReport> {
     let bad = |allowed: String| Error::invalid("baseline", path, allowed);
     let bytes =
         crate::input::read_bounded(Path::new(path), MAX_BASELINE_BYTES).map_err(
@@ -99,7 +99,7 @@ pub fn load(path: &str) -> Result<Report> {
 
 /// Reads the report `bytes`, the content of the file `path`: what [`load`] does once the
 /// file is read. Any bytes give a report or one [`Error::Invalid`], never a panic.
-pub fn parse(path: &str, bytes: &[u8]) -> Result<Report> {
+pub fn parse(path: &str, bytes: &[u8]) -> Result<BenchReport> {
     let bad = |allowed: String| Error::invalid("baseline", path, allowed);
     let text = std::str::from_utf8(bytes).map_err(|e| {
         bad(format!(
@@ -127,7 +127,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Report> {
             ));
         }
     }
-    let report: Report = serde_json::from_value(value).map_err(|e| {
+    let report: BenchReport = serde_json::from_value(value).map_err(|e| {
         bad(format!(
             "not a complete schema {SCHEMA_VERSION} report ({})",
             controls(&e.to_string())
@@ -145,7 +145,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Report> {
 /// those a comparison reads: every run's times, the speedups and ceilings, and a cell of a
 /// complete report with neither runs nor an error to say why. A figure is "from 1 ns" or
 /// "above zero" and at most [`MAX_FIGURE`].
-fn check_figures(report: &Report) -> std::result::Result<(), String> {
+fn check_figures(report: &BenchReport) -> std::result::Result<(), String> {
     let wall = |v: f64| (MIN_WALL_S..=MAX_FIGURE).contains(&v);
     let cpu = |v: f64| (0.0..=MAX_FIGURE).contains(&v);
     let ratio = |v: f64| v > 0.0 && v <= MAX_FIGURE;
@@ -240,7 +240,7 @@ fn first_line(s: &str) -> &str {
 
 /// Refuses a baseline that shares no cell with the cells about to be measured (`keys`), or
 /// whose cells in common have no measured run: a comparison that could compare nothing.
-pub fn check_overlap(path: &str, old: &Report, keys: &[CellKey]) -> Result<()> {
+pub fn check_overlap(path: &str, old: &BenchReport, keys: &[CellKey]) -> Result<()> {
     let common: Vec<&Cell> = old
         .cells
         .iter()
@@ -289,7 +289,7 @@ pub fn check_overlap(path: &str, old: &Report, keys: &[CellKey]) -> Result<()> {
 
 /// Compares `new` with `old`: sets every matched cell's `baseline_change` and
 /// `baseline_speedup`, and the report's `comparison`. `fail_if_slower` is a share (0.2).
-pub fn annotate(new: &mut Report, old: &Report, file: &str, fail_if_slower: Option<f64>) {
+pub fn annotate(new: &mut BenchReport, old: &BenchReport, file: &str, fail_if_slower: Option<f64>) {
     let limit = 1.0 + fail_if_slower.unwrap_or(0.0);
     let mut comparison = Comparison {
         file: file.to_string(),
@@ -360,7 +360,7 @@ fn explained(then: &Cell, now: &Cell, change: &Estimate, limit: f64) -> Option<S
 
 /// How the machine of `old` differs from that of `new`, one sentence each; the text either
 /// file holds is shown with its control characters escaped.
-pub fn machine_differences(old: &Report, new: &Report) -> Vec<String> {
+pub fn machine_differences(old: &BenchReport, new: &BenchReport) -> Vec<String> {
     let (a, b) = (&old.machine, &new.machine);
     let mut out = Vec::new();
     if a.cpu_model != b.cpu_model {

@@ -59,8 +59,8 @@ pub(crate) fn cell(
     }
 }
 
-pub(crate) fn report(cells: Vec<Cell>) -> Report {
-    Report {
+pub(crate) fn report(cells: Vec<Cell>) -> BenchReport {
+    BenchReport {
         schema: SCHEMA_VERSION,
         parlab_version: "0.1.0".into(),
         started_unix_s: 0.0,

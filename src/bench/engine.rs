@@ -13,7 +13,7 @@ use super::machine::Machine;
 use super::matrix::{self, Entry};
 use super::pairing::{partner, round_order};
 use super::rusage::{CpuTime, peak_rss_kib, reset_peak_rss};
-use super::schema::{Cell, Report, Run, SCHEMA_VERSION};
+use super::schema::{BenchReport, Cell, Run, SCHEMA_VERSION};
 use super::spec::Spec;
 use super::summary::summarise;
 use crate::backend::{Backend, BackendKind};
@@ -62,8 +62,8 @@ pub struct Progress {
 pub fn run(
     spec: &Spec,
     progress: &mut dyn FnMut(&Progress),
-    update: &mut dyn FnMut(&Report) -> Result<()>,
-) -> Result<Report> {
+    update: &mut dyn FnMut(&BenchReport) -> Result<()>,
+) -> Result<BenchReport> {
     spec.check()?;
     let spec = &spec.clone().without_repeats();
     let mut machine = Machine::now();
@@ -143,14 +143,14 @@ impl Lab {
 }
 
 /// The report before any run: settings, machine, and the cells without measurements.
-fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<Cell>) -> Report {
+fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<Cell>) -> BenchReport {
     // The GPU is set up here, before any round: its set-up is reported, never timed in a run.
     let gpu = if spec.backends.contains(&BackendKind::Gpu) {
         crate::backend::gpu::info().ok()
     } else {
         None
     };
-    Report {
+    BenchReport {
         schema: SCHEMA_VERSION,
         parlab_version: env!("CARGO_PKG_VERSION").to_string(),
         started_unix_s: std::time::SystemTime::now()
@@ -237,7 +237,7 @@ impl Schedule {
 
     /// True once the rounds asked for ran and every cell has run for `--min-time`, or after
     /// [`MAX_ROUNDS`] (or `--runs`, if more) measured rounds whatever the time.
-    fn finished(&self, spec: &Spec, report: &Report, elapsed: Duration) -> bool {
+    fn finished(&self, spec: &Spec, report: &BenchReport, elapsed: Duration) -> bool {
         if self.warm(spec) {
             return false;
         }
@@ -270,7 +270,7 @@ enum Stop {
 fn run_round(
     spec: &Spec,
     entries: &[Entry],
-    report: &mut Report,
+    report: &mut BenchReport,
     schedule: &mut Schedule,
     lab: &mut Lab,
     progress: &mut dyn FnMut(&Progress),
@@ -354,9 +354,9 @@ fn keep_error(cell: &mut Cell, e: String) {
 /// Brings the report's machine load up to date and hands it to `update` (its figures are
 /// summarised after every round).
 fn publish(
-    report: &mut Report,
+    report: &mut BenchReport,
     machine: &mut Machine,
-    update: &mut dyn FnMut(&Report) -> Result<()>,
+    update: &mut dyn FnMut(&BenchReport) -> Result<()>,
 ) -> Result<()> {
     machine.finish();
     report.machine = machine.clone();

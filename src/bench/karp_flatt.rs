@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::schema::{Cell, Report};
+use super::schema::{BenchReport, Cell};
 use crate::stats::{Estimate, Side};
 
 /// The widest interval of a serial fraction that may be called flat: wider, and two worker
@@ -32,7 +32,7 @@ pub fn karp_flatt(speedup: &Estimate, workers: usize) -> Option<Estimate> {
 
 /// One sentence per backend (per kernel, range and split) measured at two or more worker
 /// counts above 1: whether the serial fraction stays flat or grows with the workers.
-pub fn trends(report: &Report) -> Vec<String> {
+pub fn trends(report: &BenchReport) -> Vec<String> {
     let mut groups: BTreeMap<Group, Vec<(usize, Estimate)>> = BTreeMap::new();
     for c in report.cells.iter().filter(|c| !c.baseline) {
         if let Some(e) = c.karp_flatt {

@@ -17,7 +17,7 @@
 //! | `engine` | [`run`]: the rounds, the checks, the figures |
 //! | `pairing` | the order of a round and which runs are paired |
 //! | `rusage` | CPU time and peak memory of a run |
-//! | `schema` | [`Report`] and its parts: the JSON schema of `docs/bench-json.md` |
+//! | `schema` | [`BenchReport`] and its parts: the JSON schema of `docs/bench-json.md` |
 //! | [`machine`] | the machine a benchmark ran on |
 //! | [`baseline`] | the comparison with a saved report and the `--fail-if-slower` gate |
 //! | [`karp_flatt`] | the serial fraction of every cell and its course over the workers |
@@ -39,5 +39,5 @@ mod summary;
 pub use crate::stats::{Estimate, Summary};
 pub use engine::{Progress, run};
 pub use machine::Machine;
-pub use schema::{Cell, Report, Run, SCHEMA_VERSION, Settings};
+pub use schema::{BenchReport, Cell, Run, SCHEMA_VERSION, Settings};
 pub use spec::Spec;

@@ -192,7 +192,7 @@ pub struct Ceilings {
 
 /// Everything a benchmark measured: the export schema (docs/bench-json.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
+pub struct BenchReport {
     /// [`SCHEMA_VERSION`].
     pub schema: u32,
     /// parlab's version.
@@ -226,7 +226,7 @@ pub struct Report {
     pub cells: Vec<Cell>,
 }
 
-impl Report {
+impl BenchReport {
     /// True when every cell of a complete benchmark got every answer right.
     pub fn all_correct(&self) -> bool {
         self.cells
@@ -289,7 +289,7 @@ mod tests {
             .map(String::from)
             .into()
         );
-        let back: Report = serde_json::from_value(v).unwrap();
+        let back: BenchReport = serde_json::from_value(v).unwrap();
         assert_eq!(back, report);
     }
 }

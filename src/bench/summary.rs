@@ -15,7 +15,7 @@
 //! started by a fork server, nor MPI ranks, nor the GPU).
 
 use super::karp_flatt::karp_flatt;
-use super::schema::{CeilingAt, Ceilings, Cell, Report, Run};
+use super::schema::{BenchReport, CeilingAt, Ceilings, Cell, Run};
 use super::spec::Spec;
 use crate::backend::BackendKind;
 use crate::kernels::Kernel;
@@ -29,7 +29,7 @@ pub(crate) const BOOTSTRAP_ROUNDS: usize = 2000;
 /// `samples` are every measured round's ceilings, `probe_s` what the probes took and
 /// `elapsed_s` the benchmark's time so far.
 pub(super) fn summarise(
-    report: &mut Report,
+    report: &mut BenchReport,
     spec: &Spec,
     (samples, probe_s, elapsed_s): (&[(usize, f64)], f64, f64),
 ) {

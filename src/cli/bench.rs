@@ -8,7 +8,7 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use parlab::backend::BackendKind;
-use parlab::bench::{self, Report, Spec};
+use parlab::bench::{self, BenchReport, Spec};
 use parlab::kernels::Kernel;
 use parlab::number::parse_u64_in;
 use parlab::report::csv::Csv;
@@ -305,13 +305,13 @@ fn precision(text: Option<&str>, runs_given: bool) -> parlab::Result<Option<f64>
 /// The saved report to compare with and the gate on it, checked before any work.
 struct Baseline {
     file: String,
-    report: Report,
+    report: BenchReport,
     fail_if_slower: Option<f64>,
 }
 
 impl Baseline {
     /// `now` with every common cell's change and the comparison section.
-    fn compare(&self, now: &Report) -> Report {
+    fn compare(&self, now: &BenchReport) -> BenchReport {
         let mut r = now.clone();
         bench::baseline::annotate(&mut r, &self.report, &self.file, self.fail_if_slower);
         r
@@ -416,7 +416,7 @@ fn exports(a: &BenchArgs) -> parlab::Result<Vec<Export>> {
 /// The table on the terminal: the Markdown export's columns that have something to show,
 /// fitted to `width` (none: `--wide`, every column however wide), the columns that give way
 /// first being those the exports hold anyway.
-fn print_table(out: &mut impl Write, r: &Report, width: Option<usize>) -> std::io::Result<()> {
+fn print_table(out: &mut impl Write, r: &BenchReport, width: Option<usize>) -> std::io::Result<()> {
     let prose = parlab::report::width::prose(width.unwrap_or(parlab::report::width::DEFAULT));
     for line in markdown::machine_lines(r)
         .into_iter()

@@ -8,7 +8,7 @@ use anyhow::Result;
 use parlab::backend::processes::Processes;
 use parlab::cpython::Python;
 use parlab::cpython::discover::{self, Places, Spec};
-use parlab::probe::{self, Options, ProbeKind, Report};
+use parlab::probe::{self, Options, ProbeKind, ProbeReport};
 use parlab::report::output::{Output, Protected};
 use parlab::report::plot;
 use parlab::report::table::{Column, Table};
@@ -157,7 +157,7 @@ fn print_reports(
     out: &mut impl Write,
     a: &ProbeArgs,
     python_note: &str,
-    reports: &[Report],
+    reports: &[ProbeReport],
     width: usize,
 ) -> Result<()> {
     if a.json {
@@ -178,7 +178,7 @@ fn print_reports(
 
 /// One probe's rows: the median, least and most of each row's samples, and how many samples
 /// there were (one sample has no spread: its least and most are left blank).
-fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Result<()> {
+fn print_report(out: &mut impl Write, r: &ProbeReport, width: usize) -> std::io::Result<()> {
     let mut table = Table::new([
         Column::left("what").min_width(58).wrap(24),
         Column::right("median").min_width(11),

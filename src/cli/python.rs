@@ -10,8 +10,8 @@ use anyhow::Result;
 use parlab::cpython::discover::{Places, Spec, resolve};
 use parlab::number::parse_u64_in;
 use parlab::pyfunc::{
-    Calls, DEFAULT_MAX_ITEMS, Interpreter, ItemSource, Lab, Mode, Report, Road, Settings, Target,
-    export,
+    Calls, DEFAULT_MAX_ITEMS, Interpreter, ItemSource, Lab, Mode, PythonReport, Road, Settings,
+    Target, export,
 };
 use parlab::report::output::{Output, Protected};
 use parlab::report::table::{Column, Table};
@@ -195,7 +195,7 @@ fn exports(a: &PythonFnArgs, protected: &Protected) -> parlab::Result<Vec<(Forma
     Ok(out)
 }
 
-fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Result<()> {
+fn print_report(out: &mut impl Write, r: &PythonReport, width: usize) -> std::io::Result<()> {
     let prose = parlab::report::width::prose(width);
     let map = r.mode == Mode::Map;
     // The file's name and what the interpreters said are the user's: shown, never obeyed.

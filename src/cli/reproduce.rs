@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use parlab::report::table::{Column, Table};
-use parlab::reproduce::{self, Options, Report, Section, verdict};
+use parlab::reproduce::{self, Options, ReproduceReport, Section, verdict};
 use parlab::stats::Estimate;
 use parlab::units::{figure, seconds};
 
@@ -37,7 +37,12 @@ pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
 
 /// The report as text: prose wrapped to `width` (at most 100 columns), tables fitted to it
 /// unless `wide`.
-fn print_report(out: &mut impl Write, r: &Report, width: usize, wide: bool) -> std::io::Result<()> {
+fn print_report(
+    out: &mut impl Write,
+    r: &ReproduceReport,
+    width: usize,
+    wide: bool,
+) -> std::io::Result<()> {
     let prose = parlab::report::width::prose(width);
     let python = match &r.python_missing {
         Some(why) => why.clone(),
@@ -107,7 +112,7 @@ fn print_report(out: &mut impl Write, r: &Report, width: usize, wide: bool) -> s
 
 /// Each interpreter: who it is, its GIL, how its processes rows started, and the notes on
 /// those left out.
-fn pythons_table(r: &Report) -> Table {
+fn pythons_table(r: &ReproduceReport) -> Table {
     let mut t = Table::new([
         Column::left("interpreter").min_width(18),
         Column::left("implementation").min_width(14),
@@ -143,7 +148,7 @@ fn with_interval(e: &Estimate) -> String {
 
 /// Each model's measures against its interpreter's, under a heading per model and
 /// interpreter.
-fn fidelity_table(r: &Report) -> Table {
+fn fidelity_table(r: &ReproduceReport) -> Table {
     let mut t = Table::new([
         Column::left("measure").min_width(38).wrap(16),
         Column::right("model").min_width(10),
@@ -170,7 +175,7 @@ fn fidelity_table(r: &Report) -> Table {
     t
 }
 
-fn summary_table(r: &Report) -> Table {
+fn summary_table(r: &ReproduceReport) -> Table {
     let mut t = Table::new([
         Column::left("interpreter").min_width(18),
         Column::right("threads").min_width(9),
@@ -259,7 +264,7 @@ fn section_table(s: &Section) -> Table {
 }
 
 /// CPython against the model, metric by metric, and the verdict.
-fn inside_table(r: &Report) -> Table {
+fn inside_table(r: &ReproduceReport) -> Table {
     let mut t = Table::new([
         Column::left("measure").min_width(58).wrap(24),
         Column::right("CPython").min_width(24),

@@ -8,7 +8,7 @@
 
 use super::figures::{MS, Stats, check_interrupt, time_reps};
 use super::fork::{exit_now, fork_child, fork_wait, reap_or_stop, spawn_true};
-use super::{Options, ProbeKind, Report, Row, Series};
+use super::{Options, ProbeKind, ProbeReport, Row, Series};
 use crate::bench::rusage::proc_field;
 use crate::error::Result;
 
@@ -41,7 +41,7 @@ const WAYS: [Way; 3] = [
 ];
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<Report> {
+pub fn probe(o: &Options) -> Result<ProbeReport> {
     let sizes_mib: &[usize] = if o.quick {
         &[0, 64, 256]
     } else {
@@ -71,7 +71,7 @@ pub fn probe(o: &Options) -> Result<Report> {
         }
     }
     let conclusion = conclude(&series[0].points, &series[2].points, &refused);
-    Ok(Report {
+    Ok(ProbeReport {
         probe: ProbeKind::ForkRss,
         title: "fork-rss: fork against the parent's resident memory".into(),
         rows,

@@ -8,13 +8,13 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::figures::times;
-use super::{Options, ProbeKind, Report, Row, Stats};
+use super::{Options, ProbeKind, ProbeReport, Row, Stats};
 use crate::backend::processes::StartMethod;
 use crate::bench::rusage::proc_field;
 use crate::error::{Error, Result};
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<Report> {
+pub fn probe(o: &Options) -> Result<ProbeReport> {
     let threads = 64;
     let workers = if o.quick { 2 } else { 4 };
     let mut rows = Vec::new();
@@ -108,7 +108,7 @@ pub fn probe(o: &Options) -> Result<Report> {
             rss_fork.median, pss_fork.median,
         ),
     ];
-    Ok(Report {
+    Ok(ProbeReport {
         probe: ProbeKind::Memory,
         title: "memory: resident memory per idle worker".into(),
         rows,

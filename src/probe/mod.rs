@@ -14,7 +14,7 @@
 //! | [`memory`] | resident memory of an idle thread and of an idle worker process |
 //!
 //! Every probe is bounded in time and memory and reaps every child it starts. Probes return
-//! plain data ([`Report`]); the command line prints it. A figure that could not be measured
+//! plain data ([`ProbeReport`]); the command line prints it. A figure that could not be measured
 //! (too little free memory, pinning refused, no CPython) is a [`Row`] that says why.
 //!
 //! Beside the probes, `figures` holds [`Stats`], [`Row`] and the words that compare figures,
@@ -91,7 +91,7 @@ pub struct Options {
 
 /// What one probe found.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct ProbeReport {
     /// The probe.
     pub probe: ProbeKind,
     /// Heading.
@@ -150,7 +150,7 @@ pub fn run(
     probes: &[ProbeKind],
     options: &Options,
     progress: &mut dyn FnMut(ProbeKind),
-) -> Result<Vec<Report>> {
+) -> Result<Vec<ProbeReport>> {
     probes
         .iter()
         .map(|p| {

@@ -2,7 +2,7 @@
 
 use super::figures::{MS, Stats, US, time_reps, times, versus};
 use super::fork::{TrueProgram, exit_now, fork_wait, spawn_true};
-use super::{Options, ProbeKind, Report, Row};
+use super::{Options, ProbeKind, ProbeReport, Row};
 use crate::backend::Backend;
 use crate::backend::processes::StartMethod;
 use crate::error::{Error, Result};
@@ -10,7 +10,7 @@ use crate::job::Job;
 use crate::observer::Silent;
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<Report> {
+pub fn probe(o: &Options) -> Result<ProbeReport> {
     let reps = if o.quick { 20 } else { 200 };
     let mut rows = Vec::new();
 
@@ -142,7 +142,7 @@ pub fn probe(o: &Options) -> Result<Report> {
         }
     }
     conclusion.extend(notes);
-    Ok(Report {
+    Ok(ProbeReport {
         probe: ProbeKind::Spawn,
         title: "spawn: create and reap one worker".into(),
         rows,

@@ -16,11 +16,11 @@ use nix::unistd::{Pid, pipe};
 use super::figures::check_interrupt;
 use super::figures::{US, times};
 use super::fork::{exit_now, fork_child, reap};
-use super::{Options, ProbeKind, Report, Row, Stats};
+use super::{Options, ProbeKind, ProbeReport, Row, Stats};
 use crate::error::{Error, Result};
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<Report> {
+pub fn probe(o: &Options) -> Result<ProbeReport> {
     let round_trips = if o.quick { 2_000 } else { 20_000 };
     let reps = if o.quick { 3 } else { 7 };
     let mut rows = Vec::new();
@@ -74,7 +74,7 @@ pub fn probe(o: &Options) -> Result<Report> {
             times(u, t)
         ));
     }
-    Ok(Report {
+    Ok(ProbeReport {
         probe: ProbeKind::Switch,
         title: "switch: one context switch, by pipe ping-pong".into(),
         rows,

@@ -176,7 +176,7 @@ impl Interpreter {
 
 /// Everything `parlab python` found: the JSON record of `--json`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct PythonReport {
     /// `FILE:FUNCTION`.
     pub function: String,
     /// `range` (`FUNCTION(start, end)`) or `map` (`FUNCTION(item)`).
@@ -205,7 +205,7 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-impl Report {
+impl PythonReport {
     /// The first failed row's error, if any row failed.
     pub fn first_failure(&self) -> Option<&str> {
         self.rows.iter().find_map(|r| r.error.as_deref())
@@ -331,7 +331,7 @@ impl Lab {
         &self,
         settings: &Settings,
         progress: &mut dyn FnMut(&Progress),
-    ) -> Result<Report> {
+    ) -> Result<PythonReport> {
         let words = source_words(&self.calls);
         let launches: Vec<conn::Launch> = self
             .pythons
@@ -387,7 +387,7 @@ impl Lab {
         };
         let recommendations = advice::recommend(&rows, &last);
         let recommendation = advice::overall(&rows, &recommendations, &last);
-        Ok(Report {
+        Ok(PythonReport {
             function: self.target.to_string(),
             mode,
             range: last,

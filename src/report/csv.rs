@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::export::Exporter;
-use crate::bench::{Cell, Report};
+use crate::bench::{BenchReport, Cell};
 use crate::error::{Error, Result};
 
 /// CSV export.
@@ -98,7 +98,7 @@ impl Exporter for Csv {
         "csv"
     }
 
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+    fn render(&self, report: &BenchReport) -> Result<Vec<u8>> {
         let fail = |e: csv::Error| Error::io("rendering CSV", std::io::Error::other(e));
         let mut w = csv::Writer::from_writer(Vec::new());
         for cell in &report.cells {

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use super::export::Exporter;
 use super::plot::{COLORS, draw_legend, legend_dashed, legend_line, svg_document, titled};
 use crate::backend::BackendKind;
-use crate::bench::{Cell, Estimate, Report};
+use crate::bench::{BenchReport, Cell, Estimate};
 use crate::error::Result;
 
 /// The speedup plot.
@@ -26,7 +26,7 @@ type Point = (f64, f64, f64, f64);
 
 /// The plot's lines: label and points, of the speedup `pick` takes from each cell (this run's,
 /// or the baseline report's).
-fn lines(report: &Report, pick: fn(&Cell) -> Option<Estimate>) -> Vec<(String, Vec<Point>)> {
+fn lines(report: &BenchReport, pick: fn(&Cell) -> Option<Estimate>) -> Vec<(String, Vec<Point>)> {
     let jobs: std::collections::BTreeSet<(String, String)> = report
         .cells
         .iter()
@@ -67,7 +67,7 @@ fn lines(report: &Report, pick: fn(&Cell) -> Option<Estimate>) -> Vec<(String, V
 }
 
 /// The baseline report's lines (empty without `--baseline`).
-fn lines_of_baseline(report: &Report) -> Vec<(String, Vec<Point>)> {
+fn lines_of_baseline(report: &BenchReport) -> Vec<(String, Vec<Point>)> {
     if report.comparison.is_none() {
         return Vec::new();
     }
@@ -76,7 +76,7 @@ fn lines_of_baseline(report: &Report) -> Vec<(String, Vec<Point>)> {
 
 impl SpeedupPlot {
     /// The plot as an SVG document.
-    pub fn svg(&self, report: &Report) -> Result<String> {
+    pub fn svg(&self, report: &BenchReport) -> Result<String> {
         let lines = lines(report, |c| c.speedup);
         let baseline_lines = lines_of_baseline(report);
         let max_workers = report
@@ -182,7 +182,7 @@ impl Exporter for SpeedupPlot {
         "svg"
     }
 
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+    fn render(&self, report: &BenchReport) -> Result<Vec<u8>> {
         Ok(self.svg(report)?.into_bytes())
     }
 }

@@ -10,8 +10,8 @@
 //! [`run`] plans the rows, has them measured (`measure` runs one run, `rounds` repeats a group
 //! of rows round by round and pairs each with its family's one-thread row), draws the
 //! [`verdict`]s from the typed [`row`]s and their intervals and returns plain data
-//! ([`Report`]); the command line prints it. Every row of sections 1 and 2 carries its result,
-//! so a wrong answer is visible next to its time.
+//! ([`ReproduceReport`]); the command line prints it. Every row of sections 1 and 2 carries its
+//! result, so a wrong answer is visible next to its time.
 
 pub mod fidelity;
 mod measure;
@@ -111,7 +111,7 @@ pub struct PythonUsed {
 
 /// Everything `parlab reproduce` measured.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct ReproduceReport {
     /// Why there are no CPython rows, when there are none.
     pub python_missing: Option<String>,
     /// Set when the machine was busy as the run started, with what that does to the verdicts
@@ -275,7 +275,10 @@ impl Plan {
 
 /// Runs the experiment; `progress` hears about every step before it starts, with its number
 /// and the number of steps.
-pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> Result<Report> {
+pub fn run(
+    options: &Options,
+    progress: &mut dyn FnMut(&str, usize, usize),
+) -> Result<ReproduceReport> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Judged before parlab adds its own load (discovery starts interpreters).
     let busy_warning =
@@ -350,7 +353,7 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     let fidelity_verdict = verdict::fidelity(&fidelity);
     python_notes.append(&mut lab.notes);
 
-    Ok(Report {
+    Ok(ReproduceReport {
         python_missing: pythons.is_empty().then_some(why_none),
         busy_warning,
         pythons: pythons

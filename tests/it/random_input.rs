@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use parlab::backend::BackendKind;
-use parlab::bench::{self, Report, Spec, baseline};
+use parlab::bench::{self, BenchReport, Spec, baseline};
 use parlab::kernels::Kernel;
 use parlab::report::export::Exporter;
 use parlab::span::Span;
@@ -388,8 +388,8 @@ proptest! {
 }
 
 /// A report of this machine from a tiny benchmark, measured once, and the spec it came from.
-fn measured() -> &'static (Spec, Report, Value) {
-    static REPORT: OnceLock<(Spec, Report, Value)> = OnceLock::new();
+fn measured() -> &'static (Spec, BenchReport, Value) {
+    static REPORT: OnceLock<(Spec, BenchReport, Value)> = OnceLock::new();
     REPORT.get_or_init(|| {
         let spec = Spec {
             backends: vec![BackendKind::Threads],
@@ -477,7 +477,7 @@ fn damaged(was: &Value, (same_kind, n, text, any): (bool, f64, String, Value)) -
 
 /// A parsed baseline, compared with this machine's report: no panic, every change a finite
 /// ratio, and none of its text raw in what is printed.
-fn compare(old: &Report) -> Result<(), TestCaseError> {
+fn compare(old: &BenchReport) -> Result<(), TestCaseError> {
     let (spec, now, _) = measured();
     if let Err(e) = baseline::check_overlap("b.json", old, &spec.cell_keys()) {
         prop_assert!(e.is_usage(), "{}", e);

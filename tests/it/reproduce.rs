@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use parlab::backend::BackendKind;
 use parlab::cpython::Python;
-use parlab::reproduce::{Options, Report, Variant, Who, run};
+use parlab::reproduce::{Options, ReproduceReport, Variant, Who, run};
 
 use crate::processes_backend;
 use parlab::backend::BackendOptions;
@@ -13,7 +13,7 @@ use parlab::backend::BackendOptions;
 /// Runs the experiment, checking that progress numbers its steps 1, 2, ... (a round past the
 /// planned ones repeating the number before it) and that the total it announces is the last
 /// step's number. Returns the report and that number.
-fn run_counting_steps(options: &Options) -> (Report, usize) {
+fn run_counting_steps(options: &Options) -> (ReproduceReport, usize) {
     let mut steps = Vec::new();
     let r = run(options, &mut |what, i, n| {
         steps.push((what.to_string(), i, n))
