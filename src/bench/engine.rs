@@ -32,7 +32,7 @@ const ERRORS_KEPT: usize = 5;
 
 /// Progress of a benchmark, heard before every run.
 #[derive(Debug, Clone)]
-pub struct Progress {
+pub struct BenchProgress {
     /// Runs done, warm-up included.
     pub done: usize,
     /// Every run the benchmark will do, warm-up included, when that is known from the start: a
@@ -61,7 +61,7 @@ pub struct Progress {
 /// exports there.
 pub fn run(
     spec: &Spec,
-    progress: &mut dyn FnMut(&Progress),
+    progress: &mut dyn FnMut(&BenchProgress),
     update: &mut dyn FnMut(&BenchReport) -> Result<()>,
 ) -> Result<BenchReport> {
     spec.check()?;
@@ -180,7 +180,7 @@ struct Schedule {
     per_round: usize,
     /// Rounds at least, warm-up included.
     least_rounds: usize,
-    /// Every round when the number is fixed from the start (see [`Progress::total`]).
+    /// Every round when the number is fixed from the start (see [`BenchProgress::total`]).
     fixed_rounds: Option<usize>,
     /// Wall time measured so far, per cell, seconds.
     measured_s: Vec<f64>,
@@ -206,14 +206,20 @@ impl Schedule {
 
     /// Where the benchmark stands before the next run, in the round that started at `round`
     /// of a benchmark that started at `started`.
-    fn progress(&self, spec: &Spec, cell: String, started: Instant, round: Instant) -> Progress {
+    fn progress(
+        &self,
+        spec: &Spec,
+        cell: String,
+        started: Instant,
+        round: Instant,
+    ) -> BenchProgress {
         let eta = self.fixed_rounds.and_then(|rounds| {
             let ran = self.round_times.len() as u32;
             let mean = self.round_times.iter().sum::<Duration>().checked_div(ran)?;
             let left = rounds.saturating_sub(self.round) as u32;
             Some((mean * left).saturating_sub(round.elapsed()))
         });
-        Progress {
+        BenchProgress {
             done: self.done,
             total: self.fixed_rounds.map(|r| r * self.per_round),
             per_round: self.per_round,
@@ -273,7 +279,7 @@ fn run_round(
     report: &mut BenchReport,
     schedule: &mut Schedule,
     lab: &mut Lab,
-    progress: &mut dyn FnMut(&Progress),
+    progress: &mut dyn FnMut(&BenchProgress),
 ) -> std::result::Result<(), Stop> {
     let warm = schedule.warm(spec);
     let round_started = Instant::now();

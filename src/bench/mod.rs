@@ -37,7 +37,7 @@ mod spec;
 mod summary;
 
 pub use crate::stats::{Estimate, Summary};
-pub use engine::{Progress, run};
+pub use engine::{BenchProgress, run};
 pub use machine::Machine;
 pub use schema::{BenchReport, Cell, Run, SCHEMA_VERSION, Settings};
 pub use spec::Spec;

@@ -222,7 +222,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
 /// start, else an open count with no total and no time left, since neither is known. The
 /// message (where it stands, then the run under way) is cut to what the terminal's width
 /// leaves.
-fn progress_bar(p: &bench::Progress) -> ProgressBar {
+fn progress_bar(p: &bench::BenchProgress) -> ProgressBar {
     let (bar, template) = match p.total {
         Some(total) => (
             ProgressBar::new(total as u64),
@@ -240,7 +240,7 @@ fn progress_bar(p: &bench::Progress) -> ProgressBar {
 
 /// Where a benchmark stands, in words: the time left from the rounds measured when the total
 /// is known; else the round and what ends the benchmark.
-fn progress_words(p: &bench::Progress, spec: &Spec) -> String {
+fn progress_words(p: &bench::BenchProgress, spec: &Spec) -> String {
     if p.total.is_some() {
         return match p.eta {
             Some(eta) => {

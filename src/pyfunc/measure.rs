@@ -199,7 +199,7 @@ impl Row {
 
 /// What the rounds tell, as they go.
 #[derive(Debug, Clone)]
-pub struct Progress {
+pub struct PythonProgress {
     /// Runs done.
     pub done: usize,
     /// Runs in all.
@@ -241,7 +241,7 @@ pub(crate) fn measure(
     launches: &[Launch],
     source: Option<&str>,
     notes: &mut Vec<String>,
-    progress: &mut dyn FnMut(&Progress),
+    progress: &mut dyn FnMut(&PythonProgress),
 ) -> Result<Measured> {
     let mut slots: Vec<Slot> = Vec::new();
     let mut groups: Vec<Group> = Vec::new();
@@ -252,7 +252,7 @@ pub(crate) fn measure(
         let mut items = None;
         let spans = match source {
             Some(shown) => {
-                progress(&Progress {
+                progress(&PythonProgress {
                     done: 0,
                     total: 0,
                     what: format!("loading the items on {}", py.label),
@@ -332,7 +332,7 @@ pub(crate) fn measure(
     let total = slots.len() * (1 + rounds);
     let mut done = 0;
     for slot in &mut slots {
-        progress(&Progress {
+        progress(&PythonProgress {
             done,
             total,
             what: format!("starting {}", slot.row.name()),
@@ -365,7 +365,7 @@ pub(crate) fn measure(
                 if slots[s].row.error.is_some() {
                     continue;
                 }
-                progress(&Progress {
+                progress(&PythonProgress {
                     done,
                     total,
                     what: slots[s].row.name(),

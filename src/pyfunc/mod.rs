@@ -62,7 +62,7 @@ use serde::Serialize;
 pub use advice::Recommendation;
 pub use conn::Fault;
 pub use items::{DEFAULT_MAX_ITEMS, ItemSource};
-pub use measure::{Failure, Progress, Row};
+pub use measure::{Failure, PythonProgress, Row};
 pub use target::{Road, Target};
 
 use crate::cpython::{Python, Script};
@@ -330,7 +330,7 @@ impl Lab {
     pub fn measure(
         &self,
         settings: &Settings,
-        progress: &mut dyn FnMut(&Progress),
+        progress: &mut dyn FnMut(&PythonProgress),
     ) -> Result<PythonReport> {
         let words = source_words(&self.calls);
         let launches: Vec<conn::Launch> = self

@@ -24,16 +24,16 @@ use crate::span::Span;
 pub const PROBE_STEPS: usize = 2 * PROBE_ROUNDS;
 
 /// Numbers the steps and tells the caller of each before it starts.
-pub struct Progress<'a> {
+pub struct ReproduceProgress<'a> {
     done: usize,
     total: usize,
     tell: &'a mut dyn FnMut(&str, usize, usize),
 }
 
-impl<'a> Progress<'a> {
+impl<'a> ReproduceProgress<'a> {
     /// Progress over `total` steps, told to `tell`.
     pub fn new(total: usize, tell: &'a mut dyn FnMut(&str, usize, usize)) -> Self {
-        Progress {
+        ReproduceProgress {
             done: 0,
             total,
             tell,
@@ -57,7 +57,7 @@ pub struct Lab<'a> {
     pythons: &'a [(Python, bool)],
     backends: &'a BackendOptions,
     python_start: Option<&'a str>,
-    progress: Progress<'a>,
+    progress: ReproduceProgress<'a>,
     /// Interpreters found by looking that failed mid-run: their later rows are skipped.
     failed: Vec<String>,
     /// What failed, for the report.
@@ -69,7 +69,7 @@ impl<'a> Lab<'a> {
     pub fn new(
         options: &'a Options,
         pythons: &'a [(Python, bool)],
-        progress: Progress<'a>,
+        progress: ReproduceProgress<'a>,
     ) -> Self {
         Lab {
             pythons,
