@@ -73,7 +73,7 @@ pub fn run(
     let per_round = round_order(&entries, &workers).len();
     let mut report = empty_report(spec, &machine, cells);
     let mut schedule = Schedule::new(spec, entries.len(), per_round);
-    let mut lab = Lab {
+    let mut lab = BenchLab {
         probe: ceiling::Probe::new(&spec.workers),
         cpus: ceiling::allowed_cpus(),
         samples: Vec::new(),
@@ -120,7 +120,7 @@ pub fn run(
 }
 
 /// The ceiling probe and what it measured, with the time it and the benchmark took.
-struct Lab {
+struct BenchLab {
     probe: ceiling::Probe,
     /// The CPUs one-worker pairs are held to, one each round in turn.
     cpus: Vec<usize>,
@@ -131,7 +131,7 @@ struct Lab {
     started: Instant,
 }
 
-impl Lab {
+impl BenchLab {
     /// The ceiling samples, the probes' time and the time since the benchmark started.
     fn figures(&self) -> (&[(usize, f64)], f64, f64) {
         (
@@ -278,7 +278,7 @@ fn run_round(
     entries: &[Entry],
     report: &mut BenchReport,
     schedule: &mut Schedule,
-    lab: &mut Lab,
+    lab: &mut BenchLab,
     progress: &mut dyn FnMut(&BenchProgress),
 ) -> std::result::Result<(), Stop> {
     let warm = schedule.warm(spec);

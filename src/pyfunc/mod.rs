@@ -15,7 +15,7 @@
 //!   bytes differ with `==` (`forms.rs`, `helper.rs`).
 //!
 //! The Python side is one script, `worker.py` beside this file, embedded in the binary and
-//! written to a new temporary file for each [`Lab`]. Before anything is measured, every
+//! written to a new temporary file for each [`PythonLab`]. Before anything is measured, every
 //! interpreter runs it once in `check` mode (`check.rs`): a syntax error, a missing function or
 //! one that cannot take two arguments is bad input. Then each cell (`cell.rs`) starts its worker
 //! interpreters in `serve` mode, which load the function once and answer requests on a
@@ -214,7 +214,7 @@ impl PythonReport {
 
 /// A function checked on its interpreters, ready to be measured.
 #[derive(Debug)]
-pub struct Lab {
+pub struct PythonLab {
     target: Target,
     calls: Calls,
     pythons: Vec<Interpreter>,
@@ -223,7 +223,7 @@ pub struct Lab {
     notes: Vec<String>,
 }
 
-impl Lab {
+impl PythonLab {
     /// Writes the worker script and checks `target` on every interpreter, each with whether
     /// the user named it (rather than `all` finding it); each import may take `timeout` (else
     /// two minutes). A file that does not compile, a missing function, one that cannot take
@@ -236,7 +236,7 @@ impl Lab {
         calls: Calls,
         pythons: Vec<(Interpreter, bool)>,
         timeout: Option<Duration>,
-    ) -> Result<Lab> {
+    ) -> Result<PythonLab> {
         let script = Script::write("parlab-pyfunc", WORKER_SCRIPT)?;
         let mut kept = Vec::new();
         let mut notes = Vec::new();
@@ -311,7 +311,7 @@ impl Lab {
         if let (true, Some(e)) = (kept.is_empty(), first_failure) {
             return Err(e);
         }
-        Ok(Lab {
+        Ok(PythonLab {
             target,
             calls,
             pythons: kept,

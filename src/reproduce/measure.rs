@@ -1,7 +1,7 @@
 //! The measuring: parlab's backends and CPython run the rows and probes of the experiment,
 //! each announced to the progress callback before it starts.
 //!
-//! A row runs one run at a time ([`Lab::run_once`]); `rounds` repeats the rows of a group
+//! A row runs one run at a time ([`ReproduceLab::run_once`]); `rounds` repeats the rows of a group
 //! round by round and pairs them.
 
 use std::time::Duration;
@@ -53,7 +53,7 @@ impl<'a> ReproduceProgress<'a> {
 
 /// Everything that runs rows: the backends as configured, the interpreters found (each with
 /// whether the user named it).
-pub struct Lab<'a> {
+pub struct ReproduceLab<'a> {
     pythons: &'a [(Python, bool)],
     backends: &'a BackendOptions,
     python_start: Option<&'a str>,
@@ -64,14 +64,14 @@ pub struct Lab<'a> {
     pub notes: Vec<String>,
 }
 
-impl<'a> Lab<'a> {
+impl<'a> ReproduceLab<'a> {
     /// A lab with the backends `options` configure.
     pub fn new(
         options: &'a Options,
         pythons: &'a [(Python, bool)],
         progress: ReproduceProgress<'a>,
     ) -> Self {
-        Lab {
+        ReproduceLab {
             pythons,
             backends: &options.backends,
             python_start: options.python_start.as_deref(),

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use self::fidelity::{Fidelity, Summary};
-use self::measure::{Lab, PROBE_STEPS, ReproduceProgress};
+use self::measure::{PROBE_STEPS, ReproduceLab, ReproduceProgress};
 use self::rounds::Rounds;
 pub use self::row::{
     Comparison, Metric, Row, SEED_END, SEED_ONE_THREAD_S, SEED_TWO_PROCESSES_S, Variant, Who,
@@ -323,7 +323,7 @@ pub fn run(
         .collect();
     let plan = Plan::new(&who);
     let steps = plan.steps(sizes.parlab);
-    let mut lab = Lab::new(options, &pythons, ReproduceProgress::new(steps, progress));
+    let mut lab = ReproduceLab::new(options, &pythons, ReproduceProgress::new(steps, progress));
 
     let count = sizes.count();
     let mut cpu = row::seed_post();
@@ -430,7 +430,7 @@ fn find_pythons(options: &Options) -> Result<(Vec<(Python, bool)>, Vec<String>, 
 /// when `ceiling` (CPU-bound rows), whose cost comes back beside the rows. A row that never ran
 /// (its interpreter failed) is left out.
 fn measure_all(
-    lab: &mut Lab,
+    lab: &mut ReproduceLab,
     plan: &[(Who, Variant)],
     job: &Job,
     parlab: Rounds,
