@@ -4,7 +4,7 @@ use super::*;
 use crate::bench::machine::Machine;
 use crate::bench::schema::{Run, Settings, describe};
 use crate::bench::spec::sample;
-use crate::stats::Summary;
+use crate::stats::SampleSummary;
 
 /// A cell of `count 0..1000` with the given wall times (and ceiling, for more workers).
 pub(crate) fn cell(
@@ -33,7 +33,7 @@ pub(crate) fn cell(
                 ceiling,
             })
             .collect(),
-        wall: Some(Summary::of(walls)),
+        wall: Some(SampleSummary::of(walls)),
         user_s: None,
         sys_s: None,
         peak_rss_kib: None,

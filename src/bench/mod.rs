@@ -36,7 +36,7 @@ mod schema;
 mod spec;
 mod summary;
 
-pub use crate::stats::{Estimate, Summary};
+pub use crate::stats::{Estimate, SampleSummary};
 pub use engine::{BenchProgress, run};
 pub use machine::Machine;
 pub use schema::{BenchReport, Cell, Run, SCHEMA_VERSION, Settings};

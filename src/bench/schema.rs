@@ -10,7 +10,7 @@ use super::machine::Machine;
 use crate::backend::BackendKind;
 use crate::measure::judge::{self, Bounds, Verdict};
 use crate::span::Span;
-use crate::stats::{Estimate, Summary};
+use crate::stats::{Estimate, SampleSummary};
 
 /// Version of the report's schema (docs/bench-json.md); bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -61,7 +61,7 @@ pub struct Cell {
     /// Measured runs that gave the right answer.
     pub runs: Vec<Run>,
     /// Wall-time figures over `runs`.
-    pub wall: Option<Summary>,
+    pub wall: Option<SampleSummary>,
     /// Median user CPU time, seconds.
     pub user_s: Option<f64>,
     /// Median system CPU time, seconds.

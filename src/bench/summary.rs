@@ -20,7 +20,7 @@ use super::spec::Spec;
 use crate::backend::BackendKind;
 use crate::kernels::Kernel;
 use crate::measure::judge::{self, Bounds};
-use crate::stats::{self, Estimate, Summary};
+use crate::stats::{self, Estimate, SampleSummary};
 
 /// Bootstrap resamples for every interval.
 pub(crate) const BOOTSTRAP_ROUNDS: usize = 2000;
@@ -86,7 +86,7 @@ pub(super) fn figures(cell: &mut Cell, cpus: usize, precision: Option<f64>) {
     }
     let median_of =
         |field: fn(&Run) -> f64| stats::median(&cell.runs.iter().map(field).collect::<Vec<_>>());
-    cell.wall = Some(Summary::of(&walls));
+    cell.wall = Some(SampleSummary::of(&walls));
     cell.user_s = Some(median_of(|r| r.user_s));
     cell.sys_s = Some(median_of(|r| r.sys_s));
     cell.peak_rss_kib = cell.runs.iter().filter_map(|r| r.peak_rss_kib).max();

@@ -24,7 +24,7 @@ mod export_tests {
     use super::markdown::Markdown;
     use super::speedup::SpeedupPlot;
     use crate::backend::BackendKind;
-    use crate::bench::{BenchReport, Cell, Estimate, Machine, Run, Settings, Summary};
+    use crate::bench::{BenchReport, Cell, Estimate, Machine, Run, SampleSummary, Settings};
     use crate::span::Span;
 
     /// A fixed report: a baseline, two thread cells, one cell with a wrong answer.
@@ -52,7 +52,7 @@ mod export_tests {
                 };
                 3
             ],
-            wall: Some(Summary {
+            wall: Some(SampleSummary {
                 median,
                 mean: median,
                 stddev: median / 100.0,

@@ -299,7 +299,7 @@ pub fn table(
 
 /// One interpreter's speedups at 2 workers, for the closing summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Summary {
+pub struct SpeedupSummary {
     /// The interpreter, e.g. `CPython 3.12.1`.
     pub python: String,
     /// 2 threads against 1 thread.
@@ -311,8 +311,8 @@ pub struct Summary {
 }
 
 /// Every CPython family's speedups at 2 workers, in the rows' order.
-pub fn summary(rows: &[Row]) -> Vec<Summary> {
-    let mut out: Vec<Summary> = Vec::new();
+pub fn summary(rows: &[Row]) -> Vec<SpeedupSummary> {
+    let mut out: Vec<SpeedupSummary> = Vec::new();
     for r in rows {
         let Who::CPython { .. } = &r.who else {
             continue;
@@ -326,7 +326,7 @@ pub fn summary(rows: &[Row]) -> Vec<Summary> {
                 .find(|x| x.who == r.who && x.variant == v)
                 .and_then(|x| x.speedup)
         };
-        out.push(Summary {
+        out.push(SpeedupSummary {
             python: family,
             threads: at(Variant::Threads(2)),
             processes: at(Variant::Processes(2)),

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use self::fidelity::{Fidelity, Summary};
+use self::fidelity::{Fidelity, SpeedupSummary};
 use self::measure::{PROBE_STEPS, ReproduceLab, ReproduceProgress};
 use self::rounds::Rounds;
 pub use self::row::{
@@ -138,7 +138,7 @@ pub struct ReproduceReport {
     /// Conclusions of the fidelity section.
     pub fidelity_verdict: Vec<String>,
     /// Each interpreter's speedups at 2 workers.
-    pub summary: Vec<Summary>,
+    pub summary: Vec<SpeedupSummary>,
 }
 
 /// How big the experiment is: the seed's sizes, or smaller ones under `--quick`.

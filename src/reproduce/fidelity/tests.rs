@@ -309,13 +309,13 @@ fn summary_gives_each_interpreter_its_speedups_at_two_workers() {
     assert_eq!(
         s,
         [
-            Summary {
+            SpeedupSummary {
                 python: "CPython 3.12.1".into(),
                 threads: Some(0.9),
                 processes: Some(1.8),
                 subinterpreters: Some(1.7),
             },
-            Summary {
+            SpeedupSummary {
                 python: "CPython 2.7.18".into(),
                 threads: Some(0.8),
                 processes: None,
