@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use super::schema::{BenchReport, Cell, Comparison, SCHEMA_VERSION, Slowdown};
+use super::schema::{BaselineComparison, BenchReport, Cell, SCHEMA_VERSION, Slowdown};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::escape::controls;
@@ -291,7 +291,7 @@ pub fn check_overlap(path: &str, old: &BenchReport, keys: &[CellKey]) -> Result<
 /// `baseline_speedup`, and the report's `comparison`. `fail_if_slower` is a share (0.2).
 pub fn annotate(new: &mut BenchReport, old: &BenchReport, file: &str, fail_if_slower: Option<f64>) {
     let limit = 1.0 + fail_if_slower.unwrap_or(0.0);
-    let mut comparison = Comparison {
+    let mut comparison = BaselineComparison {
         file: file.to_string(),
         machine_differences: machine_differences(old, new),
         fail_if_slower,

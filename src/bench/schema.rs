@@ -221,7 +221,7 @@ pub struct BenchReport {
     pub ceilings: Ceilings,
     /// With `--baseline`: how this run compares with the saved one.
     #[serde(default)]
-    pub comparison: Option<Comparison>,
+    pub comparison: Option<BaselineComparison>,
     /// Cells, baselines first for each kernel and range.
     pub cells: Vec<Cell>,
 }
@@ -319,7 +319,7 @@ impl Slowdown {
 
 /// This run against a saved report: the `comparison` section of the JSON report.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Comparison {
+pub struct BaselineComparison {
     /// The baseline file as given on the command line.
     pub file: String,
     /// How the two machines differ (CPU model, CPU count, parlab version, ceilings).
@@ -336,7 +336,7 @@ pub struct Comparison {
     pub maybe: Vec<Slowdown>,
 }
 
-impl Comparison {
+impl BaselineComparison {
     /// True when the gate was asked for and some cell failed it.
     pub fn failed(&self) -> bool {
         self.fail_if_slower.is_some() && !self.slower.is_empty()

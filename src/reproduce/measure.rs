@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::Options;
 use super::fidelity::{ModelProbe, PROBE_ROUNDS, PythonProbe};
 use super::rounds::Run;
-use super::row::{Comparison, Metric, Row, Variant, Who};
+use super::row::{GilComparison, Metric, Row, Variant, Who};
 use crate::backend::gil::convoy;
 use crate::backend::{Backend, BackendKind, BackendOptions};
 use crate::bench::rusage::CpuTime;
@@ -309,11 +309,11 @@ impl<'a> ReproduceLab<'a> {
 
 /// The GIL section's comparisons: `python` (the first 3.x interpreter's probes, if any)
 /// against the `gil` model, each the median of its rounds with its interval.
-pub fn comparisons(python: Option<&PythonProbe>, model: &ModelProbe) -> Vec<Comparison> {
+pub fn comparisons(python: Option<&PythonProbe>, model: &ModelProbe) -> Vec<GilComparison> {
     Metric::ALL
         .into_iter()
         .filter_map(|metric| {
-            Some(Comparison {
+            Some(GilComparison {
                 metric,
                 cpython: python.and_then(|p| p.figure(metric)),
                 parlab: model.figure(metric)?,

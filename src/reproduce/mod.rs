@@ -28,7 +28,7 @@ use self::fidelity::{Fidelity, SpeedupSummary};
 use self::measure::{PROBE_STEPS, ReproduceLab, ReproduceProgress};
 use self::rounds::Rounds;
 pub use self::row::{
-    Comparison, Metric, Row, SEED_END, SEED_ONE_THREAD_S, SEED_TWO_PROCESSES_S, Variant, Who,
+    GilComparison, Metric, Row, SEED_END, SEED_ONE_THREAD_S, SEED_TWO_PROCESSES_S, Variant, Who,
 };
 use crate::backend::BackendKind;
 use crate::backend::BackendOptions;
@@ -130,7 +130,7 @@ pub struct ReproduceReport {
     /// I/O-bound section.
     pub io: Section,
     /// The GIL's behaviour, CPython against the model.
-    pub inside: Vec<Comparison>,
+    pub inside: Vec<GilComparison>,
     /// Conclusions of the GIL section.
     pub inside_verdict: Vec<String>,
     /// Each GIL model against the interpreters it models.

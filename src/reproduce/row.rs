@@ -343,7 +343,7 @@ impl Metric {
 /// One measured property of the GIL, in CPython and in the model: the medians of their probe
 /// rounds, with intervals.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Comparison {
+pub struct GilComparison {
     /// What is measured.
     pub metric: Metric,
     /// CPython's figure, when CPython ran.
@@ -352,7 +352,7 @@ pub struct Comparison {
     pub parlab: Estimate,
 }
 
-impl Serialize for Comparison {
+impl Serialize for GilComparison {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct Shown {

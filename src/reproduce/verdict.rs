@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use super::fidelity::{Fidelity, Judgement};
-use super::row::{Comparison, Metric, Row, Spread, Variant, Who};
+use super::row::{GilComparison, Metric, Row, Spread, Variant, Who};
 use crate::backend::BackendKind;
 use crate::measure::judge::{self, Verdict, no_faster_because};
 use crate::measure::stall::{Stall, stall};
@@ -494,7 +494,7 @@ fn fall_words(e: &Estimate) -> String {
 /// Conclusions of the GIL section, the model having run at switch interval `interval`: the
 /// hold per turn as measured (the model's and CPython's, beside the interval that sets it), and
 /// the convoy's fall.
-pub fn inside(comparisons: &[Comparison], interval: Duration) -> Vec<String> {
+pub fn inside(comparisons: &[GilComparison], interval: Duration) -> Vec<String> {
     let find = |m: Metric| comparisons.iter().find(|c| c.metric == m);
     let mut v = Vec::new();
     let ms = interval.as_secs_f64() * 1e3;

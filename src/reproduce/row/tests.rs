@@ -85,7 +85,7 @@ fn json_shows_rows_and_comparisons_in_the_tables_words() {
             "verdict": null, "runs": null, "note": "n", "gil": null,
         })
     );
-    let c = Comparison {
+    let c = GilComparison {
         metric: Metric::IoAlone,
         cpython: None,
         parlab: Estimate {

@@ -219,7 +219,7 @@ fn io_verdict_starts_with_a_capital_either_way() {
 
 #[test]
 fn inside_verdict_gives_the_interval_and_the_convoy_fall() {
-    let c = |metric, cpython: Option<f64>, parlab| Comparison {
+    let c = |metric, cpython: Option<f64>, parlab| GilComparison {
         metric,
         cpython: cpython.map(Estimate::exact),
         parlab: Estimate::exact(parlab),
