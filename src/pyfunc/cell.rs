@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use num_bigint::BigInt;
 
 use super::Road;
-use super::conn::{Event, Fault, Interp, Launch, Mode, TICK, Unanswered, wait_readable};
+use super::conn::{Event, Interp, Launch, Mode, PythonException, TICK, Unanswered, wait_readable};
 use super::forms::Forms;
 use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::interrupt;
@@ -78,7 +78,7 @@ pub(crate) struct Cell {
     pub last_cpu_s: Option<f64>,
     /// What the function (or the crossing of a value) raised, where that ended the last
     /// round or start-up.
-    pub last_fault: Option<Fault>,
+    pub last_fault: Option<PythonException>,
     /// Whether the round limit ended the last round.
     pub limited: bool,
 }
@@ -179,7 +179,7 @@ impl Cell {
             && self.road.sends()
             && let Some((at, kind)) = items.first_unpicklable()
         {
-            let fault = Fault {
+            let fault = PythonException {
                 kind: "PicklingError".to_string(),
                 message: format!(
                     "item {at} is a {kind}, which cannot be pickled, and {} receive their items \

@@ -60,7 +60,7 @@ const EVENTS_FD: i32 = 4;
 
 /// What the Python side reported about a failed part.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Fault {
+pub struct PythonException {
     /// The exception's type, e.g. `ValueError`; `TypeError` for a non-int answer.
     #[serde(rename = "type")]
     pub kind: String,
@@ -78,7 +78,7 @@ pub struct Fault {
     pub cross: Option<String>,
 }
 
-impl std::fmt::Display for Fault {
+impl std::fmt::Display for PythonException {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)?;
         let item = self.item.as_ref().map(|i| format!("on item {i}"));
@@ -121,7 +121,7 @@ pub(crate) enum Event {
     /// A part's exact answer.
     Done(u64, BigInt),
     /// A part raised or returned a non-int.
-    Fail(u64, Fault),
+    Fail(u64, PythonException),
     /// Map mode: a chunk's results are kept in the interpreter.
     Ok(u64),
     /// Bytes for part or request `I`: item or result forms.
@@ -212,7 +212,7 @@ pub(crate) struct Reply {
 #[derive(Debug)]
 pub(crate) enum Unanswered {
     /// The worker said `fail`.
-    Fault(Fault),
+    Fault(PythonException),
     /// It ended, was stopped, or broke the protocol: how, in words.
     Gone(String),
     /// No `end` within the limit.

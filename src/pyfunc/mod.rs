@@ -60,7 +60,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use advice::Recommendation;
-pub use conn::Fault;
+pub use conn::PythonException;
 pub use items::{DEFAULT_MAX_ITEMS, ItemSource};
 pub use measure::{Failure, PythonProgress, Row};
 pub use target::{Road, Target};
