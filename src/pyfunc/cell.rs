@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 use num_bigint::BigInt;
 
 use super::Road;
-use super::conn::{Event, Interp, Launch, Mode, PythonException, TICK, Unanswered, wait_readable};
+use super::conn::{
+    Event, Interp, Launch, PythonException, TICK, Unanswered, WorkerMode, wait_readable,
+};
 use super::forms::Forms;
 use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::interrupt;
@@ -118,7 +120,7 @@ impl Cell {
     }
 
     fn interp(&self) -> Result<Interp> {
-        Interp::start(&self.launch, Mode::Serve(self.road), &self.left)
+        Interp::start(&self.launch, WorkerMode::Serve(self.road), &self.left)
     }
 
     /// The longest the import of the user's file may take: `--timeout`, as for a part.

@@ -47,7 +47,7 @@ pub(crate) struct Launch {
 
 /// What an interpreter is started to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
+pub(crate) enum WorkerMode {
     /// Check the function once (`worker.py check`), its output kept for a message.
     Check,
     /// Serve parts on this road (`worker.py serve`).
@@ -246,7 +246,11 @@ impl Interp {
     /// Starts `launch` in `mode`; a served function's module sees the road in `PARLAB_ROAD`.
     /// The processes its function leaves are counted in `left` when it stops. A limit met
     /// while starting it (open files, processes) is an error naming the limit.
-    pub(crate) fn start(launch: &Launch, mode: Mode, left: &Arc<AtomicUsize>) -> Result<Interp> {
+    pub(crate) fn start(
+        launch: &Launch,
+        mode: WorkerMode,
+        left: &Arc<AtomicUsize>,
+    ) -> Result<Interp> {
         let what = format!("starting {}", launch.program.display());
         let limit = |e: std::io::Error| crate::limits::start_error(what.clone(), e, 0);
         let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| limit(e.into()));
@@ -255,10 +259,10 @@ impl Interp {
         let parent = std::process::id();
         let mut cmd = Command::new(&launch.program);
         let verb = match (mode, launch.source.is_some()) {
-            (Mode::Check, false) => "check",
-            (Mode::Check, true) => "check-map",
-            (Mode::Serve(_), false) => "serve",
-            (Mode::Serve(_), true) => "map",
+            (WorkerMode::Check, false) => "check",
+            (WorkerMode::Check, true) => "check-map",
+            (WorkerMode::Serve(_), false) => "serve",
+            (WorkerMode::Serve(_), true) => "map",
         };
         cmd.arg(&launch.script)
             .arg(verb)
@@ -268,7 +272,7 @@ impl Interp {
             .stdin(Stdio::null());
         let mut captured = None;
         match mode {
-            Mode::Serve(road) => {
+            WorkerMode::Serve(road) => {
                 // What the function prints goes where parlab's messages go.
                 let stderr = std::io::stderr()
                     .as_fd()
@@ -278,7 +282,7 @@ impl Interp {
                     .stdout(Stdio::from(stderr))
                     .stderr(Stdio::inherit());
             }
-            Mode::Check => {
+            WorkerMode::Check => {
                 let (out, into) = pipe()?;
                 let into_too = into.try_clone().map_err(limit)?;
                 cmd.stdout(Stdio::from(into)).stderr(Stdio::from(into_too));
