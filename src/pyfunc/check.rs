@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::Target;
 use super::cell::START_LIMIT;
-use super::conn::{Event, Interp, Launch, Verdict, WorkerMode, wait_readable};
+use super::conn::{CheckOutcome, Event, Interp, Launch, WorkerMode, wait_readable};
 use crate::error::{Error, Result};
 use crate::interrupt;
 
@@ -124,20 +124,20 @@ pub(crate) fn check(
         }
     };
     match verdict {
-        Ok(Verdict {
+        Ok(CheckOutcome {
             error: Some(why), ..
         }) => {
             interp.quit();
             Err(Error::invalid("python function", target.to_string(), why))
         }
-        Ok(Verdict {
+        Ok(CheckOutcome {
             source_error: Some(why),
             ..
         }) => {
             interp.quit();
             Err(Error::invalid("items", source.unwrap_or(""), why))
         }
-        Ok(Verdict {
+        Ok(CheckOutcome {
             gil_after_import,
             items,
             ..

@@ -93,7 +93,7 @@ impl std::fmt::Display for PythonException {
 
 /// `check` mode's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub(crate) struct Verdict {
+pub(crate) struct CheckOutcome {
     /// What is wrong with the file or function, if anything.
     pub error: Option<String>,
     /// Whether the GIL was on once the file was imported, where the interpreter can say.
@@ -113,7 +113,7 @@ pub(crate) enum Event {
     /// The interpreter runs the script and reads the user's file from now on.
     Loading,
     /// `check` mode's verdict.
-    Checked(Verdict),
+    Checked(CheckOutcome),
     /// The function is loaded.
     Ready,
     /// A part has begun.
@@ -158,7 +158,7 @@ impl Event {
             "loading" => Ok(Event::Loading),
             "checked" => {
                 let text = line.strip_prefix("checked").unwrap_or("").trim();
-                serde_json::from_str::<Verdict>(text)
+                serde_json::from_str::<CheckOutcome>(text)
                     .map(Event::Checked)
                     .map_err(|e| format!("sent an unreadable check: {e}"))
             }
@@ -628,7 +628,7 @@ mod tests {
     fn protocol_lines_read_as_events() {
         assert_eq!(Event::parse("loading"), Ok(Event::Loading));
         let verdict = |error: Option<&str>, items| {
-            Ok(Event::Checked(Verdict {
+            Ok(Event::Checked(CheckOutcome {
                 error: error.map(str::to_string),
                 gil_after_import: None,
                 items,
