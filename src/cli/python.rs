@@ -10,8 +10,8 @@ use anyhow::Result;
 use parlab::cpython::discover::{Places, Spec, resolve};
 use parlab::number::parse_u64_in;
 use parlab::pyfunc::{
-    Calls, DEFAULT_MAX_ITEMS, Interpreter, ItemSource, Mode, PythonLab, PythonReport, Road,
-    Settings, Target, export,
+    Calls, DEFAULT_MAX_ITEMS, Interpreter, ItemSource, Mode, PythonLab, PythonOptions,
+    PythonReport, Road, Target, export,
 };
 use parlab::report::output::{Output, Protected};
 use parlab::report::table::{Column, Table};
@@ -110,7 +110,7 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
         .map(|(py, named)| (Interpreter::of(py), *named))
         .collect();
     let lab = PythonLab::new(target, calls, pythons, policy.timeout)?;
-    let settings = Settings {
+    let settings = PythonOptions {
         ranges,
         split,
         chunksizes,

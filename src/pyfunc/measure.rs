@@ -27,7 +27,7 @@ use super::cell::{Answer, Cell, RunLimit};
 use super::conn::Launch;
 use super::forms::Forms;
 use super::helper::Helper;
-use super::{Interpreter, Road, Settings};
+use super::{Interpreter, PythonOptions, Road};
 use crate::bench::ceiling::Probe;
 use crate::error::{Error, Result, WorkerCause};
 use crate::span::Span;
@@ -236,7 +236,7 @@ struct Slot {
 /// Runs the measurement. `source` (SOURCE as the user wrote it) is given in map mode, whose
 /// launches carry it.
 pub(crate) fn measure(
-    settings: &Settings,
+    settings: &PythonOptions,
     pythons: &[Interpreter],
     launches: &[Launch],
     source: Option<&str>,
@@ -461,7 +461,7 @@ pub(crate) fn measure(
 /// Once a group's baseline has run once: the default limit for every run of the group, and in
 /// map mode what the sequential results hold that `==` cannot compare, said in a note.
 fn first_baseline(
-    settings: &Settings,
+    settings: &PythonOptions,
     group: &mut Group,
     slots: &mut [Slot],
     mine: &[usize],

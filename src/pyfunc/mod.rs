@@ -76,7 +76,7 @@ pub const WORKER_SCRIPT: &str = include_str!("worker.py");
 /// What FUNCTION is called with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Calls {
-    /// `FUNCTION(start, end) -> int`, over the parts of [`Settings::ranges`].
+    /// `FUNCTION(start, end) -> int`, over the parts of [`PythonOptions::ranges`].
     Range,
     /// `FUNCTION(item)`, over the items of SOURCE.
     Map {
@@ -110,7 +110,7 @@ pub struct Items {
 
 /// What to measure, besides the function.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct PythonOptions {
     /// Range mode: the ranges cut into parts, each measured in full, in this order; the last is
     /// the one the recommendation is made for.
     pub ranges: Vec<Span>,
@@ -329,7 +329,7 @@ impl PythonLab {
     /// an error here.
     pub fn measure(
         &self,
-        settings: &Settings,
+        settings: &PythonOptions,
         progress: &mut dyn FnMut(&PythonProgress),
     ) -> Result<PythonReport> {
         let words = source_words(&self.calls);
