@@ -9,7 +9,7 @@ use parlab::backend::BackendKind;
 use parlab::kernels::Kernel;
 use parlab::number::parse_u64_in;
 use parlab::report::table::{Column, Table};
-use parlab::verify::{self, Matrix, Row};
+use parlab::verify::{self, Matrix, VerifiedCase};
 
 use super::args::VerifyArgs;
 
@@ -125,7 +125,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
         &m,
         &references,
         &|k| k.create_with(&options),
-        &mut |row: &Row| {
+        &mut |row: &VerifiedCase| {
             let _ = if a.json {
                 writeln!(
                     out,

@@ -8,7 +8,7 @@
 
 use super::figures::{MS, Stats, check_interrupt, time_reps};
 use super::fork::{exit_now, fork_child, fork_wait, reap_or_stop, spawn_true};
-use super::{Options, ProbeKind, ProbeReport, Row, Series};
+use super::{Options, ProbeFigure, ProbeKind, ProbeReport, Series};
 use crate::bench::rusage::proc_field;
 use crate::error::Result;
 
@@ -59,14 +59,14 @@ pub fn probe(o: &Options) -> Result<ProbeReport> {
         if let Err(why) = room_for(mib) {
             rows.extend(
                 WAYS.iter()
-                    .map(|w| Row::skipped(label(w), "ms", why.clone())),
+                    .map(|w| ProbeFigure::skipped(label(w), "ms", why.clone())),
             );
             refused.push(mib);
             continue;
         }
         let (rss_mib, figures) = time_at(mib * MIB, reps)?;
         for ((way, stats), line) in WAYS.iter().zip(figures).zip(&mut series) {
-            rows.push(Row::new(label(way), "ms", stats));
+            rows.push(ProbeFigure::new(label(way), "ms", stats));
             line.points.push((rss_mib, stats.median));
         }
     }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::figures::times;
-use super::{Options, ProbeKind, ProbeReport, Row, Stats};
+use super::{Options, ProbeFigure, ProbeKind, ProbeReport, Stats};
 use crate::backend::processes::StartMethod;
 use crate::bench::rusage::proc_field;
 use crate::error::{Error, Result};
@@ -56,7 +56,7 @@ pub fn probe(o: &Options) -> Result<ProbeReport> {
         h.join()
             .map_err(|_| Error::io("joining a thread", std::io::Error::other("panicked")))?;
     }
-    rows.push(Row::new(
+    rows.push(ProbeFigure::new(
         "idle thread: RSS added to the process",
         "KiB",
         Stats::single(per_thread),
@@ -78,12 +78,12 @@ pub fn probe(o: &Options) -> Result<ProbeReport> {
         // The fork server is not left behind either.
         crate::backend::processes::shut_down();
         let (rss, pss) = measured?;
-        rows.push(Row::new(
+        rows.push(ProbeFigure::new(
             format!("idle parlab worker ({start}): RSS"),
             "KiB",
             rss,
         ));
-        rows.push(Row::new(
+        rows.push(ProbeFigure::new(
             format!("idle parlab worker ({start}): PSS (shared split)"),
             "KiB",
             pss,

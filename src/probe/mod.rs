@@ -15,10 +15,10 @@
 //!
 //! Every probe is bounded in time and memory and reaps every child it starts. Probes return
 //! plain data ([`ProbeReport`]); the command line prints it. A figure that could not be measured
-//! (too little free memory, pinning refused, no CPython) is a [`Row`] that says why.
+//! (too little free memory, pinning refused, no CPython) is a [`ProbeFigure`] that says why.
 //!
-//! Beside the probes, `figures` holds [`Stats`], [`Row`] and the words that compare figures,
-//! and `fork` the helpers that fork, exec, spawn and reap the children being timed.
+//! Beside the probes, `figures` holds [`Stats`], [`ProbeFigure`] and the words that compare
+//! figures, and `fork` the helpers that fork, exec, spawn and reap the children being timed.
 
 mod figures;
 mod fork;
@@ -34,7 +34,7 @@ use crate::backend::processes::Processes;
 use crate::cpython::Python;
 use crate::error::{Error, Result};
 
-pub use figures::{Row, Stats};
+pub use figures::{ProbeFigure, Stats};
 
 /// The probes, in the order `parlab probe` runs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -97,7 +97,7 @@ pub struct ProbeReport {
     /// Heading.
     pub title: String,
     /// Figures.
-    pub rows: Vec<Row>,
+    pub rows: Vec<ProbeFigure>,
     /// Plain-words conclusions.
     pub conclusion: Vec<String>,
     /// For `fork-rss`: latency series against parent RSS, for a plot.

@@ -16,7 +16,7 @@ use nix::unistd::{Pid, pipe};
 use super::figures::check_interrupt;
 use super::figures::{US, times};
 use super::fork::{exit_now, fork_child, reap};
-use super::{Options, ProbeKind, ProbeReport, Row, Stats};
+use super::{Options, ProbeFigure, ProbeKind, ProbeReport, Stats};
 use crate::error::{Error, Result};
 
 /// Runs the probe.
@@ -49,11 +49,11 @@ pub fn probe(o: &Options) -> Result<ProbeReport> {
             }
         }
         rows.push(match refused {
-            Some(why) => Row::skipped(what, "us", why),
+            Some(why) => ProbeFigure::skipped(what, "us", why),
             None => {
                 let s = Stats::of(xs);
                 medians[k] = Some(s.median);
-                Row::new(what, "us", s)
+                ProbeFigure::new(what, "us", s)
             }
         });
     }

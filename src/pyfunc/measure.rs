@@ -84,7 +84,7 @@ pub enum Failure {
 
 /// One row of the report: a road at a worker count on one interpreter.
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub struct PythonRow {
     /// The interpreter's label, e.g. `3.11.7` or `3.13.0t`.
     pub python: String,
     /// The range, `START..END` (in map mode, the items' positions).
@@ -130,9 +130,15 @@ pub struct Row {
     busy: Vec<f64>,
 }
 
-impl Row {
-    fn new(python: &str, range: Span, road: Road, workers: usize, chunksize: Option<u64>) -> Row {
-        Row {
+impl PythonRow {
+    fn new(
+        python: &str,
+        range: Span,
+        road: Road,
+        workers: usize,
+        chunksize: Option<u64>,
+    ) -> PythonRow {
+        PythonRow {
             python: python.to_string(),
             range: range.to_string(),
             road,
@@ -174,8 +180,8 @@ impl Row {
         road: Road,
         workers: usize,
         speedup: Estimate,
-    ) -> Row {
-        let mut row = Row::new(python, Span::new(0, 0).unwrap(), road, workers, None);
+    ) -> PythonRow {
+        let mut row = PythonRow::new(python, Span::new(0, 0).unwrap(), road, workers, None);
         row.range = range.to_string();
         row.result = Some("0".to_string());
         row.startup_s = Some(0.1);
@@ -188,8 +194,14 @@ impl Row {
 
     /// A row that failed with `failure`, as the recommendation's tests need.
     #[cfg(test)]
-    pub(crate) fn failed(python: &str, range: &str, road: Road, workers: usize, f: Failure) -> Row {
-        let mut row = Row::new(python, Span::new(0, 0).unwrap(), road, workers, None);
+    pub(crate) fn failed(
+        python: &str,
+        range: &str,
+        road: Road,
+        workers: usize,
+        f: Failure,
+    ) -> PythonRow {
+        let mut row = PythonRow::new(python, Span::new(0, 0).unwrap(), road, workers, None);
         row.range = range.to_string();
         row.error = Some(format!("{}: it failed", row.name()));
         row.failure = Some(f);
@@ -212,7 +224,7 @@ pub struct PythonProgress {
 #[derive(Debug)]
 pub(crate) struct Measured {
     /// Rows in the order interpreter, range, road, workers (and chunk size).
-    pub rows: Vec<Row>,
+    pub rows: Vec<PythonRow>,
     /// Range mode: each interpreter's baseline answer at each range (interpreter-major).
     pub answers: Vec<Option<BigInt>>,
     /// Map mode: how many items each interpreter's SOURCE gave.
@@ -230,7 +242,7 @@ struct Slot {
     /// The group: its baseline is its first slot.
     group: usize,
     cell: Cell,
-    row: Row,
+    row: PythonRow,
 }
 
 /// Runs the measurement. `source` (SOURCE as the user wrote it) is given in map mode, whose
@@ -286,7 +298,7 @@ pub(crate) fn measure(
                 slots.push(Slot {
                     group: g,
                     cell,
-                    row: Row::new(&py.label, range, road, workers, chunksize),
+                    row: PythonRow::new(&py.label, range, road, workers, chunksize),
                 });
             };
             // The chunk sizes of the parallel cells, by worker count.
@@ -600,7 +612,7 @@ fn compare(
 }
 
 /// Records `e` as the row's failure and stops its workers; an interruption is passed on.
-fn fail(row: &mut Row, cell: &mut Cell, e: Error) -> Result<()> {
+fn fail(row: &mut PythonRow, cell: &mut Cell, e: Error) -> Result<()> {
     if e.interrupted_by().is_some() {
         return Err(e); // the workers are killed as the cells are dropped
     }

@@ -62,7 +62,7 @@ use serde::Serialize;
 pub use advice::Recommendation;
 pub use conn::PythonException;
 pub use items::{DEFAULT_MAX_ITEMS, ItemSource};
-pub use measure::{Failure, PythonProgress, Row};
+pub use measure::{Failure, PythonProgress, PythonRow};
 pub use target::{Road, Target};
 
 use crate::cpython::{Python, Script};
@@ -196,7 +196,7 @@ pub struct PythonReport {
     /// The interpreters.
     pub pythons: Vec<Interpreter>,
     /// One row per interpreter, road and worker count; the sequential baseline first.
-    pub rows: Vec<Row>,
+    pub rows: Vec<PythonRow>,
     /// What to use, and why: overall (with one interpreter, its own).
     pub recommendation: Option<Recommendation>,
     /// What to use on each interpreter, in the order they were named.

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 pub struct Csv;
 
 #[derive(Serialize)]
-struct Row<'a> {
+struct CsvRow<'a> {
     kernel: &'a str,
     range_start: u64,
     range_end: u64,
@@ -50,9 +50,9 @@ struct Row<'a> {
     status: &'a str,
 }
 
-impl<'a> From<&'a Cell> for Row<'a> {
+impl<'a> From<&'a Cell> for CsvRow<'a> {
     fn from(c: &'a Cell) -> Self {
-        Row {
+        CsvRow {
             kernel: &c.kernel,
             range_start: c.range.start,
             range_end: c.range.end,
@@ -102,7 +102,7 @@ impl Exporter for Csv {
         let fail = |e: csv::Error| Error::io("rendering CSV", std::io::Error::other(e));
         let mut w = csv::Writer::from_writer(Vec::new());
         for cell in &report.cells {
-            w.serialize(Row::from(cell)).map_err(fail)?;
+            w.serialize(CsvRow::from(cell)).map_err(fail)?;
         }
         w.into_inner()
             .map_err(|e| Error::io("rendering CSV", std::io::Error::other(e.to_string())))

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::Options;
 use super::fidelity::{ModelProbe, PROBE_ROUNDS, PythonProbe};
 use super::rounds::Run;
-use super::row::{GilComparison, Metric, Row, Variant, Who};
+use super::row::{GilComparison, Metric, ReproduceRow, Variant, Who};
 use crate::backend::gil::convoy;
 use crate::backend::{Backend, BackendKind, BackendOptions};
 use crate::bench::rusage::CpuTime;
@@ -211,7 +211,7 @@ impl<'a> ReproduceLab<'a> {
     pub fn probes(
         &mut self,
         count: &Job,
-        threads_row: Option<&Row>,
+        threads_row: Option<&ReproduceRow>,
         probe: Duration,
     ) -> Result<(Vec<PythonProbe>, ModelProbe, ModelProbe)> {
         let each = probe / PROBE_ROUNDS as u32;
@@ -360,7 +360,7 @@ fn seed_args(job: &Job, variant: Variant) -> Result<Vec<String>> {
 
 /// A `count` job for two threads that lasts about `probe` at the speed `threads_row` measured
 /// (4e9 indices per second without one).
-fn hold_job(count: &Job, threads_row: Option<&Row>, probe: Duration) -> Job {
+fn hold_job(count: &Job, threads_row: Option<&ReproduceRow>, probe: Duration) -> Job {
     let rate = threads_row
         .and_then(|r| r.wall_s)
         .map_or(4e9, |s| count.range.len() as f64 / s.max(1e-6));

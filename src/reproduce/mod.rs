@@ -28,7 +28,8 @@ use self::fidelity::{Fidelity, SpeedupSummary};
 use self::measure::{PROBE_STEPS, ReproduceLab, ReproduceProgress};
 use self::rounds::Rounds;
 pub use self::row::{
-    GilComparison, Metric, Row, SEED_END, SEED_ONE_THREAD_S, SEED_TWO_PROCESSES_S, Variant, Who,
+    GilComparison, Metric, ReproduceRow, SEED_END, SEED_ONE_THREAD_S, SEED_TWO_PROCESSES_S,
+    Variant, Who,
 };
 use crate::backend::BackendKind;
 use crate::backend::BackendOptions;
@@ -80,7 +81,7 @@ pub struct Section {
     /// The job every measured row ran.
     pub job: String,
     /// Rows, grouped by family.
-    pub rows: Vec<Row>,
+    pub rows: Vec<ReproduceRow>,
     /// Plain-words conclusions drawn from the rows.
     pub verdict: Vec<String>,
     /// What the machine's ceiling probes cost, in a section whose rows have one.
@@ -435,7 +436,7 @@ fn measure_all(
     job: &Job,
     parlab: Rounds,
     ceiling: bool,
-) -> Result<(Vec<Row>, Option<ProbeCost>)> {
+) -> Result<(Vec<ReproduceRow>, Option<ProbeCost>)> {
     let (ours, theirs): (Vec<_>, Vec<_>) = plan.iter().cloned().partition(|r| r.0.is_parlab());
     let mut rows = Vec::new();
     let started = Instant::now();
@@ -458,13 +459,13 @@ fn measure_all(
         probing += probe.as_ref().map_or(Duration::ZERO, Probe::spent);
         for ((who, variant), m) in group.iter().zip(measured) {
             let Some(m) = m else { continue };
-            rows.push(Row {
+            rows.push(ReproduceRow {
                 result: Some(m.last.total),
                 wall_s: Some(m.wall_s),
                 note: m.last.note,
                 gil: m.last.gil,
                 spread: Some(m.spread),
-                ..Row::new(who.clone(), *variant)
+                ..ReproduceRow::new(who.clone(), *variant)
             });
         }
     }

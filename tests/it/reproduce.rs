@@ -176,12 +176,13 @@ fn cpython_rows_are_read_placed_and_judged() {
     let py = Who::CPython {
         version: "3.99.0".into(),
     };
-    let of = |rows: &[parlab::reproduce::Row]| -> Vec<(Variant, Option<u128>, Option<f64>)> {
-        rows.iter()
-            .filter(|r| r.who == py)
-            .map(|r| (r.variant, r.result, r.speedup))
-            .collect()
-    };
+    let of =
+        |rows: &[parlab::reproduce::ReproduceRow]| -> Vec<(Variant, Option<u128>, Option<f64>)> {
+            rows.iter()
+                .filter(|r| r.who == py)
+                .map(|r| (r.variant, r.result, r.speedup))
+                .collect()
+        };
     assert_eq!(
         of(&r.cpu.rows),
         [

@@ -3,10 +3,10 @@
 use super::*;
 use crate::reproduce::row::Spread;
 
-fn row(who: &Who, variant: Variant, speedup: f64) -> Row {
-    Row {
+fn row(who: &Who, variant: Variant, speedup: f64) -> ReproduceRow {
+    ReproduceRow {
         speedup: Some(speedup),
-        ..Row::new(who.clone(), variant)
+        ..ReproduceRow::new(who.clone(), variant)
     }
 }
 
@@ -204,10 +204,10 @@ fn the_thread_ratios_take_the_rows_intervals() {
         cpus: None,
         at_equal_speed: None,
     };
-    let measured = |who: &Who, s: Estimate| Row {
+    let measured = |who: &Who, s: Estimate| ReproduceRow {
         speedup: Some(s.value),
         spread: Some(spread(s)),
-        ..Row::new(who.clone(), Variant::Threads(2))
+        ..ReproduceRow::new(who.clone(), Variant::Threads(2))
     };
     // The model's 2 threads at 1.0x (0.8-1.25x), 3.12's at 1.0x exactly: T2/T1 1.0 (0.8-1.25),
     // which straddles 15%.
