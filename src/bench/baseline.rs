@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use super::schema::{BaselineComparison, BenchReport, Cell, SCHEMA_VERSION, Slowdown};
+use super::schema::{BaselineComparison, BenchCell, BenchReport, SCHEMA_VERSION, Slowdown};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::escape::controls;
@@ -37,7 +37,7 @@ pub struct CellKey {
 
 impl CellKey {
     /// The key of `cell`.
-    pub fn of(cell: &Cell) -> CellKey {
+    pub fn of(cell: &BenchCell) -> CellKey {
         CellKey {
             kernel: cell.kernel.clone(),
             range: cell.range,
@@ -241,7 +241,7 @@ fn first_line(s: &str) -> &str {
 /// Refuses a baseline that shares no cell with the cells about to be measured (`keys`), or
 /// whose cells in common have no measured run: a comparison that could compare nothing.
 pub fn check_overlap(path: &str, old: &BenchReport, keys: &[CellKey]) -> Result<()> {
-    let common: Vec<&Cell> = old
+    let common: Vec<&BenchCell> = old
         .cells
         .iter()
         .filter(|c| keys.contains(&CellKey::of(c)))
@@ -249,7 +249,7 @@ pub fn check_overlap(path: &str, old: &BenchReport, keys: &[CellKey]) -> Result<
     if common.iter().any(|c| !c.runs.is_empty()) {
         return Ok(());
     }
-    let listed = |cells: &[&Cell]| {
+    let listed = |cells: &[&BenchCell]| {
         let mut text: Vec<String> = cells
             .iter()
             .take(3)
@@ -271,7 +271,7 @@ pub fn check_overlap(path: &str, old: &BenchReport, keys: &[CellKey]) -> Result<
             ),
         ));
     }
-    let theirs: Vec<&Cell> = old.cells.iter().collect();
+    let theirs: Vec<&BenchCell> = old.cells.iter().collect();
     Err(Error::invalid(
         "baseline",
         path,
@@ -333,8 +333,8 @@ pub fn annotate(new: &mut BenchReport, old: &BenchReport, file: &str, fail_if_sl
 }
 
 /// This cell's median wall over the old one's, with a bootstrap interval over both samples.
-pub fn change(then: &Cell, now: &Cell) -> Option<Estimate> {
-    let walls = |c: &Cell| c.runs.iter().map(|r| r.wall_s).collect::<Vec<f64>>();
+pub fn change(then: &BenchCell, now: &BenchCell) -> Option<Estimate> {
+    let walls = |c: &BenchCell| c.runs.iter().map(|r| r.wall_s).collect::<Vec<f64>>();
     let (old, new) = (walls(then), walls(now));
     if old.is_empty() || new.is_empty() || stats::median(&old) <= 0.0 {
         return None;
@@ -344,7 +344,7 @@ pub fn change(then: &Cell, now: &Cell) -> Option<Estimate> {
 
 /// Why a slowdown is the machine's: its ceiling at the cell's workers now lies wholly below
 /// the baseline's, and the change divided by the ceiling's fall no longer clears `limit`.
-fn explained(then: &Cell, now: &Cell, change: &Estimate, limit: f64) -> Option<String> {
+fn explained(then: &BenchCell, now: &BenchCell, change: &Estimate, limit: f64) -> Option<String> {
     let (old, new) = (then.ceiling?, now.ceiling?);
     if new.high >= old.low || new.value <= 0.0 {
         return None;

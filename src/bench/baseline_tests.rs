@@ -12,8 +12,8 @@ pub(crate) fn cell(
     workers: usize,
     walls: &[f64],
     ceiling: Option<f64>,
-) -> Cell {
-    Cell {
+) -> BenchCell {
+    BenchCell {
         kernel: "count".into(),
         range: Span::new(0, 1000).unwrap(),
         split: "static".into(),
@@ -59,7 +59,7 @@ pub(crate) fn cell(
     }
 }
 
-pub(crate) fn report(cells: Vec<Cell>) -> BenchReport {
+pub(crate) fn report(cells: Vec<BenchCell>) -> BenchReport {
     BenchReport {
         schema: SCHEMA_VERSION,
         parlab_version: "0.1.0".into(),

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use super::schema::{BenchReport, Cell};
+use super::schema::{BenchCell, BenchReport};
 use crate::stats::median;
 use crate::units::seconds;
 
@@ -251,7 +251,7 @@ fn line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     (b > 0.0).then_some((my - b * mx, b))
 }
 
-fn same_job(a: &Cell, b: &Cell) -> bool {
+fn same_job(a: &BenchCell, b: &BenchCell) -> bool {
     a.kernel == b.kernel && a.range == b.range && a.split == b.split
 }
 

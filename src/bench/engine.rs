@@ -13,7 +13,7 @@ use super::machine::Machine;
 use super::matrix::{self, Entry};
 use super::pairing::{partner, round_order};
 use super::rusage::{CpuTime, peak_rss_kib, reset_peak_rss};
-use super::schema::{BenchReport, Cell, Run, SCHEMA_VERSION};
+use super::schema::{BenchCell, BenchReport, Run, SCHEMA_VERSION};
 use super::spec::Spec;
 use super::summary::summarise;
 use crate::backend::{Backend, BackendKind};
@@ -143,7 +143,7 @@ impl BenchLab {
 }
 
 /// The report before any run: settings, machine, and the cells without measurements.
-fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<Cell>) -> BenchReport {
+fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<BenchCell>) -> BenchReport {
     // The GPU is set up here, before any round: its set-up is reported, never timed in a run.
     let gpu = if spec.backends.contains(&BackendKind::Gpu) {
         crate::backend::gpu::info().ok()
@@ -351,7 +351,7 @@ fn run_round(
     Ok(())
 }
 
-fn keep_error(cell: &mut Cell, e: String) {
+fn keep_error(cell: &mut BenchCell, e: String) {
     if cell.errors.len() < ERRORS_KEPT {
         cell.errors.push(e);
     }

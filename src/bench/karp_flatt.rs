@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::schema::{BenchReport, Cell};
+use super::schema::{BenchCell, BenchReport};
 use crate::stats::{Estimate, Side};
 
 /// The widest interval of a serial fraction that may be called flat: wider, and two worker
@@ -64,7 +64,7 @@ pub fn trends(report: &BenchReport) -> Vec<String> {
 /// Kernel, range (start, end: sorted by size), split, backend.
 type Group = (String, (u64, u64), String, String);
 
-fn group_of(c: &Cell) -> Group {
+fn group_of(c: &BenchCell) -> Group {
     (
         c.kernel.clone(),
         (c.range.start, c.range.end),

@@ -5,7 +5,7 @@
 //! the other cells of that kernel and range are compared with, and it is measured once even
 //! when the sequential backend is asked for with one worker too.
 
-use super::schema::Cell;
+use super::schema::BenchCell;
 use super::spec::Spec;
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
@@ -26,7 +26,7 @@ pub(super) struct Entry {
 }
 
 /// The cells of `spec`, empty of measurements, and beside each the means of running it.
-pub(super) fn build(spec: &Spec) -> Result<(Vec<Cell>, Vec<Entry>)> {
+pub(super) fn build(spec: &Spec) -> Result<(Vec<BenchCell>, Vec<Entry>)> {
     let mut cells = Vec::new();
     let mut entries = Vec::new();
     for &kernel in &spec.kernels {
@@ -39,7 +39,7 @@ pub(super) fn build(spec: &Spec) -> Result<(Vec<Cell>, Vec<Entry>)> {
             let expected = crate::backend::sequential::reference(&job)?;
             let baseline = cells.len();
             for (b, w) in spec.backends_and_workers() {
-                cells.push(Cell {
+                cells.push(BenchCell {
                     kernel: kernel.to_string(),
                     range,
                     split: spec.split.to_string(),

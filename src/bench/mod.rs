@@ -39,5 +39,5 @@ mod summary;
 pub use crate::stats::{Estimate, SampleSummary};
 pub use engine::{BenchProgress, run};
 pub use machine::Machine;
-pub use schema::{BenchReport, Cell, Run, SCHEMA_VERSION, Settings};
+pub use schema::{BenchCell, BenchReport, Run, SCHEMA_VERSION, Settings};
 pub use spec::Spec;

@@ -43,7 +43,7 @@ pub struct Run {
 
 /// One cell of the matrix and what was measured in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cell {
+pub struct BenchCell {
     /// Kernel, as written on the command line.
     pub kernel: String,
     /// Range.
@@ -115,7 +115,7 @@ pub struct Cell {
     pub errors: Vec<String>,
 }
 
-impl Cell {
+impl BenchCell {
     /// "ok", "mismatch", "error" or "artefact" (right answers, but a speedup the machine
     /// could not have given).
     pub fn status(&self) -> &'static str {
@@ -223,7 +223,7 @@ pub struct BenchReport {
     #[serde(default)]
     pub comparison: Option<BaselineComparison>,
     /// Cells, baselines first for each kernel and range.
-    pub cells: Vec<Cell>,
+    pub cells: Vec<BenchCell>,
 }
 
 impl BenchReport {

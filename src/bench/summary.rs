@@ -15,7 +15,7 @@
 //! started by a fork server, nor MPI ranks, nor the GPU).
 
 use super::karp_flatt::karp_flatt;
-use super::schema::{BenchReport, CeilingAt, Ceilings, Cell, Run};
+use super::schema::{BenchCell, BenchReport, CeilingAt, Ceilings, Run};
 use super::spec::Spec;
 use crate::backend::BackendKind;
 use crate::kernels::Kernel;
@@ -79,7 +79,7 @@ fn ratios(runs: &[Run], equal_speed: bool) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// One cell's figures from its runs.
-pub(super) fn figures(cell: &mut Cell, cpus: usize, precision: Option<f64>) {
+pub(super) fn figures(cell: &mut BenchCell, cpus: usize, precision: Option<f64>) {
     let walls: Vec<f64> = cell.runs.iter().map(|r| r.wall_s).collect();
     if walls.is_empty() {
         return;
@@ -196,7 +196,7 @@ mod tests {
         }
     }
 
-    fn cell(backend: BackendKind, workers: usize, runs: Vec<Run>) -> Cell {
+    fn cell(backend: BackendKind, workers: usize, runs: Vec<Run>) -> BenchCell {
         let (mut cells, _) = crate::bench::matrix::build(&crate::bench::spec::sample()).unwrap();
         let mut c = cells.remove(0);
         c.backend = backend;

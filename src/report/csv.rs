@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::export::Exporter;
-use crate::bench::{BenchReport, Cell};
+use crate::bench::{BenchCell, BenchReport};
 use crate::error::{Error, Result};
 
 /// CSV export.
@@ -50,8 +50,8 @@ struct CsvRow<'a> {
     status: &'a str,
 }
 
-impl<'a> From<&'a Cell> for CsvRow<'a> {
-    fn from(c: &'a Cell) -> Self {
+impl<'a> From<&'a BenchCell> for CsvRow<'a> {
+    fn from(c: &'a BenchCell) -> Self {
         CsvRow {
             kernel: &c.kernel,
             range_start: c.range.start,

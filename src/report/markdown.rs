@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::export::Exporter;
-use crate::bench::{BenchReport, Cell};
+use crate::bench::{BenchCell, BenchReport};
 use crate::error::Result;
 use crate::escape::controls;
 use crate::units::seconds;
@@ -44,7 +44,7 @@ pub fn shown_columns(r: &BenchReport) -> Vec<usize> {
 }
 
 /// A cell's table row, as plain strings.
-pub fn cells_of(c: &Cell) -> [String; 13] {
+pub fn cells_of(c: &BenchCell) -> [String; 13] {
     let wall = c.wall.map_or("-".into(), |w| {
         format!("{} (± {})", seconds(w.median), seconds(w.stddev))
     });

@@ -24,12 +24,12 @@ mod export_tests {
     use super::markdown::Markdown;
     use super::speedup::SpeedupPlot;
     use crate::backend::BackendKind;
-    use crate::bench::{BenchReport, Cell, Estimate, Machine, Run, SampleSummary, Settings};
+    use crate::bench::{BenchCell, BenchReport, Estimate, Machine, Run, SampleSummary, Settings};
     use crate::span::Span;
 
     /// A fixed report: a baseline, two thread cells, one cell with a wrong answer.
     fn fixture() -> BenchReport {
-        let cell = |backend, workers, baseline, median: f64, speedup: Option<f64>| Cell {
+        let cell = |backend, workers, baseline, median: f64, speedup: Option<f64>| BenchCell {
             kernel: "count".into(),
             range: Span {
                 start: 0,

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use super::export::Exporter;
 use super::plot::{COLORS, draw_legend, legend_dashed, legend_line, svg_document, titled};
 use crate::backend::BackendKind;
-use crate::bench::{BenchReport, Cell, Estimate};
+use crate::bench::{BenchCell, BenchReport, Estimate};
 use crate::error::Result;
 
 /// The speedup plot.
@@ -26,7 +26,10 @@ type Point = (f64, f64, f64, f64);
 
 /// The plot's lines: label and points, of the speedup `pick` takes from each cell (this run's,
 /// or the baseline report's).
-fn lines(report: &BenchReport, pick: fn(&Cell) -> Option<Estimate>) -> Vec<(String, Vec<Point>)> {
+fn lines(
+    report: &BenchReport,
+    pick: fn(&BenchCell) -> Option<Estimate>,
+) -> Vec<(String, Vec<Point>)> {
     let jobs: std::collections::BTreeSet<(String, String)> = report
         .cells
         .iter()
@@ -35,7 +38,7 @@ fn lines(report: &BenchReport, pick: fn(&Cell) -> Option<Estimate>) -> Vec<(Stri
     let mut out: Vec<(String, Vec<Point>)> = Vec::new();
     // The baseline (sequential, one worker) starts the sequential line when sequential was
     // benchmarked at other worker counts too; otherwise it is only the reference.
-    let sequential_line = |c: &&Cell| {
+    let sequential_line = |c: &&BenchCell| {
         report.cells.iter().any(|o| {
             !o.baseline
                 && o.backend == BackendKind::Sequential
