@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Options;
 use super::fidelity::{ModelProbe, PROBE_ROUNDS, PythonProbe};
-use super::rounds::Run;
+use super::rounds::RowRun;
 use super::row::{GilComparison, Metric, ReproduceRow, Variant, Who};
 use crate::backend::gil::convoy;
 use crate::backend::{Backend, BackendKind, BackendOptions};
@@ -141,7 +141,7 @@ impl<'a> ReproduceLab<'a> {
         backend: Option<&dyn Backend>,
         what: &str,
         step: bool,
-    ) -> Result<Option<Run>> {
+    ) -> Result<Option<RowRun>> {
         if step {
             self.progress.step(what);
         } else {
@@ -173,7 +173,7 @@ impl<'a> ReproduceLab<'a> {
                     }
                     Variant::Threads(_) => None,
                 };
-                Ok(Some(Run {
+                Ok(Some(RowRun {
                     wall_s: timed.elapsed_s,
                     total: timed.result.into(),
                     gil: None,
@@ -189,7 +189,7 @@ impl<'a> ReproduceLab<'a> {
                 // Worker processes are reaped by the fork server, not here: their CPU time
                 // would be missing.
                 let in_process = !matches!(who, Who::Parlab(BackendKind::Processes));
-                Ok(Some(Run {
+                Ok(Some(RowRun {
                     wall_s: t0.elapsed().as_secs_f64(),
                     total: total.headline(),
                     gil,

@@ -40,7 +40,7 @@ const MORE_TIME: f64 = 0.5;
 
 /// One run of a row.
 #[derive(Debug, Clone)]
-pub struct Run {
+pub struct RowRun {
     /// Wall time, seconds.
     pub wall_s: f64,
     /// The answer (its headline figure: indices counted, items slept).
@@ -75,7 +75,7 @@ pub struct Measured {
     /// The speedup's interval, the ceiling and the share of it.
     pub spread: Spread,
     /// The last run (its answer, GIL statistics and note).
-    pub last: Run,
+    pub last: RowRun,
 }
 
 /// Runs the rows `rows` round by round; `run(i, round)` runs row `i` once (`None`: the row
@@ -86,7 +86,7 @@ pub fn measure(
     rows: &[(Who, Variant)],
     rounds: Rounds,
     mut probe: Option<&mut Probe>,
-    run: &mut dyn FnMut(usize, usize) -> Result<Option<Run>>,
+    run: &mut dyn FnMut(usize, usize) -> Result<Option<RowRun>>,
 ) -> Result<Vec<Option<Measured>>> {
     let started = Instant::now();
     let mut state = State {
@@ -122,7 +122,7 @@ struct State {
     /// Per row: each round's CPU time, where it was counted.
     cpus: Vec<Vec<Option<f64>>>,
     /// Per row: its last run.
-    last: Vec<Option<Run>>,
+    last: Vec<Option<RowRun>>,
     /// Per round: the ceilings sampled before it.
     ceilings: Vec<Vec<(usize, f64)>>,
 }
@@ -135,7 +135,7 @@ impl State {
         rows: &[(Who, Variant)],
         which: &[usize],
         mut probe: Option<&mut Probe>,
-        run: &mut dyn FnMut(usize, usize) -> Result<Option<Run>>,
+        run: &mut dyn FnMut(usize, usize) -> Result<Option<RowRun>>,
     ) -> Result<()> {
         let round = self.ceilings.len();
         let round_started = Instant::now();
