@@ -69,7 +69,7 @@ pub struct Rounds {
 
 /// A measured row: its runs' median time, its spread and its last run.
 #[derive(Debug, Clone)]
-pub struct Measured {
+pub struct MeasuredRow {
     /// Median wall time, seconds.
     pub wall_s: f64,
     /// The speedup's interval, the ceiling and the share of it.
@@ -87,7 +87,7 @@ pub fn measure(
     rounds: Rounds,
     mut probe: Option<&mut Probe>,
     run: &mut dyn FnMut(usize, usize) -> Result<Option<RowRun>>,
-) -> Result<Vec<Option<Measured>>> {
+) -> Result<Vec<Option<MeasuredRow>>> {
     let started = Instant::now();
     let mut state = State {
         walls: vec![Vec::new(); rows.len()],
@@ -212,9 +212,9 @@ impl State {
     }
 
     /// Row `i`'s figures, `None` when it never ran.
-    fn measured(&self, rows: &[(Who, Variant)], i: usize) -> Option<Measured> {
+    fn measured(&self, rows: &[(Who, Variant)], i: usize) -> Option<MeasuredRow> {
         let (_, spread) = self.spread_of(rows, i)?;
-        Some(Measured {
+        Some(MeasuredRow {
             wall_s: stats::median(&self.walls[i].iter().flatten().copied().collect::<Vec<_>>()),
             spread,
             last: self.last[i].clone()?,
