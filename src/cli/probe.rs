@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use parlab::backend::processes::Processes;
 use parlab::cpython::Python;
-use parlab::cpython::discover::{self, Places, Spec};
+use parlab::cpython::discover::{self, InterpreterSpec, Places};
 use parlab::probe::{self, Options, ProbeKind, ProbeReport};
 use parlab::report::output::{Output, Protected};
 use parlab::report::plot;
@@ -31,7 +31,8 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
     let (pythons, found_notes) = match (&a.python.python, a.python.no_python) {
         (_, true) => (Vec::new(), Vec::new()),
         (Some(spec), false) => {
-            let found = discover::resolve(&Spec::parse_list(spec)?, &Places::from_env())?;
+            let found =
+                discover::resolve(&InterpreterSpec::parse_list(spec)?, &Places::from_env())?;
             (found.pythons, found.notes)
         }
         (None, false) => (

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use parlab::cpython::discover::{Places, Spec, resolve};
+use parlab::cpython::discover::{InterpreterSpec, Places, resolve};
 use parlab::number::parse_u64_in;
 use parlab::pyfunc::{
     Calls, DEFAULT_MAX_ITEMS, Interpreter, ItemSource, Mode, PythonLab, PythonOptions,
@@ -101,7 +101,7 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
         &target.file,
     );
     exports(&a, &source)?;
-    let specs = Spec::parse_list(&a.python)?;
+    let specs = InterpreterSpec::parse_list(&a.python)?;
     let found = resolve(&specs, &Places::from_env())?;
     let exports = exports(&a, &super::protect_pythons(source, &found.pythons))?;
     let pythons: Vec<(Interpreter, bool)> = found

@@ -34,7 +34,7 @@ pub use self::row::{
 use crate::backend::BackendKind;
 use crate::backend::BackendOptions;
 use crate::bench::ceiling::Probe;
-use crate::cpython::discover::{self, Places, Spec};
+use crate::cpython::discover::{self, InterpreterSpec, Places};
 use crate::cpython::{Info, Python};
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -411,7 +411,8 @@ fn find_pythons(options: &Options) -> Result<(Vec<(Python, bool)>, Vec<String>, 
     }
     match &options.python_spec {
         Some(spec) => {
-            let found = discover::resolve(&Spec::parse_list(spec)?, &Places::from_env())?;
+            let found =
+                discover::resolve(&InterpreterSpec::parse_list(spec)?, &Places::from_env())?;
             let why = format!("no interpreter found for --python {spec}: CPython rows skipped");
             Ok((found.pythons, found.notes, why))
         }

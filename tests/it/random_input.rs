@@ -378,7 +378,7 @@ proptest! {
         if let Err(e) = text.parse::<BackendKind>() { usage(e)? }
         if let Err(e) = text.parse::<parlab::probe::ProbeKind>() { usage(e)? }
         if let Err(e) = parlab::pyfunc::Road::parse_list(&text) { usage(e)? }
-        if let Err(e) = parlab::cpython::discover::Spec::parse_list(&text) { usage(e)? }
+        if let Err(e) = parlab::cpython::discover::InterpreterSpec::parse_list(&text) { usage(e)? }
         if let Err(e) = bench::baseline::parse_percentage(&text) { usage(e)? }
         let target = format!("{}/{text}:f", scratch().display());
         if let Err(e) = target.parse::<parlab::pyfunc::Target>() { usage(e)? }
