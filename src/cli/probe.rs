@@ -8,7 +8,7 @@ use anyhow::Result;
 use parlab::backend::processes::Processes;
 use parlab::cpython::Python;
 use parlab::cpython::discover::{self, InterpreterSpec, Places};
-use parlab::probe::{self, Options, ProbeKind, ProbeReport};
+use parlab::probe::{self, ProbeKind, ProbeOptions, ProbeReport};
 use parlab::report::output::{Output, Protected};
 use parlab::report::plot;
 use parlab::report::table::{Column, Table};
@@ -70,7 +70,7 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
             parlab::report::width::paragraph(&format!("note: {}", super::shown(note)), width)
         );
     }
-    let options = Options {
+    let options = ProbeOptions {
         quick: a.quick,
         pythons,
         processes: Processes::default(),

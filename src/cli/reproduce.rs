@@ -6,14 +6,14 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use parlab::report::table::{Column, Table};
-use parlab::reproduce::{self, Options, ReproduceReport, Section, verdict};
+use parlab::reproduce::{self, ReproduceOptions, ReproduceReport, Section, verdict};
 use parlab::stats::Estimate;
 use parlab::units::{figure, seconds};
 
 use super::args::ReproduceArgs;
 
 pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
-    let options = Options {
+    let options = ReproduceOptions {
         quick: a.quick,
         python: !a.python.no_python,
         python_spec: a.python.python,

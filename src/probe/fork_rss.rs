@@ -8,7 +8,7 @@
 
 use super::figures::{MS, Stats, check_interrupt, time_reps};
 use super::fork::{exit_now, fork_child, fork_wait, reap_or_stop, spawn_true};
-use super::{Options, ProbeFigure, ProbeKind, ProbeReport, Series};
+use super::{ProbeFigure, ProbeKind, ProbeOptions, ProbeReport, Series};
 use crate::bench::rusage::proc_field;
 use crate::error::Result;
 
@@ -41,7 +41,7 @@ const WAYS: [Way; 3] = [
 ];
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<ProbeReport> {
+pub fn probe(o: &ProbeOptions) -> Result<ProbeReport> {
     let sizes_mib: &[usize] = if o.quick {
         &[0, 64, 256]
     } else {

@@ -8,13 +8,13 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::figures::times;
-use super::{Options, ProbeFigure, ProbeKind, ProbeReport, Stats};
+use super::{ProbeFigure, ProbeKind, ProbeOptions, ProbeReport, Stats};
 use crate::backend::processes::StartMethod;
 use crate::bench::rusage::proc_field;
 use crate::error::{Error, Result};
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<ProbeReport> {
+pub fn probe(o: &ProbeOptions) -> Result<ProbeReport> {
     let threads = 64;
     let workers = if o.quick { 2 } else { 4 };
     let mut rows = Vec::new();

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use super::figures::{check_interrupt, per_second, versus};
-use super::{Options, ProbeFigure, ProbeKind, ProbeReport, Stats};
+use super::{ProbeFigure, ProbeKind, ProbeOptions, ProbeReport, Stats};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -19,7 +19,7 @@ use crate::span::Span;
 use crate::split::Split;
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<ProbeReport> {
+pub fn probe(o: &ProbeOptions) -> Result<ProbeReport> {
     let n: u64 = if o.quick { 200_000 } else { 2_000_000 };
     let reps = if o.quick { 3 } else { 5 };
     let mut rows = Vec::new();

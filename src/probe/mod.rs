@@ -78,7 +78,7 @@ crate::named::by_name!(ProbeKind, "probe", ProbeKind::ALL);
 
 /// How to run the probes.
 #[derive(Debug)]
-pub struct Options {
+pub struct ProbeOptions {
     /// Fewer repetitions and smaller sizes: all probes in under 10 s.
     pub quick: bool,
     /// The CPython interpreters of the CPython rows (one set of rows each), each with whether
@@ -118,7 +118,7 @@ pub struct Series {
 /// by looking, a note in `notes`, and it is left out. Ctrl-C or SIGTERM, or a limit met, is
 /// no failure of the interpreter: it is the error as it is.
 pub(crate) fn on_pythons(
-    o: &Options,
+    o: &ProbeOptions,
     args: &[String],
     notes: &mut Vec<String>,
 ) -> Result<Vec<(String, serde_json::Value)>> {
@@ -148,7 +148,7 @@ pub(crate) fn on_pythons(
 /// Runs `probes` in order.
 pub fn run(
     probes: &[ProbeKind],
-    options: &Options,
+    options: &ProbeOptions,
     progress: &mut dyn FnMut(ProbeKind),
 ) -> Result<Vec<ProbeReport>> {
     probes

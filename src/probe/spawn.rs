@@ -2,7 +2,7 @@
 
 use super::figures::{MS, Stats, US, time_reps, times, versus};
 use super::fork::{TrueProgram, exit_now, fork_wait, spawn_true};
-use super::{Options, ProbeFigure, ProbeKind, ProbeReport};
+use super::{ProbeFigure, ProbeKind, ProbeOptions, ProbeReport};
 use crate::backend::Backend;
 use crate::backend::processes::StartMethod;
 use crate::error::{Error, Result};
@@ -10,7 +10,7 @@ use crate::job::Job;
 use crate::observer::Silent;
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<ProbeReport> {
+pub fn probe(o: &ProbeOptions) -> Result<ProbeReport> {
     let reps = if o.quick { 20 } else { 200 };
     let mut rows = Vec::new();
 

@@ -16,11 +16,11 @@ use nix::unistd::{Pid, pipe};
 use super::figures::check_interrupt;
 use super::figures::{US, times};
 use super::fork::{exit_now, fork_child, reap};
-use super::{Options, ProbeFigure, ProbeKind, ProbeReport, Stats};
+use super::{ProbeFigure, ProbeKind, ProbeOptions, ProbeReport, Stats};
 use crate::error::{Error, Result};
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<ProbeReport> {
+pub fn probe(o: &ProbeOptions) -> Result<ProbeReport> {
     let round_trips = if o.quick { 2_000 } else { 20_000 };
     let reps = if o.quick { 3 } else { 7 };
     let mut rows = Vec::new();

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::Options;
+use super::ReproduceOptions;
 use super::fidelity::{ModelProbe, PROBE_ROUNDS, PythonProbe};
 use super::rounds::RowRun;
 use super::row::{GilComparison, Metric, ReproduceRow, Variant, Who};
@@ -67,7 +67,7 @@ pub struct ReproduceLab<'a> {
 impl<'a> ReproduceLab<'a> {
     /// A lab with the backends `options` configure.
     pub fn new(
-        options: &'a Options,
+        options: &'a ReproduceOptions,
         pythons: &'a [(Python, bool)],
         progress: ReproduceProgress<'a>,
     ) -> Self {

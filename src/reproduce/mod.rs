@@ -44,7 +44,7 @@ use crate::split::Split;
 
 /// What to run.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct ReproduceOptions {
     /// Smaller jobs: 10^7 instead of 10^8 indices, shorter probes.
     pub quick: bool,
     /// Run CPython rows when an interpreter is found.
@@ -61,9 +61,9 @@ pub struct Options {
     pub backends: BackendOptions,
 }
 
-impl Default for Options {
+impl Default for ReproduceOptions {
     fn default() -> Self {
-        Options {
+        ReproduceOptions {
             quick: false,
             python: true,
             python_spec: None,
@@ -277,7 +277,7 @@ impl Plan {
 /// Runs the experiment; `progress` hears about every step before it starts, with its number
 /// and the number of steps.
 pub fn run(
-    options: &Options,
+    options: &ReproduceOptions,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<ReproduceReport> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -401,7 +401,7 @@ pub fn run(
 /// those found by looking that did not answer, and why there are none when there are none.
 /// What the user named and is not there is an error, before anything is measured.
 #[allow(clippy::type_complexity)]
-fn find_pythons(options: &Options) -> Result<(Vec<(Python, bool)>, Vec<String>, String)> {
+fn find_pythons(options: &ReproduceOptions) -> Result<(Vec<(Python, bool)>, Vec<String>, String)> {
     if !options.python {
         return Ok((
             Vec::new(),

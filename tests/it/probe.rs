@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use parlab::probe::{Options, ProbeKind, ProbeReport, run};
+use parlab::probe::{ProbeKind, ProbeOptions, ProbeReport, run};
 
 use crate::processes_backend;
 
@@ -93,7 +93,7 @@ fn check_fork_rss(fork: &ProbeReport) {
 }
 
 fn quick(probes: &[ProbeKind]) -> Vec<ProbeReport> {
-    let options = Options {
+    let options = ProbeOptions {
         quick: true,
         pythons: Vec::new(),
         processes: processes_backend(),
