@@ -14,7 +14,7 @@ use super::matrix::{self, Entry};
 use super::pairing::{partner, round_order};
 use super::rusage::{CpuTime, peak_rss_kib, reset_peak_rss};
 use super::schema::{BenchCell, BenchReport, Run, SCHEMA_VERSION};
-use super::spec::Spec;
+use super::spec::BenchOptions;
 use super::summary::summarise;
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
@@ -60,7 +60,7 @@ pub struct BenchProgress {
 /// report after the first round, then at most once a second, and once more at the end: write
 /// exports there.
 pub fn run(
-    spec: &Spec,
+    spec: &BenchOptions,
     progress: &mut dyn FnMut(&BenchProgress),
     update: &mut dyn FnMut(&BenchReport) -> Result<()>,
 ) -> Result<BenchReport> {
@@ -143,7 +143,7 @@ impl BenchLab {
 }
 
 /// The report before any run: settings, machine, and the cells without measurements.
-fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<BenchCell>) -> BenchReport {
+fn empty_report(spec: &BenchOptions, machine: &Machine, cells: Vec<BenchCell>) -> BenchReport {
     // The GPU is set up here, before any round: its set-up is reported, never timed in a run.
     let gpu = if spec.backends.contains(&BackendKind::Gpu) {
         crate::backend::gpu::info().ok()
@@ -189,7 +189,7 @@ struct Schedule {
 }
 
 impl Schedule {
-    fn new(spec: &Spec, cells: usize, per_round: usize) -> Schedule {
+    fn new(spec: &BenchOptions, cells: usize, per_round: usize) -> Schedule {
         let least_rounds = spec.warmup + spec.least_rounds();
         // Only these stop a benchmark after more rounds than asked (see `finished`).
         let open = spec.precision.is_some() || spec.min_time.is_some();
@@ -208,7 +208,7 @@ impl Schedule {
     /// of a benchmark that started at `started`.
     fn progress(
         &self,
-        spec: &Spec,
+        spec: &BenchOptions,
         cell: String,
         started: Instant,
         round: Instant,
@@ -237,13 +237,13 @@ impl Schedule {
     }
 
     /// True during the warm-up rounds, whose runs are checked but not kept.
-    fn warm(&self, spec: &Spec) -> bool {
+    fn warm(&self, spec: &BenchOptions) -> bool {
         self.round < spec.warmup
     }
 
     /// True once the rounds asked for ran and every cell has run for `--min-time`, or after
     /// [`MAX_ROUNDS`] (or `--runs`, if more) measured rounds whatever the time.
-    fn finished(&self, spec: &Spec, report: &BenchReport, elapsed: Duration) -> bool {
+    fn finished(&self, spec: &BenchOptions, report: &BenchReport, elapsed: Duration) -> bool {
         if self.warm(spec) {
             return false;
         }
@@ -274,7 +274,7 @@ enum Stop {
 /// once) and pairs each run with its baseline run; pinned pairs run on the round's CPU. Stops
 /// at an interruption with its description, or at a failure of the probe.
 fn run_round(
-    spec: &Spec,
+    spec: &BenchOptions,
     entries: &[Entry],
     report: &mut BenchReport,
     schedule: &mut Schedule,
@@ -424,7 +424,7 @@ mod tests {
     use crate::bench::spec::sample;
 
     /// Rounds a schedule runs before it is finished, measured `wall_s` per run and cell.
-    fn rounds_run(spec: &Spec, wall_s: f64) -> usize {
+    fn rounds_run(spec: &BenchOptions, wall_s: f64) -> usize {
         let mut s = Schedule::new(spec, 2, 6);
         let report = empty_report(spec, &Machine::now(), Vec::new());
         while !s.finished(spec, &report, Duration::ZERO) {
@@ -443,17 +443,17 @@ mod tests {
         let s = Schedule::new(&spec, 4, 6);
         assert_eq!((s.least_rounds, s.fixed_rounds), (3, Some(3)));
         // At least one measured round, even when none is asked for.
-        assert_eq!(rounds_run(&Spec { runs: 0, ..spec }, 1.0), 1 + 1);
+        assert_eq!(rounds_run(&BenchOptions { runs: 0, ..spec }, 1.0), 1 + 1);
     }
 
     #[test]
     fn a_benchmark_that_stops_on_its_intervals_or_its_time_has_no_total() {
         for spec in [
-            Spec {
+            BenchOptions {
                 precision: Some(0.05),
                 ..sample()
             },
-            Spec {
+            BenchOptions {
                 min_time: Some(Duration::from_secs(1)),
                 ..sample()
             },
@@ -482,7 +482,7 @@ mod tests {
 
     #[test]
     fn min_time_adds_rounds_up_to_a_cap() {
-        let spec = Spec {
+        let spec = BenchOptions {
             min_time: Some(Duration::from_millis(250)),
             ..sample()
         };
@@ -542,7 +542,7 @@ mod tests {
 
     #[test]
     fn precision_adds_rounds_until_met_or_out_of_time() {
-        let spec = Spec {
+        let spec = BenchOptions {
             precision: Some(0.05),
             max_time: Some(Duration::from_secs(30)),
             ..sample()

@@ -11,7 +11,7 @@ use crate::split::Split;
 
 /// What to benchmark.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub struct BenchOptions {
     /// Backends.
     pub backends: Vec<BackendKind>,
     /// Worker counts.
@@ -39,7 +39,7 @@ pub struct Spec {
     pub options: BackendOptions,
 }
 
-impl Spec {
+impl BenchOptions {
     /// The baseline (sequential, one worker) first, then every backend with every worker count,
     /// without the baseline's twin, and without `sequential` above one worker (it ignores the
     /// count: such a cell would be the baseline again under another name); each worker count once.
@@ -61,7 +61,7 @@ impl Spec {
     /// The same spec with each backend, worker count, kernel and range once, where first
     /// given: a repeat (`-w 2,2`, `-k count,count`, `0..1e4` and `0..10000`) would measure
     /// the same cell twice under one name.
-    pub fn without_repeats(mut self) -> Spec {
+    pub fn without_repeats(mut self) -> BenchOptions {
         fn once<T: PartialEq>(items: &mut Vec<T>) {
             let mut kept: Vec<T> = Vec::with_capacity(items.len());
             for item in items.drain(..) {
@@ -148,8 +148,8 @@ impl Spec {
 
 /// A small spec for the engine's unit tests.
 #[cfg(test)]
-pub(super) fn sample() -> Spec {
-    Spec {
+pub(super) fn sample() -> BenchOptions {
+    BenchOptions {
         backends: vec![BackendKind::Sequential, BackendKind::Threads],
         workers: vec![1, 2],
         kernels: vec![Kernel::Count],
@@ -172,15 +172,15 @@ mod tests {
     fn an_empty_axis_is_refused() {
         assert!(sample().check().is_ok());
         for empty in [
-            Spec {
+            BenchOptions {
                 backends: vec![],
                 ..sample()
             },
-            Spec {
+            BenchOptions {
                 workers: vec![],
                 ..sample()
             },
-            Spec {
+            BenchOptions {
                 kernels: vec![],
                 ..sample()
             },
@@ -189,7 +189,7 @@ mod tests {
             assert!(e.contains("at least one backend"), "{e}");
         }
         assert!(
-            Spec {
+            BenchOptions {
                 workers: vec![0],
                 ..sample()
             }
@@ -204,7 +204,7 @@ mod tests {
         assert_eq!((s.warmup, s.runs), (1, 2));
         assert_eq!(s.start_method, None);
         assert_eq!(s.switch_interval_s, None);
-        let s = Spec {
+        let s = BenchOptions {
             backends: vec![BackendKind::Processes, BackendKind::Gil],
             ..sample()
         }
@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn default_workers_double_up_to_twice_the_cpus() {
-        let w = Spec::default_workers();
+        let w = BenchOptions::default_workers();
         assert_eq!(w[0], 1);
         assert!(w.windows(2).all(|p| p[1] == 2 * p[0]), "{w:?}");
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -237,7 +237,7 @@ mod tests {
             ]
         );
         // A worker count asked for twice is one cell.
-        let twice = Spec {
+        let twice = BenchOptions {
             workers: vec![2, 2, 1],
             ..sample()
         };
@@ -247,7 +247,7 @@ mod tests {
     #[test]
     fn a_kernel_or_range_asked_for_twice_is_one_cell() {
         let range = Span::new(0, 1000).unwrap();
-        let twice = Spec {
+        let twice = BenchOptions {
             kernels: vec![Kernel::Count, Kernel::Sum, Kernel::Count],
             ranges: vec![range, "0..1e3".parse().unwrap()],
             workers: vec![2, 1, 2],

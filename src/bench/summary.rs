@@ -16,7 +16,7 @@
 
 use super::karp_flatt::karp_flatt;
 use super::schema::{BenchCell, BenchReport, CeilingAt, Ceilings, Run};
-use super::spec::Spec;
+use super::spec::BenchOptions;
 use crate::backend::BackendKind;
 use crate::kernels::Kernel;
 use crate::measure::judge::{self, Bounds};
@@ -30,7 +30,7 @@ pub(crate) const BOOTSTRAP_ROUNDS: usize = 2000;
 /// `elapsed_s` the benchmark's time so far.
 pub(super) fn summarise(
     report: &mut BenchReport,
-    spec: &Spec,
+    spec: &BenchOptions,
     (samples, probe_s, elapsed_s): (&[(usize, f64)], f64, f64),
 ) {
     let cpus = report.machine.available_parallelism;

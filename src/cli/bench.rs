@@ -8,7 +8,7 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use parlab::backend::BackendKind;
-use parlab::bench::{self, BenchReport, Spec};
+use parlab::bench::{self, BenchOptions, BenchReport};
 use parlab::kernels::Kernel;
 use parlab::number::parse_u64_in;
 use parlab::report::csv::Csv;
@@ -36,7 +36,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
         .map(|b| b.parse())
         .collect::<Result<_, _>>()?;
     let workers = if a.workers.is_empty() {
-        Spec::default_workers()
+        BenchOptions::default_workers()
     } else {
         a.workers
             .iter()
@@ -76,7 +76,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
             d => Some(d),
         },
     };
-    let spec = Spec {
+    let spec = BenchOptions {
         backends,
         workers,
         kernels,
@@ -240,7 +240,7 @@ fn progress_bar(p: &bench::BenchProgress) -> ProgressBar {
 
 /// Where a benchmark stands, in words: the time left from the rounds measured when the total
 /// is known; else the round and what ends the benchmark.
-fn progress_words(p: &bench::BenchProgress, spec: &Spec) -> String {
+fn progress_words(p: &bench::BenchProgress, spec: &BenchOptions) -> String {
     if p.total.is_some() {
         return match p.eta {
             Some(eta) => {
@@ -320,7 +320,7 @@ impl Baseline {
 
 /// `--baseline` and `--fail-if-slower`: the gate needs a baseline, the percentage must parse,
 /// and the file must be a report of this schema sharing a cell with `spec`.
-fn baseline(a: &BenchArgs, spec: &Spec) -> parlab::Result<Option<Baseline>> {
+fn baseline(a: &BenchArgs, spec: &BenchOptions) -> parlab::Result<Option<Baseline>> {
     let fail_if_slower = match &a.fail_if_slower {
         Some(p) => Some(bench::baseline::parse_percentage(p)?),
         None => None,

@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use parlab::backend::BackendKind;
-use parlab::bench::{self, BenchReport, Spec, baseline};
+use parlab::bench::{self, BenchOptions, BenchReport, baseline};
 use parlab::kernels::Kernel;
 use parlab::report::export::Exporter;
 use parlab::span::Span;
@@ -388,10 +388,10 @@ proptest! {
 }
 
 /// A report of this machine from a tiny benchmark, measured once, and the spec it came from.
-fn measured() -> &'static (Spec, BenchReport, Value) {
-    static REPORT: OnceLock<(Spec, BenchReport, Value)> = OnceLock::new();
+fn measured() -> &'static (BenchOptions, BenchReport, Value) {
+    static REPORT: OnceLock<(BenchOptions, BenchReport, Value)> = OnceLock::new();
     REPORT.get_or_init(|| {
-        let spec = Spec {
+        let spec = BenchOptions {
             backends: vec![BackendKind::Threads],
             workers: vec![2],
             kernels: vec![Kernel::Count],
