@@ -16,6 +16,7 @@ use crate::escape::controls;
 use crate::input::Unread;
 use crate::span::Span;
 use crate::stats::{self, Estimate, Side};
+use crate::units::{Bare, parse_percentage};
 
 /// Bootstrap resamples of a change's interval.
 const BOOTSTRAP_ROUNDS: usize = 2000;
@@ -400,17 +401,16 @@ pub fn machine_differences(old: &BenchReport, new: &BenchReport) -> Vec<String> 
     out
 }
 
-/// `--fail-if-slower`: a percentage such as `20%` or `20` (percent either way), 0 to 1000.
-pub fn parse_percentage(text: &str) -> Result<f64> {
-    let digits = text.trim().strip_suffix('%').unwrap_or(text.trim());
-    match digits.trim().parse::<f64>() {
-        Ok(p) if (0.0..=1000.0).contains(&p) => Ok(p / 100.0),
-        _ => Err(Error::invalid(
-            "--fail-if-slower",
-            text,
-            "a percentage from 0 to 1000, such as 20% or 20",
-        )),
-    }
+/// `--fail-if-slower`: a percentage such as `20%` or `20` (percent either way), 0 to 1000, as
+/// a share (0.2 for 20%).
+pub fn parse_fail_if_slower(text: &str) -> Result<f64> {
+    parse_percentage(
+        "--fail-if-slower",
+        text,
+        Bare::Percent,
+        0.0..=10.0,
+        "a percentage from 0 to 1000, such as 20% or 20",
+    )
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! when the sequential backend is asked for with one worker too.
 
 use super::schema::BenchCell;
-use super::spec::BenchOptions;
+use super::spec::{BenchOptions, DEFAULT_MPIRUN};
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
 use crate::job::Job;
@@ -81,10 +81,12 @@ pub(super) fn build(spec: &BenchOptions) -> Result<(Vec<BenchCell>, Vec<Entry>)>
 }
 
 /// The backend of kind `b` with the spec's settings; `mpi` runs each job under a launcher
-/// (`mpirun` unless the spec names another).
+/// ([`DEFAULT_MPIRUN`] unless the spec names another).
 fn backend(spec: &BenchOptions, b: BackendKind) -> Box<dyn Backend> {
     let mut options = spec.options.clone();
-    options.mpirun.get_or_insert_with(|| vec!["mpirun".into()]);
+    options
+        .mpirun
+        .get_or_insert_with(|| vec![DEFAULT_MPIRUN.into()]);
     b.create_with(&options)
 }
 

@@ -12,7 +12,7 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `spec` | [`BenchOptions`]: what to benchmark |
+//! | `spec` | [`BenchOptions`]: what to benchmark, and its defaults |
 //! | `matrix` | the cells and the backend, job and answer of each |
 //! | `engine` | [`run`]: the rounds, the checks, the figures |
 //! | `pairing` | the order of a round and which runs are paired |
@@ -40,4 +40,4 @@ pub use crate::stats::{Estimate, SampleSummary};
 pub use engine::{BenchProgress, run};
 pub use machine::Machine;
 pub use schema::{BenchCell, BenchReport, Run, SCHEMA_VERSION, Settings};
-pub use spec::BenchOptions;
+pub use spec::{BenchOptions, DEFAULT_MPIRUN, parse_precision};

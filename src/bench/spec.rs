@@ -1,5 +1,7 @@
-//! What to benchmark: the matrix's axes and how long to measure, as the caller asks for it.
+//! What to benchmark: the matrix's axes and how long to measure, as the caller asks for it,
+//! with the defaults of `parlab bench`.
 
+use std::ops::Bound;
 use std::time::Duration;
 
 use super::schema::Settings;
@@ -8,6 +10,10 @@ use crate::error::{Error, Result};
 use crate::kernels::Kernel;
 use crate::span::Span;
 use crate::split::Split;
+use crate::units::{Bare, parse_percentage};
+
+/// The MPI launcher each `mpi` run starts under when none is named.
+pub const DEFAULT_MPIRUN: &str = "mpirun";
 
 /// What to benchmark.
 #[derive(Debug, Clone)]
@@ -37,6 +43,56 @@ pub struct BenchOptions {
     /// Backend settings, including the per-run timeout, the worker program of `processes`
     /// and the launcher of `mpi` (`mpirun` when none is given).
     pub options: BackendOptions,
+}
+
+impl Default for BenchOptions {
+    /// `parlab bench` without options: `sequential`, `threads`, `pool` and `processes` at 1,
+    /// 2, 4, ... workers up to twice the CPUs ([`BenchOptions::default_workers`]), counting
+    /// over 0..1e8 split statically; one warm-up round, then at least 5 measured rounds, more
+    /// until every speedup's 95% interval is within ±5%, and none started after 30 s; the
+    /// backends' default settings, `mpi` under [`DEFAULT_MPIRUN`].
+    fn default() -> Self {
+        BenchOptions {
+            backends: vec![
+                BackendKind::Sequential,
+                BackendKind::Threads,
+                BackendKind::Pool,
+                BackendKind::Processes,
+            ],
+            workers: BenchOptions::default_workers(),
+            kernels: vec![Kernel::Count],
+            ranges: vec![Span {
+                start: 0,
+                end: 100_000_000,
+            }],
+            split: Split::Static,
+            warmup: 1,
+            runs: 5,
+            min_time: None,
+            precision: Some(0.05),
+            max_time: Some(Duration::from_secs(30)),
+            options: BackendOptions {
+                mpirun: Some(vec![DEFAULT_MPIRUN.to_string()]),
+                ..BackendOptions::default()
+            },
+        }
+    }
+}
+
+/// A precision (`--precision`): a percentage such as `5%` (or the share `0.05`) above 0% and
+/// below 100%, or `off` (`None`: no rounds added for it).
+pub fn parse_precision(text: &str) -> Result<Option<f64>> {
+    if text == "off" {
+        return Ok(None);
+    }
+    parse_percentage(
+        "precision",
+        text,
+        Bare::Share,
+        (Bound::Excluded(0.0), Bound::Excluded(1.0)),
+        "a share of the speedup above 0% and below 100%, such as 5% or 0.05, or 'off'",
+    )
+    .map(Some)
 }
 
 impl BenchOptions {

@@ -16,7 +16,7 @@ use parlab::job::Job;
 use parlab::number::parse_u64_in;
 use parlab::observer::Observer;
 use parlab::span::Part;
-use parlab::units::parse_duration;
+use parlab::units::parse_positive_duration;
 
 /// Counts retries and tells of each on standard error.
 #[derive(Default)]
@@ -38,16 +38,7 @@ impl Observer for Capture {
 pub fn policy(timeout: Option<&str>, retries: &str) -> parlab::Result<Policy> {
     let timeout = match timeout {
         None => None,
-        Some(t) => match parse_duration(t)? {
-            d if d.is_zero() => {
-                return Err(parlab::Error::invalid(
-                    "timeout",
-                    t,
-                    "must be above zero (1ns or more)",
-                ));
-            }
-            d => Some(d),
-        },
+        Some(t) => Some(parse_positive_duration("timeout", t)?),
     };
     let retries = parse_u64_in("retries", retries, 0, 100)? as u32;
     Ok(Policy { timeout, retries })
@@ -56,16 +47,7 @@ pub fn policy(timeout: Option<&str>, retries: &str) -> parlab::Result<Policy> {
 impl BackendArgs {
     /// The backend settings, checked; timeouts and retries at their defaults.
     pub fn options(&self) -> parlab::Result<BackendOptions> {
-        let switch_interval = match parse_duration(&self.switch_interval)? {
-            d if d.is_zero() => {
-                return Err(parlab::Error::invalid(
-                    "switch interval",
-                    self.switch_interval.as_str(),
-                    "must be above zero (1ns or more)",
-                ));
-            }
-            d => d,
-        };
+        let switch_interval = parse_positive_duration("switch interval", &self.switch_interval)?;
         let check_interval =
             parse_u64_in("check interval", &self.check_interval, 1, 1_000_000)? as u32;
         Ok(BackendOptions {

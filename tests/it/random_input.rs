@@ -379,7 +379,18 @@ proptest! {
         if let Err(e) = text.parse::<parlab::probe::ProbeKind>() { usage(e)? }
         if let Err(e) = parlab::pyfunc::Road::parse_list(&text) { usage(e)? }
         if let Err(e) = parlab::cpython::discover::InterpreterSpec::parse_list(&text) { usage(e)? }
-        if let Err(e) = bench::baseline::parse_percentage(&text) { usage(e)? }
+        match bench::baseline::parse_fail_if_slower(&text) {
+            Ok(p) => prop_assert!((0.0..=10.0).contains(&p)),
+            Err(e) => usage(e)?,
+        }
+        match bench::parse_precision(&text) {
+            Ok(p) => prop_assert!(p.map_or(text == "off", |p| p > 0.0 && p < 1.0)),
+            Err(e) => usage(e)?,
+        }
+        match parlab::units::parse_positive_duration("timeout", &text) {
+            Ok(d) => prop_assert!(!d.is_zero() && d <= Duration::from_secs(3600)),
+            Err(e) => usage(e)?,
+        }
         let target = format!("{}/{text}:f", scratch().display());
         if let Err(e) = target.parse::<parlab::pyfunc::Target>() { usage(e)? }
         let place = format!("{}/{text}", scratch().join("sub").display());
