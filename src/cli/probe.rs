@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use parlab::backend::processes::Processes;
 use parlab::cpython::Python;
 use parlab::cpython::discover::{self, InterpreterSpec, Places};
 use parlab::probe::{self, ProbeKind, ProbeOptions, ProbeReport};
@@ -73,7 +72,7 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
     let options = ProbeOptions {
         quick: a.quick,
         pythons,
-        processes: Processes::default(),
+        ..ProbeOptions::default()
     };
     let status = super::StatusLine::new();
     let reports = probe::run(&probes, &options, &mut |p| {

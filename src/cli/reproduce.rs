@@ -12,14 +12,21 @@ use parlab::units::{figure, seconds};
 
 use super::args::ReproduceArgs;
 
+impl ReproduceArgs {
+    /// What to run, from the command line (every default is [`ReproduceOptions::default`]'s).
+    pub fn options(&self) -> parlab::Result<ReproduceOptions> {
+        Ok(ReproduceOptions {
+            quick: self.quick,
+            python: !self.python.no_python,
+            python_spec: self.python.python.clone(),
+            python_start: self.python_start.clone(),
+            backends: self.settings.options()?,
+        })
+    }
+}
+
 pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
-    let options = ReproduceOptions {
-        quick: a.quick,
-        python: !a.python.no_python,
-        python_spec: a.python.python,
-        python_start: a.python_start,
-        backends: a.settings.options()?,
-    };
+    let options = a.options()?;
     let status = super::StatusLine::new();
     let report = reproduce::run(&options, &mut |what, i, n| {
         status.show(&format!("[{i}/{n}] {what}"))
@@ -281,4 +288,39 @@ fn inside_table(r: &ReproduceReport) -> Table {
     }
     t.notes(&r.inside_verdict);
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command};
+    use super::*;
+
+    fn args(line: &[&str]) -> ReproduceArgs {
+        let line = ["parlab", "reproduce"].iter().chain(line);
+        match Cli::try_parse_from(line).unwrap().command {
+            Command::Reproduce(a) => a,
+            other => panic!("not reproduce: {other:?}"),
+        }
+    }
+
+    /// No flag: the library's defaults, the backends' settings included (clap's defaults for
+    /// `--switch-interval` and `--check-interval`, which `--help` shows, are theirs).
+    #[test]
+    fn the_flags_defaults_are_the_librarys() {
+        let given = args(&[]).options().unwrap();
+        assert_eq!(
+            format!("{given:?}"),
+            format!("{:?}", ReproduceOptions::default())
+        );
+        let o = args(&["--no-python", "--quick", "--switch-interval", "1ms"])
+            .options()
+            .unwrap();
+        assert!(o.quick && !o.python);
+        assert_eq!(
+            o.backends.switch_interval,
+            std::time::Duration::from_millis(1)
+        );
+    }
 }

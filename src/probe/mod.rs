@@ -76,8 +76,9 @@ impl ProbeKind {
 
 crate::named::by_name!(ProbeKind, "probe", ProbeKind::ALL);
 
-/// How to run the probes.
-#[derive(Debug)]
+/// How to run the probes. The default: full repetitions and sizes, no CPython rows, and this
+/// program as the worker of parlab's processes.
+#[derive(Debug, Default)]
 pub struct ProbeOptions {
     /// Fewer repetitions and smaller sizes: all probes in under 10 s.
     pub quick: bool,
