@@ -136,6 +136,30 @@ pub struct PythonOptions {
     pub retries: u32,
 }
 
+impl Default for PythonOptions {
+    /// `parlab python` without options: the range 0..1e6 split statically (map mode: about
+    /// four chunks per worker), 1, 2 and 4 workers on threads, processes and subinterpreters,
+    /// one warm-up round and 5 measured, each run within 10 times the sequential run or 10 s,
+    /// no retries.
+    fn default() -> Self {
+        PythonOptions {
+            ranges: vec![Span {
+                start: 0,
+                end: 1_000_000,
+            }],
+            split: Split::Static,
+            chunksizes: Vec::new(),
+            workers: vec![1, 2, 4],
+            roads: vec![Road::Threads, Road::Processes, Road::Subinterpreters],
+            warmup: 1,
+            runs: 5,
+            timeout: None,
+            default_limit: true,
+            retries: 0,
+        }
+    }
+}
+
 /// "1 process", "3 processes".
 pub(crate) fn processes(n: usize) -> String {
     format!("{n} process{}", if n == 1 { "" } else { "es" })
