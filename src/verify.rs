@@ -31,6 +31,14 @@ pub struct Matrix {
     pub splits: Vec<Option<Split>>,
 }
 
+impl Default for Matrix {
+    /// `parlab verify` without options: [`Matrix::default_for`] the backends
+    /// [`BackendKind::verified`] names.
+    fn default() -> Self {
+        Matrix::default_for(BackendKind::verified())
+    }
+}
+
 impl Matrix {
     /// Every kernel over a range that runs in milliseconds, every backend, 1, 2, 3 and 8
     /// workers, both splits.

@@ -65,12 +65,19 @@ impl BackendArgs {
 
 use super::args::{BackendArgs, RunArgs};
 
+impl RunArgs {
+    /// The job, from the command line: by default the seed experiment ([`Job::seed`]).
+    pub fn job(&self) -> parlab::Result<Job> {
+        Ok(Job {
+            kernel: self.kernel.parse()?,
+            range: self.range.parse()?,
+            split: self.split.parse()?,
+        })
+    }
+}
+
 pub fn run(a: RunArgs) -> Result<ExitCode> {
-    let job = Job {
-        kernel: a.kernel.parse()?,
-        range: a.range.parse()?,
-        split: a.split.parse()?,
-    };
+    let job = a.job()?;
     let backend: BackendKind = a.backend.parse()?;
     let mut options = a.settings.options()?;
     options.policy = policy(a.timeout.as_deref(), &a.retries)?;
@@ -165,4 +172,48 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command};
+    use super::*;
+
+    fn args(line: &[&str]) -> RunArgs {
+        let line = ["parlab", "run"].iter().chain(line);
+        match Cli::try_parse_from(line).unwrap().command {
+            Command::Run(a) => a,
+            other => panic!("not run: {other:?}"),
+        }
+    }
+
+    /// The defaults `--help` shows (clap's) are the library's: the seed job, the backends'
+    /// settings (`--switch-interval`, `--check-interval`, `--start`), no timeout and no retry.
+    #[test]
+    fn the_flags_defaults_are_the_librarys() {
+        let a = args(&[]);
+        assert_eq!(a.job().unwrap(), Job::seed());
+        assert_eq!(
+            format!("{:?}", a.settings.options().unwrap()),
+            format!("{:?}", BackendOptions::default())
+        );
+        assert_eq!(
+            policy(a.timeout.as_deref(), &a.retries).unwrap(),
+            Policy::default()
+        );
+    }
+
+    #[test]
+    fn a_timeout_or_interval_of_zero_is_refused() {
+        let e = policy(Some("0s"), "0").unwrap_err().to_string();
+        assert!(e.contains("'0s'") && e.contains("above zero"), "{e}");
+        let a = args(&["--switch-interval", "0ms"]);
+        let e = a.settings.options().unwrap_err().to_string();
+        assert!(
+            e.contains("switch interval") && e.contains("above zero"),
+            "{e}"
+        );
+    }
 }
