@@ -493,6 +493,29 @@ mod tests {
         );
     }
 
+    /// The defaults `--help` states in words are the library's too.
+    #[test]
+    fn the_defaults_in_the_help_are_the_librarys() {
+        use clap::CommandFactory;
+        let d = BenchOptions::default();
+        let cli = Cli::command();
+        let bench = cli.find_subcommand("bench").unwrap();
+        let help = |id: &str| {
+            let arg = bench.get_arguments().find(|a| a.get_id() == id).unwrap();
+            arg.get_help().unwrap().to_string()
+        };
+        let max_time = parlab::units::format_duration(d.max_time.unwrap());
+        assert!(help("max_time").contains(&format!("[default: {max_time}]")));
+        let precision = format!("[default: {}% unless --runs", d.precision.unwrap() * 100.0);
+        assert!(
+            help("precision").contains(&precision),
+            "{}",
+            help("precision")
+        );
+        let runs = format!("at least {}, then more", d.runs);
+        assert!(help("runs").contains(&runs), "{}", help("runs"));
+    }
+
     #[test]
     fn runs_alone_ask_for_exactly_that_many_rounds() {
         let o = args(&["--runs", "3"]).options().unwrap();
