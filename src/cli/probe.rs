@@ -5,8 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use parlab::cpython::Python;
-use parlab::cpython::discover::{self, InterpreterSpec, Places};
+use parlab::cpython::discover;
 use parlab::probe::{self, ProbeKind, ProbeOptions, ProbeReport};
 use parlab::report::output::{Output, Protected};
 use parlab::report::plot;
@@ -27,20 +26,11 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
     let plot_to = plot_destination(&a, &probes, &Protected::program())?;
     // A --python the user named must be there and run as Python (exit 2 before probing);
     // every interpreter it names gets its own CPython rows.
-    let (pythons, found_notes) = match (&a.python.python, a.python.no_python) {
-        (_, true) => (Vec::new(), Vec::new()),
-        (Some(spec), false) => {
-            let found =
-                discover::resolve(&InterpreterSpec::parse_list(spec)?, &Places::from_env())?;
-            (found.pythons, found.notes)
-        }
-        (None, false) => (
-            Python::find(None)?
-                .map(|p| (p, false))
-                .into_iter()
-                .collect(),
-            Vec::new(),
-        ),
+    let (pythons, found_notes) = if a.python.no_python {
+        (Vec::new(), Vec::new())
+    } else {
+        let found = discover::chosen(a.python.python.as_deref())?;
+        (found.pythons, found.notes)
     };
     // Checked again once the interpreters are known: the plot replaces none of them.
     let plot_to = match plot_to {

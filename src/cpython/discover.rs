@@ -176,6 +176,22 @@ pub struct Found {
     pub notes: Vec<String>,
 }
 
+/// The interpreters to run beside parlab: those `--python SPEC[,SPEC...]` names in the places
+/// of the environment ([`resolve`]), or without it `python3` on the PATH where it runs as
+/// Python (not named by the user: its failures are notes, not bad input).
+pub fn chosen(spec: Option<&str>) -> Result<Found> {
+    match spec {
+        Some(spec) => resolve(&InterpreterSpec::parse_list(spec)?, &Places::from_env()),
+        None => Ok(Found {
+            pythons: Python::find(None)?
+                .map(|p| (p, false))
+                .into_iter()
+                .collect(),
+            notes: Vec::new(),
+        }),
+    }
+}
+
 /// Finds what `specs` name in `places`. A program or version the user named that is not
 /// there, or does not run as Python, is an [`Error::Invalid`] before anything is measured.
 pub fn resolve(specs: &[InterpreterSpec], places: &Places) -> Result<Found> {

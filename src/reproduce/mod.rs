@@ -34,7 +34,7 @@ pub use self::row::{
 use crate::backend::BackendKind;
 use crate::backend::BackendOptions;
 use crate::bench::ceiling::Probe;
-use crate::cpython::discover::{self, InterpreterSpec, Places};
+use crate::cpython::discover;
 use crate::cpython::{Info, Python};
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -409,22 +409,13 @@ fn find_pythons(options: &ReproduceOptions) -> Result<(Vec<(Python, bool)>, Vec<
             "CPython rows skipped (--no-python)".into(),
         ));
     }
-    match &options.python_spec {
-        Some(spec) => {
-            let found =
-                discover::resolve(&InterpreterSpec::parse_list(spec)?, &Places::from_env())?;
-            let why = format!("no interpreter found for --python {spec}: CPython rows skipped");
-            Ok((found.pythons, found.notes, why))
-        }
-        None => Ok(match Python::find(None)? {
-            Some(p) => (vec![(p, false)], Vec::new(), String::new()),
-            None => (
-                Vec::new(),
-                Vec::new(),
-                "python3 not found: CPython rows skipped".into(),
-            ),
-        }),
-    }
+    let found = discover::chosen(options.python_spec.as_deref())?;
+    let why = match &options.python_spec {
+        Some(spec) => format!("no interpreter found for --python {spec}: CPython rows skipped"),
+        None if found.pythons.is_empty() => "python3 not found: CPython rows skipped".into(),
+        None => String::new(),
+    };
+    Ok((found.pythons, found.notes, why))
 }
 
 /// Measures the rows of `plan` running `job`: CPython's rows in [`FEW`] rounds, then parlab's
