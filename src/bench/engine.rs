@@ -13,8 +13,8 @@ use super::machine::Machine;
 use super::matrix::{self, Entry};
 use super::pairing::{partner, round_order};
 use super::rusage::{CpuTime, peak_rss_kib, reset_peak_rss};
-use super::schema::{Cell, Report, Run, SCHEMA_VERSION};
-use super::spec::Spec;
+use super::schema::{BenchCell, BenchReport, Run, SCHEMA_VERSION};
+use super::spec::BenchOptions;
 use super::summary::summarise;
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
@@ -32,7 +32,7 @@ const ERRORS_KEPT: usize = 5;
 
 /// Progress of a benchmark, heard before every run.
 #[derive(Debug, Clone)]
-pub struct Progress {
+pub struct BenchProgress {
     /// Runs done, warm-up included.
     pub done: usize,
     /// Every run the benchmark will do, warm-up included, when that is known from the start: a
@@ -60,10 +60,10 @@ pub struct Progress {
 /// report after the first round, then at most once a second, and once more at the end: write
 /// exports there.
 pub fn run(
-    spec: &Spec,
-    progress: &mut dyn FnMut(&Progress),
-    update: &mut dyn FnMut(&Report) -> Result<()>,
-) -> Result<Report> {
+    spec: &BenchOptions,
+    progress: &mut dyn FnMut(&BenchProgress),
+    update: &mut dyn FnMut(&BenchReport) -> Result<()>,
+) -> Result<BenchReport> {
     spec.check()?;
     let spec = &spec.clone().without_repeats();
     let mut machine = Machine::now();
@@ -73,7 +73,7 @@ pub fn run(
     let per_round = round_order(&entries, &workers).len();
     let mut report = empty_report(spec, &machine, cells);
     let mut schedule = Schedule::new(spec, entries.len(), per_round);
-    let mut lab = Lab {
+    let mut lab = BenchLab {
         probe: ceiling::Probe::new(&spec.workers),
         cpus: ceiling::allowed_cpus(),
         samples: Vec::new(),
@@ -120,7 +120,7 @@ pub fn run(
 }
 
 /// The ceiling probe and what it measured, with the time it and the benchmark took.
-struct Lab {
+struct BenchLab {
     probe: ceiling::Probe,
     /// The CPUs one-worker pairs are held to, one each round in turn.
     cpus: Vec<usize>,
@@ -131,7 +131,7 @@ struct Lab {
     started: Instant,
 }
 
-impl Lab {
+impl BenchLab {
     /// The ceiling samples, the probes' time and the time since the benchmark started.
     fn figures(&self) -> (&[(usize, f64)], f64, f64) {
         (
@@ -143,14 +143,14 @@ impl Lab {
 }
 
 /// The report before any run: settings, machine, and the cells without measurements.
-fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<Cell>) -> Report {
+fn empty_report(spec: &BenchOptions, machine: &Machine, cells: Vec<BenchCell>) -> BenchReport {
     // The GPU is set up here, before any round: its set-up is reported, never timed in a run.
     let gpu = if spec.backends.contains(&BackendKind::Gpu) {
         crate::backend::gpu::info().ok()
     } else {
         None
     };
-    Report {
+    BenchReport {
         schema: SCHEMA_VERSION,
         parlab_version: env!("CARGO_PKG_VERSION").to_string(),
         started_unix_s: std::time::SystemTime::now()
@@ -180,7 +180,7 @@ struct Schedule {
     per_round: usize,
     /// Rounds at least, warm-up included.
     least_rounds: usize,
-    /// Every round when the number is fixed from the start (see [`Progress::total`]).
+    /// Every round when the number is fixed from the start (see [`BenchProgress::total`]).
     fixed_rounds: Option<usize>,
     /// Wall time measured so far, per cell, seconds.
     measured_s: Vec<f64>,
@@ -189,7 +189,7 @@ struct Schedule {
 }
 
 impl Schedule {
-    fn new(spec: &Spec, cells: usize, per_round: usize) -> Schedule {
+    fn new(spec: &BenchOptions, cells: usize, per_round: usize) -> Schedule {
         let least_rounds = spec.warmup + spec.least_rounds();
         // Only these stop a benchmark after more rounds than asked (see `finished`).
         let open = spec.precision.is_some() || spec.min_time.is_some();
@@ -206,14 +206,20 @@ impl Schedule {
 
     /// Where the benchmark stands before the next run, in the round that started at `round`
     /// of a benchmark that started at `started`.
-    fn progress(&self, spec: &Spec, cell: String, started: Instant, round: Instant) -> Progress {
+    fn progress(
+        &self,
+        spec: &BenchOptions,
+        cell: String,
+        started: Instant,
+        round: Instant,
+    ) -> BenchProgress {
         let eta = self.fixed_rounds.and_then(|rounds| {
             let ran = self.round_times.len() as u32;
             let mean = self.round_times.iter().sum::<Duration>().checked_div(ran)?;
             let left = rounds.saturating_sub(self.round) as u32;
             Some((mean * left).saturating_sub(round.elapsed()))
         });
-        Progress {
+        BenchProgress {
             done: self.done,
             total: self.fixed_rounds.map(|r| r * self.per_round),
             per_round: self.per_round,
@@ -231,13 +237,13 @@ impl Schedule {
     }
 
     /// True during the warm-up rounds, whose runs are checked but not kept.
-    fn warm(&self, spec: &Spec) -> bool {
+    fn warm(&self, spec: &BenchOptions) -> bool {
         self.round < spec.warmup
     }
 
     /// True once the rounds asked for ran and every cell has run for `--min-time`, or after
     /// [`MAX_ROUNDS`] (or `--runs`, if more) measured rounds whatever the time.
-    fn finished(&self, spec: &Spec, report: &Report, elapsed: Duration) -> bool {
+    fn finished(&self, spec: &BenchOptions, report: &BenchReport, elapsed: Duration) -> bool {
         if self.warm(spec) {
             return false;
         }
@@ -268,12 +274,12 @@ enum Stop {
 /// once) and pairs each run with its baseline run; pinned pairs run on the round's CPU. Stops
 /// at an interruption with its description, or at a failure of the probe.
 fn run_round(
-    spec: &Spec,
+    spec: &BenchOptions,
     entries: &[Entry],
-    report: &mut Report,
+    report: &mut BenchReport,
     schedule: &mut Schedule,
-    lab: &mut Lab,
-    progress: &mut dyn FnMut(&Progress),
+    lab: &mut BenchLab,
+    progress: &mut dyn FnMut(&BenchProgress),
 ) -> std::result::Result<(), Stop> {
     let warm = schedule.warm(spec);
     let round_started = Instant::now();
@@ -345,7 +351,7 @@ fn run_round(
     Ok(())
 }
 
-fn keep_error(cell: &mut Cell, e: String) {
+fn keep_error(cell: &mut BenchCell, e: String) {
     if cell.errors.len() < ERRORS_KEPT {
         cell.errors.push(e);
     }
@@ -354,9 +360,9 @@ fn keep_error(cell: &mut Cell, e: String) {
 /// Brings the report's machine load up to date and hands it to `update` (its figures are
 /// summarised after every round).
 fn publish(
-    report: &mut Report,
+    report: &mut BenchReport,
     machine: &mut Machine,
-    update: &mut dyn FnMut(&Report) -> Result<()>,
+    update: &mut dyn FnMut(&BenchReport) -> Result<()>,
 ) -> Result<()> {
     machine.finish();
     report.machine = machine.clone();
@@ -418,7 +424,7 @@ mod tests {
     use crate::bench::spec::sample;
 
     /// Rounds a schedule runs before it is finished, measured `wall_s` per run and cell.
-    fn rounds_run(spec: &Spec, wall_s: f64) -> usize {
+    fn rounds_run(spec: &BenchOptions, wall_s: f64) -> usize {
         let mut s = Schedule::new(spec, 2, 6);
         let report = empty_report(spec, &Machine::now(), Vec::new());
         while !s.finished(spec, &report, Duration::ZERO) {
@@ -437,17 +443,17 @@ mod tests {
         let s = Schedule::new(&spec, 4, 6);
         assert_eq!((s.least_rounds, s.fixed_rounds), (3, Some(3)));
         // At least one measured round, even when none is asked for.
-        assert_eq!(rounds_run(&Spec { runs: 0, ..spec }, 1.0), 1 + 1);
+        assert_eq!(rounds_run(&BenchOptions { runs: 0, ..spec }, 1.0), 1 + 1);
     }
 
     #[test]
     fn a_benchmark_that_stops_on_its_intervals_or_its_time_has_no_total() {
         for spec in [
-            Spec {
+            BenchOptions {
                 precision: Some(0.05),
                 ..sample()
             },
-            Spec {
+            BenchOptions {
                 min_time: Some(Duration::from_secs(1)),
                 ..sample()
             },
@@ -476,7 +482,7 @@ mod tests {
 
     #[test]
     fn min_time_adds_rounds_up_to_a_cap() {
-        let spec = Spec {
+        let spec = BenchOptions {
             min_time: Some(Duration::from_millis(250)),
             ..sample()
         };
@@ -536,7 +542,7 @@ mod tests {
 
     #[test]
     fn precision_adds_rounds_until_met_or_out_of_time() {
-        let spec = Spec {
+        let spec = BenchOptions {
             precision: Some(0.05),
             max_time: Some(Duration::from_secs(30)),
             ..sample()

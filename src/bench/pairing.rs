@@ -95,11 +95,11 @@ pub(super) fn partner(order: &[Slot], entries: &[Entry], at: usize) -> Option<us
 mod tests {
     use super::*;
     use crate::bench::matrix;
-    use crate::bench::spec::{Spec, sample};
+    use crate::bench::spec::{BenchOptions, sample};
 
     /// Cells: sequential x1 (the baseline), threads x1, threads x2, threads x4.
-    fn four() -> Spec {
-        Spec {
+    fn four() -> BenchOptions {
+        BenchOptions {
             workers: vec![1, 2, 4],
             ..sample()
         }

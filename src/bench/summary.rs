@@ -15,12 +15,12 @@
 //! started by a fork server, nor MPI ranks, nor the GPU).
 
 use super::karp_flatt::karp_flatt;
-use super::schema::{CeilingAt, Ceilings, Cell, Report, Run};
-use super::spec::Spec;
+use super::schema::{BenchCell, BenchReport, CeilingAt, Ceilings, Run};
+use super::spec::BenchOptions;
 use crate::backend::BackendKind;
 use crate::kernels::Kernel;
 use crate::measure::judge::{self, Bounds};
-use crate::stats::{self, Estimate, Summary};
+use crate::stats::{self, Estimate, SampleSummary};
 
 /// Bootstrap resamples for every interval.
 pub(crate) const BOOTSTRAP_ROUNDS: usize = 2000;
@@ -29,8 +29,8 @@ pub(crate) const BOOTSTRAP_ROUNDS: usize = 2000;
 /// `samples` are every measured round's ceilings, `probe_s` what the probes took and
 /// `elapsed_s` the benchmark's time so far.
 pub(super) fn summarise(
-    report: &mut Report,
-    spec: &Spec,
+    report: &mut BenchReport,
+    spec: &BenchOptions,
     (samples, probe_s, elapsed_s): (&[(usize, f64)], f64, f64),
 ) {
     let cpus = report.machine.available_parallelism;
@@ -79,14 +79,14 @@ fn ratios(runs: &[Run], equal_speed: bool) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// One cell's figures from its runs.
-pub(super) fn figures(cell: &mut Cell, cpus: usize, precision: Option<f64>) {
+pub(super) fn figures(cell: &mut BenchCell, cpus: usize, precision: Option<f64>) {
     let walls: Vec<f64> = cell.runs.iter().map(|r| r.wall_s).collect();
     if walls.is_empty() {
         return;
     }
     let median_of =
         |field: fn(&Run) -> f64| stats::median(&cell.runs.iter().map(field).collect::<Vec<_>>());
-    cell.wall = Some(Summary::of(&walls));
+    cell.wall = Some(SampleSummary::of(&walls));
     cell.user_s = Some(median_of(|r| r.user_s));
     cell.sys_s = Some(median_of(|r| r.sys_s));
     cell.peak_rss_kib = cell.runs.iter().filter_map(|r| r.peak_rss_kib).max();
@@ -196,7 +196,7 @@ mod tests {
         }
     }
 
-    fn cell(backend: BackendKind, workers: usize, runs: Vec<Run>) -> Cell {
+    fn cell(backend: BackendKind, workers: usize, runs: Vec<Run>) -> BenchCell {
         let (mut cells, _) = crate::bench::matrix::build(&crate::bench::spec::sample()).unwrap();
         let mut c = cells.remove(0);
         c.backend = backend;

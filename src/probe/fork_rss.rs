@@ -8,7 +8,7 @@
 
 use super::figures::{MS, Stats, check_interrupt, time_reps};
 use super::fork::{exit_now, fork_child, fork_wait, reap_or_stop, spawn_true};
-use super::{Options, ProbeKind, Report, Row, Series};
+use super::{ProbeFigure, ProbeKind, ProbeOptions, ProbeReport, Series};
 use crate::bench::rusage::proc_field;
 use crate::error::Result;
 
@@ -41,7 +41,7 @@ const WAYS: [Way; 3] = [
 ];
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<Report> {
+pub fn probe(o: &ProbeOptions) -> Result<ProbeReport> {
     let sizes_mib: &[usize] = if o.quick {
         &[0, 64, 256]
     } else {
@@ -59,19 +59,19 @@ pub fn probe(o: &Options) -> Result<Report> {
         if let Err(why) = room_for(mib) {
             rows.extend(
                 WAYS.iter()
-                    .map(|w| Row::skipped(label(w), "ms", why.clone())),
+                    .map(|w| ProbeFigure::skipped(label(w), "ms", why.clone())),
             );
             refused.push(mib);
             continue;
         }
         let (rss_mib, figures) = time_at(mib * MIB, reps)?;
         for ((way, stats), line) in WAYS.iter().zip(figures).zip(&mut series) {
-            rows.push(Row::new(label(way), "ms", stats));
+            rows.push(ProbeFigure::new(label(way), "ms", stats));
             line.points.push((rss_mib, stats.median));
         }
     }
     let conclusion = conclude(&series[0].points, &series[2].points, &refused);
-    Ok(Report {
+    Ok(ProbeReport {
         probe: ProbeKind::ForkRss,
         title: "fork-rss: fork against the parent's resident memory".into(),
         rows,

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::Road;
 use super::code::version;
-use super::measure::{Failure, Row};
+use super::measure::{Failure, PythonRow};
 use crate::measure::stall::stall;
 use crate::measure::{Bounds, Verdict, busy, judge};
 use crate::span::Span;
@@ -77,7 +77,7 @@ impl Recommendation {
     }
 
     /// Whether `row` is the row it recommends.
-    pub(crate) fn is(&self, row: &Row) -> bool {
+    pub(crate) fn is(&self, row: &PythonRow) -> bool {
         row.python == self.python
             && row.road == self.road
             && row.workers == self.workers
@@ -125,7 +125,7 @@ fn failures_on(road: Road, python: &str) -> Option<String> {
 }
 
 /// The items (map mode) a row ran over: the length of its range `0..N`.
-fn items_of(row: &Row) -> Option<u64> {
+fn items_of(row: &PythonRow) -> Option<u64> {
     row.range
         .parse::<Span>()
         .ok()
@@ -137,7 +137,7 @@ fn items_of(row: &Row) -> Option<u64> {
 /// count), judged on their paired runs: "ProcessPoolExecutor x2 reached 1.52x (...) where
 /// parlab's processes x2 reached 1.80x (...): its pickling and queues cost 16% of its time at
 /// 40 us an item".
-fn gap_words(row: &Row, own: &Row, base: &Row, map: bool) -> Option<String> {
+fn gap_words(row: &PythonRow, own: &PythonRow, base: &PythonRow, map: bool) -> Option<String> {
     let class = row.road.executor_class()?;
     let (mine, theirs) = (row.speedup?, own.speedup?);
     if row.times.len() != own.times.len() || row.times.is_empty() {
@@ -176,7 +176,7 @@ fn gap_words(row: &Row, own: &Row, base: &Row, map: bool) -> Option<String> {
 /// task beyond the function's own 6 us (2000 tasks, 2 CPUs' worth)". The executor's
 /// worker-seconds (its time at the parallelism the machine allowed, the ceiling) less the
 /// sequential time, over its tasks.
-fn overhead_words(row: &Row, base: &Row, map: bool) -> Option<String> {
+fn overhead_words(row: &PythonRow, base: &PythonRow, map: bool) -> Option<String> {
     let class = row.road.executor_class()?;
     let (t, t1) = (row.median_s?, base.median_s?);
     let n = if map { items_of(base)? } else { return None };
@@ -204,7 +204,7 @@ fn overhead_words(row: &Row, base: &Row, map: bool) -> Option<String> {
 /// that begin with the row: "threads x2 kept 1.01 (1.00-1.02) CPUs busy, about one: they waited
 /// on the GIL, ...". The lock is the GIL on a build with one, else a lock of the function's own;
 /// on a `loaded` machine no lock is claimed ([`stall`]).
-fn threads_stall(row: &Row, cpus: usize, loaded: bool) -> Option<String> {
+fn threads_stall(row: &PythonRow, cpus: usize, loaded: bool) -> Option<String> {
     let speedup = row.speedup?;
     let ceiling = row.ceiling.map(Estimate::exact);
     let s = stall(speedup, row.cpus_busy?, row.workers, cpus, ceiling, loaded)?;
@@ -235,7 +235,7 @@ fn short(text: &str, most: usize) -> String {
 /// How `row` failed, and what that says of the function on its road: "threads x2 raised
 /// AttributeError ('NoneType' object has no attribute 'link'): the function shares state
 /// between calls; it is not safe on threads".
-fn failure_words(row: &Row, failure: &Failure) -> String {
+fn failure_words(row: &PythonRow, failure: &Failure) -> String {
     // The road fails at any chunk size: the row's is left out.
     let setting = format!("{} x{}", row.road, row.workers);
     let what = match failure {
@@ -297,7 +297,7 @@ fn failure_words(row: &Row, failure: &Failure) -> String {
 
 /// The recommendation for each interpreter at `range`, in the order the rows name them; an
 /// interpreter whose baseline failed, or that measured nothing, has none.
-pub fn recommend(rows: &[Row], range: &str) -> Vec<Recommendation> {
+pub fn recommend(rows: &[PythonRow], range: &str) -> Vec<Recommendation> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut pythons: Vec<&str> = Vec::new();
     for r in rows {
@@ -308,7 +308,7 @@ pub fn recommend(rows: &[Row], range: &str) -> Vec<Recommendation> {
     pythons
         .into_iter()
         .filter_map(|py| {
-            let mine: Vec<Row> = rows.iter().filter(|r| r.python == py).cloned().collect();
+            let mine: Vec<PythonRow> = rows.iter().filter(|r| r.python == py).cloned().collect();
             recommend_on(&mine, range, cpus)
         })
         .collect()
@@ -317,7 +317,7 @@ pub fn recommend(rows: &[Row], range: &str) -> Vec<Recommendation> {
 /// The recommendation overall, from each interpreter's (`recs`, from [`recommend`]): the one
 /// whose row ran fastest, in seconds, with each interpreter's in words; with one interpreter,
 /// its own.
-pub fn overall(rows: &[Row], recs: &[Recommendation], range: &str) -> Option<Recommendation> {
+pub fn overall(rows: &[PythonRow], recs: &[Recommendation], range: &str) -> Option<Recommendation> {
     if recs.len() < 2 {
         return recs.first().cloned();
     }
@@ -325,12 +325,12 @@ pub fn overall(rows: &[Row], recs: &[Recommendation], range: &str) -> Option<Rec
         rows.iter()
             .find(|r| rec.is(r) && r.range == range && r.median_s.is_some())
     };
-    let timed: Vec<(&Recommendation, &Row)> = recs
+    let timed: Vec<(&Recommendation, &PythonRow)> = recs
         .iter()
         .filter_map(|rec| Some((rec, row_of(rec)?)))
         .collect();
     let (best, best_row) = *timed.iter().min_by(|a, b| {
-        let m = |r: &Row| r.median_s.unwrap_or(f64::MAX);
+        let m = |r: &PythonRow| r.median_s.unwrap_or(f64::MAX);
         m(a.1).total_cmp(&m(b.1))
     })?;
     let each: Vec<String> = recs
@@ -348,7 +348,7 @@ pub fn overall(rows: &[Row], recs: &[Recommendation], range: &str) -> Option<Rec
         .iter()
         .filter(|(rec, _)| rec.python != best.python)
         .min_by(|a, b| {
-            let m = |r: &Row| r.median_s.unwrap_or(f64::MAX);
+            let m = |r: &PythonRow| r.median_s.unwrap_or(f64::MAX);
             m(a.1).total_cmp(&m(b.1))
         });
     let against = runner.map_or(String::new(), |(rec, row)| {
@@ -386,14 +386,14 @@ pub fn overall(rows: &[Row], recs: &[Recommendation], range: &str) -> Option<Rec
 /// The recommendation from one interpreter's `rows` at `range` (rows without a speedup are
 /// left out, and so is every row of a road that failed); `None` when its baseline failed or
 /// nothing was measured.
-fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation> {
-    let at: Vec<&Row> = rows.iter().filter(|r| r.range == range).collect();
+fn recommend_on(rows: &[PythonRow], range: &str, cpus: usize) -> Option<Recommendation> {
+    let at: Vec<&PythonRow> = rows.iter().filter(|r| r.range == range).collect();
     let base = at
         .iter()
         .find(|r| r.road == Road::Sequential)
         .filter(|r| r.error.is_none() && r.speedup.is_some())?;
     // Each road that failed on its own, by its first failed row (the fewest workers).
-    let mut failed: Vec<(&Row, &Failure)> = Vec::new();
+    let mut failed: Vec<(&PythonRow, &Failure)> = Vec::new();
     for r in &at {
         if let Some(f) = r.failure.as_ref().filter(|f| **f != Failure::Baseline)
             && !failed.iter().any(|(o, _)| o.road == r.road)
@@ -402,8 +402,8 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
         }
     }
     let broken = |road: Road| failed.iter().any(|(r, _)| r.road == road);
-    let fine = |r: &&Row| r.error.is_none() && r.speedup.is_some() && !broken(r.road);
-    let measured: Vec<&Row> = at.iter().copied().filter(fine).collect();
+    let fine = |r: &&PythonRow| r.error.is_none() && r.speedup.is_some() && !broken(r.road);
+    let measured: Vec<&PythonRow> = at.iter().copied().filter(fine).collect();
     let failures: Vec<String> = failed.iter().map(|(r, f)| failure_words(r, f)).collect();
     let failures = failures.join("; ");
     let lead = if failures.is_empty() {
@@ -411,7 +411,7 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
     } else {
         format!("{failures}; ")
     };
-    let speed = |r: &Row| r.speedup.expect("measured").value;
+    let speed = |r: &PythonRow| r.speedup.expect("measured").value;
     let best_of = |road: Road| {
         measured
             .iter()
@@ -419,10 +419,11 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
             .max_by(|a, b| speed(a).total_cmp(&speed(b)))
             .copied()
     };
-    let roads: Vec<&Row> = Road::DEFAULT.into_iter().filter_map(best_of).collect();
+    let roads: Vec<&PythonRow> = Road::DEFAULT.into_iter().filter_map(best_of).collect();
     // With an executor measured, only executors are recommended: they are the user's code.
     let executors = measured.iter().any(|r| r.road.is_executor());
-    let pickable = |r: &Row| r.road != Road::Sequential && (!executors || r.road.is_executor());
+    let pickable =
+        |r: &PythonRow| r.road != Road::Sequential && (!executors || r.road.is_executor());
     let map = at.iter().any(|r| r.chunksize.is_some());
     if roads.is_empty() {
         return Some(Recommendation {
@@ -464,7 +465,7 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
     // baseline's: a gain above that (a GIL build's threads at 1.2x on one CPU) met faster CPUs,
     // not parallelism, and is an artefact, never a win.
     let base_busy = base.cpus_busy.map(|b| b.value).filter(|b| *b > 0.0);
-    let bounds = |r: &Row| Bounds {
+    let bounds = |r: &PythonRow| Bounds {
         cpus: None,
         ceiling: r.cpus_busy.zip(base_busy).map(|(b, base)| Estimate {
             value: b.value / base,
@@ -472,7 +473,7 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
             high: b.high / base,
         }),
     };
-    let wins = |r: &Row| judge(&r.speedup.expect("measured"), bounds(r)) == Verdict::Faster;
+    let wins = |r: &PythonRow| judge(&r.speedup.expect("measured"), bounds(r)) == Verdict::Faster;
     let best = measured
         .iter()
         .filter(|r| pickable(r) && wins(r))
@@ -545,8 +546,9 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
         }
         _ => parallel.to_string(),
     };
-    let same_row =
-        |a: &Row, b: &Row| a.road == b.road && a.workers == b.workers && a.chunksize == b.chunksize;
+    let same_row = |a: &PythonRow, b: &PythonRow| {
+        a.road == b.road && a.workers == b.workers && a.chunksize == b.chunksize
+    };
     let tied = if !same_row(pick, best) {
         format!(
             "; the fastest, {}, cannot be told apart from it, which costs less",
@@ -555,8 +557,8 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
     } else {
         String::new()
     };
-    let length = |r: &Row| r.range.parse::<Span>().map_or(u64::MAX, |s| s.len());
-    let at_ranges: Vec<&Row> = rows
+    let length = |r: &PythonRow| r.range.parse::<Span>().map_or(u64::MAX, |s| s.len());
+    let at_ranges: Vec<&PythonRow> = rows
         .iter()
         .filter(|r| r.error.is_none() && r.speedup.is_some() && same_row(r, pick))
         .collect();
@@ -603,9 +605,9 @@ mod tests {
     use super::*;
     use crate::stats::Estimate;
 
-    fn row(range: &str, road: Road, workers: usize, speedup: (f64, f64, f64)) -> Row {
+    fn row(range: &str, road: Road, workers: usize, speedup: (f64, f64, f64)) -> PythonRow {
         let (value, low, high) = speedup;
-        Row::measured(
+        PythonRow::measured(
             "3.11.7",
             range,
             road,
@@ -615,15 +617,15 @@ mod tests {
     }
 
     /// The first interpreter's recommendation.
-    fn first(rows: &[Row], range: &str) -> Recommendation {
+    fn first(rows: &[PythonRow], range: &str) -> Recommendation {
         recommend(rows, range).into_iter().next().unwrap()
     }
 
-    fn base(range: &str) -> Row {
+    fn base(range: &str) -> PythonRow {
         row(range, Road::Sequential, 1, (1.0, 1.0, 1.0))
     }
 
-    fn busy(mut r: Row, cpus: f64) -> Row {
+    fn busy(mut r: PythonRow, cpus: f64) -> PythonRow {
         r.cpus_busy = Some(Estimate {
             value: cpus,
             low: cpus - 0.02,
@@ -651,7 +653,7 @@ mod tests {
             rec.reason
         );
         // A free-threaded build, threads keeping both CPUs busy at 1.25x: contention.
-        let ft = |mut r: Row| {
+        let ft = |mut r: PythonRow| {
             r.python = "3.13.5t".into();
             r
         };
@@ -820,7 +822,7 @@ mod tests {
         let rows = [
             base("0..100"),
             row("0..100", Road::Threads, 1, (2.5, 2.4, 2.6)),
-            Row::failed("3.11.7", "0..100", Road::Threads, 2, raised),
+            PythonRow::failed("3.11.7", "0..100", Road::Threads, 2, raised),
             row("0..100", Road::Processes, 2, (1.8, 1.7, 1.9)),
         ];
         let rec = first(&rows, "0..100");
@@ -838,7 +840,7 @@ mod tests {
         // is left but one thread.
         let rows = [
             base("0..100"),
-            Row::failed(
+            PythonRow::failed(
                 "3.11.7",
                 "0..100",
                 Road::Threads,
@@ -848,7 +850,7 @@ mod tests {
                     default: true,
                 },
             ),
-            Row::failed(
+            PythonRow::failed(
                 "3.11.7",
                 "0..100",
                 Road::Processes,
@@ -871,7 +873,7 @@ mod tests {
         let rows = [
             base("0..100"),
             row("0..100", Road::Threads, 2, (1.9, 1.8, 2.0)),
-            Row::failed(
+            PythonRow::failed(
                 "3.11.7",
                 "0..100",
                 Road::Processes,
@@ -897,7 +899,7 @@ mod tests {
 
     #[test]
     fn several_interpreters_each_get_a_recommendation_and_the_fastest_is_named() {
-        let on = |py: &str, mut r: Row, seconds: f64| {
+        let on = |py: &str, mut r: PythonRow, seconds: f64| {
             r.python = py.into();
             r.median_s = Some(seconds);
             r.times = vec![seconds; 5];

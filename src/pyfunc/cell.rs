@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 
 use num_bigint::BigInt;
 
-use super::conn::{Event, Fault, Interp, Launch, Mode, TICK, Unanswered, wait_readable};
+use super::conn::{
+    Event, Interp, Launch, PythonException, TICK, Unanswered, WorkerMode, wait_readable,
+};
 use super::forms::Forms;
 use super::{PoolStart, Road};
 use crate::error::{Error, PidNote, Result, WorkerCause};
@@ -84,7 +86,7 @@ pub(crate) struct Cell {
     pub last_cpu_s: Option<f64>,
     /// What the function (or the crossing of a value) raised, where that ended the last
     /// round or start-up.
-    pub last_fault: Option<Fault>,
+    pub last_fault: Option<PythonException>,
     /// Whether the round limit ended the last round.
     pub limited: bool,
     /// `executor:process`: the start method its pool used, as the interpreter named it.
@@ -135,7 +137,7 @@ impl Cell {
     }
 
     fn interp(&self) -> Result<Interp> {
-        Interp::start(&self.launch, Mode::Serve(self.road), &self.left)
+        Interp::start(&self.launch, WorkerMode::Serve(self.road), &self.left)
     }
 
     /// The longest the import of the user's file may take: `--timeout`, as for a part.
@@ -196,7 +198,7 @@ impl Cell {
             && self.road.sends()
             && let Some((at, kind)) = items.first_unpicklable()
         {
-            let fault = Fault {
+            let fault = PythonException {
                 kind: "PicklingError".to_string(),
                 message: format!(
                     "item {at} is a {kind}, which cannot be pickled, and {} receive their items \

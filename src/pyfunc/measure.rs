@@ -27,7 +27,7 @@ use super::cell::{Answer, Cell, RunLimit};
 use super::conn::Launch;
 use super::forms::Forms;
 use super::helper::Helper;
-use super::{Interpreter, Road, Settings};
+use super::{Interpreter, PythonOptions, Road};
 use crate::bench::ceiling::Probe;
 use crate::error::{Error, Result, WorkerCause};
 use crate::span::Span;
@@ -84,7 +84,7 @@ pub enum Failure {
 
 /// One row of the report: a road at a worker count on one interpreter.
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub struct PythonRow {
     /// The interpreter's label, e.g. `3.11.7` or `3.13.0t`.
     pub python: String,
     /// The range, `START..END` (in map mode, the items' positions).
@@ -135,9 +135,15 @@ pub struct Row {
     busy: Vec<f64>,
 }
 
-impl Row {
-    fn new(python: &str, range: Span, road: Road, workers: usize, chunksize: Option<u64>) -> Row {
-        Row {
+impl PythonRow {
+    fn new(
+        python: &str,
+        range: Span,
+        road: Road,
+        workers: usize,
+        chunksize: Option<u64>,
+    ) -> PythonRow {
+        PythonRow {
             python: python.to_string(),
             range: range.to_string(),
             road,
@@ -185,8 +191,8 @@ impl Row {
         road: Road,
         workers: usize,
         speedup: Estimate,
-    ) -> Row {
-        let mut row = Row::new(python, Span::new(0, 0).unwrap(), road, workers, None);
+    ) -> PythonRow {
+        let mut row = PythonRow::new(python, Span::new(0, 0).unwrap(), road, workers, None);
         row.range = range.to_string();
         row.result = Some("0".to_string());
         row.startup_s = Some(0.1);
@@ -199,8 +205,14 @@ impl Row {
 
     /// A row that failed with `failure`, as the recommendation's tests need.
     #[cfg(test)]
-    pub(crate) fn failed(python: &str, range: &str, road: Road, workers: usize, f: Failure) -> Row {
-        let mut row = Row::new(python, Span::new(0, 0).unwrap(), road, workers, None);
+    pub(crate) fn failed(
+        python: &str,
+        range: &str,
+        road: Road,
+        workers: usize,
+        f: Failure,
+    ) -> PythonRow {
+        let mut row = PythonRow::new(python, Span::new(0, 0).unwrap(), road, workers, None);
         row.range = range.to_string();
         row.error = Some(format!("{}: it failed", row.name()));
         row.failure = Some(f);
@@ -210,7 +222,7 @@ impl Row {
 
 /// What the rounds tell, as they go.
 #[derive(Debug, Clone)]
-pub struct Progress {
+pub struct PythonProgress {
     /// Runs done.
     pub done: usize,
     /// Runs in all.
@@ -223,7 +235,7 @@ pub struct Progress {
 #[derive(Debug)]
 pub(crate) struct Measured {
     /// Rows in the order interpreter, range, road, workers (and chunk size).
-    pub rows: Vec<Row>,
+    pub rows: Vec<PythonRow>,
     /// Range mode: each interpreter's baseline answer at each range (interpreter-major).
     pub answers: Vec<Option<BigInt>>,
     /// Map mode: how many items each interpreter's SOURCE gave.
@@ -241,18 +253,18 @@ struct Slot {
     /// The group: its baseline is its first slot.
     group: usize,
     cell: Cell,
-    row: Row,
+    row: PythonRow,
 }
 
 /// Runs the measurement. `source` (SOURCE as the user wrote it) is given in map mode, whose
 /// launches carry it.
 pub(crate) fn measure(
-    settings: &Settings,
+    settings: &PythonOptions,
     pythons: &[Interpreter],
     launches: &[Launch],
     source: Option<&str>,
     notes: &mut Vec<String>,
-    progress: &mut dyn FnMut(&Progress),
+    progress: &mut dyn FnMut(&PythonProgress),
 ) -> Result<Measured> {
     let mut slots: Vec<Slot> = Vec::new();
     let mut groups: Vec<Group> = Vec::new();
@@ -263,7 +275,7 @@ pub(crate) fn measure(
         let mut items = None;
         let spans = match source {
             Some(shown) => {
-                progress(&Progress {
+                progress(&PythonProgress {
                     done: 0,
                     total: 0,
                     what: format!("loading the items on {}", py.label),
@@ -300,7 +312,7 @@ pub(crate) fn measure(
                 slots.push(Slot {
                     group: g,
                     cell,
-                    row: Row::new(&py.label, range, road, workers, chunksize),
+                    row: PythonRow::new(&py.label, range, road, workers, chunksize),
                 });
             };
             // The chunk sizes of the parallel cells, by worker count.
@@ -363,7 +375,7 @@ pub(crate) fn measure(
     let total = slots.len() * (1 + rounds);
     let mut done = 0;
     for slot in &mut slots {
-        progress(&Progress {
+        progress(&PythonProgress {
             done,
             total,
             what: format!("starting {}", slot.row.name()),
@@ -399,7 +411,7 @@ pub(crate) fn measure(
                 if slots[s].row.error.is_some() {
                     continue;
                 }
-                progress(&Progress {
+                progress(&PythonProgress {
                     done,
                     total,
                     what: slots[s].row.name(),
@@ -513,7 +525,7 @@ pub(crate) fn measure(
 /// Once a group's baseline has run once: the default limit for every run of the group, and in
 /// map mode what the sequential results hold that `==` cannot compare, said in a note.
 fn first_baseline(
-    settings: &Settings,
+    settings: &PythonOptions,
     group: &mut Group,
     slots: &mut [Slot],
     mine: &[usize],
@@ -652,7 +664,7 @@ fn compare(
 }
 
 /// Records `e` as the row's failure and stops its workers; an interruption is passed on.
-fn fail(row: &mut Row, cell: &mut Cell, e: Error) -> Result<()> {
+fn fail(row: &mut PythonRow, cell: &mut Cell, e: Error) -> Result<()> {
     if e.interrupted_by().is_some() {
         return Err(e); // the workers are killed as the cells are dropped
     }

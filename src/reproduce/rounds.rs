@@ -40,7 +40,7 @@ const MORE_TIME: f64 = 0.5;
 
 /// One run of a row.
 #[derive(Debug, Clone)]
-pub struct Run {
+pub struct RowRun {
     /// Wall time, seconds.
     pub wall_s: f64,
     /// The answer (its headline figure: indices counted, items slept).
@@ -69,13 +69,13 @@ pub struct Rounds {
 
 /// A measured row: its runs' median time, its spread and its last run.
 #[derive(Debug, Clone)]
-pub struct Measured {
+pub struct MeasuredRow {
     /// Median wall time, seconds.
     pub wall_s: f64,
     /// The speedup's interval, the ceiling and the share of it.
     pub spread: Spread,
     /// The last run (its answer, GIL statistics and note).
-    pub last: Run,
+    pub last: RowRun,
 }
 
 /// Runs the rows `rows` round by round; `run(i, round)` runs row `i` once (`None`: the row
@@ -86,8 +86,8 @@ pub fn measure(
     rows: &[(Who, Variant)],
     rounds: Rounds,
     mut probe: Option<&mut Probe>,
-    run: &mut dyn FnMut(usize, usize) -> Result<Option<Run>>,
-) -> Result<Vec<Option<Measured>>> {
+    run: &mut dyn FnMut(usize, usize) -> Result<Option<RowRun>>,
+) -> Result<Vec<Option<MeasuredRow>>> {
     let started = Instant::now();
     let mut state = State {
         walls: vec![Vec::new(); rows.len()],
@@ -122,7 +122,7 @@ struct State {
     /// Per row: each round's CPU time, where it was counted.
     cpus: Vec<Vec<Option<f64>>>,
     /// Per row: its last run.
-    last: Vec<Option<Run>>,
+    last: Vec<Option<RowRun>>,
     /// Per round: the ceilings sampled before it.
     ceilings: Vec<Vec<(usize, f64)>>,
 }
@@ -135,7 +135,7 @@ impl State {
         rows: &[(Who, Variant)],
         which: &[usize],
         mut probe: Option<&mut Probe>,
-        run: &mut dyn FnMut(usize, usize) -> Result<Option<Run>>,
+        run: &mut dyn FnMut(usize, usize) -> Result<Option<RowRun>>,
     ) -> Result<()> {
         let round = self.ceilings.len();
         let round_started = Instant::now();
@@ -212,9 +212,9 @@ impl State {
     }
 
     /// Row `i`'s figures, `None` when it never ran.
-    fn measured(&self, rows: &[(Who, Variant)], i: usize) -> Option<Measured> {
+    fn measured(&self, rows: &[(Who, Variant)], i: usize) -> Option<MeasuredRow> {
         let (_, spread) = self.spread_of(rows, i)?;
-        Some(Measured {
+        Some(MeasuredRow {
             wall_s: stats::median(&self.walls[i].iter().flatten().copied().collect::<Vec<_>>()),
             spread,
             last: self.last[i].clone()?,

@@ -4,8 +4,8 @@ use super::*;
 use crate::backend::BackendKind;
 use crate::stats::Side;
 
-fn run(wall_s: f64) -> Run {
-    Run {
+fn run(wall_s: f64) -> RowRun {
+    RowRun {
         wall_s,
         total: 7,
         gil: None,
@@ -87,7 +87,7 @@ fn rows_of_several_workers_get_the_ceiling_of_their_rounds() {
 #[test]
 fn a_round_with_another_answer_is_a_wrong_answer() {
     let err = measure(&threads(), FIXED, None, &mut |i, r| {
-        Ok(Some(Run {
+        Ok(Some(RowRun {
             total: if i == 1 && r == 2 { 8 } else { 7 },
             ..run(1.0)
         }))
@@ -117,7 +117,7 @@ fn a_row_that_stops_keeps_the_rounds_it_ran_and_a_failure_stops_all() {
     let mut calls = 0;
     let err = measure(&threads(), FIXED, None, &mut |_, _| {
         calls += 1;
-        Err::<Option<Run>, _>(Error::invalid("workers", "0", "at least 1"))
+        Err::<Option<RowRun>, _>(Error::invalid("workers", "0", "at least 1"))
     });
     assert!(err.unwrap_err().is_usage());
     assert_eq!(calls, 1);
@@ -283,7 +283,7 @@ fn measured_rows_carry_their_cpus_and_their_speedup_equal_speed() {
     // The gil model's case: a lone thread landing on the slower vCPU in every other round.
     let out = measure(&threads(), FIXED, None, &mut |i, r| {
         let slow = if i == 0 && r % 2 == 0 { 1.3 } else { 1.0 };
-        Ok(Some(Run {
+        Ok(Some(RowRun {
             cpu_s: Some(slow),
             ..run(slow)
         }))
