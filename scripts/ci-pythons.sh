@@ -77,8 +77,27 @@ for v in 3.14 3.15; do
 import json, sys
 r, v = json.load(open(sys.argv[1])), sys.argv[2]
 roads = {x["road"] for x in r["rows"] if x["error"] is None}
-assert {"sequential", "threads", "processes", "subinterpreters"} <= roads, r["rows"]
+want = {"sequential", "threads", "processes", "subinterpreters", "executor:thread",
+        "executor:process", "executor:interpreter"}
+assert want <= roads, r["rows"]
 assert r["result"] == str(sum(i * i for i in range(100000))), r["result"]
-print("python on %s: every road answered %s" % (v, r["result"]))
+assert all(x["start_method"] == "forkserver" for x in r["rows"] if x["road"] == "executor:process")
+print("python on %s: every road answered %s, the executors' beside parlab's" % (v, r["result"]))
 EOF
+done
+
+echo "== each executor row's code, run by the interpreter it names (3.14, 3.15, 3.13.5t, 3.12)"
+cp scripts/check_codes.py "$root/tmp/check_codes.py"
+for v in 3.14 3.15; do
+  scripts/pythons.sh chroot /usr/local/bin/parlab python \
+    /tmp/parlab-examples/python/map_examples.py:word_stats --python "$v" -w 2 --runs 1 --json -q \
+    --items /tmp/parlab-examples/python/words.txt >"$root/tmp/codes-$v.json"
+  scripts/pythons.sh chroot "python$v" /tmp/check_codes.py "/tmp/codes-$v.json"
+done
+py312=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12 2>/dev/null | head -1 || true)
+for py in "$ft" ${py312:+"$py312"}; do
+  "$bin" python examples/python/map_examples.py:collatz --items 1..2001 --python "$py" -w 2 \
+    --runs 1 --json -q --roads threads,processes,executor:thread,executor:process \
+    >"$out/codes.json"
+  "$py" scripts/check_codes.py "$out/codes.json"
 done

@@ -7,7 +7,7 @@ use crate::kernels::pi::splitmix64;
 
 /// Summary of a sample of wall times, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
+pub struct SampleSummary {
     /// Median.
     pub median: f64,
     /// Arithmetic mean.
@@ -35,9 +35,9 @@ pub fn median(xs: &[f64]) -> f64 {
     }
 }
 
-impl Summary {
+impl SampleSummary {
     /// Summary of `xs` (at least one value).
-    pub fn of(xs: &[f64]) -> Summary {
+    pub fn of(xs: &[f64]) -> SampleSummary {
         assert!(!xs.is_empty(), "no runs to summarise");
         let n = xs.len() as f64;
         let mean = xs.iter().sum::<f64>() / n;
@@ -46,7 +46,7 @@ impl Summary {
         } else {
             0.0
         };
-        Summary {
+        SampleSummary {
             median: median(xs),
             mean,
             stddev: var.sqrt(),
@@ -361,10 +361,10 @@ mod tests {
 
     #[test]
     fn summary_figures() {
-        let s = Summary::of(&[1.0, 2.0, 3.0, 4.0]);
+        let s = SampleSummary::of(&[1.0, 2.0, 3.0, 4.0]);
         assert_eq!((s.median, s.mean, s.min, s.max), (2.5, 2.5, 1.0, 4.0));
         assert!((s.stddev - 1.290_994).abs() < 1e-6);
-        assert_eq!(Summary::of(&[5.0]).stddev, 0.0);
+        assert_eq!(SampleSummary::of(&[5.0]).stddev, 0.0);
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! Durations and figures, parsed and printed: one parser for every duration flag and kernel
-//! spec, one exact form that round-trips (`250us`), one human form for tables and notes
-//! (`12.3 ms`), and one form for a measured figure in a table.
+//! Durations, percentages and figures, parsed and printed: one parser for every duration flag
+//! and kernel spec (and one for those that must be above zero), one for every percentage flag,
+//! one exact form that round-trips (`250us`), one human form for tables and notes (`12.3 ms`),
+//! and one form for a measured figure in a table.
 
+use std::ops::RangeBounds;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -40,6 +42,50 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         ));
     }
     Ok(Duration::from_nanos(ns.round() as u64))
+}
+
+/// Parses a duration as [`parse_duration`] does, refusing zero: a limit or an interval of no
+/// time at all. `what` names it in the error (`timeout`, `max time`).
+pub fn parse_positive_duration(what: &'static str, text: &str) -> Result<Duration> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(Error::invalid(
+            what,
+            text,
+            "must be above zero (1ns or more)",
+        )),
+        d => Ok(d),
+    }
+}
+
+/// How a percentage flag reads a number written without `%`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bare {
+    /// As a share: `0.05` is 5%.
+    Share,
+    /// As percent: `20` is 20%.
+    Percent,
+}
+
+/// Parses a percentage, `N%` (N percent) or a bare number read as `bare` says, into a share
+/// (0.05 for 5%) that must lie `within`; anything else is an error for `what` that says what
+/// is `allowed`.
+pub fn parse_percentage(
+    what: &'static str,
+    text: &str,
+    bare: Bare,
+    within: impl RangeBounds<f64>,
+    allowed: &str,
+) -> Result<f64> {
+    let t = text.trim();
+    let (digits, per) = match t.strip_suffix('%') {
+        Some(pct) => (pct, 100.0),
+        None if bare == Bare::Percent => (t, 100.0),
+        None => (t, 1.0),
+    };
+    match digits.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && within.contains(&(v / per)) => Ok(v / per),
+        _ => Err(Error::invalid(what, text, allowed)),
+    }
 }
 
 /// Formats a duration in the largest unit that keeps it an integer.
@@ -101,6 +147,39 @@ mod tests {
         for tiny in ["0.0000001ns", "0.4ns", "0.000000000001s"] {
             let e = parse_duration(tiny).unwrap_err();
             assert!(e.to_string().contains("below 1ns"), "{e}");
+        }
+    }
+
+    #[test]
+    fn positive_durations_refuse_zero() {
+        assert_eq!(
+            parse_positive_duration("timeout", "2s").unwrap(),
+            Duration::from_secs(2)
+        );
+        let e = parse_positive_duration("timeout", "0ms").unwrap_err();
+        assert!(e.is_usage());
+        assert!(e.to_string().contains("'0ms'"), "{e}");
+        assert!(e.to_string().contains("above zero"), "{e}");
+        assert!(parse_positive_duration("timeout", "soon").is_err());
+    }
+
+    #[test]
+    fn percentages_read_a_bare_number_as_asked() {
+        let share = |t| parse_percentage("precision", t, Bare::Share, 0.0..1.0, "a share");
+        let pct = |t| parse_percentage("gate", t, Bare::Percent, 0.0..=10.0, "a percentage");
+        assert_eq!(share("5%").unwrap(), 0.05);
+        assert_eq!(share(" 5 % ").unwrap(), 0.05);
+        assert_eq!(share("0.05").unwrap(), 0.05);
+        assert_eq!(pct("20%").unwrap(), 0.2);
+        assert_eq!(pct("20").unwrap(), 0.2);
+        assert_eq!(pct("1000%").unwrap(), 10.0);
+        assert_eq!(pct("0").unwrap(), 0.0);
+        for bad in ["", "%", "5", "100%", "-1%", "NaN", "inf", "5%%", "five"] {
+            let e = share(bad).unwrap_err();
+            assert!(e.to_string().contains("a share"), "{bad}: {e}");
+        }
+        for bad in ["1001", "-5%", "NaN%", "x%"] {
+            assert!(pct(bad).is_err(), "{bad}");
         }
     }
 

@@ -31,6 +31,14 @@ pub struct Matrix {
     pub splits: Vec<Option<Split>>,
 }
 
+impl Default for Matrix {
+    /// `parlab verify` without options: [`Matrix::default_for`] the backends
+    /// [`BackendKind::verified`] names.
+    fn default() -> Self {
+        Matrix::default_for(BackendKind::verified())
+    }
+}
+
 impl Matrix {
     /// Every kernel over a range that runs in milliseconds, every backend, 1, 2, 3 and 8
     /// workers, both splits.
@@ -104,7 +112,7 @@ pub fn left_out(backends: &[BackendKind], start: StartMethod) -> Vec<String> {
 
 /// One verified case.
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub struct VerifiedCase {
     /// The job run.
     pub job: Job,
     /// The backend.
@@ -124,7 +132,7 @@ fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::O
     s.serialize_f64(d.as_secs_f64())
 }
 
-impl Row {
+impl VerifiedCase {
     /// True when the backend gave the sequential answer.
     pub fn passed(&self) -> bool {
         self.got.as_ref().is_ok_and(|t| *t == self.expected)
@@ -156,8 +164,8 @@ pub fn references(matrix: &Matrix) -> Result<Vec<Total>> {
 pub fn run(
     matrix: &Matrix,
     backend_for: &dyn Fn(BackendKind) -> Box<dyn Backend>,
-    on_row: &mut dyn FnMut(&Row),
-) -> Result<Vec<Row>> {
+    on_row: &mut dyn FnMut(&VerifiedCase),
+) -> Result<Vec<VerifiedCase>> {
     run_against(matrix, &references(matrix)?, backend_for, on_row)
 }
 
@@ -168,8 +176,8 @@ pub fn run_against(
     matrix: &Matrix,
     references: &[Total],
     backend_for: &dyn Fn(BackendKind) -> Box<dyn Backend>,
-    on_row: &mut dyn FnMut(&Row),
-) -> Result<Vec<Row>> {
+    on_row: &mut dyn FnMut(&VerifiedCase),
+) -> Result<Vec<VerifiedCase>> {
     let mut rows = Vec::with_capacity(matrix.len());
     for (&(kernel, range), &expected) in matrix.jobs.iter().zip(references) {
         for &kind in &matrix.backends {
@@ -197,7 +205,7 @@ pub fn run_against(
                     let outcome = backend.run(&job, workers, &Silent);
                     let stopped = outcome.as_ref().err().and_then(Error::interrupted_by);
                     let got = outcome.map_err(|e| e.to_string());
-                    let row = Row {
+                    let row = VerifiedCase {
                         job,
                         backend: kind,
                         workers,
@@ -235,7 +243,7 @@ mod tests {
         let rows = run(&m, &|k| k.create(), &mut |_| seen += 1).unwrap();
         assert_eq!(rows.len(), m.len());
         assert_eq!(seen, m.len());
-        assert!(rows.iter().all(Row::passed));
+        assert!(rows.iter().all(VerifiedCase::passed));
     }
 
     /// A backend that silently skips the last part: verify must catch it.
@@ -303,7 +311,7 @@ mod tests {
 
     #[test]
     fn a_wrong_answer_is_a_failed_row() {
-        let row = Row {
+        let row = VerifiedCase {
             job: Job::seed(),
             backend: BackendKind::Threads,
             workers: 2,

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use super::schema::{Cell, Comparison, Report, SCHEMA_VERSION, Slowdown};
+use super::schema::{BaselineComparison, BenchCell, BenchReport, SCHEMA_VERSION, Slowdown};
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
 use crate::escape::controls;
@@ -17,6 +17,7 @@ use crate::input::Unread;
 use crate::measure::BOOTSTRAP_ROUNDS;
 use crate::span::Span;
 use crate::stats::{self, Estimate, Side};
+use crate::units::{Bare, parse_percentage};
 
 /// What identifies a cell across reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +36,7 @@ pub struct CellKey {
 
 impl CellKey {
     /// The key of `cell`.
-    pub fn of(cell: &Cell) -> CellKey {
+    pub fn of(cell: &BenchCell) -> CellKey {
         CellKey {
             kernel: cell.kernel.clone(),
             range: cell.range,
@@ -75,7 +76,7 @@ const MAX_FIGURE: f64 = 1e9;
 /// regular file or stream, larger than [`MAX_BASELINE_BYTES`], not JSON, not a report of this
 /// schema, or holds a figure no benchmark measures. A FIFO waits for its writer; Ctrl-C or
 /// SIGTERM ends the wait (and the read) as [`Error::Interrupted`].
-pub fn load(path: &str) -> Result<Report> {
+pub fn load(path: &str) -> Result<BenchReport> {
     let bad = |allowed: String| Error::invalid("baseline", path, allowed);
     let bytes =
         crate::input::read_bounded(Path::new(path), MAX_BASELINE_BYTES).map_err(
@@ -97,7 +98,7 @@ pub fn load(path: &str) -> Result<Report> {
 
 /// Reads the report `bytes`, the content of the file `path`: what [`load`] does once the
 /// file is read. Any bytes give a report or one [`Error::Invalid`], never a panic.
-pub fn parse(path: &str, bytes: &[u8]) -> Result<Report> {
+pub fn parse(path: &str, bytes: &[u8]) -> Result<BenchReport> {
     let bad = |allowed: String| Error::invalid("baseline", path, allowed);
     let text = std::str::from_utf8(bytes).map_err(|e| {
         bad(format!(
@@ -125,7 +126,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Report> {
             ));
         }
     }
-    let report: Report = serde_json::from_value(value).map_err(|e| {
+    let report: BenchReport = serde_json::from_value(value).map_err(|e| {
         bad(format!(
             "not a complete schema {SCHEMA_VERSION} report ({})",
             controls(&e.to_string())
@@ -143,7 +144,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Report> {
 /// those a comparison reads: every run's times, the speedups and ceilings, and a cell of a
 /// complete report with neither runs nor an error to say why. A figure is "from 1 ns" or
 /// "above zero" and at most [`MAX_FIGURE`].
-fn check_figures(report: &Report) -> std::result::Result<(), String> {
+fn check_figures(report: &BenchReport) -> std::result::Result<(), String> {
     let wall = |v: f64| (MIN_WALL_S..=MAX_FIGURE).contains(&v);
     let cpu = |v: f64| (0.0..=MAX_FIGURE).contains(&v);
     let ratio = |v: f64| v > 0.0 && v <= MAX_FIGURE;
@@ -238,8 +239,8 @@ fn first_line(s: &str) -> &str {
 
 /// Refuses a baseline that shares no cell with the cells about to be measured (`keys`), or
 /// whose cells in common have no measured run: a comparison that could compare nothing.
-pub fn check_overlap(path: &str, old: &Report, keys: &[CellKey]) -> Result<()> {
-    let common: Vec<&Cell> = old
+pub fn check_overlap(path: &str, old: &BenchReport, keys: &[CellKey]) -> Result<()> {
+    let common: Vec<&BenchCell> = old
         .cells
         .iter()
         .filter(|c| keys.contains(&CellKey::of(c)))
@@ -247,7 +248,7 @@ pub fn check_overlap(path: &str, old: &Report, keys: &[CellKey]) -> Result<()> {
     if common.iter().any(|c| !c.runs.is_empty()) {
         return Ok(());
     }
-    let listed = |cells: &[&Cell]| {
+    let listed = |cells: &[&BenchCell]| {
         let mut text: Vec<String> = cells
             .iter()
             .take(3)
@@ -269,7 +270,7 @@ pub fn check_overlap(path: &str, old: &Report, keys: &[CellKey]) -> Result<()> {
             ),
         ));
     }
-    let theirs: Vec<&Cell> = old.cells.iter().collect();
+    let theirs: Vec<&BenchCell> = old.cells.iter().collect();
     Err(Error::invalid(
         "baseline",
         path,
@@ -287,9 +288,9 @@ pub fn check_overlap(path: &str, old: &Report, keys: &[CellKey]) -> Result<()> {
 
 /// Compares `new` with `old`: sets every matched cell's `baseline_change` and
 /// `baseline_speedup`, and the report's `comparison`. `fail_if_slower` is a share (0.2).
-pub fn annotate(new: &mut Report, old: &Report, file: &str, fail_if_slower: Option<f64>) {
+pub fn annotate(new: &mut BenchReport, old: &BenchReport, file: &str, fail_if_slower: Option<f64>) {
     let limit = 1.0 + fail_if_slower.unwrap_or(0.0);
-    let mut comparison = Comparison {
+    let mut comparison = BaselineComparison {
         file: file.to_string(),
         machine_differences: machine_differences(old, new),
         fail_if_slower,
@@ -331,8 +332,8 @@ pub fn annotate(new: &mut Report, old: &Report, file: &str, fail_if_slower: Opti
 }
 
 /// This cell's median wall over the old one's, with a bootstrap interval over both samples.
-pub fn change(then: &Cell, now: &Cell) -> Option<Estimate> {
-    let walls = |c: &Cell| c.runs.iter().map(|r| r.wall_s).collect::<Vec<f64>>();
+pub fn change(then: &BenchCell, now: &BenchCell) -> Option<Estimate> {
+    let walls = |c: &BenchCell| c.runs.iter().map(|r| r.wall_s).collect::<Vec<f64>>();
     let (old, new) = (walls(then), walls(now));
     if old.is_empty() || new.is_empty() || stats::median(&old) <= 0.0 {
         return None;
@@ -342,7 +343,7 @@ pub fn change(then: &Cell, now: &Cell) -> Option<Estimate> {
 
 /// Why a slowdown is the machine's: its ceiling at the cell's workers now lies wholly below
 /// the baseline's, and the change divided by the ceiling's fall no longer clears `limit`.
-fn explained(then: &Cell, now: &Cell, change: &Estimate, limit: f64) -> Option<String> {
+fn explained(then: &BenchCell, now: &BenchCell, change: &Estimate, limit: f64) -> Option<String> {
     let (old, new) = (then.ceiling?, now.ceiling?);
     if new.high >= old.low || new.value <= 0.0 {
         return None;
@@ -358,7 +359,7 @@ fn explained(then: &Cell, now: &Cell, change: &Estimate, limit: f64) -> Option<S
 
 /// How the machine of `old` differs from that of `new`, one sentence each; the text either
 /// file holds is shown with its control characters escaped.
-pub fn machine_differences(old: &Report, new: &Report) -> Vec<String> {
+pub fn machine_differences(old: &BenchReport, new: &BenchReport) -> Vec<String> {
     let (a, b) = (&old.machine, &new.machine);
     let mut out = Vec::new();
     if a.cpu_model != b.cpu_model {
@@ -398,17 +399,16 @@ pub fn machine_differences(old: &Report, new: &Report) -> Vec<String> {
     out
 }
 
-/// `--fail-if-slower`: a percentage such as `20%` or `20` (percent either way), 0 to 1000.
-pub fn parse_percentage(text: &str) -> Result<f64> {
-    let digits = text.trim().strip_suffix('%').unwrap_or(text.trim());
-    match digits.trim().parse::<f64>() {
-        Ok(p) if (0.0..=1000.0).contains(&p) => Ok(p / 100.0),
-        _ => Err(Error::invalid(
-            "--fail-if-slower",
-            text,
-            "a percentage from 0 to 1000, such as 20% or 20",
-        )),
-    }
+/// `--fail-if-slower`: a percentage such as `20%` or `20` (percent either way), 0 to 1000, as
+/// a share (0.2 for 20%).
+pub fn parse_fail_if_slower(text: &str) -> Result<f64> {
+    parse_percentage(
+        "--fail-if-slower",
+        text,
+        Bare::Percent,
+        0.0..=10.0,
+        "a percentage from 0 to 1000, such as 20% or 20",
+    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use super::*;
 use crate::bench::machine::Machine;
 use crate::bench::schema::{Run, Settings, describe};
 use crate::bench::spec::sample;
-use crate::stats::Summary;
+use crate::stats::SampleSummary;
 
 /// A cell of `count 0..1000` with the given wall times (and ceiling, for more workers).
 pub(crate) fn cell(
@@ -12,8 +12,8 @@ pub(crate) fn cell(
     workers: usize,
     walls: &[f64],
     ceiling: Option<f64>,
-) -> Cell {
-    Cell {
+) -> BenchCell {
+    BenchCell {
         kernel: "count".into(),
         range: Span::new(0, 1000).unwrap(),
         split: "static".into(),
@@ -33,7 +33,7 @@ pub(crate) fn cell(
                 ceiling,
             })
             .collect(),
-        wall: Some(Summary::of(walls)),
+        wall: Some(SampleSummary::of(walls)),
         user_s: None,
         sys_s: None,
         peak_rss_kib: None,
@@ -59,8 +59,8 @@ pub(crate) fn cell(
     }
 }
 
-pub(crate) fn report(cells: Vec<Cell>) -> Report {
-    Report {
+pub(crate) fn report(cells: Vec<BenchCell>) -> BenchReport {
+    BenchReport {
         schema: SCHEMA_VERSION,
         parlab_version: "0.1.0".into(),
         started_unix_s: 0.0,
@@ -266,11 +266,11 @@ fn changes_are_described_either_way() {
 
 #[test]
 fn percentages() {
-    assert_eq!(parse_percentage("20%").unwrap(), 0.2);
-    assert_eq!(parse_percentage("20").unwrap(), 0.2);
-    assert_eq!(parse_percentage("0").unwrap(), 0.0);
+    assert_eq!(parse_fail_if_slower("20%").unwrap(), 0.2);
+    assert_eq!(parse_fail_if_slower("20").unwrap(), 0.2);
+    assert_eq!(parse_fail_if_slower("0").unwrap(), 0.0);
     for bad in ["", "-5", "abc", "5000%", "NaN"] {
-        let e = parse_percentage(bad).unwrap_err().to_string();
+        let e = parse_fail_if_slower(bad).unwrap_err().to_string();
         assert!(e.contains("a percentage from 0 to 1000"), "{e}");
     }
 }

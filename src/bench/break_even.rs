@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use super::schema::{Cell, Report};
+use super::schema::{BenchCell, BenchReport};
 use crate::stats::median;
 use crate::units::seconds;
 
@@ -32,7 +32,7 @@ const REACH: f64 = 10.0;
 
 /// One sentence per backend and worker count (above 1) measured at two or more sizes; none
 /// when no backend was.
-pub fn sentences(report: &Report) -> Vec<String> {
+pub fn sentences(report: &BenchReport) -> Vec<String> {
     // (kernel, split, backend, workers) -> (sequential median, cell median, ceiling) per size.
     let mut groups: BTreeMap<(String, String, String, usize), Vec<Point>> = BTreeMap::new();
     for c in report.cells.iter().filter(|c| !c.baseline && c.workers > 1) {
@@ -96,7 +96,7 @@ type Group = (String, String, &'static str, usize);
 
 /// One sentence per GPU worker count measured at two or more sizes: the size from which it
 /// is faster than the fastest CPU cell measured beside it (see the module doc).
-fn gpu_sentences(report: &Report) -> Vec<String> {
+fn gpu_sentences(report: &BenchReport) -> Vec<String> {
     let gpu = crate::backend::BackendKind::Gpu.name();
     let mut groups: BTreeMap<Group, Vec<(f64, f64)>> = BTreeMap::new();
     for c in report.cells.iter().filter(|c| !c.baseline) {
@@ -251,7 +251,7 @@ fn line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     (b > 0.0).then_some((my - b * mx, b))
 }
 
-fn same_job(a: &Cell, b: &Cell) -> bool {
+fn same_job(a: &BenchCell, b: &BenchCell) -> bool {
     a.kernel == b.kernel && a.range == b.range && a.split == b.split
 }
 
@@ -424,7 +424,7 @@ mod tests {
 
     /// Cells of count at sequential times `t1s`: the baseline, then one cell per
     /// `(backend, workers, a, b)` with wall time `a + b T1`.
-    fn lines(t1s: &[f64], of: &[(crate::backend::BackendKind, usize, f64, f64)]) -> Report {
+    fn lines(t1s: &[f64], of: &[(crate::backend::BackendKind, usize, f64, f64)]) -> BenchReport {
         use crate::backend::BackendKind::Sequential;
         use crate::bench::baseline::tests::{cell, report};
         use crate::stats::Estimate;

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use super::machine::Machine;
 use super::matrix::{self, Entry};
-use super::schema::{Cell, Report, Run, SCHEMA_VERSION};
-use super::spec::Spec;
+use super::schema::{BenchCell, BenchReport, Run, SCHEMA_VERSION};
+use super::spec::BenchOptions;
 use super::summary::{equal_speed, summarise};
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
@@ -23,7 +23,7 @@ use crate::interrupt;
 use crate::job::Job;
 use crate::kernels::Total;
 use crate::measure::ceiling;
-use crate::measure::rounds::{Measurement, Pairing, Timed};
+use crate::measure::rounds::{Measurement, Pairing, Timing};
 use crate::measure::rusage::{CpuTime, peak_rss_kib, reset_peak_rss};
 use crate::measure::stop::{Precision, Stopping};
 use crate::observer::Silent;
@@ -35,9 +35,9 @@ const MAX_ROUNDS: usize = 1000;
 /// Errors kept per cell: enough to see what went wrong, few enough to keep the report small.
 const ERRORS_KEPT: usize = 5;
 
-/// Progress of a benchmark, heard before every run.
+/// BenchProgress of a benchmark, heard before every run.
 #[derive(Debug, Clone)]
-pub struct Progress {
+pub struct BenchProgress {
     /// Runs done, warm-up included.
     pub done: usize,
     /// Every run the benchmark will do, warm-up included, when that is known from the start: a
@@ -65,10 +65,10 @@ pub struct Progress {
 /// report after the first round, then at most once a second, and once more at the end: write
 /// exports there.
 pub fn run(
-    spec: &Spec,
-    progress: &mut dyn FnMut(&Progress),
-    update: &mut dyn FnMut(&Report) -> Result<()>,
-) -> Result<Report> {
+    spec: &BenchOptions,
+    progress: &mut dyn FnMut(&BenchProgress),
+    update: &mut dyn FnMut(&BenchReport) -> Result<()>,
+) -> Result<BenchReport> {
     spec.check()?;
     let spec = &spec.clone().without_repeats();
     let mut machine = Machine::now();
@@ -126,7 +126,7 @@ pub fn run(
 }
 
 /// The rows as the rounds pair them: each cell with its baseline, a one-worker cell pinned.
-fn pairing(cells: &[Cell], entries: &[Entry]) -> Vec<Pairing> {
+fn pairing(cells: &[BenchCell], entries: &[Entry]) -> Vec<Pairing> {
     cells
         .iter()
         .zip(entries)
@@ -141,7 +141,7 @@ fn pairing(cells: &[Cell], entries: &[Entry]) -> Vec<Pairing> {
 /// When the benchmark stops: the rounds asked for (`--runs`), then more until every cell is
 /// within `--precision` and has run for `--min-time`, or `--max-time` passes; at most
 /// [`MAX_ROUNDS`] measured rounds (or `--runs`, if more) whatever the time.
-fn stopping(spec: &Spec, cells: &[Cell]) -> Precision {
+fn stopping(spec: &BenchOptions, cells: &[BenchCell]) -> Precision {
     Precision {
         least: spec.least_rounds(),
         most: MAX_ROUNDS.max(spec.runs),
@@ -165,14 +165,14 @@ fn figures(m: &Measurement, started: Instant) -> (&[(usize, f64)], f64, f64) {
 }
 
 /// The report before any run: settings, machine, and the cells without measurements.
-fn empty_report(spec: &Spec, machine: &Machine, cells: Vec<Cell>) -> Report {
+fn empty_report(spec: &BenchOptions, machine: &Machine, cells: Vec<BenchCell>) -> BenchReport {
     // The GPU is set up here, before any round: its set-up is reported, never timed in a run.
     let gpu = if spec.backends.contains(&BackendKind::Gpu) {
         crate::backend::gpu::info().ok()
     } else {
         None
     };
-    Report {
+    BenchReport {
         schema: SCHEMA_VERSION,
         parlab_version: env!("CARGO_PKG_VERSION").to_string(),
         started_unix_s: std::time::SystemTime::now()
@@ -202,7 +202,7 @@ struct Schedule {
     per_round: usize,
     /// Rounds at least, warm-up included.
     least_rounds: usize,
-    /// Every round when the number is fixed from the start (see [`Progress::total`]).
+    /// Every round when the number is fixed from the start (see [`BenchProgress::total`]).
     fixed_rounds: Option<usize>,
     /// How long each round run so far took, probes included.
     round_times: Vec<Duration>,
@@ -211,7 +211,7 @@ struct Schedule {
 }
 
 impl Schedule {
-    fn new(spec: &Spec, per_round: usize) -> Schedule {
+    fn new(spec: &BenchOptions, per_round: usize) -> Schedule {
         let least_rounds = spec.warmup + spec.least_rounds();
         // Only these stop a benchmark after more rounds than asked (see `stopping`).
         let open = spec.precision.is_some() || spec.min_time.is_some();
@@ -228,14 +228,14 @@ impl Schedule {
 
     /// Where the benchmark stands before the next run, in the round that started at `round`
     /// of a benchmark that started at `started`.
-    fn progress(&self, cell: String, started: Instant, round: Instant) -> Progress {
+    fn progress(&self, cell: String, started: Instant, round: Instant) -> BenchProgress {
         let eta = self.fixed_rounds.and_then(|rounds| {
             let ran = self.round_times.len() as u32;
             let mean = self.round_times.iter().sum::<Duration>().checked_div(ran)?;
             let left = rounds.saturating_sub(self.round) as u32;
             Some((mean * left).saturating_sub(round.elapsed()))
         });
-        Progress {
+        BenchProgress {
             done: self.done,
             total: self.fixed_rounds.map(|r| r * self.per_round),
             per_round: self.per_round,
@@ -259,10 +259,10 @@ impl Schedule {
 /// interruption, or a failure of the probe, is the error.
 fn run_round(
     entries: &[Entry],
-    report: &mut Report,
+    report: &mut BenchReport,
     schedule: &mut Schedule,
     (m, open, cpus, started): (&mut Measurement, &[usize], &[usize], Instant),
-    progress: &mut dyn FnMut(&Progress),
+    progress: &mut dyn FnMut(&BenchProgress),
 ) -> Result<()> {
     let round_started = Instant::now();
     let mut runs: Vec<Option<Run>> = Vec::new();
@@ -281,7 +281,7 @@ fn run_round(
         match outcome {
             Ok(total) if total == entry.expected => {
                 runs[at] = Some(run);
-                Ok(Some(Timed {
+                Ok(Some(Timing {
                     wall_s: run.wall_s,
                     cpu_s: equal_speed(cell).then_some(run.user_s + run.sys_s),
                 }))
@@ -318,7 +318,7 @@ fn run_round(
     Ok(())
 }
 
-fn keep_error(cell: &mut Cell, e: String) {
+fn keep_error(cell: &mut BenchCell, e: String) {
     if cell.errors.len() < ERRORS_KEPT {
         cell.errors.push(e);
     }
@@ -327,9 +327,9 @@ fn keep_error(cell: &mut Cell, e: String) {
 /// Brings the report's machine load up to date and hands it to `update` (its figures are
 /// summarised after every round).
 fn publish(
-    report: &mut Report,
+    report: &mut BenchReport,
     machine: &mut Machine,
-    update: &mut dyn FnMut(&Report) -> Result<()>,
+    update: &mut dyn FnMut(&BenchReport) -> Result<()>,
 ) -> Result<()> {
     machine.finish();
     report.machine = machine.clone();
@@ -393,14 +393,14 @@ mod tests {
     /// Measured rounds a benchmark of `spec` runs before it stops, each run taking `wall_s`,
     /// the cells' runs twice as long in the rounds that are `slow` (counted from 0, warm-up
     /// included).
-    fn rounds_run(spec: &Spec, wall_s: f64, slow: fn(usize) -> bool) -> usize {
+    fn rounds_run(spec: &BenchOptions, wall_s: f64, slow: fn(usize) -> bool) -> usize {
         let (cells, entries) = matrix::build(spec).unwrap();
         let mut stop = stopping(spec, &cells);
         let mut m = Measurement::new(pairing(&cells, &entries), Some(2), spec.warmup, None);
         while let Some(open) = stop.next(&m) {
             m.round(&open, &mut |_, slot, round| {
                 let odd = slow(round) && slot.row != 0;
-                Ok(Some(Timed {
+                Ok(Some(Timing {
                     wall_s: if odd { 2.0 * wall_s } else { wall_s },
                     cpu_s: None,
                 }))
@@ -421,17 +421,17 @@ mod tests {
         let s = Schedule::new(&spec, 6);
         assert_eq!((s.least_rounds, s.fixed_rounds), (3, Some(3)));
         // At least one measured round, even when none is asked for.
-        assert_eq!(rounds_run(&Spec { runs: 0, ..spec }, 1.0, never), 1);
+        assert_eq!(rounds_run(&BenchOptions { runs: 0, ..spec }, 1.0, never), 1);
     }
 
     #[test]
     fn a_benchmark_that_stops_on_its_intervals_or_its_time_has_no_total() {
         for spec in [
-            Spec {
+            BenchOptions {
                 precision: Some(0.05),
                 ..sample()
             },
-            Spec {
+            BenchOptions {
                 min_time: Some(Duration::from_secs(1)),
                 ..sample()
             },
@@ -460,7 +460,7 @@ mod tests {
 
     #[test]
     fn min_time_adds_rounds_up_to_a_cap() {
-        let spec = Spec {
+        let spec = BenchOptions {
             min_time: Some(Duration::from_millis(250)),
             ..sample()
         };
@@ -471,7 +471,7 @@ mod tests {
 
     #[test]
     fn precision_adds_rounds_until_met_or_out_of_time() {
-        let spec = Spec {
+        let spec = BenchOptions {
             precision: Some(0.05),
             ..sample()
         };
@@ -483,7 +483,7 @@ mod tests {
         let n = rounds_run(&spec, 0.5, early);
         assert!(n > 4 && n < 30, "{n}");
         // Or until the time is up.
-        let timed = Spec {
+        let timed = BenchOptions {
             max_time: Some(Duration::ZERO),
             ..spec
         };

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::schema::{Cell, Report};
+use super::schema::{BenchCell, BenchReport};
 use crate::stats::{Estimate, Side};
 
 /// The widest interval of a serial fraction that may be called flat: wider, and two worker
@@ -32,7 +32,7 @@ pub fn karp_flatt(speedup: &Estimate, workers: usize) -> Option<Estimate> {
 
 /// One sentence per backend (per kernel, range and split) measured at two or more worker
 /// counts above 1: whether the serial fraction stays flat or grows with the workers.
-pub fn trends(report: &Report) -> Vec<String> {
+pub fn trends(report: &BenchReport) -> Vec<String> {
     let mut groups: BTreeMap<Group, Vec<(usize, Estimate)>> = BTreeMap::new();
     for c in report.cells.iter().filter(|c| !c.baseline) {
         if let Some(e) = c.karp_flatt {
@@ -64,7 +64,7 @@ pub fn trends(report: &Report) -> Vec<String> {
 /// Kernel, range (start, end: sorted by size), split, backend.
 type Group = (String, (u64, u64), String, String);
 
-fn group_of(c: &Cell) -> Group {
+fn group_of(c: &BenchCell) -> Group {
     (
         c.kernel.clone(),
         (c.range.start, c.range.end),

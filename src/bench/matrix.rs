@@ -5,8 +5,8 @@
 //! the other cells of that kernel and range are compared with, and it is measured once even
 //! when the sequential backend is asked for with one worker too.
 
-use super::schema::Cell;
-use super::spec::Spec;
+use super::schema::BenchCell;
+use super::spec::{BenchOptions, DEFAULT_MPIRUN};
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
 use crate::job::Job;
@@ -26,7 +26,7 @@ pub(super) struct Entry {
 }
 
 /// The cells of `spec`, empty of measurements, and beside each the means of running it.
-pub(super) fn build(spec: &Spec) -> Result<(Vec<Cell>, Vec<Entry>)> {
+pub(super) fn build(spec: &BenchOptions) -> Result<(Vec<BenchCell>, Vec<Entry>)> {
     let mut cells = Vec::new();
     let mut entries = Vec::new();
     for &kernel in &spec.kernels {
@@ -39,7 +39,7 @@ pub(super) fn build(spec: &Spec) -> Result<(Vec<Cell>, Vec<Entry>)> {
             let expected = crate::backend::sequential::reference(&job)?;
             let baseline = cells.len();
             for (b, w) in spec.backends_and_workers() {
-                cells.push(Cell {
+                cells.push(BenchCell {
                     kernel: kernel.to_string(),
                     range,
                     split: spec.split.to_string(),
@@ -81,10 +81,12 @@ pub(super) fn build(spec: &Spec) -> Result<(Vec<Cell>, Vec<Entry>)> {
 }
 
 /// The backend of kind `b` with the spec's settings; `mpi` runs each job under a launcher
-/// (`mpirun` unless the spec names another).
-fn backend(spec: &Spec, b: BackendKind) -> Box<dyn Backend> {
+/// ([`DEFAULT_MPIRUN`] unless the spec names another).
+fn backend(spec: &BenchOptions, b: BackendKind) -> Box<dyn Backend> {
     let mut options = spec.options.clone();
-    options.mpirun.get_or_insert_with(|| vec!["mpirun".into()]);
+    options
+        .mpirun
+        .get_or_insert_with(|| vec![DEFAULT_MPIRUN.into()]);
     b.create_with(&options)
 }
 
@@ -95,7 +97,7 @@ mod tests {
 
     #[test]
     fn every_kernel_and_range_gets_its_baseline_and_answer() {
-        let spec = Spec {
+        let spec = BenchOptions {
             kernels: vec![crate::kernels::Kernel::Count, crate::kernels::Kernel::Sum],
             ..sample()
         };

@@ -12,10 +12,10 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `spec` | [`Spec`]: what to benchmark |
+//! | `spec` | [`BenchOptions`]: what to benchmark, and its defaults |
 //! | `matrix` | the cells and the backend, job and answer of each |
 //! | `engine` | [`run`]: the rounds, the checks, the figures |
-//! | `schema` | [`Report`] and its parts: the JSON schema of `docs/bench-json.md` |
+//! | `schema` | [`BenchReport`] and its parts: the JSON schema of `docs/bench-json.md` |
 //! | [`machine`] | the machine a benchmark ran on |
 //! | [`baseline`] | the comparison with a saved report and the `--fail-if-slower` gate |
 //! | [`karp_flatt`] | the serial fraction of every cell and its course over the workers |
@@ -31,8 +31,8 @@ mod schema;
 mod spec;
 mod summary;
 
-pub use crate::stats::{Estimate, Summary};
-pub use engine::{Progress, run};
+pub use crate::stats::{Estimate, SampleSummary};
+pub use engine::{BenchProgress, run};
 pub use machine::Machine;
-pub use schema::{Cell, Report, Run, SCHEMA_VERSION, Settings};
-pub use spec::Spec;
+pub use schema::{BenchCell, BenchReport, Run, SCHEMA_VERSION, Settings};
+pub use spec::{BenchOptions, DEFAULT_MPIRUN, parse_precision};

@@ -10,7 +10,7 @@ use super::machine::Machine;
 use crate::backend::BackendKind;
 use crate::measure::judge::{self, Bounds, Verdict};
 use crate::span::Span;
-use crate::stats::{Estimate, Summary};
+use crate::stats::{Estimate, SampleSummary};
 
 /// Version of the report's schema (docs/bench-json.md); bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -43,7 +43,7 @@ pub struct Run {
 
 /// One cell of the matrix and what was measured in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cell {
+pub struct BenchCell {
     /// Kernel, as written on the command line.
     pub kernel: String,
     /// Range.
@@ -61,7 +61,7 @@ pub struct Cell {
     /// Measured runs that gave the right answer.
     pub runs: Vec<Run>,
     /// Wall-time figures over `runs`.
-    pub wall: Option<Summary>,
+    pub wall: Option<SampleSummary>,
     /// Median user CPU time, seconds.
     pub user_s: Option<f64>,
     /// Median system CPU time, seconds.
@@ -115,7 +115,7 @@ pub struct Cell {
     pub errors: Vec<String>,
 }
 
-impl Cell {
+impl BenchCell {
     /// "ok", "mismatch", "error" or "artefact" (right answers, but a speedup the machine
     /// could not have given).
     pub fn status(&self) -> &'static str {
@@ -192,7 +192,7 @@ pub struct Ceilings {
 
 /// Everything a benchmark measured: the export schema (docs/bench-json.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
+pub struct BenchReport {
     /// [`SCHEMA_VERSION`].
     pub schema: u32,
     /// parlab's version.
@@ -221,12 +221,12 @@ pub struct Report {
     pub ceilings: Ceilings,
     /// With `--baseline`: how this run compares with the saved one.
     #[serde(default)]
-    pub comparison: Option<Comparison>,
+    pub comparison: Option<BaselineComparison>,
     /// Cells, baselines first for each kernel and range.
-    pub cells: Vec<Cell>,
+    pub cells: Vec<BenchCell>,
 }
 
-impl Report {
+impl BenchReport {
     /// True when every cell of a complete benchmark got every answer right.
     pub fn all_correct(&self) -> bool {
         self.cells
@@ -289,7 +289,7 @@ mod tests {
             .map(String::from)
             .into()
         );
-        let back: Report = serde_json::from_value(v).unwrap();
+        let back: BenchReport = serde_json::from_value(v).unwrap();
         assert_eq!(back, report);
     }
 }
@@ -319,7 +319,7 @@ impl Slowdown {
 
 /// This run against a saved report: the `comparison` section of the JSON report.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Comparison {
+pub struct BaselineComparison {
     /// The baseline file as given on the command line.
     pub file: String,
     /// How the two machines differ (CPU model, CPU count, parlab version, ceilings).
@@ -336,7 +336,7 @@ pub struct Comparison {
     pub maybe: Vec<Slowdown>,
 }
 
-impl Comparison {
+impl BaselineComparison {
     /// True when the gate was asked for and some cell failed it.
     pub fn failed(&self) -> bool {
         self.fail_if_slower.is_some() && !self.slower.is_empty()

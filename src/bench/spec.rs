@@ -1,5 +1,7 @@
-//! What to benchmark: the matrix's axes and how long to measure, as the caller asks for it.
+//! What to benchmark: the matrix's axes and how long to measure, as the caller asks for it,
+//! with the defaults of `parlab bench`.
 
+use std::ops::Bound;
 use std::time::Duration;
 
 use super::schema::Settings;
@@ -8,10 +10,14 @@ use crate::error::{Error, Result};
 use crate::kernels::Kernel;
 use crate::span::Span;
 use crate::split::Split;
+use crate::units::{Bare, parse_percentage};
+
+/// The MPI launcher each `mpi` run starts under when none is named.
+pub const DEFAULT_MPIRUN: &str = "mpirun";
 
 /// What to benchmark.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub struct BenchOptions {
     /// Backends.
     pub backends: Vec<BackendKind>,
     /// Worker counts.
@@ -39,7 +45,57 @@ pub struct Spec {
     pub options: BackendOptions,
 }
 
-impl Spec {
+impl Default for BenchOptions {
+    /// `parlab bench` without options: `sequential`, `threads`, `pool` and `processes` at 1,
+    /// 2, 4, ... workers up to twice the CPUs ([`BenchOptions::default_workers`]), counting
+    /// over 0..1e8 split statically; one warm-up round, then at least 5 measured rounds, more
+    /// until every speedup's 95% interval is within ±5%, and none started after 30 s; the
+    /// backends' default settings, `mpi` under [`DEFAULT_MPIRUN`].
+    fn default() -> Self {
+        BenchOptions {
+            backends: vec![
+                BackendKind::Sequential,
+                BackendKind::Threads,
+                BackendKind::Pool,
+                BackendKind::Processes,
+            ],
+            workers: BenchOptions::default_workers(),
+            kernels: vec![Kernel::Count],
+            ranges: vec![Span {
+                start: 0,
+                end: 100_000_000,
+            }],
+            split: Split::Static,
+            warmup: 1,
+            runs: 5,
+            min_time: None,
+            precision: Some(0.05),
+            max_time: Some(Duration::from_secs(30)),
+            options: BackendOptions {
+                mpirun: Some(vec![DEFAULT_MPIRUN.to_string()]),
+                ..BackendOptions::default()
+            },
+        }
+    }
+}
+
+/// A precision (`--precision`): a percentage such as `5%` (or the share `0.05`) above 0% and
+/// below 100%, or `off` (`None`: no rounds added for it).
+pub fn parse_precision(text: &str) -> Result<Option<f64>> {
+    if text == "off" {
+        return Ok(None);
+    }
+    parse_percentage(
+        "precision",
+        text,
+        Bare::Share,
+        (Bound::Excluded(0.0), Bound::Excluded(1.0)),
+        "a share of the speedup above 0% and below 100%, such as 5% or 0.05, or 'off'",
+    )
+    .map(Some)
+}
+
+impl BenchOptions {
     /// The baseline (sequential, one worker) first, then every backend with every worker count,
     /// without the baseline's twin, and without `sequential` above one worker (it ignores the
     /// count: such a cell would be the baseline again under another name); each worker count once.
@@ -61,7 +117,7 @@ impl Spec {
     /// The same spec with each backend, worker count, kernel and range once, where first
     /// given: a repeat (`-w 2,2`, `-k count,count`, `0..1e4` and `0..10000`) would measure
     /// the same cell twice under one name.
-    pub fn without_repeats(mut self) -> Spec {
+    pub fn without_repeats(mut self) -> BenchOptions {
         fn once<T: PartialEq>(items: &mut Vec<T>) {
             let mut kept: Vec<T> = Vec::with_capacity(items.len());
             for item in items.drain(..) {
@@ -148,8 +204,8 @@ impl Spec {
 
 /// A small spec for the engine's unit tests.
 #[cfg(test)]
-pub(super) fn sample() -> Spec {
-    Spec {
+pub(super) fn sample() -> BenchOptions {
+    BenchOptions {
         backends: vec![BackendKind::Sequential, BackendKind::Threads],
         workers: vec![1, 2],
         kernels: vec![Kernel::Count],
@@ -172,15 +228,15 @@ mod tests {
     fn an_empty_axis_is_refused() {
         assert!(sample().check().is_ok());
         for empty in [
-            Spec {
+            BenchOptions {
                 backends: vec![],
                 ..sample()
             },
-            Spec {
+            BenchOptions {
                 workers: vec![],
                 ..sample()
             },
-            Spec {
+            BenchOptions {
                 kernels: vec![],
                 ..sample()
             },
@@ -189,7 +245,7 @@ mod tests {
             assert!(e.contains("at least one backend"), "{e}");
         }
         assert!(
-            Spec {
+            BenchOptions {
                 workers: vec![0],
                 ..sample()
             }
@@ -204,7 +260,7 @@ mod tests {
         assert_eq!((s.warmup, s.runs), (1, 2));
         assert_eq!(s.start_method, None);
         assert_eq!(s.switch_interval_s, None);
-        let s = Spec {
+        let s = BenchOptions {
             backends: vec![BackendKind::Processes, BackendKind::Gil],
             ..sample()
         }
@@ -218,7 +274,7 @@ mod tests {
 
     #[test]
     fn default_workers_double_up_to_twice_the_cpus() {
-        let w = Spec::default_workers();
+        let w = BenchOptions::default_workers();
         assert_eq!(w[0], 1);
         assert!(w.windows(2).all(|p| p[1] == 2 * p[0]), "{w:?}");
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -237,7 +293,7 @@ mod tests {
             ]
         );
         // A worker count asked for twice is one cell.
-        let twice = Spec {
+        let twice = BenchOptions {
             workers: vec![2, 2, 1],
             ..sample()
         };
@@ -247,7 +303,7 @@ mod tests {
     #[test]
     fn a_kernel_or_range_asked_for_twice_is_one_cell() {
         let range = Span::new(0, 1000).unwrap();
-        let twice = Spec {
+        let twice = BenchOptions {
             kernels: vec![Kernel::Count, Kernel::Sum, Kernel::Count],
             ranges: vec![range, "0..1e3".parse().unwrap()],
             workers: vec![2, 1, 2],

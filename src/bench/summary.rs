@@ -15,20 +15,20 @@
 //! started by a fork server, nor MPI ranks, nor the GPU).
 
 use super::karp_flatt::karp_flatt;
-use super::schema::{CeilingAt, Ceilings, Cell, Report, Run};
-use super::spec::Spec;
+use super::schema::{BenchCell, BenchReport, CeilingAt, Ceilings, Run};
+use super::spec::BenchOptions;
 use crate::backend::BackendKind;
 use crate::kernels::Kernel;
 use crate::measure::judge::{self, Bounds};
 use crate::measure::{BOOTSTRAP_ROUNDS, Figures, Sample};
-use crate::stats::{self, Estimate, Summary};
+use crate::stats::{self, Estimate, SampleSummary};
 
 /// Recomputes every cell's figures, and the ceilings, from the runs so far.
 /// `samples` are every measured round's ceilings, `probe_s` what the probes took and
 /// `elapsed_s` the benchmark's time so far.
 pub(super) fn summarise(
-    report: &mut Report,
-    spec: &Spec,
+    report: &mut BenchReport,
+    spec: &BenchOptions,
     (samples, probe_s, elapsed_s): (&[(usize, f64)], f64, f64),
 ) {
     let cpus = report.machine.available_parallelism;
@@ -59,7 +59,7 @@ pub(crate) fn cpu_counted(backend: BackendKind) -> bool {
 
 /// Whether `cell`'s CPU times say how fast its CPUs ran: CPU-bound work on a backend whose
 /// CPU time is counted in full (not a GPU's).
-pub(super) fn equal_speed(cell: &Cell) -> bool {
+pub(super) fn equal_speed(cell: &BenchCell) -> bool {
     cell.backend != BackendKind::Gpu && cpu_bound(&cell.kernel) && cpu_counted(cell.backend)
 }
 
@@ -76,14 +76,14 @@ fn sample(run: &Run, equal_speed: bool, ceiling: bool) -> Sample {
 }
 
 /// One cell's figures from its runs.
-pub(super) fn figures(cell: &mut Cell, cpus: usize, precision: Option<f64>) {
+pub(super) fn figures(cell: &mut BenchCell, cpus: usize, precision: Option<f64>) {
     let walls: Vec<f64> = cell.runs.iter().map(|r| r.wall_s).collect();
     if walls.is_empty() {
         return;
     }
     let median_of =
         |field: fn(&Run) -> f64| stats::median(&cell.runs.iter().map(field).collect::<Vec<_>>());
-    cell.wall = Some(Summary::of(&walls));
+    cell.wall = Some(SampleSummary::of(&walls));
     cell.user_s = Some(median_of(|r| r.user_s));
     cell.sys_s = Some(median_of(|r| r.sys_s));
     cell.peak_rss_kib = cell.runs.iter().filter_map(|r| r.peak_rss_kib).max();
@@ -189,7 +189,7 @@ mod tests {
         }
     }
 
-    fn cell(backend: BackendKind, workers: usize, runs: Vec<Run>) -> Cell {
+    fn cell(backend: BackendKind, workers: usize, runs: Vec<Run>) -> BenchCell {
         let (mut cells, _) = crate::bench::matrix::build(&crate::bench::spec::sample()).unwrap();
         let mut c = cells.remove(0);
         c.backend = backend;

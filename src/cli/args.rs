@@ -285,14 +285,16 @@ pub struct PythonFnArgs {
         allow_hyphen_values = true
     )]
     pub workers: Vec<String>,
-    /// Roads beside the sequential baseline: threads, processes, subinterpreters (CPython
-    /// 3.12+; left out with a note elsewhere).
-    #[arg(
-        long,
-        default_value = "threads,processes,subinterpreters",
-        allow_hyphen_values = true
-    )]
-    pub roads: String,
+    /// Roads beside the sequential baseline: parlab's own threads, processes, subinterpreters
+    /// (CPython 3.12+), and the standard library's executors executor:thread,
+    /// executor:process and executor:interpreter (3.14+), driven as your code would drive them
+    /// (a road an interpreter lacks is left out with a note). Default: all of them.
+    #[arg(long, allow_hyphen_values = true)]
+    pub roads: Option<String>,
+    /// executor:process's start method: fork, forkserver or spawn. Default: each interpreter's
+    /// own (forkserver on Linux from 3.14, fork before), named in the report.
+    #[arg(long, value_name = "METHOD", allow_hyphen_values = true)]
+    pub start: Option<String>,
     /// Range mode: the split, static (one equal part per worker) or chunks:SIZE.
     #[arg(
         short,

@@ -8,7 +8,7 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use parlab::backend::BackendKind;
-use parlab::bench::{self, Report, Spec};
+use parlab::bench::{self, BenchOptions, BenchReport};
 use parlab::kernels::Kernel;
 use parlab::number::parse_u64_in;
 use parlab::report::csv::Csv;
@@ -19,7 +19,7 @@ use parlab::report::markdown::{self, Markdown};
 use parlab::report::output::{Output, Protected};
 use parlab::report::speedup::SpeedupPlot;
 use parlab::report::table::{Column, Table};
-use parlab::units::parse_duration;
+use parlab::units::parse_positive_duration;
 
 use super::args::BenchArgs;
 use super::run::policy;
@@ -29,82 +29,78 @@ fn count(what: &'static str, text: &str, lo: u64, hi: u64) -> parlab::Result<usi
     Ok(parse_u64_in(what, text, lo, hi)? as usize)
 }
 
-pub fn bench(a: BenchArgs) -> Result<ExitCode> {
-    let backends: Vec<BackendKind> = a
-        .backend
-        .iter()
-        .map(|b| b.parse())
-        .collect::<Result<_, _>>()?;
-    let workers = if a.workers.is_empty() {
-        Spec::default_workers()
-    } else {
-        a.workers
+impl BenchArgs {
+    /// What to benchmark, from the command line: each flag given, checked, in place of its
+    /// default in [`BenchOptions::default`]. `--runs` alone asks for exactly that many rounds:
+    /// no `--precision` then, unless it is given too.
+    pub fn options(&self) -> parlab::Result<BenchOptions> {
+        let default = BenchOptions::default();
+        let backends: Vec<BackendKind> = self
+            .backend
             .iter()
-            .map(|w| parse_workers(Some(w)))
-            .collect::<Result<_, _>>()?
-    };
-    let kernels: Vec<Kernel> = a
-        .kernel
-        .iter()
-        .map(|k| k.parse())
-        .collect::<Result<_, _>>()?;
-    let ranges = a
-        .range
-        .iter()
-        .map(|r| r.parse())
-        .collect::<Result<_, _>>()?;
-    let mut options = a.settings.options()?;
-    options.policy = policy(a.timeout.as_deref(), "0")?;
-    let mpirun: Vec<String> = a.mpirun.split_whitespace().map(String::from).collect();
-    if mpirun.is_empty() && backends.contains(&BackendKind::Mpi) {
-        return Err(parlab::Error::invalid(
-            "mpirun",
-            a.mpirun.as_str(),
-            "a launcher command, e.g. \"mpirun --oversubscribe\"",
-        )
-        .into());
-    }
-    options.mpirun = Some(mpirun);
-    let min_time = match &a.min_time {
-        None => None,
-        Some(t) => match parse_duration(t)? {
-            d if d.is_zero() => {
-                return Err(
-                    parlab::Error::invalid("min time", t.as_str(), "must be above zero").into(),
-                );
-            }
-            d => Some(d),
-        },
-    };
-    let spec = Spec {
-        backends,
-        workers,
-        kernels,
-        ranges,
-        split: a.split.parse()?,
-        warmup: count("warm-up rounds", &a.warmup, 0, 100)?,
-        runs: match &a.runs {
-            Some(r) => count("runs", r, 1, 10_000)?,
-            None => DEFAULT_RUNS,
-        },
-        precision: precision(a.precision.as_deref(), a.runs.is_some())?,
-        max_time: Some(match &a.max_time {
-            Some(t) => match parse_duration(t)? {
-                d if d.is_zero() => {
-                    return Err(parlab::Error::invalid(
-                        "max time",
-                        t.as_str(),
-                        "must be above zero",
-                    )
-                    .into());
-                }
-                d => d,
+            .map(|b| b.parse())
+            .collect::<Result<_, _>>()?;
+        let workers = if self.workers.is_empty() {
+            default.workers
+        } else {
+            self.workers
+                .iter()
+                .map(|w| parse_workers(Some(w)))
+                .collect::<Result<_, _>>()?
+        };
+        let kernels: Vec<Kernel> = self
+            .kernel
+            .iter()
+            .map(|k| k.parse())
+            .collect::<Result<_, _>>()?;
+        let ranges = self
+            .range
+            .iter()
+            .map(|r| r.parse())
+            .collect::<Result<_, _>>()?;
+        let mut options = self.settings.options()?;
+        options.policy = policy(self.timeout.as_deref(), "0")?;
+        let mpirun: Vec<String> = self.mpirun.split_whitespace().map(String::from).collect();
+        if mpirun.is_empty() && backends.contains(&BackendKind::Mpi) {
+            return Err(parlab::Error::invalid(
+                "mpirun",
+                self.mpirun.as_str(),
+                "a launcher command, e.g. \"mpirun --oversubscribe\"",
+            ));
+        }
+        options.mpirun = Some(mpirun);
+        let min_time = match &self.min_time {
+            Some(t) => Some(parse_positive_duration("min time", t)?),
+            None => default.min_time,
+        };
+        Ok(BenchOptions {
+            backends,
+            workers,
+            kernels,
+            ranges,
+            split: self.split.parse()?,
+            warmup: count("warm-up rounds", &self.warmup, 0, 100)?,
+            runs: match &self.runs {
+                Some(r) => count("runs", r, 1, 10_000)?,
+                None => default.runs,
             },
-            None => DEFAULT_MAX_TIME,
-        }),
-        min_time,
-        options,
-    };
+            precision: match (&self.precision, &self.runs) {
+                (Some(p), _) => bench::parse_precision(p)?,
+                (None, Some(_)) => None,
+                (None, None) => default.precision,
+            },
+            max_time: match &self.max_time {
+                Some(t) => Some(parse_positive_duration("max time", t)?),
+                None => default.max_time,
+            },
+            min_time,
+            options,
+        })
+    }
+}
+
+pub fn bench(a: BenchArgs) -> Result<ExitCode> {
+    let spec = a.options()?;
 
     let mut exports = exports(&a)?;
     let baseline = baseline(&a, &spec)?;
@@ -222,7 +218,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode> {
 /// start, else an open count with no total and no time left, since neither is known. The
 /// message (where it stands, then the run under way) is cut to what the terminal's width
 /// leaves.
-fn progress_bar(p: &bench::Progress) -> ProgressBar {
+fn progress_bar(p: &bench::BenchProgress) -> ProgressBar {
     let (bar, template) = match p.total {
         Some(total) => (
             ProgressBar::new(total as u64),
@@ -240,7 +236,7 @@ fn progress_bar(p: &bench::Progress) -> ProgressBar {
 
 /// Where a benchmark stands, in words: the time left from the rounds measured when the total
 /// is known; else the round and what ends the benchmark.
-fn progress_words(p: &bench::Progress, spec: &Spec) -> String {
+fn progress_words(p: &bench::BenchProgress, spec: &BenchOptions) -> String {
     if p.total.is_some() {
         return match p.eta {
             Some(eta) => {
@@ -272,46 +268,16 @@ fn progress_words(p: &bench::Progress, spec: &Spec) -> String {
     )
 }
 
-/// Measured rounds when `--runs` is not given (more follow until `--precision` is met).
-const DEFAULT_RUNS: usize = 5;
-/// `--precision` when neither it nor `--runs` is given: every speedup within +-5%.
-const DEFAULT_PRECISION: f64 = 0.05;
-/// `--max-time` when not given.
-const DEFAULT_MAX_TIME: Duration = Duration::from_secs(30);
-
-/// `--precision`: a percentage such as `5%` (or `0.05`), or `off`; by default 5% unless
-/// `--runs` asked for an exact number of rounds.
-fn precision(text: Option<&str>, runs_given: bool) -> parlab::Result<Option<f64>> {
-    let Some(t) = text else {
-        return Ok((!runs_given).then_some(DEFAULT_PRECISION));
-    };
-    if t == "off" {
-        return Ok(None);
-    }
-    let value = match t.strip_suffix('%') {
-        Some(pct) => pct.trim().parse::<f64>().map(|p| p / 100.0),
-        None => t.trim().parse::<f64>(),
-    };
-    match value {
-        Ok(p) if p > 0.0 && p < 1.0 => Ok(Some(p)),
-        _ => Err(parlab::Error::invalid(
-            "precision",
-            t,
-            "a share of the speedup above 0% and below 100%, such as 5% or 0.05, or 'off'",
-        )),
-    }
-}
-
 /// The saved report to compare with and the gate on it, checked before any work.
 struct Baseline {
     file: String,
-    report: Report,
+    report: BenchReport,
     fail_if_slower: Option<f64>,
 }
 
 impl Baseline {
     /// `now` with every common cell's change and the comparison section.
-    fn compare(&self, now: &Report) -> Report {
+    fn compare(&self, now: &BenchReport) -> BenchReport {
         let mut r = now.clone();
         bench::baseline::annotate(&mut r, &self.report, &self.file, self.fail_if_slower);
         r
@@ -320,9 +286,9 @@ impl Baseline {
 
 /// `--baseline` and `--fail-if-slower`: the gate needs a baseline, the percentage must parse,
 /// and the file must be a report of this schema sharing a cell with `spec`.
-fn baseline(a: &BenchArgs, spec: &Spec) -> parlab::Result<Option<Baseline>> {
+fn baseline(a: &BenchArgs, spec: &BenchOptions) -> parlab::Result<Option<Baseline>> {
     let fail_if_slower = match &a.fail_if_slower {
-        Some(p) => Some(bench::baseline::parse_percentage(p)?),
+        Some(p) => Some(bench::baseline::parse_fail_if_slower(p)?),
         None => None,
     };
     let Some(file) = &a.baseline else {
@@ -416,7 +382,7 @@ fn exports(a: &BenchArgs) -> parlab::Result<Vec<Export>> {
 /// The table on the terminal: the Markdown export's columns that have something to show,
 /// fitted to `width` (none: `--wide`, every column however wide), the columns that give way
 /// first being those the exports hold anyway.
-fn print_table(out: &mut impl Write, r: &Report, width: Option<usize>) -> std::io::Result<()> {
+fn print_table(out: &mut impl Write, r: &BenchReport, width: Option<usize>) -> std::io::Result<()> {
     let prose = parlab::report::width::prose(width.unwrap_or(parlab::report::width::DEFAULT));
     for line in markdown::machine_lines(r)
         .into_iter()
@@ -500,4 +466,70 @@ fn print_table(out: &mut impl Write, r: &Report, width: Option<usize>) -> std::i
     }
     table.notes(markdown::findings(r));
     write!(out, "\n{}", table.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command};
+    use super::*;
+
+    fn args(line: &[&str]) -> BenchArgs {
+        let line = ["parlab", "bench"].iter().chain(line);
+        match Cli::try_parse_from(line).unwrap().command {
+            Command::Bench(a) => *a,
+            other => panic!("not bench: {other:?}"),
+        }
+    }
+
+    /// The defaults `--help` shows (clap's) are the library's.
+    #[test]
+    fn the_flags_defaults_are_the_librarys() {
+        let given = args(&[]).options().unwrap();
+        assert_eq!(
+            format!("{given:?}"),
+            format!("{:?}", BenchOptions::default())
+        );
+    }
+
+    /// The defaults `--help` states in words are the library's too.
+    #[test]
+    fn the_defaults_in_the_help_are_the_librarys() {
+        use clap::CommandFactory;
+        let d = BenchOptions::default();
+        let cli = Cli::command();
+        let bench = cli.find_subcommand("bench").unwrap();
+        let help = |id: &str| {
+            let arg = bench.get_arguments().find(|a| a.get_id() == id).unwrap();
+            arg.get_help().unwrap().to_string()
+        };
+        let max_time = parlab::units::format_duration(d.max_time.unwrap());
+        assert!(help("max_time").contains(&format!("[default: {max_time}]")));
+        let precision = format!("[default: {}% unless --runs", d.precision.unwrap() * 100.0);
+        assert!(
+            help("precision").contains(&precision),
+            "{}",
+            help("precision")
+        );
+        let runs = format!("at least {}, then more", d.runs);
+        assert!(help("runs").contains(&runs), "{}", help("runs"));
+    }
+
+    #[test]
+    fn runs_alone_ask_for_exactly_that_many_rounds() {
+        let o = args(&["--runs", "3"]).options().unwrap();
+        assert_eq!((o.runs, o.precision), (3, None));
+        let o = args(&["--runs", "3", "--precision", "2%"])
+            .options()
+            .unwrap();
+        assert_eq!((o.runs, o.precision), (3, Some(0.02)));
+        let o = args(&["--precision", "off", "--max-time", "2s"])
+            .options()
+            .unwrap();
+        assert_eq!(o.precision, None);
+        assert_eq!(o.max_time, Some(Duration::from_secs(2)));
+        let e = args(&["--max-time", "0s"]).options().unwrap_err();
+        assert!(e.to_string().contains("above zero"), "{e}");
+    }
 }

@@ -1,9 +1,12 @@
 //! Command-line front end.
 //!
 //! Arguments are handled in two phases, as ripgrep does: clap turns the command line into
-//! plain strings ([`args`]), then each is converted into library values (kernels, ranges,
-//! splits, backends) whose parse errors name the bad value and what is allowed. Every error is
-//! printed on one line; bad input exits with code 2, a failed run with code 1.
+//! plain strings ([`args`]), then each command's arguments are converted once into its
+//! library options (`BenchArgs::options` into `parlab::bench::BenchOptions`, and so on for
+//! `reproduce`, `python`, `verify` and `run`), whose parse errors name the bad value and what
+//! is allowed. The defaults are the library's (`BenchOptions::default()`); where clap shows a
+//! default in `--help`, a test beside the conversion checks that it is the library's. Every
+//! error is printed on one line; bad input exits with code 2, a failed run with code 1.
 
 mod args;
 mod bench;

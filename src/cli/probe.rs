@@ -5,10 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use parlab::backend::processes::Processes;
-use parlab::cpython::Python;
-use parlab::cpython::discover::{self, Places, Spec};
-use parlab::probe::{self, Options, ProbeKind, Report};
+use parlab::cpython::discover;
+use parlab::probe::{self, ProbeKind, ProbeOptions, ProbeReport};
 use parlab::report::output::{Output, Protected};
 use parlab::report::plot;
 use parlab::report::table::{Column, Table};
@@ -28,19 +26,11 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
     let plot_to = plot_destination(&a, &probes, &Protected::program())?;
     // A --python the user named must be there and run as Python (exit 2 before probing);
     // every interpreter it names gets its own CPython rows.
-    let (pythons, found_notes) = match (&a.python.python, a.python.no_python) {
-        (_, true) => (Vec::new(), Vec::new()),
-        (Some(spec), false) => {
-            let found = discover::resolve(&Spec::parse_list(spec)?, &Places::from_env())?;
-            (found.pythons, found.notes)
-        }
-        (None, false) => (
-            Python::find(None)?
-                .map(|p| (p, false))
-                .into_iter()
-                .collect(),
-            Vec::new(),
-        ),
+    let (pythons, found_notes) = if a.python.no_python {
+        (Vec::new(), Vec::new())
+    } else {
+        let found = discover::chosen(a.python.python.as_deref())?;
+        (found.pythons, found.notes)
     };
     // Checked again once the interpreters are known: the plot replaces none of them.
     let plot_to = match plot_to {
@@ -69,10 +59,10 @@ pub fn probe(a: ProbeArgs) -> Result<ExitCode> {
             parlab::report::width::paragraph(&format!("note: {}", super::shown(note)), width)
         );
     }
-    let options = Options {
+    let options = ProbeOptions {
         quick: a.quick,
         pythons,
-        processes: Processes::default(),
+        ..ProbeOptions::default()
     };
     let status = super::StatusLine::new();
     let reports = probe::run(&probes, &options, &mut |p| {
@@ -157,7 +147,7 @@ fn print_reports(
     out: &mut impl Write,
     a: &ProbeArgs,
     python_note: &str,
-    reports: &[Report],
+    reports: &[ProbeReport],
     width: usize,
 ) -> Result<()> {
     if a.json {
@@ -178,7 +168,7 @@ fn print_reports(
 
 /// One probe's rows: the median, least and most of each row's samples, and how many samples
 /// there were (one sample has no spread: its least and most are left blank).
-fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Result<()> {
+fn print_report(out: &mut impl Write, r: &ProbeReport, width: usize) -> std::io::Result<()> {
     let mut table = Table::new([
         Column::left("what").min_width(58).wrap(24),
         Column::right("median").min_width(11),

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use parlab::cpython::discover::{Places, Spec, resolve};
+use parlab::cpython::discover::{InterpreterSpec, Places, resolve};
 use parlab::number::parse_u64_in;
 use parlab::pyfunc::{
-    Calls, DEFAULT_MAX_ITEMS, Interpreter, ItemSource, Lab, Mode, Report, Road, Settings, Target,
-    export,
+    Calls, DEFAULT_MAX_ITEMS, Interpreter, ItemSource, Mode, PoolStart, PythonLab, PythonOptions,
+    PythonReport, Road, Target, export,
 };
 use parlab::report::output::{Output, Protected};
 use parlab::report::table::{Column, Table};
@@ -21,76 +21,109 @@ use parlab::units::seconds;
 use super::args::PythonFnArgs;
 use super::verify::parse_workers;
 
+impl PythonFnArgs {
+    /// What to measure, from the command line: each flag given, checked, in place of its
+    /// default in [`PythonOptions::default`]; a repeated range, worker count or chunk size is
+    /// measured once.
+    pub fn options(&self) -> parlab::Result<PythonOptions> {
+        let mut ranges: Vec<Span> = Vec::new();
+        for r in &self.range {
+            let r: Span = r.parse()?;
+            if !ranges.contains(&r) {
+                ranges.push(r);
+            }
+        }
+        let split = self.split.parse()?;
+        let mut workers = Vec::new();
+        for w in &self.workers {
+            let w = parse_workers(Some(w))?;
+            if !workers.contains(&w) {
+                workers.push(w);
+            }
+        }
+        let roads = match &self.roads {
+            Some(text) => Road::parse_list(text)?,
+            None => PythonOptions::default().roads,
+        };
+        let start = self
+            .start
+            .as_deref()
+            .map(str::parse::<PoolStart>)
+            .transpose()?;
+        if self.items.is_none()
+            && let Some(c) = self.chunksize.first()
+        {
+            return Err(parlab::Error::invalid(
+                "chunksize",
+                c.as_str(),
+                "chunks are of items: --chunksize goes with --items SOURCE (map mode); a range \
+                 is cut by --split",
+            ));
+        }
+        let mut chunksizes = Vec::new();
+        for c in &self.chunksize {
+            let c = parse_u64_in("chunksize", c, 1, 1_000_000_000)?;
+            if !chunksizes.contains(&c) {
+                chunksizes.push(c);
+            }
+        }
+        // No --timeout: a limit on each run once the sequential run is timed; "none": no limit.
+        let off = self.timeout.as_deref() == Some("none");
+        let timeout = self.timeout.as_deref().filter(|_| !off);
+        let policy = super::run::policy(timeout, &self.retries)?;
+        Ok(PythonOptions {
+            ranges,
+            split,
+            chunksizes,
+            workers,
+            roads,
+            start,
+            // The bounds of bench: a number beyond them would measure for ever.
+            warmup: parse_u64_in("warmup", &self.warmup, 0, 100)? as usize,
+            runs: parse_u64_in("runs", &self.runs, 1, 10_000)? as usize,
+            timeout: policy.timeout,
+            default_limit: self.timeout.is_none(),
+            retries: policy.retries,
+        })
+    }
+
+    /// What FUNCTION is called with: `--items` (map mode, at most `--max-items` of them) or
+    /// the parts of the ranges.
+    pub fn calls(&self) -> parlab::Result<Calls> {
+        let calls = match &self.items {
+            None => Calls::Range,
+            Some(text) => Calls::Map {
+                source: text.parse::<ItemSource>()?,
+                shown: text.clone(),
+                max_items: parse_u64_in("max items", &self.max_items, 1, 1_000_000_000)?,
+            },
+        };
+        if let Calls::Map {
+            source: ItemSource::Range(span),
+            max_items,
+            ..
+        } = &calls
+            && span.len() > *max_items
+        {
+            return Err(parlab::Error::invalid(
+                "items",
+                self.items.clone().unwrap_or_default(),
+                format!(
+                    "the range holds {} items, more than --max-items {max_items} (default {})",
+                    span.len(),
+                    DEFAULT_MAX_ITEMS
+                ),
+            ));
+        }
+        Ok(calls)
+    }
+}
+
 pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
     // Every value is read before an interpreter runs.
     let target: Target = a.target.parse()?;
-    let mut ranges: Vec<Span> = Vec::new();
-    for r in &a.range {
-        let r: Span = r.parse()?;
-        if !ranges.contains(&r) {
-            ranges.push(r);
-        }
-    }
-    let split = a.split.parse()?;
-    let mut workers = Vec::new();
-    for w in &a.workers {
-        let w = parse_workers(Some(w))?;
-        if !workers.contains(&w) {
-            workers.push(w);
-        }
-    }
-    let roads = Road::parse_list(&a.roads)?;
-    let calls = match &a.items {
-        None => Calls::Range,
-        Some(text) => Calls::Map {
-            source: text.parse::<ItemSource>()?,
-            shown: text.clone(),
-            max_items: parse_u64_in("max items", &a.max_items, 1, 1_000_000_000)?,
-        },
-    };
-    if let Calls::Map {
-        source: ItemSource::Range(span),
-        max_items,
-        ..
-    } = &calls
-        && span.len() > *max_items
-    {
-        return Err(parlab::Error::invalid(
-            "items",
-            a.items.clone().unwrap_or_default(),
-            format!(
-                "the range holds {} items, more than --max-items {max_items} (default {})",
-                span.len(),
-                DEFAULT_MAX_ITEMS
-            ),
-        )
-        .into());
-    }
-    if a.items.is_none()
-        && let Some(c) = a.chunksize.first()
-    {
-        return Err(parlab::Error::invalid(
-            "chunksize",
-            c.as_str(),
-            "chunks are of items: --chunksize goes with --items SOURCE (map mode); a range is \
-             cut by --split",
-        )
-        .into());
-    }
-    let mut chunksizes = Vec::new();
-    for c in &a.chunksize {
-        let c = parse_u64_in("chunksize", c, 1, 1_000_000_000)?;
-        if !chunksizes.contains(&c) {
-            chunksizes.push(c);
-        }
-    }
-    // No --timeout: a limit on each run once the sequential run is timed; "none": no limit.
-    let off = a.timeout.as_deref() == Some("none");
-    let timeout = a.timeout.as_deref().filter(|_| !off);
-    let policy = super::run::policy(timeout, &a.retries)?;
-    // The bounds of bench: a number beyond them would measure for ever.
-    let warmup = parse_u64_in("warmup", &a.warmup, 0, 100)? as usize;
-    let runs = parse_u64_in("runs", &a.runs, 1, 10_000)? as usize;
+    let settings = a.options()?;
+    let calls = a.calls()?;
     // Checked before the interpreters are looked for, and again once they are known: no
     // export replaces the function's file, an interpreter or parlab itself.
     let source = Protected::program().input(
@@ -101,7 +134,7 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
         &target.file,
     );
     exports(&a, &source)?;
-    let specs = Spec::parse_list(&a.python)?;
+    let specs = InterpreterSpec::parse_list(&a.python)?;
     let found = resolve(&specs, &Places::from_env())?;
     let exports = exports(&a, &super::protect_pythons(source, &found.pythons))?;
     let pythons: Vec<(Interpreter, bool)> = found
@@ -109,19 +142,7 @@ pub fn python(a: PythonFnArgs) -> Result<ExitCode> {
         .iter()
         .map(|(py, named)| (Interpreter::of(py), *named))
         .collect();
-    let lab = Lab::new(target, calls, pythons, policy.timeout)?;
-    let settings = Settings {
-        ranges,
-        split,
-        chunksizes,
-        workers,
-        roads,
-        warmup,
-        runs,
-        timeout: policy.timeout,
-        default_limit: a.timeout.is_none(),
-        retries: policy.retries,
-    };
+    let lab = PythonLab::new(target, calls, pythons, settings.timeout)?;
     let status = (!a.quiet).then(super::StatusLine::new);
     let report = lab.measure(&settings, &mut |p| {
         if let Some(s) = &status {
@@ -195,7 +216,7 @@ fn exports(a: &PythonFnArgs, protected: &Protected) -> parlab::Result<Vec<(Forma
     Ok(out)
 }
 
-fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Result<()> {
+fn print_report(out: &mut impl Write, r: &PythonReport, width: usize) -> std::io::Result<()> {
     let prose = parlab::report::width::prose(width);
     let map = r.mode == Mode::Map;
     // The file's name and what the interpreters said are the user's: shown, never obeyed.
@@ -300,6 +321,41 @@ fn print_report(out: &mut impl Write, r: &Report, width: usize) -> std::io::Resu
                 prose,
             )?;
         }
+        if let Some(f) = &rec.failures {
+            super::paragraph(out, &format!("On failure: {f}."), prose)?;
+        }
+        if let Some(code) = &rec.code {
+            print_code(out, code, width)?;
+        }
+    }
+    Ok(())
+}
+
+/// The code to paste, indented under a line saying what it is; where a line of it (a long
+/// path) is wider than the terminal, only where to find it.
+fn print_code(out: &mut impl Write, code: &str, width: usize) -> std::io::Result<()> {
+    writeln!(out)?;
+    let indent = "    ";
+    // The user's paths are shown, never obeyed.
+    let shown: Vec<String> = code.lines().map(super::shown).collect();
+    if shown
+        .iter()
+        .any(|l| indent.len() + l.chars().count() > width)
+    {
+        return writeln!(
+            out,
+            "The code to paste is in --json's recommendation.code (a line of it is wider than \
+             {width} columns)."
+        );
+    }
+    writeln!(out, "The code to paste (what was measured):")?;
+    writeln!(out)?;
+    for line in &shown {
+        if line.is_empty() {
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{indent}{line}")?;
+        }
     }
     Ok(())
 }
@@ -310,5 +366,46 @@ fn short(v: &str) -> String {
         v.to_string()
     } else {
         format!("{}...{} ({} digits)", &v[..8], &v[v.len() - 8..], v.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command};
+    use super::*;
+
+    fn args(line: &[&str]) -> PythonFnArgs {
+        let line = ["parlab", "python", "work.py:work"].iter().chain(line);
+        match Cli::try_parse_from(line).unwrap().command {
+            Command::Python(a) => a,
+            other => panic!("not python: {other:?}"),
+        }
+    }
+
+    /// The defaults `--help` shows (clap's) are the library's.
+    #[test]
+    fn the_flags_defaults_are_the_librarys() {
+        let given = args(&[]).options().unwrap();
+        assert_eq!(
+            format!("{given:?}"),
+            format!("{:?}", PythonOptions::default())
+        );
+        assert_eq!(args(&[]).calls().unwrap(), Calls::Range);
+        match args(&["--items", "0..10"]).calls().unwrap() {
+            Calls::Map { max_items, .. } => assert_eq!(max_items, DEFAULT_MAX_ITEMS),
+            other => panic!("not map mode: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_timeout_of_none_lifts_the_default_limit() {
+        let o = args(&["--timeout", "none"]).options().unwrap();
+        assert_eq!((o.timeout, o.default_limit), (None, false));
+        let o = args(&["--timeout", "2s", "-w", "2,2,1"]).options().unwrap();
+        assert_eq!(o.timeout, Some(std::time::Duration::from_secs(2)));
+        assert_eq!(o.workers, vec![2, 1]);
+        assert!(!o.default_limit);
     }
 }

@@ -6,20 +6,27 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use parlab::report::table::{Column, Table};
-use parlab::reproduce::{self, Options, Report, Section, verdict};
+use parlab::reproduce::{self, ReproduceOptions, ReproduceReport, Section, verdict};
 use parlab::stats::Estimate;
 use parlab::units::{figure, seconds};
 
 use super::args::ReproduceArgs;
 
+impl ReproduceArgs {
+    /// What to run, from the command line (every default is [`ReproduceOptions::default`]'s).
+    pub fn options(&self) -> parlab::Result<ReproduceOptions> {
+        Ok(ReproduceOptions {
+            quick: self.quick,
+            python: !self.python.no_python,
+            python_spec: self.python.python.clone(),
+            python_start: self.python_start.clone(),
+            backends: self.settings.options()?,
+        })
+    }
+}
+
 pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
-    let options = Options {
-        quick: a.quick,
-        python: !a.python.no_python,
-        python_spec: a.python.python,
-        python_start: a.python_start,
-        backends: a.settings.options()?,
-    };
+    let options = a.options()?;
     let status = super::StatusLine::new();
     let report = reproduce::run(&options, &mut |what, i, n| {
         status.show(&format!("[{i}/{n}] {what}"))
@@ -37,7 +44,12 @@ pub fn reproduce(a: ReproduceArgs) -> Result<ExitCode> {
 
 /// The report as text: prose wrapped to `width` (at most 100 columns), tables fitted to it
 /// unless `wide`.
-fn print_report(out: &mut impl Write, r: &Report, width: usize, wide: bool) -> std::io::Result<()> {
+fn print_report(
+    out: &mut impl Write,
+    r: &ReproduceReport,
+    width: usize,
+    wide: bool,
+) -> std::io::Result<()> {
     let prose = parlab::report::width::prose(width);
     let python = match &r.python_missing {
         Some(why) => why.clone(),
@@ -107,7 +119,7 @@ fn print_report(out: &mut impl Write, r: &Report, width: usize, wide: bool) -> s
 
 /// Each interpreter: who it is, its GIL, how its processes rows started, and the notes on
 /// those left out.
-fn pythons_table(r: &Report) -> Table {
+fn pythons_table(r: &ReproduceReport) -> Table {
     let mut t = Table::new([
         Column::left("interpreter").min_width(18),
         Column::left("implementation").min_width(14),
@@ -143,7 +155,7 @@ fn with_interval(e: &Estimate) -> String {
 
 /// Each model's measures against its interpreter's, under a heading per model and
 /// interpreter.
-fn fidelity_table(r: &Report) -> Table {
+fn fidelity_table(r: &ReproduceReport) -> Table {
     let mut t = Table::new([
         Column::left("measure").min_width(38).wrap(16),
         Column::right("model").min_width(10),
@@ -170,7 +182,7 @@ fn fidelity_table(r: &Report) -> Table {
     t
 }
 
-fn summary_table(r: &Report) -> Table {
+fn summary_table(r: &ReproduceReport) -> Table {
     let mut t = Table::new([
         Column::left("interpreter").min_width(18),
         Column::right("threads").min_width(9),
@@ -259,7 +271,7 @@ fn section_table(s: &Section) -> Table {
 }
 
 /// CPython against the model, metric by metric, and the verdict.
-fn inside_table(r: &Report) -> Table {
+fn inside_table(r: &ReproduceReport) -> Table {
     let mut t = Table::new([
         Column::left("measure").min_width(58).wrap(24),
         Column::right("CPython").min_width(24),
@@ -276,4 +288,39 @@ fn inside_table(r: &Report) -> Table {
     }
     t.notes(&r.inside_verdict);
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command};
+    use super::*;
+
+    fn args(line: &[&str]) -> ReproduceArgs {
+        let line = ["parlab", "reproduce"].iter().chain(line);
+        match Cli::try_parse_from(line).unwrap().command {
+            Command::Reproduce(a) => a,
+            other => panic!("not reproduce: {other:?}"),
+        }
+    }
+
+    /// No flag: the library's defaults, the backends' settings included (clap's defaults for
+    /// `--switch-interval` and `--check-interval`, which `--help` shows, are theirs).
+    #[test]
+    fn the_flags_defaults_are_the_librarys() {
+        let given = args(&[]).options().unwrap();
+        assert_eq!(
+            format!("{given:?}"),
+            format!("{:?}", ReproduceOptions::default())
+        );
+        let o = args(&["--no-python", "--quick", "--switch-interval", "1ms"])
+            .options()
+            .unwrap();
+        assert!(o.quick && !o.python);
+        assert_eq!(
+            o.backends.switch_interval,
+            std::time::Duration::from_millis(1)
+        );
+    }
 }

@@ -16,7 +16,7 @@ use parlab::job::Job;
 use parlab::number::parse_u64_in;
 use parlab::observer::Observer;
 use parlab::span::Part;
-use parlab::units::parse_duration;
+use parlab::units::parse_positive_duration;
 
 /// Counts retries and tells of each on standard error.
 #[derive(Default)]
@@ -38,16 +38,7 @@ impl Observer for Capture {
 pub fn policy(timeout: Option<&str>, retries: &str) -> parlab::Result<Policy> {
     let timeout = match timeout {
         None => None,
-        Some(t) => match parse_duration(t)? {
-            d if d.is_zero() => {
-                return Err(parlab::Error::invalid(
-                    "timeout",
-                    t,
-                    "must be above zero (1ns or more)",
-                ));
-            }
-            d => Some(d),
-        },
+        Some(t) => Some(parse_positive_duration("timeout", t)?),
     };
     let retries = parse_u64_in("retries", retries, 0, 100)? as u32;
     Ok(Policy { timeout, retries })
@@ -56,16 +47,7 @@ pub fn policy(timeout: Option<&str>, retries: &str) -> parlab::Result<Policy> {
 impl BackendArgs {
     /// The backend settings, checked; timeouts and retries at their defaults.
     pub fn options(&self) -> parlab::Result<BackendOptions> {
-        let switch_interval = match parse_duration(&self.switch_interval)? {
-            d if d.is_zero() => {
-                return Err(parlab::Error::invalid(
-                    "switch interval",
-                    self.switch_interval.as_str(),
-                    "must be above zero (1ns or more)",
-                ));
-            }
-            d => d,
-        };
+        let switch_interval = parse_positive_duration("switch interval", &self.switch_interval)?;
         let check_interval =
             parse_u64_in("check interval", &self.check_interval, 1, 1_000_000)? as u32;
         Ok(BackendOptions {
@@ -83,12 +65,19 @@ impl BackendArgs {
 
 use super::args::{BackendArgs, RunArgs};
 
+impl RunArgs {
+    /// The job, from the command line: by default the seed experiment ([`Job::seed`]).
+    pub fn job(&self) -> parlab::Result<Job> {
+        Ok(Job {
+            kernel: self.kernel.parse()?,
+            range: self.range.parse()?,
+            split: self.split.parse()?,
+        })
+    }
+}
+
 pub fn run(a: RunArgs) -> Result<ExitCode> {
-    let job = Job {
-        kernel: a.kernel.parse()?,
-        range: a.range.parse()?,
-        split: a.split.parse()?,
-    };
+    let job = a.job()?;
     let backend: BackendKind = a.backend.parse()?;
     let mut options = a.settings.options()?;
     options.policy = policy(a.timeout.as_deref(), &a.retries)?;
@@ -183,4 +172,48 @@ pub fn run(a: RunArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command};
+    use super::*;
+
+    fn args(line: &[&str]) -> RunArgs {
+        let line = ["parlab", "run"].iter().chain(line);
+        match Cli::try_parse_from(line).unwrap().command {
+            Command::Run(a) => a,
+            other => panic!("not run: {other:?}"),
+        }
+    }
+
+    /// The defaults `--help` shows (clap's) are the library's: the seed job, the backends'
+    /// settings (`--switch-interval`, `--check-interval`, `--start`), no timeout and no retry.
+    #[test]
+    fn the_flags_defaults_are_the_librarys() {
+        let a = args(&[]);
+        assert_eq!(a.job().unwrap(), Job::seed());
+        assert_eq!(
+            format!("{:?}", a.settings.options().unwrap()),
+            format!("{:?}", BackendOptions::default())
+        );
+        assert_eq!(
+            policy(a.timeout.as_deref(), &a.retries).unwrap(),
+            Policy::default()
+        );
+    }
+
+    #[test]
+    fn a_timeout_or_interval_of_zero_is_refused() {
+        let e = policy(Some("0s"), "0").unwrap_err().to_string();
+        assert!(e.contains("'0s'") && e.contains("above zero"), "{e}");
+        let a = args(&["--switch-interval", "0ms"]);
+        let e = a.settings.options().unwrap_err().to_string();
+        assert!(
+            e.contains("switch interval") && e.contains("above zero"),
+            "{e}"
+        );
+    }
 }

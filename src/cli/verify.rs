@@ -9,7 +9,7 @@ use parlab::backend::BackendKind;
 use parlab::kernels::Kernel;
 use parlab::number::parse_u64_in;
 use parlab::report::table::{Column, Table};
-use parlab::verify::{self, Matrix, Row};
+use parlab::verify::{self, Matrix, VerifiedCase};
 
 use super::args::VerifyArgs;
 
@@ -24,46 +24,56 @@ pub fn parse_workers(text: Option<&str>) -> parlab::Result<usize> {
     }
 }
 
+impl VerifyArgs {
+    /// What to verify, from the command line: each flag given, checked, in place of its part
+    /// of [`Matrix::default`] (a `--range` for every kernel in place of each one's own).
+    pub fn matrix(&self) -> parlab::Result<Matrix> {
+        let mut m = if self.backend.is_empty() {
+            Matrix::default()
+        } else {
+            Matrix::default_for(
+                self.backend
+                    .iter()
+                    .map(|b| b.parse())
+                    .collect::<Result<_, _>>()?,
+            )
+        };
+        if !self.kernel.is_empty() {
+            let kernels: Vec<Kernel> = self
+                .kernel
+                .iter()
+                .map(|k| k.parse())
+                .collect::<Result<_, _>>()?;
+            m.jobs = kernels
+                .iter()
+                .map(|k| (*k, verify::default_range(k)))
+                .collect();
+        }
+        if let Some(r) = &self.range {
+            let range = r.parse()?;
+            for (_, span) in &mut m.jobs {
+                *span = range;
+            }
+        }
+        m.workers = self
+            .workers
+            .iter()
+            .map(|w| parse_workers(Some(w)))
+            .collect::<Result<_, _>>()?;
+        if !self.split.is_empty() {
+            m.splits = self
+                .split
+                .iter()
+                .map(|s| s.parse().map(Some))
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(m)
+    }
+}
+
 pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     let options = a.settings.options()?;
-    let backends = if a.backend.is_empty() {
-        BackendKind::verified()
-    } else {
-        a.backend
-            .iter()
-            .map(|b| b.parse())
-            .collect::<Result<_, _>>()?
-    };
-    let mut m = Matrix::default_for(backends);
-    if !a.kernel.is_empty() {
-        let kernels: Vec<Kernel> = a
-            .kernel
-            .iter()
-            .map(|k| k.parse())
-            .collect::<Result<_, _>>()?;
-        m.jobs = kernels
-            .iter()
-            .map(|k| (*k, verify::default_range(k)))
-            .collect();
-    }
-    if let Some(r) = &a.range {
-        let range = r.parse()?;
-        for (_, span) in &mut m.jobs {
-            *span = range;
-        }
-    }
-    m.workers = a
-        .workers
-        .iter()
-        .map(|w| parse_workers(Some(w)))
-        .collect::<Result<_, _>>()?;
-    if !a.split.is_empty() {
-        m.splits = a
-            .split
-            .iter()
-            .map(|s| s.parse().map(Some))
-            .collect::<Result<_, _>>()?;
-    }
+    let m = a.matrix()?;
 
     let mut out = std::io::stdout().lock();
     let width = parlab::report::width::of_stdout();
@@ -125,7 +135,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
         &m,
         &references,
         &|k| k.create_with(&options),
-        &mut |row: &Row| {
+        &mut |row: &VerifiedCase| {
             let _ = if a.json {
                 writeln!(
                     out,
@@ -192,4 +202,33 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(super::EXIT_FAILURE)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command};
+    use super::*;
+
+    fn args(line: &[&str]) -> VerifyArgs {
+        let line = ["parlab", "verify"].iter().chain(line);
+        match Cli::try_parse_from(line).unwrap().command {
+            Command::Verify(a) => a,
+            other => panic!("not verify: {other:?}"),
+        }
+    }
+
+    /// The defaults `--help` shows (clap's `--workers`) are the library's.
+    #[test]
+    fn the_flags_defaults_are_the_librarys() {
+        let given = args(&[]).matrix().unwrap();
+        assert_eq!(format!("{given:?}"), format!("{:?}", Matrix::default()));
+        let m = args(&["-k", "pi", "-r", "0..10", "-b", "threads", "-s", "static"])
+            .matrix()
+            .unwrap();
+        assert_eq!(m.jobs, vec![(Kernel::Pi, "0..10".parse().unwrap())]);
+        assert_eq!(m.backends, vec![BackendKind::Threads]);
+        assert_eq!(m.splits, vec![Some(parlab::split::Split::Static)]);
+    }
 }

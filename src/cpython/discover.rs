@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 /// One item of a `--python` list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Spec {
+pub enum InterpreterSpec {
     /// Every interpreter found.
     All,
     /// An interpreter of this version: a prefix of its version, `t` for free-threaded.
@@ -30,9 +30,9 @@ pub enum Spec {
     Program(PathBuf),
 }
 
-impl Spec {
+impl InterpreterSpec {
     /// Reads one SPEC: `all`, a version such as `3.13t`, or a program.
-    pub fn parse(s: &str) -> Result<Spec> {
+    pub fn parse(s: &str) -> Result<InterpreterSpec> {
         let s = s.trim();
         if s.is_empty() {
             return Err(Error::invalid(
@@ -42,7 +42,7 @@ impl Spec {
             ));
         }
         if s == "all" {
-            return Ok(Spec::All);
+            return Ok(InterpreterSpec::All);
         }
         let (digits, free_threaded) = match s.strip_suffix('t') {
             Some(d) => (d, true),
@@ -53,24 +53,24 @@ impl Spec {
                 .split('.')
                 .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
         Ok(if is_version {
-            Spec::Version {
+            InterpreterSpec::Version {
                 prefix: digits.to_string(),
                 free_threaded,
             }
         } else {
-            Spec::Program(PathBuf::from(s))
+            InterpreterSpec::Program(PathBuf::from(s))
         })
     }
 
     /// Reads a comma-separated list of SPECs.
-    pub fn parse_list(s: &str) -> Result<Vec<Spec>> {
-        s.split(',').map(Spec::parse).collect()
+    pub fn parse_list(s: &str) -> Result<Vec<InterpreterSpec>> {
+        s.split(',').map(InterpreterSpec::parse).collect()
     }
 
     fn matches(&self, py: &Python) -> bool {
         match self {
-            Spec::All => true,
-            Spec::Version {
+            InterpreterSpec::All => true,
+            InterpreterSpec::Version {
                 prefix,
                 free_threaded,
             } => {
@@ -78,7 +78,7 @@ impl Spec {
                 (v == prefix || v.starts_with(&format!("{prefix}.")))
                     && py.info.free_threaded == *free_threaded
             }
-            Spec::Program(_) => false,
+            InterpreterSpec::Program(_) => false,
         }
     }
 }
@@ -176,9 +176,25 @@ pub struct Found {
     pub notes: Vec<String>,
 }
 
+/// The interpreters to run beside parlab: those `--python SPEC[,SPEC...]` names in the places
+/// of the environment ([`resolve`]), or without it `python3` on the PATH where it runs as
+/// Python (not named by the user: its failures are notes, not bad input).
+pub fn chosen(spec: Option<&str>) -> Result<Found> {
+    match spec {
+        Some(spec) => resolve(&InterpreterSpec::parse_list(spec)?, &Places::from_env()),
+        None => Ok(Found {
+            pythons: Python::find(None)?
+                .map(|p| (p, false))
+                .into_iter()
+                .collect(),
+            notes: Vec::new(),
+        }),
+    }
+}
+
 /// Finds what `specs` name in `places`. A program or version the user named that is not
 /// there, or does not run as Python, is an [`Error::Invalid`] before anything is measured.
-pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
+pub fn resolve(specs: &[InterpreterSpec], places: &Places) -> Result<Found> {
     let mut found = Found {
         pythons: Vec::new(),
         notes: Vec::new(),
@@ -186,7 +202,7 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
     let mut discovered: Option<Vec<Python>> = None;
     for spec in specs {
         match spec {
-            Spec::Program(p) => {
+            InterpreterSpec::Program(p) => {
                 let shown = p.display().to_string();
                 let Some(path) = places.which(p) else {
                     return Err(not_python(&shown, "not found on the PATH"));
@@ -197,14 +213,14 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
                 let py = Python::open(&path)?.map_err(|why| not_python(&shown, &why))?;
                 add(&mut found.pythons, py, true);
             }
-            Spec::All | Spec::Version { .. } => {
+            InterpreterSpec::All | InterpreterSpec::Version { .. } => {
                 if discovered.is_none() {
                     let (pys, notes) = discover(places)?;
                     found.notes.extend(notes);
                     discovered = Some(pys);
                 }
                 let all = discovered.as_mut().expect("discovered just now");
-                let named = !matches!(spec, Spec::All);
+                let named = !matches!(spec, InterpreterSpec::All);
                 // A version already served (`3.12,3.12`, `3.12.1,3.12`, `all,3.12`) is not
                 // looked for again: one interpreter answers it, now as one the user named.
                 if named && found.pythons.iter().any(|(p, _)| spec.matches(p)) {
@@ -217,7 +233,7 @@ pub fn resolve(specs: &[Spec], places: &Places) -> Result<Found> {
                 }
                 let mut hits: Vec<usize> =
                     (0..all.len()).filter(|&i| spec.matches(&all[i])).collect();
-                if let Spec::Version {
+                if let InterpreterSpec::Version {
                     prefix,
                     free_threaded,
                 } = spec

@@ -128,7 +128,7 @@ pub fn partner(order: &[Slot], rows: &[Pairing], at: usize) -> Option<usize> {
 
 /// What one run measured.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Timed {
+pub struct Timing {
     /// Wall time, seconds.
     pub wall_s: f64,
     /// CPU time, seconds, where it says how fast the CPUs ran ([`Sample::cpu_s`]).
@@ -242,7 +242,7 @@ impl Measurement {
     pub fn round(
         &mut self,
         open: &[usize],
-        run: &mut dyn FnMut(usize, Slot, usize) -> Result<Option<Timed>>,
+        run: &mut dyn FnMut(usize, Slot, usize) -> Result<Option<Timing>>,
     ) -> Result<Vec<Kept>> {
         let round = self.rounds;
         let started = Instant::now();
@@ -302,7 +302,7 @@ impl Measurement {
     pub fn run(
         &mut self,
         stop: &mut dyn Stopping,
-        run: &mut dyn FnMut(usize, Slot, usize) -> Result<Option<Timed>>,
+        run: &mut dyn FnMut(usize, Slot, usize) -> Result<Option<Timing>>,
     ) -> Result<()> {
         while let Some(open) = stop.next(self) {
             self.round(&open, run)?;
@@ -397,7 +397,7 @@ mod tests {
         m.run(&mut Fixed { rounds: 3 }, &mut |_, slot, round| {
             calls += 1;
             let wall_s = [1.0, 1.0, 0.5, 0.25][slot.row] * (1.0 + round as f64);
-            Ok(Some(Timed {
+            Ok(Some(Timing {
                 wall_s,
                 cpu_s: None,
             }))
@@ -421,7 +421,7 @@ mod tests {
         let mut m = Measurement::new(rows, None, 0, None);
         let kept = m
             .round(&[0, 2, 3], &mut |_, slot, _| {
-                Ok((slot.row != 0).then_some(Timed {
+                Ok((slot.row != 0).then_some(Timing {
                     wall_s: 1.0,
                     cpu_s: None,
                 }))

@@ -1,5 +1,5 @@
 //! The figures probes report: timings of repeated runs ([`Stats`]), one measured line of a
-//! table ([`Row`]), and the words that compare two figures in a conclusion.
+//! table ([`ProbeFigure`]), and the words that compare two figures in a conclusion.
 
 use std::time::Instant;
 
@@ -61,7 +61,7 @@ impl Stats {
 /// One measured figure. In JSON: `what`, `unit`, then either `median`, `min`, `max` and `n`, or
 /// `error` (why there are no figures).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub struct ProbeFigure {
     /// What was measured.
     pub what: String,
     /// Unit of the figures ("us", "ms", "msgs/s", "KiB").
@@ -70,7 +70,7 @@ pub struct Row {
     pub value: std::result::Result<Stats, String>,
 }
 
-impl Serialize for Row {
+impl Serialize for ProbeFigure {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct Shown<'a> {
@@ -101,9 +101,9 @@ impl Serialize for Row {
     }
 }
 
-impl Row {
-    pub(super) fn new(what: impl Into<String>, unit: &'static str, value: Stats) -> Row {
-        Row {
+impl ProbeFigure {
+    pub(super) fn new(what: impl Into<String>, unit: &'static str, value: Stats) -> ProbeFigure {
+        ProbeFigure {
             what: what.into(),
             unit,
             value: Ok(value),
@@ -115,8 +115,8 @@ impl Row {
         what: impl Into<String>,
         unit: &'static str,
         why: impl Into<String>,
-    ) -> Row {
-        Row {
+    ) -> ProbeFigure {
+        ProbeFigure {
             what: what.into(),
             unit,
             value: Err(why.into()),

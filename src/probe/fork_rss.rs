@@ -10,7 +10,7 @@
 
 use super::figures::{MS, Stats, check_interrupt, time_reps, time_samples};
 use super::fork::{exit_now, fork_child, fork_wait, reap_or_stop, spawn_true};
-use super::{Options, ProbeKind, Report, Row, Series};
+use super::{ProbeFigure, ProbeKind, ProbeOptions, ProbeReport, Series};
 use crate::error::Result;
 use crate::measure::BOOTSTRAP_ROUNDS;
 use crate::measure::judge::{self, Bounds, Verdict};
@@ -46,7 +46,7 @@ const WAYS: [Way; 3] = [
 ];
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<Report> {
+pub fn probe(o: &ProbeOptions) -> Result<ProbeReport> {
     let sizes_mib: &[usize] = if o.quick {
         &[0, 64, 256]
     } else {
@@ -66,7 +66,7 @@ pub fn probe(o: &Options) -> Result<Report> {
         if let Err(why) = room_for(mib) {
             rows.extend(
                 WAYS.iter()
-                    .map(|w| Row::skipped(label(w), "ms", why.clone())),
+                    .map(|w| ProbeFigure::skipped(label(w), "ms", why.clone())),
             );
             refused.push(mib);
             continue;
@@ -75,12 +75,12 @@ pub fn probe(o: &Options) -> Result<Report> {
         let rss_mib = timings.rss_mib;
         timed.push(timings);
         for ((way, stats), line) in WAYS.iter().zip(figures).zip(&mut series) {
-            rows.push(Row::new(label(way), "ms", stats));
+            rows.push(ProbeFigure::new(label(way), "ms", stats));
             line.points.push((rss_mib, stats.median));
         }
     }
     let conclusion = conclude(&timed, &refused);
-    Ok(Report {
+    Ok(ProbeReport {
         probe: ProbeKind::ForkRss,
         title: "fork-rss: fork against the parent's resident memory".into(),
         rows,

@@ -8,13 +8,13 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::figures::times;
-use super::{Options, ProbeKind, Report, Row, Stats};
+use super::{ProbeFigure, ProbeKind, ProbeOptions, ProbeReport, Stats};
 use crate::backend::processes::StartMethod;
 use crate::error::{Error, Result};
 use crate::measure::rusage::proc_field;
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<Report> {
+pub fn probe(o: &ProbeOptions) -> Result<ProbeReport> {
     let threads = 64;
     let workers = if o.quick { 2 } else { 4 };
     let mut rows = Vec::new();
@@ -56,7 +56,7 @@ pub fn probe(o: &Options) -> Result<Report> {
         h.join()
             .map_err(|_| Error::io("joining a thread", std::io::Error::other("panicked")))?;
     }
-    rows.push(Row::new(
+    rows.push(ProbeFigure::new(
         "idle thread: RSS added to the process",
         "KiB",
         Stats::single(per_thread),
@@ -78,12 +78,12 @@ pub fn probe(o: &Options) -> Result<Report> {
         // The fork server is not left behind either.
         crate::backend::processes::shut_down();
         let (rss, pss) = measured?;
-        rows.push(Row::new(
+        rows.push(ProbeFigure::new(
             format!("idle parlab worker ({start}): RSS"),
             "KiB",
             rss,
         ));
-        rows.push(Row::new(
+        rows.push(ProbeFigure::new(
             format!("idle parlab worker ({start}): PSS (shared split)"),
             "KiB",
             pss,
@@ -108,7 +108,7 @@ pub fn probe(o: &Options) -> Result<Report> {
             rss_fork.median, pss_fork.median,
         ),
     ];
-    Ok(Report {
+    Ok(ProbeReport {
         probe: ProbeKind::Memory,
         title: "memory: resident memory per idle worker".into(),
         rows,

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use super::figures::{check_interrupt, per_second, versus};
-use super::{Options, ProbeKind, Report, Row, Stats};
+use super::{ProbeFigure, ProbeKind, ProbeOptions, ProbeReport, Stats};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -19,7 +19,7 @@ use crate::span::Span;
 use crate::split::Split;
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<Report> {
+pub fn probe(o: &ProbeOptions) -> Result<ProbeReport> {
     let n: u64 = if o.quick { 200_000 } else { 2_000_000 };
     let reps = if o.quick { 3 } else { 5 };
     let mut rows = Vec::new();
@@ -53,7 +53,11 @@ pub fn probe(o: &Options) -> Result<Report> {
         xs.push(n as f64 / elapsed);
     }
     let threads = Stats::of(xs);
-    rows.push(Row::new("threads: std mpsc channel", "msgs/s", threads));
+    rows.push(ProbeFigure::new(
+        "threads: std mpsc channel",
+        "msgs/s",
+        threads,
+    ));
 
     let parts = n / 4;
     let job = Job {
@@ -79,7 +83,7 @@ pub fn probe(o: &Options) -> Result<Report> {
         xs.push(2.0 * parts as f64 / elapsed);
     }
     let pipes = Stats::of(xs);
-    rows.push(Row::new(
+    rows.push(ProbeFigure::new(
         "processes: parlab frames over pipes (Part + Done)",
         "msgs/s",
         pipes,
@@ -89,7 +93,7 @@ pub fn probe(o: &Options) -> Result<Report> {
     let pys = super::on_pythons(o, &["queue".into(), (n / 10).to_string()], &mut notes)?;
     let what = "CPython multiprocessing.Queue, 1 producer process";
     if pys.is_empty() {
-        rows.push(Row::skipped(what, "msgs/s", "no CPython used"));
+        rows.push(ProbeFigure::skipped(what, "msgs/s", "no CPython used"));
     }
     let queues: Vec<(&String, Option<f64>)> = pys
         .iter()
@@ -98,8 +102,8 @@ pub fn probe(o: &Options) -> Result<Report> {
     for (version, queue) in &queues {
         let what = format!("{what} ({version})");
         rows.push(match queue {
-            Some(q) => Row::new(what, "msgs/s", Stats::single(*q)),
-            None => Row::skipped(what, "msgs/s", "no rate in its output"),
+            Some(q) => ProbeFigure::new(what, "msgs/s", Stats::single(*q)),
+            None => ProbeFigure::skipped(what, "msgs/s", "no rate in its output"),
         });
     }
 
@@ -122,7 +126,7 @@ pub fn probe(o: &Options) -> Result<Report> {
         }
     }
     conclusion.extend(notes);
-    Ok(Report {
+    Ok(ProbeReport {
         probe: ProbeKind::Message,
         title: "message: messages per second between two workers".into(),
         rows,

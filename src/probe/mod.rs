@@ -14,11 +14,11 @@
 //! | [`memory`] | resident memory of an idle thread and of an idle worker process |
 //!
 //! Every probe is bounded in time and memory and reaps every child it starts. Probes return
-//! plain data ([`Report`]); the command line prints it. A figure that could not be measured
-//! (too little free memory, pinning refused, no CPython) is a [`Row`] that says why.
+//! plain data ([`ProbeReport`]); the command line prints it. A figure that could not be measured
+//! (too little free memory, pinning refused, no CPython) is a [`ProbeFigure`] that says why.
 //!
-//! Beside the probes, `figures` holds [`Stats`], [`Row`] and the words that compare figures,
-//! and `fork` the helpers that fork, exec, spawn and reap the children being timed.
+//! Beside the probes, `figures` holds [`Stats`], [`ProbeFigure`] and the words that compare
+//! figures, and `fork` the helpers that fork, exec, spawn and reap the children being timed.
 
 mod figures;
 mod fork;
@@ -34,7 +34,7 @@ use crate::backend::processes::Processes;
 use crate::cpython::Python;
 use crate::error::{Error, Result};
 
-pub use figures::{Row, Stats};
+pub use figures::{ProbeFigure, Stats};
 
 /// The probes, in the order `parlab probe` runs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,9 +76,10 @@ impl ProbeKind {
 
 crate::named::by_name!(ProbeKind, "probe", ProbeKind::ALL);
 
-/// How to run the probes.
-#[derive(Debug)]
-pub struct Options {
+/// How to run the probes. The default: full repetitions and sizes, no CPython rows, and this
+/// program as the worker of parlab's processes.
+#[derive(Debug, Default)]
+pub struct ProbeOptions {
     /// Fewer repetitions and smaller sizes: all probes in under 10 s.
     pub quick: bool,
     /// The CPython interpreters of the CPython rows (one set of rows each), each with whether
@@ -91,13 +92,13 @@ pub struct Options {
 
 /// What one probe found.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct ProbeReport {
     /// The probe.
     pub probe: ProbeKind,
     /// Heading.
     pub title: String,
     /// Figures.
-    pub rows: Vec<Row>,
+    pub rows: Vec<ProbeFigure>,
     /// Plain-words conclusions.
     pub conclusion: Vec<String>,
     /// For `fork-rss`: latency series against parent RSS, for a plot.
@@ -118,7 +119,7 @@ pub struct Series {
 /// by looking, a note in `notes`, and it is left out. Ctrl-C or SIGTERM, or a limit met, is
 /// no failure of the interpreter: it is the error as it is.
 pub(crate) fn on_pythons(
-    o: &Options,
+    o: &ProbeOptions,
     args: &[String],
     notes: &mut Vec<String>,
 ) -> Result<Vec<(String, serde_json::Value)>> {
@@ -148,9 +149,9 @@ pub(crate) fn on_pythons(
 /// Runs `probes` in order.
 pub fn run(
     probes: &[ProbeKind],
-    options: &Options,
+    options: &ProbeOptions,
     progress: &mut dyn FnMut(ProbeKind),
-) -> Result<Vec<Report>> {
+) -> Result<Vec<ProbeReport>> {
     probes
         .iter()
         .map(|p| {

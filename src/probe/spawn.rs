@@ -2,7 +2,7 @@
 
 use super::figures::{MS, Stats, US, time_reps, times, versus};
 use super::fork::{TrueProgram, exit_now, fork_wait, spawn_true};
-use super::{Options, ProbeKind, Report, Row};
+use super::{ProbeFigure, ProbeKind, ProbeOptions, ProbeReport};
 use crate::backend::Backend;
 use crate::backend::processes::StartMethod;
 use crate::error::{Error, Result};
@@ -10,7 +10,7 @@ use crate::job::Job;
 use crate::observer::Silent;
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<Report> {
+pub fn probe(o: &ProbeOptions) -> Result<ProbeReport> {
     let reps = if o.quick { 20 } else { 200 };
     let mut rows = Vec::new();
 
@@ -22,21 +22,29 @@ pub fn probe(o: &Options) -> Result<Report> {
             .join()
             .map_err(|_| Error::io("joining a thread", std::io::Error::other("panicked")))
     })?;
-    rows.push(Row::new("thread: std::thread::spawn + join", "us", thread));
+    rows.push(ProbeFigure::new(
+        "thread: std::thread::spawn + join",
+        "us",
+        thread,
+    ));
 
     let fork = time_reps(reps, US, || fork_wait(|| exit_now(0)))?;
-    rows.push(Row::new("process: fork + _exit + waitpid", "us", fork));
+    rows.push(ProbeFigure::new(
+        "process: fork + _exit + waitpid",
+        "us",
+        fork,
+    ));
 
     let program = TrueProgram::new();
     let fork_exec = time_reps(reps, US, || fork_wait(|| program.exec()))?;
-    rows.push(Row::new(
+    rows.push(ProbeFigure::new(
         "process: fork + exec /bin/true + waitpid",
         "us",
         fork_exec,
     ));
 
     let posix_spawn = time_reps(reps, US, spawn_true)?;
-    rows.push(Row::new(
+    rows.push(ProbeFigure::new(
         "process: posix_spawn /bin/true + waitpid (std Command)",
         "us",
         posix_spawn,
@@ -52,7 +60,7 @@ pub fn probe(o: &Options) -> Result<Report> {
         // The fork server started for this row is not left behind.
         crate::backend::processes::shut_down();
         let stats = stats?;
-        rows.push(Row::new(
+        rows.push(ProbeFigure::new(
             format!("parlab worker ({start}): start, 1 part, stop, reap"),
             "us",
             stats,
@@ -91,16 +99,18 @@ pub fn probe(o: &Options) -> Result<Report> {
     ];
     if pys.is_empty() {
         for (_, what, unit, _) in CPYTHON {
-            rows.push(Row::skipped(what, unit, "no CPython used"));
+            rows.push(ProbeFigure::skipped(what, unit, "no CPython used"));
         }
     }
     for (version, v) in &pys {
         for (key, what, unit, scale) in CPYTHON {
             let what = format!("{what} ({version})");
             rows.push(match Stats::from_python(&v[key], scale) {
-                Some(s) => Row::new(what, unit, s),
+                Some(s) => ProbeFigure::new(what, unit, s),
                 // Python 2 has no start methods to choose from.
-                None => Row::skipped(what, unit, "no start methods to choose in this version"),
+                None => {
+                    ProbeFigure::skipped(what, unit, "no start methods to choose in this version")
+                }
             });
         }
     }
@@ -142,7 +152,7 @@ pub fn probe(o: &Options) -> Result<Report> {
         }
     }
     conclusion.extend(notes);
-    Ok(Report {
+    Ok(ProbeReport {
         probe: ProbeKind::Spawn,
         title: "spawn: create and reap one worker".into(),
         rows,

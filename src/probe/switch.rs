@@ -16,11 +16,11 @@ use nix::unistd::{Pid, pipe};
 use super::figures::check_interrupt;
 use super::figures::{US, times};
 use super::fork::{exit_now, fork_child, reap};
-use super::{Options, ProbeKind, Report, Row, Stats};
+use super::{ProbeFigure, ProbeKind, ProbeOptions, ProbeReport, Stats};
 use crate::error::{Error, Result};
 
 /// Runs the probe.
-pub fn probe(o: &Options) -> Result<Report> {
+pub fn probe(o: &ProbeOptions) -> Result<ProbeReport> {
     let round_trips = if o.quick { 2_000 } else { 20_000 };
     let reps = if o.quick { 3 } else { 7 };
     let mut rows = Vec::new();
@@ -49,11 +49,11 @@ pub fn probe(o: &Options) -> Result<Report> {
             }
         }
         rows.push(match refused {
-            Some(why) => Row::skipped(what, "us", why),
+            Some(why) => ProbeFigure::skipped(what, "us", why),
             None => {
                 let s = Stats::of(xs);
                 medians[k] = Some(s.median);
-                Row::new(what, "us", s)
+                ProbeFigure::new(what, "us", s)
             }
         });
     }
@@ -74,7 +74,7 @@ pub fn probe(o: &Options) -> Result<Report> {
             times(u, t)
         ));
     }
-    Ok(Report {
+    Ok(ProbeReport {
         probe: ProbeKind::Switch,
         title: "switch: one context switch, by pipe ping-pong".into(),
         rows,

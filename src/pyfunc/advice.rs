@@ -10,6 +10,14 @@
 //! faster (its whole interval above 1, and not within the 5% margin of it: the same words as
 //! every other command's); otherwise the sequential road is, with the reason.
 //!
+//! Where the standard library's executors were measured (`executor:thread`, `executor:process`,
+//! `executor:interpreter`), only they (or one thread) are recommended: they are what the user
+//! will write, and the recommendation carries the code to paste (`code.rs`). parlab's own
+//! roads are then the ceiling of each kind of parallelism, and the reason says what the
+//! executor lost against its own kind at this item size, judged on the paired runs. Where no
+//! executor is faster than one thread, the code is the plain loop, and the reason sets the
+//! executors' measured cost a task against the function's own work a task.
+//!
 //! A road with a row that failed on its own (it raised, answered otherwise, hung, or could not
 //! send a value) is never recommended, and the recommendation says why, in words drawn from how
 //! it failed ([`Failure`]): an exception or another answer on threads only means that the
@@ -18,7 +26,8 @@
 use serde::Serialize;
 
 use super::Road;
-use super::measure::{Failure, Row};
+use super::code::version;
+use super::measure::{Failure, PythonRow};
 use crate::measure::stall::stall;
 use crate::measure::{BOOTSTRAP_ROUNDS, Bounds, Verdict, busy, judge};
 use crate::span::Span;
@@ -42,6 +51,15 @@ pub struct Recommendation {
     /// worker count beat one thread; absent when only one range was measured or for the
     /// sequential road.
     pub smallest_range: Option<String>,
+    /// `executor:process`: how its pool started its workers.
+    pub start_method: Option<String>,
+    /// The code to paste: plain Python running FUNCTION the way the recommended row ran it, on
+    /// its interpreter (`code.rs`); absent where one of parlab's own roads is
+    /// recommended (no executor was measured), which no few lines of user code reproduce.
+    pub code: Option<String>,
+    /// What the user's code meets on the recommended executor when FUNCTION raises, never
+    /// returns, or its worker dies.
+    pub failures: Option<String>,
 }
 
 impl Recommendation {
@@ -49,13 +67,14 @@ impl Recommendation {
     pub fn setting(&self) -> String {
         match (self.road, self.chunksize) {
             (Road::Sequential, _) => "one thread".to_string(),
+            (road, Some(1)) if road.is_executor() => format!("{road} x{}", self.workers),
             (road, Some(c)) => format!("{road} x{} (chunks of {c})", self.workers),
             (road, None) => format!("{road} x{}", self.workers),
         }
     }
 
     /// Whether `row` is the row it recommends.
-    fn is(&self, row: &Row) -> bool {
+    pub(crate) fn is(&self, row: &PythonRow) -> bool {
         row.python == self.python
             && row.road == self.road
             && row.workers == self.workers
@@ -65,19 +84,125 @@ impl Recommendation {
 
 /// How much a road costs beside its speed, for choosing among rows the data cannot tell apart.
 fn cost(road: Road) -> u8 {
-    match road {
-        Road::Sequential => 0,
+    match road.own() {
         Road::Threads => 1,
         Road::Processes => 2,
         Road::Subinterpreters => 3,
+        _ => 0,
     }
+}
+
+/// What the user's code meets on `road` (an executor) of interpreter `python` when FUNCTION
+/// raises, never returns, or its worker dies: as CPython behaves (checked on 3.11 to 3.15).
+fn failures_on(road: Road, python: &str) -> Option<String> {
+    let names_pid = version(python).is_some_and(|v| v >= (3, 15));
+    Some(match road {
+        Road::ExecutorThread => "if the function raises, pool.map raises it at that item; a call \
+            that never returns blocks pool.map for ever (a thread cannot be stopped; map's \
+            timeout= only stops the waiting)"
+            .to_string(),
+        Road::ExecutorProcess => format!(
+            "if the function raises, pool.map raises it with the worker's traceback attached; a \
+             worker that dies (os._exit, a signal, out of memory) breaks the pool: pool.map \
+             raises BrokenProcessPool{}, and every task left fails with it; a call that never \
+             returns blocks pool.map unless map is given timeout=",
+            if names_pid {
+                " naming the worker's PID and exit code"
+            } else {
+                " without saying which worker or why (3.15 names them)"
+            }
+        ),
+        Road::ExecutorInterpreter => "if the function raises, pool.map raises it with the \
+            subinterpreter's traceback attached (ExecutionFailed); a value that cannot cross \
+            between interpreters raises NotShareableError; a call that never returns blocks \
+            pool.map for ever"
+            .to_string(),
+        _ => return None,
+    })
+}
+
+/// The items (map mode) a row ran over: the length of its range `0..N`.
+fn items_of(row: &PythonRow) -> Option<u64> {
+    row.range
+        .parse::<Span>()
+        .ok()
+        .map(|s| s.len())
+        .filter(|n| *n > 0)
+}
+
+/// What executor `row` lost against parlab's own road of its kind (`own`, at the same worker
+/// count), judged on their paired runs: "ProcessPoolExecutor x2 reached 1.52x (...) where
+/// parlab's processes x2 reached 1.80x (...): its pickling and queues cost 16% of its time at
+/// 40 us an item".
+fn gap_words(row: &PythonRow, own: &PythonRow, base: &PythonRow, map: bool) -> Option<String> {
+    let class = row.road.executor_class()?;
+    let (mine, theirs) = (row.speedup?, own.speedup?);
+    let (times, own_times) = (row.times(), own.times());
+    if times.len() != own_times.len() || times.is_empty() {
+        return None;
+    }
+    let at = match (map, items_of(base), base.median_s) {
+        (true, Some(n), Some(t)) => format!(" at {} an item", seconds(t / n as f64)),
+        _ => " at this size".to_string(),
+    };
+    let what = match row.road {
+        Road::ExecutorProcess => "its pickling and queues",
+        Road::ExecutorInterpreter => "its futures and the crossing between interpreters",
+        _ => "its futures and their queue",
+    };
+    let ratio = paired_speedup(&times, &own_times, BOOTSTRAP_ROUNDS);
+    let lead = format!(
+        "{class} x{} reached {} where parlab's {} reached {}",
+        row.workers,
+        mine.ratio(),
+        own.setting(),
+        theirs.ratio()
+    );
+    Some(match judge(&ratio, Bounds::default()) {
+        Verdict::Faster => format!(
+            "{lead} ({} as fast, paired): {what} cost about {:.0}% of its time{at}",
+            ratio.ratio(),
+            (1.0 - 1.0 / ratio.value) * 100.0
+        ),
+        Verdict::Slower => format!("{lead}: the executor ran faster than parlab's road{at}"),
+        _ => format!("{lead}: {what} cost nothing the runs can tell{at}"),
+    })
+}
+
+/// What the fastest executor row cost a task beyond the function's own work, for a
+/// recommendation of one thread: "ProcessPoolExecutor x2 (chunks of 1) took about 110 us a
+/// task beyond the function's own 6 us (2000 tasks, 2 CPUs' worth)". The executor's
+/// worker-seconds (its time at the parallelism the machine allowed, the ceiling) less the
+/// sequential time, over its tasks.
+fn overhead_words(row: &PythonRow, base: &PythonRow, map: bool) -> Option<String> {
+    let class = row.road.executor_class()?;
+    let (t, t1) = (row.median_s?, base.median_s?);
+    let n = if map { items_of(base)? } else { return None };
+    let per_task = match row.road {
+        Road::ExecutorProcess => row.chunksize.unwrap_or(1).max(1),
+        _ => 1,
+    };
+    let tasks = n.div_ceil(per_task);
+    let parallel = row
+        .ceiling
+        .map_or(row.workers as f64, |c| c.clamp(1.0, row.workers as f64));
+    let extra = (t * parallel - t1).max(0.0) / tasks as f64;
+    let work = t1 / tasks as f64;
+    Some(format!(
+        "{class} x{} took about {} a task beyond the function's own work of {} a task ({tasks} \
+         tasks of {per_task} item{}, {parallel:.1} CPUs' worth)",
+        row.workers,
+        seconds(extra),
+        seconds(work),
+        if per_task == 1 { "" } else { "s" }
+    ))
 }
 
 /// Why the threads of `row` did not scale, from the CPUs they kept busy ([`stall`]), in words
 /// that begin with the row: "threads x2 kept 1.01 (1.00-1.02) CPUs busy, about one: they waited
 /// on the GIL, ...". The lock is the GIL on a build with one, else a lock of the function's own;
 /// on a `loaded` machine no lock is claimed ([`stall`]).
-fn threads_stall(row: &Row, cpus: usize, loaded: bool) -> Option<String> {
+fn threads_stall(row: &PythonRow, cpus: usize, loaded: bool) -> Option<String> {
     let speedup = row.speedup?;
     let ceiling = row.ceiling.map(Estimate::exact);
     let s = stall(speedup, row.cpus_busy?, row.workers, cpus, ceiling, loaded)?;
@@ -108,7 +233,7 @@ fn short(text: &str, most: usize) -> String {
 /// How `row` failed, and what that says of the function on its road: "threads x2 raised
 /// AttributeError ('NoneType' object has no attribute 'link'): the function shares state
 /// between calls; it is not safe on threads".
-fn failure_words(row: &Row, failure: &Failure) -> String {
+fn failure_words(row: &PythonRow, failure: &Failure) -> String {
     // The road fails at any chunk size: the row's is left out.
     let setting = format!("{} x{}", row.road, row.workers);
     let what = match failure {
@@ -137,7 +262,10 @@ fn failure_words(row: &Row, failure: &Failure) -> String {
         }
     };
     let unsafe_on = |what: &str| format!("{what}; it is not safe on {}", row.road);
-    let why = match (row.road, failure) {
+    let why = match (row.road.own(), failure) {
+        (Road::Processes, Failure::Raised { kind, .. }) if kind == "BrokenProcessPool" => {
+            "a worker process died, and this is what the user's code would see".to_string()
+        }
         (_, Failure::CannotCross { .. }) => {
             format!("its values cannot be sent as {} send them", row.road)
         }
@@ -167,7 +295,7 @@ fn failure_words(row: &Row, failure: &Failure) -> String {
 
 /// The recommendation for each interpreter at `range`, in the order the rows name them; an
 /// interpreter whose baseline failed, or that measured nothing, has none.
-pub fn recommend(rows: &[Row], range: &str) -> Vec<Recommendation> {
+pub fn recommend(rows: &[PythonRow], range: &str) -> Vec<Recommendation> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut pythons: Vec<&str> = Vec::new();
     for r in rows {
@@ -178,7 +306,7 @@ pub fn recommend(rows: &[Row], range: &str) -> Vec<Recommendation> {
     pythons
         .into_iter()
         .filter_map(|py| {
-            let mine: Vec<Row> = rows.iter().filter(|r| r.python == py).cloned().collect();
+            let mine: Vec<PythonRow> = rows.iter().filter(|r| r.python == py).cloned().collect();
             recommend_on(&mine, range, cpus)
         })
         .collect()
@@ -187,7 +315,7 @@ pub fn recommend(rows: &[Row], range: &str) -> Vec<Recommendation> {
 /// The recommendation overall, from each interpreter's (`recs`, from [`recommend`]): the one
 /// whose row ran fastest, in seconds, with each interpreter's in words; with one interpreter,
 /// its own.
-pub fn overall(rows: &[Row], recs: &[Recommendation], range: &str) -> Option<Recommendation> {
+pub fn overall(rows: &[PythonRow], recs: &[Recommendation], range: &str) -> Option<Recommendation> {
     if recs.len() < 2 {
         return recs.first().cloned();
     }
@@ -195,12 +323,12 @@ pub fn overall(rows: &[Row], recs: &[Recommendation], range: &str) -> Option<Rec
         rows.iter()
             .find(|r| rec.is(r) && r.range == range && r.median_s.is_some())
     };
-    let timed: Vec<(&Recommendation, &Row)> = recs
+    let timed: Vec<(&Recommendation, &PythonRow)> = recs
         .iter()
         .filter_map(|rec| Some((rec, row_of(rec)?)))
         .collect();
     let (best, best_row) = *timed.iter().min_by(|a, b| {
-        let m = |r: &Row| r.median_s.unwrap_or(f64::MAX);
+        let m = |r: &PythonRow| r.median_s.unwrap_or(f64::MAX);
         m(a.1).total_cmp(&m(b.1))
     })?;
     let each: Vec<String> = recs
@@ -218,7 +346,7 @@ pub fn overall(rows: &[Row], recs: &[Recommendation], range: &str) -> Option<Rec
         .iter()
         .filter(|(rec, _)| rec.python != best.python)
         .min_by(|a, b| {
-            let m = |r: &Row| r.median_s.unwrap_or(f64::MAX);
+            let m = |r: &PythonRow| r.median_s.unwrap_or(f64::MAX);
             m(a.1).total_cmp(&m(b.1))
         });
     let against = runner.map_or(String::new(), |(rec, row)| {
@@ -256,14 +384,14 @@ pub fn overall(rows: &[Row], recs: &[Recommendation], range: &str) -> Option<Rec
 /// The recommendation from one interpreter's `rows` at `range` (rows without a speedup are
 /// left out, and so is every row of a road that failed); `None` when its baseline failed or
 /// nothing was measured.
-fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation> {
-    let at: Vec<&Row> = rows.iter().filter(|r| r.range == range).collect();
+fn recommend_on(rows: &[PythonRow], range: &str, cpus: usize) -> Option<Recommendation> {
+    let at: Vec<&PythonRow> = rows.iter().filter(|r| r.range == range).collect();
     let base = at
         .iter()
         .find(|r| r.road == Road::Sequential)
         .filter(|r| r.error.is_none() && r.speedup.is_some())?;
     // Each road that failed on its own, by its first failed row (the fewest workers).
-    let mut failed: Vec<(&Row, &Failure)> = Vec::new();
+    let mut failed: Vec<(&PythonRow, &Failure)> = Vec::new();
     for r in &at {
         if let Some(f) = r.failure.as_ref().filter(|f| **f != Failure::Baseline)
             && !failed.iter().any(|(o, _)| o.road == r.road)
@@ -272,8 +400,8 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
         }
     }
     let broken = |road: Road| failed.iter().any(|(r, _)| r.road == road);
-    let fine = |r: &&Row| r.error.is_none() && r.speedup.is_some() && !broken(r.road);
-    let measured: Vec<&Row> = at.iter().copied().filter(fine).collect();
+    let fine = |r: &&PythonRow| r.error.is_none() && r.speedup.is_some() && !broken(r.road);
+    let measured: Vec<&PythonRow> = at.iter().copied().filter(fine).collect();
     let failures: Vec<String> = failed.iter().map(|(r, f)| failure_words(r, f)).collect();
     let failures = failures.join("; ");
     let lead = if failures.is_empty() {
@@ -281,7 +409,7 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
     } else {
         format!("{failures}; ")
     };
-    let speed = |r: &Row| r.speedup.expect("measured").value;
+    let speed = |r: &PythonRow| r.speedup.expect("measured").value;
     let best_of = |road: Road| {
         measured
             .iter()
@@ -289,10 +417,12 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
             .max_by(|a, b| speed(a).total_cmp(&speed(b)))
             .copied()
     };
-    let roads: Vec<&Row> = [Road::Threads, Road::Processes, Road::Subinterpreters]
-        .into_iter()
-        .filter_map(best_of)
-        .collect();
+    let roads: Vec<&PythonRow> = Road::DEFAULT.into_iter().filter_map(best_of).collect();
+    // With an executor measured, only executors are recommended: they are the user's code.
+    let executors = measured.iter().any(|r| r.road.is_executor());
+    let pickable =
+        |r: &PythonRow| r.road != Road::Sequential && (!executors || r.road.is_executor());
+    let map = at.iter().any(|r| r.chunksize.is_some());
     if roads.is_empty() {
         return Some(Recommendation {
             road: Road::Sequential,
@@ -305,6 +435,9 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
                 format!("{failures}; one thread is what remains")
             },
             smallest_range: None,
+            start_method: None,
+            code: None,
+            failures: None,
         });
     }
     let figures: Vec<String> = roads
@@ -330,7 +463,7 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
     // baseline's: a gain above that (a GIL build's threads at 1.2x on one CPU) met faster CPUs,
     // not parallelism, and is an artefact, never a win.
     let base_busy = base.cpus_busy.map(|b| b.value).filter(|b| *b > 0.0);
-    let bounds = |r: &Row| Bounds {
+    let bounds = |r: &PythonRow| Bounds {
         cpus: None,
         busy: None,
         ceiling: r.cpus_busy.zip(base_busy).map(|(b, base)| Estimate {
@@ -339,16 +472,25 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
             high: b.high / base,
         }),
     };
-    let wins = |r: &Row| judge(&r.speedup.expect("measured"), bounds(r)) == Verdict::Faster;
+    let wins = |r: &PythonRow| judge(&r.speedup.expect("measured"), bounds(r)) == Verdict::Faster;
     let best = measured
         .iter()
-        .filter(|r| r.road != Road::Sequential && wins(r))
+        .filter(|r| pickable(r) && wins(r))
         .max_by(|a, b| speed(a).total_cmp(&speed(b)))
         .copied();
     let threads = best_of(Road::Threads);
     let stalled = threads.and_then(|t| threads_stall(t, cpus, !busy.is_empty()));
     let Some(best) = best else {
         let stalled = stalled.map_or(String::new(), |s| format!("; {s}"));
+        // The executors' cost a task, beside the function's own work a task.
+        let fastest_executor = measured
+            .iter()
+            .filter(|r| r.road.is_executor())
+            .max_by(|a, b| speed(a).total_cmp(&speed(b)));
+        let stalled = match fastest_executor.and_then(|r| overhead_words(r, base, map)) {
+            Some(o) => format!("{stalled}; {o}"),
+            None => stalled,
+        };
         return Some(Recommendation {
             road: Road::Sequential,
             workers: 1,
@@ -368,13 +510,16 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
                 )
             },
             smallest_range: None,
+            start_method: None,
+            code: None,
+            failures: None,
         });
     };
     // Rows the data cannot tell from the best: the cheapest of them is recommended.
     let low = best.speedup.expect("measured").low;
     let pick = measured
         .iter()
-        .filter(|r| r.road != Road::Sequential && wins(r))
+        .filter(|r| pickable(r) && wins(r))
         .filter(|r| r.speedup.expect("measured").high >= low)
         .min_by_key(|r| {
             (
@@ -386,11 +531,11 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
         .copied()
         .unwrap_or(best);
     let threads_win = threads.is_some_and(wins);
-    let parallel = match pick.road {
+    let parallel = match pick.road.own() {
         Road::Processes => "separate interpreters run the function in parallel",
         _ => "subinterpreters, each with its own GIL, run the function in parallel",
     };
-    let why = match (pick.road, &stalled) {
+    let why = match (pick.road.own(), &stalled) {
         (Road::Threads, _) => "the function releases the GIL (or the interpreter has none), so \
                                threads run it in parallel at the least cost"
             .to_string(),
@@ -400,8 +545,9 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
         }
         _ => parallel.to_string(),
     };
-    let same_row =
-        |a: &Row, b: &Row| a.road == b.road && a.workers == b.workers && a.chunksize == b.chunksize;
+    let same_row = |a: &PythonRow, b: &PythonRow| {
+        a.road == b.road && a.workers == b.workers && a.chunksize == b.chunksize
+    };
     let tied = if !same_row(pick, best) {
         format!(
             "; the fastest, {}, cannot be told apart from it, which costs less",
@@ -410,8 +556,8 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
     } else {
         String::new()
     };
-    let length = |r: &Row| r.range.parse::<Span>().map_or(u64::MAX, |s| s.len());
-    let at_ranges: Vec<&Row> = rows
+    let length = |r: &PythonRow| r.range.parse::<Span>().map_or(u64::MAX, |s| s.len());
+    let at_ranges: Vec<&PythonRow> = rows
         .iter()
         .filter(|r| r.error.is_none() && r.speedup.is_some() && same_row(r, pick))
         .collect();
@@ -424,6 +570,16 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
         })
         .flatten()
         .map(|r| r.range.clone());
+    // What the executor lost against parlab's own road of its kind, at the same workers (and
+    // chunk size, where both have one that means the same).
+    let own = measured
+        .iter()
+        .filter(|r| r.road == pick.road.own() && r.workers == pick.workers)
+        .filter(|r| pick.road != Road::ExecutorProcess || r.chunksize == pick.chunksize)
+        .max_by(|a, b| speed(a).total_cmp(&speed(b)));
+    let gap = own
+        .and_then(|o| gap_words(pick, o, base, map))
+        .map_or(String::new(), |g| format!("; {g}"));
     Some(Recommendation {
         road: pick.road,
         workers: pick.workers,
@@ -432,11 +588,14 @@ fn recommend_on(rows: &[Row], range: &str, cpus: usize) -> Option<Recommendation
         // Beyond the ceiling, the work is not bound by the CPUs (it waits): a busy machine
         // does not weaken it.
         reason: if most.is_some_and(|c| pick.speedup.expect("measured").low > c) {
-            format!("{lead}{why}: {figures}{tied}")
+            format!("{lead}{why}: {figures}{tied}{gap}")
         } else {
-            format!("{lead}{why}: {figures}{tied}{busy}")
+            format!("{lead}{why}: {figures}{tied}{gap}{busy}")
         },
         smallest_range,
+        start_method: pick.start_method.clone(),
+        code: None,
+        failures: failures_on(pick.road, &pick.python),
     })
 }
 
@@ -445,9 +604,9 @@ mod tests {
     use super::*;
     use crate::stats::Estimate;
 
-    fn row(range: &str, road: Road, workers: usize, speedup: (f64, f64, f64)) -> Row {
+    fn row(range: &str, road: Road, workers: usize, speedup: (f64, f64, f64)) -> PythonRow {
         let (value, low, high) = speedup;
-        Row::measured(
+        PythonRow::measured(
             "3.11.7",
             range,
             road,
@@ -457,15 +616,15 @@ mod tests {
     }
 
     /// The first interpreter's recommendation.
-    fn first(rows: &[Row], range: &str) -> Recommendation {
+    fn first(rows: &[PythonRow], range: &str) -> Recommendation {
         recommend(rows, range).into_iter().next().unwrap()
     }
 
-    fn base(range: &str) -> Row {
+    fn base(range: &str) -> PythonRow {
         row(range, Road::Sequential, 1, (1.0, 1.0, 1.0))
     }
 
-    fn busy(mut r: Row, cpus: f64) -> Row {
+    fn busy(mut r: PythonRow, cpus: f64) -> PythonRow {
         r.cpus_busy = Some(Estimate {
             value: cpus,
             low: cpus - 0.02,
@@ -493,7 +652,7 @@ mod tests {
             rec.reason
         );
         // A free-threaded build, threads keeping both CPUs busy at 1.25x: contention.
-        let ft = |mut r: Row| {
+        let ft = |mut r: PythonRow| {
             r.python = "3.13.5t".into();
             r
         };
@@ -662,7 +821,7 @@ mod tests {
         let rows = [
             base("0..100"),
             row("0..100", Road::Threads, 1, (2.5, 2.4, 2.6)),
-            Row::failed("3.11.7", "0..100", Road::Threads, 2, raised),
+            PythonRow::failed("3.11.7", "0..100", Road::Threads, 2, raised),
             row("0..100", Road::Processes, 2, (1.8, 1.7, 1.9)),
         ];
         let rec = first(&rows, "0..100");
@@ -680,7 +839,7 @@ mod tests {
         // is left but one thread.
         let rows = [
             base("0..100"),
-            Row::failed(
+            PythonRow::failed(
                 "3.11.7",
                 "0..100",
                 Road::Threads,
@@ -690,7 +849,7 @@ mod tests {
                     default: true,
                 },
             ),
-            Row::failed(
+            PythonRow::failed(
                 "3.11.7",
                 "0..100",
                 Road::Processes,
@@ -713,7 +872,7 @@ mod tests {
         let rows = [
             base("0..100"),
             row("0..100", Road::Threads, 2, (1.9, 1.8, 2.0)),
-            Row::failed(
+            PythonRow::failed(
                 "3.11.7",
                 "0..100",
                 Road::Processes,
@@ -739,7 +898,7 @@ mod tests {
 
     #[test]
     fn several_interpreters_each_get_a_recommendation_and_the_fastest_is_named() {
-        let on = |py: &str, mut r: Row, seconds: f64| {
+        let on = |py: &str, mut r: PythonRow, seconds: f64| {
             r.python = py.into();
             r.median_s = Some(seconds);
             r.samples = vec![
@@ -790,5 +949,64 @@ mod tests {
         // One interpreter: its own recommendation is the overall one.
         let one = recommend(&rows[..2], "0..100");
         assert_eq!(overall(&rows[..2], &one, "0..100"), one.first().cloned());
+    }
+
+    #[test]
+    fn an_executor_is_recommended_over_parlabs_road_with_what_it_lost_against_it() {
+        let rows = vec![
+            base("0..100"),
+            row("0..100", Road::Processes, 2, (1.8, 1.7, 1.9)),
+            row("0..100", Road::ExecutorThread, 2, (0.9, 0.85, 0.95)),
+            row("0..100", Road::ExecutorProcess, 2, (1.5, 1.4, 1.6)),
+        ];
+        let rec = first(&rows, "0..100");
+        assert_eq!(
+            (rec.road, rec.workers),
+            (Road::ExecutorProcess, 2),
+            "{}",
+            rec.reason
+        );
+        assert!(
+            rec.reason.contains(
+                "ProcessPoolExecutor x2 reached 1.50x (1.40-1.60) where parlab's processes x2 \
+                 reached 1.80x (1.70-1.90) (1.20x as fast, paired): its pickling and queues cost \
+                 about 17% of its time at this size"
+            ),
+            "{}",
+            rec.reason
+        );
+        let failures = rec.failures.unwrap();
+        assert!(failures.contains("BrokenProcessPool"), "{failures}");
+        // The same figures without an executor: parlab's road, and no code promised.
+        let own = first(&rows[..2], "0..100");
+        assert_eq!((own.road, own.failures), (Road::Processes, None));
+    }
+
+    #[test]
+    fn where_no_executor_gains_one_thread_is_recommended_with_their_cost_a_task() {
+        let mut exec = row("0..1000", Road::ExecutorProcess, 2, (0.5, 0.45, 0.55));
+        exec.chunksize = Some(1);
+        let mut b = base("0..1000");
+        b.median_s = Some(1.0);
+        let rec = first(&[b, exec], "0..1000");
+        assert_eq!(rec.road, Road::Sequential);
+        assert!(
+            rec.reason.contains("ProcessPoolExecutor x2 took about")
+                && rec.reason.contains(
+                    "beyond the function's own work of 1.00 ms a task (1000 tasks of 1 item"
+                ),
+            "{}",
+            rec.reason
+        );
+    }
+
+    #[test]
+    fn what_the_users_code_meets_on_failure_follows_the_version() {
+        let old = failures_on(Road::ExecutorProcess, "3.14.10").unwrap();
+        let new = failures_on(Road::ExecutorProcess, "3.15.2").unwrap();
+        assert!(old.contains("without saying which worker"), "{old}");
+        assert!(new.contains("naming the worker's PID"), "{new}");
+        assert!(failures_on(Road::ExecutorInterpreter, "3.14.10").is_some());
+        assert!(failures_on(Road::Threads, "3.14.10").is_none());
     }
 }

@@ -25,9 +25,11 @@ use std::time::{Duration, Instant};
 
 use num_bigint::BigInt;
 
-use super::Road;
-use super::conn::{Event, Fault, Interp, Launch, Mode, TICK, Unanswered, wait_readable};
+use super::conn::{
+    Event, Interp, Launch, PythonException, TICK, Unanswered, WorkerMode, wait_readable,
+};
 use super::forms::Forms;
+use super::{PoolStart, Road};
 use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::interrupt;
 use crate::span::Part;
@@ -37,6 +39,9 @@ use crate::split::Plan;
 /// user's file when no `--timeout` bounds that (and, in map mode, to take its items or hand
 /// back a round's results).
 pub(crate) const START_LIMIT: Duration = Duration::from_secs(120);
+
+/// How long an executor's pool may take to shut down, its workers ending.
+const POOL_CLOSE_LIMIT: Duration = Duration::from_secs(10);
 
 /// What one round answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +75,9 @@ pub(crate) struct Cell {
     /// Map mode: the items, as the helper sent them.
     items: Option<Arc<Forms>>,
     run_limit: Option<RunLimit>,
+    /// An executor road's pool: how its workers start (`None`: the interpreter's default) and,
+    /// in map mode, the items a task (`executor:process`; the others take one).
+    pool: Option<(Option<PoolStart>, u64)>,
     interps: Vec<Interp>,
     /// Processes the function left running, killed as its interpreters stopped.
     left: Arc<AtomicUsize>,
@@ -78,9 +86,11 @@ pub(crate) struct Cell {
     pub last_cpu_s: Option<f64>,
     /// What the function (or the crossing of a value) raised, where that ended the last
     /// round or start-up.
-    pub last_fault: Option<Fault>,
+    pub last_fault: Option<PythonException>,
     /// Whether the round limit ended the last round.
     pub limited: bool,
+    /// `executor:process`: the start method its pool used, as the interpreter named it.
+    pub start_method: Option<String>,
 }
 
 impl Cell {
@@ -103,12 +113,21 @@ impl Cell {
             retries,
             items,
             run_limit: None,
+            pool: None,
             interps: Vec::new(),
             left: Arc::new(AtomicUsize::new(0)),
             last_cpu_s: None,
             last_fault: None,
             limited: false,
+            start_method: None,
         }
+    }
+
+    /// An executor road's pool: started by `start` (`None`: the interpreter's default), each
+    /// task `chunksize` items (map mode's `executor:process`; 1 otherwise).
+    pub(crate) fn with_pool(mut self, start: Option<PoolStart>, chunksize: u64) -> Cell {
+        self.pool = Some((start, chunksize));
+        self
     }
 
     /// How many processes the function left running so far (each killed when its interpreter
@@ -118,7 +137,7 @@ impl Cell {
     }
 
     fn interp(&self) -> Result<Interp> {
-        Interp::start(&self.launch, Mode::Serve(self.road), &self.left)
+        Interp::start(&self.launch, WorkerMode::Serve(self.road), &self.left)
     }
 
     /// The longest the import of the user's file may take: `--timeout`, as for a part.
@@ -179,7 +198,7 @@ impl Cell {
             && self.road.sends()
             && let Some((at, kind)) = items.first_unpicklable()
         {
-            let fault = Fault {
+            let fault = PythonException {
                 kind: "PicklingError".to_string(),
                 message: format!(
                     "item {at} is a {kind}, which cannot be pickled, and {} receive their items \
@@ -213,6 +232,24 @@ impl Cell {
         }
         if self.road == Road::Subinterpreters {
             self.request(0, &format!("prepare {}", self.workers), &[])?;
+        }
+        if let (Some(kind), Some((start, _))) = (self.road.executor(), self.pool) {
+            let start = start.map_or("default", PoolStart::name);
+            let line = format!("xprepare {kind} {} {start}", self.workers);
+            let limit = self.import_limit().max(START_LIMIT);
+            let reply = self.interps[0]
+                .call(&line, &[], limit)
+                .map_err(|u| self.unanswered(u))?;
+            self.start_method = reply
+                .info
+                .first()
+                .and_then(|v| v.get("start_method"))
+                .and_then(|m| m.as_str())
+                .map(str::to_string);
+            // Its children are the pool's (its workers, and from 3.14 on the fork server and
+            // the resource tracker, which outlive the pool), not processes the function left:
+            // killed with it, never counted.
+            self.interps[0].pool_children = self.road == Road::ExecutorProcess;
         }
         Ok(t0.elapsed())
     }
@@ -256,8 +293,15 @@ impl Cell {
         Ok(())
     }
 
-    /// Stops the workers.
+    /// Stops the workers (an executor's pool shut down first, its workers ending as they
+    /// would in the user's program).
     pub(crate) fn stop(&mut self) {
+        if self.road.is_executor()
+            && let Some(host) = self.interps.first_mut()
+            && host.ready
+        {
+            let _ = host.call("xclose", &[], POOL_CLOSE_LIMIT);
+        }
         for interp in &mut self.interps {
             interp.quit();
         }
@@ -301,6 +345,10 @@ impl Cell {
     fn one_round(&mut self, t0: Instant) -> Result<(Answer, Duration)> {
         let map = self.items.is_some();
         let verb = match (self.road, map) {
+            (road, false) if road.is_executor() => "xrange".to_string(),
+            (road, true) if road.is_executor() => {
+                format!("xmap {}", self.pool.map_or(1, |(_, c)| c))
+            }
             (Road::Sequential, false) => "seq".to_string(),
             (Road::Sequential, true) => "mseq".to_string(),
             (Road::Threads, false) => format!("threads {}", self.workers),

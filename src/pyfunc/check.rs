@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::Target;
 use super::cell::START_LIMIT;
-use super::conn::{Event, Interp, Launch, Mode, Verdict, wait_readable};
+use super::conn::{CheckOutcome, Event, Interp, Launch, WorkerMode, wait_readable};
 use crate::error::{Error, Result};
 use crate::interrupt;
 
@@ -50,7 +50,7 @@ pub(crate) fn check(
     let program = launch.program.display().to_string();
     let file = launch.file.display().to_string();
     let left = Arc::new(AtomicUsize::new(0));
-    let mut interp = Interp::start(launch, Mode::Check, &left).map_err(|e| {
+    let mut interp = Interp::start(launch, WorkerMode::Check, &left).map_err(|e| {
         if e.is_limit() {
             e
         } else {
@@ -124,20 +124,20 @@ pub(crate) fn check(
         }
     };
     match verdict {
-        Ok(Verdict {
+        Ok(CheckOutcome {
             error: Some(why), ..
         }) => {
             interp.quit();
             Err(Error::invalid("python function", target.to_string(), why))
         }
-        Ok(Verdict {
+        Ok(CheckOutcome {
             source_error: Some(why),
             ..
         }) => {
             interp.quit();
             Err(Error::invalid("items", source.unwrap_or(""), why))
         }
-        Ok(Verdict {
+        Ok(CheckOutcome {
             gil_after_import,
             items,
             ..

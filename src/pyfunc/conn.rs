@@ -47,7 +47,7 @@ pub(crate) struct Launch {
 
 /// What an interpreter is started to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
+pub(crate) enum WorkerMode {
     /// Check the function once (`worker.py check`), its output kept for a message.
     Check,
     /// Serve parts on this road (`worker.py serve`).
@@ -60,7 +60,7 @@ const EVENTS_FD: i32 = 4;
 
 /// What the Python side reported about a failed part.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Fault {
+pub struct PythonException {
     /// The exception's type, e.g. `ValueError`; `TypeError` for a non-int answer.
     #[serde(rename = "type")]
     pub kind: String,
@@ -78,7 +78,7 @@ pub struct Fault {
     pub cross: Option<String>,
 }
 
-impl std::fmt::Display for Fault {
+impl std::fmt::Display for PythonException {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)?;
         let item = self.item.as_ref().map(|i| format!("on item {i}"));
@@ -93,7 +93,7 @@ impl std::fmt::Display for Fault {
 
 /// `check` mode's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub(crate) struct Verdict {
+pub(crate) struct CheckOutcome {
     /// What is wrong with the file or function, if anything.
     pub error: Option<String>,
     /// Whether the GIL was on once the file was imported, where the interpreter can say.
@@ -113,7 +113,7 @@ pub(crate) enum Event {
     /// The interpreter runs the script and reads the user's file from now on.
     Loading,
     /// `check` mode's verdict.
-    Checked(Verdict),
+    Checked(CheckOutcome),
     /// The function is loaded.
     Ready,
     /// A part has begun.
@@ -121,7 +121,7 @@ pub(crate) enum Event {
     /// A part's exact answer.
     Done(u64, BigInt),
     /// A part raised or returned a non-int.
-    Fail(u64, Fault),
+    Fail(u64, PythonException),
     /// Map mode: a chunk's results are kept in the interpreter.
     Ok(u64),
     /// Bytes for part or request `I`: item or result forms.
@@ -158,7 +158,7 @@ impl Event {
             "loading" => Ok(Event::Loading),
             "checked" => {
                 let text = line.strip_prefix("checked").unwrap_or("").trim();
-                serde_json::from_str::<Verdict>(text)
+                serde_json::from_str::<CheckOutcome>(text)
                     .map(Event::Checked)
                     .map_err(|e| format!("sent an unreadable check: {e}"))
             }
@@ -212,7 +212,7 @@ pub(crate) struct Reply {
 #[derive(Debug)]
 pub(crate) enum Unanswered {
     /// The worker said `fail`.
-    Fault(Fault),
+    Fault(PythonException),
     /// It ended, was stopped, or broke the protocol: how, in words.
     Gone(String),
     /// No `end` within the limit.
@@ -240,13 +240,20 @@ pub(crate) struct Interp {
     pub loading: Option<Instant>,
     /// Whether it said `ready`.
     pub ready: bool,
+    /// Whether its children are an executor's pool of its own (not the function's), so that
+    /// those killed with it are not counted as left by the function.
+    pub pool_children: bool,
 }
 
 impl Interp {
     /// Starts `launch` in `mode`; a served function's module sees the road in `PARLAB_ROAD`.
     /// The processes its function leaves are counted in `left` when it stops. A limit met
     /// while starting it (open files, processes) is an error naming the limit.
-    pub(crate) fn start(launch: &Launch, mode: Mode, left: &Arc<AtomicUsize>) -> Result<Interp> {
+    pub(crate) fn start(
+        launch: &Launch,
+        mode: WorkerMode,
+        left: &Arc<AtomicUsize>,
+    ) -> Result<Interp> {
         let what = format!("starting {}", launch.program.display());
         let limit = |e: std::io::Error| crate::limits::start_error(what.clone(), e, 0);
         let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| limit(e.into()));
@@ -255,10 +262,10 @@ impl Interp {
         let parent = std::process::id();
         let mut cmd = Command::new(&launch.program);
         let verb = match (mode, launch.source.is_some()) {
-            (Mode::Check, false) => "check",
-            (Mode::Check, true) => "check-map",
-            (Mode::Serve(_), false) => "serve",
-            (Mode::Serve(_), true) => "map",
+            (WorkerMode::Check, false) => "check",
+            (WorkerMode::Check, true) => "check-map",
+            (WorkerMode::Serve(_), false) => "serve",
+            (WorkerMode::Serve(_), true) => "map",
         };
         cmd.arg(&launch.script)
             .arg(verb)
@@ -268,7 +275,7 @@ impl Interp {
             .stdin(Stdio::null());
         let mut captured = None;
         match mode {
-            Mode::Serve(road) => {
+            WorkerMode::Serve(road) => {
                 // What the function prints goes where parlab's messages go.
                 let stderr = std::io::stderr()
                     .as_fd()
@@ -278,7 +285,7 @@ impl Interp {
                     .stdout(Stdio::from(stderr))
                     .stderr(Stdio::inherit());
             }
-            Mode::Check => {
+            WorkerMode::Check => {
                 let (out, into) = pipe()?;
                 let into_too = into.try_clone().map_err(limit)?;
                 cmd.stdout(Stdio::from(into)).stderr(Stdio::from(into_too));
@@ -346,6 +353,7 @@ impl Interp {
             started: Instant::now(),
             loading: None,
             ready: false,
+            pool_children: false,
         })
     }
 
@@ -534,7 +542,9 @@ impl Interp {
     fn sweep(&mut self) {
         if self.reaped.is_none() {
             let n = crate::child::kill_descendants(self.pid());
-            self.left.fetch_add(n, Ordering::Relaxed);
+            if !self.pool_children {
+                self.left.fetch_add(n, Ordering::Relaxed);
+            }
         }
     }
 
@@ -624,7 +634,7 @@ mod tests {
     fn protocol_lines_read_as_events() {
         assert_eq!(Event::parse("loading"), Ok(Event::Loading));
         let verdict = |error: Option<&str>, items| {
-            Ok(Event::Checked(Verdict {
+            Ok(Event::Checked(CheckOutcome {
                 error: error.map(str::to_string),
                 gil_after_import: None,
                 items,

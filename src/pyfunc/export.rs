@@ -1,12 +1,12 @@
 //! The report of `parlab python` as CSV (one row per interpreter, range, road and worker count,
 //! in map mode also chunk size) and as Markdown (the table and the recommendations); JSON is the
-//! [`Report`] itself.
+//! [`PythonReport`] itself.
 
-use super::{Mode, Report};
+use super::{Mode, PythonReport};
 use crate::error::{Error, Result};
 
 /// One CSV row per measured row, with a header; exact answers as decimal strings.
-pub fn to_csv(report: &Report) -> Result<String> {
+pub fn to_csv(report: &PythonReport) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let failed = |e: csv::Error| Error::io("writing CSV", std::io::Error::other(e));
     w.write_record([
@@ -62,7 +62,7 @@ pub fn to_csv(report: &Report) -> Result<String> {
 }
 
 /// The table and the recommendations as Markdown.
-pub fn to_markdown(report: &Report) -> String {
+pub fn to_markdown(report: &PythonReport) -> String {
     let map = report.mode == Mode::Map;
     let (title, second) = match &report.items {
         Some(items) if map => (

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::Road;
-use super::conn::{Event, Interp, Launch, Mode, TICK, Unanswered, wait_readable};
+use super::conn::{Event, Interp, Launch, TICK, Unanswered, WorkerMode, wait_readable};
 use super::forms::Forms;
 use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::span::Part;
@@ -63,7 +63,7 @@ impl Helper {
             // What the import leaves running is counted by the check and the cells already.
             interp: Interp::start(
                 launch,
-                Mode::Serve(Road::Sequential),
+                WorkerMode::Serve(Road::Sequential),
                 &Arc::new(AtomicUsize::new(0)),
             )?,
             source,

@@ -27,7 +27,7 @@ use super::cell::{Answer, Cell, RunLimit};
 use super::conn::Launch;
 use super::forms::Forms;
 use super::helper::Helper;
-use super::{Interpreter, Road, Settings};
+use super::{Interpreter, PythonOptions, Road};
 use crate::error::{Error, Result, WorkerCause};
 use crate::measure::ceiling::Probe;
 use crate::measure::rounds::{Pairing, order};
@@ -83,7 +83,7 @@ pub enum Failure {
 
 /// One row of the report: a road at a worker count on one interpreter.
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub struct PythonRow {
     /// The interpreter's label, e.g. `3.11.7` or `3.13.0t`.
     pub python: String,
     /// The range, `START..END` (in map mode, the items' positions).
@@ -98,6 +98,8 @@ pub struct Row {
     /// The exact answer, in decimal; absent when the row failed before answering, and in map
     /// mode (every item's result was checked; `error` is absent when all were equal).
     pub result: Option<String>,
+    /// `executor:process`: how its pool started its workers (`fork`, `forkserver`, `spawn`).
+    pub start_method: Option<String>,
     /// Seconds to start the workers and load the function (and make the subinterpreters;
     /// in map mode, hand one interpreter its items).
     pub startup_s: Option<f64>,
@@ -118,6 +120,9 @@ pub struct Row {
     pub runs: usize,
     /// Why the row failed, in one line.
     pub error: Option<String>,
+    /// The sequential baseline and the executor roads: the plain Python that runs FUNCTION as
+    /// this row did (`super::code`); absent for parlab's own roads and for a failed row.
+    pub code: Option<String>,
     #[serde(skip)]
     pub(crate) failure: Option<Failure>,
     /// Each measured run, in round order, with the baseline run of its round.
@@ -125,15 +130,22 @@ pub struct Row {
     pub(crate) samples: Vec<Sample>,
 }
 
-impl Row {
-    fn new(python: &str, range: Span, road: Road, workers: usize, chunksize: Option<u64>) -> Row {
-        Row {
+impl PythonRow {
+    fn new(
+        python: &str,
+        range: Span,
+        road: Road,
+        workers: usize,
+        chunksize: Option<u64>,
+    ) -> PythonRow {
+        PythonRow {
             python: python.to_string(),
             range: range.to_string(),
             road,
             workers,
             chunksize,
             result: None,
+            start_method: None,
             startup_s: None,
             median_s: None,
             speedup: None,
@@ -141,6 +153,7 @@ impl Row {
             cpus_busy: None,
             runs: 0,
             error: None,
+            code: None,
             failure: None,
             samples: Vec::new(),
         }
@@ -159,6 +172,10 @@ impl Row {
     /// `processes x4`, `threads x2 (chunks of 16)`.
     pub fn setting(&self) -> String {
         match self.chunksize {
+            // One item a task, whatever the chunk size: none to name.
+            Some(_) if self.road.is_executor() && self.road != Road::ExecutorProcess => {
+                format!("{} x{}", self.road, self.workers)
+            }
             Some(c) => format!("{} x{} (chunks of {c})", self.road, self.workers),
             None => format!("{} x{}", self.road, self.workers),
         }
@@ -172,8 +189,8 @@ impl Row {
         road: Road,
         workers: usize,
         speedup: Estimate,
-    ) -> Row {
-        let mut row = Row::new(python, Span::new(0, 0).unwrap(), road, workers, None);
+    ) -> PythonRow {
+        let mut row = PythonRow::new(python, Span::new(0, 0).unwrap(), road, workers, None);
         row.range = range.to_string();
         row.result = Some("0".to_string());
         row.startup_s = Some(0.1);
@@ -193,8 +210,14 @@ impl Row {
 
     /// A row that failed with `failure`, as the recommendation's tests need.
     #[cfg(test)]
-    pub(crate) fn failed(python: &str, range: &str, road: Road, workers: usize, f: Failure) -> Row {
-        let mut row = Row::new(python, Span::new(0, 0).unwrap(), road, workers, None);
+    pub(crate) fn failed(
+        python: &str,
+        range: &str,
+        road: Road,
+        workers: usize,
+        f: Failure,
+    ) -> PythonRow {
+        let mut row = PythonRow::new(python, Span::new(0, 0).unwrap(), road, workers, None);
         row.range = range.to_string();
         row.error = Some(format!("{}: it failed", row.name()));
         row.failure = Some(f);
@@ -204,7 +227,7 @@ impl Row {
 
 /// What the rounds tell, as they go.
 #[derive(Debug, Clone)]
-pub struct Progress {
+pub struct PythonProgress {
     /// Runs done.
     pub done: usize,
     /// Runs in all.
@@ -217,7 +240,7 @@ pub struct Progress {
 #[derive(Debug)]
 pub(crate) struct Measured {
     /// Rows in the order interpreter, range, road, workers (and chunk size).
-    pub rows: Vec<Row>,
+    pub rows: Vec<PythonRow>,
     /// Range mode: each interpreter's baseline answer at each range (interpreter-major).
     pub answers: Vec<Option<BigInt>>,
     /// Map mode: how many items each interpreter's SOURCE gave.
@@ -235,18 +258,18 @@ struct Slot {
     /// The group: its baseline is its first slot.
     group: usize,
     cell: Cell,
-    row: Row,
+    row: PythonRow,
 }
 
 /// Runs the measurement. `source` (SOURCE as the user wrote it) is given in map mode, whose
 /// launches carry it.
 pub(crate) fn measure(
-    settings: &Settings,
+    settings: &PythonOptions,
     pythons: &[Interpreter],
     launches: &[Launch],
     source: Option<&str>,
     notes: &mut Vec<String>,
-    progress: &mut dyn FnMut(&Progress),
+    progress: &mut dyn FnMut(&PythonProgress),
 ) -> Result<Measured> {
     let mut slots: Vec<Slot> = Vec::new();
     let mut groups: Vec<Group> = Vec::new();
@@ -257,7 +280,7 @@ pub(crate) fn measure(
         let mut items = None;
         let spans = match source {
             Some(shown) => {
-                progress(&Progress {
+                progress(&PythonProgress {
                     done: 0,
                     total: 0,
                     what: format!("loading the items on {}", py.label),
@@ -279,7 +302,7 @@ pub(crate) fn measure(
                 helper: if k == 0 { helper.take() } else { None },
             });
             let mut add = |road: Road, workers: usize, plan: Plan, chunksize: Option<u64>| {
-                let cell = Cell::new(
+                let mut cell = Cell::new(
                     road,
                     workers,
                     launches[p].clone(),
@@ -288,10 +311,13 @@ pub(crate) fn measure(
                     settings.retries,
                     items.clone(),
                 );
+                if road.is_executor() {
+                    cell = cell.with_pool(settings.start, chunksize.unwrap_or(1));
+                }
                 slots.push(Slot {
                     group: g,
                     cell,
-                    row: Row::new(&py.label, range, road, workers, chunksize),
+                    row: PythonRow::new(&py.label, range, road, workers, chunksize),
                 });
             };
             // The chunk sizes of the parallel cells, by worker count.
@@ -320,8 +346,25 @@ pub(crate) fn measure(
                     }
                     continue;
                 }
+                if road == Road::ExecutorInterpreter
+                    && py.subinterpreters.as_deref() != Some("concurrent.interpreters")
+                {
+                    if k == 0 {
+                        notes.push(format!(
+                            "{}: no InterpreterPoolExecutor (CPython 3.14 or later has it)",
+                            py.label
+                        ));
+                    }
+                    continue;
+                }
                 for &w in &settings.workers {
                     match source {
+                        // Their map takes one item a task whatever the chunk size: one row, its
+                        // results reported in chunks of the default size.
+                        Some(_) if road.is_executor() && road != Road::ExecutorProcess => {
+                            let c = default_chunksize(range.len(), w);
+                            add(road, w, Plan::chunks(range, c), Some(1));
+                        }
                         Some(_) => {
                             for c in sizes(w) {
                                 add(road, w, Plan::chunks(range, c), Some(c));
@@ -337,13 +380,16 @@ pub(crate) fn measure(
     let total = slots.len() * (1 + rounds);
     let mut done = 0;
     for slot in &mut slots {
-        progress(&Progress {
+        progress(&PythonProgress {
             done,
             total,
             what: format!("starting {}", slot.row.name()),
         });
         match slot.cell.start() {
-            Ok(t) => slot.row.startup_s = Some(t.as_secs_f64()),
+            Ok(t) => {
+                slot.row.startup_s = Some(t.as_secs_f64());
+                slot.row.start_method = slot.cell.start_method.clone();
+            }
             Err(e) => fail(&mut slot.row, &mut slot.cell, e)?,
         }
         done += 1;
@@ -381,7 +427,7 @@ pub(crate) fn measure(
                 if slots[s].row.error.is_some() {
                     continue;
                 }
-                progress(&Progress {
+                progress(&PythonProgress {
                     done,
                     total,
                     what: slots[s].row.name(),
@@ -436,6 +482,24 @@ pub(crate) fn measure(
             h.stop();
         }
     }
+    // How each interpreter's process pool started its workers, once.
+    let mut named: Vec<&str> = Vec::new();
+    for slot in &slots {
+        let row = &slot.row;
+        if let Some(m) = &row.start_method
+            && !named.contains(&row.python.as_str())
+        {
+            named.push(&row.python);
+            notes.push(format!(
+                "{}: executor:process starts its workers by {m}{}",
+                row.python,
+                match settings.start {
+                    Some(_) => " (--start)".to_string(),
+                    None => format!(", {}'s default (--start to choose)", row.python),
+                }
+            ));
+        }
+    }
     let mut rows = Vec::new();
     for mut slot in slots {
         slot.cell.stop();
@@ -483,7 +547,7 @@ pub(crate) fn measure(
 /// Once a group's baseline has run once: the default limit for every run of the group, and in
 /// map mode what the sequential results hold that `==` cannot compare, said in a note.
 fn first_baseline(
-    settings: &Settings,
+    settings: &PythonOptions,
     group: &mut Group,
     slots: &mut [Slot],
     mine: &[usize],
@@ -622,7 +686,7 @@ fn compare(
 }
 
 /// Records `e` as the row's failure and stops its workers; an interruption is passed on.
-fn fail(row: &mut Row, cell: &mut Cell, e: Error) -> Result<()> {
+fn fail(row: &mut PythonRow, cell: &mut Cell, e: Error) -> Result<()> {
     if e.interrupted_by().is_some() {
         return Err(e); // the workers are killed as the cells are dropped
     }

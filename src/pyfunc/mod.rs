@@ -15,7 +15,7 @@
 //!   bytes differ with `==` (`forms.rs`, `helper.rs`).
 //!
 //! The Python side is one script, `worker.py` beside this file, embedded in the binary and
-//! written to a new temporary file for each [`Lab`]. Before anything is measured, every
+//! written to a new temporary file for each [`PythonLab`]. Before anything is measured, every
 //! interpreter runs it once in `check` mode (`check.rs`): a syntax error, a missing function or
 //! one that cannot take two arguments is bad input. Then each cell (`cell.rs`) starts its worker
 //! interpreters in `serve` mode, which load the function once and answer requests on a
@@ -46,6 +46,7 @@
 pub mod advice;
 mod cell;
 mod check;
+mod code;
 mod conn;
 pub mod export;
 mod forms;
@@ -60,10 +61,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use advice::Recommendation;
-pub use conn::Fault;
+pub use conn::PythonException;
 pub use items::{DEFAULT_MAX_ITEMS, ItemSource};
-pub use measure::{Failure, Progress, Row};
-pub use target::{Road, Target};
+pub use measure::{Failure, PythonProgress, PythonRow};
+pub use target::{PoolStart, Road, Target};
 
 use crate::cpython::{Python, Script};
 use crate::error::Result;
@@ -76,7 +77,7 @@ pub const WORKER_SCRIPT: &str = include_str!("worker.py");
 /// What FUNCTION is called with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Calls {
-    /// `FUNCTION(start, end) -> int`, over the parts of [`Settings::ranges`].
+    /// `FUNCTION(start, end) -> int`, over the parts of [`PythonOptions::ranges`].
     Range,
     /// `FUNCTION(item)`, over the items of SOURCE.
     Map {
@@ -110,7 +111,7 @@ pub struct Items {
 
 /// What to measure, besides the function.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct PythonOptions {
     /// Range mode: the ranges cut into parts, each measured in full, in this order; the last is
     /// the one the recommendation is made for.
     pub ranges: Vec<Span>,
@@ -123,6 +124,8 @@ pub struct Settings {
     pub workers: Vec<usize>,
     /// Roads beside the sequential baseline.
     pub roads: Vec<Road>,
+    /// How `executor:process` starts its workers; `None`: the interpreter's default.
+    pub start: Option<PoolStart>,
     /// Unmeasured rounds first.
     pub warmup: usize,
     /// Measured rounds.
@@ -134,6 +137,31 @@ pub struct Settings {
     pub default_limit: bool,
     /// How often a failed part (or, on one interpreter, the round) runs again.
     pub retries: u32,
+}
+
+impl Default for PythonOptions {
+    /// `parlab python` without options: the range 0..1e6 split statically (map mode: about
+    /// four chunks per worker), 1, 2 and 4 workers on every road (parlab's and the executors'),
+    /// one warm-up round and 5 measured, each run within 10 times the sequential run or 10 s,
+    /// no retries.
+    fn default() -> Self {
+        PythonOptions {
+            ranges: vec![Span {
+                start: 0,
+                end: 1_000_000,
+            }],
+            split: Split::Static,
+            chunksizes: Vec::new(),
+            workers: vec![1, 2, 4],
+            roads: Road::DEFAULT.to_vec(),
+            start: None,
+            warmup: 1,
+            runs: 5,
+            timeout: None,
+            default_limit: true,
+            retries: 0,
+        }
+    }
 }
 
 /// "1 process", "3 processes".
@@ -176,7 +204,7 @@ impl Interpreter {
 
 /// Everything `parlab python` found: the JSON record of `--json`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct PythonReport {
     /// `FILE:FUNCTION`.
     pub function: String,
     /// `range` (`FUNCTION(start, end)`) or `map` (`FUNCTION(item)`).
@@ -196,7 +224,7 @@ pub struct Report {
     /// The interpreters.
     pub pythons: Vec<Interpreter>,
     /// One row per interpreter, road and worker count; the sequential baseline first.
-    pub rows: Vec<Row>,
+    pub rows: Vec<PythonRow>,
     /// What to use, and why: overall (with one interpreter, its own).
     pub recommendation: Option<Recommendation>,
     /// What to use on each interpreter, in the order they were named.
@@ -205,7 +233,7 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-impl Report {
+impl PythonReport {
     /// The first failed row's error, if any row failed.
     pub fn first_failure(&self) -> Option<&str> {
         self.rows.iter().find_map(|r| r.error.as_deref())
@@ -214,7 +242,7 @@ impl Report {
 
 /// A function checked on its interpreters, ready to be measured.
 #[derive(Debug)]
-pub struct Lab {
+pub struct PythonLab {
     target: Target,
     calls: Calls,
     pythons: Vec<Interpreter>,
@@ -223,7 +251,7 @@ pub struct Lab {
     notes: Vec<String>,
 }
 
-impl Lab {
+impl PythonLab {
     /// Writes the worker script and checks `target` on every interpreter, each with whether
     /// the user named it (rather than `all` finding it); each import may take `timeout` (else
     /// two minutes). A file that does not compile, a missing function, one that cannot take
@@ -236,7 +264,7 @@ impl Lab {
         calls: Calls,
         pythons: Vec<(Interpreter, bool)>,
         timeout: Option<Duration>,
-    ) -> Result<Lab> {
+    ) -> Result<PythonLab> {
         let script = Script::write("parlab-pyfunc", WORKER_SCRIPT)?;
         let mut kept = Vec::new();
         let mut notes = Vec::new();
@@ -311,7 +339,7 @@ impl Lab {
         if let (true, Some(e)) = (kept.is_empty(), first_failure) {
             return Err(e);
         }
-        Ok(Lab {
+        Ok(PythonLab {
             target,
             calls,
             pythons: kept,
@@ -329,9 +357,9 @@ impl Lab {
     /// an error here.
     pub fn measure(
         &self,
-        settings: &Settings,
-        progress: &mut dyn FnMut(&Progress),
-    ) -> Result<Report> {
+        settings: &PythonOptions,
+        progress: &mut dyn FnMut(&PythonProgress),
+    ) -> Result<PythonReport> {
         let words = source_words(&self.calls);
         let launches: Vec<conn::Launch> = self
             .pythons
@@ -357,7 +385,10 @@ impl Lab {
             &mut notes,
             progress,
         )?;
-        let rows = measured.rows;
+        let mut rows = measured.rows;
+        for row in &mut rows {
+            row.code = self.code(settings, row);
+        }
         let (mode, last, items, chunksize) = match &self.calls {
             Calls::Range => (
                 Mode::Range,
@@ -385,9 +416,15 @@ impl Lab {
                 )
             }
         };
-        let recommendations = advice::recommend(&rows, &last);
-        let recommendation = advice::overall(&rows, &recommendations, &last);
-        Ok(Report {
+        let mut recommendations = advice::recommend(&rows, &last);
+        let mut recommendation = advice::overall(&rows, &recommendations, &last);
+        for rec in recommendations.iter_mut().chain(recommendation.as_mut()) {
+            rec.code = rows
+                .iter()
+                .find(|r| rec.is(r) && r.range == last)
+                .and_then(|r| r.code.clone());
+        }
+        Ok(PythonReport {
             function: self.target.to_string(),
             mode,
             range: last,
@@ -407,6 +444,30 @@ impl Lab {
             recommendations,
             notes,
         })
+    }
+}
+
+impl PythonLab {
+    /// The code that runs FUNCTION as `row` did: an executor's or the plain loop's; none for
+    /// parlab's own roads, or a row that failed.
+    fn code(&self, settings: &PythonOptions, row: &PythonRow) -> Option<String> {
+        if (row.road != Road::Sequential && !row.road.is_executor()) || row.error.is_some() {
+            return None;
+        }
+        let plan = match self.calls {
+            Calls::Range => Some(settings.split.plan(row.range.parse().ok()?, row.workers)),
+            Calls::Map { .. } => None,
+        };
+        Some(code::code(&code::Recipe {
+            target: &self.target,
+            calls: &self.calls,
+            python: &row.python,
+            road: row.road,
+            workers: row.workers,
+            chunksize: row.chunksize,
+            start_method: row.start_method.as_deref(),
+            plan,
+        }))
     }
 }
 

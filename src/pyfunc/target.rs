@@ -97,27 +97,54 @@ impl std::fmt::Display for Target {
     }
 }
 
-/// How the parts run.
+/// How the parts run: parlab's own roads (what each kind of parallelism can give at best), and
+/// the standard library's executors driven as a user's code drives them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Road {
     /// One after another in the interpreter's main thread: the baseline.
+    #[serde(rename = "sequential")]
     Sequential,
     /// N threads in one interpreter.
+    #[serde(rename = "threads")]
     Threads,
     /// N worker interpreters, one part at a time each.
+    #[serde(rename = "processes")]
     Processes,
     /// N subinterpreters of one interpreter, each with its own GIL (CPython 3.12+).
+    #[serde(rename = "subinterpreters")]
     Subinterpreters,
+    /// `concurrent.futures.ThreadPoolExecutor(max_workers=N).map`.
+    #[serde(rename = "executor:thread")]
+    ExecutorThread,
+    /// `concurrent.futures.ProcessPoolExecutor(max_workers=N).map(..., chunksize=C)`, started by
+    /// the interpreter's default start method or `--start`'s.
+    #[serde(rename = "executor:process")]
+    ExecutorProcess,
+    /// `concurrent.futures.InterpreterPoolExecutor(max_workers=N).map` (CPython 3.14+).
+    #[serde(rename = "executor:interpreter")]
+    ExecutorInterpreter,
 }
 
 impl Road {
     /// Every road.
-    pub const ALL: [Road; 4] = [
+    pub const ALL: [Road; 7] = [
         Road::Sequential,
         Road::Threads,
         Road::Processes,
         Road::Subinterpreters,
+        Road::ExecutorThread,
+        Road::ExecutorProcess,
+        Road::ExecutorInterpreter,
+    ];
+
+    /// The roads measured where `--roads` is not given: all but the baseline, which always runs.
+    pub const DEFAULT: [Road; 6] = [
+        Road::Threads,
+        Road::Processes,
+        Road::Subinterpreters,
+        Road::ExecutorThread,
+        Road::ExecutorProcess,
+        Road::ExecutorInterpreter,
     ];
 
     /// Its name on the command line and in records.
@@ -127,16 +154,64 @@ impl Road {
             Road::Threads => "threads",
             Road::Processes => "processes",
             Road::Subinterpreters => "subinterpreters",
+            Road::ExecutorThread => "executor:thread",
+            Road::ExecutorProcess => "executor:process",
+            Road::ExecutorInterpreter => "executor:interpreter",
         }
     }
 
     /// Whether the road sends items and results between interpreters, pickled (processes,
-    /// subinterpreters), where the others keep them in one interpreter's memory.
+    /// subinterpreters and their executors), where the others keep them in one interpreter's
+    /// memory.
     pub fn sends(self) -> bool {
-        matches!(self, Road::Processes | Road::Subinterpreters)
+        matches!(
+            self,
+            Road::Processes
+                | Road::Subinterpreters
+                | Road::ExecutorProcess
+                | Road::ExecutorInterpreter
+        )
     }
 
-    /// Reads `threads,processes,...`; `sequential`, the baseline, always runs and is not named.
+    /// Whether the road is one of the standard library's executors.
+    pub fn is_executor(self) -> bool {
+        self.executor().is_some()
+    }
+
+    /// The executor's kind as the worker script names it (`thread`, `process`, `interpreter`),
+    /// for an executor road.
+    pub(crate) fn executor(self) -> Option<&'static str> {
+        match self {
+            Road::ExecutorThread => Some("thread"),
+            Road::ExecutorProcess => Some("process"),
+            Road::ExecutorInterpreter => Some("interpreter"),
+            _ => None,
+        }
+    }
+
+    /// The executor's class in `concurrent.futures`, for an executor road.
+    pub fn executor_class(self) -> Option<&'static str> {
+        match self {
+            Road::ExecutorThread => Some("ThreadPoolExecutor"),
+            Road::ExecutorProcess => Some("ProcessPoolExecutor"),
+            Road::ExecutorInterpreter => Some("InterpreterPoolExecutor"),
+            _ => None,
+        }
+    }
+
+    /// parlab's own road of the same kind of parallelism: what the executor could reach at
+    /// best.
+    pub fn own(self) -> Road {
+        match self {
+            Road::ExecutorThread => Road::Threads,
+            Road::ExecutorProcess => Road::Processes,
+            Road::ExecutorInterpreter => Road::Subinterpreters,
+            other => other,
+        }
+    }
+
+    /// Reads `threads,executor:process,...`; `sequential`, the baseline, always runs and is not
+    /// named.
     pub fn parse_list(s: &str) -> Result<Vec<Road>> {
         let mut roads = Vec::new();
         for word in s.split(',').map(str::trim) {
@@ -145,7 +220,8 @@ impl Road {
                 return Err(Error::invalid(
                     "road",
                     word,
-                    "threads, processes or subinterpreters (the sequential baseline always runs)",
+                    "threads, processes, subinterpreters, executor:thread, executor:process or \
+                     executor:interpreter (the sequential baseline always runs)",
                 ));
             }
             if !roads.contains(&road) {
@@ -157,6 +233,34 @@ impl Road {
 }
 
 by_name!(Road, "road", Road::ALL);
+
+/// How `executor:process` starts its workers where `--start` says (else by the interpreter's
+/// default: `fork` on Linux before 3.14, `forkserver` from 3.14 on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PoolStart {
+    /// `fork`: a copy of the parent.
+    Fork,
+    /// `forkserver`: forked from a server process started once.
+    ForkServer,
+    /// `spawn`: a fresh interpreter.
+    Spawn,
+}
+
+impl PoolStart {
+    /// Every start method.
+    pub const ALL: [PoolStart; 3] = [PoolStart::Fork, PoolStart::ForkServer, PoolStart::Spawn];
+
+    /// Its name, as `multiprocessing` has it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolStart::Fork => "fork",
+            PoolStart::ForkServer => "forkserver",
+            PoolStart::Spawn => "spawn",
+        }
+    }
+}
+
+by_name!(PoolStart, "start method", PoolStart::ALL);
 
 #[cfg(test)]
 mod tests {
@@ -184,6 +288,11 @@ mod tests {
     }
 
     #[test]
+    fn start_methods_are_named_as_multiprocessing_names_them() {
+        crate::named::assert_names_round_trip(&PoolStart::ALL, "vfork", "forkserver");
+    }
+
+    #[test]
     fn roads_parse_without_the_baseline() {
         assert_eq!(
             Road::parse_list("threads,processes,threads").unwrap(),
@@ -192,5 +301,16 @@ mod tests {
         assert!(Road::parse_list("sequential").unwrap_err().is_usage());
         let e = Road::parse_list("fibers").unwrap_err();
         assert!(e.to_string().contains("subinterpreters"), "{e}");
+        assert_eq!(
+            Road::parse_list("executor:process, executor:thread").unwrap(),
+            vec![Road::ExecutorProcess, Road::ExecutorThread]
+        );
+        for road in Road::ALL {
+            let json = serde_json::to_string(&road).unwrap();
+            assert_eq!(json, format!("\"{road}\""));
+            assert_eq!(road.name().parse::<Road>().unwrap(), road);
+            assert_eq!(road.is_executor(), road.executor_class().is_some());
+            assert!(!road.own().is_executor());
+        }
     }
 }

@@ -49,6 +49,7 @@ import inspect
 import json
 import operator
 import os
+import re
 import signal
 import sys
 import threading
@@ -337,12 +338,185 @@ class Subinterpreters(object):
         chan.say("end", "%.9f" % (time.process_time() - cpu0))
 
 
+# Executor roads: the standard library's executors, as the user's own code would use them, in
+# this interpreter (the host). `xprepare KIND N START` makes the pool (KIND thread, process or
+# interpreter; START a start method or "default") and starts its N workers, each importing the
+# function's module, as the first calls of the user's code would: start-up is timed apart from
+# the runs; it answers "info JSON" ({"start_method": ...}) and "end". Then
+#
+#   xclose                      shuts the pool down, its workers ending; "end"
+#   xrange I:A:B,...            FUNCTION(A, B) for every part, by pool.map(FUNCTION, starts,
+#                               ends): "start I" as a part's turn comes, "done I VALUE", "end"
+#   xmap CHUNK I:A:B,...        pool.map(FUNCTION, items, chunksize=CHUNK) (process; the others
+#                               take one item a task); "ok I" once chunk I's results are in,
+#                               "end"; the results are kept for "results"
+#
+# "start I" cannot be seen inside an executor: the first N chunks are said to start as the map
+# begins, and each further one as the chunk N before it is in, so that a chunk whose results do
+# not come is seen by parlab's timeout.
+
+EXECUTOR_CLASSES = {"thread": "ThreadPoolExecutor", "process": "ProcessPoolExecutor",
+                    "interpreter": "InterpreterPoolExecutor"}
+PICKLE_FAILURE = re.compile(r"(?:cannot|can't) pickle '?([\w.<>]+)'? object")
+
+
+class ExecutorHost(object):
+    """One executor of the standard library, made as the user's code makes it."""
+
+    def __init__(self, kind, n, start, path):
+        import concurrent.futures
+
+        cls = getattr(concurrent.futures, EXECUTOR_CLASSES[kind], None)
+        if cls is None:
+            raise SystemExit("concurrent.futures has no %s in Python %s" % (
+                EXECUTOR_CLASSES[kind], sys.version.split()[0]))
+        kwargs = {"max_workers": n}
+        self.method = None
+        if kind == "process":
+            import multiprocessing
+
+            if start != "default":
+                if sys.version_info < (3, 7):
+                    raise SystemExit("ProcessPoolExecutor takes a start method (mp_context) "
+                                     "from Python 3.7 on")
+                kwargs["mp_context"] = multiprocessing.get_context(start)
+                self.method = start
+            else:
+                self.method = multiprocessing.get_start_method()
+        if kind == "interpreter":
+            # A subinterpreter's sys.path is made from the interpreter's start-up settings, not
+            # from this one's sys.path: the function's folder is added in each, as the code to
+            # paste does.
+            import site
+
+            kwargs["initializer"] = site.addsitedir
+            kwargs["initargs"] = (os.path.dirname(os.path.abspath(path)),)
+        self.kind, self.n = kind, n
+        self.pool = cls(**kwargs)
+        # Every worker started and the module imported (each busy a moment, so that the next
+        # task starts another worker rather than waiting for this one).
+        stem = os.path.splitext(os.path.basename(path))[0]
+        code = "import %s\nimport time\ntime.sleep(0.05)\n" % stem
+        for f in [self.pool.submit(exec, code, {}) for _ in range(n)]:
+            f.result()
+
+    def close(self):
+        try:
+            self.pool.shutdown(wait=True)
+        except BaseException:
+            pass
+
+    def fault(self, e, tb, item=None):
+        """The failure's JSON: where the remote traceback says it was raised, for a process;
+        the type of a value that could not be pickled, where that was the failure."""
+        # The last frame outside concurrent.futures, which only re-raises.
+        inside = os.sep + os.path.join("concurrent", "futures") + os.sep
+        frames = [f for f in traceback.extract_tb(tb) if inside not in f[0]]
+        place = ""
+        if frames:
+            f = frames[-1]
+            place = "%s:%d in %s" % (os.path.basename(f[0]), f[1], f[2])
+            if f[3]:
+                place += ": " + f[3].strip()
+        cause = getattr(e, "__cause__", None)
+        if cause is not None and type(cause).__name__ == "_RemoteTraceback":
+            frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)\n\s*(.*)', str(cause))
+            if frames:
+                f = frames[-1]
+                place = "%s:%s in %s: %s" % (os.path.basename(f[0]), f[1], f[2], f[3].strip())
+        message = str(e)
+        if type(e).__name__ == "BrokenProcessPool" and cause is not None:
+            # 3.15 names the worker that died: "Process 123 terminated abruptly with exit code 3".
+            said = str(cause).strip().strip("'").strip()
+            if said:
+                message = "%s (%s)" % (message, said)
+        cross = None
+        found = PICKLE_FAILURE.search(message)
+        if found and "pickl" in (type(e).__name__ + message).lower():
+            cross = found.group(1)
+        return fault_json(type(e).__name__, message, place, item, cross)
+
+    def turns(self, chan, parts):
+        """Says the first N parts start; returns the function saying the next one's turn once
+        part `idx` is in."""
+        for p in parts[:self.n]:
+            chan.say("start", p[0])
+
+        def next_turn(idx):
+            if idx + self.n < len(parts):
+                chan.say("start", parts[idx + self.n][0])
+        return next_turn
+
+    def run_range(self, chan, fn, parts):
+        cpu0 = time.process_time()
+        next_turn = self.turns(chan, parts)
+        results = self.pool.map(fn, [a for _, a, _ in parts], [b for _, _, b in parts])
+        for idx, (i, a, b) in enumerate(parts):
+            try:
+                value = next(results)
+            except BaseException as e:
+                chan.say("fail", i, self.fault(e, sys.exc_info()[2]))
+                break
+            if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+                info = {"type": "TypeError", "where": "",
+                        "message": "returned a %s, not an int" % type(value).__name__}
+                chan.say("fail", i, json.dumps(info))
+                break
+            chan.say("done", i, str(operator.index(value)))
+            next_turn(idx)
+        self.end(chan, cpu0)
+
+    def run_map(self, chan, fn, parts, items, chunksize):
+        """The items through pool.map; returns their results by chunk."""
+        cpu0 = time.process_time()
+        kwargs = {"chunksize": chunksize} if self.kind == "process" else {}
+        next_turn = self.turns(chan, parts)
+        out = {}
+        results = self.pool.map(fn, items, **kwargs)
+        for idx, (i, a, b) in enumerate(parts):
+            values = []
+            try:
+                for k in range(a, b):
+                    values.append(next(results))
+            except BaseException as e:
+                item = "%d: %s" % (k, short_repr(items[k], 60)) if chunksize == 1 or \
+                    self.kind != "process" else None
+                chan.say("fail", i, self.fault(e, sys.exc_info()[2], item))
+                break
+            out[i] = values
+            chan.say("ok", i)
+            next_turn(idx)
+        self.end(chan, cpu0)
+        return out
+
+    def end(self, chan, cpu0):
+        # A process pool's work is done in other processes: this one's CPU time says nothing.
+        if self.kind == "process":
+            chan.say("end")
+        else:
+            chan.say("end", "%.9f" % (time.process_time() - cpu0))
+
+
+def prepare_executor(chan, words, path):
+    """`xprepare KIND N START`: the host, and its start method said; None, said as a failure,
+    where the executor cannot be made."""
+    try:
+        host = ExecutorHost(words[1], int(words[2]), words[3], path)
+    except BaseException as e:
+        chan.say("fail", 0, fault_json(type(e).__name__, str(e), where(sys.exc_info()[2])))
+        return None
+    chan.say("info", json.dumps({"start_method": host.method}))
+    chan.say("end")
+    return host
+
+
 def serve(path, name):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     chan = Channel()
     chan.say("loading")
     fn = load(path, name)
     subs = None
+    pool = None
     chan.say("ready")
     for line in requests():
         words = line.split()
@@ -364,10 +538,21 @@ def serve(path, name):
                 chan.say("end")
             else:
                 subs.round(chan, parse_parts(words[2] if len(words) > 2 else ""))
+        elif words[0] == "xprepare":
+            pool = prepare_executor(chan, words, path)
+        elif words[0] == "xclose":
+            if pool is not None:
+                pool.close()
+                pool = None
+            chan.say("end")
+        elif words[0] == "xrange":
+            pool.run_range(chan, fn, parse_parts(words[1] if len(words) > 1 else ""))
         elif words[0] == "quit":
             break
     if subs is not None:
         subs.close()
+    if pool is not None:
+        pool.close()
 
 
 # Map mode: FUNCTION(item) for each item of SOURCE, in chunks of items.
@@ -413,7 +598,6 @@ def serve(path, name):
 #     info JSON                  an answer of load, reference or judge
 
 import pickle
-import re
 import struct
 
 PROTOCOL = pickle.DEFAULT_PROTOCOL
@@ -922,6 +1106,7 @@ def serve_map(path, name, words):
     items, blob, starts = [], b"", [0]
     last = (None, [])  # the last round's results: by chunk, and its chunks in order
     subs = None
+    pool = None
 
     def source_failed(e):
         chan.say("fail", 0, fault_json("SourceError", str(e)))
@@ -974,6 +1159,16 @@ def serve_map(path, name, words):
             cpu0 = time.process_time()
             last = (map_in_subinterpreters(chan, subs, parts, blob, starts), parts)
             chan.say("end", "%.9f" % (time.process_time() - cpu0))
+        elif verb == "xprepare":
+            pool = prepare_executor(chan, words_in, path)
+        elif verb == "xclose":
+            if pool is not None:
+                pool.close()
+                pool = None
+            chan.say("end")
+        elif verb == "xmap":
+            parts = parse_parts(words_in[2] if len(words_in) > 2 else "")
+            last = (pool.run_map(chan, fn, parts, items, int(words_in[1])), parts)
         elif verb == "results":
             by_chunk, parts = last
             out = []
@@ -1004,6 +1199,8 @@ def serve_map(path, name, words):
             break
     if subs is not None:
         subs.close()
+    if pool is not None:
+        pool.close()
 
 
 def check_and_wait(path, name, words=None):

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::export::Exporter;
-use crate::bench::{Cell, Report};
+use crate::bench::{BenchCell, BenchReport};
 use crate::error::{Error, Result};
 
 /// CSV export.
@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 pub struct Csv;
 
 #[derive(Serialize)]
-struct Row<'a> {
+struct CsvRow<'a> {
     kernel: &'a str,
     range_start: u64,
     range_end: u64,
@@ -50,9 +50,9 @@ struct Row<'a> {
     status: &'a str,
 }
 
-impl<'a> From<&'a Cell> for Row<'a> {
-    fn from(c: &'a Cell) -> Self {
-        Row {
+impl<'a> From<&'a BenchCell> for CsvRow<'a> {
+    fn from(c: &'a BenchCell) -> Self {
+        CsvRow {
             kernel: &c.kernel,
             range_start: c.range.start,
             range_end: c.range.end,
@@ -98,11 +98,11 @@ impl Exporter for Csv {
         "csv"
     }
 
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+    fn render(&self, report: &BenchReport) -> Result<Vec<u8>> {
         let fail = |e: csv::Error| Error::io("rendering CSV", std::io::Error::other(e));
         let mut w = csv::Writer::from_writer(Vec::new());
         for cell in &report.cells {
-            w.serialize(Row::from(cell)).map_err(fail)?;
+            w.serialize(CsvRow::from(cell)).map_err(fail)?;
         }
         w.into_inner()
             .map_err(|e| Error::io("rendering CSV", std::io::Error::other(e.to_string())))

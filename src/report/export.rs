@@ -1,6 +1,6 @@
-//! Exporters: one file format each, behind one trait, all rendering the same [`Report`].
+//! Exporters: one file format each, behind one trait, all rendering the same [`BenchReport`].
 
-use crate::bench::Report;
+use crate::bench::BenchReport;
 use crate::error::Result;
 use crate::report::output::Output;
 
@@ -10,11 +10,11 @@ pub trait Exporter {
     fn name(&self) -> &'static str;
 
     /// The report as the file's bytes.
-    fn render(&self, report: &Report) -> Result<Vec<u8>>;
+    fn render(&self, report: &BenchReport) -> Result<Vec<u8>>;
 
     /// Renders and writes to `to`: a file atomically, standard output or a special file in
     /// place.
-    fn write(&self, report: &Report, to: &Output) -> Result<()> {
+    fn write(&self, report: &BenchReport, to: &Output) -> Result<()> {
         to.write(&self.render(report)?)
     }
 }

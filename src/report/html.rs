@@ -7,7 +7,7 @@ use super::markdown::{
     COLUMNS, cells_of, comparison_lines, findings, machine_lines, shown_columns,
 };
 use super::speedup::SpeedupPlot;
-use crate::bench::Report;
+use crate::bench::BenchReport;
 use crate::error::Result;
 
 /// HTML export.
@@ -64,7 +64,7 @@ impl Exporter for Html {
         "html"
     }
 
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+    fn render(&self, report: &BenchReport) -> Result<Vec<u8>> {
         let mut s = String::new();
         let _ = write!(
             s,
@@ -137,7 +137,7 @@ impl Exporter for Html {
 }
 
 /// What the ceiling is and what it cost, when one was measured.
-fn ceiling_note(report: &Report) -> Option<String> {
+fn ceiling_note(report: &BenchReport) -> Option<String> {
     let at = report.ceilings.at.first()?;
     Some(format!(
         "The ceiling is what a perfectly parallel loop (the count loop on every worker, nothing \

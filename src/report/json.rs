@@ -1,7 +1,7 @@
 //! `--export-json`: the report as one JSON document, schema in docs/bench-json.md.
 
 use super::export::Exporter;
-use crate::bench::Report;
+use crate::bench::BenchReport;
 use crate::error::{Error, Result};
 
 /// JSON export.
@@ -13,7 +13,7 @@ impl Exporter for Json {
         "json"
     }
 
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+    fn render(&self, report: &BenchReport) -> Result<Vec<u8>> {
         let mut out = serde_json::to_vec_pretty(report)
             .map_err(|e| Error::io("rendering JSON", std::io::Error::other(e)))?;
         out.push(b'\n');

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::export::Exporter;
-use crate::bench::{Cell, Report};
+use crate::bench::{BenchCell, BenchReport};
 use crate::error::Result;
 use crate::escape::controls;
 use crate::units::seconds;
@@ -31,7 +31,7 @@ pub const COLUMNS: [&str; 13] = [
 
 /// The [`COLUMNS`] with something to show in report `r`: a column whose every cell is "-" is
 /// left out, and "wall vs baseline" without `--baseline`. Indices into [`COLUMNS`], in order.
-pub fn shown_columns(r: &Report) -> Vec<usize> {
+pub fn shown_columns(r: &BenchReport) -> Vec<usize> {
     let rows: Vec<[String; 13]> = r.cells.iter().map(cells_of).collect();
     (0..COLUMNS.len())
         .filter(|&i| match COLUMNS[i] {
@@ -44,7 +44,7 @@ pub fn shown_columns(r: &Report) -> Vec<usize> {
 }
 
 /// A cell's table row, as plain strings.
-pub fn cells_of(c: &Cell) -> [String; 13] {
+pub fn cells_of(c: &BenchCell) -> [String; 13] {
     let wall = c.wall.map_or("-".into(), |w| {
         format!("{} (± {})", seconds(w.median), seconds(w.stddev))
     });
@@ -94,7 +94,7 @@ pub fn cells_of(c: &Cell) -> [String; 13] {
 
 /// With `--baseline`: what the run is compared with and how the machines differ, shown before
 /// the table; empty without a baseline.
-pub fn comparison_lines(r: &Report) -> Vec<String> {
+pub fn comparison_lines(r: &BenchReport) -> Vec<String> {
     let Some(c) = &r.comparison else {
         return Vec::new();
     };
@@ -117,7 +117,7 @@ pub fn comparison_lines(r: &Report) -> Vec<String> {
 /// What the figures say beyond the table: the cells on one side only and the gate's verdicts
 /// with `--baseline`, how the serial fraction moves with the workers, and the break-even. One
 /// paragraph per line; none when there is nothing to say.
-pub fn findings(r: &Report) -> Vec<String> {
+pub fn findings(r: &BenchReport) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(c) = &r.comparison {
         if !c.only_here.is_empty() {
@@ -162,7 +162,7 @@ pub fn findings(r: &Report) -> Vec<String> {
 }
 
 /// The machine section as lines of text.
-pub fn machine_lines(r: &Report) -> Vec<String> {
+pub fn machine_lines(r: &BenchReport) -> Vec<String> {
     let m = &r.machine;
     let mut lines = vec![
         format!(
@@ -236,7 +236,7 @@ impl Exporter for Markdown {
         "markdown"
     }
 
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+    fn render(&self, report: &BenchReport) -> Result<Vec<u8>> {
         let mut s = String::from("# parlab bench\n\n");
         for line in machine_lines(report)
             .into_iter()

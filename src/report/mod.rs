@@ -24,12 +24,12 @@ mod export_tests {
     use super::markdown::Markdown;
     use super::speedup::SpeedupPlot;
     use crate::backend::BackendKind;
-    use crate::bench::{Cell, Estimate, Machine, Report, Run, Settings, Summary};
+    use crate::bench::{BenchCell, BenchReport, Estimate, Machine, Run, SampleSummary, Settings};
     use crate::span::Span;
 
     /// A fixed report: a baseline, two thread cells, one cell with a wrong answer.
-    fn fixture() -> Report {
-        let cell = |backend, workers, baseline, median: f64, speedup: Option<f64>| Cell {
+    fn fixture() -> BenchReport {
+        let cell = |backend, workers, baseline, median: f64, speedup: Option<f64>| BenchCell {
             kernel: "count".into(),
             range: Span {
                 start: 0,
@@ -52,7 +52,7 @@ mod export_tests {
                 };
                 3
             ],
-            wall: Some(Summary {
+            wall: Some(SampleSummary {
                 median,
                 mean: median,
                 stddev: median / 100.0,
@@ -101,7 +101,7 @@ mod export_tests {
         let mut wrong = cell(BackendKind::Pool, 2, false, 0.0065, Some(2.0));
         wrong.mismatches = 1;
         wrong.errors = vec!["wrong answer 99999999 (expected 100000000)".into()];
-        Report {
+        BenchReport {
             schema: 2,
             parlab_version: "0.1.0".into(),
             started_unix_s: 1_800_000_000.0,
@@ -159,7 +159,7 @@ mod export_tests {
     fn json_snapshot_and_round_trip() {
         let json = text(&Json);
         insta::assert_snapshot!(json);
-        let back: Report = serde_json::from_str(&json).unwrap();
+        let back: BenchReport = serde_json::from_str(&json).unwrap();
         assert_eq!(back, fixture());
     }
 

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use super::export::Exporter;
 use super::plot::{COLORS, draw_legend, legend_dashed, legend_line, svg_document, titled};
 use crate::backend::BackendKind;
-use crate::bench::{Cell, Estimate, Report};
+use crate::bench::{BenchCell, BenchReport, Estimate};
 use crate::error::Result;
 
 /// The speedup plot.
@@ -26,7 +26,10 @@ type Point = (f64, f64, f64, f64);
 
 /// The plot's lines: label and points, of the speedup `pick` takes from each cell (this run's,
 /// or the baseline report's).
-fn lines(report: &Report, pick: fn(&Cell) -> Option<Estimate>) -> Vec<(String, Vec<Point>)> {
+fn lines(
+    report: &BenchReport,
+    pick: fn(&BenchCell) -> Option<Estimate>,
+) -> Vec<(String, Vec<Point>)> {
     let jobs: std::collections::BTreeSet<(String, String)> = report
         .cells
         .iter()
@@ -35,7 +38,7 @@ fn lines(report: &Report, pick: fn(&Cell) -> Option<Estimate>) -> Vec<(String, V
     let mut out: Vec<(String, Vec<Point>)> = Vec::new();
     // The baseline (sequential, one worker) starts the sequential line when sequential was
     // benchmarked at other worker counts too; otherwise it is only the reference.
-    let sequential_line = |c: &&Cell| {
+    let sequential_line = |c: &&BenchCell| {
         report.cells.iter().any(|o| {
             !o.baseline
                 && o.backend == BackendKind::Sequential
@@ -67,7 +70,7 @@ fn lines(report: &Report, pick: fn(&Cell) -> Option<Estimate>) -> Vec<(String, V
 }
 
 /// The baseline report's lines (empty without `--baseline`).
-fn lines_of_baseline(report: &Report) -> Vec<(String, Vec<Point>)> {
+fn lines_of_baseline(report: &BenchReport) -> Vec<(String, Vec<Point>)> {
     if report.comparison.is_none() {
         return Vec::new();
     }
@@ -76,7 +79,7 @@ fn lines_of_baseline(report: &Report) -> Vec<(String, Vec<Point>)> {
 
 impl SpeedupPlot {
     /// The plot as an SVG document.
-    pub fn svg(&self, report: &Report) -> Result<String> {
+    pub fn svg(&self, report: &BenchReport) -> Result<String> {
         let lines = lines(report, |c| c.speedup);
         let baseline_lines = lines_of_baseline(report);
         let max_workers = report
@@ -182,7 +185,7 @@ impl Exporter for SpeedupPlot {
         "svg"
     }
 
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+    fn render(&self, report: &BenchReport) -> Result<Vec<u8>> {
         Ok(self.svg(report)?.into_bytes())
     }
 }

@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use super::row::{Metric, Row, Variant, Who};
+use super::row::{Metric, ReproduceRow, Variant, Who};
 use crate::backend::BackendKind;
 use crate::backend::gil::GilStats;
 use crate::backend::gil::convoy::Convoy;
@@ -234,7 +234,7 @@ impl Fidelity {
 
 /// Wall time of `variant` over 1 thread in `who`'s rows (1 / its speedup), with the interval
 /// the row's paired speedup gives.
-fn over_one(rows: &[Row], who: &Who, variant: Variant) -> Option<Estimate> {
+fn over_one(rows: &[ReproduceRow], who: &Who, variant: Variant) -> Option<Estimate> {
     let s = rows
         .iter()
         .find(|r| r.who == *who && r.variant == variant)?
@@ -245,7 +245,7 @@ fn over_one(rows: &[Row], who: &Who, variant: Variant) -> Option<Estimate> {
 /// The fidelity table: for each interpreter with a GIL, its model's value beside its own for
 /// every measure both have.
 pub fn table(
-    rows: &[Row],
+    rows: &[ReproduceRow],
     pythons: &[PythonProbe],
     gil: &ModelProbe,
     legacy: &ModelProbe,
@@ -296,7 +296,7 @@ pub fn table(
 
 /// One interpreter's speedups at 2 workers, for the closing summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Summary {
+pub struct SpeedupSummary {
     /// The interpreter, e.g. `CPython 3.12.1`.
     pub python: String,
     /// 2 threads against 1 thread.
@@ -308,8 +308,8 @@ pub struct Summary {
 }
 
 /// Every CPython family's speedups at 2 workers, in the rows' order.
-pub fn summary(rows: &[Row]) -> Vec<Summary> {
-    let mut out: Vec<Summary> = Vec::new();
+pub fn summary(rows: &[ReproduceRow]) -> Vec<SpeedupSummary> {
+    let mut out: Vec<SpeedupSummary> = Vec::new();
     for r in rows {
         let Who::CPython { .. } = &r.who else {
             continue;
@@ -323,7 +323,7 @@ pub fn summary(rows: &[Row]) -> Vec<Summary> {
                 .find(|x| x.who == r.who && x.variant == v)
                 .and_then(|x| x.speedup)
         };
-        out.push(Summary {
+        out.push(SpeedupSummary {
             python: family,
             threads: at(Variant::Threads(2)),
             processes: at(Variant::Processes(2)),

@@ -1,15 +1,15 @@
 //! The measuring: parlab's backends and CPython run the rows and probes of the experiment,
 //! each announced to the progress callback before it starts.
 //!
-//! A row runs one run at a time ([`Lab::run_once`]); `rounds` repeats the rows of a group
+//! A row runs one run at a time ([`ReproduceLab::run_once`]); `rounds` repeats the rows of a group
 //! round by round and pairs them.
 
 use std::time::Duration;
 
-use super::Options;
+use super::ReproduceOptions;
 use super::fidelity::{ModelProbe, PROBE_ROUNDS, PythonProbe};
-use super::rounds::Run;
-use super::row::{Comparison, Metric, Row, Variant, Who};
+use super::rounds::RowRun;
+use super::row::{GilComparison, Metric, ReproduceRow, Variant, Who};
 use crate::backend::gil::convoy;
 use crate::backend::{Backend, BackendKind, BackendOptions};
 use crate::cpython::{Holds, Python, Rates, Timed};
@@ -24,16 +24,16 @@ use crate::span::Span;
 pub const PROBE_STEPS: usize = 2 * PROBE_ROUNDS;
 
 /// Numbers the steps and tells the caller of each before it starts.
-pub struct Progress<'a> {
+pub struct ReproduceProgress<'a> {
     done: usize,
     total: usize,
     tell: &'a mut dyn FnMut(&str, usize, usize),
 }
 
-impl<'a> Progress<'a> {
+impl<'a> ReproduceProgress<'a> {
     /// Progress over `total` steps, told to `tell`.
     pub fn new(total: usize, tell: &'a mut dyn FnMut(&str, usize, usize)) -> Self {
-        Progress {
+        ReproduceProgress {
             done: 0,
             total,
             tell,
@@ -53,25 +53,25 @@ impl<'a> Progress<'a> {
 
 /// Everything that runs rows: the backends as configured, the interpreters found (each with
 /// whether the user named it).
-pub struct Lab<'a> {
+pub struct ReproduceLab<'a> {
     pythons: &'a [(Python, bool)],
     backends: &'a BackendOptions,
     python_start: Option<&'a str>,
-    progress: Progress<'a>,
+    progress: ReproduceProgress<'a>,
     /// Interpreters found by looking that failed mid-run: their later rows are skipped.
     failed: Vec<String>,
     /// What failed, for the report.
     pub notes: Vec<String>,
 }
 
-impl<'a> Lab<'a> {
+impl<'a> ReproduceLab<'a> {
     /// A lab with the backends `options` configure.
     pub fn new(
-        options: &'a Options,
+        options: &'a ReproduceOptions,
         pythons: &'a [(Python, bool)],
-        progress: Progress<'a>,
+        progress: ReproduceProgress<'a>,
     ) -> Self {
-        Lab {
+        ReproduceLab {
             pythons,
             backends: &options.backends,
             python_start: options.python_start.as_deref(),
@@ -141,7 +141,7 @@ impl<'a> Lab<'a> {
         backend: Option<&dyn Backend>,
         what: &str,
         step: bool,
-    ) -> Result<Option<Run>> {
+    ) -> Result<Option<RowRun>> {
         if step {
             self.progress.step(what);
         } else {
@@ -173,7 +173,7 @@ impl<'a> Lab<'a> {
                     }
                     Variant::Threads(_) => None,
                 };
-                Ok(Some(Run {
+                Ok(Some(RowRun {
                     wall_s: timed.elapsed_s,
                     total: timed.result.into(),
                     gil: None,
@@ -189,7 +189,7 @@ impl<'a> Lab<'a> {
                 // Worker processes are reaped by the fork server, not here: their CPU time
                 // would be missing.
                 let in_process = !matches!(who, Who::Parlab(BackendKind::Processes));
-                Ok(Some(Run {
+                Ok(Some(RowRun {
                     wall_s: t0.elapsed().as_secs_f64(),
                     total: total.headline(),
                     gil,
@@ -211,7 +211,7 @@ impl<'a> Lab<'a> {
     pub fn probes(
         &mut self,
         count: &Job,
-        threads_row: Option<&Row>,
+        threads_row: Option<&ReproduceRow>,
         probe: Duration,
     ) -> Result<(Vec<PythonProbe>, ModelProbe, ModelProbe)> {
         let each = probe / PROBE_ROUNDS as u32;
@@ -309,11 +309,11 @@ impl<'a> Lab<'a> {
 
 /// The GIL section's comparisons: `python` (the first 3.x interpreter's probes, if any)
 /// against the `gil` model, each the median of its rounds with its interval.
-pub fn comparisons(python: Option<&PythonProbe>, model: &ModelProbe) -> Vec<Comparison> {
+pub fn comparisons(python: Option<&PythonProbe>, model: &ModelProbe) -> Vec<GilComparison> {
     Metric::ALL
         .into_iter()
         .filter_map(|metric| {
-            Some(Comparison {
+            Some(GilComparison {
                 metric,
                 cpython: python.and_then(|p| p.figure(metric)),
                 parlab: model.figure(metric)?,
@@ -360,7 +360,7 @@ fn seed_args(job: &Job, variant: Variant) -> Result<Vec<String>> {
 
 /// A `count` job for two threads that lasts about `probe` at the speed `threads_row` measured
 /// (4e9 indices per second without one).
-fn hold_job(count: &Job, threads_row: Option<&Row>, probe: Duration) -> Job {
+fn hold_job(count: &Job, threads_row: Option<&ReproduceRow>, probe: Duration) -> Job {
     let rate = threads_row
         .and_then(|r| r.wall_s)
         .map_or(4e9, |s| count.range.len() as f64 / s.max(1e-6));

@@ -10,8 +10,8 @@
 //! [`run`] plans the rows, has them measured (`measure` runs one run, `rounds` repeats a group
 //! of rows round by round and pairs each with its family's one-thread row), draws the
 //! [`verdict`]s from the typed [`row`]s and their intervals and returns plain data
-//! ([`Report`]); the command line prints it. Every row of sections 1 and 2 carries its result,
-//! so a wrong answer is visible next to its time.
+//! ([`ReproduceReport`]); the command line prints it. Every row of sections 1 and 2 carries its
+//! result, so a wrong answer is visible next to its time.
 
 pub mod fidelity;
 mod measure;
@@ -24,15 +24,16 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use self::fidelity::{Fidelity, Summary};
-use self::measure::{Lab, PROBE_STEPS, Progress};
+use self::fidelity::{Fidelity, SpeedupSummary};
+use self::measure::{PROBE_STEPS, ReproduceLab, ReproduceProgress};
 use self::rounds::Rounds;
 pub use self::row::{
-    Comparison, Metric, Row, SEED_END, SEED_ONE_THREAD_S, SEED_TWO_PROCESSES_S, Variant, Who,
+    GilComparison, Metric, ReproduceRow, SEED_END, SEED_ONE_THREAD_S, SEED_TWO_PROCESSES_S,
+    Variant, Who,
 };
 use crate::backend::BackendKind;
 use crate::backend::BackendOptions;
-use crate::cpython::discover::{self, Places, Spec};
+use crate::cpython::discover;
 use crate::cpython::{Info, Python};
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -42,7 +43,7 @@ use crate::split::Split;
 
 /// What to run.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct ReproduceOptions {
     /// Smaller jobs: 10^7 instead of 10^8 indices, shorter probes.
     pub quick: bool,
     /// Run CPython rows when an interpreter is found.
@@ -59,9 +60,9 @@ pub struct Options {
     pub backends: BackendOptions,
 }
 
-impl Default for Options {
+impl Default for ReproduceOptions {
     fn default() -> Self {
-        Options {
+        ReproduceOptions {
             quick: false,
             python: true,
             python_spec: None,
@@ -79,7 +80,7 @@ pub struct Section {
     /// The job every measured row ran.
     pub job: String,
     /// Rows, grouped by family.
-    pub rows: Vec<Row>,
+    pub rows: Vec<ReproduceRow>,
     /// Plain-words conclusions drawn from the rows.
     pub verdict: Vec<String>,
     /// What the machine's ceiling probes cost, in a section whose rows have one.
@@ -110,7 +111,7 @@ pub struct PythonUsed {
 
 /// Everything `parlab reproduce` measured.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct ReproduceReport {
     /// Why there are no CPython rows, when there are none.
     pub python_missing: Option<String>,
     /// Set when the machine was busy as the run started, with what that does to the verdicts
@@ -129,7 +130,7 @@ pub struct Report {
     /// I/O-bound section.
     pub io: Section,
     /// The GIL's behaviour, CPython against the model.
-    pub inside: Vec<Comparison>,
+    pub inside: Vec<GilComparison>,
     /// Conclusions of the GIL section.
     pub inside_verdict: Vec<String>,
     /// Each GIL model against the interpreters it models.
@@ -137,7 +138,7 @@ pub struct Report {
     /// Conclusions of the fidelity section.
     pub fidelity_verdict: Vec<String>,
     /// Each interpreter's speedups at 2 workers.
-    pub summary: Vec<Summary>,
+    pub summary: Vec<SpeedupSummary>,
 }
 
 /// How big the experiment is: the seed's sizes, or smaller ones under `--quick`.
@@ -274,7 +275,10 @@ impl Plan {
 
 /// Runs the experiment; `progress` hears about every step before it starts, with its number
 /// and the number of steps.
-pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> Result<Report> {
+pub fn run(
+    options: &ReproduceOptions,
+    progress: &mut dyn FnMut(&str, usize, usize),
+) -> Result<ReproduceReport> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Judged before parlab adds its own load (discovery starts interpreters).
     let busy_warning =
@@ -319,7 +323,7 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
         .collect();
     let plan = Plan::new(&who);
     let steps = plan.steps(sizes.parlab);
-    let mut lab = Lab::new(options, &pythons, Progress::new(steps, progress));
+    let mut lab = ReproduceLab::new(options, &pythons, ReproduceProgress::new(steps, progress));
 
     let count = sizes.count();
     let mut cpu = row::seed_post();
@@ -349,7 +353,7 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
     let fidelity_verdict = verdict::fidelity(&fidelity);
     python_notes.append(&mut lab.notes);
 
-    Ok(Report {
+    Ok(ReproduceReport {
         python_missing: pythons.is_empty().then_some(why_none),
         busy_warning,
         pythons: pythons
@@ -396,7 +400,7 @@ pub fn run(options: &Options, progress: &mut dyn FnMut(&str, usize, usize)) -> R
 /// those found by looking that did not answer, and why there are none when there are none.
 /// What the user named and is not there is an error, before anything is measured.
 #[allow(clippy::type_complexity)]
-fn find_pythons(options: &Options) -> Result<(Vec<(Python, bool)>, Vec<String>, String)> {
+fn find_pythons(options: &ReproduceOptions) -> Result<(Vec<(Python, bool)>, Vec<String>, String)> {
     if !options.python {
         return Ok((
             Vec::new(),
@@ -404,21 +408,13 @@ fn find_pythons(options: &Options) -> Result<(Vec<(Python, bool)>, Vec<String>, 
             "CPython rows skipped (--no-python)".into(),
         ));
     }
-    match &options.python_spec {
-        Some(spec) => {
-            let found = discover::resolve(&Spec::parse_list(spec)?, &Places::from_env())?;
-            let why = format!("no interpreter found for --python {spec}: CPython rows skipped");
-            Ok((found.pythons, found.notes, why))
-        }
-        None => Ok(match Python::find(None)? {
-            Some(p) => (vec![(p, false)], Vec::new(), String::new()),
-            None => (
-                Vec::new(),
-                Vec::new(),
-                "python3 not found: CPython rows skipped".into(),
-            ),
-        }),
-    }
+    let found = discover::chosen(options.python_spec.as_deref())?;
+    let why = match &options.python_spec {
+        Some(spec) => format!("no interpreter found for --python {spec}: CPython rows skipped"),
+        None if found.pythons.is_empty() => "python3 not found: CPython rows skipped".into(),
+        None => String::new(),
+    };
+    Ok((found.pythons, found.notes, why))
 }
 
 /// Measures the rows of `plan` running `job`: CPython's rows in [`FEW`] rounds, then parlab's
@@ -426,12 +422,12 @@ fn find_pythons(options: &Options) -> Result<(Vec<(Python, bool)>, Vec<String>, 
 /// when `ceiling` (CPU-bound rows), whose cost comes back beside the rows. A row that never ran
 /// (its interpreter failed) is left out.
 fn measure_all(
-    lab: &mut Lab,
+    lab: &mut ReproduceLab,
     plan: &[(Who, Variant)],
     job: &Job,
     parlab: Rounds,
     ceiling: bool,
-) -> Result<(Vec<Row>, Option<ProbeCost>)> {
+) -> Result<(Vec<ReproduceRow>, Option<ProbeCost>)> {
     let (ours, theirs): (Vec<_>, Vec<_>) = plan.iter().cloned().partition(|r| r.0.is_parlab());
     let mut rows = Vec::new();
     let started = Instant::now();
@@ -454,13 +450,13 @@ fn measure_all(
         probing += spent;
         for ((who, variant), m) in group.iter().zip(measured) {
             let Some(m) = m else { continue };
-            rows.push(Row {
+            rows.push(ReproduceRow {
                 result: Some(m.last.total),
                 wall_s: Some(m.wall_s),
                 note: m.last.note,
                 gil: m.last.gil,
                 spread: Some(m.spread),
-                ..Row::new(who.clone(), *variant)
+                ..ReproduceRow::new(who.clone(), *variant)
             });
         }
     }

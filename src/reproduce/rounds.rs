@@ -22,14 +22,14 @@ use super::row::{Spread, Variant, Who};
 use crate::backend::gil::GilStats;
 use crate::error::{Error, Result};
 use crate::measure::ceiling::Probe;
-use crate::measure::rounds::{Measurement, Pairing, Timed};
+use crate::measure::rounds::{Measurement, Pairing, Timing};
 use crate::measure::sample::{Figures, Sample, range};
 use crate::measure::stop::Decided;
 use crate::stats;
 
 /// One run of a row.
 #[derive(Debug, Clone)]
-pub struct Run {
+pub struct RowRun {
     /// Wall time, seconds.
     pub wall_s: f64,
     /// The answer (its headline figure: indices counted, items slept).
@@ -58,13 +58,13 @@ pub struct Rounds {
 
 /// A measured row: its runs' median time, its spread and its last run.
 #[derive(Debug, Clone)]
-pub struct Measured {
+pub struct MeasuredRow {
     /// Median wall time, seconds.
     pub wall_s: f64,
     /// The speedup's interval, the ceiling and the share of it.
     pub spread: Spread,
     /// The last run (its answer, GIL statistics and note).
-    pub last: Run,
+    pub last: RowRun,
 }
 
 /// Runs the rows `rows` round by round; `run(i, round)` runs row `i` once (`None`: the row
@@ -76,8 +76,8 @@ pub fn measure(
     rows: &[(Who, Variant)],
     rounds: Rounds,
     cpus: Option<usize>,
-    run: &mut dyn FnMut(usize, usize) -> Result<Option<Run>>,
-) -> Result<(Vec<Option<Measured>>, Duration)> {
+    run: &mut dyn FnMut(usize, usize) -> Result<Option<RowRun>>,
+) -> Result<(Vec<Option<MeasuredRow>>, Duration)> {
     let pairing: Vec<Pairing> = (0..rows.len())
         .map(|i| Pairing {
             baseline: base_of(rows, i).unwrap_or(i),
@@ -89,7 +89,7 @@ pub fn measure(
     let probe = cpus.map(|_| Probe::new(&workers));
     let mut m = Measurement::new(pairing, None, 0, probe);
     let mut stop = Decided::new(rounds.least, rounds.budget, rounds.most, cpus);
-    let mut last: Vec<Option<Run>> = vec![None; rows.len()];
+    let mut last: Vec<Option<RowRun>> = vec![None; rows.len()];
     m.run(&mut stop, &mut |_, slot, round| {
         let i = slot.row;
         let out = run(i, round)?;
@@ -103,7 +103,7 @@ pub fn measure(
                 expected: first.total.to_string(),
             });
         }
-        let timed = out.as_ref().map(|r| Timed {
+        let timed = out.as_ref().map(|r| Timing {
             wall_s: r.wall_s,
             cpu_s: r.cpu_s,
         });
@@ -117,7 +117,7 @@ pub fn measure(
         .map(|i| {
             let samples = m.samples(i);
             let spread = spread(samples, m.rows()[i].baseline == i, cpus)?;
-            Some(Measured {
+            Some(MeasuredRow {
                 wall_s: stats::median(&samples.iter().map(|s| s.wall_s).collect::<Vec<_>>()),
                 spread,
                 last: last[i].clone()?,

@@ -102,7 +102,7 @@ impl fmt::Display for Variant {
 
 /// One row of a table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub struct ReproduceRow {
     /// Who ran it.
     pub who: Who,
     /// Over how many threads or processes.
@@ -183,10 +183,10 @@ impl Spread {
     }
 }
 
-impl Row {
+impl ReproduceRow {
     /// A row of `who` and `variant` with nothing in it yet.
-    pub fn new(who: Who, variant: Variant) -> Row {
-        Row {
+    pub fn new(who: Who, variant: Variant) -> ReproduceRow {
+        ReproduceRow {
             who,
             variant,
             result: None,
@@ -218,7 +218,7 @@ impl Row {
     }
 }
 
-impl Serialize for Row {
+impl Serialize for ReproduceRow {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct Shown<'a> {
@@ -261,12 +261,12 @@ impl Serialize for Row {
 }
 
 /// The seed post's rows: what it published, and what it said of the rest.
-pub fn seed_post() -> Vec<Row> {
-    let row = |variant, wall_s, note: Option<&str>| Row {
+pub fn seed_post() -> Vec<ReproduceRow> {
+    let row = |variant, wall_s, note: Option<&str>| ReproduceRow {
         result: Some(SEED_END.into()),
         wall_s,
         note: note.map(String::from),
-        ..Row::new(Who::SeedPost, variant)
+        ..ReproduceRow::new(Who::SeedPost, variant)
     };
     vec![
         row(Variant::Threads(1), Some(SEED_ONE_THREAD_S), None),
@@ -287,7 +287,7 @@ pub fn seed_post() -> Vec<Row> {
 /// Sets the speedup of every timed row against the one-thread row of its family: a measured
 /// row's median paired ratio (at equal CPU speed where its CPU times were counted), a
 /// published row's ratio of times.
-pub fn add_speedups(rows: &mut [Row]) {
+pub fn add_speedups(rows: &mut [ReproduceRow]) {
     let bases: Vec<(String, f64)> = rows
         .iter()
         .filter(|r| r.variant == Variant::Threads(1))
@@ -354,7 +354,7 @@ impl Metric {
 /// One measured property of the GIL, in CPython and in the model: the medians of their probe
 /// rounds, with intervals.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Comparison {
+pub struct GilComparison {
     /// What is measured.
     pub metric: Metric,
     /// CPython's figure, when CPython ran.
@@ -363,7 +363,7 @@ pub struct Comparison {
     pub parlab: Estimate,
 }
 
-impl Serialize for Comparison {
+impl Serialize for GilComparison {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct Shown {

@@ -83,9 +83,9 @@ fn an_interpreter_without_the_start_method_asked_for_has_no_processes_row() {
 
 #[test]
 fn a_start_method_python_lacks_a_name_for_is_bad_input() {
-    let options = Options {
+    let options = ReproduceOptions {
         python_start: Some("vfork".into()),
-        ..Options::default()
+        ..ReproduceOptions::default()
     };
     let e = run(&options, &mut |_, _, _| {}).unwrap_err();
     assert!(e.is_usage(), "{e}");

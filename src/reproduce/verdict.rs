@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use super::fidelity::{Fidelity, Judgement};
-use super::row::{Comparison, Metric, Row, Spread, Variant, Who};
+use super::row::{GilComparison, Metric, ReproduceRow, Spread, Variant, Who};
 use crate::backend::BackendKind;
 use crate::measure::judge::{self, Exceeded, Verdict, no_faster_because};
 use crate::measure::stall::{Stall, stall};
@@ -50,7 +50,7 @@ pub fn clock_misleads(spread: &Spread) -> bool {
 /// Where the clock's speedup alone would have given other words than the speedup at equal CPU
 /// speed, both are shown: "no faster than 1 thread, at 1.01x (0.98-1.03) at equal CPU speed with
 /// 1.00 CPUs busy; 1.29x (1.10-1.40) by the clock".
-pub fn ran(row: &Row, base: &str) -> String {
+pub fn ran(row: &ReproduceRow, base: &str) -> String {
     let Some(e) = row.judged_estimate() else {
         return format!("beside {base} at an unmeasured pace");
     };
@@ -91,13 +91,13 @@ pub fn ran(row: &Row, base: &str) -> String {
 
 /// True when `row` was measured faster than its base: the one verdict that supports a claim
 /// that it scales.
-fn faster(row: &Row) -> bool {
+fn faster(row: &ReproduceRow) -> bool {
     row.verdict().is_some_and(Verdict::is_gain)
 }
 
 /// The noise seen around `row`: how far the machine's ceiling moved in its rounds, and how
 /// long its family's one-thread runs took.
-fn noise(row: &Row) -> String {
+fn noise(row: &ReproduceRow) -> String {
     let Some(s) = row.spread else {
         return "one run each".into();
     };
@@ -111,7 +111,7 @@ fn noise(row: &Row) -> String {
 
 /// " (0.95 (0.90-1.00) of the machine's ceiling of 1.98x (1.90-2.00))": the share of what the
 /// machine allowed that `row` reached, when it was measured.
-fn of_ceiling(row: &Row) -> String {
+fn of_ceiling(row: &ReproduceRow) -> String {
     let Some((share, ceiling)) = row.spread.and_then(|s| s.vs_ceiling.zip(s.ceiling)) else {
         return String::new();
     };
@@ -124,9 +124,9 @@ fn of_ceiling(row: &Row) -> String {
 
 /// The rows named by `wanted`, when every one of them is there with a speedup.
 fn speeds<'a, const N: usize>(
-    rows: &'a [Row],
+    rows: &'a [ReproduceRow],
     wanted: [(&Who, Variant); N],
-) -> Option<[&'a Row; N]> {
+) -> Option<[&'a ReproduceRow; N]> {
     let mut out = Vec::with_capacity(N);
     for (who, variant) in wanted {
         let row = rows
@@ -138,7 +138,7 @@ fn speeds<'a, const N: usize>(
 }
 
 /// Every CPython that ran rows, in the rows' order.
-fn cpythons(rows: &[Row]) -> Vec<&Who> {
+fn cpythons(rows: &[ReproduceRow]) -> Vec<&Who> {
     let mut out: Vec<&Who> = Vec::new();
     for w in rows.iter().map(|r| &r.who) {
         if matches!(w, Who::CPython { .. }) && !out.contains(&w) {
@@ -149,7 +149,7 @@ fn cpythons(rows: &[Row]) -> Vec<&Who> {
 }
 
 /// The first CPython that ran rows, if one did.
-fn cpython(rows: &[Row]) -> Option<&Who> {
+fn cpython(rows: &[ReproduceRow]) -> Option<&Who> {
     cpythons(rows).into_iter().next()
 }
 
@@ -157,7 +157,7 @@ const S2: Variant = Variant::Subinterpreters(2);
 
 /// What held a row of threads back, from the CPUs it kept busy ([`stall`]), on a machine of
 /// `cpus` CPUs, `loaded` with other work as the run began or not.
-fn stalled(row: &Row, cpus: usize, loaded: bool) -> Option<Stall> {
+fn stalled(row: &ReproduceRow, cpus: usize, loaded: bool) -> Option<Stall> {
     let s = row.spread?;
     stall(
         s.judged(),
@@ -174,7 +174,7 @@ fn stalled(row: &Row, cpus: usize, loaded: bool) -> Option<Stall> {
 /// GIL makes CPU-bound threads take turns only when neither thread row was faster; that
 /// threads run in parallel without it only when both were. Where threads did not scale, the
 /// CPUs they kept busy say why ([`stall`]): about one, a lock; all of them, contention.
-fn cpython_sentence(rows: &[Row], py: &Who, cpus: usize, loaded: bool) -> Option<String> {
+fn cpython_sentence(rows: &[ReproduceRow], py: &Who, cpus: usize, loaded: bool) -> Option<String> {
     let Who::CPython { version } = py else {
         return None;
     };
@@ -251,7 +251,7 @@ fn cpython_sentence(rows: &[Row], py: &Who, cpus: usize, loaded: bool) -> Option
 /// Each free-threaded build beside the GIL build of the same version (its twin): what one
 /// thread costs without the GIL, "3.13.5t's one thread took 1.38x the time of 3.13.5's (median
 /// runs 172 ms against 125 ms; runs of 170-180 ms and 123-130 ms)".
-fn single_thread_costs(rows: &[Row]) -> Vec<String> {
+fn single_thread_costs(rows: &[ReproduceRow]) -> Vec<String> {
     const T1: Variant = Variant::Threads(1);
     let one = |version: &str| {
         let who = Who::CPython {
@@ -320,13 +320,13 @@ const P2: Variant = Variant::Processes(2);
 /// Conclusions of the CPU-bound section, on a machine of `cpus` CPUs with `gil-legacy`
 /// releasing the lock every `check_interval` ticks, `loaded` with other work as the run began
 /// ([`crate::measure::busy`]) or not.
-pub fn cpu(rows: &[Row], cpus: usize, check_interval: u32, loaded: bool) -> Vec<String> {
+pub fn cpu(rows: &[ReproduceRow], cpus: usize, check_interval: u32, loaded: bool) -> Vec<String> {
     let mut v = Vec::new();
     for py in cpythons(rows) {
         v.extend(cpython_sentence(rows, py, cpus, loaded));
     }
     v.extend(single_thread_costs(rows));
-    let lock_bound = |a: &Row, b: &Row, claim: &str| {
+    let lock_bound = |a: &ReproduceRow, b: &ReproduceRow, claim: &str| {
         if faster(a) || faster(b) {
             " A lock that lets one thread run at a time should not give that: read the CPUs \
              column (a row that kept one CPU busy ran on faster CPUs, not in parallel)."
@@ -404,7 +404,7 @@ pub fn cpu(rows: &[Row], cpus: usize, check_interval: u32, loaded: bool) -> Vec<
 
 /// Conclusion of the I/O-bound section: that threads help for I/O only when a row of them was
 /// faster.
-pub fn io(rows: &[Row]) -> Vec<String> {
+pub fn io(rows: &[ReproduceRow]) -> Vec<String> {
     let mut parts = Vec::new();
     let mut any_faster = false;
     if let Some(py) = cpython(rows)
@@ -494,7 +494,7 @@ fn fall_words(e: &Estimate) -> String {
 /// Conclusions of the GIL section, the model having run at switch interval `interval`: the
 /// hold per turn as measured (the model's and CPython's, beside the interval that sets it), and
 /// the convoy's fall.
-pub fn inside(comparisons: &[Comparison], interval: Duration) -> Vec<String> {
+pub fn inside(comparisons: &[GilComparison], interval: Duration) -> Vec<String> {
     let find = |m: Metric| comparisons.iter().find(|c| c.metric == m);
     let mut v = Vec::new();
     let ms = interval.as_secs_f64() * 1e3;

@@ -54,6 +54,7 @@ mod hostile_input;
 mod limits;
 #[cfg(feature = "mpi")]
 mod mpi;
+mod names;
 mod probe;
 mod processes;
 mod python;

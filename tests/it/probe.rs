@@ -3,12 +3,12 @@
 
 use std::process::Command;
 
-use parlab::probe::{Options, ProbeKind, Report, run};
+use parlab::probe::{ProbeKind, ProbeOptions, ProbeReport, run};
 
 use crate::processes_backend;
 
 /// The median the probe reported for the first row starting with `prefix`.
-fn median(r: &Report, prefix: &str) -> Option<f64> {
+fn median(r: &ProbeReport, prefix: &str) -> Option<f64> {
     r.rows
         .iter()
         .find(|row| row.what.starts_with(prefix))
@@ -17,7 +17,7 @@ fn median(r: &Report, prefix: &str) -> Option<f64> {
 
 /// The fastest repetition: what the machine can do when nothing else gets in the way, so that
 /// comparisons hold on a busy machine too (medians there include waits for a CPU).
-fn fastest(r: &Report, prefix: &str) -> Option<f64> {
+fn fastest(r: &ProbeReport, prefix: &str) -> Option<f64> {
     r.rows
         .iter()
         .find(|row| row.what.starts_with(prefix))
@@ -26,7 +26,7 @@ fn fastest(r: &Report, prefix: &str) -> Option<f64> {
 }
 
 /// Why the rows starting with `prefix` were not measured, for a skip that says so.
-fn why_not_measured(r: &Report, prefix: &str) -> String {
+fn why_not_measured(r: &ProbeReport, prefix: &str) -> String {
     r.rows
         .iter()
         .filter(|row| row.what.starts_with(prefix))
@@ -43,7 +43,7 @@ fn why_not_measured(r: &Report, prefix: &str) -> String {
 /// The fork-rss series: one per way of starting a child, each with a point per size measured
 /// (rows not refused), at increasing parent RSS, every latency positive and finite; refused
 /// sizes are named in the conclusion.
-fn check_fork_rss(fork: &Report) {
+fn check_fork_rss(fork: &ProbeReport) {
     let measured: Vec<_> = fork
         .rows
         .iter()
@@ -92,8 +92,8 @@ fn check_fork_rss(fork: &Report) {
     );
 }
 
-fn quick(probes: &[ProbeKind]) -> Vec<Report> {
-    let options = Options {
+fn quick(probes: &[ProbeKind]) -> Vec<ProbeReport> {
+    let options = ProbeOptions {
         quick: true,
         pythons: Vec::new(),
         processes: processes_backend(),

@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use parlab::backend::BackendKind;
-use parlab::bench::{self, Report, Spec, baseline};
+use parlab::bench::{self, BenchOptions, BenchReport, baseline};
 use parlab::kernels::Kernel;
 use parlab::report::export::Exporter;
 use parlab::span::Span;
@@ -378,8 +378,19 @@ proptest! {
         if let Err(e) = text.parse::<BackendKind>() { usage(e)? }
         if let Err(e) = text.parse::<parlab::probe::ProbeKind>() { usage(e)? }
         if let Err(e) = parlab::pyfunc::Road::parse_list(&text) { usage(e)? }
-        if let Err(e) = parlab::cpython::discover::Spec::parse_list(&text) { usage(e)? }
-        if let Err(e) = bench::baseline::parse_percentage(&text) { usage(e)? }
+        if let Err(e) = parlab::cpython::discover::InterpreterSpec::parse_list(&text) { usage(e)? }
+        match bench::baseline::parse_fail_if_slower(&text) {
+            Ok(p) => prop_assert!((0.0..=10.0).contains(&p)),
+            Err(e) => usage(e)?,
+        }
+        match bench::parse_precision(&text) {
+            Ok(p) => prop_assert!(p.map_or(text == "off", |p| p > 0.0 && p < 1.0)),
+            Err(e) => usage(e)?,
+        }
+        match parlab::units::parse_positive_duration("timeout", &text) {
+            Ok(d) => prop_assert!(!d.is_zero() && d <= Duration::from_secs(3600)),
+            Err(e) => usage(e)?,
+        }
         let target = format!("{}/{text}:f", scratch().display());
         if let Err(e) = target.parse::<parlab::pyfunc::Target>() { usage(e)? }
         let place = format!("{}/{text}", scratch().join("sub").display());
@@ -388,10 +399,10 @@ proptest! {
 }
 
 /// A report of this machine from a tiny benchmark, measured once, and the spec it came from.
-fn measured() -> &'static (Spec, Report, Value) {
-    static REPORT: OnceLock<(Spec, Report, Value)> = OnceLock::new();
+fn measured() -> &'static (BenchOptions, BenchReport, Value) {
+    static REPORT: OnceLock<(BenchOptions, BenchReport, Value)> = OnceLock::new();
     REPORT.get_or_init(|| {
-        let spec = Spec {
+        let spec = BenchOptions {
             backends: vec![BackendKind::Threads],
             workers: vec![2],
             kernels: vec![Kernel::Count],
@@ -477,7 +488,7 @@ fn damaged(was: &Value, (same_kind, n, text, any): (bool, f64, String, Value)) -
 
 /// A parsed baseline, compared with this machine's report: no panic, every change a finite
 /// ratio, and none of its text raw in what is printed.
-fn compare(old: &Report) -> Result<(), TestCaseError> {
+fn compare(old: &BenchReport) -> Result<(), TestCaseError> {
     let (spec, now, _) = measured();
     if let Err(e) = baseline::check_overlap("b.json", old, &spec.cell_keys()) {
         prop_assert!(e.is_usage(), "{}", e);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use parlab::backend::BackendKind;
 use parlab::cpython::Python;
-use parlab::reproduce::{Options, Report, Variant, Who, run};
+use parlab::reproduce::{ReproduceOptions, ReproduceReport, Variant, Who, run};
 
 use crate::processes_backend;
 use parlab::backend::BackendOptions;
@@ -13,7 +13,7 @@ use parlab::backend::BackendOptions;
 /// Runs the experiment, checking that progress numbers its steps 1, 2, ... (a round past the
 /// planned ones repeating the number before it) and that the total it announces is the last
 /// step's number. Returns the report and that number.
-fn run_counting_steps(options: &Options) -> (Report, usize) {
+fn run_counting_steps(options: &ReproduceOptions) -> (ReproduceReport, usize) {
     let mut steps = Vec::new();
     let r = run(options, &mut |what, i, n| {
         steps.push((what.to_string(), i, n))
@@ -36,14 +36,14 @@ fn run_counting_steps(options: &Options) -> (Report, usize) {
 
 #[test]
 fn quick_run_without_python_gets_every_answer_right() {
-    let options = Options {
+    let options = ReproduceOptions {
         quick: true,
         python: false,
         backends: BackendOptions {
             processes: processes_backend(),
             ..BackendOptions::default()
         },
-        ..Options::default()
+        ..ReproduceOptions::default()
     };
     let (r, _) = run_counting_steps(&options);
     assert_eq!(
@@ -82,14 +82,14 @@ fn quick_run_without_python_gets_every_answer_right() {
 
 #[test]
 fn a_named_interpreter_that_is_not_there_is_bad_input() {
-    let options = Options {
+    let options = ReproduceOptions {
         quick: true,
         python_spec: Some("/nonexistent/python3".into()),
         backends: BackendOptions {
             processes: processes_backend(),
             ..BackendOptions::default()
         },
-        ..Options::default()
+        ..ReproduceOptions::default()
     };
     let mut steps = 0;
     let err = run(&options, &mut |_, _, _| steps += 1).unwrap_err();
@@ -139,7 +139,7 @@ fn py_who() -> Who {
 #[test]
 fn cpython_rows_are_read_placed_and_judged() {
     let program = fake_python();
-    let options = Options {
+    let options = ReproduceOptions {
         quick: true,
         python_spec: Some(program.display().to_string()),
         backends: BackendOptions {
@@ -147,7 +147,7 @@ fn cpython_rows_are_read_placed_and_judged() {
             processes: processes_backend(),
             ..BackendOptions::default()
         },
-        ..Options::default()
+        ..ReproduceOptions::default()
     };
     let (r, steps) = run_counting_steps(&options);
     // Every CPython row ran three times, interleaved across the rows, with the same answer; up
@@ -165,7 +165,7 @@ fn cpython_rows_are_read_placed_and_judged() {
         assert!(spread.speedup.low <= spread.speedup.value, "{row:?}");
         assert!(spread.speedup.value <= spread.speedup.high, "{row:?}");
     }
-    let (_, steps_without) = run_counting_steps(&Options {
+    let (_, steps_without) = run_counting_steps(&ReproduceOptions {
         python: false,
         ..options.clone()
     });
@@ -176,12 +176,13 @@ fn cpython_rows_are_read_placed_and_judged() {
     let py = Who::CPython {
         version: "3.99.0".into(),
     };
-    let of = |rows: &[parlab::reproduce::Row]| -> Vec<(Variant, Option<u128>, Option<f64>)> {
-        rows.iter()
-            .filter(|r| r.who == py)
-            .map(|r| (r.variant, r.result, r.speedup))
-            .collect()
-    };
+    let of =
+        |rows: &[parlab::reproduce::ReproduceRow]| -> Vec<(Variant, Option<u128>, Option<f64>)> {
+            rows.iter()
+                .filter(|r| r.who == py)
+                .map(|r| (r.variant, r.result, r.speedup))
+                .collect()
+        };
     assert_eq!(
         of(&r.cpu.rows),
         [

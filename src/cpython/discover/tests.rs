@@ -42,7 +42,7 @@ fn fake(path: &Path, version: &str, free_threaded: bool, exe: &str) {
 
 /// Opening a just-written script may meet ETXTBSY while another test's fork holds it open:
 /// retry for a moment.
-fn resolve_retrying(specs: &[Spec], places: &Places) -> Result<Found> {
+fn resolve_retrying(specs: &[InterpreterSpec], places: &Places) -> Result<Found> {
     for _ in 0..50 {
         match resolve(specs, places) {
             Err(e) if e.to_string().contains("busy") => {
@@ -101,31 +101,31 @@ fn versions(found: &Found) -> Vec<(String, bool)> {
 
 #[test]
 fn specs_are_all_versions_or_programs() {
-    assert_eq!(Spec::parse("all").unwrap(), Spec::All);
+    assert_eq!(InterpreterSpec::parse("all").unwrap(), InterpreterSpec::All);
     assert_eq!(
-        Spec::parse("3.13t").unwrap(),
-        Spec::Version {
+        InterpreterSpec::parse("3.13t").unwrap(),
+        InterpreterSpec::Version {
             prefix: "3.13".into(),
             free_threaded: true
         }
     );
     assert_eq!(
-        Spec::parse("2.7").unwrap(),
-        Spec::Version {
+        InterpreterSpec::parse("2.7").unwrap(),
+        InterpreterSpec::Version {
             prefix: "2.7".into(),
             free_threaded: false
         }
     );
     assert_eq!(
-        Spec::parse("python3.12").unwrap(),
-        Spec::Program("python3.12".into())
+        InterpreterSpec::parse("python3.12").unwrap(),
+        InterpreterSpec::Program("python3.12".into())
     );
     assert_eq!(
-        Spec::parse("/usr/bin/python3").unwrap(),
-        Spec::Program("/usr/bin/python3".into())
+        InterpreterSpec::parse("/usr/bin/python3").unwrap(),
+        InterpreterSpec::Program("/usr/bin/python3".into())
     );
-    assert!(Spec::parse("").unwrap_err().is_usage());
-    assert_eq!(Spec::parse_list("2.7,all").unwrap().len(), 2);
+    assert!(InterpreterSpec::parse("").unwrap_err().is_usage());
+    assert_eq!(InterpreterSpec::parse_list("2.7,all").unwrap().len(), 2);
 }
 
 #[test]
@@ -154,7 +154,7 @@ fn interpreter_names_are_recognised() {
 #[test]
 fn all_finds_each_interpreter_once_in_version_order_with_notes() {
     let (_d, places) = world("all");
-    let found = resolve_retrying(&[Spec::All], &places).unwrap();
+    let found = resolve_retrying(&[InterpreterSpec::All], &places).unwrap();
     assert_eq!(
         versions(&found),
         [
@@ -176,14 +176,15 @@ fn all_finds_each_interpreter_once_in_version_order_with_notes() {
 #[test]
 fn versions_pick_one_interpreter_and_free_threading_must_match() {
     let (_d, places) = world("versions");
-    let found = resolve_retrying(&Spec::parse_list("3.13t,2.7").unwrap(), &places).unwrap();
+    let found =
+        resolve_retrying(&InterpreterSpec::parse_list("3.13t,2.7").unwrap(), &places).unwrap();
     assert_eq!(
         versions(&found),
         [("3.13.0t".to_string(), true), ("2.7.18".to_string(), true)]
     );
-    let err = resolve_retrying(&[Spec::parse("3.13").unwrap()], &places).unwrap_err();
+    let err = resolve_retrying(&[InterpreterSpec::parse("3.13").unwrap()], &places).unwrap_err();
     assert!(err.is_usage());
-    let err = resolve_retrying(&[Spec::parse("9.9").unwrap()], &places).unwrap_err();
+    let err = resolve_retrying(&[InterpreterSpec::parse("9.9").unwrap()], &places).unwrap_err();
     let text = err.to_string();
     assert!(err.is_usage(), "{text}");
     assert!(
@@ -196,15 +197,16 @@ fn versions_pick_one_interpreter_and_free_threading_must_match() {
 fn a_named_program_must_exist_and_run_as_python() {
     let (d, places) = world("programs");
     for bad in ["/no/such/python", "/bin/false", "python3.9", "nosuchpython"] {
-        let err = resolve_retrying(&[Spec::parse(bad).unwrap()], &places).unwrap_err();
+        let err = resolve_retrying(&[InterpreterSpec::parse(bad).unwrap()], &places).unwrap_err();
         assert!(err.is_usage(), "{bad}: {err}");
         assert!(err.to_string().contains(bad), "{err}");
     }
-    let by_name = resolve_retrying(&[Spec::parse("python3.12").unwrap()], &places).unwrap();
+    let by_name =
+        resolve_retrying(&[InterpreterSpec::parse("python3.12").unwrap()], &places).unwrap();
     assert_eq!(versions(&by_name), [("3.12.1".to_string(), true)]);
     // The same interpreter twice, by two paths, is one.
     let twice = format!("{},3.12", d.0.join("bin/python3.12").display());
-    let found = resolve_retrying(&Spec::parse_list(&twice).unwrap(), &places).unwrap();
+    let found = resolve_retrying(&InterpreterSpec::parse_list(&twice).unwrap(), &places).unwrap();
     assert_eq!(found.pythons.len(), 1);
 }
 
@@ -223,7 +225,7 @@ fn hanging_candidates_cost_one_short_bound_together_and_are_noted() {
         pyenv_root: None,
     };
     let t0 = std::time::Instant::now();
-    let found = resolve_retrying(&[Spec::All], &places).unwrap();
+    let found = resolve_retrying(&[InterpreterSpec::All], &places).unwrap();
     let took = t0.elapsed();
     assert_eq!(versions(&found), [("3.12.1".to_string(), false)]);
     assert!(

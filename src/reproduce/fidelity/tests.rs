@@ -3,10 +3,10 @@
 use super::*;
 use crate::reproduce::row::Spread;
 
-fn row(who: &Who, variant: Variant, speedup: f64) -> Row {
-    Row {
+fn row(who: &Who, variant: Variant, speedup: f64) -> ReproduceRow {
+    ReproduceRow {
         speedup: Some(speedup),
-        ..Row::new(who.clone(), variant)
+        ..ReproduceRow::new(who.clone(), variant)
     }
 }
 
@@ -205,10 +205,10 @@ fn the_thread_ratios_take_the_rows_intervals() {
         at_equal_speed: None,
         cpu_count: None,
     };
-    let measured = |who: &Who, s: Estimate| Row {
+    let measured = |who: &Who, s: Estimate| ReproduceRow {
         speedup: Some(s.value),
         spread: Some(spread(s)),
-        ..Row::new(who.clone(), Variant::Threads(2))
+        ..ReproduceRow::new(who.clone(), Variant::Threads(2))
     };
     // The model's 2 threads at 1.0x (0.8-1.25x), 3.12's at 1.0x exactly: T2/T1 1.0 (0.8-1.25),
     // which straddles 15%.
@@ -310,13 +310,13 @@ fn summary_gives_each_interpreter_its_speedups_at_two_workers() {
     assert_eq!(
         s,
         [
-            Summary {
+            SpeedupSummary {
                 python: "CPython 3.12.1".into(),
                 threads: Some(0.9),
                 processes: Some(1.8),
                 subinterpreters: Some(1.7),
             },
-            Summary {
+            SpeedupSummary {
                 python: "CPython 2.7.18".into(),
                 threads: Some(0.8),
                 processes: None,

@@ -35,9 +35,9 @@ fn the_hold_job_lasts_about_the_probe_at_the_measured_speed() {
         },
         split: Split::Static,
     };
-    let row = Row {
+    let row = ReproduceRow {
         wall_s: Some(0.01),
-        ..Row::new(Who::Parlab(BackendKind::Threads), Variant::Threads(1))
+        ..ReproduceRow::new(Who::Parlab(BackendKind::Threads), Variant::Threads(1))
     };
     let job = hold_job(&count, Some(&row), Duration::from_millis(500));
     assert_eq!(job.range.end, 50_000_000);

@@ -4,8 +4,8 @@ use super::*;
 use crate::backend::BackendKind;
 use crate::stats::Side;
 
-fn run(wall_s: f64) -> Run {
-    Run {
+fn run(wall_s: f64) -> RowRun {
+    RowRun {
         wall_s,
         total: 7,
         gil: None,
@@ -25,8 +25,8 @@ fn threads() -> Vec<(Who, Variant)> {
 fn measure_rows(
     rows: &[(Who, Variant)],
     rounds: Rounds,
-    run: &mut dyn FnMut(usize, usize) -> Result<Option<Run>>,
-) -> Result<Vec<Option<Measured>>> {
+    run: &mut dyn FnMut(usize, usize) -> Result<Option<RowRun>>,
+) -> Result<Vec<Option<MeasuredRow>>> {
     measure(rows, rounds, None, run).map(|m| m.0)
 }
 
@@ -122,7 +122,7 @@ fn rows_of_several_workers_get_the_ceiling_of_their_rounds() {
 #[test]
 fn a_round_with_another_answer_is_a_wrong_answer() {
     let err = measure_rows(&threads(), FIXED, &mut |i, r| {
-        Ok(Some(Run {
+        Ok(Some(RowRun {
             total: if i == 1 && r == 2 { 8 } else { 7 },
             ..run(1.0)
         }))
@@ -154,7 +154,7 @@ fn a_row_that_stops_keeps_the_rounds_it_ran_and_a_failure_stops_all() {
     let mut calls = 0;
     let err = measure_rows(&threads(), FIXED, &mut |_, _| {
         calls += 1;
-        Err::<Option<Run>, _>(Error::invalid("workers", "0", "at least 1"))
+        Err::<Option<RowRun>, _>(Error::invalid("workers", "0", "at least 1"))
     });
     assert!(err.unwrap_err().is_usage());
     assert_eq!(calls, 1);
@@ -317,7 +317,7 @@ fn measured_rows_carry_their_cpus_and_their_speedup_equal_speed() {
     // The gil model's case: a lone thread landing on the slower vCPU in every other round.
     let out = measure_rows(&threads(), FIXED, &mut |i, r| {
         let slow = if i == 0 && r % 2 == 0 { 1.3 } else { 1.0 };
-        Ok(Some(Run {
+        Ok(Some(RowRun {
             cpu_s: Some(slow),
             ..run(slow)
         }))
@@ -379,9 +379,9 @@ fn a_row_whose_ceiling_samples_were_all_dropped_is_bounded_by_the_cpus_it_kept_b
         let said = crate::measure::judge::artefact(&spread.judged(), spread.bounds()).unwrap();
         assert!(said.contains(why), "{said}");
         // The table's sentence names the bound it lies above.
-        let row = crate::reproduce::Row {
+        let row = crate::reproduce::ReproduceRow {
             spread: Some(spread),
-            ..crate::reproduce::Row::new(threads()[2].0.clone(), Variant::Threads(4))
+            ..crate::reproduce::ReproduceRow::new(threads()[2].0.clone(), Variant::Threads(4))
         };
         let ran = crate::reproduce::verdict::ran(&row, "1 thread");
         assert!(
@@ -399,7 +399,7 @@ fn a_row_whose_ceiling_samples_were_all_dropped_is_bounded_by_the_cpus_it_kept_b
     let (out, _) = measure(&threads(), FIXED, Some(2), &mut |i, _| {
         // The one-thread run kept 0.45 of a CPU busy, the others 0.94.
         let (wall, cpu): (f64, f64) = [(1.0, 0.45), (0.45, 0.94 * 0.45), (0.45, 0.94 * 0.45)][i];
-        Ok(Some(Run {
+        Ok(Some(RowRun {
             cpu_s: Some(cpu),
             ..run(wall)
         }))

@@ -2,10 +2,10 @@
 
 use super::*;
 
-fn timed(who: Who, variant: Variant, wall_s: f64) -> Row {
-    Row {
+fn timed(who: Who, variant: Variant, wall_s: f64) -> ReproduceRow {
+    ReproduceRow {
         wall_s: Some(wall_s),
-        ..Row::new(who, variant)
+        ..ReproduceRow::new(who, variant)
     }
 }
 
@@ -67,7 +67,7 @@ fn the_seed_post_publishes_two_times_and_its_own_range() {
 
 #[test]
 fn json_shows_rows_and_comparisons_in_the_tables_words() {
-    let row = Row {
+    let row = ReproduceRow {
         result: Some(7),
         note: Some("n".into()),
         ..timed(
@@ -85,7 +85,7 @@ fn json_shows_rows_and_comparisons_in_the_tables_words() {
             "verdict": null, "runs": null, "note": "n", "gil": null,
         })
     );
-    let c = Comparison {
+    let c = GilComparison {
         metric: Metric::IoAlone,
         cpython: None,
         parlab: Estimate {

@@ -5,10 +5,10 @@ use crate::measure::judge::{self, Bounds};
 use crate::reproduce::row::Spread;
 use crate::stats;
 
-fn row(who: &Who, variant: Variant, speedup: f64) -> Row {
-    Row {
+fn row(who: &Who, variant: Variant, speedup: f64) -> ReproduceRow {
+    ReproduceRow {
         speedup: Some(speedup),
-        ..Row::new(who.clone(), variant)
+        ..ReproduceRow::new(who.clone(), variant)
     }
 }
 
@@ -20,9 +20,14 @@ fn py() -> Who {
 
 /// A measured row whose per-round paired ratios were `ratios`, with the ceiling `ceiling` in
 /// every round.
-fn measured(who: &Who, variant: Variant, ratios: &[f64], ceiling: Option<(f64, f64)>) -> Row {
+fn measured(
+    who: &Who,
+    variant: Variant,
+    ratios: &[f64],
+    ceiling: Option<(f64, f64)>,
+) -> ReproduceRow {
     let speedup = stats::median_interval(ratios, 2000);
-    Row {
+    ReproduceRow {
         speedup: Some(speedup.value),
         spread: Some(Spread {
             speedup,
@@ -39,7 +44,7 @@ fn measured(who: &Who, variant: Variant, ratios: &[f64], ceiling: Option<(f64, f
             at_equal_speed: None,
             cpu_count: None,
         }),
-        ..Row::new(who.clone(), variant)
+        ..ReproduceRow::new(who.clone(), variant)
     }
 }
 
@@ -220,7 +225,7 @@ fn io_verdict_starts_with_a_capital_either_way() {
 
 #[test]
 fn inside_verdict_gives_the_interval_and_the_convoy_fall() {
-    let c = |metric, cpython: Option<f64>, parlab| Comparison {
+    let c = |metric, cpython: Option<f64>, parlab| GilComparison {
         metric,
         cpython: cpython.map(Estimate::exact),
         parlab: Estimate::exact(parlab),
@@ -447,7 +452,7 @@ fn a_row_faster_only_by_the_clock_is_no_faster() {
 }
 
 /// `measured`, with the CPUs the row kept busy in every round about `busy`.
-fn busy_row(who: &Who, variant: Variant, ratios: &[f64], busy: f64) -> Row {
+fn busy_row(who: &Who, variant: Variant, ratios: &[f64], busy: f64) -> ReproduceRow {
     let mut r = measured(who, variant, ratios, Some((1.9, 2.0)));
     if let Some(s) = r.spread.as_mut() {
         s.cpus = Some(Estimate {
@@ -520,9 +525,9 @@ fn a_free_threaded_build_beside_its_gil_twin_gets_its_single_thread_cost() {
             version: "3.13.5".into(),
         },
     );
-    let one = |who: &Who, wall: f64| Row {
+    let one = |who: &Who, wall: f64| ReproduceRow {
         wall_s: Some(wall),
-        ..Row::new(who.clone(), Variant::Threads(1))
+        ..ReproduceRow::new(who.clone(), Variant::Threads(1))
     };
     let v = cpu(&[one(&ft, 0.345), one(&gil, 0.25)], 2, 100, false).join(" ");
     assert!(
