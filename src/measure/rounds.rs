@@ -416,6 +416,44 @@ mod tests {
     }
 
     #[test]
+    fn a_pinned_pair_shares_its_cpu_so_a_slow_cpu_cancels() {
+        // Two vCPUs, the second 1.4x slower. A one-worker row as fast as its baseline, held with
+        // its baseline to CPU `round % 2`; the free baseline runs land on either CPU by chance.
+        let rows = vec![
+            Pairing {
+                baseline: 0,
+                workers: 1,
+                pinned: false,
+            },
+            Pairing {
+                baseline: 0,
+                workers: 1,
+                pinned: true,
+            },
+        ];
+        let mut m = Measurement::new(rows, Some(2), 0, None);
+        let mut chance = 0u64;
+        m.run(&mut Fixed { rounds: 12 }, &mut |_, slot, round| {
+            chance = crate::kernels::pi::splitmix64(chance + 1);
+            let cpu = if slot.pinned {
+                round % 2
+            } else {
+                (chance % 2) as usize
+            };
+            let slow = if cpu == 1 { 1.4 } else { 1.0 };
+            Ok(Some(Timing {
+                wall_s: slow,
+                cpu_s: Some(slow),
+            }))
+        })
+        .unwrap();
+        let f = crate::measure::Figures::of(m.samples(1));
+        let e = f.judged().unwrap();
+        assert_eq!((e.value, e.low, e.high), (1.0, 1.0, 1.0), "{f:?}");
+        assert_eq!(m.samples(1).len(), 12);
+    }
+
+    #[test]
     fn a_failed_run_leaves_its_partners_unpaired_and_an_error_ends_the_round() {
         let rows = four();
         let mut m = Measurement::new(rows, None, 0, None);
