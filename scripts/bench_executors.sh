@@ -22,7 +22,7 @@ for size in 10us 100us 1ms 10ms; do
     >"$out/$size.json" || true
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-python3 - "$out" <<'PY'
+"$python" - "$out" <<'PY'
 import json, os, sys
 folder = sys.argv[1]
 def cell(rows, road, chunk):
@@ -31,14 +31,23 @@ def cell(rows, road, chunk):
             s = r["speedup"]
             return "%.2fx (%.2f-%.2f)" % (s["value"], s["low"], s["high"])
     return "-"
+OWN = {"executor:thread": "threads", "executor:process": "processes",
+       "executor:interpreter": "subinterpreters"}
 def cost(rows, base, road, chunk):
-    # (time at the parallelism the machine allowed - sequential time) / tasks
+    # What the executor took beyond parlab's own road of its kind at the same chunks (their
+    # difference in wall time, at the parallelism parlab's road reached), over its tasks: the
+    # rule of the recommendation's words.
     for r in rows:
         if r["road"] == road and r["chunksize"] == chunk and r["median_s"]:
+            own = [x for x in rows if x["road"] == OWN[road] and x["median_s"]
+                   and x["chunksize"] in (chunk, 1, 16)]
+            if not own:
+                return "-"
+            o = min(own, key=lambda x: x["median_s"])
             n = int(base["range"].split("..")[1])
             tasks = -(-n // (chunk if road == "executor:process" else 1))
-            p = min(max(r["ceiling"] or 2.0, 1.0), 2.0)
-            return "%.0f us" % (max(r["median_s"] * p - base["median_s"], 0) / tasks * 1e6)
+            p = min(max(o["speedup"]["value"], 1.0), 2.0)
+            return "%.0f us" % (max(r["median_s"] - o["median_s"], 0) * p / tasks * 1e6)
     return "-"
 print("| item | sequential | threads x2 | processes x2 | executor:thread x2 | "
       "executor:process x2, chunks of 1 | of 16 | executor:interpreter x2 | "
