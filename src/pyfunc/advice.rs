@@ -188,14 +188,19 @@ fn gap_words(row: &PythonRow, own: &PythonRow, base: &PythonRow, map: bool) -> O
     })
 }
 
-/// What the fastest executor row cost a task beyond parlab's own road of its kind (`own`), for
-/// a recommendation of one thread: "ProcessPoolExecutor x2 took about 110 us a task more than
-/// parlab's processes x2, against the function's own work of 6 us a task (2000 tasks of 1
-/// item)". Their difference in wall time, at the parallelism parlab's road reached (its
-/// speedup, at least 1, at most the workers), over the executor's tasks.
-fn overhead_words(row: &PythonRow, own: &PythonRow, base: &PythonRow, map: bool) -> Option<String> {
+/// What executor `row` cost a task beyond the function's own work, for a recommendation of one
+/// thread: "ThreadPoolExecutor x2 cost about 14.0 us a task against the function's own 0.1 us
+/// (20000 tasks of 1 item)". Its time at the parallelism its kind reached (`own`, parlab's road
+/// of that kind: its speedup, at least 1, at most the workers; 1 without it), less the
+/// sequential time, over its tasks.
+fn overhead_words(
+    row: &PythonRow,
+    own: Option<&PythonRow>,
+    base: &PythonRow,
+    map: bool,
+) -> Option<String> {
     let class = row.road.executor_class()?;
-    let (t, t_own, t1) = (row.median_s?, own.median_s?, base.median_s?);
+    let (t, t1) = (row.median_s?, base.median_s?);
     let n = if map { items_of(base)? } else { return None };
     let per_task = match row.road {
         Road::ExecutorProcess => row.chunksize.unwrap_or(1).max(1),
@@ -203,15 +208,14 @@ fn overhead_words(row: &PythonRow, own: &PythonRow, base: &PythonRow, map: bool)
     };
     let tasks = n.div_ceil(per_task);
     let parallel = own
-        .speedup
+        .and_then(|o| o.speedup)
         .map_or(1.0, |s| s.value.clamp(1.0, row.workers as f64));
-    let extra = (t - t_own).max(0.0) * parallel / tasks as f64;
+    let extra = (t * parallel - t1).max(0.0) / tasks as f64;
     Some(format!(
-        "{class} x{} took about {} a task more than parlab's {}, against the function's own work \
-         of {} a task ({tasks} tasks of {per_task} item{})",
+        "{class} x{} cost about {} a task against the function's own {} ({tasks} tasks of \
+         {per_task} item{})",
         row.workers,
         seconds(extra),
-        own.setting(),
         seconds(t1 / tasks as f64),
         if per_task == 1 { "" } else { "s" }
     ))
@@ -511,16 +515,19 @@ fn recommend_on(rows: &[PythonRow], range: &str, cpus: usize) -> Option<Recommen
     let Some(best) = best else {
         let stalled = stalled.map_or(String::new(), |s| format!("; {s}"));
         // The executors' cost a task, beside the function's own work a task.
-        let fastest_executor = measured
-            .iter()
-            .filter(|r| r.road.is_executor())
-            .max_by(|a, b| speed(a).total_cmp(&speed(b)));
-        let overhead = fastest_executor
-            .and_then(|r| Some((r, own_of(r)?)))
-            .and_then(|(r, own)| overhead_words(r, own, base, map));
-        let stalled = match overhead {
-            Some(o) => format!("{stalled}; {o}"),
-            None => stalled,
+        // Each executor's fastest row: what it cost a task, against the work a task.
+        let costs: Vec<String> = [
+            Road::ExecutorThread,
+            Road::ExecutorProcess,
+            Road::ExecutorInterpreter,
+        ]
+        .into_iter()
+        .filter_map(best_of)
+        .filter_map(|r| overhead_words(r, own_of(r), base, map))
+        .collect();
+        let stalled = match costs.is_empty() {
+            true => stalled,
+            false => format!("{stalled}; {}", costs.join("; ")),
         };
         return Some(Recommendation {
             road: Road::Sequential,
@@ -1002,8 +1009,8 @@ mod tests {
 
     #[test]
     fn where_no_executor_gains_one_thread_is_recommended_with_their_cost_a_task() {
-        // One second of work over 1000 items; parlab's processes at 1.0x in 1 s, the pool in 2 s:
-        // a second more, at one CPU's worth, over 1000 tasks.
+        // One second of work over 1000 items; parlab's processes at 1.0x, the pool in 2 s: a
+        // second more, at one CPU's worth, over 1000 tasks.
         let mut exec = row("0..1000", Road::ExecutorProcess, 2, (0.5, 0.45, 0.55));
         exec.chunksize = Some(1);
         let mut own = row("0..1000", Road::Processes, 2, (1.0, 0.97, 1.03));
@@ -1014,9 +1021,8 @@ mod tests {
         assert_eq!(rec.road, Road::Sequential);
         assert!(
             rec.reason.contains(
-                "ProcessPoolExecutor x2 took about 1.00 ms a task more than parlab's processes x2 \
-                 (chunks of 1), against the function's own work of 1.00 ms a task (1000 tasks of \
-                 1 item)"
+                "ProcessPoolExecutor x2 cost about 1.00 ms a task against the function's own \
+                 1.00 ms (1000 tasks of 1 item)"
             ),
             "{}",
             rec.reason
