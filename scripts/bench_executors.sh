@@ -18,11 +18,11 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for size in 10us 100us 1ms 10ms; do
   "$bin" python examples/python/per_item.py:spin --items "examples/python/per_item.py:items_$size" \
     --python "$python" -w 2 --runs "$runs" --chunksize 1,16 -q --json \
-    --roads threads,processes,executor:thread,executor:process,executor:interpreter \
+    --roads threads,processes,subinterpreters,executor:thread,executor:process,executor:interpreter \
     >"$out/$size.json" || true
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-python3 - "$out" <<'PY'
+"$python" - "$out" <<'PY'
 import json, os, sys
 folder = sys.argv[1]
 def cell(rows, road, chunk):
@@ -31,13 +31,20 @@ def cell(rows, road, chunk):
             s = r["speedup"]
             return "%.2fx (%.2f-%.2f)" % (s["value"], s["low"], s["high"])
     return "-"
+OWN = {"executor:thread": "threads", "executor:process": "processes",
+       "executor:interpreter": "subinterpreters"}
 def cost(rows, base, road, chunk):
-    # (time at the parallelism the machine allowed - sequential time) / tasks
+    # The recommendation's rule: the executor's time at the parallelism parlab's own road of its
+    # kind reached (its speedup, from 1 to the 2 workers), less the sequential time, over its
+    # tasks.
     for r in rows:
         if r["road"] == road and r["chunksize"] == chunk and r["median_s"]:
+            own = [x for x in rows if x["road"] == OWN[road] and x["speedup"]
+                   and (road != "executor:process" or x["chunksize"] == chunk)]
+            p = max([x["speedup"]["value"] for x in own] or [1.0])
+            p = min(max(p, 1.0), 2.0)
             n = int(base["range"].split("..")[1])
             tasks = -(-n // (chunk if road == "executor:process" else 1))
-            p = min(max(r["ceiling"] or 2.0, 1.0), 2.0)
             return "%.0f us" % (max(r["median_s"] * p - base["median_s"], 0) / tasks * 1e6)
     return "-"
 print("| item | sequential | threads x2 | processes x2 | executor:thread x2 | "

@@ -64,12 +64,29 @@ pub struct Recommendation {
 
 impl Recommendation {
     /// `processes x2`, `threads x4 (chunks of 16)`, `one thread`.
+    ///
+    /// An executor's chunk size of 1 (its `map`'s own) is not named, and `executor:process`
+    /// names its start method: `executor:process x2 (chunks of 16, started by forkserver)`.
     pub fn setting(&self) -> String {
-        match (self.road, self.chunksize) {
-            (Road::Sequential, _) => "one thread".to_string(),
-            (road, Some(1)) if road.is_executor() => format!("{road} x{}", self.workers),
-            (road, Some(c)) => format!("{road} x{} (chunks of {c})", self.workers),
-            (road, None) => format!("{road} x{}", self.workers),
+        if self.road == Road::Sequential {
+            return "one thread".to_string();
+        }
+        let mut said = Vec::new();
+        match self.chunksize {
+            Some(1) if self.road.is_executor() => {}
+            Some(c) => said.push(format!("chunks of {c}")),
+            None => {}
+        }
+        if let Some(m) = self
+            .start_method
+            .as_ref()
+            .filter(|_| self.road == Road::ExecutorProcess)
+        {
+            said.push(format!("started by {m}"));
+        }
+        match said.is_empty() {
+            true => format!("{} x{}", self.road, self.workers),
+            false => format!("{} x{} ({})", self.road, self.workers, said.join(", ")),
         }
     }
 
@@ -169,12 +186,17 @@ fn gap_words(row: &PythonRow, own: &PythonRow, base: &PythonRow, map: bool) -> O
     })
 }
 
-/// What the fastest executor row cost a task beyond the function's own work, for a
-/// recommendation of one thread: "ProcessPoolExecutor x2 (chunks of 1) took about 110 us a
-/// task beyond the function's own 6 us (2000 tasks, 2 CPUs' worth)". The executor's
-/// worker-seconds (its time at the parallelism the machine allowed, the ceiling) less the
+/// What executor `row` cost a task beyond the function's own work, for a recommendation of one
+/// thread: "ThreadPoolExecutor x2 cost about 14.0 us a task against the function's own 0.1 us
+/// (20000 tasks of 1 item)". Its time at the parallelism its kind reached (`own`, parlab's road
+/// of that kind: its speedup, at least 1, at most the workers; 1 without it), less the
 /// sequential time, over its tasks.
-fn overhead_words(row: &PythonRow, base: &PythonRow, map: bool) -> Option<String> {
+fn overhead_words(
+    row: &PythonRow,
+    own: Option<&PythonRow>,
+    base: &PythonRow,
+    map: bool,
+) -> Option<String> {
     let class = row.road.executor_class()?;
     let (t, t1) = (row.median_s?, base.median_s?);
     let n = if map { items_of(base)? } else { return None };
@@ -183,17 +205,16 @@ fn overhead_words(row: &PythonRow, base: &PythonRow, map: bool) -> Option<String
         _ => 1,
     };
     let tasks = n.div_ceil(per_task);
-    let parallel = row
-        .ceiling
-        .map_or(row.workers as f64, |c| c.clamp(1.0, row.workers as f64));
+    let parallel = own
+        .and_then(|o| o.speedup)
+        .map_or(1.0, |s| s.value.clamp(1.0, row.workers as f64));
     let extra = (t * parallel - t1).max(0.0) / tasks as f64;
-    let work = t1 / tasks as f64;
     Some(format!(
-        "{class} x{} took about {} a task beyond the function's own work of {} a task ({tasks} \
-         tasks of {per_task} item{}, {parallel:.1} CPUs' worth)",
+        "{class} x{} cost about {} a task against the function's own {} ({tasks} tasks of \
+         {per_task} item{})",
         row.workers,
         seconds(extra),
-        seconds(work),
+        seconds(t1 / tasks as f64),
         if per_task == 1 { "" } else { "s" }
     ))
 }
@@ -478,18 +499,34 @@ fn recommend_on(rows: &[PythonRow], range: &str, cpus: usize) -> Option<Recommen
         .filter(|r| pickable(r) && wins(r))
         .max_by(|a, b| speed(a).total_cmp(&speed(b)))
         .copied();
+    // parlab's own road of an executor's kind, at the same workers (and chunk size, where both
+    // have one that means the same): the most that kind of parallelism gave.
+    let own_of = |exec: &PythonRow| {
+        measured
+            .iter()
+            .filter(|r| r.road == exec.road.own() && r.workers == exec.workers)
+            .filter(|r| exec.road != Road::ExecutorProcess || r.chunksize == exec.chunksize)
+            .max_by(|a, b| speed(a).total_cmp(&speed(b)))
+            .copied()
+    };
     let threads = best_of(Road::Threads);
     let stalled = threads.and_then(|t| threads_stall(t, cpus, !busy.is_empty()));
     let Some(best) = best else {
         let stalled = stalled.map_or(String::new(), |s| format!("; {s}"));
         // The executors' cost a task, beside the function's own work a task.
-        let fastest_executor = measured
-            .iter()
-            .filter(|r| r.road.is_executor())
-            .max_by(|a, b| speed(a).total_cmp(&speed(b)));
-        let stalled = match fastest_executor.and_then(|r| overhead_words(r, base, map)) {
-            Some(o) => format!("{stalled}; {o}"),
-            None => stalled,
+        // Each executor's fastest row: what it cost a task, against the work a task.
+        let costs: Vec<String> = [
+            Road::ExecutorThread,
+            Road::ExecutorProcess,
+            Road::ExecutorInterpreter,
+        ]
+        .into_iter()
+        .filter_map(best_of)
+        .filter_map(|r| overhead_words(r, own_of(r), base, map))
+        .collect();
+        let stalled = match costs.is_empty() {
+            true => stalled,
+            false => format!("{stalled}; {}", costs.join("; ")),
         };
         return Some(Recommendation {
             road: Road::Sequential,
@@ -570,14 +607,7 @@ fn recommend_on(rows: &[PythonRow], range: &str, cpus: usize) -> Option<Recommen
         })
         .flatten()
         .map(|r| r.range.clone());
-    // What the executor lost against parlab's own road of its kind, at the same workers (and
-    // chunk size, where both have one that means the same).
-    let own = measured
-        .iter()
-        .filter(|r| r.road == pick.road.own() && r.workers == pick.workers)
-        .filter(|r| pick.road != Road::ExecutorProcess || r.chunksize == pick.chunksize)
-        .max_by(|a, b| speed(a).total_cmp(&speed(b)));
-    let gap = own
+    let gap = own_of(pick)
         .and_then(|o| gap_words(pick, o, base, map))
         .map_or(String::new(), |g| format!("; {g}"));
     Some(Recommendation {
@@ -984,17 +1014,21 @@ mod tests {
 
     #[test]
     fn where_no_executor_gains_one_thread_is_recommended_with_their_cost_a_task() {
+        // One second of work over 1000 items; parlab's processes at 1.0x, the pool in 2 s: a
+        // second more, at one CPU's worth, over 1000 tasks.
         let mut exec = row("0..1000", Road::ExecutorProcess, 2, (0.5, 0.45, 0.55));
         exec.chunksize = Some(1);
+        let mut own = row("0..1000", Road::Processes, 2, (1.0, 0.97, 1.03));
+        own.chunksize = Some(1);
         let mut b = base("0..1000");
         b.median_s = Some(1.0);
-        let rec = first(&[b, exec], "0..1000");
+        let rec = first(&[b, own, exec], "0..1000");
         assert_eq!(rec.road, Road::Sequential);
         assert!(
-            rec.reason.contains("ProcessPoolExecutor x2 took about")
-                && rec.reason.contains(
-                    "beyond the function's own work of 1.00 ms a task (1000 tasks of 1 item"
-                ),
+            rec.reason.contains(
+                "ProcessPoolExecutor x2 cost about 1.00 ms a task against the function's own \
+                 1.00 ms (1000 tasks of 1 item)"
+            ),
             "{}",
             rec.reason
         );
