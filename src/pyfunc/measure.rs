@@ -357,6 +357,19 @@ pub(crate) fn measure(
                     }
                     continue;
                 }
+                if road == Road::ExecutorProcess
+                    && settings.start.is_some()
+                    && super::code::version(&py.label).is_some_and(|v| v < (3, 7))
+                {
+                    if k == 0 {
+                        notes.push(format!(
+                            "{}: executor:process is left out: ProcessPoolExecutor takes a start \
+                             method (--start) from CPython 3.7 on",
+                            py.label
+                        ));
+                    }
+                    continue;
+                }
                 for &w in &settings.workers {
                     match source {
                         // Their map takes one item a task whatever the chunk size: one row, its

@@ -503,7 +503,9 @@ def prepare_executor(chan, words, path):
     try:
         host = ExecutorHost(words[1], int(words[2]), words[3], path)
     except BaseException as e:
-        chan.say("fail", 0, fault_json(type(e).__name__, str(e), where(sys.exc_info()[2])))
+        # This script's own refusal needs no place; anything else, where it was raised.
+        place = "" if isinstance(e, SystemExit) else where(sys.exc_info()[2])
+        chan.say("fail", 0, fault_json(type(e).__name__, str(e), place))
         return None
     chan.say("info", json.dumps({"start_method": host.method}))
     chan.say("end")
