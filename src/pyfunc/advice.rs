@@ -533,19 +533,12 @@ fn recommend_on(rows: &[PythonRow], range: &str, cpus: usize) -> Option<Recommen
             workers: 1,
             chunksize: None,
             python: base.python.clone(),
-            // On a busy machine the cause cannot be told: only the figures are given.
-            reason: if busy.is_empty() {
-                format!(
-                    "{lead}no road is faster than one thread by more than the 5% margin at this \
-                     size: the work per part does not pay for handing parts out \
-                     ({figures}){stalled}"
-                )
-            } else {
-                format!(
-                    "{lead}no road is faster than one thread by more than the 5% margin at this \
-                     size ({figures}){stalled}{busy}"
-                )
-            },
+            // Why, only as the figures say it: what the threads kept busy, what each executor
+            // cost a task against the work a task, and a busy machine; never a fixed cause.
+            reason: format!(
+                "{lead}no road is faster than one thread by more than the 5% margin at this size \
+                 ({figures}){stalled}{busy}"
+            ),
             smallest_range: None,
             start_method: None,
             code: None,

@@ -226,6 +226,10 @@ fn reproduce_quick_prints_three_sections_with_verdicts() {
         out.starts_with("The seed experiment, reproduced ("),
         "{out}"
     );
+    assert!(
+        crate::intervals::assert_interval_style(&out, "reproduce") > 0,
+        "{out}"
+    );
     assert!(out.contains("CPython rows skipped (--no-python)"), "{out}");
     for heading in ["1. CPU-bound", "2. I/O-bound", "3. Inside the GIL"] {
         assert!(out.contains(heading), "{heading} missing:\n{out}");

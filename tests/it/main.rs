@@ -51,6 +51,7 @@ mod gil;
 mod gpu;
 mod hostile;
 mod hostile_input;
+mod intervals;
 mod limits;
 #[cfg(feature = "mpi")]
 mod mpi;

@@ -281,6 +281,10 @@ fn reproduce_json_gives_every_measured_row_an_interval_and_w_above_1_a_ceiling()
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(
+        crate::intervals::assert_interval_json(&v, "reproduce") > 0,
+        "{v}"
+    );
     let words = [
         "faster",
         "no faster",
