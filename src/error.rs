@@ -58,7 +58,7 @@ pub enum Error {
     },
 
     /// A run failed after some of its parts had finished: what finished is kept here.
-    #[error("{error}; {finished} of {} had finished{prefix}", crate::units::count(*.parts, "part"))]
+    #[error("{error}; {finished} of {} had finished{prefix}", parts_of(*.parts))]
     Incomplete {
         /// Why the run stopped.
         error: Box<Error>,
@@ -147,7 +147,7 @@ impl Error {
     /// the message names it), not a fault of the program or interpreter being started.
     pub fn is_limit(&self) -> bool {
         match self {
-            Error::Io { source, .. } => crate::limits::is_limit(source),
+            Error::Io { source, .. } => is_limit(source),
             Error::Incomplete { error, .. } => error.is_limit(),
             _ => false,
         }
@@ -307,4 +307,29 @@ impl fmt::Display for PrefixNote {
             None => Ok(()),
         }
     }
+}
+
+/// The source of an [`Error::Io`] for a limit met: its words name the limit (`limits::explain`),
+/// and [`Error::is_limit`] finds it, so that a limit of this machine is never taken for a
+/// fault of what was being started (an interpreter, a worker program).
+#[derive(Debug)]
+pub(crate) struct LimitHit(pub(crate) String);
+
+impl std::fmt::Display for LimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LimitHit {}
+
+/// True when `e` is a limit met, as [`crate::limits::start_error`] builds it.
+pub(crate) fn is_limit(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<LimitHit>())
+}
+
+/// `1 part`, `3 parts`.
+fn parts_of(n: impl Into<u64>) -> String {
+    let n = n.into();
+    format!("{n} part{}", if n == 1 { "" } else { "s" })
 }

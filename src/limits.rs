@@ -12,27 +12,8 @@ use std::thread::{JoinHandle, Scope, ScopedJoinHandle};
 
 use nix::errno::Errno;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LimitHit, Result};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
-
-/// The source of an [`Error::Io`] for a limit met: its words name the limit ([`explain`]),
-/// and [`Error::is_limit`] finds it, so that a limit of this machine is never taken for a
-/// fault of what was being started (an interpreter, a worker program).
-#[derive(Debug)]
-pub(crate) struct LimitHit(String);
-
-impl std::fmt::Display for LimitHit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for LimitHit {}
-
-/// True when `e` is a limit met, as [`start_error`] builds it.
-pub(crate) fn is_limit(e: &std::io::Error) -> bool {
-    e.get_ref().is_some_and(|inner| inner.is::<LimitHit>())
-}
 
 /// `errno` as the limit it is, when it is one of those [`explain`] names.
 fn limit_errno(e: &std::io::Error) -> Option<Errno> {

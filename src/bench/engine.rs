@@ -23,9 +23,10 @@ use crate::interrupt;
 use crate::job::Job;
 use crate::kernels::Total;
 use crate::measure::ceiling;
+use crate::measure::rounds::Stopping;
 use crate::measure::rounds::{Measurement, Pairing, Timing};
 use crate::measure::rusage::{CpuTime, peak_rss_kib, reset_peak_rss};
-use crate::measure::stop::{Precision, Stopping};
+use crate::measure::stop::Precision;
 use crate::observer::Silent;
 
 /// Least time between two rewrites of the exports during a benchmark.

@@ -71,7 +71,7 @@
 //! than the CPUs it kept busy. The judge ([`judge()`]) gives the words, with one margin
 //! ([`judge::MARGIN`]) in every command.
 //!
-//! **Stopping, passed in.** A [`stop::Stopping`] rule names the rows of the next round, or ends
+//! **Stopping, passed in.** A [`rounds::Stopping`] rule names the rows of the next round, or ends
 //! the measurement: `python` runs a fixed number of rounds ([`stop::Fixed`]); `bench` runs the
 //! rounds asked for, then more until every speedup is as precise as asked or its time is up
 //! ([`stop::Precision`]); `reproduce` runs its planned rounds, then rounds of only the rows

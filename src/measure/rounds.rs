@@ -6,8 +6,14 @@ use std::time::Instant;
 
 use super::ceiling::Probe;
 use super::sample::Sample;
-use super::stop::Stopping;
 use crate::error::Result;
+
+/// A rule for when a measurement stops.
+pub trait Stopping {
+    /// The rows the next round runs (their baselines run with them), or `None`: the
+    /// measurement is over. Warm-up rounds come first, of every row.
+    fn next(&mut self, m: &Measurement) -> Option<Vec<usize>>;
+}
 
 /// A row as the rounds see it: the row it is compared with and how many workers it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,15 +6,8 @@
 use std::time::Duration;
 
 use super::judge::{self, Bounds};
-use super::rounds::Measurement;
+use super::rounds::{Measurement, Stopping};
 use super::sample::Figures;
-
-/// A rule for when a measurement stops.
-pub trait Stopping {
-    /// The rows the next round runs (their baselines run with them), or `None`: the
-    /// measurement is over. Warm-up rounds come first, of every row.
-    fn next(&mut self, m: &Measurement) -> Option<Vec<usize>>;
-}
 
 /// Every row of `m`.
 fn every(m: &Measurement) -> Vec<usize> {
