@@ -1036,4 +1036,33 @@ mod tests {
         assert!(failures_on(Road::ExecutorInterpreter, "3.14.10").is_some());
         assert!(failures_on(Road::Threads, "3.14.10").is_none());
     }
+
+    mod judged {
+        use super::*;
+        use crate::measure::judge;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// A road is recommended exactly when the judge calls its interval faster (one
+            /// road beside the baseline, any interval): no other rule decides.
+            #[test]
+            fn a_road_is_recommended_only_where_the_judge_says_faster(
+                value in 0.2f64..3.0,
+                below in 0.0f64..0.5,
+                above in 0.0f64..0.5,
+                road in prop_oneof![
+                    Just(Road::Threads),
+                    Just(Road::Processes),
+                    Just(Road::ExecutorProcess),
+                ],
+            ) {
+                let speedup = Estimate { value, low: value - below, high: value + above };
+                let rows = vec![base("0..100"), PythonRow::measured("3.11.7", "0..100", road, 2, speedup)];
+                let rec = first(&rows, "0..100");
+                let faster = judge::judge(&speedup, Bounds::default()) == Verdict::Faster;
+                prop_assert_eq!(rec.road != Road::Sequential, faster, "{}", rec.reason);
+                prop_assert!(rec.reason.contains(&speedup.ratio()), "{}", rec.reason);
+            }
+        }
+    }
 }

@@ -541,3 +541,41 @@ fn a_free_threaded_build_beside_its_gil_twin_gets_its_single_thread_cost() {
             .contains("own cost")
     );
 }
+
+mod every_sentence {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the pace sentence of a row begins with, for each of the judge's words.
+    fn opening(verdict: Verdict) -> &'static str {
+        match verdict {
+            Verdict::Faster => "faster than 1 thread, at ",
+            Verdict::NoFaster => "no faster than 1 thread, at ",
+            Verdict::Slower => "slower than 1 thread, at ",
+            Verdict::Hidden => "beside 1 thread at a pace the noise hides, ",
+            Verdict::Artefact => "faster than the machine allowed beside 1 thread, at ",
+        }
+    }
+
+    proptest! {
+        /// Whatever the rounds measured (any spread, with or without a ceiling), the sentence
+        /// is the one of the word the judge gives the row's interval and bounds, and it quotes
+        /// that interval: no template is chosen by anything else.
+        #[test]
+        fn the_words_are_the_judges(
+            ratios in proptest::collection::vec(0.3f64..3.0, 3..12),
+            ceiling in proptest::option::of((0.5f64..2.0, 0.0f64..0.5)),
+            which in 0usize..3,
+        ) {
+            let who = [Who::Parlab(BackendKind::Threads), Who::Parlab(BackendKind::Gil), py()];
+            let ceiling = ceiling.map(|(lo, width)| (lo, lo + width));
+            let row = measured(&who[which], T2, &ratios, ceiling);
+            let spread = row.spread.unwrap();
+            let verdict = row.verdict().expect("a measured row has a verdict");
+            prop_assert_eq!(verdict, judge::judge(&spread.speedup, spread.bounds()));
+            let said = ran(&row, "1 thread");
+            prop_assert!(said.starts_with(opening(verdict)), "{:?}: {}", verdict, said);
+            prop_assert!(said.contains(&spread.speedup.ratio()), "{}", said);
+        }
+    }
+}
