@@ -5,7 +5,7 @@
 //!
 //! | interval | verdict |
 //! |---|---|
-//! | wholly above the CPU count's worth, or wholly above the machine's ceiling's interval | [`Verdict::Artefact`] (CPU-bound work only) |
+//! | wholly above the CPU count's worth, or wholly above the machine's ceiling's interval (a ceiling of one sample, which has none: more than the margin above it) | [`Verdict::Artefact`] (CPU-bound work only) |
 //! | wholly within [`MARGIN`] of 1 (1/1.05 to 1.05) | [`Verdict::NoFaster`] |
 //! | wholly above 1 (and not within the margin) | [`Verdict::Faster`] |
 //! | wholly more than the margin below 1 (under 1/1.05) | [`Verdict::Slower`] |
@@ -165,8 +165,14 @@ pub fn exceeds(speedup: &Estimate, bounds: Bounds) -> Option<Exceeded> {
     {
         return Some(Exceeded::Cpus(cpus));
     }
+    // A ceiling read from one probe sample (rounds too short to earn more reuse it) has no
+    // interval of its own: the margin stands for the probe's own noise.
+    let reach = |c: &Estimate| match c.high > c.low {
+        true => c.high,
+        false => c.high * (1.0 + MARGIN),
+    };
     if let Some(c) = bounds.ceiling.filter(|c| c.high >= CEILING_FLOOR)
-        && speedup.low > c.high.max(1.0)
+        && speedup.low > reach(&c).max(1.0)
     {
         return Some(Exceeded::Ceiling(c));
     }
@@ -246,6 +252,31 @@ pub fn no_faster_because(speedup: &Estimate) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ceiling_of_one_sample_is_allowed_the_margin() {
+        // Ten short benches: threads x2 at 1.94-1.98x beside one 15 ms probe that read 1.88x.
+        let speedup = Estimate {
+            value: 1.96,
+            low: 1.94,
+            high: 1.98,
+        };
+        let one = Bounds::cpu_bound(2, Some(Estimate::exact(1.88)));
+        assert_eq!(judge(&speedup, one), Verdict::Faster);
+        // Beyond the margin it is an artefact all the same.
+        let low = Bounds::cpu_bound(2, Some(Estimate::exact(1.80)));
+        assert_eq!(judge(&speedup, low), Verdict::Artefact);
+        // A ceiling with an interval of its own is held to it.
+        let spread = Bounds::cpu_bound(
+            2,
+            Some(Estimate {
+                value: 1.87,
+                low: 1.86,
+                high: 1.88,
+            }),
+        );
+        assert_eq!(judge(&speedup, spread), Verdict::Artefact);
+    }
     use crate::stats::{self, median_interval};
 
     fn e(low: f64, high: f64) -> Estimate {
