@@ -1,9 +1,10 @@
-//! Measuring like `bench`: every cell (interpreter × range × road × workers, in map mode
-//! interpreter × road × workers × chunk size) is started once, with its start-up timed apart;
-//! then warm-up rounds and measured rounds, each running every interpreter's sequential
-//! baseline and its cells (in an order that turns each round, the baseline included), so that
-//! each cell's time is paired with a baseline run of the same round. The first round runs the
-//! baseline first: its answer is the reference. Every answer is checked against the first
+//! Measured on the engine `bench` and `reproduce` share ([`crate::measure`]): every cell
+//! (interpreter × range × road × workers, in map mode interpreter × road × workers × chunk
+//! size) is started once, with its start-up timed apart; then the engine's warm-up and
+//! measured rounds ([`Measurement`] with a [`Fixed`] number), each running every interpreter's
+//! sequential baseline and its cells (one baseline run a round, the order turned in odd rounds,
+//! the baseline included), so that each cell's time is paired with a baseline run of the same
+//! round. The first round runs the baseline first: its answer is the reference. Every answer is checked against the first
 //! sequential answer of its interpreter (in map mode, every item's result, in item order, by
 //! the helper where the bytes differ: `helper.rs`).
 //!
@@ -18,7 +19,7 @@
 //! worker is killed and reaped on the way out.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use num_bigint::BigInt;
 use serde::Serialize;
@@ -30,7 +31,8 @@ use super::helper::Helper;
 use super::{Interpreter, PythonOptions, Road};
 use crate::error::{Error, Result, WorkerCause};
 use crate::measure::ceiling::Probe;
-use crate::measure::rounds::{Pairing, order};
+use crate::measure::rounds::{Measurement, Pairing, Timing};
+use crate::measure::stop::Fixed;
 use crate::measure::{Figures, Sample};
 use crate::span::Span;
 use crate::split::Plan;
@@ -407,88 +409,74 @@ pub(crate) fn measure(
         }
         done += 1;
     }
-    let mut probe = Probe::new(&settings.workers);
-    for round in 0..rounds {
-        let measured = round >= settings.warmup;
-        let t0 = Instant::now();
-        let ceilings = if measured {
-            probe.sample()?.0
-        } else {
-            Vec::new()
-        };
-        for (g, group) in groups.iter_mut().enumerate() {
-            let mine: Vec<usize> = (0..slots.len()).filter(|&s| slots[s].group == g).collect();
-            let base = mine[0];
-            // The engine's order, one baseline run a round: the baseline first in even rounds
-            // and last in odd ones, as whatever runs first in a round (after the ceiling probe,
-            // which leaves the machine's scheduler owing others) is slowed, and a baseline
-            // always first would make every cell look faster.
-            let pairing = vec![
-                Pairing {
-                    baseline: 0,
-                    workers: 1,
-                    pinned: false,
-                };
-                mine.len()
-            ];
-            let all: Vec<usize> = (0..mine.len()).collect();
-            let mut b = None;
-            let mut cells = Vec::new();
-            for slot in order(&pairing, &all, round, None) {
-                let s = mine[slot.row];
-                done += 1;
-                if slots[s].row.error.is_some() {
-                    continue;
-                }
-                progress(&PythonProgress {
-                    done,
-                    total,
-                    what: slots[s].row.name(),
-                });
-                let first = group.reference.is_none();
-                let t = run_checked(&mut slots[s], group)?;
-                if first && s == base && t.is_some() {
-                    first_baseline(settings, group, &mut slots, &mine, t, notes)?;
-                }
-                match t {
-                    Some(t) if s == base => b = Some(t),
-                    Some(t) => cells.push((s, t)),
-                    None => {}
-                }
+    // The shared engine's rounds: every group's baseline is its first slot, one baseline run
+    // a round (runs take seconds), the order turned in odd rounds; each run paired with its
+    // group's baseline run of the same round.
+    let bases: Vec<usize> = (0..groups.len())
+        .map(|g| {
+            slots
+                .iter()
+                .position(|slot| slot.group == g)
+                .expect("a group's baseline is its first slot")
+        })
+        .collect();
+    let pairing: Vec<Pairing> = slots
+        .iter()
+        .map(|slot| Pairing {
+            baseline: bases[slot.group],
+            workers: slot.row.workers,
+            pinned: false,
+        })
+        .collect();
+    let mut rounds_of = Measurement::new(
+        pairing,
+        None,
+        settings.warmup,
+        Some(Probe::new(&settings.workers)),
+    );
+    rounds_of.run(
+        &mut Fixed {
+            rounds: settings.runs,
+        },
+        &mut |_, slot, _| {
+            let s = slot.row;
+            done += 1;
+            if slots[s].row.error.is_some() {
+                return Ok(None);
+            }
+            progress(&PythonProgress {
+                done,
+                total,
+                what: slots[s].row.name(),
+            });
+            let g = slots[s].group;
+            let base = bases[g];
+            let mine: Vec<usize> = (0..slots.len()).filter(|&k| slots[k].group == g).collect();
+            let group = &mut groups[g];
+            let first = group.reference.is_none();
+            let t = run_checked(&mut slots[s], group)?;
+            if first && s == base && t.is_some() {
+                first_baseline(settings, group, &mut slots, &mine, t, notes)?;
             }
             // A failed baseline, or a changed answer, leaves nothing to compare with.
-            let Some(b) = b else {
-                for &s in &mine[1..] {
-                    if slots[s].row.error.is_none() {
+            if s == base && t.is_none() {
+                for &k in &mine[1..] {
+                    if slots[k].row.error.is_none() {
                         let why = "the sequential baseline failed, so nothing to check against";
-                        slots[s].row.error = Some(why.to_string());
-                        slots[s].row.failure = Some(Failure::Baseline);
-                        slots[s].cell.stop();
+                        slots[k].row.error = Some(why.to_string());
+                        slots[k].row.failure = Some(Failure::Baseline);
+                        slots[k].cell.stop();
                     }
                 }
-                continue;
-            };
-            if measured {
-                let base_cpu_s = slots[base].cell.last_cpu_s;
-                for (s, t) in cells.into_iter().chain([(base, b)]) {
-                    let row = &slots[s].row;
-                    let ceiling = ceilings
-                        .iter()
-                        .find(|c| c.0 == row.workers && row.road != Road::Sequential)
-                        .map(|c| c.1);
-                    let sample = Sample {
-                        wall_s: t,
-                        cpu_s: slots[s].cell.last_cpu_s,
-                        baseline_s: Some(b),
-                        baseline_cpu_s: base_cpu_s,
-                        ceiling,
-                    };
-                    slots[s].row.samples.push(sample);
-                }
             }
-        }
-        // The probe is sized to a small share of a round, once one is known.
-        probe.fit(t0.elapsed());
+            Ok(t.map(|wall_s| Timing {
+                wall_s,
+                cpu_s: slots[s].cell.last_cpu_s,
+            }))
+        },
+    )?;
+    for (s, slot) in slots.iter_mut().enumerate() {
+        slot.row.samples = rounds_of.samples(s).to_vec();
     }
     for group in &mut groups {
         if let Some(h) = &mut group.helper {
@@ -530,8 +518,11 @@ pub(crate) fn measure(
         if !row.samples.is_empty() {
             let f = Figures::of(&row.samples);
             row.median_s = Some(median(&row.times()));
-            // The sequential row's samples carry no ceiling.
-            row.ceiling = f.ceiling.map(|c| c.value);
+            // The sequential baseline is judged against no ceiling.
+            row.ceiling = f
+                .ceiling
+                .filter(|_| row.road != Road::Sequential)
+                .map(|c| c.value);
             // Every run said, or the figure would stand on some runs only.
             row.cpus_busy = f.busy;
             // By the clock: a Python function may wait rather than compute.
