@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::have_python;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -112,17 +113,6 @@ fn args(parts: &[&str]) -> Vec<String> {
 fn fingerprint(path: &Path) -> (u64, u64, i64, i64) {
     let m = std::fs::metadata(path).unwrap();
     (m.ino(), m.len(), m.mtime(), m.mtime_nsec())
-}
-
-fn have_python() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import sys; sys.exit(sys.version_info < (3, 6))"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: no python3 (3.6+) on the PATH");
-    }
-    ok
 }
 
 const FUNCTION: &str = "def f(start, end):\n    return end - start\n";

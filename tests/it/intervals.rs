@@ -7,6 +7,7 @@
 
 use std::process::Command;
 
+use crate::have_python;
 use serde_json::Value;
 
 /// The shapes an interval must not take in text, each with an example of it.
@@ -129,17 +130,6 @@ fn parlab(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn have_python() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import sys; sys.exit(sys.version_info < (3, 6))"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: no python3 (3.6+) on the PATH");
-    }
-    ok
 }
 
 #[test]

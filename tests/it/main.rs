@@ -124,3 +124,15 @@ pub fn run_isolated(test: &str) {
         eprintln!("{test}: {line}");
     }
 }
+
+/// Whether `python3` (3.6 or later) is on the PATH; says the test skips where it is not.
+pub fn have_python() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import sys; sys.exit(sys.version_info < (3, 6))"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: no python3 (3.6+) on the PATH");
+    }
+    ok
+}

@@ -14,6 +14,7 @@ mod executors;
 mod map;
 mod roads;
 
+use crate::have_python;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -79,18 +80,6 @@ fn fixture(test: &str) -> PathBuf {
     let file = dir.join("fixture.py");
     std::fs::write(&file, FIXTURE).unwrap();
     file
-}
-
-fn have_python() -> bool {
-    let ok = Command::new("python3")
-        .arg("-c")
-        .arg("import sys; sys.exit(sys.version_info < (3, 6))")
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: no python3 (3.6+) on the PATH");
-    }
-    ok
 }
 
 fn parlab(file: &Path, function: &str, extra: &[&str], fail_on: &str) -> Command {

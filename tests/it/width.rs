@@ -3,6 +3,7 @@
 //! wider, at 100 columns and at 80. One-line diagnostics on standard error (`error: `,
 //! `slower: `, `retry `) stay one line whatever their length, so that a log keeps each whole.
 
+use crate::have_python;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -45,17 +46,6 @@ fn tempdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn have_python() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import sys; sys.exit(sys.version_info < (3, 6))"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: no python3 (3.6+) on the PATH");
-    }
-    ok
 }
 
 #[test]
