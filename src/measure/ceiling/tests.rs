@@ -180,13 +180,15 @@ fn relative_speeds_are_against_the_fastest_cpu() {
 fn a_real_probe_measures_a_positive_finite_ceiling_within_bounds() {
     let mut p = Probe::new(&[1, 2]);
     let (sample, cost) = p.sample().unwrap();
-    assert_eq!(sample.len(), 1);
-    let (w, c) = sample[0];
-    assert_eq!(w, 2);
     // Other tests load the machine while this one runs, and the load may change between the
     // one-thread and the two-thread loop: a single sample is only known to be a rate ratio.
-    // It is never above what the CPUs allow.
-    assert!(c.is_finite() && c > 0.0 && c <= 2.0, "{c}");
+    // It is never above what the CPUs allow: one that read higher, taken again and still
+    // higher, is dropped (a busy machine), so the sample at 2 workers is there or not at all.
+    assert!(sample.len() <= 1, "{sample:?}");
+    for &(w, c) in &sample {
+        assert_eq!(w, 2);
+        assert!(c.is_finite() && c > 0.0 && c <= 2.0, "{c}");
+    }
     assert!(cost > Duration::ZERO);
     let speeds = cpu_speeds().unwrap();
     assert!(
