@@ -333,19 +333,30 @@ mod tests {
         }
     }
 
+    /// A recipe of the sequential road on `python`, for tests to change what they test.
+    fn recipe<'a>(target: &'a Target, calls: &'a Calls, python: &'a str) -> Recipe<'a> {
+        Recipe {
+            target,
+            calls,
+            python,
+            road: Road::Sequential,
+            workers: 1,
+            chunksize: None,
+            start_method: None,
+            plan: None,
+        }
+    }
+
     #[test]
     fn a_process_pool_is_made_with_its_workers_chunks_and_start_method() {
         let t = target("examples/python/map_examples.py", "collatz");
         let calls = map(ItemSource::Range(Span::new(1, 20001).unwrap()));
         let code = code(&Recipe {
-            target: &t,
-            calls: &calls,
-            python: "3.14.10",
             road: Road::ExecutorProcess,
             workers: 2,
             chunksize: Some(16),
             start_method: Some("forkserver"),
-            plan: None,
+            ..recipe(&t, &calls, "3.14.10")
         });
         for line in [
             "import multiprocessing",
@@ -367,14 +378,11 @@ mod tests {
         let t = target("f.py", "f");
         let calls = map(ItemSource::Range(Span::new(0, 4).unwrap()));
         let code = code(&Recipe {
-            target: &t,
-            calls: &calls,
-            python: "3.6.15",
             road: Road::ExecutorProcess,
             workers: 2,
             chunksize: Some(1),
             start_method: Some("fork"),
-            plan: None,
+            ..recipe(&t, &calls, "3.6.15")
         });
         assert!(!code.contains("multiprocessing"), "{code}");
         assert!(code.contains("sys.path.insert(0, \".\")"), "{code}");
@@ -387,14 +395,8 @@ mod tests {
         let calls = Calls::Range;
         let span = Span::new(0, 10).unwrap();
         let seq = code(&Recipe {
-            target: &t,
-            calls: &calls,
-            python: "3.11.7",
-            road: Road::Sequential,
-            workers: 1,
-            chunksize: None,
-            start_method: None,
             plan: Some(Plan::equal(span, 1)),
+            ..recipe(&t, &calls, "3.11.7")
         });
         assert!(seq.contains("    parts = [(0, 10)]"), "{seq}");
         assert!(seq.contains("return sum(sum_of_squares(start, end) for start, end in parts)"));
@@ -403,16 +405,7 @@ mod tests {
             road: Road::ExecutorThread,
             workers: 4,
             plan: Some(Plan::chunks(Span::new(0, 1003).unwrap(), 100)),
-            ..Recipe {
-                target: &t,
-                calls: &calls,
-                python: "3.11.7",
-                road: Road::Sequential,
-                workers: 1,
-                chunksize: None,
-                start_method: None,
-                plan: None,
-            }
+            ..recipe(&t, &calls, "3.11.7")
         });
         assert!(
             threads.contains("parts = [(a, min(a + 100, 1003)) for a in range(0, 1003, 100)]"),
@@ -430,14 +423,10 @@ mod tests {
             name: "ITEMS".to_string(),
         });
         let code = code(&Recipe {
-            target: &t,
-            calls: &calls,
-            python: "3.12.1",
             road: Road::ExecutorThread,
             workers: 2,
             chunksize: Some(1),
-            start_method: None,
-            plan: None,
+            ..recipe(&t, &calls, "3.12.1")
         });
         for line in [
             "import importlib",

@@ -53,6 +53,7 @@ mod forms;
 mod helper;
 pub mod items;
 pub mod measure;
+mod row;
 mod target;
 
 use std::path::PathBuf;
@@ -63,7 +64,8 @@ use serde::Serialize;
 pub use advice::Recommendation;
 pub use conn::PythonException;
 pub use items::{DEFAULT_MAX_ITEMS, ItemSource};
-pub use measure::{Failure, PythonProgress, PythonRow};
+pub use measure::PythonProgress;
+pub use row::{Failure, PythonRow};
 pub use target::{PoolStart, Road, Target};
 
 use crate::cpython::{Python, Script};

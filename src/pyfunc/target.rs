@@ -178,36 +178,26 @@ impl Road {
         self.executor().is_some()
     }
 
+    /// An executor road's entry in [`EXECUTORS`].
+    fn executor_entry(self) -> Option<&'static Executor> {
+        EXECUTORS.iter().find(|e| e.road == self)
+    }
+
     /// The executor's kind as the worker script names it (`thread`, `process`, `interpreter`),
     /// for an executor road.
     pub(crate) fn executor(self) -> Option<&'static str> {
-        match self {
-            Road::ExecutorThread => Some("thread"),
-            Road::ExecutorProcess => Some("process"),
-            Road::ExecutorInterpreter => Some("interpreter"),
-            _ => None,
-        }
+        self.executor_entry().map(|e| e.kind)
     }
 
     /// The executor's class in `concurrent.futures`, for an executor road.
     pub fn executor_class(self) -> Option<&'static str> {
-        match self {
-            Road::ExecutorThread => Some("ThreadPoolExecutor"),
-            Road::ExecutorProcess => Some("ProcessPoolExecutor"),
-            Road::ExecutorInterpreter => Some("InterpreterPoolExecutor"),
-            _ => None,
-        }
+        self.executor_entry().map(|e| e.class)
     }
 
     /// parlab's own road of the same kind of parallelism: what the executor could reach at
     /// best.
     pub fn own(self) -> Road {
-        match self {
-            Road::ExecutorThread => Road::Threads,
-            Road::ExecutorProcess => Road::Processes,
-            Road::ExecutorInterpreter => Road::Subinterpreters,
-            other => other,
-        }
+        self.executor_entry().map_or(self, |e| e.own)
     }
 
     /// Reads `threads,executor:process,...`; `sequential`, the baseline, always runs and is not
@@ -233,6 +223,37 @@ impl Road {
 }
 
 by_name!(Road, "road", Road::ALL);
+
+/// An executor road: how the worker script and `concurrent.futures` name it, and parlab's own
+/// road of its kind.
+struct Executor {
+    road: Road,
+    kind: &'static str,
+    class: &'static str,
+    own: Road,
+}
+
+/// The executor roads.
+const EXECUTORS: [Executor; 3] = [
+    Executor {
+        road: Road::ExecutorThread,
+        kind: "thread",
+        class: "ThreadPoolExecutor",
+        own: Road::Threads,
+    },
+    Executor {
+        road: Road::ExecutorProcess,
+        kind: "process",
+        class: "ProcessPoolExecutor",
+        own: Road::Processes,
+    },
+    Executor {
+        road: Road::ExecutorInterpreter,
+        kind: "interpreter",
+        class: "InterpreterPoolExecutor",
+        own: Road::Subinterpreters,
+    },
+];
 
 /// How `executor:process` starts its workers where `--start` says (else by the interpreter's
 /// default: `fork` on Linux before 3.14, `forkserver` from 3.14 on).

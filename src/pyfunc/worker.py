@@ -91,15 +91,21 @@ def import_file(path, stem=None):
     return module
 
 
-def where(tb):
-    """The last traceback line: file:line in function: code."""
-    frames = traceback.extract_tb(tb)
+def where(tb, skip=None):
+    """The last traceback line (outside the folder `skip`, where given): file:line in
+    function: code."""
+    frames = [f for f in traceback.extract_tb(tb) if skip is None or skip not in f[0]]
     if not frames:
         return ""
     f = frames[-1]
-    text = "%s:%d in %s" % (os.path.basename(f[0]), f[1], f[2])
-    if f[3]:
-        text += ": " + f[3].strip()
+    return frame_text(f[0], f[1], f[2], f[3])
+
+
+def frame_text(path, line, function, code):
+    """`file:line in function: code`, for one frame."""
+    text = "%s:%s in %s" % (os.path.basename(path), line, function)
+    if code and code.strip():
+        text += ": " + code.strip()
     return text
 
 
@@ -410,20 +416,12 @@ class ExecutorHost(object):
         """The failure's JSON: where the remote traceback says it was raised, for a process;
         the type of a value that could not be pickled, where that was the failure."""
         # The last frame outside concurrent.futures, which only re-raises.
-        inside = os.sep + os.path.join("concurrent", "futures") + os.sep
-        frames = [f for f in traceback.extract_tb(tb) if inside not in f[0]]
-        place = ""
-        if frames:
-            f = frames[-1]
-            place = "%s:%d in %s" % (os.path.basename(f[0]), f[1], f[2])
-            if f[3]:
-                place += ": " + f[3].strip()
+        place = where(tb, os.sep + os.path.join("concurrent", "futures") + os.sep)
         cause = getattr(e, "__cause__", None)
         if cause is not None and type(cause).__name__ == "_RemoteTraceback":
             frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)\n\s*(.*)', str(cause))
             if frames:
-                f = frames[-1]
-                place = "%s:%s in %s: %s" % (os.path.basename(f[0]), f[1], f[2], f[3].strip())
+                place = frame_text(*frames[-1])
         message = str(e)
         if type(e).__name__ == "BrokenProcessPool" and cause is not None:
             # 3.15 names the worker that died: "Process 123 terminated abruptly with exit code 3".
