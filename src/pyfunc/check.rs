@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use super::Target;
 use super::cell::START_LIMIT;
-use super::conn::{CheckOutcome, Event, Interp, Launch, WorkerMode, wait_readable};
+use super::conn::{Interp, Launch, WorkerMode, wait_readable};
+use super::event::{CheckOutcome, Event};
 use crate::error::{Error, Result};
 use crate::interrupt;
 

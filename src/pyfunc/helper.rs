@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::Road;
-use super::conn::{Event, Interp, Launch, TICK, Unanswered, WorkerMode, wait_readable};
+use super::conn::{Interp, Launch, TICK, Unanswered, WorkerMode, wait_readable};
+use super::event::Event;
 use super::forms::Forms;
 use crate::error::{Error, PidNote, Result, WorkerCause};
 use crate::span::Part;

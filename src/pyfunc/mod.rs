@@ -48,6 +48,7 @@ mod cell;
 mod check;
 mod code;
 mod conn;
+mod event;
 pub mod export;
 mod forms;
 mod helper;
@@ -62,7 +63,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use advice::Recommendation;
-pub use conn::PythonException;
+pub use event::PythonException;
 pub use items::{DEFAULT_MAX_ITEMS, ItemSource};
 pub use measure::PythonProgress;
 pub use row::{Failure, PythonRow};
